@@ -1,0 +1,444 @@
+/* core/core.h — what core/ exports: base utilities (errors, clock, units, JSON with
+ * line numbers, files, event loop, metric frames) and the command entries.
+ *
+ * core/ also serves faults/ and logparse/ with these base utilities (clock, units,
+ * JSON errors); those folders never include tui/ headers. */
+#ifndef MONI_CORE_H
+#define MONI_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <cJSON.h>
+
+#define MONI_VERSION "0.1.0"
+
+enum { MONI_EXIT_OK = 0, MONI_EXIT_FAIL = 1, MONI_EXIT_USAGE = 2 };
+
+#define MONI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MONI_NS_PER_SEC 1000000000LL
+#define MONI_NS_PER_MS 1000000LL
+
+/* ---- errors --------------------------------------------------------------------
+ * Every user-facing error is one line on stderr: "moni: what is wrong".  Input
+ * errors name the place: "moni: FILE:LINE: field: what is wrong". */
+void moni_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void moni_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prefix used by moni_err/moni_warn ("moni" by default; moni-train sets its own). */
+void moni_set_progname(const char *name);
+
+/* ---- clock ---------------------------------------------------------------------
+ * One clock for every source: CLOCK_MONOTONIC orders, and wall time is derived from
+ * it with an offset taken once at start, so two stamps never disagree in order. */
+struct moni_stamp {
+    int64_t mono_ns; /* CLOCK_MONOTONIC */
+    int64_t real_ns; /* UTC nanoseconds since the epoch, = mono_ns + offset */
+};
+#define MONI_ISO_LEN 32 /* "2026-11-23T20:33:17.123Z" + NUL, with room */
+void moni_clock_init(void);                 /* idempotent; called lazily too */
+int64_t moni_mono_ns(void);
+struct moni_stamp moni_now(void);
+int64_t moni_real_from_mono(int64_t mono_ns);
+int64_t moni_mono_from_real(int64_t real_ns);
+/* UTC ISO 8601 with milliseconds: 2026-11-23T20:33:17.123Z. Returns buf. */
+char *moni_fmt_iso(int64_t real_ns, char *buf, size_t len);
+/* Parses the same format (and without milliseconds). Returns 0 or -1. */
+int moni_parse_iso(const char *s, int64_t *real_ns);
+void moni_sleep_ns(int64_t ns);
+
+/* ---- units ---------------------------------------------------------------------
+ * Durations: "500ms", "30s", "2m", "1h", "1.5s", bare number = seconds.
+ * Sizes: K M G T as powers of 1024 (also KiB/KB/k), bare number = bytes.
+ * Rates: a size per second: "1G/s", "200M/s", "200M" (the /s is optional).
+ * Percentages: "95%" or "95", range checked by the caller.
+ * Each returns 0, or -1 with a short reason in err (may be NULL). */
+int moni_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen);
+int moni_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
+int moni_parse_rate(const char *s, double *bytes_per_s, char *err, size_t errlen);
+int moni_parse_percent(const char *s, double *pct, char *err, size_t errlen);
+int moni_parse_double(const char *s, double *out, char *err, size_t errlen);
+int moni_parse_int(const char *s, long long lo, long long hi, long long *out, char *err,
+                   size_t errlen);
+/* Human formatting: "1.5G", "512K", "12B"; "1m30s", "250ms". Return buf. */
+char *moni_fmt_bytes(double bytes, char *buf, size_t len);
+char *moni_fmt_duration(int64_t ns, char *buf, size_t len);
+
+/* ---- JSON documents that remember line numbers ---------------------------------
+ * cJSON keeps no positions, so moni_json_load also tokenises the text and maps every
+ * cJSON item to the line where it (or its key) starts. */
+struct moni_json {
+    cJSON *root;
+    char *name;        /* file name used in messages */
+    size_t nitems;
+    const cJSON **items; /* items in document order */
+    int *lines;          /* line of each item */
+};
+/* 0 on success; -1 with "FILE:LINE: message" in err on a syntax error. */
+int moni_json_load(const char *path, struct moni_json *doc, char *err, size_t errlen);
+int moni_json_parse(const char *name, const char *text, size_t len, struct moni_json *doc,
+                    char *err, size_t errlen);
+void moni_json_free(struct moni_json *doc);
+int moni_json_line(const struct moni_json *doc, const cJSON *item); /* 0 if unknown */
+/* Formats "NAME:LINE: FIELD: message" for item (field = item->string or "(root)"). */
+void moni_json_errf(const struct moni_json *doc, const cJSON *item, char *err, size_t errlen,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Checks that every key of obj is one of the NULL-terminated allowed list;
+ * on an unknown key fills err and returns -1. */
+int moni_json_check_keys(const struct moni_json *doc, const cJSON *obj,
+                         const char *const *allowed, char *err, size_t errlen);
+
+/* ---- files and paths ----------------------------------------------------------- */
+int moni_mkdir_p(const char *path, mode_t mode);
+char *moni_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+int moni_write_all(int fd, const void *buf, size_t len);
+/* Directory of the running executable (from /proc/self/exe). */
+int moni_exe_dir(char *out, size_t len);
+/* Directory of installed data: kind is "rules", "themes" or "examples".  Looks at
+ * $MONI_DATA_DIR/KIND, then the source tree next to the executable (build/../), then
+ * $(PREFIX)/share/moni/KIND.  Returns 0 and fills out, or -1. */
+int moni_data_dir(const char *kind, char *out, size_t len);
+/* Finds a built-in workload binary ("moni-train", "moni-rlsim"): next to the moni
+ * executable first, then $PATH.  Returns 0 and fills out, or -1. */
+int moni_find_program(const char *name, char *out, size_t len);
+/* $XDG_CONFIG_HOME/moni/SUB (or ~/.config/moni/SUB). */
+int moni_config_dir(const char *sub, char *out, size_t len);
+
+/* ---- event loop ----------------------------------------------------------------
+ * epoll + timerfd + signalfd.  Callbacks run on the loop's thread. */
+struct moni_loop;
+typedef void (*moni_fd_cb)(struct moni_loop *loop, int fd, uint32_t events, void *arg);
+/* deadline: the absolute CLOCK_MONOTONIC time this tick was due; now: when it ran;
+ * missed: deadlines that passed without a callback (0 normally). */
+typedef void (*moni_tick_cb)(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
+                             uint64_t missed, void *arg);
+typedef void (*moni_signal_cb)(struct moni_loop *loop, int signo, void *arg);
+
+struct moni_loop *moni_loop_new(void);
+void moni_loop_free(struct moni_loop *loop);
+int moni_loop_add_fd(struct moni_loop *loop, int fd, uint32_t events, moni_fd_cb cb, void *arg);
+int moni_loop_mod_fd(struct moni_loop *loop, int fd, uint32_t events);
+void moni_loop_del_fd(struct moni_loop *loop, int fd);
+/* A drift-free periodic timer: deadlines are start + k*period (absolute), first one
+ * at first_ns (0 = now + period).  Returns an id >= 0, or -1. */
+int moni_loop_add_ticker(struct moni_loop *loop, int64_t period_ns, int64_t first_ns,
+                         moni_tick_cb cb, void *arg);
+/* A one-shot timer at an absolute monotonic time.  Returns an id >= 0, or -1. */
+int moni_loop_add_timeout(struct moni_loop *loop, int64_t at_mono_ns, moni_tick_cb cb, void *arg);
+void moni_loop_cancel_timer(struct moni_loop *loop, int id);
+/* Blocks the signals and delivers them through a signalfd. */
+int moni_loop_on_signals(struct moni_loop *loop, const int *signos, size_t n, moni_signal_cb cb,
+                         void *arg);
+/* Runs until moni_loop_stop; returns 0, or -1 on an epoll error. */
+int moni_loop_run(struct moni_loop *loop);
+/* One pass: waits up to timeout_ms (-1 forever) and dispatches what is ready. */
+int moni_loop_once(struct moni_loop *loop, int timeout_ms);
+void moni_loop_stop(struct moni_loop *loop);
+bool moni_loop_stopped(const struct moni_loop *loop);
+
+/* ---- metric frames -------------------------------------------------------------
+ * One row of the wide sample table.  Columns carry their unit in the name
+ * (cpu_pct, mem_used_bytes, disk_read_Bps, gpu0_util_pct, ...).  Every value has a
+ * validity bit: a value that could not be read is missing (empty CSV cell, "-" on
+ * screen), never 0.  Columns are added while sources initialise; values are
+ * cleared (made missing) before each tick. */
+enum metric_kind { METRIC_GAUGE, METRIC_COUNTER };
+struct metric_col {
+    char *name;
+    char *help;
+    enum metric_kind kind;
+};
+struct frame {
+    size_t ncols, cap;
+    struct metric_col *cols;
+    double *val;
+    unsigned char *valid;
+    struct moni_stamp t; /* when the row was taken */
+    int64_t deadline_ns; /* when it was due */
+    uint64_t seq;
+};
+void frame_init(struct frame *f);
+void frame_free(struct frame *f);
+/* Adds (or finds) a column; returns its index, or -1 on allocation failure. */
+int frame_add(struct frame *f, const char *name, const char *help, enum metric_kind kind);
+int frame_find(const struct frame *f, const char *name); /* -1 if absent */
+void frame_clear(struct frame *f);                       /* all values missing */
+void frame_set(struct frame *f, int col, double v);      /* ignores col < 0 */
+bool frame_get(const struct frame *f, int col, double *v); /* false if missing */
+/* Copies values and stamps (columns of dst are made to match src). */
+int frame_copy(struct frame *dst, const struct frame *src);
+
+/* ---- what the exporter and the alert engine see besides the frame ---------------
+ * (core/exporter.c, core/alerts.c).  Plain arrays the session fills each tick; the
+ * strings are only read during the call they are passed to. */
+struct moni_train_metric {  /* latest value of a training metric parsed from the log */
+    const char *name;       /* "loss", "learning_rate", "throughput", "step", "epoch",
+                               "grad_norm", "eval_loss", "eval_accuracy", ... */
+    double value;           /* NaN and +-Inf are kept as such */
+    int64_t updated_mono_ns; /* when it last changed (0 = unknown) */
+};
+struct moni_event_count {   /* log events so far, by root-cause label or event name */
+    const char *label;
+    uint64_t count;
+};
+struct moni_fault_state {   /* one fault instance of the session */
+    const char *kind;       /* "cpu", "mem", ... */
+    const char *fault_id;
+    bool active;            /* firing now */
+    bool fired;             /* has fired at least once (counts as one injection) */
+    double requested_dose;  /* in the kind's dose unit; NaN if none */
+    double delivered_dose;
+};
+struct moni_alert_state {   /* a firing alert (alerts_firing fills these) */
+    const char *name;
+    const char *severity;   /* "critical", "warning", "info" */
+    const char *summary;
+    const char *label_key;  /* e.g. "gpu" for per-GPU rules, NULL otherwise */
+    const char *label_value;
+    double value;           /* the value that made it fire (latest) */
+    int64_t since_real_ns;  /* when it started firing */
+};
+struct exporter_extra {
+    const struct moni_train_metric *train;
+    size_t ntrain;
+    const struct moni_event_count *events;
+    size_t nevents;
+    const struct moni_fault_state *faults;
+    size_t nfaults;
+    const struct moni_alert_state *alerts;
+    size_t nalerts;
+};
+
+/* ---- Prometheus exporter (core/exporter.c) ---------------------------------------
+ * Serves GET /metrics (text format 0.0.4) from a buffer rebuilt once per publish, on
+ * non-blocking sockets driven by the loop; bounded connections, request size and
+ * per-connection deadline, so no client can stall sampling.  listen is
+ * "[ADDR:]PORT" (127.0.0.1 when only a port; PORT 0 picks a free one). */
+struct exporter;
+struct exporter *exporter_start(struct moni_loop *loop, const char *listen, char *err,
+                                size_t errlen);
+void exporter_publish(struct exporter *ex, const struct frame *f,
+                      const struct exporter_extra *extra);
+int exporter_port(const struct exporter *ex); /* the bound port */
+void exporter_stop(struct exporter *ex);       /* closes everything; NULL is fine */
+/* Renders the exposition text for a frame (what /metrics serves); malloc'd. */
+char *exporter_render(const struct frame *f, const struct exporter_extra *extra, size_t *len);
+/* Maps a frame column pattern (as used in alert rules, e.g. "gpu{gpu}_temp_c"), or a
+ * training metric name when train is set, to its exported family; scale converts the
+ * column's unit to the family's base unit.  Returns 0, or -1 if it is not exported. */
+int exporter_family_for(const char *name, bool train, char *family, size_t len, double *scale);
+
+/* ---- alert engine (core/alerts.c) -------------------------------------------------
+ * Rules in JSON (moni(1) ALERTS; default examples/alerts.json, user
+ * $XDG_CONFIG_HOME/moni/alerts.json).  Evaluated each tick over the frame and the
+ * training metrics; transitions go to alerts.jsonl. */
+struct alerts;
+/* path NULL: the user file if present, else the shipped default.  On a bad file
+ * returns NULL with "FILE:LINE: field: message" in err (callers exit 2). */
+struct alerts *alerts_load(const char *path, char *err, size_t errlen);
+void alerts_free(struct alerts *al);
+/* Appends firing/resolved transitions to this file (fd >= 0) from now on. */
+void alerts_set_journal(struct alerts *al, int fd);
+/* Evaluates every rule; returns the number of transitions this tick. */
+int alerts_eval(struct alerts *al, const struct frame *f, const struct moni_train_metric *train,
+                size_t ntrain, struct moni_stamp now);
+/* Firing alerts (valid until the next alerts_eval/alerts_free). */
+size_t alerts_firing(const struct alerts *al, const struct moni_alert_state **out);
+/* Writes the rules as a Prometheus rules file (YAML) over the exported names. */
+int alerts_export_prometheus(const struct alerts *al, FILE *out);
+
+/* ---- commands ------------------------------------------------------------------
+ * One descriptor per command (tmux's cmd_entry); the table lives in tui/main.c.
+ * exec gets argv with argv[0] = the command name; returns the exit status. */
+struct cmd_entry {
+    const char *name;
+    const char *usage;   /* "record --out DIR [--interval D] ..." */
+    const char *summary; /* one line for `moni help` */
+    int (*exec)(int argc, char **argv);
+};
+extern const struct cmd_entry cmd_record_entry;
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_fault_entry;
+extern const struct cmd_entry cmd_parse_entry;
+extern const struct cmd_entry cmd_diagnose_entry;
+extern const struct cmd_entry cmd_build_entry;
+extern const struct cmd_entry cmd_validate_entry;
+extern const struct cmd_entry cmd_replay_entry;
+extern const struct cmd_entry cmd_doctor_entry;
+extern const struct cmd_entry cmd_recover_entry;
+extern const struct cmd_entry cmd_alerts_entry;
+extern const struct cmd_entry cmd_grafana_entry;
+
+/* Small getopt-free option scanner shared by the commands: matches "--name VALUE"
+ * and "--name=VALUE".  Returns 1 and sets *value (advancing *i) on a match, 0 if
+ * argv[*i] is not this option, -1 (after printing an error) if the value is missing. */
+int moni_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* ==== observer (issue 2): data sources, workload executor, recorder, session =======
+ * A session is one run: it spawns the workload (or observes the machine only),
+ * samples every source on a drift-free ticker, writes the run directory
+ * (meta.json, samples.csv, workload.log, workload.idx; DESIGN.md section 3) and
+ * calls the hooks below.  The console, `moni run`, `moni record`, the log parser,
+ * the fault engine, the exporter and the alert engine all drive or attach to it.
+ * Everything runs on the loop's thread except the GPU poller and the fsync thread,
+ * which never call hooks.  Exported names are session_*, source_* and obs_*. */
+struct session;
+
+/* One process of the workload tree (for the console's process pane). */
+struct obs_proc {
+    pid_t pid, ppid;
+    char state;      /* R S D T Z ... from /proc/PID/stat */
+    char comm[32];
+    char cmd[96];    /* command line, shortened */
+    double cpu_pct;  /* of one core, since the previous sample; < 0 = not yet known */
+    uint64_t rss_bytes;
+    int threads;
+};
+
+/* A data source: one const descriptor per source, collected in obs_sources[]. */
+struct source_ops {
+    const char *name;
+    int64_t cadence_ns; /* 0 = every tick; else at most this often (values held between) */
+    /* Adds the source's columns to f (before the CSV header is written).  Returns 0,
+     * or -1 with a one-line reason in err: the source is then left out.  arg is what
+     * session_add_source was given (NULL for the built-in sources). */
+    int (*init)(struct session *s, struct frame *f, void *arg, void **state, char *err,
+                size_t errlen);
+    /* Fills this tick's values (the frame was cleared: anything not set is missing). */
+    void (*sample)(struct session *s, void *state, struct frame *f);
+    void (*free)(void *state);
+};
+extern const struct source_ops *const obs_sources[]; /* built-ins, NULL-terminated */
+extern const struct source_ops obs_source_system, obs_source_workload, obs_source_gpu;
+
+struct session_opts {
+    const char *out_dir;    /* run directory; NULL = no files (live view only) */
+    bool force;             /* accept an existing, non-empty out_dir */
+    int64_t interval_ns;    /* sampling period, 10 ms .. 60 s; 0 = 1 s */
+    int64_t duration_ns;    /* 0 = no limit; else the run stops after this long */
+    char *const *argv;      /* workload argv (argv[0] searched in $PATH); NULL = observe only */
+    char *const *env_add;   /* extra "NAME=VALUE" for the workload's environment, or NULL */
+    const char *run_id;     /* NULL = derived from the start time and host */
+    const char *experiment; /* plan/experiment name for meta.json, or NULL */
+    int64_t grace_ns;       /* SIGTERM -> SIGKILL grace when stopping; 0 = 5 s */
+    bool keep_after_exit;   /* the workload exiting does NOT end the session (console) */
+    bool quiet;             /* no notes on stderr (the console shows them itself) */
+    bool no_gpu;            /* skip the GPU source */
+};
+
+struct session_workload {
+    pid_t pid;                  /* current (or last) workload pid = its process group; 0 = none */
+    bool running;
+    int exit_code;              /* valid when !running && exit_signal == 0 && ended.mono_ns */
+    int exit_signal;            /* killing signal, 0 if it exited */
+    struct moni_stamp started;  /* zero if never started */
+    struct moni_stamp ended;    /* zero while running */
+    struct moni_stamp last_line; /* zero until the first log line */
+    uint64_t lines;             /* log lines so far (all starts together) */
+    unsigned starts;            /* 1 after the first start, +1 per restart */
+};
+
+struct session_stats {
+    uint64_t ticks;        /* rows taken */
+    uint64_t late;         /* ticks that ran more than max(interval/10, 1 ms) after their deadline */
+    uint64_t missed;       /* deadlines that passed without a tick */
+    uint64_t gaps;         /* runs of missed deadlines */
+    int64_t max_lag_ns;    /* worst (tick time - deadline) seen */
+    double moni_cpu_pct;   /* moni's own CPU use over the last tick, % of one core */
+};
+
+struct session_gpu {
+    char name[96];
+    char uuid[96];
+    uint64_t mem_total_bytes;
+};
+
+/* Creates a session (validates options, prepares — but does not create — files).
+ * NULL with a one-line reason in err on bad options; *usage_error (may be NULL) is
+ * set when it is the user's input at fault (exit 2). */
+struct session *session_new(struct moni_loop *loop, const struct session_opts *opts,
+                            char *err, size_t errlen, bool *usage_error);
+/* Registers an extra source (before session_start): its init adds columns, its
+ * sample fills them every tick, like the built-ins.  ops must outlive the session. */
+int session_add_source(struct session *s, const struct source_ops *ops, void *arg);
+/* Creates the run directory, writes meta.json and the CSV header, spawns the
+ * workload, starts the ticker.  -1 with err on failure; *usage_error as above (a
+ * CMD that cannot be executed, a non-empty --out without force). */
+int session_start(struct session *s, char *err, size_t errlen, bool *usage_error);
+/* Ends the run: stops the workload (SIGTERM to its group, SIGKILL after the grace)
+ * and then the session (session_done becomes true; the loop is NOT stopped: the
+ * owner checks session_done in an on_exit/on_done hook or after each loop pass).
+ * why ("signal SIGINT", "duration", "user") goes to meta.json. */
+void session_stop(struct session *s, const char *why);
+bool session_done(const struct session *s);
+/* Finalises the files (last partial log lines, meta.json with end, exit, counts;
+ * fsync).  Returns the exit status for the command: the workload's code,
+ * 128+signal if it was killed, 0 for observe-only, 1 if moni itself failed. */
+int session_finish(struct session *s);
+void session_free(struct session *s);
+
+/* Workload control (console). restart: stop it if running, then start it again
+ * with the same argv; the log and its line numbers continue. */
+int session_restart_workload(struct session *s);
+int session_stop_workload(struct session *s); /* SIGTERM group, SIGKILL after grace */
+int session_signal_workload(struct session *s, int signo); /* to the whole group */
+
+/* State, valid on the loop's thread. */
+const struct frame *session_frame(const struct session *s); /* latest row */
+const char *session_run_dir(const struct session *s);       /* NULL without out_dir */
+const char *session_run_id(const struct session *s);
+int64_t session_interval_ns(const struct session *s);
+struct moni_loop *session_loop(const struct session *s);
+const struct session_workload *session_workload(const struct session *s);
+const struct session_stats *session_stats(const struct session *s);
+/* The workload's process tree as of the last sample; returns the count. */
+size_t session_procs(const struct session *s, const struct obs_proc **procs);
+/* PIDs of the workload tree (for faults and the GPU per-process memory). */
+size_t session_pids(const struct session *s, const pid_t **pids);
+/* GPU inventory: count 0 with a reason ("no NVML library and no nvidia-smi") if none;
+ * backend "nvml", "nvidia-smi" or NULL; driver version or "". */
+size_t session_gpus(const struct session *s, const struct session_gpu **gpus);
+const char *session_gpu_backend(const struct session *s);
+const char *session_gpu_reason(const struct session *s);
+const char *session_gpu_driver(const struct session *s);
+
+/* Hooks (any number of each, called in registration order on the loop's thread).
+ * on_tick: after all sources sampled, before the row is written: may set values of
+ *   columns it added (session_add_source) — the place for per-tick work.
+ * on_sample: after the row is written (f = the row, read-only).
+ * on_line: each complete workload log line (without its terminator), with its
+ *   1-based line number, stream (1 = stdout, 2 = stderr) and arrival stamp;
+ *   called after the line is in workload.log and workload.idx.
+ * on_exit: the workload ended (see w->exit_code / exit_signal).
+ * on_done: the session is done (after the workload was stopped); finish it now. */
+typedef void (*session_frame_cb)(struct session *s, struct frame *f, void *arg);
+typedef void (*session_line_cb)(struct session *s, const char *line, size_t len,
+                                uint64_t lineno, int stream, const struct moni_stamp *t,
+                                void *arg);
+typedef void (*session_event_cb)(struct session *s, void *arg);
+int session_on_tick(struct session *s, session_frame_cb cb, void *arg);
+int session_on_sample(struct session *s, session_frame_cb cb, void *arg);
+int session_on_line(struct session *s, session_line_cb cb, void *arg);
+int session_on_exit(struct session *s, session_event_cb cb, void *arg);
+int session_on_done(struct session *s, session_event_cb cb, void *arg);
+
+/* meta.json extras: notes (a list of strings) and fields owned by other modules
+ * (e.g. "plan", "faults"), written at start (if added before) and at the end.
+ * session_meta_set takes ownership of item. */
+void session_note(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int session_meta_set(struct session *s, const char *key, cJSON *item);
+/* Rewrites meta.json now (atomically); 0 or -1. */
+int session_write_meta(struct session *s);
+
+/* Lower-level pieces, exported for tests and other commands. */
+/* Formats one samples.csv row ("timestamp,mono_ns,v1,,v3\n"; missing = empty). */
+size_t obs_csv_row(const struct frame *f, char *buf, size_t len);
+size_t obs_csv_header(const struct frame *f, char *buf, size_t len);
+/* Formats a number the way samples.csv does. */
+size_t obs_fmt_value(double v, char *buf, size_t len);
+/* ==== end observer ================================================================= */
+
+#endif

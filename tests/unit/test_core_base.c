@@ -1,0 +1,252 @@
+/* Unit tests for core's base: units, clock formatting, JSON line numbers, frames and
+ * the event loop's drift-free ticker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+static void test_durations(void **state)
+{
+    (void)state;
+    int64_t ns;
+    char err[128];
+    assert_int_equal(moni_parse_duration("500ms", &ns, err, sizeof err), 0);
+    assert_int_equal(ns, 500 * MONI_NS_PER_MS);
+    assert_int_equal(moni_parse_duration("30s", &ns, err, sizeof err), 0);
+    assert_int_equal(ns, 30 * MONI_NS_PER_SEC);
+    assert_int_equal(moni_parse_duration("2m", &ns, err, sizeof err), 0);
+    assert_int_equal(ns, 120 * MONI_NS_PER_SEC);
+    assert_int_equal(moni_parse_duration("1h", &ns, err, sizeof err), 0);
+    assert_int_equal(ns, 3600 * MONI_NS_PER_SEC);
+    assert_int_equal(moni_parse_duration("1.5s", &ns, err, sizeof err), 0);
+    assert_int_equal(ns, 1500 * MONI_NS_PER_MS);
+    assert_int_equal(moni_parse_duration("10", &ns, err, sizeof err), 0);
+    assert_int_equal(ns, 10 * MONI_NS_PER_SEC);
+    assert_int_equal(moni_parse_duration("10x", &ns, err, sizeof err), -1);
+    assert_non_null(strstr(err, "10x"));
+    assert_int_equal(moni_parse_duration("-1s", &ns, err, sizeof err), -1);
+    assert_int_equal(moni_parse_duration("", &ns, err, sizeof err), -1);
+    assert_int_equal(moni_parse_duration("inf", &ns, err, sizeof err), -1);
+    assert_int_equal(moni_parse_duration("nan", &ns, err, sizeof err), -1);
+    assert_int_equal(moni_parse_duration("1e400s", &ns, err, sizeof err), -1);
+}
+
+static void test_sizes_rates_percent(void **state)
+{
+    (void)state;
+    uint64_t b;
+    double r, p;
+    char err[128];
+    assert_int_equal(moni_parse_size("512M", &b, err, sizeof err), 0);
+    assert_int_equal(b, 512ULL << 20);
+    assert_int_equal(moni_parse_size("4G", &b, err, sizeof err), 0);
+    assert_int_equal(b, 4ULL << 30);
+    assert_int_equal(moni_parse_size("1T", &b, err, sizeof err), 0);
+    assert_int_equal(b, 1ULL << 40);
+    assert_int_equal(moni_parse_size("100", &b, err, sizeof err), 0);
+    assert_int_equal(b, 100);
+    assert_int_equal(moni_parse_size("12Q", &b, err, sizeof err), -1);
+    assert_int_equal(moni_parse_rate("1G/s", &r, err, sizeof err), 0);
+    assert_true(r == 1073741824.0);
+    assert_int_equal(moni_parse_rate("200M", &r, err, sizeof err), 0);
+    assert_true(r == 200.0 * 1048576.0);
+    assert_int_equal(moni_parse_rate("fast", &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "fast"));
+    assert_int_equal(moni_parse_percent("95%", &p, err, sizeof err), 0);
+    assert_true(p == 95.0);
+    assert_int_equal(moni_parse_percent("150%", &p, err, sizeof err), 0); /* caller checks range */
+    assert_true(p == 150.0);
+    assert_int_equal(moni_parse_percent("95%%", &p, err, sizeof err), -1);
+    long long v;
+    assert_int_equal(moni_parse_int("42", 0, 100, &v, err, sizeof err), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(moni_parse_int("420", 0, 100, &v, err, sizeof err), -1);
+    assert_non_null(strstr(err, "out of range"));
+}
+
+static void test_iso_roundtrip(void **state)
+{
+    (void)state;
+    char buf[MONI_ISO_LEN];
+    int64_t t = 1795465997123LL * MONI_NS_PER_MS + 456789; /* sub-ms part dropped */
+    moni_fmt_iso(t, buf, sizeof buf);
+    assert_string_equal(buf, "2026-11-23T20:33:17.123Z");
+    int64_t back;
+    assert_int_equal(moni_parse_iso(buf, &back), 0);
+    assert_int_equal(back, 1795465997123LL * MONI_NS_PER_MS);
+    assert_int_equal(moni_parse_iso("2026-13-01T00:00:00Z", &back), -1);
+    assert_int_equal(moni_parse_iso("yesterday", &back), -1);
+    /* The two clocks of a stamp agree with the offset. */
+    struct moni_stamp a = moni_now(), b = moni_now();
+    assert_true(b.mono_ns >= a.mono_ns);
+    assert_int_equal(b.real_ns - b.mono_ns, a.real_ns - a.mono_ns);
+    assert_int_equal(moni_real_from_mono(a.mono_ns), a.real_ns);
+}
+
+static void test_json_lines(void **state)
+{
+    (void)state;
+    const char *text = "{\n"
+                       "  \"name\": \"x\",\n"
+                       "  \"experiments\": [\n"
+                       "    {\"name\": \"a\"},\n"
+                       "    {\n"
+                       "      \"name\": \"b\",\n"
+                       "      \"bogus\": 1\n"
+                       "    }\n"
+                       "  ]\n"
+                       "}\n";
+    struct moni_json doc;
+    char err[256];
+    assert_int_equal(moni_json_parse("plan.json", text, strlen(text), &doc, err, sizeof err), 0);
+    const cJSON *exps = cJSON_GetObjectItem(doc.root, "experiments");
+    assert_int_equal(moni_json_line(&doc, exps), 3);
+    const cJSON *second = cJSON_GetArrayItem(exps, 1);
+    assert_int_equal(moni_json_line(&doc, cJSON_GetObjectItem(second, "name")), 6);
+    static const char *const allowed[] = {"name", NULL};
+    assert_int_equal(moni_json_check_keys(&doc, cJSON_GetArrayItem(exps, 0), allowed, err, sizeof err), 0);
+    assert_int_equal(moni_json_check_keys(&doc, second, allowed, err, sizeof err), -1);
+    assert_string_equal(err, "plan.json:7: bogus: unknown key");
+    moni_json_free(&doc);
+
+    const char *bad = "{\n  \"a\": 1,\n  \"b\": ,\n}\n";
+    assert_int_equal(moni_json_parse("bad.json", bad, strlen(bad), &doc, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad.json:3:"));
+    const char *trunc = "{\n  \"a\": [1, 2";
+    assert_int_equal(moni_json_parse("t.json", trunc, strlen(trunc), &doc, err, sizeof err), -1);
+    assert_non_null(strstr(err, "t.json:2:"));
+}
+
+static void test_frame(void **state)
+{
+    (void)state;
+    struct frame f, g;
+    frame_init(&f);
+    frame_init(&g);
+    int a = frame_add(&f, "cpu_pct", "CPU busy", METRIC_GAUGE);
+    int b = frame_add(&f, "mem_used_bytes", "memory used", METRIC_GAUGE);
+    for (int i = 0; i < 100; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "col%d", i);
+        assert_true(frame_add(&f, name, NULL, METRIC_COUNTER) >= 0);
+    }
+    assert_int_equal(frame_add(&f, "cpu_pct", NULL, METRIC_GAUGE), a);
+    assert_int_equal(frame_find(&f, "mem_used_bytes"), b);
+    assert_int_equal(frame_find(&f, "nope"), -1);
+    double v;
+    assert_false(frame_get(&f, a, &v)); /* missing until set */
+    frame_set(&f, a, 12.5);
+    assert_true(frame_get(&f, a, &v));
+    assert_true(v == 12.5);
+    frame_set(&f, -1, 3); /* ignored */
+    assert_int_equal(frame_copy(&g, &f), 0);
+    assert_true(frame_get(&g, a, &v) && v == 12.5);
+    assert_false(frame_get(&g, b, &v));
+    frame_clear(&f);
+    assert_false(frame_get(&f, a, &v));
+    frame_free(&f);
+    frame_free(&g);
+}
+
+struct tick_log {
+    int n;
+    int64_t first_deadline, last_deadline, period;
+    int64_t max_late;
+    uint64_t missed;
+};
+
+static void on_tick(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed, void *arg)
+{
+    struct tick_log *t = arg;
+    if (t->n == 0)
+        t->first_deadline = deadline;
+    t->last_deadline = deadline;
+    t->missed += missed;
+    if (now - deadline > t->max_late)
+        t->max_late = now - deadline;
+    if (++t->n == 20)
+        moni_loop_stop(loop);
+}
+
+static void test_loop_ticker_is_drift_free(void **state)
+{
+    (void)state;
+    struct moni_loop *loop = moni_loop_new();
+    assert_non_null(loop);
+    struct tick_log t = {0};
+    int64_t period = 10 * MONI_NS_PER_MS;
+    int64_t start = moni_mono_ns() + period;
+    assert_true(moni_loop_add_ticker(loop, period, start, on_tick, &t) >= 0);
+    assert_int_equal(moni_loop_run(loop), 0);
+    assert_int_equal(t.n, 20);
+    assert_int_equal(t.first_deadline, start);
+    /* Deadlines sit exactly on the grid however late the callbacks ran. */
+    assert_int_equal(t.last_deadline, start + (int64_t)(19 + t.missed) * period);
+    assert_true(t.max_late >= 0);
+    moni_loop_free(loop);
+}
+
+static void on_timeout(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed, void *arg)
+{
+    *(int64_t *)arg = now - deadline;
+    moni_loop_stop(loop);
+}
+
+static void on_signal(struct moni_loop *loop, int signo, void *arg)
+{
+    *(int *)arg = signo;
+    moni_loop_stop(loop);
+}
+
+static void test_loop_timeout_and_signal(void **state)
+{
+    (void)state;
+    struct moni_loop *loop = moni_loop_new();
+    int64_t late = -1;
+    assert_true(moni_loop_add_timeout(loop, moni_mono_ns() + 5 * MONI_NS_PER_MS, on_timeout, &late) >= 0);
+    assert_int_equal(moni_loop_run(loop), 0);
+    assert_true(late >= 0 && late < 200 * MONI_NS_PER_MS);
+    moni_loop_free(loop);
+
+    loop = moni_loop_new();
+    int got = 0;
+    int sigs[] = {SIGUSR1};
+    assert_true(moni_loop_on_signals(loop, sigs, 1, on_signal, &got) >= 0);
+    kill(getpid(), SIGUSR1);
+    assert_int_equal(moni_loop_run(loop), 0);
+    assert_int_equal(got, SIGUSR1);
+    moni_loop_free(loop);
+}
+
+static void test_fmt(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_string_equal(moni_fmt_bytes(1536, buf, sizeof buf), "1.50K");
+    assert_string_equal(moni_fmt_bytes(12, buf, sizeof buf), "12B");
+    assert_string_equal(moni_fmt_duration(90 * MONI_NS_PER_SEC, buf, sizeof buf), "1m30s");
+    assert_string_equal(moni_fmt_duration(250 * MONI_NS_PER_MS, buf, sizeof buf), "250ms");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_sizes_rates_percent),
+        cmocka_unit_test(test_iso_roundtrip),
+        cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_frame),
+        cmocka_unit_test(test_loop_ticker_is_drift_free),
+        cmocka_unit_test(test_loop_timeout_and_signal),
+        cmocka_unit_test(test_fmt),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
