@@ -239,16 +239,45 @@ struct alerts;
 /* path NULL: the user file if present, else the shipped default.  On a bad file
  * returns NULL with "FILE:LINE: field: message" in err (callers exit 2). */
 struct alerts *alerts_load(const char *path, char *err, size_t errlen);
+/* The same from text in memory (name is used in messages). */
+struct alerts *alerts_parse(const char *name, const char *text, size_t len, char *err,
+                            size_t errlen);
 void alerts_free(struct alerts *al);
 /* Appends firing/resolved transitions to this file (fd >= 0) from now on. */
 void alerts_set_journal(struct alerts *al, int fd);
 /* Evaluates every rule; returns the number of transitions this tick. */
 int alerts_eval(struct alerts *al, const struct frame *f, const struct moni_train_metric *train,
                 size_t ntrain, struct moni_stamp now);
+size_t alerts_count(const struct alerts *al); /* rules loaded */
 /* Firing alerts (valid until the next alerts_eval/alerts_free). */
 size_t alerts_firing(const struct alerts *al, const struct moni_alert_state **out);
 /* Writes the rules as a Prometheus rules file (YAML) over the exported names. */
 int alerts_export_prometheus(const struct alerts *al, FILE *out);
+
+/* ---- exporter + alerts attached to a session (core/sre.c) -------------------------
+ * Call before session_start.  Adds the fs_out_used_pct / fs_out_free_bytes columns
+ * (filesystem of the run directory), and on every sample: evaluates the alert rules
+ * (transitions -> RUN_DIR/alerts.jsonl) and, when metrics_listen is set, publishes
+ * the row to the exporter.  rules: NULL = the user's or the shipped default file;
+ * "none" = no alert engine.  NULL + err on failure (*usage for bad input: exit 2). */
+struct sre;
+struct session; /* core/session.c, declared in the observer section below */
+struct sre *sre_attach(struct session *s, const char *metrics_listen, const char *rules,
+                       char *err, size_t errlen, bool *usage);
+/* What the exporter and the alert engine see besides the frame (training metrics,
+ * event counters, fault states): fill sets the arrays of x (alerts are added by
+ * sre).  Called on the loop's thread once per sample. */
+typedef void (*sre_fill_cb)(void *arg, struct exporter_extra *x);
+void sre_set_fill(struct sre *sre, sre_fill_cb fill, void *arg);
+/* Or let sre read them itself from a runner's log parser (training metrics, event
+ * counts by label) and injector (fault states, doses); either may be NULL, and they
+ * may be set after sre_attach (e.g. once the injector exists). */
+struct lp_parser;
+struct injector;
+void sre_set_sources(struct sre *sre, const struct lp_parser *parser, const struct injector *inj);
+size_t sre_firing(const struct sre *sre, const struct moni_alert_state **out);
+int sre_port(const struct sre *sre); /* exporter port, -1 if none */
+void sre_free(struct sre *sre);      /* after session_finish */
 
 /* ---- commands ------------------------------------------------------------------
  * One descriptor per command (tmux's cmd_entry); the table lives in tui/main.c.
@@ -376,7 +405,8 @@ void session_stop(struct session *s, const char *why);
 bool session_done(const struct session *s);
 /* Finalises the files (last partial log lines, meta.json with end, exit, counts;
  * fsync).  Returns the exit status for the command: the workload's code,
- * 128+signal if it was killed, 0 for observe-only, 1 if moni itself failed. */
+ * 128+signal if it was killed (0 if the session's own --duration stopped it),
+ * 0 for observe-only. */
 int session_finish(struct session *s);
 void session_free(struct session *s);
 
@@ -392,6 +422,7 @@ const char *session_run_dir(const struct session *s);       /* NULL without out_
 const char *session_run_id(const struct session *s);
 int64_t session_interval_ns(const struct session *s);
 struct moni_loop *session_loop(const struct session *s);
+bool session_has_workload(const struct session *s); /* argv was given */
 const struct session_workload *session_workload(const struct session *s);
 const struct session_stats *session_stats(const struct session *s);
 /* The workload's process tree as of the last sample; returns the count. */
@@ -440,5 +471,134 @@ size_t obs_csv_header(const struct frame *f, char *buf, size_t len);
 /* Formats a number the way samples.csv does. */
 size_t obs_fmt_value(double v, char *buf, size_t len);
 /* ==== end observer ================================================================= */
+
+/* ==== experiments (issue 6): dataset builder, plans, the runner ====================
+ * core/dataset.c, core/validate.c, core/plan.c, core/runner.c; formats in
+ * moni-dataset(5) and moni-plan(5).  Exported names are dataset_*, plan_*, runner_*. */
+
+/* Derives tse_matrix.csv, labels.csv, ground_truth.csv and windows.json from a run
+ * directory's raw files (samples.csv, workload.idx, events.jsonl, faults.jsonl,
+ * meta.json; a torn last line is skipped) and adds a "dataset" object to meta.json. */
+struct dataset_opts {
+    int64_t grid_ns; /* 0 = 1 s */
+};
+struct dataset_summary {
+    size_t rows, columns, gap_rows, gaps, faults, anomalous_rows, bad_lines;
+    bool incomplete; /* the run was killed (no end in meta.json, torn lines) */
+};
+int dataset_build(const char *run_dir, const struct dataset_opts *opts,
+                  struct dataset_summary *sum, char *err, size_t errlen);
+/* Data-quality report of a run (text to out); baseline_dir (may be NULL) is a
+ * healthy run to measure fault effects against.  Returns the number of problems
+ * found (0 = clean), or -1 with err when the run cannot be read. */
+int dataset_validate(const char *run_dir, const char *baseline_dir, int64_t grid_ns, FILE *out,
+                     bool json, char *err, size_t errlen);
+
+/* A plan (moni-plan(5)): experiments, each one run of a workload with faults. */
+struct plan_fault {
+    char *kind;          /* a fault kind (fault_find) or "knob" */
+    char *params;        /* "key=value,key=value" as in a fault SPEC ("" for none) */
+    char *target;        /* NULL = the workload; "pid=N", "port=N", "path=P" */
+    int64_t at_ns;       /* offset from the start (or from the trigger), >= 0 */
+    int64_t for_ns;      /* window; 0 = until stopped / point faults */
+    bool has_at;
+    char *when_event;    /* trigger on a log event or phase name, or NULL */
+    char *when_rule;     /* trigger on a rule id, or NULL */
+    int64_t delay_ns;    /* after the trigger */
+    char *root_cause, *expected_failure_stage; /* for ground_truth.csv, or NULL */
+    int line;            /* where it is in the plan file */
+};
+struct plan_experiment {
+    char *name;
+    char **argv;           /* the workload argv (defaults + overrides), NULL-terminated */
+    int64_t interval_ns, duration_ns, cooldown_ns;
+    struct plan_fault *faults;
+    size_t nfaults;
+    char *global_label;    /* whole-run label ("non_convergence") or NULL */
+    char *root_cause, *expected_failure_stage;
+    int repeat;            /* >= 1 */
+    int priority;          /* higher runs first; ties keep file order */
+};
+struct plan_queue {
+    int jobs;              /* runs at a time (default 1) */
+    int retries;           /* per run, for failures not caused by its own faults */
+    int64_t backoff_ns;    /* first retry delay, doubled each time */
+    int64_t cooldown_ns;   /* between runs */
+    double gate_cpu_pct, gate_mem_pct, gate_disk_pct; /* wait while above */
+    int64_t gate_max_wait_ns; /* then start anyway, noting it */
+};
+struct plan {
+    char *path, *name;
+    struct plan_experiment *exps;
+    size_t nexps;
+    struct plan_queue queue;
+};
+/* Loads and checks a plan (unknown keys, types, negative durations, unknown fault
+ * kinds or parameters, triggers on unknown rules/events).  quick applies the
+ * plan's "quick" overrides.  NULL with "FILE:LINE: field: what" in err. */
+struct plan *plan_load(const char *path, bool quick, char *err, size_t errlen);
+void plan_free(struct plan *p);
+
+/* The runner: one run = session + log parser (events.jsonl) + injector
+ * (faults.jsonl) + fault schedule and triggers + the dataset at the end.  Shared by
+ * `moni run`, `moni record` and the console.  Drive it on a moni_loop:
+ *   r = runner_new(loop, &opts, err, sizeof err, &usage);
+ *   runner_on_record(r, cb, arg); ...           (optional hooks)
+ *   runner_start(r, err, sizeof err, &usage);
+ *   moni_loop_run(loop)  (the runner stops the loop when done unless keep_loop)
+ *   status = runner_finish(r); runner_free(r); */
+struct runner;
+struct lp_record;
+struct injector;
+struct lp_parser;
+struct runner_opts {
+    const char *out_dir;        /* run directory (required for files) */
+    bool force;
+    int64_t interval_ns, duration_ns; /* 0 = defaults (1 s, no limit) */
+    char *const *argv;          /* workload; NULL = the experiment's, else moni-train */
+    const struct plan_experiment *exp; /* faults, labels, argv from a plan (or NULL) */
+    const char *plan_name;      /* for meta.json */
+    char *const *fault_specs;   /* --fault SPECs (KIND[:k=v,...]@AT[+FOR]) */
+    size_t nfault_specs;
+    bool no_faults;             /* `moni record`: no injector at all */
+    bool no_build;              /* skip the dataset at the end */
+    int64_t grid_ns;            /* dataset grid; 0 = 1 s */
+    bool quiet, no_gpu, keep_after_exit;
+    bool keep_loop;             /* do not stop the loop when the run is done (console) */
+    const char *const *rule_paths; /* extra rule packs */
+    size_t nrule_paths;
+    /* Attach to a session the caller created and starts itself (`moni record`, the
+     * console): the runner hooks its lines and ticks (events.jsonl, faults from the
+     * first tick on); runner_finish after session_finish; the session is not freed. */
+    struct session *attach_to;
+};
+/* Validates options (fault specs, rules) before anything starts: NULL with err, and
+ * *usage_error set for input errors (exit 2). */
+struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts, char *err,
+                          size_t errlen, bool *usage_error);
+/* Only checks the faults of opts (plan faults and --fault SPECs): 0, or -1 with err. */
+int runner_check(const struct runner_opts *opts, char *err, size_t errlen);
+typedef void (*runner_record_cb)(struct runner *r, const struct lp_record *rec, void *arg);
+typedef void (*runner_fault_cb)(struct runner *r, const char *fault_id, const char *event,
+                                const char *json_line, void *arg);
+int runner_on_record(struct runner *r, runner_record_cb cb, void *arg);
+int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg);
+int runner_start(struct runner *r, char *err, size_t errlen, bool *usage_error);
+void runner_stop(struct runner *r, const char *why);
+bool runner_done(const struct runner *r);
+/* Finishes the session, flushes events.jsonl, stops the faults, builds the dataset.
+ * Returns the workload's exit status (as session_finish). */
+int runner_finish(struct runner *r);
+void runner_free(struct runner *r);
+struct session *runner_session(const struct runner *r);
+struct injector *runner_injector(const struct runner *r); /* NULL without faults */
+struct lp_parser *runner_parser(const struct runner *r);
+/* Progress: seconds since start and the planned length (0 = open). */
+void runner_progress(const struct runner *r, double *elapsed_s, double *planned_s);
+/* Faults that fired so far (the queue retries failed runs none of whose faults fired). */
+uint64_t runner_fired(const struct runner *r);
+/* Formats one log record as an events.jsonl line (no newline); returns its length. */
+size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len);
+/* ==== end experiments ============================================================== */
 
 #endif

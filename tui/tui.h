@@ -1,10 +1,446 @@
-/* tui/tui.h — what tui/ exports: the console command. */
+/* tui/tui.h — what tui/ exports: the console and replay commands, and the pieces
+ * the console is built from (model, widgets, themes, panes, screen recorder), which
+ * the unit tests drive directly.  Every exported name starts with tui_. */
 #ifndef MONI_TUI_H
 #define MONI_TUI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/core.h"
 
 /* `moni [console options] [-- CMD ARGS...]`: the full-screen console. */
 extern const struct cmd_entry cmd_console_entry;
+/* `moni replay RUN_DIR [--blind]`: a recorded run played back in the console
+ * (declared in core/core.h too, for the command table). */
+extern const struct cmd_entry cmd_replay_entry;
+
+/* ==== model: what the panes draw =================================================
+ * The console draws only from this snapshot.  A feeder (live: tui/console.c; replay:
+ * tui/replay.c) updates it from the loop's thread and bumps version; the screen is
+ * redrawn at most ~10 times a second and only when version (or the view) changed. */
+
+#define TUI_HIST_LEN 512 /* samples kept per metric for graphs */
+struct tui_hist {
+    float v[TUI_HIST_LEN]; /* NAN = missing */
+    uint32_t head;         /* next write position */
+    uint32_t n;            /* filled entries */
+};
+void tui_hist_push(struct tui_hist *h, double v, bool valid);
+/* back = 0 is the newest.  false if out of range or missing. */
+bool tui_hist_get(const struct tui_hist *h, uint32_t back, double *v);
+/* Largest valid value among the newest n entries (0 if none). */
+double tui_hist_max(const struct tui_hist *h, uint32_t n);
+
+enum tui_sev { TUI_SEV_INFO, TUI_SEV_WARN, TUI_SEV_ERROR, TUI_SEV_CRIT };
+
+struct tui_event { /* one parsed log event */
+    int64_t real_ns, mono_ns;
+    uint64_t line;
+    enum tui_sev sev;
+    char rule[48];
+    char labels[96]; /* root-cause labels, "A,B" ("" if none) */
+    char text[200];
+};
+
+struct tui_proc {
+    int pid, ppid, depth;
+    char state;
+    char comm[32];
+    double cpu_pct; /* < 0 unknown */
+    double rss_bytes;
+    int threads;
+};
+
+enum tui_fault_state { TUI_F_IDLE, TUI_F_ARMED, TUI_F_FIRING, TUI_F_STOPPED, TUI_F_FAILED };
+const char *tui_fault_state_name(enum tui_fault_state s);
+
+struct tui_fault_row { /* one fault kind (the latest instance of it) */
+    char kind[24];
+    char id[40];
+    enum tui_fault_state state;
+    char params[96];    /* "workers=2 load=95%" */
+    int64_t elapsed_ns; /* firing so far (or total when stopped); < 0 unknown */
+    int64_t remaining_ns; /* until the hard stop; < 0 unknown */
+    char dose[64];      /* "req 95% got 93%" */
+    char note[96];      /* failure reason etc. */
+};
+
+enum tui_mark_kind { TUI_TL_FAULT, TUI_TL_KILL, TUI_TL_MARK, TUI_TL_ALERT };
+struct tui_tl_item { /* timeline strip entry */
+    enum tui_mark_kind kind;
+    int64_t start_mono, end_mono; /* end 0 = open; kill/mark: start == end */
+    char label[48];
+};
+
+struct tui_line { /* raw log line */
+    uint64_t no;
+    int stream;
+    char *text;
+};
+
+#define TUI_MAX_EVENTS 1000
+#define TUI_MAX_LINES 2000
+#define TUI_MAX_PROCS 256
+#define TUI_MAX_FAULTS 16
+#define TUI_MAX_TL 512
+#define TUI_MAX_GPUS 8
+
+struct tui_model {
+    uint64_t version; /* bumped on every change */
+    /* header */
+    char run_id[96];
+    char run_dir[512];
+    bool recording;
+    bool replay, blind;
+    int64_t interval_ns;
+    int64_t start_mono;  /* run start */
+    int64_t now_mono;    /* time of the latest sample (the replay's clock in replay) */
+    int64_t now_real;
+    char workload[64];   /* "running", "exited 0", "killed by SIGKILL", ... */
+    char workload_cmd[128];
+    int64_t last_line_mono; /* heartbeat: last log line (0 none) */
+    double moni_cpu_pct; /* < 0 unknown */
+    /* metrics: latest row and one history per column (same index) */
+    struct frame frame;
+    struct tui_hist *hist;
+    size_t nhist;
+    uint64_t samples; /* rows seen (graphs pause by offsetting against this) */
+    /* GPUs */
+    int ngpus;
+    char gpu_names[TUI_MAX_GPUS][64];
+    char gpu_reason[160]; /* "no NVML ..." when ngpus == 0 */
+    /* workload tree */
+    struct tui_proc procs[TUI_MAX_PROCS];
+    size_t nprocs;
+    /* training */
+    double loss, lr, throughput, step, max_steps, epoch;
+    bool loss_ok, lr_ok, tput_ok, step_ok, max_steps_ok, epoch_ok;
+    bool nan_seen, diverged;
+    char tput_unit[16]; /* "it/s" or "samples/s" */
+    char phase[24];
+    struct tui_hist loss_hist;
+    uint64_t loss_samples;
+    double loss_min;
+    /* log */
+    struct tui_event events[TUI_MAX_EVENTS]; /* ring */
+    size_t ev_head, nevents;
+    uint64_t events_total;
+    struct tui_line lines[TUI_MAX_LINES]; /* ring */
+    size_t ln_head, nlines;
+    /* faults */
+    struct tui_fault_row faults[TUI_MAX_FAULTS];
+    size_t nfaults;
+    int active_faults; /* armed or firing */
+    /* timeline */
+    struct tui_tl_item tl[TUI_MAX_TL];
+    size_t ntl;
+    /* alerts (firing now), one line each */
+    char alerts[8][96];
+    size_t nalerts;
+};
+
+void tui_model_init(struct tui_model *m);
+void tui_model_free(struct tui_model *m);
+/* Copies a sampled row in and pushes every column's history. */
+void tui_model_sample(struct tui_model *m, const struct frame *f);
+void tui_model_event(struct tui_model *m, const struct tui_event *e);
+const struct tui_event *tui_model_event_at(const struct tui_model *m, size_t i); /* 0 oldest */
+void tui_model_line(struct tui_model *m, uint64_t no, int stream, const char *text, size_t len);
+const struct tui_line *tui_model_line_at(const struct tui_model *m, size_t i); /* 0 oldest */
+struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kind,
+                                     int64_t start, int64_t end, const char *label);
+/* Metric lookup by column name: latest value (false if absent or missing). */
+bool tui_model_get(const struct tui_model *m, const char *col, double *v);
+const struct tui_hist *tui_model_hist(const struct tui_model *m, const char *col);
+/* Sum of the columns matching prefix*suffix (e.g. "disk_" "_read_Bps"), skipping
+ * those named in "total" form; false if none valid. */
+bool tui_model_sum(const struct tui_model *m, const char *prefix, const char *suffix, double *v);
+
+/* ==== themes ====================================================================== */
+enum tui_role {
+    TUI_R_TEXT, TUI_R_MUTED, TUI_R_ACCENT, TUI_R_HEADER, TUI_R_TITLE, TUI_R_TITLE_FOCUS,
+    TUI_R_SELECT, TUI_R_OK, TUI_R_WARN, TUI_R_ERROR, TUI_R_CRIT,
+    TUI_R_GRAPH1, TUI_R_GRAPH2, TUI_R_GRAPH3, TUI_R_GRAPH4,
+    TUI_R_BAR_USER, TUI_R_BAR_SYSTEM, TUI_R_BAR_IOWAIT, TUI_R_BAR_MEM, TUI_R_BAR_SWAP,
+    TUI_R_FAULT_IDLE, TUI_R_FAULT_ARMED, TUI_R_FAULT_FIRING, TUI_R_FAULT_STOPPED,
+    TUI_R_MARK, TUI_R_ALERT, TUI_R_DIALOG, TUI_R_INPUT, TUI_R_BUTTON,
+    TUI_NROLES
+};
+const char *tui_role_name(enum tui_role r); /* "text", "fault_firing", ... */
+
+struct tui_color { short c256, c16, c8; }; /* -1 = terminal default */
+struct tui_style {
+    struct tui_color fg, bg;
+    bool bold, reverse, underline, dim;
+};
+struct tui_theme {
+    char name[48];
+    char path[512]; /* "" for the built-in fallback */
+    struct tui_color background;
+    struct tui_style role[TUI_NROLES];
+};
+/* The compiled-in default (used when default.json is missing or broken). */
+void tui_theme_builtin(struct tui_theme *t);
+/* Loads a theme file over the built-in default (roles not named keep it).  -1 with
+ * "FILE:LINE: field: message" in err. */
+int tui_theme_load(const char *path, struct tui_theme *t, char *err, size_t errlen);
+/* Themes found in moni_data_dir("themes") then $XDG_CONFIG_HOME/moni/themes (a user
+ * theme of the same name wins).  Paths, sorted with "default" first. */
+struct tui_theme_list {
+    char (*name)[48];
+    char (*path)[512];
+    size_t n;
+};
+void tui_theme_list(struct tui_theme_list *l);
+void tui_theme_list_free(struct tui_theme_list *l);
+/* Looks a theme up by name (or a path to a .json file). -1 with err if unknown/bad. */
+int tui_theme_find(const struct tui_theme_list *l, const char *name, struct tui_theme *t,
+                   char *err, size_t errlen);
+/* Applies a theme to the current screen: colour pairs for the terminal's colours
+ * (256, 16 or 8), or attributes only when !color (NO_COLOR, mono terminal). */
+void tui_theme_apply(const struct tui_theme *t, bool color);
+/* The curses attribute for a role (after tui_theme_apply). */
+int tui_attr(enum tui_role r);
+
+/* ==== widgets ===================================================================== */
+struct tui_glyphs { bool ascii; };
+/* [|||||    42.0%] bar of width w at (y,x); pct 0..100, label on the right. */
+void tui_bar(int y, int x, int w, const double *parts, const enum tui_role *roles, size_t n,
+             double total, const char *label, bool ascii);
+/* One-row sparkline of the newest w samples, scaled to max (<= 0: auto). */
+void tui_sparkline(int y, int x, int w, const struct tui_hist *h, double max, enum tui_role role,
+                   bool ascii, uint32_t offset);
+/* Multi-row graph of the newest samples (braille, 2 per cell; ASCII fallback: 1 per
+ * cell with #), auto-scaled unless max > 0.  offset: samples skipped from the newest
+ * (pause).  Returns the scale used. */
+double tui_graph(int y, int x, int h, int w, const struct tui_hist *hist, double max,
+                 enum tui_role role, bool ascii, uint32_t offset);
+/* Pure helpers (unit-tested): the UTF-8 braille cell for a 2x4 dot mask and the
+ * level of a value on a scale of n steps. */
+void tui_braille(unsigned mask, char out[4]);
+int tui_level(double v, double max, int n);
+/* Formats a value with a unit for a narrow cell: "1.2G", "345K", "12.5%", "-". */
+char *tui_fmt_rate(double bps, bool valid, char *buf, size_t len);
+char *tui_fmt_num(double v, bool valid, char *buf, size_t len);
+/* Prints s clipped to w columns (UTF-8 aware), padded with spaces when pad. */
+void tui_put(int y, int x, int w, const char *s, bool pad);
+int tui_strwidth(const char *s);
+/* Horizontal line and box drawn as UTF-8 (or ASCII) text. */
+void tui_hline(int y, int x, int w, bool ascii);
+void tui_box(int y, int x, int h, int w, bool ascii);
+
+/* ==== panes ======================================================================= */
+struct tui;
+struct tui_rect { int y, x, h, w; };
+struct pane_ops {
+    const char *name;    /* "cpu", ... */
+    const char *title;   /* shown in the pane's title bar */
+    int min_h, pref_h;   /* rows including the title */
+    void (*draw)(struct tui *ui, struct tui_rect r, bool focus);
+    /* Selectable rows (for j/k and mouse), 0 if none. */
+    size_t (*rows)(const struct tui *ui);
+};
+enum tui_pane_id {
+    TUI_P_HEADER, TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS, TUI_P_FAULTS,
+    TUI_P_EVENTS, TUI_P_TIMELINE, TUI_P_FOOTER, TUI_NPANES
+};
+extern const struct pane_ops *const tui_panes[TUI_NPANES];
+/* Places every pane for a screen of lines x cols; false if it is too small. */
+#define TUI_MIN_COLS 80
+#define TUI_MIN_LINES 24
+bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES]);
+
+/* ==== actions the console can take (live) ========================================
+ * The feeder fills this; replay leaves the action hooks NULL (read-only). */
+struct tui_param {
+    char name[32];
+    char unit[16];
+    char def[48];
+    char help[96];
+};
+struct tui_actions {
+    void *ctx;
+    /* Parameter spec of a fault kind for the arm form; returns the count. */
+    size_t (*params)(void *ctx, const char *kind, struct tui_param *out, size_t max);
+    /* Validates one field; 0 or -1 with a message in err. */
+    int (*validate)(void *ctx, const char *kind, const char *key, const char *value, char *err,
+                    size_t errlen);
+    int (*arm)(void *ctx, const char *kind, const char *const *keys, const char *const *values,
+               size_t n, char *err, size_t errlen);
+    int (*fire)(void *ctx, const char *kind, char *err, size_t errlen);
+    int (*stop)(void *ctx, const char *kind, char *err, size_t errlen);
+    int (*stop_all)(void *ctx, char *err, size_t errlen);
+    int (*mark)(void *ctx, const char *note, char *err, size_t errlen);
+    int (*restart)(void *ctx, char *err, size_t errlen);
+    /* Diagnosis text (malloc'd, lines separated by \n), or NULL with err. */
+    char *(*diagnose)(void *ctx, char *err, size_t errlen);
+    /* Stops faults (if any) and ends the run; the console exits when the loop stops. */
+    void (*quit)(void *ctx);
+};
+
+/* ==== the console ================================================================ */
+enum tui_overlay {
+    TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
+    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL
+};
+
+#define TUI_FORM_MAX 12
+struct tui_form {
+    char kind[24];
+    struct tui_param p[TUI_FORM_MAX];
+    char val[TUI_FORM_MAX][64];
+    char err[TUI_FORM_MAX][96];
+    size_t n, cur;
+    char msg[160]; /* arm failure */
+};
+
+struct tui_click { /* a clickable region drawn this frame */
+    int y, x, w;
+    int key;  /* key it presses, or 0 */
+    int pane; /* pane it selects, or -1 */
+    int row;  /* row in that pane, or -1 */
+};
+
+struct tui_opts {
+    const char *theme;    /* name or path; NULL = default */
+    bool ascii;           /* force ASCII glyphs */
+    bool no_color;        /* NO_COLOR */
+    const char *cast_path; /* session.cast (NULL: no recording) */
+};
+
+struct tui {
+    struct tui_model *m;
+    struct tui_actions act;
+    struct moni_loop *loop;
+    struct tui_opts opts;
+    bool ascii, color, active;
+    /* themes */
+    struct tui_theme_list themes;
+    struct tui_theme theme;
+    size_t theme_idx;
+    /* view */
+    int lines, cols;
+    struct tui_rect rect[TUI_NPANES];
+    int focus;             /* pane with the keyboard focus */
+    size_t fault_sel;      /* selected fault row */
+    size_t proc_sel;
+    size_t ev_scroll;      /* events scrolled back from the newest */
+    size_t raw_scroll;
+    size_t diag_scroll;
+    bool paused;
+    uint64_t pause_samples, pause_loss; /* model counters when paused */
+    char filter[64];
+    enum tui_overlay overlay;
+    struct tui_form form;
+    char input[128];  /* mark / filter prompt */
+    char *diag_text;
+    char status[200]; /* one-line message at the bottom */
+    int64_t status_until;
+    bool status_error;
+    char theme_error[300];
+    /* redraw */
+    uint64_t drawn_version;
+    bool view_dirty;
+    int64_t last_draw_ns;
+    int draw_timer;
+    uint64_t frames;
+    struct tui_click clicks[128];
+    size_t nclicks;
+    /* terminal */
+    struct tui_screen *scr;
+    bool quitting;
+};
+
+/* Sets up the console around a loop and a model (themes, screen, stdin and SIGWINCH
+ * on the loop, redraw timer).  0, or -1 with err (the terminal is left as it was). */
+int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m,
+             const struct tui_actions *act, const struct tui_opts *opts, char *err, size_t errlen);
+/* Restores the terminal (idempotent; safe from a fatal-error path). */
+void tui_close(struct tui *ui);
+/* Marks the view changed (the next redraw tick draws). */
+void tui_touch(struct tui *ui);
+/* Shows a one-line message for a few seconds. */
+void tui_status(struct tui *ui, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* True if an event passes the `/` filter. */
+bool tui_event_matches(const struct tui *ui, const struct tui_event *e);
+/* Draws everything now (used by the redraw timer and the bench). */
+void tui_draw(struct tui *ui);
+/* Handles one key (curses key code); used by stdin and the tests. */
+void tui_key(struct tui *ui, int key);
+void tui_key_mouse(struct tui *ui, int y, int x);
+/* Blocks the signals the console handles through the loop (SIGWINCH, SIGINT,
+ * SIGTERM, SIGHUP); call before any thread is created. */
+void tui_block_signals(void);
+/* Restores the terminal and prints a fatal error (endwin first). */
+void tui_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ==== screen + asciicast recorder =================================================
+ * ncurses writes to a pty; a pump thread copies every byte to the real terminal and
+ * to session.cast as [t, "o", data] events, so the cast is exactly what was shown. */
+struct tui_screen;
+struct tui_screen *tui_screen_open(const char *cast_path, char *err, size_t errlen);
+void tui_screen_resize(struct tui_screen *s, int *lines, int *cols);
+void tui_screen_close(struct tui_screen *s);
+/* JSON-escapes bytes for a cast event (UTF-8 kept, controls as \u00XX, invalid bytes
+ * as U+FFFD).  Returns the number of input bytes consumed: a trailing incomplete UTF-8
+ * sequence is left for the next call. */
+size_t tui_cast_escape(const char *in, size_t n, char *out, size_t outlen, size_t *outn);
+
+/* ==== feeders ===================================================================== */
+/* The live console's glue (tui/console.c): session + log parser + fault injector. */
+struct session;
+struct lp_rules;
+struct lp_parser;
+struct injector;
+struct sre;
+struct runner;
+struct plan_experiment;
+struct tui_live_opts {
+    const char *out_dir;
+    int64_t interval_ns;
+    char *const *argv; /* workload; NULL = observe only */
+    const char *metrics_listen;
+    const struct plan_experiment *plan_exp; /* --plan: its timed faults are scheduled */
+    const char *plan_name;
+};
+struct tui_live {
+    struct moni_loop *loop;
+    struct runner *run;   /* owns the session, parser and injector below */
+    struct session *s;
+    struct lp_parser *parser;
+    struct injector *inj;
+    struct sre *sre;      /* exporter + alert rules */
+    struct lp_rules *rules; /* for "diagnose now", loaded on first use */
+    struct tui_model *m;
+    struct tui *ui;
+    int marks_fd, poll_timer;
+    char dir[512];
+    bool has_workload, started, done, user_quit, exited_itself, restarting;
+    char inj_error[256];
+    struct moni_train_metric train[16];
+};
+/* Creates and starts the run (files, workload, sampling).  -1 with err; *usage set
+ * for input errors (exit 2). */
+int tui_live_start(struct tui_live *lv, struct moni_loop *loop, struct tui_model *m,
+                   const struct tui_live_opts *o, char *err, size_t errlen, bool *usage);
+void tui_live_actions(struct tui_live *lv, struct tui_actions *act);
+void tui_live_attach(struct tui_live *lv, struct tui *ui);
+/* Stops faults and the workload, finishes the files; returns the exit status. */
+int tui_live_finish(struct tui_live *lv);
+void tui_live_free(struct tui_live *lv);
+/* Diagnosis of a run directory's logs as text (malloc'd), or NULL with err. */
+char *tui_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);
+
+/* Loads a recorded run directory into a replay feeder that advances the model on
+ * the loop's clock.  -1 with err. */
+struct tui_replay;
+struct tui_replay *tui_replay_open(const char *run_dir, bool blind, struct tui_model *m,
+                                   char *err, size_t errlen);
+/* Advances replay time to t (seconds since the run start); returns true at the end. */
+bool tui_replay_advance(struct tui_replay *r, double t);
+double tui_replay_duration(const struct tui_replay *r);
+void tui_replay_close(struct tui_replay *r);
 
 #endif

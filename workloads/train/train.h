@@ -1,6 +1,6 @@
 /* moni-train: the built-in training workload.
  *
- * A real 2-layer MLP (dense hashed bag-of-words input -> ReLU hidden -> classes)
+ * A real 2-layer MLP (dense hashed bag-of-words input -> LeakyReLU hidden -> classes)
  * trained by SGD or Adam on a synthetic, seeded sentiment corpus that is generated
  * once into shard files and read back from disk every epoch by a prefetching
  * loader thread.  Logs in the Hugging Face Trainer format.  Standalone: links only
@@ -129,10 +129,12 @@ void train_docs_free(struct train_doc *docs, long n);
  * missing or different). Returns 0 or -1 with a message in err. */
 int train_corpus_ensure(const char *dir, const struct train_corpus_spec *spec, FILE *log,
 			char *err, size_t errlen);
+/* DIR/corpus-v2-s<seed>-t<train>-e<eval>-k<shard>: where the shards live. */
+void train_corpus_dir(char *buf, size_t len, const char *dir, const struct train_corpus_spec *spec);
 int train_corpus_shards(const struct train_corpus_spec *spec, bool eval);
 void train_shard_path(char *buf, size_t len, const char *dir, bool eval, int i, int n);
 
-/* Sparse featurised sample: hashed unigrams + bigrams, L2-normalised counts. */
+/* Sparse featurised sample: hashed unigrams + bigrams, 1 + ln(count). */
 struct train_sample { int label; int nnz; int32_t *idx; float *val; };
 int train_featurize(const char *text, int features, struct train_sample *s);
 void train_sample_free(struct train_sample *s);
@@ -147,7 +149,8 @@ struct train_loader *train_loader_start(const char *dir, const struct train_corp
 /* Blocks for the next sample (epochs wrap around). Returns 0, or -1 on a read error
  * (message in err). The caller owns *s. */
 int train_loader_next(struct train_loader *l, struct train_sample *s, char *err, size_t errlen);
-double train_loader_wait_seconds(const struct train_loader *l);
+/* Seconds the trainer spent waiting for data (compute starved by I/O). */
+double train_loader_wait_seconds(struct train_loader *l);
 void train_loader_stop(struct train_loader *l);
 
 /* ---- control file (control.c) --------------------------------------------------- */
@@ -155,7 +158,7 @@ enum train_ctl_key { TRAIN_CTL_LR, TRAIN_CTL_BATCH, TRAIN_CTL_SLEEP, TRAIN_CTL_N
 struct train_control {
 	char path[TRAIN_PATH_MAX];
 	bool have_stat;
-	long long mtime_ns, size, ino;
+	long long mtime_ns, ctime_ns, size, ino;
 	bool seen[TRAIN_CTL_NKEYS];
 	double last[TRAIN_CTL_NKEYS];
 };

@@ -1,0 +1,91 @@
+/* core/dataset-int.h — private to the dataset builder (core/dataset.c), the
+ * validator (core/validate.c) and their unit tests: the run directory read back
+ * from its raw files and aggregated onto the grid.  Everything others use is in
+ * core.h (dataset_build, dataset_validate). */
+#ifndef MONI_DATASET_INT_H
+#define MONI_DATASET_INT_H
+
+#include <limits.h>
+
+#include "core/core.h"
+
+enum ds_kind {
+    DS_GAUGE,   /* mean of the samples in the cell */
+    DS_COUNTER, /* per-second rate between the last samples of two cells */
+    DS_FLAG,    /* max (0/1) of the events in the cell */
+    DS_AGE,     /* seconds since the last log line at the cell's end */
+};
+
+struct ds_col {
+    char *name;
+    enum ds_kind kind;
+};
+
+enum ds_label_kind { DS_LABEL_POINT, DS_LABEL_INTERVAL, DS_LABEL_GLOBAL };
+
+/* One fault from faults.jsonl (times: CLOCK_MONOTONIC ns, 0 = that transition never
+ * happened). */
+struct ds_fault {
+    char id[64];
+    char kind[32];
+    char target[128];
+    char root_cause[96];
+    char stage[64];
+    char params[512];      /* compact JSON of the parameters, for ground_truth notes */
+    enum ds_label_kind label_kind;
+    int64_t armed, fired, effective, stopped, reverted, failed;
+    int64_t start, end, effect_end; /* the label window (effect_end >= end) */
+    double requested_dose, delivered_dose; /* NaN when not journalled */
+    char affected[1024];   /* ';'-separated channel names */
+    bool labelled;         /* fired (or effective): gets labels */
+};
+
+struct ds {
+    char dir[PATH_MAX];
+    int64_t grid_ns;
+    int64_t offset_ns;  /* real = mono + offset (from samples.csv) */
+    int64_t t0_mono;    /* start of row 0 (aligned to the grid in real time) */
+    size_t nrows, ncols;
+    struct ds_col *cols;
+    double *val;           /* nrows * ncols */
+    unsigned char *valid;  /* nrows * ncols */
+    unsigned char *phase;  /* per row: index into ds_phase_names */
+    unsigned char *anomaly;  /* per row */
+    size_t nfaults;
+    struct ds_fault *faults;
+    /* whole-run label from meta.json (plan experiment "global") */
+    char global_label[96], global_root_cause[96], global_stage[64];
+    /* raw quality figures */
+    size_t nsamples, bad_lines, nonmonotonic, late_ticks, raw_gaps, gap_cells, gap_runs;
+    size_t nevents, nlog_lines;
+    int64_t interval_ns;   /* sampling interval (meta.json or median spacing) */
+    long long meta_late;   /* the session's own late-tick count, -1 if unknown */
+    int64_t first_mono, last_mono; /* of the samples */
+    int64_t workload_start, workload_end; /* mono, 0 unknown */
+    bool has_exit, crashed;
+    bool incomplete;       /* meta.json has no end: the run was killed */
+};
+
+extern const char *const ds_phase_names[]; /* "startup" "train" ... indexed by phase[] */
+
+/* Reads the raw files of run_dir and aggregates them on the grid (grid_ns 0 = 1 s).
+ * 0, or -1 with err (no samples.csv at all, unreadable files). */
+int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_t errlen);
+void ds_free(struct ds *d);
+int ds_find_col(const struct ds *d, const char *name);
+static inline bool ds_get(const struct ds *d, size_t row, size_t col, double *v)
+{
+    size_t i = row * d->ncols + col;
+    if (!d->valid[i])
+        return false;
+    *v = d->val[i];
+    return true;
+}
+/* Row index of a monotonic time (clamped to the grid). */
+size_t ds_row_of(const struct ds *d, int64_t mono);
+/* Mean and standard deviation of a column over rows [a, b) where mask (may be NULL)
+ * is 0; returns the number of valid finite values. */
+size_t ds_stats(const struct ds *d, size_t col, size_t a, size_t b, const unsigned char *skip,
+                double *mean, double *sd);
+
+#endif

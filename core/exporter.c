@@ -1,0 +1,971 @@
+/* core/exporter.c — the Prometheus exporter: GET /metrics in the text exposition
+ * format 0.0.4, served from the loop on non-blocking sockets.
+ *
+ * The response body is rendered once per publish (once per tick) into a
+ * reference-counted buffer; a scrape only copies bytes out of it, so serving costs
+ * the sampler nothing but a few syscalls.  Hostile clients are bounded three ways:
+ * at most EXP_MAX_CONNS connections (the oldest is dropped), at most EXP_MAX_REQUEST
+ * bytes of request (431, then close) and EXP_DEADLINE_NS per connection (slowloris).
+ *
+ * Frame columns are mapped to metric families by name: the per-device prefix becomes
+ * a label (gpu0_ -> {gpu="0"}, disk_sda_ -> {device="sda"}), short words are spelled
+ * out (util -> utilization, mem -> memory) and the unit suffix in the column name
+ * becomes a base unit (pct -> ratio /100, Bps -> bytes_per_second, c -> celsius, mhz ->
+ * hertz *1e6, ms -> seconds /1000).  Counters end in _total. */
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+#define EXP_MAX_CONNS 64
+#define EXP_MAX_REQUEST 8192
+#define EXP_DEADLINE_NS (5 * MONI_NS_PER_SEC)
+#define EXP_ACCEPT_BURST 32 /* accepts per wakeup, so a flood cannot starve the loop */
+
+/* ---- growing text buffer ------------------------------------------------------ */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void sb_grow(struct sbuf *b, size_t need)
+{
+    if (b->oom || b->len + need + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + need + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    sb_grow(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        sb_add(b, tmp, (size_t)n);
+        return;
+    }
+    sb_grow(b, (size_t)n);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* ---- names --------------------------------------------------------------------- */
+static void sanitize_name(char *s)
+{
+    for (char *p = s; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == ':' ||
+                  (p != s && *p >= '0' && *p <= '9');
+        if (!ok)
+            *p = '_';
+    }
+}
+
+static bool word_in(const char *w, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && !strncmp(*list, w, n))
+            return true;
+    return false;
+}
+
+/* First words of the machine-wide disk and network columns; anything else after
+ * "disk_"/"net_" is a device or interface name. */
+static const char *const disk_words[] = {"read", "write", "reads", "writes", "busy", "iops",
+                                         "util", "used", "free", "total", "avail", "io",
+                                         "size", "inflight", "queue", NULL};
+static const char *const net_words[] = {"rx", "tx", "errors", "errs", "drops", "drop",
+                                        "in", "out", "recv", "sent", NULL};
+
+static const struct {
+    const char *from, *to;
+} word_renames[] = {
+    {"util", "utilization"}, {"mem", "memory"},  {"temp", "temperature"}, {"rx", "receive"},
+    {"tx", "transmit"},      {"proc", "workload"}, {"net", "network"},   {"errs", "errors"},
+    {"avail", "available"},
+};
+
+static const struct {
+    const char *suffix; /* last word of the column */
+    const char *unit;   /* what the family name ends in ("" = no unit) */
+    double scale;
+} unit_suffixes[] = {
+    {"pct", "ratio", 0.01},      {"ratio", "ratio", 1},       {"Bps", "bytes_per_second", 1},
+    {"bps", "bits_per_second", 1}, {"bytes", "bytes", 1},      {"c", "celsius", 1},
+    {"celsius", "celsius", 1},   {"w", "watts", 1},           {"watts", "watts", 1},
+    {"mw", "watts", 0.001},      {"mhz", "hertz", 1e6},       {"hz", "hertz", 1},
+    {"ms", "seconds", 0.001},    {"us", "seconds", 1e-6},     {"ns", "seconds", 1e-9},
+    {"s", "seconds", 1},         {"sec", "seconds", 1},       {"seconds", "seconds", 1},
+    {"kb", "bytes", 1024},       {"mb", "bytes", 1048576},    {"iops", "operations_per_second", 1},
+    {"ps", "per_second", 1},
+};
+
+struct mapped {
+    char family[160];
+    char labels[192]; /* `key="value"` pairs without braces, "" when none */
+    double scale;
+};
+
+static void append_label(char *labels, size_t cap, const char *key, const char *val, size_t vlen)
+{
+    size_t n = strlen(labels);
+    if (n + 8 + strlen(key) + vlen * 2 >= cap)
+        return;
+    char *p = labels + n;
+    if (n)
+        *p++ = ',';
+    p += sprintf(p, "%s=\"", key);
+    for (size_t i = 0; i < vlen; i++) {
+        char c = val[i];
+        if (c == '\\' || c == '"') {
+            *p++ = '\\';
+            *p++ = c;
+        } else if (c == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+        } else {
+            *p++ = c;
+        }
+    }
+    *p++ = '"';
+    *p = '\0';
+}
+
+/* Maps one frame column to a family, labels and scale.  Never fails: an unknown
+ * column still gets a well-formed name. */
+static void map_column(const char *col, enum metric_kind kind, struct mapped *m)
+{
+    char base[160];
+    m->labels[0] = '\0';
+    m->scale = 1;
+    const char *p = col;
+    size_t n;
+
+    if (!strncmp(p, "gpu", 3) && (n = strspn(p + 3, "0123456789")) && p[3 + n] == '_') {
+        append_label(m->labels, sizeof m->labels, "gpu", p + 3, n);
+        snprintf(base, sizeof base, "gpu_%s", p + 4 + n);
+    } else if (!strncmp(p, "cpu", 3) && (n = strspn(p + 3, "0123456789")) && p[3 + n] == '_') {
+        append_label(m->labels, sizeof m->labels, "cpu", p + 3, n);
+        snprintf(base, sizeof base, "cpu_core_%s", p + 4 + n);
+    } else if ((!strncmp(p, "disk_", 5) || !strncmp(p, "net_", 4)) && strchr(p + 4, '_')) {
+        bool disk = p[0] == 'd';
+        const char *dev = p + (disk ? 5 : 4);
+        const char *rest = strrchr(dev, '_'); /* device = everything up to the metric */
+        /* the device ends where a known metric word starts */
+        const char *q = dev, *cut = NULL;
+        while ((q = strchr(q, '_')) != NULL) {
+            q++;
+            size_t wl = strcspn(q, "_");
+            if (word_in(q, wl, disk ? disk_words : net_words)) {
+                cut = q - 1;
+                break;
+            }
+        }
+        size_t first = strcspn(dev, "_");
+        if (!word_in(dev, first, disk ? disk_words : net_words) && cut && rest) {
+            append_label(m->labels, sizeof m->labels, disk ? "device" : "interface", dev,
+                         (size_t)(cut - dev));
+            snprintf(base, sizeof base, "%s%s", disk ? "disk_device" : "network_interface", cut);
+        } else {
+            snprintf(base, sizeof base, "%s", col);
+        }
+    } else if (!strcmp(p, "proc_count")) {
+        snprintf(base, sizeof base, "workload_processes");
+    } else if (!strncmp(p, "moni_", 5)) { /* moni's own use: moni_cpu_pct */
+        snprintf(base, sizeof base, "self_%s", p + 5);
+    } else if (!strncmp(p, "proc_state_", 11) && p[11]) {
+        /* proc_state_R -> moni_workload_processes{state="R"} */
+        append_label(m->labels, sizeof m->labels, "state", p + 11, strlen(p + 11));
+        snprintf(base, sizeof base, "workload_processes_by_state");
+    } else if (!strncmp(p, "psi_", 4) && strlen(p) > 6 && !strcmp(p + strlen(p) - 6, "_avg10")) {
+        /* PSI averages are percentages without a unit suffix */
+        snprintf(base, sizeof base, "%s_pct", col);
+    } else {
+        snprintf(base, sizeof base, "%s", col);
+    }
+
+    /* split into words, rename, find the unit */
+    char *words[32];
+    size_t nw = 0;
+    for (char *tok = strtok(base, "_"); tok && nw < MONI_ARRAY_LEN(words); tok = strtok(NULL, "_"))
+        words[nw++] = tok;
+    const char *unit = NULL;
+    if (nw > 1) {
+        for (size_t i = 0; i < MONI_ARRAY_LEN(unit_suffixes); i++)
+            if (!strcmp(words[nw - 1], unit_suffixes[i].suffix)) {
+                unit = unit_suffixes[i].unit;
+                m->scale = unit_suffixes[i].scale;
+                nw--;
+                break;
+            }
+    }
+    /* a counter's own "total" word goes: psi_cpu_some_total_us -> ..._some_seconds_total */
+    if (kind == METRIC_COUNTER && nw > 1 && !strcmp(words[nw - 1], "total"))
+        nw--;
+    char out[160] = "moni";
+    for (size_t i = 0; i < nw; i++) {
+        const char *w = words[i];
+        for (size_t r = 0; r < MONI_ARRAY_LEN(word_renames); r++)
+            if (!strcmp(w, word_renames[r].from))
+                w = word_renames[r].to;
+        if (unit && i + 1 == nw && unit && !strcmp(unit, w))
+            continue; /* "seconds_s" */
+        size_t ol = strlen(out);
+        snprintf(out + ol, sizeof out - ol, "_%s", w);
+    }
+    /* "cpu_pct" says usage without saying it */
+    if (unit && !strcmp(unit, "ratio") && nw && !strcmp(words[nw - 1], "cpu")) {
+        size_t ol = strlen(out);
+        snprintf(out + ol, sizeof out - ol, "_usage");
+    }
+    if (nw >= 2 && !strcmp(words[nw - 2], "cpu") && !strcmp(words[nw - 1], "core") && unit &&
+        !strcmp(unit, "ratio")) {
+        size_t ol = strlen(out);
+        snprintf(out + ol, sizeof out - ol, "_usage");
+    }
+    if (unit) {
+        size_t ol = strlen(out);
+        snprintf(out + ol, sizeof out - ol, "_%s", unit);
+    }
+    if (kind == METRIC_COUNTER) {
+        size_t ol = strlen(out);
+        if (ol < 6 || strcmp(out + ol - 6, "_total"))
+            snprintf(out + ol, sizeof out - ol, "_total");
+    }
+    /* _count, _sum and _bucket belong to histograms and summaries */
+    size_t ol = strlen(out);
+    static const char *const reserved[] = {"_count", "_sum", "_bucket"};
+    for (size_t i = 0; i < MONI_ARRAY_LEN(reserved); i++) {
+        size_t rl = strlen(reserved[i]);
+        if (ol > rl && !strcmp(out + ol - rl, reserved[i]) && ol + 8 < sizeof out)
+            strcat(out, "_number");
+    }
+    sanitize_name(out);
+    snprintf(m->family, sizeof m->family, "%s", out);
+}
+
+static const struct {
+    const char *name, *family, *help;
+} train_names[] = {
+    {"loss", "moni_training_loss", "Latest training loss parsed from the workload log"},
+    {"learning_rate", "moni_training_learning_rate", "Latest learning rate parsed from the log"},
+    {"lr", "moni_training_learning_rate", "Latest learning rate parsed from the log"},
+    {"throughput", "moni_training_samples_per_second", "Training throughput (samples/s) from the log"},
+    {"samples_per_second", "moni_training_samples_per_second",
+     "Training throughput (samples/s) from the log"},
+    {"step", "moni_training_step", "Latest training step (iteration) from the log"},
+    {"epoch", "moni_training_epoch", "Latest (fractional) epoch from the log"},
+    {"grad_norm", "moni_training_grad_norm", "Latest gradient norm from the log"},
+    {"eval_loss", "moni_training_eval_loss", "Latest evaluation loss from the log"},
+    {"eval_accuracy", "moni_training_eval_accuracy", "Latest evaluation accuracy from the log"},
+};
+
+static void map_train(const char *name, char *family, size_t len, const char **help)
+{
+    for (size_t i = 0; i < MONI_ARRAY_LEN(train_names); i++)
+        if (!strcmp(name, train_names[i].name)) {
+            snprintf(family, len, "%s", train_names[i].family);
+            if (help)
+                *help = train_names[i].help;
+            return;
+        }
+    snprintf(family, len, "moni_training_%s", name);
+    sanitize_name(family);
+    if (help)
+        *help = NULL;
+}
+
+int exporter_family_for(const char *name, bool train, char *family, size_t len, double *scale)
+{
+    if (!name || !*name)
+        return -1;
+    if (train) {
+        map_train(name, family, len, NULL);
+        if (scale)
+            *scale = 1;
+        return 0;
+    }
+    /* Put a representative value into each {placeholder}: digits for gpu/cpu,
+     * a device-looking name otherwise. */
+    char col[160];
+    size_t o = 0;
+    for (const char *p = name; *p && o + 16 < sizeof col;) {
+        if (*p == '{') {
+            const char *e = strchr(p, '}');
+            if (!e)
+                return -1;
+            bool numeric = (e - p == 4 && (!strncmp(p, "{gpu", 4) || !strncmp(p, "{cpu", 4)));
+            o += (size_t)sprintf(col + o, "%s", numeric ? "0" : "dev0");
+            p = e + 1;
+        } else {
+            col[o++] = *p++;
+        }
+    }
+    col[o] = '\0';
+    struct mapped m;
+    map_column(col, METRIC_GAUGE, &m);
+    snprintf(family, len, "%s", m.family);
+    if (scale)
+        *scale = m.scale;
+    return 0;
+}
+
+/* ---- rendering ----------------------------------------------------------------- */
+struct sample {
+    size_t fam;
+    char *labels;
+    double v;
+};
+struct family {
+    char *name, *help;
+    const char *type;
+};
+struct render {
+    struct family *fams;
+    size_t nfams, capf;
+    struct sample *s;
+    size_t ns, caps;
+    bool oom;
+};
+
+static size_t add_family(struct render *r, const char *name, const char *help, const char *type)
+{
+    for (size_t i = 0; i < r->nfams; i++)
+        if (!strcmp(r->fams[i].name, name))
+            return i;
+    if (r->nfams == r->capf) {
+        size_t cap = r->capf ? r->capf * 2 : 64;
+        struct family *f = realloc(r->fams, cap * sizeof *f);
+        if (!f) {
+            r->oom = true;
+            return (size_t)-1;
+        }
+        r->fams = f;
+        r->capf = cap;
+    }
+    struct family *f = &r->fams[r->nfams];
+    f->name = strdup(name);
+    f->help = strdup(help && *help ? help : name);
+    f->type = type;
+    if (!f->name || !f->help) {
+        free(f->name);
+        free(f->help);
+        r->oom = true;
+        return (size_t)-1;
+    }
+    return r->nfams++;
+}
+
+static void add_sample(struct render *r, const char *family, const char *help, const char *type,
+                       const char *labels, double v)
+{
+    size_t fi = add_family(r, family, help, type);
+    if (fi == (size_t)-1)
+        return;
+    for (size_t i = 0; i < r->ns; i++) /* first column wins a name clash */
+        if (r->s[i].fam == fi && !strcmp(r->s[i].labels, labels))
+            return;
+    if (r->ns == r->caps) {
+        size_t cap = r->caps ? r->caps * 2 : 128;
+        struct sample *s = realloc(r->s, cap * sizeof *s);
+        if (!s) {
+            r->oom = true;
+            return;
+        }
+        r->s = s;
+        r->caps = cap;
+    }
+    char *l = strdup(labels);
+    if (!l) {
+        r->oom = true;
+        return;
+    }
+    r->s[r->ns++] = (struct sample){.fam = fi, .labels = l, .v = v};
+}
+
+static void render_free(struct render *r)
+{
+    for (size_t i = 0; i < r->nfams; i++) {
+        free(r->fams[i].name);
+        free(r->fams[i].help);
+    }
+    for (size_t i = 0; i < r->ns; i++)
+        free(r->s[i].labels);
+    free(r->fams);
+    free(r->s);
+}
+
+static void put_value(struct sbuf *b, double v)
+{
+    if (isnan(v))
+        sb_puts(b, "NaN");
+    else if (isinf(v))
+        sb_puts(b, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        sb_printf(b, "%.0f", v);
+    else {
+        char t[40]; /* shortest of %.15g / %.17g that reads back exactly */
+        snprintf(t, sizeof t, "%.15g", v);
+        if (strtod(t, NULL) != v)
+            snprintf(t, sizeof t, "%.17g", v);
+        sb_puts(b, t);
+    }
+}
+
+static void put_help(struct sbuf *b, const char *help)
+{
+    for (const char *p = help; *p; p++) {
+        if (*p == '\\')
+            sb_puts(b, "\\\\");
+        else if (*p == '\n')
+            sb_puts(b, "\\n");
+        else
+            sb_add(b, p, 1);
+    }
+}
+
+static void labels2(char *out, size_t cap, const char *k1, const char *v1, const char *k2,
+                    const char *v2)
+{
+    out[0] = '\0';
+    if (k1 && v1)
+        append_label(out, cap, k1, v1, strlen(v1));
+    if (k2 && v2)
+        append_label(out, cap, k2, v2, strlen(v2));
+}
+
+char *exporter_render(const struct frame *f, const struct exporter_extra *x, size_t *len)
+{
+    struct render r = {0};
+    char labels[512];
+
+    add_sample(&r, "moni_build_info", "moni version (always 1)", "gauge",
+               "version=\"" MONI_VERSION "\"", 1);
+    if (f) {
+        add_sample(&r, "moni_samples_total", "Sampling ticks taken since start", "counter", "",
+                   (double)f->seq);
+        if (f->t.real_ns)
+            add_sample(&r, "moni_sample_timestamp_seconds",
+                       "UTC time of the latest sample (seconds since the epoch)", "gauge", "",
+                       (double)f->t.real_ns / 1e9);
+        for (size_t i = 0; i < f->ncols; i++) {
+            double v;
+            if (!f->cols[i].name || !frame_get(f, (int)i, &v))
+                continue; /* missing stays missing: no sample at all */
+            struct mapped m;
+            map_column(f->cols[i].name, f->cols[i].kind, &m);
+            char help[256];
+            snprintf(help, sizeof help, "%s (column %s)",
+                     f->cols[i].help && *f->cols[i].help ? f->cols[i].help : "moni sample",
+                     f->cols[i].name);
+            add_sample(&r, m.family, help, f->cols[i].kind == METRIC_COUNTER ? "counter" : "gauge",
+                       m.labels, v * m.scale);
+        }
+    }
+    if (x) {
+        for (size_t i = 0; i < x->ntrain; i++) {
+            if (!x->train[i].name)
+                continue;
+            char fam[160];
+            const char *help;
+            map_train(x->train[i].name, fam, sizeof fam, &help);
+            char hb[200];
+            if (!help) {
+                snprintf(hb, sizeof hb, "Latest %s parsed from the workload log", x->train[i].name);
+                help = hb;
+            }
+            add_sample(&r, fam, help, "gauge", "", x->train[i].value);
+        }
+        /* these families are always declared, so dashboards and rules find them
+         * before the first event, fault or alert */
+        add_family(&r, "moni_log_events_total", "Log events matched by the rule packs, by label",
+                   "counter");
+        for (size_t i = 0; i < x->nevents; i++) {
+            if (!x->events[i].label)
+                continue;
+            labels2(labels, sizeof labels, "label", x->events[i].label, NULL, NULL);
+            add_sample(&r, "moni_log_events_total", NULL, "counter", labels,
+                       (double)x->events[i].count);
+        }
+        add_family(&r, "moni_fault_active", "1 while the fault is firing", "gauge");
+        add_family(&r, "moni_fault_injections_total", "Faults fired, by kind", "counter");
+        for (size_t i = 0; i < x->nfaults; i++) {
+            const struct moni_fault_state *fs = &x->faults[i];
+            if (!fs->kind)
+                continue;
+            labels2(labels, sizeof labels, "kind", fs->kind, "fault_id",
+                    fs->fault_id ? fs->fault_id : "");
+            add_sample(&r, "moni_fault_active", NULL, "gauge", labels, fs->active ? 1 : 0);
+            if (!isnan(fs->requested_dose))
+                add_sample(&r, "moni_fault_requested_dose",
+                           "Dose requested for the fault, in its kind's unit (moni-faults(7))",
+                           "gauge", labels, fs->requested_dose);
+            if (!isnan(fs->delivered_dose))
+                add_sample(&r, "moni_fault_delivered_dose",
+                           "Dose the fault delivered so far, in its kind's unit (moni-faults(7))",
+                           "gauge", labels, fs->delivered_dose);
+        }
+        /* injections per kind: count of fault instances that fired */
+        for (size_t i = 0; i < x->nfaults; i++) {
+            const char *kind = x->faults[i].kind;
+            if (!kind)
+                continue;
+            bool seen = false;
+            for (size_t j = 0; j < i; j++)
+                if (x->faults[j].kind && !strcmp(x->faults[j].kind, kind))
+                    seen = true;
+            if (seen)
+                continue;
+            double n = 0;
+            for (size_t j = i; j < x->nfaults; j++)
+                if (x->faults[j].kind && !strcmp(x->faults[j].kind, kind) && x->faults[j].fired)
+                    n++;
+            labels2(labels, sizeof labels, "kind", kind, NULL, NULL);
+            add_sample(&r, "moni_fault_injections_total", NULL, "counter", labels, n);
+        }
+        add_family(&r, "moni_alert_firing",
+                   "1 for every firing moni alert (like Prometheus' ALERTS)", "gauge");
+        for (size_t i = 0; i < x->nalerts; i++) {
+            const struct moni_alert_state *a = &x->alerts[i];
+            if (!a->name)
+                continue;
+            labels2(labels, sizeof labels, "alertname", a->name, "severity",
+                    a->severity ? a->severity : "warning");
+            if (a->label_key && a->label_value)
+                append_label(labels, sizeof labels, a->label_key, a->label_value,
+                             strlen(a->label_value));
+            add_sample(&r, "moni_alert_firing", NULL, "gauge", labels, 1);
+        }
+    }
+
+    struct sbuf b = {0};
+    for (size_t fi = 0; fi < r.nfams && !r.oom; fi++) {
+        sb_printf(&b, "# HELP %s ", r.fams[fi].name);
+        put_help(&b, r.fams[fi].help);
+        sb_printf(&b, "\n# TYPE %s %s\n", r.fams[fi].name, r.fams[fi].type);
+        for (size_t i = 0; i < r.ns; i++) {
+            if (r.s[i].fam != fi)
+                continue;
+            sb_puts(&b, r.fams[fi].name);
+            if (r.s[i].labels[0])
+                sb_printf(&b, "{%s}", r.s[i].labels);
+            sb_puts(&b, " ");
+            put_value(&b, r.s[i].v);
+            sb_puts(&b, "\n");
+        }
+    }
+    bool oom = r.oom || b.oom;
+    render_free(&r);
+    if (oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (!b.p)
+        sb_puts(&b, "");
+    if (len)
+        *len = b.len;
+    return b.p;
+}
+
+/* ---- the server ------------------------------------------------------------------ */
+struct body { /* a rendered response, shared by the connections sending it */
+    size_t refs, len;
+    char data[];
+};
+
+static void body_unref(struct body *b)
+{
+    if (b && --b->refs == 0)
+        free(b);
+}
+
+struct conn {
+    int fd; /* -1 = free slot */
+    int64_t start_ns;
+    size_t inlen;
+    char in[EXP_MAX_REQUEST];
+    char head[256];
+    size_t headlen, off; /* off counts header + body bytes sent */
+    struct body *body;   /* NULL while reading, or for a bodyless reply */
+    const char *extra;   /* static body for error pages */
+    size_t extralen;
+    bool writing;
+};
+
+struct exporter {
+    struct moni_loop *loop;
+    int lfd, port, sweep_id;
+    bool paused; /* listener off after EMFILE, until the next sweep */
+    struct body *cur;
+    struct conn conns[EXP_MAX_CONNS];
+};
+
+static void conn_close(struct exporter *ex, struct conn *c)
+{
+    if (c->fd < 0)
+        return;
+    moni_loop_del_fd(ex->loop, c->fd);
+    close(c->fd);
+    c->fd = -1;
+    body_unref(c->body);
+    c->body = NULL;
+}
+
+/* Sends what it can; closes when done or on error. */
+static void conn_flush(struct exporter *ex, struct conn *c)
+{
+    for (;;) {
+        const char *blob = c->body ? c->body->data : c->extra;
+        size_t bloblen = c->body ? c->body->len : c->extralen;
+        size_t total = c->headlen + bloblen;
+        if (c->off >= total) {
+            conn_close(ex, c);
+            return;
+        }
+        struct iovec iov[2];
+        int n = 0;
+        if (c->off < c->headlen) {
+            iov[n++] = (struct iovec){c->head + c->off, c->headlen - c->off};
+            if (bloblen)
+                iov[n++] = (struct iovec){(void *)blob, bloblen};
+        } else {
+            iov[n++] = (struct iovec){(void *)(blob + (c->off - c->headlen)), total - c->off};
+        }
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!c->writing) {
+                    c->writing = true;
+                    moni_loop_mod_fd(ex->loop, c->fd, EPOLLOUT);
+                }
+                return;
+            }
+            conn_close(ex, c);
+            return;
+        }
+        c->off += (size_t)w;
+    }
+}
+
+static void reply(struct exporter *ex, struct conn *c, int status, const char *reason,
+                  const char *ctype, const char *page, bool with_body, const char *allow)
+{
+    size_t blen = c->body ? c->body->len : strlen(page ? page : "");
+    c->headlen = (size_t)snprintf(c->head, sizeof c->head,
+                                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                                  "%s%s%sConnection: close\r\n\r\n",
+                                  status, reason, ctype, blen, allow ? "Allow: " : "",
+                                  allow ? allow : "", allow ? "\r\n" : "");
+    if (!c->body) {
+        c->extra = page ? page : "";
+        c->extralen = strlen(c->extra);
+    }
+    if (!with_body) { /* HEAD: headers only */
+        body_unref(c->body);
+        c->body = NULL;
+        c->extralen = 0;
+    }
+    c->off = 0;
+    conn_flush(ex, c);
+}
+
+static const char index_page[] =
+    "<html><head><title>moni exporter</title></head><body><h1>moni exporter</h1>"
+    "<p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
+
+static void handle_request(struct exporter *ex, struct conn *c)
+{
+    /* request line: METHOD SP TARGET SP VERSION */
+    char method[16], target[256];
+    const char *sp = memchr(c->in, ' ', c->inlen);
+    const char *sp2 = sp ? memchr(sp + 1, ' ', c->inlen - (size_t)(sp + 1 - c->in)) : NULL;
+    const char *eol = memchr(c->in, '\r', c->inlen);
+    if (!sp || !sp2 || (size_t)(sp - c->in) >= sizeof method ||
+        (size_t)(sp2 - sp - 1) >= sizeof target || (eol && eol < sp2)) {
+        reply(ex, c, 400, "Bad Request", "text/plain", "bad request\n", true, NULL);
+        return;
+    }
+    memcpy(method, c->in, (size_t)(sp - c->in));
+    method[sp - c->in] = '\0';
+    memcpy(target, sp + 1, (size_t)(sp2 - sp - 1));
+    target[sp2 - sp - 1] = '\0';
+    char *q = strchr(target, '?');
+    if (q)
+        *q = '\0';
+    bool get = !strcmp(method, "GET"), head = !strcmp(method, "HEAD");
+    bool known = !strcmp(target, "/metrics") || !strcmp(target, "/");
+    if (!known) {
+        reply(ex, c, 404, "Not Found", "text/plain", "not found; try /metrics\n", true, NULL);
+        return;
+    }
+    if (!get && !head) {
+        reply(ex, c, 405, "Method Not Allowed", "text/plain", "method not allowed\n", true,
+              "GET, HEAD");
+        return;
+    }
+    if (!strcmp(target, "/")) {
+        reply(ex, c, 200, "OK", "text/html; charset=utf-8", index_page, get, NULL);
+        return;
+    }
+    if (ex->cur) {
+        c->body = ex->cur;
+        ex->cur->refs++;
+    }
+    reply(ex, c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", "", get, NULL);
+}
+
+static void on_conn(struct moni_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct exporter *ex = arg;
+    struct conn *c = NULL;
+    for (size_t i = 0; i < EXP_MAX_CONNS; i++)
+        if (ex->conns[i].fd == fd)
+            c = &ex->conns[i];
+    if (!c) { /* not ours any more */
+        moni_loop_del_fd(loop, fd);
+        return;
+    }
+    if (c->writing) {
+        if (events & (EPOLLERR))
+            conn_close(ex, c);
+        else
+            conn_flush(ex, c);
+        return;
+    }
+    for (;;) {
+        if (c->inlen == sizeof c->in) {
+            reply(ex, c, 431, "Request Header Fields Too Large", "text/plain",
+                  "request too large\n", true, NULL);
+            return;
+        }
+        ssize_t r = recv(fd, c->in + c->inlen, sizeof c->in - c->inlen, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (r <= 0) {
+            conn_close(ex, c);
+            return;
+        }
+        size_t old = c->inlen;
+        c->inlen += (size_t)r;
+        size_t from = old >= 3 ? old - 3 : 0;
+        if (memmem(c->in + from, c->inlen - from, "\r\n\r\n", 4) ||
+            memmem(c->in + (old >= 1 ? old - 1 : 0), c->inlen - (old >= 1 ? old - 1 : 0), "\n\n",
+                   2)) {
+            handle_request(ex, c);
+            return;
+        }
+    }
+}
+
+static void on_accept(struct moni_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct exporter *ex = arg;
+    (void)events;
+    for (int k = 0; k < EXP_ACCEPT_BURST; k++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* out of descriptors: free one of ours, or stop listening until the
+             * next sweep, so a readable listener cannot spin the loop */
+            struct conn *oldest = NULL;
+            for (size_t i = 0; i < EXP_MAX_CONNS; i++)
+                if (ex->conns[i].fd >= 0 && (!oldest || ex->conns[i].start_ns < oldest->start_ns))
+                    oldest = &ex->conns[i];
+            if (oldest) {
+                conn_close(ex, oldest);
+                continue;
+            }
+            moni_loop_mod_fd(loop, fd, 0);
+            ex->paused = true;
+            return;
+        }
+        if (cfd < 0)
+            return; /* EAGAIN: the backlog keeps the rest */
+        struct conn *slot = NULL, *oldest = NULL;
+        for (size_t i = 0; i < EXP_MAX_CONNS; i++) {
+            struct conn *c = &ex->conns[i];
+            if (c->fd < 0) {
+                slot = c;
+                break;
+            }
+            if (!oldest || c->start_ns < oldest->start_ns)
+                oldest = c;
+        }
+        if (!slot) {
+            conn_close(ex, oldest);
+            slot = oldest;
+        }
+        *slot = (struct conn){.fd = cfd, .start_ns = moni_mono_ns()};
+        if (moni_loop_add_fd(loop, cfd, EPOLLIN, on_conn, ex) < 0) {
+            close(cfd);
+            slot->fd = -1;
+        }
+    }
+}
+
+static void on_sweep(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns, uint64_t missed,
+                     void *arg)
+{
+    struct exporter *ex = arg;
+    (void)deadline_ns;
+    (void)missed;
+    if (ex->paused && moni_loop_mod_fd(loop, ex->lfd, EPOLLIN) == 0)
+        ex->paused = false;
+    for (size_t i = 0; i < EXP_MAX_CONNS; i++)
+        if (ex->conns[i].fd >= 0 && now_ns - ex->conns[i].start_ns > EXP_DEADLINE_NS)
+            conn_close(ex, &ex->conns[i]);
+}
+
+static int parse_listen(const char *spec, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+    char host[64] = "127.0.0.1";
+    const char *port = spec;
+    const char *colon = strrchr(spec, ':');
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (hl >= sizeof host) {
+            snprintf(err, errlen, "--metrics-listen: address too long: '%s'", spec);
+            return -1;
+        }
+        if (hl) {
+            memcpy(host, spec, hl);
+            host[hl] = '\0';
+        }
+        port = colon + 1;
+        if (!strcmp(host, "localhost"))
+            strcpy(host, "127.0.0.1");
+    }
+    long long p;
+    if (moni_parse_int(port, 0, 65535, &p, NULL, 0) < 0) {
+        snprintf(err, errlen, "--metrics-listen: bad port in '%s' (want [ADDR:]PORT)", spec);
+        return -1;
+    }
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)p);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+        snprintf(err, errlen, "--metrics-listen: bad IPv4 address '%s'", host);
+        return -1;
+    }
+    return 0;
+}
+
+struct exporter *exporter_start(struct moni_loop *loop, const char *addr, char *err,
+                                size_t errlen)
+{
+    struct sockaddr_in sa;
+    if (!addr || parse_listen(addr, &sa, err, errlen) < 0)
+        return NULL;
+    struct exporter *ex = calloc(1, sizeof *ex);
+    if (!ex) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ex->loop = loop;
+    ex->sweep_id = -1;
+    for (size_t i = 0; i < EXP_MAX_CONNS; i++)
+        ex->conns[i].fd = -1;
+    ex->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (ex->lfd < 0 || setsockopt(ex->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(ex->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ex->lfd, 128) < 0) {
+        snprintf(err, errlen, "--metrics-listen %s: %s", addr, strerror(errno));
+        goto fail;
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(ex->lfd, (struct sockaddr *)&sa, &sl);
+    ex->port = ntohs(sa.sin_port);
+    if (moni_loop_add_fd(loop, ex->lfd, EPOLLIN, on_accept, ex) < 0) {
+        snprintf(err, errlen, "--metrics-listen: cannot watch the socket");
+        goto fail;
+    }
+    ex->sweep_id = moni_loop_add_ticker(loop, MONI_NS_PER_SEC / 2, 0, on_sweep, ex);
+    if (ex->sweep_id < 0) {
+        moni_loop_del_fd(loop, ex->lfd);
+        snprintf(err, errlen, "--metrics-listen: cannot start the deadline timer");
+        goto fail;
+    }
+    exporter_publish(ex, NULL, NULL);
+    return ex;
+fail:
+    if (ex->lfd >= 0)
+        close(ex->lfd);
+    free(ex);
+    return NULL;
+}
+
+void exporter_publish(struct exporter *ex, const struct frame *f, const struct exporter_extra *x)
+{
+    if (!ex)
+        return;
+    size_t len = 0;
+    char *text = exporter_render(f, x, &len);
+    if (!text)
+        return; /* keep serving the previous snapshot */
+    struct body *b = malloc(sizeof *b + len + 1);
+    if (b) {
+        b->refs = 1;
+        b->len = len;
+        memcpy(b->data, text, len + 1);
+        body_unref(ex->cur);
+        ex->cur = b;
+    }
+    free(text);
+}
+
+int exporter_port(const struct exporter *ex) { return ex ? ex->port : -1; }
+
+void exporter_stop(struct exporter *ex)
+{
+    if (!ex)
+        return;
+    for (size_t i = 0; i < EXP_MAX_CONNS; i++)
+        conn_close(ex, &ex->conns[i]);
+    if (ex->sweep_id >= 0)
+        moni_loop_cancel_timer(ex->loop, ex->sweep_id);
+    moni_loop_del_fd(ex->loop, ex->lfd);
+    close(ex->lfd);
+    body_unref(ex->cur);
+    free(ex);
+}

@@ -1,0 +1,155 @@
+/* core/obs-int.h — private to the observer files of core/ (sources, executor,
+ * recorder, session) and their unit tests.  Everything others use is in core.h. */
+#ifndef MONI_OBS_INT_H
+#define MONI_OBS_INT_H
+
+#include "core/core.h"
+
+/* ---- /proc parsing (pure functions over text, tested from fixtures) ------------ */
+struct obs_cpu_times { /* jiffies from one "cpu..." line of /proc/stat */
+    uint64_t user, nice, system, idle, iowait, irq, softirq, steal;
+};
+/* Parses "cpu  1 2 3 ..." or "cpu3 ..."; *index = -1 for the total, else the core.
+ * Returns 0, or -1 if the line is not a cpu line. */
+int obs_parse_cpu_line(const char *line, int *index, struct obs_cpu_times *t);
+
+struct obs_mem { /* bytes; -1 = absent */
+    int64_t total, free, available, buffers, cached, sreclaimable, shmem, swap_total, swap_free;
+};
+int obs_parse_meminfo(const char *text, struct obs_mem *m);
+
+struct obs_disk {
+    char name[32];
+    uint64_t rd_ios, rd_sectors, wr_ios, wr_sectors, io_ms;
+};
+/* One /proc/diskstats line; 0 or -1. */
+int obs_parse_diskstats_line(const char *line, struct obs_disk *d);
+
+struct obs_net {
+    char name[32];
+    uint64_t rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop;
+};
+/* One /proc/net/dev line ("  eth0: 1 2 ..."); 0 or -1 (header lines). */
+int obs_parse_netdev_line(const char *line, struct obs_net *n);
+
+struct obs_psi { /* avg10 in %, total in microseconds; has_full false for "cpu" on old kernels */
+    double some_avg10, full_avg10;
+    uint64_t some_total, full_total;
+    bool has_some, has_full;
+};
+int obs_parse_psi(const char *text, struct obs_psi *p);
+
+struct obs_pid_stat {
+    pid_t pid, ppid, pgrp;
+    char state;
+    char comm[32];
+    uint64_t utime, stime; /* clock ticks */
+    long threads;
+    uint64_t starttime;
+    int64_t rss_pages;
+};
+/* /proc/PID/stat (comm may hold spaces and parentheses); 0 or -1. */
+int obs_parse_pid_stat(const char *text, struct obs_pid_stat *st);
+/* /proc/PID/io: read_bytes/write_bytes (storage), falling back to rchar/wchar. */
+int obs_parse_pid_io(const char *text, uint64_t *read_bytes, uint64_t *write_bytes);
+
+/* Reads a whole small file through a kept-open fd (pread at 0).  Returns the length
+ * (NUL-terminated in buf), or -1. */
+ssize_t obs_pread_all(int fd, char *buf, size_t len);
+/* Opens+reads+closes a small file into buf; length or -1. */
+ssize_t obs_read_small(const char *path, char *buf, size_t len);
+
+/* ---- line splitting (workload output) ------------------------------------------
+ * Lines end at LF, CR or CRLF; a CRLF split across two reads still counts once.
+ * Lines longer than OBS_LINE_MAX are cut there (the piece is emitted as a line). */
+#define OBS_LINE_MAX (1024 * 1024)
+typedef void (*obs_line_cb)(void *arg, const char *line, size_t len, size_t term_len);
+struct obs_linebuf {
+    char *buf;
+    size_t len, cap;
+    bool after_cr; /* the previous chunk ended in CR: a leading LF belongs to it */
+};
+void obs_linebuf_feed(struct obs_linebuf *lb, const char *data, size_t len, obs_line_cb cb,
+                      void *arg);
+void obs_linebuf_flush(struct obs_linebuf *lb, obs_line_cb cb, void *arg); /* partial line */
+void obs_linebuf_free(struct obs_linebuf *lb);
+
+/* ---- spawning (no shell): fork + execve with an error pipe, so "cannot execute"
+ * is reported to the caller rather than as exit status 127. ----------------------- */
+/* Finds name on $PATH (or takes it as a path if it has a '/'); 0 or -1 (errno set). */
+int obs_which(const char *name, char *out, size_t len);
+struct obs_spawn_opts {
+    int stdin_fd, stdout_fd, stderr_fd; /* -1 = /dev/null */
+    bool new_group;                     /* setpgid(0, 0) */
+    int pdeathsig;                      /* signal when moni dies, 0 = none */
+    char *const *env_add;               /* "NAME=VALUE" added to the environment */
+};
+/* Returns the pid, or -1 with errno = why the exec failed. */
+pid_t obs_spawn(const char *path, char *const *argv, const struct obs_spawn_opts *o);
+
+/* ---- executor: the workload process group ------------------------------------- */
+struct obs_exec;
+/* line: the bytes of one line including its terminator (term_len bytes of it). */
+typedef void (*obs_exec_line_cb)(void *arg, const char *line, size_t len, size_t term_len,
+                                 int stream, const struct moni_stamp *t);
+typedef void (*obs_exec_exit_cb)(void *arg, int wstatus, const struct moni_stamp *t);
+struct obs_exec *obs_exec_new(struct moni_loop *loop, char *const *argv, char *const *env_add,
+                              int64_t grace_ns, obs_exec_line_cb on_line,
+                              obs_exec_exit_cb on_exit, void *arg);
+/* Resolves argv[0] on $PATH and spawns it; -1 with err if it cannot be executed. */
+int obs_exec_start(struct obs_exec *e, char *err, size_t errlen);
+void obs_exec_stop(struct obs_exec *e);             /* SIGTERM, SIGKILL after grace */
+int obs_exec_signal(struct obs_exec *e, int signo); /* to the group */
+pid_t obs_exec_pid(const struct obs_exec *e);
+bool obs_exec_running(const struct obs_exec *e);
+/* Reads what is left in the pipes and emits the partial lines (at the end). */
+void obs_exec_drain(struct obs_exec *e);
+/* Kills what is left of the group (SIGKILL) and closes everything. */
+void obs_exec_free(struct obs_exec *e);
+
+/* ---- recorder: the run directory ---------------------------------------------- */
+struct obs_rec;
+/* Creates/validates dir (refuses a non-empty one unless force; *usage set then). */
+struct obs_rec *obs_rec_open(const char *dir, bool force, char *err, size_t errlen,
+                             bool *usage);
+int obs_rec_header(struct obs_rec *r, const struct frame *f);
+int obs_rec_row(struct obs_rec *r, const struct frame *f);
+int obs_rec_line(struct obs_rec *r, const char *line, size_t len, uint64_t lineno, int stream,
+                 const struct moni_stamp *t);
+int obs_rec_meta(struct obs_rec *r, const cJSON *meta); /* temp + rename */
+const char *obs_rec_dir(const struct obs_rec *r);
+uint64_t obs_rec_errors(const struct obs_rec *r);
+void obs_rec_close(struct obs_rec *r); /* fsync all, stop the fsync thread */
+/* "line,timestamp,mono_ns,stream\n" row for workload.idx. */
+size_t obs_idx_row(uint64_t lineno, const struct moni_stamp *t, int stream, char *buf,
+                   size_t len);
+
+/* ---- what sources publish into the session ------------------------------------ */
+void obs_session_set_procs(struct session *s, const struct obs_proc *procs, size_t n);
+void obs_session_set_gpus(struct session *s, const char *backend, const char *reason,
+                          const char *driver, const struct session_gpu *gpus, size_t n);
+
+/* ---- GPU backends (src-nvml.c, src-nvsmi.c) ----------------------------------- */
+#define OBS_GPU_MAX 16
+enum obs_gpu_field {
+    GPU_UTIL, GPU_MEM_UTIL, GPU_MEM_USED, GPU_MEM_TOTAL, GPU_TEMP, GPU_POWER, GPU_SM_CLOCK,
+    GPU_PCIE_RX, GPU_PCIE_TX, GPU_ECC_CORR, GPU_ECC_UNCORR, GPU_XID_COUNT, GPU_XID_LAST,
+    GPU_PROC_MEM, GPU_NFIELDS
+};
+extern const char *const obs_gpu_field_suffix[GPU_NFIELDS]; /* "util_pct", ... */
+struct obs_gpu_values {
+    double v[OBS_GPU_MAX][GPU_NFIELDS];
+    bool ok[OBS_GPU_MAX][GPU_NFIELDS];
+};
+/* nvidia-smi fallback: inventory (one short call) then one streaming child. */
+struct obs_nvsmi;
+struct obs_nvsmi *obs_nvsmi_open(struct moni_loop *loop, int64_t period_ns,
+                                 struct session_gpu *gpus, size_t *ngpus, char *driver,
+                                 size_t driver_len, char *err, size_t errlen);
+/* Copies the latest parsed values (missing where the child printed nothing/N/A). */
+void obs_nvsmi_values(struct obs_nvsmi *n, struct obs_gpu_values *out);
+void obs_nvsmi_close(struct obs_nvsmi *n);
+/* Parses one streamed CSV line into out (exported for tests); GPU index or -1. */
+int obs_nvsmi_parse_line(const char *line, struct obs_gpu_values *out);
+
+#endif

@@ -1,0 +1,782 @@
+/* core/runner.c — one experiment run: the session (workload + sampling + run
+ * directory), the log parser on the workload's lines (events.jsonl, written live),
+ * the injector (faults.jsonl) with the fault schedule (offsets from the start, or
+ * log triggers plus a delay), knob faults through moni-train's control file, and the
+ * dataset at the end.  `moni run`, `moni record` and the console share it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "faults/faults.h"
+#include "logparse/logparse.h"
+
+#define RUNNER_MAX_HOOKS 8
+#define RUNNER_POLL_NS (100 * MONI_NS_PER_MS) /* injector checks: effective stamps to 0.1 s */
+
+enum sched_state { SCHED_WAIT, SCHED_ARMED, SCHED_TIMED, SCHED_FIRED, SCHED_FAILED };
+
+struct sched {
+    struct fault_spec spec;
+    char text[1200];          /* the SPEC, for messages and meta.json */
+    const struct plan_fault *pf; /* NULL for --fault */
+    char *when_event, *when_rule;
+    int64_t delay_ns;
+    int id;                   /* injector id once armed */
+    int timer;
+    struct runner *r;         /* for the timer callback */
+    enum sched_state state;
+    bool knob;
+};
+
+struct runner {
+    struct moni_loop *loop;
+    struct runner_opts o;
+    char out_dir[PATH_MAX];
+    char control_path[PATH_MAX + 16];
+    char **argv;              /* owned */
+    struct session *s;
+    struct lp_rules *rules;
+    struct lp_parser *parser;
+    struct injector *inj;
+    int events_fd;
+    bool events_dirty;
+    int poll_timer;
+    struct sched *sched;
+    size_t nsched;
+    int64_t start_mono;
+    bool started, done, finished;
+    int status;
+    struct {
+        runner_record_cb cb;
+        void *arg;
+    } rec_hooks[RUNNER_MAX_HOOKS];
+    size_t nrec_hooks;
+    struct {
+        runner_fault_cb cb;
+        void *arg;
+    } fault_hooks[RUNNER_MAX_HOOKS];
+    size_t nfault_hooks;
+    uint64_t fired;           /* faults that fired (for the queue's retry decision) */
+    bool attached;            /* the session belongs to the caller */
+};
+
+static void free_argv(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+static bool is_builtin(const char *arg0, const char *name)
+{
+    const char *b = strrchr(arg0, '/');
+    return !strcmp(b ? b + 1 : arg0, name);
+}
+
+static bool is_moni_train(const char *arg0)
+{
+    return is_builtin(arg0, "moni-train");
+}
+
+/* The workload argv: given, the experiment's, or moni-train.  "moni-train" is looked
+ * up next to moni first; with knob faults it gets --control RUN_DIR/control. */
+static char **build_argv(const struct runner *r, bool need_control)
+{
+    char *const *src = r->o.argv ? r->o.argv : r->o.exp ? r->o.exp->argv : NULL;
+    static char *const dflt[] = {(char *)"moni-train", NULL};
+    if (!src || !src[0])
+        src = dflt;
+    size_t n = 0;
+    while (src[n])
+        n++;
+    char **out = calloc(n + 3, sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        out[i] = strdup(src[i]);
+    if (!strcmp(out[0], "moni-train") || !strcmp(out[0], "moni-rlsim")) {
+        char path[PATH_MAX];
+        if (moni_find_program(out[0], path, sizeof path) == 0) {
+            free(out[0]);
+            out[0] = strdup(path);
+        }
+    }
+    bool has_control = false;
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(out[i], "--control") || !strncmp(out[i], "--control=", 10))
+            has_control = true;
+    bool has_outdir = false, rlsim = is_builtin(out[0], "moni-rlsim");
+    const char *dir_opt = rlsim ? "--log-dir" : "--output-dir";
+    for (size_t i = 1; i < n; i++)
+        if (!strncmp(out[i], dir_opt, strlen(dir_opt)) &&
+            (out[i][strlen(dir_opt)] == '\0' || out[i][strlen(dir_opt)] == '='))
+            has_outdir = true;
+    if (!has_outdir && (is_moni_train(out[0]) || rlsim) && r->out_dir[0]) {
+        /* checkpoints belong to the run, not to the current directory */
+        char **o2 = realloc(out, (n + 5) * sizeof *o2);
+        if (!o2) {
+            free_argv(out);
+            return NULL;
+        }
+        out = o2;
+        char ck[PATH_MAX + 16];
+        /* moni-rlsim's per-process logs go next to workload.log */
+        snprintf(ck, sizeof ck, "%s/%s", r->out_dir, rlsim ? "logs" : "checkpoints");
+        out[n++] = strdup(dir_opt);
+        out[n++] = strdup(ck);
+    }
+    if (need_control && !has_control && (is_moni_train(out[0]) || rlsim)) {
+        out[n++] = strdup("--control");
+        out[n++] = strdup(r->control_path);
+    }
+    out[n] = NULL;
+    return out;
+}
+
+static void fmt_dur(int64_t ns, char *buf, size_t len)
+{
+    if (ns % MONI_NS_PER_MS == 0)
+        snprintf(buf, len, "%lldms", (long long)(ns / MONI_NS_PER_MS));
+    else
+        snprintf(buf, len, "%.6fs", (double)ns / 1e9);
+}
+
+/* A plan fault as a SPEC ("kind:k=v,...,target@AT+FOR"), parsed by the faults
+ * module exactly like --fault. */
+static int plan_fault_spec(const struct plan_fault *pf, char *text, size_t len)
+{
+    size_t n = (size_t)snprintf(text, len, "%s", pf->kind);
+    bool colon = false;
+    if (pf->params && pf->params[0]) {
+        n += (size_t)snprintf(text + n, len - n, ":%s", pf->params);
+        colon = true;
+    }
+    if (pf->target)
+        n += (size_t)snprintf(text + n, len - n, "%s%s", colon ? "," : ":", pf->target);
+    /* always an @AT: the spec grammar takes the last '@', and knob values may hold
+     * one ("loss_pct=10@2": from step 2 on); a trigger ignores it */
+    char d[64];
+    fmt_dur(pf->when_event || pf->when_rule ? 0 : pf->at_ns, d, sizeof d);
+    n += (size_t)snprintf(text + n, len - n, "@%s", d);
+    if (pf->for_ns) {
+        fmt_dur(pf->for_ns, d, sizeof d);
+        n += (size_t)snprintf(text + n, len - n, "+%s", d);
+    }
+    return n < len ? 0 : -1;
+}
+
+static int add_sched(struct runner *r, const char *text, const struct plan_fault *pf, char *err,
+                     size_t errlen)
+{
+    struct sched *s2 = realloc(r->sched, (r->nsched + 1) * sizeof *s2);
+    if (!s2) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->sched = s2;
+    struct sched *s = &r->sched[r->nsched];
+    memset(s, 0, sizeof *s);
+    s->timer = -1;
+    snprintf(s->text, sizeof s->text, "%s", text);
+    char e[512];
+    if (fault_spec_parse(text, &s->spec, e, sizeof e) != 0) {
+        if (pf)
+            snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
+        else
+            snprintf(err, errlen, "--fault %s: %s", text, e);
+        return -1;
+    }
+    s->pf = pf;
+    if (pf) {
+        s->when_event = pf->when_event;
+        s->when_rule = pf->when_rule;
+        s->delay_ns = pf->delay_ns;
+    }
+    if (s->when_event || s->when_rule)
+        s->spec.has_at = false;
+    if (!s->spec.has_at && !s->when_event && !s->when_rule) {
+        s->spec.has_at = true; /* no time given: at the start */
+        s->spec.at_ns = 0;
+    }
+    s->knob = !strcmp(s->spec.ops->name, "knob");
+    /* kinds that work in a directory default to the run directory */
+    if (!s->knob && (s->spec.ops->targets & FAULT_TGT_PATH) && !s->spec.target.path[0] &&
+        r->out_dir[0])
+        snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->out_dir);
+    if (s->knob && !s->spec.target.path[0])
+        snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->control_path);
+    r->nsched++;
+    return 0;
+}
+
+/* ---- events.jsonl ---------------------------------------------------------------- */
+
+static cJSON *num_or_text(double v)
+{
+    if (isnan(v))
+        return cJSON_CreateString("nan");
+    if (isinf(v))
+        return cJSON_CreateString(v > 0 ? "inf" : "-inf");
+    return cJSON_CreateNumber(v);
+}
+
+size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !len)
+        return 0;
+    cJSON_AddStringToObject(o, "source", rec->source ? rec->source : "");
+    cJSON_AddNumberToObject(o, "line", (double)rec->line_no);
+    if (rec->first_line_no && rec->first_line_no != rec->line_no)
+        cJSON_AddNumberToObject(o, "first_line", (double)rec->first_line_no);
+    cJSON_AddStringToObject(o, "rule", rec->rule_id ? rec->rule_id : "");
+    cJSON_AddStringToObject(o, "kind", lp_kind_name(rec->kind));
+    cJSON_AddStringToObject(o, "event", rec->event ? rec->event : "");
+    cJSON_AddStringToObject(o, "severity", lp_severity_name(rec->severity));
+    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
+    for (int l = 0; l < LP_NLABELS; l++)
+        if (rec->labels & LP_LABEL_BIT(l))
+            cJSON_AddItemToArray(labels, cJSON_CreateString(lp_label_name((enum lp_label)l)));
+    if (rec->kind == LP_KIND_PHASE)
+        cJSON_AddStringToObject(o, "phase", lp_phase_name(rec->phase));
+    if (rec->action && rec->action[0])
+        cJSON_AddStringToObject(o, "action", rec->action);
+    if (rec->has_time) {
+        char iso[MONI_ISO_LEN];
+        cJSON_AddStringToObject(o, "log_time", moni_fmt_iso(rec->time_ns, iso, sizeof iso));
+    }
+    cJSON *fields = cJSON_AddObjectToObject(o, "fields");
+    for (size_t i = 0; i < rec->nfields; i++) {
+        const struct lp_field *f = &rec->fields[i];
+        if (!f->name || cJSON_GetObjectItemCaseSensitive(fields, f->name))
+            continue;
+        cJSON_AddItemToObject(fields, f->name,
+                              f->is_num ? num_or_text(f->num) : cJSON_CreateString(f->text ? f->text : ""));
+    }
+    /* the line itself, capped: the log keeps the full text */
+    size_t tl = rec->text_len < 1024 ? rec->text_len : 1024;
+    char *text = malloc(tl + 1);
+    if (text) {
+        memcpy(text, rec->text ? rec->text : "", rec->text ? tl : 0);
+        text[rec->text ? tl : 0] = '\0';
+        cJSON_AddStringToObject(o, "text", text);
+        free(text);
+    }
+    if (rec->truncated)
+        cJSON_AddTrueToObject(o, "truncated");
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!body)
+        return 0;
+    /* the clocks first, by hand: mono_ns must not pass through a double */
+    char iso[MONI_ISO_LEN];
+    moni_fmt_iso(rec->recv.real_ns, iso, sizeof iso);
+    int n = snprintf(buf, len, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,%s", iso,
+                     (long long)rec->recv.mono_ns, body + 1);
+    free(body);
+    if (n < 0 || (size_t)n >= len)
+        return 0;
+    return (size_t)n;
+}
+
+static void fire_sched(struct runner *r, struct sched *s);
+static int post_start(struct runner *r, char *err, size_t errlen);
+
+static void on_fire_timer(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
+                          uint64_t missed, void *arg);
+
+static void schedule_at(struct runner *r, size_t idx, int64_t at_mono)
+{
+    struct sched *s = &r->sched[idx];
+    s->r = r; /* the array no longer moves once the run started */
+    s->timer = moni_loop_add_timeout(r->loop, at_mono, on_fire_timer, s);
+    if (s->timer >= 0)
+        s->state = SCHED_TIMED;
+}
+
+static void on_record(const struct lp_record *rec, void *arg)
+{
+    struct runner *r = arg;
+    if (r->events_fd >= 0) {
+        char buf[8192];
+        size_t n = runner_event_json(rec, buf, sizeof buf - 1);
+        if (n) {
+            buf[n++] = '\n';
+            if (moni_write_all(r->events_fd, buf, n) == 0)
+                r->events_dirty = true;
+        }
+    }
+    /* log triggers: the first matching record arms the fault's timer */
+    for (size_t i = 0; i < r->nsched; i++) {
+        struct sched *s = &r->sched[i];
+        if (s->state != SCHED_ARMED || (!s->when_event && !s->when_rule))
+            continue;
+        bool hit = false;
+        if (s->when_rule)
+            hit = rec->rule_id && !strcmp(rec->rule_id, s->when_rule);
+        else
+            hit = (rec->event && !strcmp(rec->event, s->when_event)) ||
+                  (rec->kind == LP_KIND_PHASE && !strcmp(lp_phase_name(rec->phase), s->when_event));
+        if (!hit)
+            continue;
+        if (!r->o.quiet)
+            fprintf(stderr, "moni: %s: trigger '%s' at log line %llu: firing in %.1fs\n", s->text,
+                      s->when_rule ? s->when_rule : s->when_event,
+                      (unsigned long long)rec->line_no, (double)s->delay_ns / 1e9);
+        schedule_at(r, i, rec->recv.mono_ns + s->delay_ns);
+    }
+    for (size_t i = 0; i < r->nrec_hooks; i++)
+        r->rec_hooks[i].cb(r, rec, r->rec_hooks[i].arg);
+}
+
+static void on_line(struct session *s, const char *line, size_t len, uint64_t lineno, int stream,
+                    const struct moni_stamp *t, void *arg)
+{
+    (void)s;
+    (void)lineno;
+    (void)stream;
+    struct runner *r = arg;
+    if (r->attached && !r->started) {
+        char e[256];
+        if (post_start(r, e, sizeof e) < 0)
+            moni_warn("%s", e);
+    }
+    if (r->parser)
+        lp_parser_line(r->parser, "workload.log", line, len, *t);
+    /* knob faults are effective when the trainer says it applied the change */
+    if (r->inj && len > 9 && !memcmp(line, "[control]", 9) && memmem(line, len, "applied", 7)) {
+        for (size_t i = 0; i < r->nsched; i++) {
+            struct fault_info fi;
+            if (!r->sched[i].knob || r->sched[i].state != SCHED_FIRED ||
+                !injector_info_by_id(r->inj, r->sched[i].id, &fi) || fi.effective ||
+                fi.state != FAULT_FIRING)
+                continue;
+            char detail[160];
+            snprintf(detail, sizeof detail, "%.*s", (int)(len < 150 ? len : 150), line);
+            injector_mark_effective(r->inj, r->sched[i].id, detail);
+        }
+    }
+}
+
+static void fire_sched(struct runner *r, struct sched *s)
+{
+    char e[512];
+    if (!r->inj || s->state == SCHED_FIRED || s->state == SCHED_FAILED || r->done)
+        return;
+    if (injector_fire(r->inj, s->id, e, sizeof e) != 0) {
+        s->state = SCHED_FAILED;
+        session_note(r->s, "fault %s did not fire: %s", s->text, e);
+        if (!r->o.quiet)
+            moni_warn("fault %s did not fire: %s", s->text, e);
+        return;
+    }
+    s->state = SCHED_FIRED;
+    r->fired++;
+}
+
+static void on_fire_timer(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
+                          uint64_t missed, void *arg)
+{
+    (void)loop;
+    (void)deadline_ns;
+    (void)now_ns;
+    (void)missed;
+    struct sched *s = arg;
+    struct runner *r = s->r;
+    s->timer = -1;
+    fire_sched(r, s);
+}
+
+static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns, uint64_t missed,
+                    void *arg)
+{
+    (void)loop;
+    (void)deadline_ns;
+    (void)now_ns;
+    (void)missed;
+    struct runner *r = arg;
+    if (r->inj)
+        injector_poll(r->inj);
+}
+
+static void on_sample(struct session *s, struct frame *f, void *arg)
+{
+    (void)s;
+    (void)f;
+    struct runner *r = arg;
+    if (r->attached && !r->started) {
+        char e[256];
+        if (post_start(r, e, sizeof e) < 0)
+            moni_warn("%s", e);
+    }
+    /* events.jsonl is made durable at the sampling cadence, like samples.csv */
+    if (r->events_dirty && r->events_fd >= 0) {
+        fdatasync(r->events_fd);
+        r->events_dirty = false;
+    }
+}
+
+static void on_inj_event(struct injector *inj, const struct fault_info *fi, enum fault_event ev,
+                         const char *json_line, void *arg)
+{
+    (void)inj;
+    struct runner *r = arg;
+    if (!r->o.quiet && ev != FAULT_EV_ARMED) {
+        double at = (double)(moni_mono_ns() - r->start_mono) / 1e9;
+        fprintf(stderr, "moni: fault %s %s %s at %.1fs%s%s\n", fi->id_str, fi->ops ? fi->ops->name : "?",
+                  fault_event_name(ev), at, fi->error[0] && ev == FAULT_EV_FAILED ? ": " : "",
+                  ev == FAULT_EV_FAILED ? fi->error : "");
+    }
+    for (size_t i = 0; i < r->nfault_hooks; i++)
+        r->fault_hooks[i].cb(r, fi->id_str, fault_event_name(ev), json_line,
+                             r->fault_hooks[i].arg);
+}
+
+static void on_done(struct session *s, void *arg)
+{
+    (void)s;
+    struct runner *r = arg;
+    r->done = true;
+    if (!r->o.keep_loop && !r->attached)
+        moni_loop_stop(r->loop);
+}
+
+/* meta.json: the plan's labels for the dataset builder, the fault ids they map to. */
+static void write_labels_meta(struct runner *r)
+{
+    cJSON *lab = cJSON_CreateObject();
+    const struct plan_experiment *e = r->o.exp;
+    if (e && e->global_label)
+        cJSON_AddStringToObject(lab, "global", e->global_label);
+    if (e && e->root_cause)
+        cJSON_AddStringToObject(lab, "root_cause", e->root_cause);
+    if (e && e->expected_failure_stage)
+        cJSON_AddStringToObject(lab, "expected_failure_stage", e->expected_failure_stage);
+    cJSON *fa = cJSON_AddArrayToObject(lab, "faults");
+    for (size_t i = 0; i < r->nsched; i++) {
+        const struct sched *s = &r->sched[i];
+        struct fault_info fi;
+        cJSON *o = cJSON_CreateObject();
+        if (r->inj && s->state != SCHED_WAIT && injector_info_by_id(r->inj, s->id, &fi))
+            cJSON_AddStringToObject(o, "fault_id", fi.id_str);
+        cJSON_AddStringToObject(o, "spec", s->text);
+        if (s->when_event || s->when_rule) {
+            cJSON *w = cJSON_AddObjectToObject(o, "when");
+            cJSON_AddStringToObject(w, s->when_rule ? "rule" : "event",
+                                    s->when_rule ? s->when_rule : s->when_event);
+            cJSON_AddNumberToObject(w, "delay_s", (double)s->delay_ns / 1e9);
+        }
+        const char *rc = s->pf && s->pf->root_cause ? s->pf->root_cause : e ? e->root_cause : NULL;
+        const char *st = s->pf && s->pf->expected_failure_stage ? s->pf->expected_failure_stage
+                         : e ? e->expected_failure_stage : NULL;
+        if (rc)
+            cJSON_AddStringToObject(o, "root_cause", rc);
+        if (st)
+            cJSON_AddStringToObject(o, "expected_failure_stage", st);
+        cJSON_AddItemToArray(fa, o);
+    }
+    session_meta_set(r->s, "experiment_labels", lab);
+    if (r->o.plan_name)
+        session_meta_set(r->s, "plan", cJSON_CreateString(r->o.plan_name));
+}
+
+/* ---- API ----------------------------------------------------------------------------- */
+
+struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts, char *err,
+                          size_t errlen, bool *usage_error)
+{
+    bool dummy;
+    if (!usage_error)
+        usage_error = &dummy;
+    *usage_error = false;
+    struct runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->loop = loop;
+    r->o = *opts;
+    r->events_fd = -1;
+    r->poll_timer = -1;
+    if (opts->out_dir)
+        snprintf(r->out_dir, sizeof r->out_dir, "%s", opts->out_dir);
+    snprintf(r->control_path, sizeof r->control_path, "%s/control", r->out_dir[0] ? r->out_dir : ".");
+    /* faults: plan ones, then --fault SPECs; every one validated now */
+    if (!opts->no_faults) {
+        const struct plan_experiment *e = opts->exp;
+        for (size_t i = 0; e && i < e->nfaults; i++) {
+            char text[1200];
+            if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0 ||
+                add_sched(r, text, &e->faults[i], err, errlen) < 0) {
+                *usage_error = true;
+                goto fail;
+            }
+        }
+        for (size_t i = 0; i < opts->nfault_specs; i++)
+            if (add_sched(r, opts->fault_specs[i], NULL, err, errlen) < 0) {
+                *usage_error = true;
+                goto fail;
+            }
+    }
+    bool need_control = false;
+    for (size_t i = 0; i < r->nsched; i++)
+        need_control |= r->sched[i].knob;
+    r->argv = build_argv(r, need_control);
+    if (!r->argv) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    r->rules = lp_rules_load(opts->rule_paths, opts->nrule_paths, LP_LOAD_BUILTIN | LP_LOAD_USER,
+                             err, errlen);
+    if (!r->rules && strstr(err, "not found")) {
+        /* no installed packs: still run (no events), and say so */
+        if (!opts->quiet)
+            moni_warn("%s; the log is recorded but not parsed", err);
+        r->rules = lp_rules_load(opts->rule_paths, opts->nrule_paths, LP_LOAD_USER, err, errlen);
+        if (!r->rules) {
+            r->rules = lp_rules_new();
+            if (r->rules && lp_rules_finish(r->rules, err, errlen) < 0) {
+                lp_rules_free(r->rules);
+                r->rules = NULL;
+            }
+        }
+    }
+    if (!r->rules) {
+        *usage_error = true;
+        goto fail;
+    }
+    r->parser = lp_parser_new(r->rules, on_record, r);
+    if (!r->parser) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (opts->attach_to) {
+        r->attached = true;
+        r->s = opts->attach_to;
+        r->loop = session_loop(r->s);
+        session_on_line(r->s, on_line, r);
+        session_on_sample(r->s, on_sample, r);
+        session_on_done(r->s, on_done, r);
+        return r;
+    }
+    const struct plan_experiment *e = opts->exp;
+    struct session_opts so = {
+        .out_dir = opts->out_dir,
+        .force = opts->force,
+        .interval_ns = opts->interval_ns ? opts->interval_ns : e ? e->interval_ns : 0,
+        .duration_ns = opts->duration_ns ? opts->duration_ns : e ? e->duration_ns : 0,
+        .argv = r->argv,
+        .experiment = e ? e->name : NULL,
+        .keep_after_exit = opts->keep_after_exit,
+        .quiet = opts->quiet,
+        .no_gpu = opts->no_gpu,
+    };
+    r->s = session_new(loop, &so, err, errlen, usage_error);
+    if (!r->s)
+        goto fail;
+    session_on_line(r->s, on_line, r);
+    session_on_sample(r->s, on_sample, r);
+    session_on_done(r->s, on_done, r);
+    return r;
+fail:
+    runner_free(r);
+    return NULL;
+}
+
+int runner_check(const struct runner_opts *opts, char *err, size_t errlen)
+{
+    struct runner r = {.o = *opts, .events_fd = -1};
+    snprintf(r.control_path, sizeof r.control_path, "./control");
+    int rc = 0;
+    const struct plan_experiment *e = opts->exp;
+    for (size_t i = 0; rc == 0 && e && i < e->nfaults; i++) {
+        char text[1200];
+        if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0) {
+            snprintf(err, errlen, "fault at line %d: too long", e->faults[i].line);
+            rc = -1;
+        } else {
+            rc = add_sched(&r, text, &e->faults[i], err, errlen);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < opts->nfault_specs; i++)
+        rc = add_sched(&r, opts->fault_specs[i], NULL, err, errlen);
+    free(r.sched);
+    return rc;
+}
+
+int runner_on_record(struct runner *r, runner_record_cb cb, void *arg)
+{
+    if (r->nrec_hooks == RUNNER_MAX_HOOKS)
+        return -1;
+    r->rec_hooks[r->nrec_hooks].cb = cb;
+    r->rec_hooks[r->nrec_hooks++].arg = arg;
+    return 0;
+}
+
+int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg)
+{
+    if (r->nfault_hooks == RUNNER_MAX_HOOKS)
+        return -1;
+    r->fault_hooks[r->nfault_hooks].cb = cb;
+    r->fault_hooks[r->nfault_hooks++].arg = arg;
+    return 0;
+}
+
+/* What follows session_start: events.jsonl, the injector, arming and scheduling. */
+static int post_start(struct runner *r, char *err, size_t errlen)
+{
+    r->started = true;
+    r->start_mono = moni_mono_ns();
+    const char *dir = session_run_dir(r->s);
+    if (dir) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/events.jsonl", dir);
+        r->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (r->events_fd < 0)
+            session_note(r->s, "events.jsonl: %s", strerror(errno));
+    }
+    if (r->o.no_faults)
+        return 0;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/faults.jsonl", dir ? dir : ".");
+    if (r->nsched || dir) {
+        /* the journal exists even without faults: an empty one says "none injected" */
+        r->inj = injector_new(path, session_run_id(r->s), err, errlen);
+        if (!r->inj) {
+            session_stop(r->s, "fault journal");
+            return -1;
+        }
+        injector_on_event(r->inj, on_inj_event, r);
+        const struct session_workload *w = session_workload(r->s);
+        if (w->pid > 0)
+            injector_set_workload(r->inj, w->pid);
+    }
+    for (size_t i = 0; i < r->nsched; i++) {
+        struct sched *s = &r->sched[i];
+        char e[512];
+        if (injector_arm_spec(r->inj, &s->spec, &s->id, e, sizeof e) != 0) {
+            s->state = SCHED_FAILED;
+            session_note(r->s, "fault %s could not be armed: %s", s->text, e);
+            if (!r->o.quiet)
+                moni_warn("fault %s could not be armed: %s", s->text, e);
+            continue;
+        }
+        s->state = SCHED_ARMED;
+        if (s->spec.has_at && !s->when_event && !s->when_rule)
+            schedule_at(r, i, r->start_mono + s->spec.at_ns);
+    }
+    if (r->o.exp || r->o.plan_name || r->nsched) {
+        write_labels_meta(r);
+        session_write_meta(r->s);
+    }
+    r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS, 0, on_poll, r);
+    return 0;
+}
+
+int runner_start(struct runner *r, char *err, size_t errlen, bool *usage_error)
+{
+    bool dummy;
+    if (!usage_error)
+        usage_error = &dummy;
+    *usage_error = false;
+    if (r->attached) {
+        snprintf(err, errlen, "an attached runner starts with its session");
+        return -1;
+    }
+    if (r->o.exp || r->o.plan_name)
+        write_labels_meta(r);
+    if (session_start(r->s, err, errlen, usage_error) < 0)
+        return -1;
+    return post_start(r, err, errlen);
+}
+
+void runner_stop(struct runner *r, const char *why)
+{
+    if (r->s)
+        session_stop(r->s, why);
+}
+
+bool runner_done(const struct runner *r)
+{
+    return r->done || (r->s && session_done(r->s));
+}
+
+int runner_finish(struct runner *r)
+{
+    if (r->finished)
+        return r->status;
+    r->finished = true;
+    for (size_t i = 0; i < r->nsched; i++)
+        if (r->sched[i].timer >= 0) {
+            moni_loop_cancel_timer(r->loop, r->sched[i].timer);
+            r->sched[i].timer = -1;
+        }
+    if (r->poll_timer >= 0) {
+        moni_loop_cancel_timer(r->loop, r->poll_timer);
+        r->poll_timer = -1;
+    }
+    int status = session_finish(r->s); /* drains the last lines into the parser */
+    if (r->parser)
+        lp_parser_flush(r->parser, NULL);
+    if (r->inj) {
+        injector_free(r->inj); /* stops and reverts what is active, journals it */
+        r->inj = NULL;
+    }
+    if (r->events_fd >= 0) {
+        fsync(r->events_fd);
+        close(r->events_fd);
+        r->events_fd = -1;
+    }
+    const char *dir = session_run_dir(r->s);
+    if (dir && r->started && !r->o.no_build) {
+        char err[1024];
+        struct dataset_opts dopts = {.grid_ns = r->o.grid_ns};
+        struct dataset_summary sum;
+        if (dataset_build(dir, &dopts, &sum, err, sizeof err) < 0)
+            moni_warn("dataset: %s", err);
+    }
+    r->status = status;
+    return status;
+}
+
+void runner_free(struct runner *r)
+{
+    if (!r)
+        return;
+    if (r->started && !r->finished)
+        runner_finish(r);
+    for (size_t i = 0; i < r->nsched; i++)
+        if (r->sched[i].timer >= 0)
+            moni_loop_cancel_timer(r->loop, r->sched[i].timer);
+    if (r->poll_timer >= 0)
+        moni_loop_cancel_timer(r->loop, r->poll_timer);
+    if (r->inj)
+        injector_free(r->inj);
+    if (r->events_fd >= 0)
+        close(r->events_fd);
+    if (!r->attached)
+        session_free(r->s);
+    lp_parser_free(r->parser);
+    lp_rules_free(r->rules);
+    free_argv(r->argv);
+    free(r->sched);
+    free(r);
+}
+
+struct session *runner_session(const struct runner *r) { return r->s; }
+struct injector *runner_injector(const struct runner *r) { return r->inj; }
+struct lp_parser *runner_parser(const struct runner *r) { return r->parser; }
+
+void runner_progress(const struct runner *r, double *elapsed_s, double *planned_s)
+{
+    *elapsed_s = r->start_mono ? (double)(moni_mono_ns() - r->start_mono) / 1e9 : 0;
+    int64_t d = r->o.duration_ns ? r->o.duration_ns : r->o.exp ? r->o.exp->duration_ns : 0;
+    *planned_s = (double)d / 1e9;
+}
+
+uint64_t runner_fired(const struct runner *r) { return r->fired; }

@@ -1,0 +1,242 @@
+/* core/sre.c — plugs the Prometheus exporter and the alert engine into a session
+ * through its public hooks (a source for the run directory's filesystem, and an
+ * on_sample hook), so `moni record`, `moni run` and the console get the same
+ * behaviour from one call. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "faults/faults.h"
+#include "logparse/logparse.h"
+
+struct sre {
+    struct session *s;
+    struct exporter *ex;
+    struct alerts *al;
+    int journal_fd;
+    bool journal_tried;
+    sre_fill_cb fill;
+    void *fill_arg;
+    /* sre_set_sources: the parser and injector of a runner */
+    const struct lp_parser *parser;
+    const struct injector *inj;
+    struct moni_train_metric train[LP_NMETRICS];
+    struct moni_event_count events[LP_NLABELS + 1];
+    struct moni_fault_state *faults;
+    struct fault_info *finfo;
+    size_t fcap;
+};
+
+/* ---- source: filesystem of the run directory ---------------------------------------- */
+struct fs_state {
+    int used, free_;
+};
+
+static int fs_init(struct session *s, struct frame *f, void *arg, void **state, char *err,
+                   size_t errlen)
+{
+    (void)s;
+    (void)arg;
+    struct fs_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    st->used = frame_add(f, "fs_out_used_pct", "filesystem of the run directory, used %",
+                         METRIC_GAUGE);
+    st->free_ = frame_add(f, "fs_out_free_bytes",
+                          "filesystem of the run directory, available to moni", METRIC_GAUGE);
+    *state = st;
+    return 0;
+}
+
+static void fs_sample(struct session *s, void *state, struct frame *f)
+{
+    struct fs_state *st = state;
+    const char *dir = session_run_dir(s);
+    struct statvfs sv;
+    if (statvfs(dir ? dir : ".", &sv) != 0 || sv.f_blocks == 0)
+        return; /* missing, not 0 */
+    frame_set(f, st->used, 100.0 * (1.0 - (double)sv.f_bfree / (double)sv.f_blocks));
+    frame_set(f, st->free_, (double)sv.f_bavail * (double)sv.f_frsize);
+}
+
+static const struct source_ops fs_source = {
+    .name = "fs",
+    .cadence_ns = 5 * MONI_NS_PER_SEC, /* statvfs is cheap, but the value moves slowly */
+    .init = fs_init,
+    .sample = fs_sample,
+    .free = free,
+};
+
+/* ---- training metrics, events and faults from a runner's parser and injector ---------- */
+static void fill_from_sources(struct sre *sre, struct exporter_extra *x)
+{
+    if (sre->parser) {
+        const struct lp_state *st = lp_parser_state(sre->parser);
+        size_t n = 0;
+        for (int m = 0; m < LP_NMETRICS; m++)
+            if (st->valid[m])
+                sre->train[n++] = (struct moni_train_metric){
+                    .name = m == LP_M_SAMPLES_PER_S ? "throughput" : lp_metric_name((enum lp_metric)m),
+                    .value = st->val[m],
+                    .updated_mono_ns = st->updated_ns[m]};
+        x->train = sre->train;
+        x->ntrain = n;
+        n = 0;
+        for (int l = 0; l < LP_NLABELS; l++)
+            if (st->events_by_label[l])
+                sre->events[n++] = (struct moni_event_count){lp_label_name((enum lp_label)l),
+                                                             st->events_by_label[l]};
+        if (st->unclassified)
+            sre->events[n++] = (struct moni_event_count){"unclassified", st->unclassified};
+        x->events = sre->events;
+        x->nevents = n;
+    }
+    if (sre->inj) {
+        size_t n = injector_count(sre->inj);
+        if (n > sre->fcap) {
+            struct moni_fault_state *nf = realloc(sre->faults, n * sizeof *nf);
+            if (nf)
+                sre->faults = nf;
+            struct fault_info *ni = nf ? realloc(sre->finfo, n * sizeof *ni) : NULL;
+            if (ni)
+                sre->finfo = ni;
+            if (!nf || !ni)
+                return;
+            sre->fcap = n;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct fault_info *fi = &sre->finfo[k];
+            if (!injector_info(sre->inj, i, fi) || !fi->ops)
+                continue;
+            sre->faults[k++] = (struct moni_fault_state){
+                .kind = fi->ops->name,
+                .fault_id = fi->id_str,
+                .active = fi->state == FAULT_FIRING,
+                .fired = fi->fired_ns != 0,
+                .requested_dose = fi->requested_dose,
+                .delivered_dose = fi->delivered_valid ? fi->delivered_dose : NAN};
+        }
+        x->faults = sre->faults;
+        x->nfaults = k;
+    }
+}
+
+void sre_set_sources(struct sre *sre, const struct lp_parser *parser, const struct injector *inj)
+{
+    if (!sre)
+        return;
+    sre->parser = parser;
+    sre->inj = inj;
+}
+
+/* ---- per sample ---------------------------------------------------------------------- */
+static void on_sample(struct session *s, struct frame *f, void *arg)
+{
+    struct sre *sre = arg;
+    struct exporter_extra x = {0};
+    fill_from_sources(sre, &x);
+    if (sre->fill)
+        sre->fill(sre->fill_arg, &x);
+    if (sre->al) {
+        if (!sre->journal_tried) {
+            sre->journal_tried = true;
+            const char *dir = session_run_dir(s);
+            if (dir) {
+                char p[4096];
+                snprintf(p, sizeof p, "%s/alerts.jsonl", dir);
+                sre->journal_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (sre->journal_fd < 0)
+                    moni_warn("%s: %s (alerts are not journalled)", p, strerror(errno));
+                alerts_set_journal(sre->al, sre->journal_fd);
+            }
+        }
+        alerts_eval(sre->al, f, x.train, x.ntrain, f->t);
+        x.nalerts = alerts_firing(sre->al, &x.alerts);
+    }
+    exporter_publish(sre->ex, f, &x);
+}
+
+struct sre *sre_attach(struct session *s, const char *metrics_listen, const char *rules,
+                       char *err, size_t errlen, bool *usage)
+{
+    if (usage)
+        *usage = false;
+    struct sre *sre = calloc(1, sizeof *sre);
+    if (!sre) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    sre->s = s;
+    sre->journal_fd = -1;
+    if (!rules || strcmp(rules, "none")) {
+        sre->al = alerts_load(rules, err, errlen);
+        /* a file the user named or wrote must load; only "none installed" is quiet */
+        if (!sre->al && (rules || strncmp(err, "no alert rules", 14))) {
+            if (usage)
+                *usage = true;
+            free(sre);
+            return NULL;
+        }
+        if (!sre->al) /* no default file installed: run without alerts (doctor says so) */
+            err[0] = '\0';
+    }
+    if (metrics_listen) {
+        sre->ex = exporter_start(session_loop(s), metrics_listen, err, errlen);
+        if (!sre->ex) {
+            if (usage)
+                *usage = true;
+            alerts_free(sre->al);
+            free(sre);
+            return NULL;
+        }
+        /* a picked port must be told; an explicit one the user knows already */
+        const char *c = strrchr(metrics_listen, ':');
+        if (!strcmp(c ? c + 1 : metrics_listen, "0"))
+            fprintf(stderr, "moni: metrics on http://127.0.0.1:%d/metrics\n",
+                    exporter_port(sre->ex));
+    }
+    if (session_add_source(s, &fs_source, NULL) < 0 || session_on_sample(s, on_sample, sre) < 0) {
+        snprintf(err, errlen, "cannot attach the exporter to the session");
+        sre_free(sre);
+        return NULL;
+    }
+    return sre;
+}
+
+void sre_set_fill(struct sre *sre, sre_fill_cb fill, void *arg)
+{
+    if (!sre)
+        return;
+    sre->fill = fill;
+    sre->fill_arg = arg;
+}
+
+size_t sre_firing(const struct sre *sre, const struct moni_alert_state **out)
+{
+    return alerts_firing(sre ? sre->al : NULL, out);
+}
+
+int sre_port(const struct sre *sre) { return sre && sre->ex ? exporter_port(sre->ex) : -1; }
+
+void sre_free(struct sre *sre)
+{
+    if (!sre)
+        return;
+    exporter_stop(sre->ex);
+    alerts_free(sre->al);
+    free(sre->faults);
+    free(sre->finfo);
+    if (sre->journal_fd >= 0) {
+        fsync(sre->journal_fd);
+        close(sre->journal_fd);
+    }
+    free(sre);
+}

@@ -1,0 +1,215 @@
+/* faults/fault-knob.c — training-knob faults through a trainer's control file (the
+ * moni-train protocol: key=value lines, polled every step).  Firing merges the given
+ * keys into the file (written to a temporary name, fsync'd, renamed); `effective` is
+ * set from outside with injector_mark_effective() when the trainer logs
+ * "[control] KEY=VALUE applied ...".  Stopping writes the undo_KEY=VALUE pairs, or
+ * restores the file as it was before firing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* long paths are cut, by design */
+#endif
+#define MONI_FAULTS_INTERNAL
+#include "faults/faults.h"
+
+static const struct fault_param knob_params[] = {
+    {"restore", FP_BOOL, "", "1", 0, 0, NULL,
+     "at stop, restore the file as it was (when no undo_KEY=VALUE is given)"},
+};
+
+struct knob_state {
+    char backup[1100];
+    bool had_file, fired;
+    int nset, nundo;
+};
+
+#define MAX_LINES 256
+static int merge_write(const char *path, const struct fault_kv *kv, size_t n, const char *prefix)
+{
+    char *old = moni_read_file(path, NULL);
+    char *lines[MAX_LINES];
+    size_t nl = 0;
+    size_t plen = strlen(prefix);
+    for (char *save = NULL, *l = old ? strtok_r(old, "\n", &save) : NULL; l && nl < MAX_LINES;
+         l = strtok_r(NULL, "\n", &save)) {
+        bool replaced = false;
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(kv[i].key, prefix, plen) != 0)
+                continue;
+            const char *k = kv[i].key + plen;
+            size_t kl = strlen(k);
+            if (strncmp(l, k, kl) == 0 && (l[kl] == '=' || l[kl] == ' '))
+                replaced = true;
+        }
+        if (!replaced)
+            lines[nl++] = l;
+    }
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.moni-tmp", path);
+    FILE *fp = fopen(tmp, "we");
+    if (!fp) {
+        free(old);
+        return -1;
+    }
+    for (size_t i = 0; i < nl; i++)
+        fprintf(fp, "%s\n", lines[i]);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(kv[i].key, prefix, plen) == 0 && (plen || strncmp(kv[i].key, "undo_", 5)))
+            fprintf(fp, "%s=%s\n", kv[i].key + plen, kv[i].val);
+    int rc = fflush(fp) || fsync(fileno(fp)) ? -1 : 0;
+    fclose(fp);
+    free(old);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    return rc;
+}
+
+static int knob_arm(struct fault *f, char *err, size_t errlen)
+{
+    struct knob_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return FAULT_ERR_FAIL;
+    }
+    f->priv = s;
+    for (size_t i = 0; i < f->p.nextra; i++) {
+        const char *k = f->p.extra[i].key;
+        if (strncmp(k, "undo_", 5) == 0)
+            s->nundo++;
+        else
+            s->nset++;
+        if (strpbrk(k, "\n=") || strchr(f->p.extra[i].val, '\n')) {
+            snprintf(err, errlen, "%s: bad key or value", k);
+            return FAULT_ERR_USAGE;
+        }
+    }
+    if (s->nset == 0) {
+        snprintf(err, errlen, "give at least one KEY=VALUE to write (lr=10, batch_size=1024, "
+                 "sleep_ms=500, nan_next_step=1)");
+        return FAULT_ERR_USAGE;
+    }
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", f->target.path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (access(dir[0] ? dir : "/", W_OK)) {
+        snprintf(err, errlen, "%s: cannot write the control file's directory: %s", f->target.path,
+                 strerror(errno));
+        return FAULT_ERR_FAIL;
+    }
+    /* The first key's value is the dose when it is a number (lr=10 -> 10). */
+    char *end;
+    for (size_t i = 0; i < f->p.nextra; i++)
+        if (strncmp(f->p.extra[i].key, "undo_", 5)) {
+            double v = strtod(f->p.extra[i].val, &end);
+            f->requested = (*end || end == f->p.extra[i].val) ? s->nset : v;
+            snprintf(f->mode, sizeof f->mode, "%s", f->p.extra[i].key);
+            break;
+        }
+    return 0;
+}
+
+static int knob_fire(struct fault *f, char *err, size_t errlen)
+{
+    struct knob_state *s = f->priv;
+    const char *path = f->target.path;
+    s->had_file = access(path, F_OK) == 0;
+    if (s->had_file) {
+        snprintf(s->backup, sizeof s->backup, "%s.moni-backup-%s-%s", path, fault_session_id(f),
+                 f->id_str);
+        size_t len;
+        char *old = moni_read_file(path, &len);
+        int fd = old ? open(s->backup, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+        if (fd < 0 || moni_write_all(fd, old, len) || fsync(fd)) {
+            snprintf(err, errlen, "%s: cannot back it up: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            free(old);
+            return FAULT_ERR_FAIL;
+        }
+        close(fd);
+        free(old);
+        if (fault_num(f, "restore") && s->nundo == 0)
+            fault_undo_restore(f, path, s->backup);
+        else
+            fault_undo_file(f, s->backup);
+    }
+    if (merge_write(path, f->p.extra, f->p.nextra, "")) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return FAULT_ERR_FAIL;
+    }
+    s->fired = true;
+    f->delivered = f->requested;
+    return 0;
+}
+
+static int knob_check(struct fault *f, int64_t now)
+{
+    (void)now;
+    if (f->effective)
+        f->delivered_valid = true;
+    return f->effective ? FAULT_CHECK_EFFECTIVE : FAULT_CHECK_WAIT;
+}
+
+static void knob_stop(struct fault *f)
+{
+    struct knob_state *s = f->priv;
+    if (!s || !s->fired)
+        return;
+    if (s->nundo)
+        merge_write(f->target.path, f->p.extra, f->p.nextra, "undo_");
+    else if (fault_num(f, "restore") && s->had_file)
+        rename(s->backup, f->target.path);
+}
+
+static int knob_revert(struct fault *f, char *err, size_t errlen)
+{
+    struct knob_state *s = f->priv;
+    if (s && s->had_file && s->backup[0])
+        unlink(s->backup);
+    return 0;
+}
+
+static void knob_describe(const struct fault *f, cJSON *d)
+{
+    const struct knob_state *s = f->priv;
+    cJSON_AddStringToObject(d, "control_file", f->target.path);
+    if (s)
+        cJSON_AddNumberToObject(d, "keys", s->nset);
+}
+
+static void knob_release(struct fault *f)
+{
+    free(f->priv);
+    f->priv = NULL;
+}
+
+const struct fault_ops fault_knob_ops = {
+    .name = "knob",
+    .summary = "training knob: write KEY=VALUE lines into the trainer's control file",
+    .privileges = "write access to the control file",
+    .label_kind = "interval",
+    .dose_unit = "value",
+    .undo = "undo_KEY=VALUE pairs are written, or the file is restored as it was",
+    .params = knob_params,
+    .nparams = MONI_ARRAY_LEN(knob_params),
+    .targets = FAULT_TGT_PATH | FAULT_TGT_REQUIRED,
+    .free_keys = true,
+    .arm = knob_arm,
+    .fire = knob_fire,
+    .check = knob_check,
+    .stop = knob_stop,
+    .revert = knob_revert,
+    .describe = knob_describe,
+    .release = knob_release,
+};

@@ -1,0 +1,55 @@
+/* logparse/lp-int.h — internals shared by the files of logparse/ (not exported). */
+#ifndef MONI_LP_INT_H
+#define MONI_LP_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdarg.h>
+
+#include "logparse/logparse.h"
+
+enum lp_extract { LP_X_NONE, LP_X_PYDICT, LP_X_KV, LP_X_PIPE };
+
+struct lp_rule {
+    char *id, *pattern, *event, *action, *pack;
+    int line; /* line of the rule in its pack */
+    enum lp_kind kind;
+    enum lp_severity severity;
+    uint32_t labels;
+    enum lp_phase phase;
+    enum lp_extract extract;
+    bool fallback;
+    int priority;
+    unsigned order; /* load order */
+    size_t index;   /* position in the finished set */
+    char **prefilters;
+    size_t nprefilters;
+    char **tests[2];
+    size_t ntests[2];
+    pcre2_code *re;
+    bool jit;
+    uint32_t ncaptures;
+    struct { int group; char *name; } *names;
+    size_t nnames;
+};
+
+struct lp_rules {
+    struct lp_rule **v;
+    size_t n, cap;
+    unsigned next_order;
+    bool finished;
+    uint32_t maxcap; /* largest capture count + 1 */
+    size_t nwords;   /* 64-bit words of a rule bitset */
+    uint64_t *always; /* rules without a prefilter */
+    uint8_t cls[256];
+    size_t ncls, nstates;
+    int32_t *dfa;
+    uint32_t *out_of;
+    uint64_t *outs;
+};
+
+int lp_rule_exec(const struct lp_rule *r, const char *s, size_t len, pcre2_match_data *md,
+                 pcre2_match_context *mc);
+void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand);
+
+#endif

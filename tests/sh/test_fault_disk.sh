@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# test_fault_disk.sh — disk_fill by size (file size measured with stat), and to X% on a
+# small tmpfs the test mounts (when it may); the fill file is gone afterwards.
+set -u
+MONI=$MONI_BUILD/moni
+export MONI_STATE_DIR=$TMPDIR/state
+fail() { echo "FAIL: $*"; exit 1; }
+d=$TMPDIR/fill; mkdir -p "$d"
+$MONI fault run disk_fill size=64M --path "$d" --for 2s --out "$TMPDIR/o1" >"$TMPDIR/run1.log" 2>&1 &
+moni=$!
+for _ in $(seq 100); do grep -q '"event":"effective"' "$TMPDIR/o1/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+f=$(ls -A "$d" | grep '^\.moni-fill-') || fail "no fill file in $d"
+blocks=$(stat -c %b "$d/$f"); bs=$(stat -c %B "$d/$f")
+bytes=$((blocks * bs))
+echo "fill file $f: $bytes bytes allocated"
+[ $bytes -ge $((64 * 1024 * 1024)) ] || fail "fill file has $bytes bytes, want 64M"
+wait $moni || fail "moni exited $?"
+[ -e "$d/$f" ] && fail "fill file left behind"
+grep -q '"event":"reverted"' "$TMPDIR/o1/faults.jsonl" || fail "no reverted"
+# the ceiling: refuse a size beyond it
+$MONI fault run disk_fill size=200T --path "$d" --out "$TMPDIR/o2" 2>"$TMPDIR/err" && fail "1P accepted"
+grep -q ceiling "$TMPDIR/err" || fail "ceiling not said: $(cat "$TMPDIR/err")"
+
+# to=50% on a 64M tmpfs, if we may mount
+m=$TMPDIR/mnt; mkdir -p "$m"
+if mount -t tmpfs -o size=64M tmpfs "$m" 2>/dev/null; then
+    trap 'umount "$m" 2>/dev/null' EXIT
+    $MONI fault run disk_fill to=50% --path "$m" --for 1500ms --out "$TMPDIR/o3" >"$TMPDIR/run3.log" 2>&1 &
+    moni=$!
+    for _ in $(seq 100); do grep -q '"event":"effective"' "$TMPDIR/o3/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+    pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9)
+    echo "tmpfs at ${pct}% while firing"
+    [ "$pct" -ge 49 ] && [ "$pct" -le 52 ] || fail "tmpfs at ${pct}%, want 50%"
+    wait $moni || fail "moni exited $?"
+    pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9)
+    [ "$pct" -le 1 ] || fail "tmpfs still at ${pct}% after revert"
+    $MONI fault run disk_fill to=100% --path "$m" --out "$TMPDIR/o4" 2>"$TMPDIR/err"; rc=$?
+    [ $rc -eq 2 ] || fail "to=100% beyond the 99% ceiling exited $rc"
+else
+    echo "note: cannot mount a tmpfs here; to=X% part not run"
+fi
+echo PASS

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `moni replay RUN_DIR [--blind]`: a run recorded headless (moni run with a cpu fault
+# and a kill) plays back in the console on its own timestamps; --blind hides the
+# faults, their timeline windows and the root-cause labels; a bad directory is one
+# error line and exit 2.
+. "$(dirname "$0")/tui_common.sh"
+[ -x "${TRAIN[0]}" ] || { echo "skipped: moni-train not built"; exit 77; }
+R="$W/rec"
+"$MONI_BUILD/moni" run --out "$R" --interval 200ms --duration 6s \
+    --fault cpu:workers=1,load=30%@1s+2s --fault kill@4s -- "${TRAIN[@]}" 2>"$W/run.err"
+[ -s "$R/samples.csv" ] || { cat "$W/run.err"; fail "moni run left no samples"; }
+grep -q '"event":"fired","fault_id":"f1"' "$R/faults.jsonl" || fail "the recording has no fired fault"
+
+start 120 36 -- replay "$R" --speed 2
+wait_for "moni REPLAY" 10
+wait_for "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T" 3      # the run's own timestamps
+wait_for "cpu +firing +.*load=30%" 8
+wait_for "loss [0-9]" 5
+wait_for "cpu +stopped" 8
+wait_for "kill +(firing|stopped)" 8
+wait_for "end of the recording" 10
+wait_for "killed by SIGKILL" 3
+screen | grep -A1 " Timeline " | tail -n 1 | grep -q "━" || fail "no fault window on the timeline"
+keys q
+rc=$(wait_exit 10)
+[ "$rc" = 0 ] || fail "replay exited $rc"
+
+T kill-server 2>/dev/null
+start 120 36 -- replay "$R" --blind --speed 3
+wait_for "moni REPLAY \(blind\)" 10
+wait_for "hidden \(blind replay\)" 3
+wait_for "end of the recording" 12
+s=$(screen)
+echo "$s" | grep -Eq "cpu +(armed|firing|stopped)" && fail "blind replay shows the fault"
+echo "$s" | grep -A1 " Timeline " | tail -n 1 | grep -q "━" && fail "blind replay shows the fault window"
+keys d     # no diagnosis in a blind replay
+wait_for "no diagnosis available" 3
+keys q
+wait_exit 10 >/dev/null
+
+T kill-server 2>/dev/null
+"$MONI_BUILD/moni" replay "$W/nonexistent" 2>"$W/bad.err" </dev/null
+rc=$?
+[ "$rc" = 2 ] || fail "replay of a missing dir exited $rc"
+[ "$(wc -l < "$W/bad.err")" = 1 ] || fail "want one error line: $(cat "$W/bad.err")"
+grep -q "^moni: replay: .*samples.csv" "$W/bad.err" || fail "error: $(cat "$W/bad.err")"
+echo "replay ok"

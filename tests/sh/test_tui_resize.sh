@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Live resize: 200x60 -> 80x24 -> too small (message) -> 100x30 (recovers), with
+# the cast recording the resizes; --ascii has no UTF-8 glyphs on screen.
+. "$(dirname "$0")/tui_common.sh"
+R="$W/run"
+start 200 60 -- --out "$R" --interval 200ms -- sleep 60
+wait_for "Faults .*a arm" 10
+wait_for "Timeline  00:00 \.\. 00:0[1-9]" 5
+[ "$(screen | wc -l)" -ge 60 ] || fail "not 60 rows"
+screen | grep -q "^ 0 .*\[.*\] 1 .*\[" || fail "no per-core bars at 200x60"
+screen | grep -q "⣀\|⣿\|⢀\|⡀\|⠀" || screen | grep -q "[▁▂▃▄▅▆▇█]" || fail "no graph glyphs"
+T resize-window -t m -x 80 -y 24
+wait_for "^ CPU / memory / PSI" 5
+sleep 0.5
+s=$(screen)
+for want in "GPU" "Training" "Workload" "Faults" "Log events" "Timeline" "\?Help"; do
+    echo "$s" | grep -q "$want" || fail "80x24: no '$want'"
+done
+echo "$s" | grep -q "qqqq" && fail "line drawing came out as ACS letters"
+T resize-window -t m -x 60 -y 20
+wait_for "terminal too small: 60x20 \(moni needs 80x24\)" 5
+keys j k    # keys while too small do nothing harmful
+T resize-window -t m -x 100 -y 30
+wait_for "Faults .*a arm" 5
+screen | grep -q "too small" && fail "message stayed after enlarging"
+keys q
+rc=$(wait_exit 20)
+[ "$rc" = 0 ] || fail "moni exited $rc"
+$PY - "$R/session.cast" <<'PYEOF' || fail "cast"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+h = json.loads(lines[0])
+assert (h["width"], h["height"]) == (200, 60), h
+rs = [json.loads(l)[2] for l in lines[1:] if json.loads(l)[1] == "r"]
+assert rs[:3] == ["80x24", "60x20", "100x30"], rs
+PYEOF
+# --ascii: the same screen without UTF-8 glyphs
+T kill-server
+R2="$W/run2"
+start 100 30 -- --out "$R2" --interval 200ms --ascii -- sleep 60
+wait_for "Timeline  00:00 \.\. 00:0[2-9]" 10
+screen | LC_ALL=C grep -q '[^ -~]' && fail "--ascii drew non-ASCII characters"
+keys q
+rc=$(wait_exit 20)
+[ "$rc" = 0 ] || fail "moni --ascii exited $rc"
+echo "resize ok"

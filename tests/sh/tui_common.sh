@@ -1,0 +1,74 @@
+# Shared by tests/sh/test_tui_*.sh (sourced, not a test itself): runs moni's console
+# in a private tmux server and reads the screen with capture-pane.
+set -u
+PY=/usr/bin/python3
+command -v tmux >/dev/null || { echo "skipped: tmux not installed"; exit 77; }
+[ -x "$MONI_BUILD/moni" ] || { echo "skipped: $MONI_BUILD/moni not built"; exit 77; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/moni-tui.XXXXXX")
+SOCK="moni-tui-$$"
+T() { tmux -L "$SOCK" "$@"; }
+cleanup() {
+    T kill-server 2>/dev/null
+    # the console's children (workload, burners) die with it; the guardian reverts
+    rm -rf "$W"
+}
+trap cleanup EXIT
+# Installed data (rule packs, themes, alert rules) from the source tree.
+mkdir -p "$W/data"
+ln -s "$MONI_SRC/logparse/rules" "$W/data/rules"
+ln -s "$MONI_SRC/themes" "$W/data/themes"
+ln -s "$MONI_SRC/examples" "$W/data/examples"
+export MONI_DATA_DIR="$W/data" XDG_CONFIG_HOME="$W/config" MONI_STATE_DIR="$W/state"
+fail() {
+    echo "FAIL: $*"
+    echo "--- screen:"; T capture-pane -p -t m 2>/dev/null | sed 's/^/| /'
+    [ -s "$W/err" ] && { echo "--- stderr:"; tail -n 5 "$W/err"; }
+    exit 1
+}
+# A short moni-train run (small shapes, ~30 s) as the workload.
+TRAIN=("$MONI_BUILD/moni-train" --data-dir "$W/train-data" --output-dir "$W/train-out"
+       --train-samples 4000 --eval-samples 400 --features 4096 --hidden 32 --no-progress
+       --logging-steps 5 --threads 1 --epochs 60)
+# start WIDTH HEIGHT [VAR=VALUE...] -- moni arguments...
+start() {
+    local w=$1 h=$2; shift 2
+    local envs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    {
+        echo "#!/bin/bash"
+        printf 'cd %q\n' "$W"
+        printf 'exec env LANG=C.UTF-8 TERM=xterm-256color'
+        printf ' %q' "${envs[@]}" "$MONI_BUILD/moni" "$@"
+        printf ' 2>%q\n' "$W/err"
+    } > "$W/run.sh"
+    # the pane stays after moni exits so the exit status can be read
+    {
+        echo "#!/bin/bash"
+        printf 'bash %q; echo $? > %q; sleep 600\n' "$W/run.sh" "$W/rc"
+    } > "$W/pane.sh"
+    rm -f "$W/rc"
+    T -f /dev/null new-session -d -s m -x "$w" -y "$h" "bash $W/pane.sh" || fail "tmux new-session"
+}
+screen() { T capture-pane -p -t m; }
+keys() { T send-keys -t m "$@"; }
+# wait_for REGEX [SECONDS]: until the screen matches (extended regex)
+wait_for() {
+    local re=$1 limit=${2:-15} i
+    for ((i = 0; i < limit * 10; i++)); do
+        screen | grep -Eq -- "$re" && return 0
+        sleep 0.1
+    done
+    fail "screen never showed /$re/ in ${limit}s"
+}
+# wait_exit [SECONDS]: until moni has exited; prints its status
+wait_exit() {
+    local limit=${1:-20} i
+    for ((i = 0; i < limit * 10; i++)); do
+        [ -s "$W/rc" ] && { cat "$W/rc"; return 0; }
+        sleep 0.1
+    done
+    fail "moni did not exit within ${limit}s"
+}
+# journal_has FILE EVENT FAULT_ID
+journal_has() { grep -q "\"event\":\"$2\",\"fault_id\":\"$3\"" "$1"; }

@@ -1,0 +1,329 @@
+/* tests/unit/test_observer_parse.c — /proc parsers from fixture text, CSV rows with
+ * missing cells, workload.idx rows, line splitting (LF, CR, CRLF across reads). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/obs-int.h"
+
+static void test_cpu_line(void **state)
+{
+    (void)state;
+    struct obs_cpu_times t;
+    int idx;
+    assert_int_equal(obs_parse_cpu_line("cpu  100 5 50 800 10 1 2 3 0 0", &idx, &t), 0);
+    assert_int_equal(idx, -1);
+    assert_int_equal(t.user, 100);
+    assert_int_equal(t.nice, 5);
+    assert_int_equal(t.idle, 800);
+    assert_int_equal(t.steal, 3);
+    assert_int_equal(obs_parse_cpu_line("cpu13 1 2 3 4 5 6 7 8", &idx, &t), 0);
+    assert_int_equal(idx, 13);
+    assert_int_equal(t.iowait, 5);
+    assert_int_equal(obs_parse_cpu_line("intr 1 2 3", &idx, &t), -1);
+    assert_int_equal(obs_parse_cpu_line("cpux 1 2 3 4", &idx, &t), -1);
+    assert_int_equal(obs_parse_cpu_line("cpu 1 2", &idx, &t), -1);
+}
+
+static void test_meminfo(void **state)
+{
+    (void)state;
+    const char *text = "MemTotal:       24683620 kB\nMemFree:        23759388 kB\n"
+                       "MemAvailable:   24113520 kB\nBuffers:           21092 kB\n"
+                       "Cached:           637564 kB\nSwapCached:            0 kB\n"
+                       "SwapTotal:        1024 kB\nSwapFree:          512 kB\n"
+                       "SReclaimable:      40000 kB\n";
+    struct obs_mem m;
+    assert_int_equal(obs_parse_meminfo(text, &m), 0);
+    assert_int_equal(m.total, 24683620LL * 1024);
+    assert_int_equal(m.available, 24113520LL * 1024);
+    assert_int_equal(m.cached, 637564LL * 1024); /* not SwapCached */
+    assert_int_equal(m.swap_free, 512 * 1024);
+    assert_int_equal(m.shmem, -1); /* absent */
+    assert_int_equal(obs_parse_meminfo("garbage\n", &m), -1);
+}
+
+static void test_diskstats(void **state)
+{
+    (void)state;
+    struct obs_disk d;
+    assert_int_equal(obs_parse_diskstats_line(
+                         " 254       0 vda 31606 7686 2368730 9336 43764 19597 2961968 13739 0 "
+                         "12484 26671 5318 23 128752 2101 3372 1493", &d), 0);
+    assert_string_equal(d.name, "vda");
+    assert_int_equal(d.rd_ios, 31606);
+    assert_int_equal(d.rd_sectors, 2368730);
+    assert_int_equal(d.wr_ios, 43764);
+    assert_int_equal(d.wr_sectors, 2961968);
+    assert_int_equal(d.io_ms, 12484);
+    assert_int_equal(obs_parse_diskstats_line("   7 0 loop0 0 0", &d), -1);
+}
+
+static void test_netdev(void **state)
+{
+    (void)state;
+    struct obs_net n;
+    assert_int_equal(obs_parse_netdev_line("  eth0: 81687736    2790    4    5    0     0          "
+                                           "0         0   128707    1695    6    7    0     0       "
+                                           "0          0", &n), 0);
+    assert_string_equal(n.name, "eth0");
+    assert_int_equal(n.rx_bytes, 81687736);
+    assert_int_equal(n.rx_errs, 4);
+    assert_int_equal(n.rx_drop, 5);
+    assert_int_equal(n.tx_bytes, 128707);
+    assert_int_equal(n.tx_errs, 6);
+    assert_int_equal(n.tx_drop, 7);
+    assert_int_equal(obs_parse_netdev_line("Inter-|   Receive    |  Transmit", &n), -1);
+    assert_int_equal(obs_parse_netdev_line(" face |bytes    packets errs drop fifo", &n), -1);
+}
+
+static void test_psi(void **state)
+{
+    (void)state;
+    struct obs_psi p;
+    assert_int_equal(obs_parse_psi("some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\n"
+                                   "full avg10=0.25 avg60=0.00 avg300=0.00 total=789\n", &p), 0);
+    assert_true(p.has_some && p.has_full);
+    assert_float_equal(p.some_avg10, 1.5, 1e-9);
+    assert_float_equal(p.full_avg10, 0.25, 1e-9);
+    assert_int_equal(p.some_total, 123456);
+    assert_int_equal(p.full_total, 789);
+    assert_int_equal(obs_parse_psi("some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n", &p), 0);
+    assert_false(p.has_full);
+}
+
+static void test_pid_stat(void **state)
+{
+    (void)state;
+    struct obs_pid_stat st;
+    /* comm with spaces and a ')' inside */
+    const char *text = "4242 (py thon) x) S 4200 4242 4200 0 -1 4194560 1000 0 0 0 250 50 0 0 "
+                       "20 0 7 0 123456 1000000 2560 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 "
+                       "0 17 1 0 0 0 0 0";
+    assert_int_equal(obs_parse_pid_stat(text, &st), 0);
+    assert_int_equal(st.pid, 4242);
+    assert_string_equal(st.comm, "py thon) x");
+    assert_int_equal(st.state, 'S');
+    assert_int_equal(st.ppid, 4200);
+    assert_int_equal(st.pgrp, 4242);
+    assert_int_equal(st.utime, 250);
+    assert_int_equal(st.stime, 50);
+    assert_int_equal(st.threads, 7);
+    assert_int_equal(st.starttime, 123456);
+    assert_int_equal(st.rss_pages, 2560);
+    assert_int_equal(obs_parse_pid_stat("12 (x", &st), -1);
+    assert_int_equal(obs_parse_pid_stat("", &st), -1);
+}
+
+static void test_pid_io(void **state)
+{
+    (void)state;
+    uint64_t r = 0, w = 0;
+    assert_int_equal(obs_parse_pid_io("rchar: 10\nwchar: 20\nsyscr: 1\nsyscw: 2\n"
+                                      "read_bytes: 4096\nwrite_bytes: 8192\n"
+                                      "cancelled_write_bytes: 0\n", &r, &w), 0);
+    assert_int_equal(r, 4096);
+    assert_int_equal(w, 8192);
+    assert_int_equal(obs_parse_pid_io("rchar: 10\n", &r, &w), -1);
+}
+
+static void test_csv_row(void **state)
+{
+    (void)state;
+    struct frame f;
+    frame_init(&f);
+    int a = frame_add(&f, "cpu_pct", "", METRIC_GAUGE);
+    int b = frame_add(&f, "mem_used_bytes", "", METRIC_GAUGE);
+    int c = frame_add(&f, "gpu0_util_pct", "", METRIC_GAUGE);
+    int d = frame_add(&f, "load1", "", METRIC_GAUGE);
+    frame_clear(&f);
+    frame_set(&f, a, 12.5);
+    frame_set(&f, b, 1073741824.0);
+    frame_set(&f, d, 0.0);
+    (void)c; /* missing */
+    f.t.real_ns = 1795638797123000000LL; /* 2026-11-25T20:33:17.123Z */
+    f.t.mono_ns = 5000000000LL;
+    char buf[256];
+    size_t n = obs_csv_header(&f, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_string_equal(buf, "timestamp,mono_ns,cpu_pct,mem_used_bytes,gpu0_util_pct,load1\n");
+    n = obs_csv_row(&f, buf, sizeof buf);
+    assert_int_equal(n, strlen(buf));
+    assert_string_equal(buf, "2026-11-25T20:33:17.123Z,5000000000,12.5,1073741824,,0\n");
+    /* too small a buffer: 0, never a torn row */
+    assert_int_equal(obs_csv_row(&f, buf, 20), 0);
+    frame_clear(&f); /* all missing: only commas */
+    obs_csv_row(&f, buf, sizeof buf);
+    assert_string_equal(buf, "2026-11-25T20:33:17.123Z,5000000000,,,,\n");
+    frame_free(&f);
+}
+
+static void test_fmt_value(void **state)
+{
+    (void)state;
+    char b[64];
+    obs_fmt_value(100, b, sizeof b);
+    assert_string_equal(b, "100");
+    obs_fmt_value(0.1234567, b, sizeof b);
+    assert_string_equal(b, "0.1235");
+    obs_fmt_value(123456.78, b, sizeof b);
+    assert_string_equal(b, "123456.8");
+    obs_fmt_value(-0.00001, b, sizeof b);
+    assert_string_equal(b, "0");
+    obs_fmt_value(25276026880.0, b, sizeof b);
+    assert_string_equal(b, "25276026880");
+}
+
+/* The stdio formatting obs_fmt_value replaced (printf rounds the exact binary
+ * value, ties to even): the fast path must print the same text for every value. */
+static size_t fmt_reference(double v, char *buf, size_t len)
+{
+    int n;
+    if (!isfinite(v))
+        n = snprintf(buf, len, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    else if (fabs(v) >= 1e15 || (v == floor(v) && fabs(v) < 1e15))
+        n = snprintf(buf, len, "%.0f", v);
+    else if (fabs(v) >= 1000)
+        n = snprintf(buf, len, "%.1f", v);
+    else {
+        n = snprintf(buf, len, "%.4f", v);
+        if (n > 0 && (size_t)n < len && strchr(buf, '.')) {
+            while (n > 0 && buf[n - 1] == '0')
+                buf[--n] = '\0';
+            if (n > 0 && buf[n - 1] == '.')
+                buf[--n] = '\0';
+            if (!strcmp(buf, "-0"))
+                n = snprintf(buf, len, "0");
+        }
+    }
+    if (n < 0)
+        return 0;
+    return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+static void check_fmt(double v)
+{
+    char want[64], got[64];
+    size_t wn = fmt_reference(v, want, sizeof want);
+    size_t gn = obs_fmt_value(v, got, sizeof got);
+    if (strcmp(want, got) != 0 || wn != gn)
+        fail_msg("obs_fmt_value(%.17g) = \"%s\", want \"%s\"", v, got, want);
+}
+
+static void test_fmt_value_matches_printf(void **state)
+{
+    (void)state;
+    static const double fixed[] = {
+        0.0, -0.0, 1.0, -1.0, 0.5, 0.00005, 0.00015, 0.00025, -0.00005, -0.00015,
+        1.03125, 2.03125, 0.99995, 0.99994999, 999.99995, 999.99994, 1000.05, 1000.25,
+        1000.75, 1000.95, 1234.5, 9999.95, 99999.95, 1e13 + 0.5, 99999999999999.9,
+        1e14, 1e14 + 0.5, 1e15, 1e15 + 1, 1e16, -1e16, 1e300, 1e-300, 5e-324,
+        4503599627370495.5, 123456.78, 0.1234567, 12.5, 33.33333333, 66.66666667,
+        100.0 / 3, 200.0 / 3, 1.0 / 3, 2.0 / 3, 0.1, 0.2, 0.3, 0.7, 1.1, 2.675,
+        1.0005, 1.00015, 1.00025, 1.00035, 1.00045, 1.00055, 25276026880.0, -123.45678,
+        INFINITY, -INFINITY, NAN,
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        check_fmt(fixed[i]);
+    /* ties of every kind: k / 2^j near the rounding digit, and decimals +- an ulp */
+    for (int j = 1; j <= 20; j++)
+        for (int k = -4000; k <= 4000; k += 7) {
+            double v = ldexp(k, -j);
+            check_fmt(v);
+            check_fmt(v * 1000 + ldexp(1, -j));
+        }
+    for (int k = 0; k < 200000; k++) {
+        double d = (double)k / 10000.0 + 0.00005;
+        check_fmt(d);
+        check_fmt(nextafter(d, 0));
+        check_fmt(nextafter(d, 1e300));
+        check_fmt(-d);
+        double e = 1000.0 + (double)k * 0.05;
+        check_fmt(e);
+        check_fmt(nextafter(e, 0));
+        check_fmt(nextafter(e, 1e300));
+    }
+    /* random magnitudes (a fixed LCG: repeatable) */
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int k = 0; k < 300000; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        double m = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+        int ex = (int)((x >> 3) % 40) - 12;                 /* 1e-12 .. 1e27 */
+        double v = m * pow(10, ex);
+        check_fmt((x & 1) ? -v : v);
+        check_fmt(round(v * 100) / 100); /* values with few decimals, as /proc gives */
+    }
+}
+
+static void test_idx_row(void **state)
+{
+    (void)state;
+    struct moni_stamp t = {.mono_ns = 42, .real_ns = 1795638797123000000LL};
+    char buf[128];
+    size_t n = obs_idx_row(7, &t, 2, buf, sizeof buf);
+    assert_int_equal(n, strlen(buf));
+    assert_string_equal(buf, "7,2026-11-25T20:33:17.123Z,42,stderr\n");
+    obs_idx_row(1, &t, 1, buf, sizeof buf);
+    assert_string_equal(buf, "1,2026-11-25T20:33:17.123Z,42,stdout\n");
+}
+
+struct lines {
+    char got[16][64];
+    size_t term[16];
+    int n;
+};
+
+static void collect(void *arg, const char *line, size_t len, size_t term_len)
+{
+    struct lines *l = arg;
+    if (l->n < 16) {
+        snprintf(l->got[l->n], sizeof l->got[0], "%.*s", (int)len, line);
+        l->term[l->n] = term_len;
+        l->n++;
+    }
+}
+
+static void test_linebuf(void **state)
+{
+    (void)state;
+    struct obs_linebuf lb = {0};
+    struct lines l = {0};
+    obs_linebuf_feed(&lb, "one\ntw", 6, collect, &l);
+    obs_linebuf_feed(&lb, "o\r", 2, collect, &l); /* CR at the end: held */
+    assert_int_equal(l.n, 1);
+    obs_linebuf_feed(&lb, "\nthree\rfour\r\r\n", 14, collect, &l);
+    assert_int_equal(l.n, 5);
+    obs_linebuf_feed(&lb, "tail", 4, collect, &l);
+    obs_linebuf_flush(&lb, collect, &l);
+    assert_int_equal(l.n, 6);
+    assert_string_equal(l.got[0], "one\n");
+    assert_string_equal(l.got[1], "two\r\n");
+    assert_int_equal(l.term[1], 2);
+    assert_string_equal(l.got[2], "three\r");
+    assert_string_equal(l.got[3], "four\r");
+    assert_string_equal(l.got[4], "\r\n");
+    assert_string_equal(l.got[5], "tail");
+    assert_int_equal(l.term[5], 0);
+    obs_linebuf_free(&lb);
+}
+
+int main(void)
+{
+    moni_clock_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cpu_line),   cmocka_unit_test(test_meminfo),
+        cmocka_unit_test(test_diskstats),  cmocka_unit_test(test_netdev),
+        cmocka_unit_test(test_psi),        cmocka_unit_test(test_pid_stat),
+        cmocka_unit_test(test_pid_io),     cmocka_unit_test(test_csv_row),
+        cmocka_unit_test(test_fmt_value),  cmocka_unit_test(test_idx_row),
+        cmocka_unit_test(test_fmt_value_matches_printf),
+        cmocka_unit_test(test_linebuf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

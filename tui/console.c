@@ -1,0 +1,771 @@
+/* tui/console.c — the live console's glue: the shared experiment runner (session,
+ * log parser -> events.jsonl, injector -> faults.jsonl, plan schedule, dataset at
+ * the end; core/runner.c) plus the exporter and alerts (core/sre.c), all on the
+ * console's loop, feeding the model the panes draw and carrying out the keys'
+ * actions.  Nothing here writes run files except marks.jsonl. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faults/faults.h"
+#include "logparse/logparse.h"
+#include "tui/tui.h"
+
+#define POLL_NS (100 * MONI_NS_PER_MS) /* injector poll and fault rows */
+
+/* ---- model updates ------------------------------------------------------------------ */
+
+static void update_workload(struct tui_live *lv)
+{
+    struct tui_model *m = lv->m;
+    const struct session_workload *w = session_workload(lv->s);
+    if (!lv->has_workload)
+        snprintf(m->workload, sizeof m->workload, "none (observing)");
+    else if (w->running)
+        snprintf(m->workload, sizeof m->workload, "running pid %d%s", (int)w->pid,
+                 w->starts > 1 ? " (restarted)" : "");
+    else if (w->exit_signal)
+        snprintf(m->workload, sizeof m->workload, "killed by SIG%s", sigabbrev_np(w->exit_signal)
+                 ? sigabbrev_np(w->exit_signal) : "?");
+    else if (w->ended.mono_ns)
+        snprintf(m->workload, sizeof m->workload, "exited %d", w->exit_code);
+    else
+        snprintf(m->workload, sizeof m->workload, "starting");
+    if (w->last_line.mono_ns)
+        m->last_line_mono = w->last_line.mono_ns;
+}
+
+/* Orders the process list as a tree (parents before children) with depths. */
+static void update_procs(struct tui_live *lv)
+{
+    struct tui_model *m = lv->m;
+    const struct obs_proc *p;
+    size_t n = session_procs(lv->s, &p);
+    if (n > TUI_MAX_PROCS)
+        n = TUI_MAX_PROCS;
+    bool used[TUI_MAX_PROCS] = {0};
+    size_t out = 0;
+    /* Roots: processes whose parent is not in the list. */
+    struct item { size_t idx; int depth; } stack[TUI_MAX_PROCS];
+    size_t sp = 0;
+    for (size_t i = n; i-- > 0;) {
+        bool has_parent = false;
+        for (size_t k = 0; k < n; k++)
+            if (k != i && p[k].pid == p[i].ppid)
+                has_parent = true;
+        if (!has_parent)
+            stack[sp++] = (struct item){i, 0};
+    }
+    while (sp && out < n) {
+        size_t i = stack[--sp].idx;
+        int depth = stack[sp].depth;
+        if (used[i])
+            continue;
+        used[i] = true;
+        struct tui_proc *t = &m->procs[out++];
+        t->pid = p[i].pid;
+        t->ppid = p[i].ppid;
+        t->depth = depth;
+        t->state = p[i].state;
+        snprintf(t->comm, sizeof t->comm, "%s", p[i].comm);
+        t->cpu_pct = p[i].cpu_pct;
+        t->rss_bytes = (double)p[i].rss_bytes;
+        t->threads = p[i].threads;
+        for (size_t k = n; k-- > 0;)
+            if (!used[k] && p[k].ppid == p[i].pid && sp < TUI_MAX_PROCS)
+                stack[sp++] = (struct item){k, depth + 1};
+    }
+    m->nprocs = out;
+}
+
+static void update_training(struct tui_live *lv)
+{
+    struct tui_model *m = lv->m;
+    const struct lp_state *st = lp_parser_state(lv->parser);
+    m->loss_ok = st->valid[LP_M_LOSS];
+    m->loss = st->val[LP_M_LOSS];
+    m->lr_ok = st->valid[LP_M_LR];
+    m->lr = st->val[LP_M_LR];
+    m->step_ok = st->valid[LP_M_STEP];
+    m->step = st->val[LP_M_STEP];
+    m->max_steps_ok = st->valid[LP_M_MAX_STEPS];
+    m->max_steps = st->val[LP_M_MAX_STEPS];
+    m->epoch_ok = st->valid[LP_M_EPOCH];
+    m->epoch = st->val[LP_M_EPOCH];
+    if (st->valid[LP_M_IT_PER_S]) {
+        m->tput_ok = true;
+        m->throughput = st->val[LP_M_IT_PER_S];
+        snprintf(m->tput_unit, sizeof m->tput_unit, "it/s");
+    } else if (st->valid[LP_M_SAMPLES_PER_S]) {
+        m->tput_ok = true;
+        m->throughput = st->val[LP_M_SAMPLES_PER_S];
+        snprintf(m->tput_unit, sizeof m->tput_unit, "samples/s");
+    }
+    m->nan_seen = st->nan_seen;
+    snprintf(m->phase, sizeof m->phase, "%s", st->phase ? lp_phase_name(st->phase) : "");
+}
+
+static enum tui_fault_state row_state(enum fault_state s)
+{
+    switch (s) {
+    case FAULT_ARMED: return TUI_F_ARMED;
+    case FAULT_FIRING: return TUI_F_FIRING;
+    case FAULT_STOPPED: case FAULT_REVERTED: return TUI_F_STOPPED;
+    case FAULT_FAILED: return TUI_F_FAILED;
+    default: return TUI_F_IDLE;
+    }
+}
+
+static void fmt_dose(double v, const char *unit, char *buf, size_t len)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, len, "-");
+    } else if (unit && (!strcmp(unit, "bytes") || !strcmp(unit, "B"))) {
+        tui_fmt_rate(v, true, buf, len);
+    } else if (unit && !strcmp(unit, "Bps")) {
+        char b[16];
+        snprintf(buf, len, "%s/s", tui_fmt_rate(v, true, b, sizeof b));
+    } else if (unit && !strcmp(unit, "pct")) {
+        snprintf(buf, len, "%.0f%%", v);
+    } else {
+        snprintf(buf, len, "%.3g%s%s", v, unit && *unit ? " " : "", unit ? unit : "");
+    }
+}
+
+/* One row per fault kind, showing its latest instance. */
+static void update_faults(struct tui_live *lv)
+{
+    struct tui_model *m = lv->m;
+    struct tui_fault_row rows[TUI_MAX_FAULTS];
+    size_t nrows = 0;
+    int64_t now = moni_mono_ns();
+    for (size_t k = 0; k < fault_table_len && nrows < TUI_MAX_FAULTS; k++) {
+        struct tui_fault_row *r = &rows[nrows++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->kind, sizeof r->kind, "%s", fault_table[k]->name);
+        snprintf(r->note, sizeof r->note, "%s", fault_table[k]->summary);
+        r->elapsed_ns = r->remaining_ns = -1;
+    }
+    size_t n = lv->inj ? injector_count(lv->inj) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct fault_info fi;
+        if (!injector_info(lv->inj, i, &fi))
+            continue;
+        for (size_t k = 0; k < nrows; k++) {
+            struct tui_fault_row *r = &rows[k];
+            if (strcmp(r->kind, fi.ops->name))
+                continue;
+            r->state = row_state(fi.state);
+            snprintf(r->id, sizeof r->id, "%s", fi.id_str);
+            snprintf(r->params, sizeof r->params, "%.95s", fi.params);
+            for (char *c = r->params; *c; c++)
+                if (*c == ',')
+                    *c = ' ';
+            if (fi.fired_ns)
+                r->elapsed_ns = (fi.stopped_ns ? fi.stopped_ns : now) - fi.fired_ns;
+            else
+                r->elapsed_ns = -1;
+            r->remaining_ns = fi.state == FAULT_FIRING ? fi.remaining_ns : -1;
+            char a[24], b[24];
+            fmt_dose(fi.requested_dose, fi.dose_unit, a, sizeof a);
+            fmt_dose(fi.delivered_valid ? fi.delivered_dose : NAN, fi.dose_unit, b, sizeof b);
+            if (fi.state >= FAULT_FIRING || fi.delivered_valid)
+                snprintf(r->dose, sizeof r->dose, "req %s got %s", a, b);
+            else
+                snprintf(r->dose, sizeof r->dose, "req %s", a);
+            snprintf(r->note, sizeof r->note, "%s%.80s", fi.error[0] ? "failed: " : "",
+                     fi.error[0] ? fi.error : fi.effective ? "effective" : "");
+        }
+    }
+    struct injector_stats st = {0};
+    if (lv->inj)
+        injector_stats(lv->inj, &st);
+    if (nrows != m->nfaults || memcmp(rows, m->faults, nrows * sizeof rows[0]) ||
+        m->active_faults != (int)st.active) {
+        memcpy(m->faults, rows, nrows * sizeof rows[0]);
+        m->nfaults = nrows;
+        m->active_faults = (int)st.active;
+        m->version++;
+    }
+}
+
+static void update_alerts(struct tui_live *lv);
+
+/* ---- hooks -------------------------------------------------------------------------- */
+
+static void on_sample(struct session *s, struct frame *f, void *arg)
+{
+    struct tui_live *lv = arg;
+    tui_model_sample(lv->m, f);
+    lv->m->moni_cpu_pct = session_stats(s)->moni_cpu_pct;
+    update_workload(lv);
+    update_procs(lv);
+    update_training(lv);
+    update_alerts(lv);
+}
+
+static void on_record(struct runner *run, const struct lp_record *r, void *arg)
+{
+    (void)run;
+    struct tui_live *lv = arg;
+    struct tui_model *m = lv->m;
+    if (r->kind == LP_KIND_METRIC) {
+        const struct lp_field *loss = lp_record_field(r, "loss");
+        if (loss && loss->is_num) {
+            tui_hist_push(&m->loss_hist, loss->num, true);
+            m->loss_samples++;
+            double v = loss->num;
+            if (isfinite(v) && (m->loss_samples == 1 || v < m->loss_min))
+                m->loss_min = v;
+            m->diverged = isinf(v) || (m->loss_samples > 20 && isfinite(v) && m->loss_min > 0 &&
+                                       v > 4 * m->loss_min);
+            m->version++;
+        }
+        return;
+    }
+    if (r->kind != LP_KIND_EVENT)
+        return;
+    struct tui_event e = {0};
+    e.real_ns = lp_record_time(r);
+    e.mono_ns = r->recv.mono_ns;
+    e.line = r->line_no;
+    e.sev = r->severity == LP_SEV_CRITICAL ? TUI_SEV_CRIT : r->severity == LP_SEV_ERROR ? TUI_SEV_ERROR
+          : r->severity == LP_SEV_WARNING ? TUI_SEV_WARN : TUI_SEV_INFO;
+    snprintf(e.rule, sizeof e.rule, "%s", r->rule_id ? r->rule_id : "");
+    lp_labels_format(r->labels, ",", e.labels, sizeof e.labels);
+    snprintf(e.text, sizeof e.text, "%.*s", (int)(r->text_len < sizeof e.text ? r->text_len : sizeof e.text - 1),
+             r->text ? r->text : "");
+    tui_model_event(m, &e);
+}
+
+static void on_line(struct session *s, const char *line, size_t len, uint64_t lineno, int stream,
+                    const struct moni_stamp *t, void *arg)
+{
+    (void)s;
+    struct tui_live *lv = arg;
+    tui_model_line(lv->m, lineno, stream, line, len);
+    lv->m->last_line_mono = t->mono_ns;
+}
+
+static void on_exit_cb(struct session *s, void *arg)
+{
+    struct tui_live *lv = arg;
+    const struct session_workload *w = session_workload(s);
+    update_workload(lv);
+    if (lv->restarting) /* the exit a restart asked for */
+        lv->restarting = false;
+    else if (!lv->user_quit)
+        lv->exited_itself = true;
+    if (w->exit_signal)
+        tui_model_tl_add(lv->m, TUI_TL_KILL, w->ended.mono_ns, w->ended.mono_ns, lv->m->workload);
+    lv->m->version++;
+    if (lv->ui)
+        tui_status(lv->ui, w->exit_signal || w->exit_code, "workload %s (R restarts it)", lv->m->workload);
+}
+
+static void on_done(struct session *s, void *arg)
+{
+    (void)s;
+    struct tui_live *lv = arg;
+    lv->done = true;
+    moni_loop_stop(lv->loop);
+}
+
+/* A journal line (faults.jsonl) as the runner wrote it: timeline windows and points. */
+static void on_fault_event(struct runner *run, const char *fault_id, const char *event,
+                           const char *json_line, void *arg)
+{
+    (void)run;
+    (void)fault_id;
+    struct tui_live *lv = arg;
+    struct tui_model *m = lv->m;
+    cJSON *o = json_line ? cJSON_Parse(json_line) : NULL;
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    const cJSON *lk = cJSON_GetObjectItemCaseSensitive(o, "label_kind");
+    const char *kind = cJSON_IsString(k) ? k->valuestring : "?";
+    bool point = cJSON_IsString(lk) && !strcmp(lk->valuestring, "point");
+    int64_t now = moni_mono_ns();
+    if (!strcmp(event, "fired")) {
+        tui_model_tl_add(m, point ? TUI_TL_KILL : TUI_TL_FAULT, now, point ? now : 0, kind);
+    } else if (!strcmp(event, "stopped") || !strcmp(event, "failed") || !strcmp(event, "reverted")) {
+        for (size_t i = m->ntl; i-- > 0;)
+            if (m->tl[i].kind == TUI_TL_FAULT && !m->tl[i].end_mono && !strcmp(m->tl[i].label, kind)) {
+                m->tl[i].end_mono = now;
+                break;
+            }
+    }
+    cJSON_Delete(o);
+    update_faults(lv);
+    m->version++;
+}
+
+/* Training metrics for the exporter and the alert rules. */
+static void sre_fill(void *arg, struct exporter_extra *x)
+{
+    struct tui_live *lv = arg;
+    const struct lp_state *st = lv->parser ? lp_parser_state(lv->parser) : NULL;
+    size_t n = 0;
+    for (int k = 0; st && k < LP_NMETRICS && n < MONI_ARRAY_LEN(lv->train); k++)
+        if (st->valid[k])
+            lv->train[n++] = (struct moni_train_metric){lp_metric_name((enum lp_metric)k), st->val[k],
+                                                        st->updated_ns[k]};
+    x->train = lv->train;
+    x->ntrain = n;
+}
+
+/* Firing alerts: the model's list and open windows on the timeline. */
+static void update_alerts(struct tui_live *lv)
+{
+    struct tui_model *m = lv->m;
+    const struct moni_alert_state *a = NULL;
+    size_t n = lv->sre ? sre_firing(lv->sre, &a) : 0;
+    m->nalerts = 0;
+    for (size_t i = 0; i < n && m->nalerts < MONI_ARRAY_LEN(m->alerts); i++)
+        snprintf(m->alerts[m->nalerts++], sizeof m->alerts[0], "%s: %.80s", a[i].name,
+                 a[i].summary ? a[i].summary : "");
+    int64_t now = moni_mono_ns();
+    /* close windows of alerts no longer firing, open new ones */
+    for (size_t t = 0; t < m->ntl; t++) {
+        struct tui_tl_item *it = &m->tl[t];
+        if (it->kind != TUI_TL_ALERT || it->end_mono)
+            continue;
+        bool still = false;
+        for (size_t i = 0; i < n; i++)
+            still |= !strncmp(it->label, a[i].name, sizeof it->label - 1);
+        if (!still)
+            it->end_mono = now;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool open = false;
+        for (size_t t = 0; t < m->ntl; t++)
+            open |= m->tl[t].kind == TUI_TL_ALERT && !m->tl[t].end_mono &&
+                    !strncmp(m->tl[t].label, a[i].name, sizeof m->tl[t].label - 1);
+        if (!open)
+            tui_model_tl_add(m, TUI_TL_ALERT, now, 0, a[i].name);
+    }
+}
+
+static void on_poll(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed, void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)now;
+    (void)missed;
+    struct tui_live *lv = arg;
+    update_faults(lv); /* the runner polls the injector; this only shows it */
+}
+
+/* ---- actions ---------------------------------------------------------------------------- */
+
+static const char *type_hint(const struct fault_param *p, char *buf, size_t len)
+{
+    if (p->type == FP_ENUM && p->choices)
+        snprintf(buf, len, "one of %s", p->choices);
+    else if ((p->min != 0 || p->max != 0) && (p->type == FP_INT || p->type == FP_DOUBLE || p->type == FP_PERCENT))
+        snprintf(buf, len, "%g..%g", p->min, p->max);
+    else
+        buf[0] = 0;
+    return buf;
+}
+
+static size_t act_params(void *ctx, const char *kind, struct tui_param *out, size_t max)
+{
+    struct tui_live *lv = ctx;
+    const struct fault_ops *ops = fault_find(kind);
+    if (!ops)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < ops->nparams && n < max; i++) {
+        const struct fault_param *p = &ops->params[i];
+        struct tui_param *t = &out[n++];
+        memset(t, 0, sizeof *t);
+        char hint[64];
+        snprintf(t->name, sizeof t->name, "%s", p->key);
+        snprintf(t->unit, sizeof t->unit, "%s", p->unit ? p->unit : "");
+        snprintf(t->def, sizeof t->def, "%s", p->def ? p->def : "");
+        type_hint(p, hint, sizeof hint);
+        snprintf(t->help, sizeof t->help, "%s%s%s", p->help ? p->help : "", hint[0] ? "; " : "", hint);
+    }
+    if ((ops->targets & FAULT_TGT_PORT) && n < max) {
+        out[n] = (struct tui_param){"port", "", "", "the port the workload's peer listens on"};
+        n++;
+    }
+    if ((ops->targets & FAULT_TGT_PATH) && n < max) {
+        out[n] = (struct tui_param){"path", "", "", "directory (its filesystem) to act on"};
+        snprintf(out[n].def, sizeof out[n].def, "%.47s", lv->dir);
+        n++;
+    }
+    if ((ops->targets & FAULT_TGT_PID) && n < max) {
+        out[n] = (struct tui_param){"pid", "", "", "target process; empty = the workload"};
+        n++;
+    }
+    if (n < max) {
+        out[n] = (struct tui_param){"for", "s", "", "window after firing (500ms, 30s, 2m); empty = until stopped"};
+        n++;
+    }
+    return n;
+}
+
+static int act_validate(void *ctx, const char *kind, const char *key, const char *value, char *err,
+                        size_t errlen)
+{
+    (void)ctx;
+    const struct fault_ops *ops = fault_find(kind);
+    if (!ops) {
+        snprintf(err, errlen, "unknown fault kind");
+        return -1;
+    }
+    if (!strcmp(key, "for")) {
+        int64_t ns;
+        return moni_parse_duration(value, &ns, err, errlen);
+    }
+    if (!strcmp(key, "port") || !strcmp(key, "pid")) {
+        long long v;
+        return moni_parse_int(value, 1, !strcmp(key, "port") ? 65535 : 4194304, &v, err, errlen);
+    }
+    if (!strcmp(key, "path"))
+        return access(value, F_OK) == 0 ? 0 : (snprintf(err, errlen, "%s", strerror(errno)), -1);
+    int idx = fault_param_index(ops, key);
+    if (idx < 0) {
+        snprintf(err, errlen, "unknown parameter");
+        return -1;
+    }
+    struct fault_value v;
+    return fault_value_parse(&ops->params[idx], value, &v, err, errlen) == 0 ? 0 : -1;
+}
+
+static int act_arm(void *ctx, const char *kind, const char *const *keys, const char *const *values,
+                   size_t n, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    if (!lv->inj) {
+        snprintf(err, errlen, "faults are not available: %s", lv->inj_error);
+        return -1;
+    }
+    struct fault_kv kv[FAULT_MAX_PARAMS];
+    size_t nkv = 0;
+    struct fault_target tg = {0};
+    int64_t for_ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(keys[i], "for")) {
+            if (moni_parse_duration(values[i], &for_ns, err, errlen))
+                return -1;
+        } else if (!strcmp(keys[i], "port")) {
+            tg.port = atoi(values[i]);
+        } else if (!strcmp(keys[i], "pid")) {
+            tg.pid = atoi(values[i]);
+        } else if (!strcmp(keys[i], "path")) {
+            snprintf(tg.path, sizeof tg.path, "%s", values[i]);
+        } else if (nkv < FAULT_MAX_PARAMS) {
+            snprintf(kv[nkv].key, sizeof kv[nkv].key, "%s", keys[i]);
+            snprintf(kv[nkv].val, sizeof kv[nkv].val, "%s", values[i]);
+            nkv++;
+        }
+    }
+    int id;
+    if (injector_arm(lv->inj, kind, kv, nkv, &tg, for_ns, &id, err, errlen) != 0)
+        return -1;
+    update_faults(lv);
+    return 0;
+}
+
+/* The latest instance of kind in one of the given states; -1 if none. */
+static int find_fault(struct tui_live *lv, const char *kind, bool armed, bool firing)
+{
+    int id = -1;
+    size_t n = lv->inj ? injector_count(lv->inj) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct fault_info fi;
+        if (injector_info(lv->inj, i, &fi) && !strcmp(fi.ops->name, kind) &&
+            ((armed && fi.state == FAULT_ARMED) || (firing && fi.state == FAULT_FIRING)))
+            id = fi.id;
+    }
+    return id;
+}
+
+static int act_fire(void *ctx, const char *kind, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    int id = find_fault(lv, kind, true, false);
+    if (id < 0) {
+        snprintf(err, errlen, "not armed (press a first)");
+        return -1;
+    }
+    int rc = injector_fire(lv->inj, id, err, errlen);
+    update_faults(lv);
+    return rc ? -1 : 0;
+}
+
+static int act_stop(void *ctx, const char *kind, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    int id = find_fault(lv, kind, true, true);
+    if (id < 0) {
+        snprintf(err, errlen, "not armed or firing");
+        return -1;
+    }
+    int rc = injector_stop(lv->inj, id);
+    update_faults(lv);
+    if (rc)
+        snprintf(err, errlen, "could not stop it");
+    return rc ? -1 : 0;
+}
+
+static int act_stop_all(void *ctx, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct tui_live *lv = ctx;
+    if (lv->inj)
+        injector_stop_all(lv->inj);
+    update_faults(lv);
+    return 0;
+}
+
+static int act_mark(void *ctx, const char *note, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    struct moni_stamp t = moni_now();
+    if (lv->marks_fd < 0) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/marks.jsonl", lv->dir);
+        lv->marks_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (lv->marks_fd < 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    char iso[MONI_ISO_LEN];
+    moni_fmt_iso(t.real_ns, iso, sizeof iso);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "timestamp", iso);
+    cJSON_AddNumberToObject(o, "mono_ns", (double)t.mono_ns);
+    cJSON_AddStringToObject(o, "note", note);
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!txt) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t len = strlen(txt);
+    txt[len] = '\n';
+    int rc = moni_write_all(lv->marks_fd, txt, len + 1);
+    free(txt);
+    if (rc != 0) {
+        snprintf(err, errlen, "marks.jsonl: %s", strerror(errno));
+        return -1;
+    }
+    fdatasync(lv->marks_fd);
+    tui_model_tl_add(lv->m, TUI_TL_MARK, t.mono_ns, t.mono_ns, note);
+    return 0;
+}
+
+static int act_restart(void *ctx, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    if (!lv->has_workload) {
+        snprintf(err, errlen, "no workload (observing only)");
+        return -1;
+    }
+    const struct session_workload *w = session_workload(lv->s);
+    lv->restarting = w->running;
+    lv->exited_itself = false;
+    if (session_restart_workload(lv->s) != 0) {
+        lv->restarting = false;
+        snprintf(err, errlen, "could not restart the workload");
+        return -1;
+    }
+    if (lv->inj)
+        injector_set_workload(lv->inj, session_workload(lv->s)->pid);
+    update_workload(lv);
+    lv->m->version++;
+    return 0;
+}
+
+static char *act_diagnose(void *ctx, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    if (!lv->rules) {
+        char e[512];
+        lv->rules = lp_rules_load(NULL, 0, LP_LOAD_BUILTIN | LP_LOAD_USER, e, sizeof e);
+        if (!lv->rules) {
+            snprintf(err, errlen, "%.200s", e);
+            return NULL;
+        }
+    }
+    return tui_diagnose_dir(lv->rules, lv->dir, err, errlen);
+}
+
+static void act_quit(void *ctx)
+{
+    struct tui_live *lv = ctx;
+    if (lv->inj)
+        injector_stop_all(lv->inj);
+    update_faults(lv);
+    lv->user_quit = true;
+    runner_stop(lv->run, "user");
+    if (runner_done(lv->run))
+        moni_loop_stop(lv->loop);
+}
+
+char *tui_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen)
+{
+    if (!rules) {
+        snprintf(err, errlen, "no rules loaded");
+        return NULL;
+    }
+    struct lp_recset set;
+    lp_recset_init(&set);
+    const char *paths[1] = {dir};
+    if (lp_parse_paths(rules, paths, 1, LP_KIND_BIT(LP_KIND_EVENT) | LP_KIND_BIT(LP_KIND_PHASE), &set,
+                       err, errlen) != 0) {
+        lp_recset_free(&set);
+        return NULL;
+    }
+    struct lp_diagnosis *d = lp_diagnose(&set);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!d || !f) {
+        snprintf(err, errlen, "out of memory");
+        if (f)
+            fclose(f);
+        free(buf);
+        lp_diagnosis_free(d);
+        lp_recset_free(&set);
+        return NULL;
+    }
+    if (d->ncauses == 0)
+        fprintf(f, "no error events in the log so far (%zu events)\n", d->nevents);
+    else
+        lp_diagnosis_write_text(d, f);
+    fclose(f);
+    lp_diagnosis_free(d);
+    lp_recset_free(&set);
+    return buf;
+}
+
+/* ---- setup / teardown -------------------------------------------------------------------- */
+
+int tui_live_start(struct tui_live *lv, struct moni_loop *loop, struct tui_model *m,
+                   const struct tui_live_opts *o, char *err, size_t errlen, bool *usage)
+{
+    memset(lv, 0, sizeof *lv);
+    lv->loop = loop;
+    lv->m = m;
+    lv->marks_fd = -1;
+    lv->poll_timer = -1;
+    snprintf(lv->dir, sizeof lv->dir, "%s", o->out_dir);
+    lv->has_workload = o->argv && o->argv[0];
+    struct runner_opts ro = {
+        .out_dir = o->out_dir,
+        .interval_ns = o->interval_ns,
+        .argv = o->argv,
+        .exp = o->plan_exp,
+        .plan_name = o->plan_name,
+        .quiet = true,          /* the screen shows notes; stderr would tear it */
+        .keep_after_exit = true, /* the workload ending leaves the console up */
+        .keep_loop = true,
+    };
+    lv->run = runner_new(loop, &ro, err, errlen, usage);
+    if (!lv->run)
+        return -1;
+    lv->s = runner_session(lv->run);
+    lv->parser = runner_parser(lv->run);
+    runner_on_record(lv->run, on_record, lv);
+    runner_on_fault(lv->run, on_fault_event, lv);
+    session_on_sample(lv->s, on_sample, lv);
+    session_on_line(lv->s, on_line, lv);
+    session_on_exit(lv->s, on_exit_cb, lv);
+    session_on_done(lv->s, on_done, lv);
+    lv->sre = sre_attach(lv->s, o->metrics_listen, NULL, err, errlen, usage);
+    if (!lv->sre)
+        return -1;
+    sre_set_fill(lv->sre, sre_fill, lv);
+    if (runner_start(lv->run, err, errlen, usage) != 0)
+        return -1;
+    lv->started = true;
+    lv->inj = runner_injector(lv->run);
+    if (!lv->inj)
+        snprintf(lv->inj_error, sizeof lv->inj_error, "no fault journal");
+    /* Header facts. */
+    snprintf(m->run_id, sizeof m->run_id, "%s", session_run_id(lv->s));
+    snprintf(m->run_dir, sizeof m->run_dir, "%s", lv->dir);
+    m->recording = true;
+    m->interval_ns = session_interval_ns(lv->s);
+    m->start_mono = moni_mono_ns();
+    m->now_mono = m->start_mono;
+    const struct session_gpu *g;
+    size_t ng = session_gpus(lv->s, &g);
+    m->ngpus = (int)(ng > TUI_MAX_GPUS ? TUI_MAX_GPUS : ng);
+    for (int i = 0; i < m->ngpus; i++)
+        snprintf(m->gpu_names[i], sizeof m->gpu_names[i], "%.63s", g[i].name);
+    const char *why = session_gpu_reason(lv->s);
+    snprintf(m->gpu_reason, sizeof m->gpu_reason, "%s", why ? why : "");
+    update_workload(lv);
+    update_faults(lv);
+    lv->poll_timer = moni_loop_add_ticker(loop, POLL_NS, 0, on_poll, lv);
+    return 0;
+}
+
+void tui_live_attach(struct tui_live *lv, struct tui *ui)
+{
+    lv->ui = ui;
+    if (!lv->inj)
+        tui_status(ui, true, "moni: faults unavailable: %s", lv->inj_error);
+}
+
+void tui_live_actions(struct tui_live *lv, struct tui_actions *act)
+{
+    *act = (struct tui_actions){
+        .ctx = lv,
+        .params = act_params,
+        .validate = act_validate,
+        .arm = act_arm,
+        .fire = act_fire,
+        .stop = act_stop,
+        .stop_all = act_stop_all,
+        .mark = act_mark,
+        .restart = act_restart,
+        .diagnose = act_diagnose,
+        .quit = act_quit,
+    };
+}
+
+int tui_live_finish(struct tui_live *lv)
+{
+    if (lv->poll_timer >= 0)
+        moni_loop_cancel_timer(lv->loop, lv->poll_timer);
+    lv->poll_timer = -1;
+    if (!lv->run || !lv->started)
+        return MONI_EXIT_FAIL;
+    if (lv->inj)
+        injector_stop_all(lv->inj); /* reverted and journalled before the files close */
+    if (!runner_done(lv->run)) {
+        runner_stop(lv->run, "user");
+        /* Let the workload go (SIGTERM, then SIGKILL after the grace). */
+        for (int i = 0; i < 400 && !runner_done(lv->run); i++)
+            moni_loop_once(lv->loop, 50);
+    }
+    int status = runner_finish(lv->run); /* session, journal, events, dataset */
+    /* The workload's own status when it ended by itself; 0 when the user ended it. */
+    if (!lv->exited_itself && lv->user_quit && status > 128)
+        status = MONI_EXIT_OK;
+    lv->inj = NULL;
+    if (lv->marks_fd >= 0)
+        close(lv->marks_fd);
+    lv->marks_fd = -1;
+    return status;
+}
+
+void tui_live_free(struct tui_live *lv)
+{
+    runner_free(lv->run);
+    sre_free(lv->sre);
+    lp_rules_free(lv->rules);
+    memset(lv, 0, sizeof *lv);
+}

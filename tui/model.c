@@ -1,0 +1,179 @@
+/* tui/model.c — the snapshot the console draws from: the latest row with one history
+ * per column, log events and lines (rings), faults, the timeline. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/tui.h"
+
+void tui_hist_push(struct tui_hist *h, double v, bool valid)
+{
+    h->v[h->head] = valid && isfinite(v) ? (float)v : NAN;
+    h->head = (h->head + 1) % TUI_HIST_LEN;
+    if (h->n < TUI_HIST_LEN)
+        h->n++;
+}
+
+bool tui_hist_get(const struct tui_hist *h, uint32_t back, double *v)
+{
+    if (back >= h->n)
+        return false;
+    float x = h->v[(h->head + TUI_HIST_LEN - 1 - back) % TUI_HIST_LEN];
+    if (isnan(x))
+        return false;
+    *v = x;
+    return true;
+}
+
+double tui_hist_max(const struct tui_hist *h, uint32_t n)
+{
+    double mx = 0, v;
+    for (uint32_t i = 0; i < n && i < h->n; i++)
+        if (tui_hist_get(h, i, &v) && v > mx)
+            mx = v;
+    return mx;
+}
+
+const char *tui_fault_state_name(enum tui_fault_state s)
+{
+    static const char *const names[] = {"idle", "armed", "firing", "stopped", "failed"};
+    return (unsigned)s < MONI_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+void tui_model_init(struct tui_model *m)
+{
+    memset(m, 0, sizeof *m);
+    frame_init(&m->frame);
+    m->moni_cpu_pct = -1;
+    m->interval_ns = MONI_NS_PER_SEC;
+    snprintf(m->workload, sizeof m->workload, "starting");
+    for (uint32_t i = 0; i < TUI_HIST_LEN; i++)
+        m->loss_hist.v[i] = NAN;
+}
+
+void tui_model_free(struct tui_model *m)
+{
+    frame_free(&m->frame);
+    free(m->hist);
+    for (size_t i = 0; i < TUI_MAX_LINES; i++)
+        free(m->lines[i].text);
+    memset(m, 0, sizeof *m);
+}
+
+void tui_model_sample(struct tui_model *m, const struct frame *f)
+{
+    if (frame_copy(&m->frame, f) != 0)
+        return;
+    if (m->nhist < f->ncols) {
+        struct tui_hist *h = realloc(m->hist, f->ncols * sizeof *h);
+        if (!h)
+            return;
+        for (size_t i = m->nhist; i < f->ncols; i++) {
+            memset(&h[i], 0, sizeof h[i]);
+            for (uint32_t k = 0; k < TUI_HIST_LEN; k++)
+                h[i].v[k] = NAN;
+            /* A column that appears late starts with as many gaps as its peers. */
+            h[i].n = m->nhist ? h[0].n : 0;
+            h[i].head = m->nhist ? h[0].head : 0;
+        }
+        m->hist = h;
+        m->nhist = f->ncols;
+    }
+    for (size_t i = 0; i < f->ncols; i++)
+        tui_hist_push(&m->hist[i], f->val[i], f->valid[i]);
+    m->samples++;
+    m->now_mono = f->t.mono_ns;
+    m->now_real = f->t.real_ns;
+    m->version++;
+}
+
+void tui_model_event(struct tui_model *m, const struct tui_event *e)
+{
+    size_t at = (m->ev_head + m->nevents) % TUI_MAX_EVENTS;
+    if (m->nevents == TUI_MAX_EVENTS) {
+        at = m->ev_head;
+        m->ev_head = (m->ev_head + 1) % TUI_MAX_EVENTS;
+    } else {
+        m->nevents++;
+    }
+    m->events[at] = *e;
+    m->events_total++;
+    m->version++;
+}
+
+const struct tui_event *tui_model_event_at(const struct tui_model *m, size_t i)
+{
+    return i < m->nevents ? &m->events[(m->ev_head + i) % TUI_MAX_EVENTS] : NULL;
+}
+
+void tui_model_line(struct tui_model *m, uint64_t no, int stream, const char *text, size_t len)
+{
+    size_t at = (m->ln_head + m->nlines) % TUI_MAX_LINES;
+    if (m->nlines == TUI_MAX_LINES) {
+        at = m->ln_head;
+        m->ln_head = (m->ln_head + 1) % TUI_MAX_LINES;
+    } else {
+        m->nlines++;
+    }
+    struct tui_line *l = &m->lines[at];
+    free(l->text);
+    if (len > 1000)
+        len = 1000;
+    l->text = strndup(text, len);
+    l->no = no;
+    l->stream = stream;
+    m->version++;
+}
+
+const struct tui_line *tui_model_line_at(const struct tui_model *m, size_t i)
+{
+    return i < m->nlines ? &m->lines[(m->ln_head + i) % TUI_MAX_LINES] : NULL;
+}
+
+struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kind, int64_t start,
+                                     int64_t end, const char *label)
+{
+    if (m->ntl == TUI_MAX_TL) { /* drop the oldest */
+        memmove(&m->tl[0], &m->tl[1], (TUI_MAX_TL - 1) * sizeof m->tl[0]);
+        m->ntl--;
+    }
+    struct tui_tl_item *it = &m->tl[m->ntl++];
+    it->kind = kind;
+    it->start_mono = start;
+    it->end_mono = end;
+    snprintf(it->label, sizeof it->label, "%s", label ? label : "");
+    m->version++;
+    return it;
+}
+
+bool tui_model_get(const struct tui_model *m, const char *col, double *v)
+{
+    int i = frame_find(&m->frame, col);
+    return i >= 0 && frame_get(&m->frame, i, v);
+}
+
+const struct tui_hist *tui_model_hist(const struct tui_model *m, const char *col)
+{
+    int i = frame_find(&m->frame, col);
+    return i >= 0 && (size_t)i < m->nhist ? &m->hist[i] : NULL;
+}
+
+bool tui_model_sum(const struct tui_model *m, const char *prefix, const char *suffix, double *v)
+{
+    size_t pl = strlen(prefix), sl = strlen(suffix);
+    bool any = false;
+    double sum = 0;
+    for (size_t i = 0; i < m->frame.ncols; i++) {
+        const char *n = m->frame.cols[i].name;
+        size_t nl = strlen(n);
+        if (nl < pl + sl || strncmp(n, prefix, pl) || strcmp(n + nl - sl, suffix))
+            continue;
+        double x;
+        if (frame_get(&m->frame, (int)i, &x)) {
+            sum += x;
+            any = true;
+        }
+    }
+    *v = sum;
+    return any;
+}

@@ -1,0 +1,792 @@
+/* tui/ui.c — the console itself: terminal setup on the shared loop (stdin and
+ * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (at
+ * most ~10 Hz, only on change), the keymap, and the modal-on-screen overlays: help,
+ * the arm form, the quit dialog, prompts, raw log and diagnosis views. */
+#include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tui/tui.h"
+
+#define REDRAW_NS (100 * MONI_NS_PER_MS)
+#define STATUS_NS (4 * MONI_NS_PER_SEC)
+
+/* One table for the keys: the help overlay and moni(1) list the same thing. */
+static const struct { const char *keys, *what; } keymap[] = {
+    {"?  F1", "this help"},
+    {"1-9", "select fault kind N"},
+    {"j k  Up Down", "select a row / scroll the focused pane"},
+    {"h  Left  Right  Tab", "move the focus between panes"},
+    {"a", "arm the selected fault (form: parameters, units, defaults)"},
+    {"f", "fire the armed fault"},
+    {"s", "stop the selected fault"},
+    {"X", "panic: stop every fault now"},
+    {"m", "mark: type a note (marks.jsonl)"},
+    {"R", "restart the workload"},
+    {"p", "pause the graphs (recording goes on)"},
+    {"/", "filter log events (Esc clears)"},
+    {"l", "raw workload log"},
+    {"d", "run the diagnosis now"},
+    {"t", "next colour theme"},
+    {"q  F10", "quit (asks while faults are active)"},
+    {"mouse", "click a pane or row to select, a key in the bottom bar"},
+};
+
+static struct tui *fatal_ui; /* for tui_fatal: restore before printing */
+
+void tui_touch(struct tui *ui) { ui->view_dirty = true; }
+
+void tui_status(struct tui *ui, bool error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ui->status, sizeof ui->status, fmt, ap);
+    va_end(ap);
+    ui->status_error = error;
+    ui->status_until = moni_mono_ns() + STATUS_NS;
+    ui->view_dirty = true;
+}
+
+void tui_fatal(const char *fmt, ...)
+{
+    if (fatal_ui)
+        tui_close(fatal_ui);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    moni_err("%s", msg);
+}
+
+/* ---- themes ------------------------------------------------------------------------- */
+
+static void use_theme(struct tui *ui, size_t idx, bool announce)
+{
+    char err[512];
+    if (idx >= ui->themes.n)
+        idx = 0;
+    ui->theme_idx = idx;
+    if (tui_theme_find(&ui->themes, ui->themes.name[idx], &ui->theme, err, sizeof err) != 0) {
+        tui_status(ui, true, "moni: %s (using the default theme)", err);
+    } else if (announce) {
+        tui_status(ui, false, "theme %s", ui->theme.name);
+    }
+    if (ui->active) {
+        tui_theme_apply(&ui->theme, ui->color);
+        clearok(curscr, TRUE);
+    }
+    ui->view_dirty = true;
+}
+
+/* ---- overlays ------------------------------------------------------------------------ */
+
+static void box_at(struct tui *ui, int y, int x, int h, int w, const char *title)
+{
+    attrset(tui_attr(TUI_R_DIALOG));
+    for (int i = 0; i < h; i++)
+        mvhline(y + i, x, ' ', w);
+    tui_box(y, x, h, w, ui->ascii);
+    if (title) {
+        attrset(tui_attr(TUI_R_TITLE_FOCUS));
+        char t[128];
+        snprintf(t, sizeof t, " %s ", title);
+        tui_put(y, x + 2, w - 4, t, false);
+    }
+    attrset(tui_attr(TUI_R_DIALOG));
+}
+
+static void button(struct tui *ui, int y, int x, const char *label, int key)
+{
+    attrset(tui_attr(TUI_R_BUTTON));
+    mvaddstr(y, x, label);
+    if (ui->nclicks < MONI_ARRAY_LEN(ui->clicks))
+        ui->clicks[ui->nclicks++] = (struct tui_click){y, x, (int)strlen(label), key, -1, -1};
+    attrset(tui_attr(TUI_R_DIALOG));
+}
+
+static void draw_help(struct tui *ui)
+{
+    int n = (int)MONI_ARRAY_LEN(keymap);
+    int h = n + 4, w = 72;
+    if (h > ui->lines)
+        h = ui->lines;
+    if (w > ui->cols)
+        w = ui->cols;
+    int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    box_at(ui, y, x, h, w, "moni keys (any key closes)");
+    for (int i = 0; i < n && i + 2 < h - 1; i++) {
+        attrset(tui_attr(TUI_R_ACCENT));
+        tui_put(y + 2 + i, x + 2, 20, keymap[i].keys, false);
+        attrset(tui_attr(TUI_R_DIALOG));
+        tui_put(y + 2 + i, x + 23, w - 25, keymap[i].what, false);
+    }
+}
+
+static void draw_form(struct tui *ui)
+{
+    struct tui_form *f = &ui->form;
+    int h = (int)f->n * 2 + 6, w = 76;
+    if (h > ui->lines)
+        h = ui->lines;
+    if (w > ui->cols)
+        w = ui->cols;
+    int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    char title[64];
+    snprintf(title, sizeof title, "arm %s", f->kind);
+    box_at(ui, y, x, h, w, title);
+    int row = y + 1;
+    for (size_t i = 0; i < f->n && row + 1 < y + h - 3; i++, row += 2) {
+        char lab[64];
+        snprintf(lab, sizeof lab, "%s%s%s%s", f->p[i].name, f->p[i].unit[0] ? " (" : "", f->p[i].unit,
+                 f->p[i].unit[0] ? ")" : "");
+        attrset(tui_attr(i == f->cur ? TUI_R_ACCENT : TUI_R_DIALOG));
+        tui_put(row, x + 2, 22, lab, true);
+        attrset(tui_attr(TUI_R_INPUT));
+        char v[80];
+        snprintf(v, sizeof v, "%s%s", f->val[i], i == f->cur ? "_" : "");
+        tui_put(row, x + 25, 24, v, true);
+        if (ui->nclicks < MONI_ARRAY_LEN(ui->clicks))
+            ui->clicks[ui->nclicks++] = (struct tui_click){row, x + 2, w - 4, 0, -2, (int)i};
+        attrset(tui_attr(f->err[i][0] ? TUI_R_ERROR : TUI_R_MUTED));
+        char hint[160];
+        if (f->err[i][0])
+            snprintf(hint, sizeof hint, "%s", f->err[i]);
+        else
+            snprintf(hint, sizeof hint, "%s%s%s", f->p[i].help, f->p[i].def[0] ? "; default " : "",
+                     f->p[i].def);
+        tui_put(row, x + 50, w - 52, "", false);
+        tui_put(row + 1, x + 4, w - 6, hint, true);
+    }
+    attrset(tui_attr(TUI_R_ERROR));
+    tui_put(y + h - 3, x + 2, w - 4, f->msg, true);
+    button(ui, y + h - 2, x + 2, "[Enter] arm", '\n');
+    button(ui, y + h - 2, x + 16, "[Esc] cancel", 27);
+    attrset(tui_attr(TUI_R_MUTED));
+    tui_put(y + h - 2, x + 31, w - 33, "Tab/Up/Down: field", false);
+}
+
+static void draw_confirm(struct tui *ui)
+{
+    int h = 7, w = 64;
+    int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    box_at(ui, y, x, h, w, "quit?");
+    char line[128];
+    snprintf(line, sizeof line, "%d fault%s still active. Stop %s and quit?", ui->m->active_faults,
+             ui->m->active_faults == 1 ? " is" : "s are", ui->m->active_faults == 1 ? "it" : "them");
+    tui_put(y + 2, x + 2, w - 4, line, false);
+    button(ui, y + 4, x + 2, "[y] stop faults and quit", 'y');
+    button(ui, y + 4, x + 30, "[n] keep running", 'n');
+}
+
+static void draw_prompt(struct tui *ui, const char *label)
+{
+    int y = ui->lines - 1;
+    attrset(tui_attr(TUI_R_TEXT));
+    mvhline(y, 0, ' ', ui->cols);
+    attrset(tui_attr(TUI_R_ACCENT));
+    mvaddstr(y, 0, label);
+    attrset(tui_attr(TUI_R_INPUT));
+    char v[160];
+    snprintf(v, sizeof v, "%s_", ui->input);
+    int lw = (int)strlen(label);
+    tui_put(y, lw, ui->cols - lw - 1, v, true);
+    attrset(tui_attr(TUI_R_TEXT));
+}
+
+static void draw_textview(struct tui *ui, const char *title, size_t nlines,
+                          const char *(*line_at)(struct tui *, size_t, char *, size_t), size_t scroll)
+{
+    int y = 1, h = ui->lines - 2, w = ui->cols;
+    box_at(ui, y, 0, h, w, title);
+    int rows = h - 2;
+    size_t end = nlines > scroll ? nlines - scroll : 0;
+    size_t start = end > (size_t)rows ? end - (size_t)rows : 0;
+    char buf[1200];
+    for (size_t i = start; i < end; i++)
+        tui_put(y + 1 + (int)(i - start), 1, w - 2, line_at(ui, i, buf, sizeof buf), false);
+}
+
+static const char *raw_line_at(struct tui *ui, size_t i, char *buf, size_t len)
+{
+    const struct tui_line *l = tui_model_line_at(ui->m, i);
+    snprintf(buf, len, "%6llu%s %s", (unsigned long long)l->no, l->stream == 2 ? "!" : " ",
+             l->text ? l->text : "");
+    return buf;
+}
+
+static size_t diag_count(const char *t)
+{
+    size_t n = 0;
+    for (; t && *t; t++)
+        n += *t == '\n';
+    return n + 1;
+}
+
+static const char *diag_line_at(struct tui *ui, size_t i, char *buf, size_t len)
+{
+    const char *p = ui->diag_text;
+    for (size_t k = 0; p && k < i; k++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    if (!p) {
+        buf[0] = 0;
+        return buf;
+    }
+    snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+    return buf;
+}
+
+void tui_draw(struct tui *ui)
+{
+    ui->nclicks = 0;
+    erase();
+    if (ui->overlay == TUI_O_TOO_SMALL || !tui_layout(ui->lines, ui->cols, ui->rect)) {
+        attrset(tui_attr(TUI_R_WARN));
+        char msg[128];
+        snprintf(msg, sizeof msg, "terminal too small: %dx%d (moni needs %dx%d)", ui->cols, ui->lines,
+                 TUI_MIN_COLS, TUI_MIN_LINES);
+        int w = (int)strlen(msg);
+        int x = ui->cols > w ? (ui->cols - w) / 2 : 0;
+        tui_put(ui->lines / 2, x, ui->cols - x, msg, false);
+        if (ui->lines > 2)
+            tui_put(ui->lines / 2 + 1, x, ui->cols - x, "enlarge it, or q to quit", false);
+        attrset(tui_attr(TUI_R_TEXT));
+    } else {
+        for (int p = 0; p < TUI_NPANES; p++)
+            tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
+        switch (ui->overlay) {
+        case TUI_O_HELP: draw_help(ui); break;
+        case TUI_O_FORM: draw_form(ui); break;
+        case TUI_O_CONFIRM_QUIT: draw_confirm(ui); break;
+        case TUI_O_MARK: draw_prompt(ui, "mark note: "); break;
+        case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
+        case TUI_O_RAWLOG:
+            draw_textview(ui, "raw log (workload.log; j/k scroll, Esc closes)", ui->m->nlines,
+                          raw_line_at, ui->raw_scroll);
+            break;
+        case TUI_O_DIAG:
+            draw_textview(ui, "diagnosis (j/k scroll, Esc closes)", diag_count(ui->diag_text),
+                          diag_line_at, ui->diag_scroll);
+            break;
+        default: break;
+        }
+    }
+    wnoutrefresh(stdscr);
+    doupdate();
+    ui->frames++;
+    ui->drawn_version = ui->m->version;
+    ui->view_dirty = false;
+    ui->last_draw_ns = moni_mono_ns();
+}
+
+/* ---- actions -------------------------------------------------------------------------- */
+
+static const char *sel_kind(struct tui *ui)
+{
+    return ui->fault_sel < ui->m->nfaults ? ui->m->faults[ui->fault_sel].kind : NULL;
+}
+
+static void open_form(struct tui *ui)
+{
+    const char *kind = sel_kind(ui);
+    if (!kind || !ui->act.params || !ui->act.arm) {
+        tui_status(ui, true, "no fault to arm here");
+        return;
+    }
+    struct tui_form *f = &ui->form;
+    memset(f, 0, sizeof *f);
+    snprintf(f->kind, sizeof f->kind, "%s", kind);
+    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX);
+    for (size_t i = 0; i < f->n; i++)
+        snprintf(f->val[i], sizeof f->val[i], "%s", f->p[i].def);
+    ui->overlay = TUI_O_FORM;
+}
+
+static void validate_field(struct tui *ui, size_t i)
+{
+    struct tui_form *f = &ui->form;
+    f->err[i][0] = 0;
+    if (ui->act.validate && f->val[i][0])
+        ui->act.validate(ui->act.ctx, f->kind, f->p[i].name, f->val[i], f->err[i], sizeof f->err[i]);
+}
+
+static void submit_form(struct tui *ui)
+{
+    struct tui_form *f = &ui->form;
+    bool bad = false;
+    for (size_t i = 0; i < f->n; i++) {
+        validate_field(ui, i);
+        bad |= f->err[i][0] != 0;
+    }
+    if (bad) {
+        snprintf(f->msg, sizeof f->msg, "fix the fields marked above");
+        return;
+    }
+    const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->val[i][0]) {
+            keys[n] = f->p[i].name;
+            vals[n++] = f->val[i];
+        }
+    char err[256] = "";
+    if (ui->act.arm(ui->act.ctx, f->kind, keys, vals, n, err, sizeof err) != 0) {
+        snprintf(f->msg, sizeof f->msg, "%.150s", err);
+        return;
+    }
+    ui->overlay = TUI_O_NONE;
+    tui_status(ui, false, "%s armed: f fires it", f->kind);
+}
+
+static void do_action(struct tui *ui, int (*fn)(void *, const char *, char *, size_t), const char *verb)
+{
+    const char *kind = sel_kind(ui);
+    char err[256] = "";
+    if (!fn || !kind) {
+        tui_status(ui, true, "cannot %s here", verb);
+        return;
+    }
+    if (fn(ui->act.ctx, kind, err, sizeof err) != 0)
+        tui_status(ui, true, "%s %s: %s", verb, kind, err);
+    else
+        tui_status(ui, false, "%s %s", kind, !strcmp(verb, "fire") ? "fired" : "stopped");
+}
+
+static void request_quit(struct tui *ui)
+{
+    ui->quitting = true;
+    ui->overlay = TUI_O_NONE;
+    tui_status(ui, false, "stopping: finishing the dataset...");
+    if (ui->act.quit)
+        ui->act.quit(ui->act.ctx);
+    else
+        moni_loop_stop(ui->loop);
+}
+
+static void diagnose(struct tui *ui)
+{
+    if (!ui->act.diagnose) {
+        tui_status(ui, true, "no diagnosis available");
+        return;
+    }
+    char err[256] = "";
+    char *t = ui->act.diagnose(ui->act.ctx, err, sizeof err);
+    if (!t) {
+        tui_status(ui, true, "diagnosis: %s", err);
+        return;
+    }
+    free(ui->diag_text);
+    ui->diag_text = t;
+    ui->diag_scroll = 0;
+    ui->overlay = TUI_O_DIAG;
+}
+
+/* Edits a line buffer; returns 1 on Enter, -1 on Esc, 0 otherwise. */
+static int edit_line(char *buf, size_t len, int key)
+{
+    size_t n = strlen(buf);
+    if (key == '\n' || key == '\r' || key == KEY_ENTER)
+        return 1;
+    if (key == 27)
+        return -1;
+    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (n) { /* drop a whole UTF-8 character */
+            do
+                n--;
+            while (n && ((unsigned char)buf[n] & 0xc0) == 0x80);
+            buf[n] = 0;
+        }
+    } else if (key == 21) { /* ^U */
+        buf[0] = 0;
+    } else if (key >= 0x20 && key < 0x100 && key != 0x7f && n + 1 < len) {
+        buf[n] = (char)key;
+        buf[n + 1] = 0;
+    }
+    return 0;
+}
+
+static void move_sel(struct tui *ui, int d)
+{
+    switch (ui->focus) {
+    case TUI_P_FAULTS:
+        if (d < 0 && ui->fault_sel > 0)
+            ui->fault_sel--;
+        else if (d > 0 && ui->fault_sel + 1 < ui->m->nfaults)
+            ui->fault_sel++;
+        break;
+    case TUI_P_PROCS:
+        if (d < 0 && ui->proc_sel > 0)
+            ui->proc_sel--;
+        else if (d > 0 && ui->proc_sel + 1 < ui->m->nprocs)
+            ui->proc_sel++;
+        break;
+    case TUI_P_EVENTS:
+        if (d < 0 && ui->ev_scroll + 1 < ui->m->nevents)
+            ui->ev_scroll++;
+        else if (d > 0 && ui->ev_scroll > 0)
+            ui->ev_scroll--;
+        break;
+    default: break;
+    }
+}
+
+static const int focus_order[] = {TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS,
+                                  TUI_P_FAULTS, TUI_P_EVENTS, TUI_P_TIMELINE};
+
+static void cycle_focus(struct tui *ui, int d)
+{
+    int n = (int)MONI_ARRAY_LEN(focus_order), at = 0;
+    for (int i = 0; i < n; i++)
+        if (focus_order[i] == ui->focus)
+            at = i;
+    ui->focus = focus_order[(at + d + n) % n];
+}
+
+void tui_key(struct tui *ui, int key)
+{
+    ui->view_dirty = true;
+    if (key == KEY_MOUSE) {
+        MEVENT ev;
+        if (getmouse(&ev) == OK && (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)))
+            tui_key_mouse(ui, ev.y, ev.x);
+        return;
+    }
+    switch (ui->overlay) {
+    case TUI_O_HELP:
+        ui->overlay = TUI_O_NONE;
+        return;
+    case TUI_O_TOO_SMALL:
+        if (key == 'q' || key == KEY_F(10) || key == 3)
+            request_quit(ui);
+        return;
+    case TUI_O_CONFIRM_QUIT:
+        if (key == 'y' || key == 'Y' || key == '\n' || key == '\r')
+            request_quit(ui);
+        else if (key == 'n' || key == 'N' || key == 27 || key == 'q')
+            ui->overlay = TUI_O_NONE;
+        return;
+    case TUI_O_FORM: {
+        struct tui_form *f = &ui->form;
+        if (key == '\t' || key == KEY_DOWN) {
+            validate_field(ui, f->cur);
+            if (f->n)
+                f->cur = (f->cur + 1) % f->n;
+        } else if (key == KEY_BTAB || key == KEY_UP) {
+            validate_field(ui, f->cur);
+            if (f->n)
+                f->cur = (f->cur + f->n - 1) % f->n;
+        } else if (f->n == 0 && (key == '\n' || key == '\r' || key == KEY_ENTER)) {
+            submit_form(ui);
+        } else if (f->n == 0 && key == 27) {
+            ui->overlay = TUI_O_NONE;
+        } else if (f->n) {
+            int r = edit_line(f->val[f->cur], sizeof f->val[f->cur], key);
+            if (r > 0)
+                submit_form(ui);
+            else if (r < 0)
+                ui->overlay = TUI_O_NONE;
+            else
+                validate_field(ui, f->cur);
+        }
+        return;
+    }
+    case TUI_O_MARK: {
+        int r = edit_line(ui->input, sizeof ui->input, key);
+        if (r < 0) {
+            ui->overlay = TUI_O_NONE;
+        } else if (r > 0) {
+            ui->overlay = TUI_O_NONE;
+            char err[256] = "";
+            if (!ui->act.mark)
+                tui_status(ui, true, "marks need a live run");
+            else if (ui->act.mark(ui->act.ctx, ui->input, err, sizeof err) != 0)
+                tui_status(ui, true, "mark: %s", err);
+            else
+                tui_status(ui, false, "marked: %s", ui->input);
+        }
+        return;
+    }
+    case TUI_O_FILTER: {
+        int r = edit_line(ui->input, sizeof ui->input, key);
+        if (r < 0) {
+            ui->filter[0] = 0;
+            ui->overlay = TUI_O_NONE;
+        } else {
+            snprintf(ui->filter, sizeof ui->filter, "%.63s", ui->input);
+            ui->ev_scroll = 0;
+            if (r > 0)
+                ui->overlay = TUI_O_NONE;
+        }
+        return;
+    }
+    case TUI_O_RAWLOG:
+    case TUI_O_DIAG: {
+        size_t *sc = ui->overlay == TUI_O_RAWLOG ? &ui->raw_scroll : &ui->diag_scroll;
+        size_t page = ui->lines > 6 ? (size_t)ui->lines - 6 : 1;
+        if (key == 'k' || key == KEY_UP)
+            (*sc)++;
+        else if ((key == 'j' || key == KEY_DOWN) && *sc)
+            (*sc)--;
+        else if (key == KEY_PPAGE)
+            *sc += page;
+        else if (key == KEY_NPAGE)
+            *sc = *sc > page ? *sc - page : 0;
+        else if (key == 27 || key == 'q' || key == 'l' || key == 'd' || key == '\n')
+            ui->overlay = TUI_O_NONE;
+        return;
+    }
+    default: break;
+    }
+    switch (key) {
+    case 'q': case 'Q': case KEY_F(10): case 3:
+        if (ui->m->active_faults > 0 && !ui->m->replay)
+            ui->overlay = TUI_O_CONFIRM_QUIT;
+        else
+            request_quit(ui);
+        break;
+    case '?': case KEY_F(1): ui->overlay = TUI_O_HELP; break;
+    case 'j': case KEY_DOWN: move_sel(ui, 1); break;
+    case 'k': case KEY_UP: move_sel(ui, -1); break;
+    case 'h': case KEY_LEFT: case KEY_BTAB: cycle_focus(ui, -1); break;
+    case KEY_RIGHT: case '\t': cycle_focus(ui, 1); break;
+    case 'a': if (!ui->m->blind) open_form(ui); break;
+    case 'f': do_action(ui, ui->act.fire, "fire"); break;
+    case 's': do_action(ui, ui->act.stop, "stop"); break;
+    case 'X': {
+        char err[256] = "";
+        if (!ui->act.stop_all)
+            tui_status(ui, true, "nothing to stop in a replay");
+        else if (ui->act.stop_all(ui->act.ctx, err, sizeof err) != 0)
+            tui_status(ui, true, "panic stop: %s", err);
+        else
+            tui_status(ui, false, "PANIC: every fault stopped");
+        break;
+    }
+    case 'm':
+        ui->input[0] = 0;
+        ui->overlay = TUI_O_MARK;
+        break;
+    case 'R': {
+        char err[256] = "";
+        if (!ui->act.restart)
+            tui_status(ui, true, "cannot restart in a replay");
+        else if (ui->act.restart(ui->act.ctx, err, sizeof err) != 0)
+            tui_status(ui, true, "restart: %s", err);
+        else
+            tui_status(ui, false, "workload restarted");
+        break;
+    }
+    case 'p':
+        ui->paused = !ui->paused;
+        ui->pause_samples = ui->m->samples;
+        ui->pause_loss = ui->m->loss_samples;
+        tui_status(ui, false, ui->paused ? "graphs paused (recording goes on); p resumes" : "graphs resumed");
+        break;
+    case '/':
+        snprintf(ui->input, sizeof ui->input, "%s", ui->filter);
+        ui->overlay = TUI_O_FILTER;
+        break;
+    case 'l': ui->raw_scroll = 0; ui->overlay = TUI_O_RAWLOG; break;
+    case 'd': diagnose(ui); break;
+    case 't': use_theme(ui, ui->theme_idx + 1, true); break;
+    case 27:
+        if (ui->filter[0]) {
+            ui->filter[0] = 0;
+            tui_status(ui, false, "filter cleared");
+        }
+        break;
+    default:
+        if (key >= '1' && key <= '9' && (size_t)(key - '1') < ui->m->nfaults) {
+            ui->fault_sel = (size_t)(key - '1');
+            ui->focus = TUI_P_FAULTS;
+        }
+        break;
+    }
+}
+
+void tui_key_mouse(struct tui *ui, int y, int x)
+{
+    ui->view_dirty = true;
+    for (size_t i = ui->nclicks; i-- > 0;) { /* last drawn is on top */
+        const struct tui_click *c = &ui->clicks[i];
+        if (y != c->y || x < c->x || x >= c->x + c->w)
+            continue;
+        if (c->key) {
+            tui_key(ui, c->key);
+        } else if (c->pane == -2 && ui->overlay == TUI_O_FORM) {
+            ui->form.cur = (size_t)c->row;
+        } else if (c->pane >= 0 && ui->overlay == TUI_O_NONE) {
+            ui->focus = c->pane;
+            if (c->row >= 0 && c->pane == TUI_P_FAULTS)
+                ui->fault_sel = (size_t)c->row;
+            else if (c->row >= 0 && c->pane == TUI_P_PROCS)
+                ui->proc_sel = (size_t)c->row;
+        }
+        return;
+    }
+}
+
+/* ---- loop glue ------------------------------------------------------------------------- */
+
+static void on_stdin(struct moni_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct tui *ui = arg;
+    int key, n = 0;
+    while (ui->active && (key = getch()) != ERR && n++ < 256) {
+        if (key == KEY_RESIZE)
+            continue; /* handled through SIGWINCH */
+        tui_key(ui, key);
+    }
+}
+
+static void check_size(struct tui *ui)
+{
+    tui_screen_resize(ui->scr, &ui->lines, &ui->cols);
+    bool small = ui->lines < TUI_MIN_LINES || ui->cols < TUI_MIN_COLS;
+    if (small && ui->overlay != TUI_O_TOO_SMALL)
+        ui->overlay = TUI_O_TOO_SMALL;
+    else if (!small && ui->overlay == TUI_O_TOO_SMALL)
+        ui->overlay = TUI_O_NONE;
+    clearok(curscr, TRUE);
+    ui->view_dirty = true;
+}
+
+static const int handled_signals[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP};
+
+void tui_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < MONI_ARRAY_LEN(handled_signals); i++)
+        sigaddset(&set, handled_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void on_signal(struct moni_loop *loop, int signo, void *arg)
+{
+    (void)loop;
+    struct tui *ui = arg;
+    if (signo == SIGWINCH) {
+        check_size(ui);
+        tui_draw(ui); /* resize is redrawn at once */
+    } else if (!ui->quitting) {
+        request_quit(ui);
+    }
+}
+
+static void on_redraw(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed, void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)missed;
+    struct tui *ui = arg;
+    if (!ui->active)
+        return;
+    if (ui->status[0] && now >= ui->status_until) {
+        ui->status[0] = 0;
+        ui->view_dirty = true;
+    }
+    if (ui->view_dirty || ui->drawn_version != ui->m->version)
+        tui_draw(ui);
+}
+
+int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const struct tui_actions *act,
+             const struct tui_opts *opts, char *err, size_t errlen)
+{
+    memset(ui, 0, sizeof *ui);
+    ui->m = m;
+    ui->loop = loop;
+    ui->act = *act;
+    ui->opts = *opts;
+    ui->focus = TUI_P_FAULTS;
+    ui->draw_timer = -1;
+    setlocale(LC_ALL, "");
+    const char *cs = nl_langinfo(CODESET);
+    ui->ascii = opts->ascii || !cs || strcasecmp(cs, "UTF-8") != 0;
+    const char *nc = getenv("NO_COLOR");
+    ui->color = !opts->no_color && !(nc && *nc);
+    tui_theme_list(&ui->themes);
+    const char *want = opts->theme ? opts->theme : "default";
+    size_t idx = 0;
+    bool found = false;
+    for (size_t i = 0; i < ui->themes.n; i++)
+        if (!strcmp(ui->themes.name[i], want)) {
+            idx = i;
+            found = true;
+        }
+    char terr[512] = "";
+    if (found) {
+        ui->theme_idx = idx;
+        if (tui_theme_find(&ui->themes, want, &ui->theme, terr, sizeof terr) != 0)
+            tui_theme_builtin(&ui->theme);
+    } else if (tui_theme_find(&ui->themes, want, &ui->theme, terr, sizeof terr) != 0) {
+        tui_theme_builtin(&ui->theme);
+    }
+    if (terr[0]) { /* said once on stderr (before the screen) and on the status line */
+        moni_err("%s (using the default theme)", terr);
+        snprintf(ui->theme_error, sizeof ui->theme_error, "moni: %.250s (using the default theme)", terr);
+    }
+    ui->scr = tui_screen_open(opts->cast_path, err, errlen);
+    if (!ui->scr) {
+        tui_theme_list_free(&ui->themes);
+        return -1;
+    }
+    ui->active = true;
+    fatal_ui = ui;
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED, NULL);
+    mouseinterval(0);
+    if (ui->color && has_colors()) {
+        start_color();
+        use_default_colors();
+    }
+    tui_theme_apply(&ui->theme, ui->color && has_colors());
+    if (ui->theme_error[0])
+        tui_status(ui, true, "%s", ui->theme_error);
+    check_size(ui);
+    moni_loop_add_fd(loop, STDIN_FILENO, EPOLLIN, on_stdin, ui);
+    moni_loop_on_signals(loop, handled_signals, MONI_ARRAY_LEN(handled_signals), on_signal, ui);
+    ui->draw_timer = moni_loop_add_ticker(loop, REDRAW_NS, 0, on_redraw, ui);
+    tui_draw(ui);
+    return 0;
+}
+
+void tui_close(struct tui *ui)
+{
+    if (!ui->active)
+        return;
+    ui->active = false;
+    if (ui->loop) {
+        moni_loop_del_fd(ui->loop, STDIN_FILENO);
+        if (ui->draw_timer >= 0)
+            moni_loop_cancel_timer(ui->loop, ui->draw_timer);
+        ui->draw_timer = -1;
+    }
+    tui_screen_close(ui->scr);
+    ui->scr = NULL;
+    if (fatal_ui == ui)
+        fatal_ui = NULL;
+    tui_theme_list_free(&ui->themes);
+    free(ui->diag_text);
+    ui->diag_text = NULL;
+}
