@@ -338,6 +338,14 @@ static struct alerts *alerts_parse_doc(const struct moni_json *doc, char *err, s
     return al;
 }
 
+/* Field names come from the file and may hold control characters: errors stay one line. */
+static void one_line(char *err)
+{
+    for (char *p = err; p && *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+}
+
 struct alerts *alerts_load(const char *path, char *err, size_t errlen)
 {
     char found[4096];
@@ -360,10 +368,14 @@ struct alerts *alerts_load(const char *path, char *err, size_t errlen)
         }
     }
     struct moni_json doc;
-    if (moni_json_load(path, &doc, err, errlen) < 0)
+    if (moni_json_load(path, &doc, err, errlen) < 0) {
+        one_line(err);
         return NULL;
+    }
     struct alerts *al = alerts_parse_doc(&doc, err, errlen);
     moni_json_free(&doc);
+    if (!al)
+        one_line(err);
     return al;
 }
 
@@ -371,10 +383,14 @@ struct alerts *alerts_parse(const char *name, const char *text, size_t len, char
                             size_t errlen)
 {
     struct moni_json doc;
-    if (moni_json_parse(name, text, len, &doc, err, errlen) < 0)
+    if (moni_json_parse(name, text, len, &doc, err, errlen) < 0) {
+        one_line(err);
         return NULL;
+    }
     struct alerts *al = alerts_parse_doc(&doc, err, errlen);
     moni_json_free(&doc);
+    if (!al)
+        one_line(err);
     return al;
 }
 

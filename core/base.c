@@ -499,6 +499,14 @@ int moni_data_dir(const char *kind, char *out, size_t len)
         if (is_dir(cand))
             goto found;
     }
+    /* A source tree named explicitly (the test runner sets it for builds kept
+     * outside the tree, e.g. make BUILD=/tmp/b). */
+    const char *src = getenv("MONI_SRC");
+    if (src && *src) {
+        snprintf(cand, sizeof cand, "%s/%s", src, tree);
+        if (is_dir(cand))
+            goto found;
+    }
     char exe[PATH_MAX];
     if (moni_exe_dir(exe, sizeof exe) == 0) {
         /* build/moni -> ../logparse/rules; also ASan builds and build/tests/... */

@@ -26,6 +26,7 @@ struct run_opts {
     size_t nfaults;
     bool quick, force, quiet, dry_run;
     int jobs;
+    const char *metrics_listen; /* --metrics-listen */
     char **argv;
 };
 
@@ -110,6 +111,7 @@ static int run_single(const struct run_opts *ro)
         .fault_specs = ro->faults,
         .nfault_specs = ro->nfaults,
         .quiet = ro->quiet,
+        .metrics_listen = ro->metrics_listen,
     };
     bool usage_err = false;
     struct runner *r = runner_new(loop, &o, err, sizeof err, &usage_err);
@@ -271,6 +273,14 @@ static void on_signal_queue(struct moni_loop *loop, int signo, void *arg)
             runner_stop(qu->items[i].r, why);
 }
 
+static size_t qu_active(const struct queue *qu)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < qu->n; i++)
+        n += qu->items[i].r != NULL;
+    return n;
+}
+
 static bool start_item(struct queue *qu, struct run_item *it)
 {
     char err[1024];
@@ -289,6 +299,9 @@ static bool start_item(struct queue *qu, struct run_item *it)
         .plan_name = it->plan->name,
         .quiet = qu->ro->quiet,
         .keep_loop = true,
+        /* One listener: with --jobs > 1 only runs that start while no other run is
+         * active serve /metrics (two cannot bind one port). */
+        .metrics_listen = qu_active(qu) == 0 ? qu->ro->metrics_listen : NULL,
     };
     it->start_real = moni_now().real_ns;
     bool usage_err = false;
@@ -639,6 +652,12 @@ static int cmd_run_exec(int argc, char **argv)
             }
             continue;
         }
+        if ((m = moni_opt_value(argc, argv, &i, "--metrics-listen", &v)) != 0) {
+            if (m < 0)
+                return MONI_EXIT_USAGE;
+            ro.metrics_listen = v;
+            continue;
+        }
         if ((m = moni_opt_value(argc, argv, &i, "--jobs", &v)) != 0) {
             if (m < 0)
                 return MONI_EXIT_USAGE;
@@ -737,7 +756,7 @@ static int cmd_run_exec(int argc, char **argv)
 const struct cmd_entry cmd_run_entry = {
     .name = "run",
     .usage = "run [--plan FILE]... [--fault SPEC]... [--out DIR] [--interval D] [--duration D] "
-             "[--quick] [--jobs N] [--force] [--quiet] [--dry-run] [-- CMD ARGS...]",
+             "[--quick] [--jobs N] [--metrics-listen [ADDR:]PORT] [--force] [--quiet] [--dry-run] [-- CMD ARGS...]",
     .summary = "headless run: one workload with faults, or every experiment of plans",
     .exec = cmd_run_exec,
 };

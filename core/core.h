@@ -571,6 +571,10 @@ struct runner_opts {
      * console): the runner hooks its lines and ticks (events.jsonl, faults from the
      * first tick on); runner_finish after session_finish; the session is not freed. */
     struct session *attach_to;
+    /* Prometheus /metrics and the alert engine for an owned session ("[ADDR:]PORT";
+     * NULL = no exporter, alerts still evaluated).  Ignored when attached. */
+    const char *metrics_listen;
+    bool no_sre; /* neither exporter nor alerts (the queue's extra parallel jobs) */
 };
 /* Validates options (fault specs, rules) before anything starts: NULL with err, and
  * *usage_error set for input errors (exit 2). */

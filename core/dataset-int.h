@@ -34,6 +34,10 @@ struct ds_fault {
     char params[512];      /* compact JSON of the parameters, for ground_truth notes */
     enum ds_label_kind label_kind;
     int64_t armed, fired, effective, stopped, reverted, failed;
+    /* the journal's own wall stamps of fired/effective/stopped/reverted/failed, so
+     * ground_truth.csv repeats them to the millisecond */
+    int64_t stamp_mono[5];
+    char stamp_iso[5][32];
     int64_t start, end, effect_end; /* the label window (effect_end >= end) */
     double requested_dose, delivered_dose; /* NaN when not journalled */
     char affected[1024];   /* ';'-separated channel names */

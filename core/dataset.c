@@ -614,8 +614,19 @@ static void parse_faults(struct ds *d, char *text, size_t len)
             slot = &f->reverted;
         else if (!strcmp(ev, "failed"))
             slot = &f->failed;
-        if (slot && t && !*slot)
+        if (slot && t && !*slot) {
             *slot = t;
+            const char *ts = json_str(o, "timestamp");
+            int k = slot == &f->fired       ? 0
+                    : slot == &f->effective ? 1
+                    : slot == &f->stopped   ? 2
+                    : slot == &f->reverted  ? 3
+                    : slot == &f->failed    ? 4 : -1;
+            if (k >= 0 && ts && strlen(ts) < sizeof f->stamp_iso[k]) {
+                f->stamp_mono[k] = t;
+                copy_str(f->stamp_iso[k], sizeof f->stamp_iso[k], ts);
+            }
+        }
         cJSON_Delete(o);
     }
     if (torn)
@@ -761,7 +772,7 @@ static void fill_log_index(struct ds *d, char *text, size_t len, int col_rate, i
         d->nlog_lines++;
         if (!d->workload_start)
             d->workload_start = mono; /* refined by meta.json when present */
-        if (mono < d->t0_mono)
+        if (!d->nrows || mono < d->t0_mono)
             continue;
         size_t r = ds_row_of(d, mono);
         cnt[r]++;
@@ -856,7 +867,7 @@ static void fill_events(struct ds *d, char *text, size_t len, int train0, int fl
         const char *kind = json_str(o, "kind");
         const char *evname = json_str(o, "event");
         const cJSON *fields = cJSON_GetObjectItemCaseSensitive(o, "fields");
-        bool in_grid = t >= d->t0_mono;
+        bool in_grid = d->nrows && t >= d->t0_mono;
         size_t r = ds_row_of(d, t);
         int newphase = -1;
         if (kind && !strcmp(kind, "phase")) {
@@ -1463,6 +1474,18 @@ static void csv_num(FILE *f, double v)
     fputs(b, f);
 }
 
+/* A fault's time as the journal wrote it when it is one of its transitions. */
+static void fmt_fault_time(const struct ds *d, const struct ds_fault *f, int64_t mono, char *iso,
+                           size_t len)
+{
+    for (int k = 0; mono && k < 5; k++)
+        if (f->stamp_mono[k] == mono && f->stamp_iso[k][0]) {
+            copy_str(iso, len, f->stamp_iso[k]);
+            return;
+        }
+    fmt_mono(d, mono, iso, len);
+}
+
 static int write_ground_truth(const struct ds *d, char *err, size_t errlen)
 {
     struct out o;
@@ -1485,9 +1508,9 @@ static int write_ground_truth(const struct ds *d, char *err, size_t errlen)
     }
     for (size_t i = 0; i < d->nfaults; i++) {
         const struct ds_fault *f = &d->faults[i];
-        fmt_mono(d, f->labelled ? f->start : 0, a, sizeof a);
-        fmt_mono(d, f->labelled ? f->end : 0, b, sizeof b);
-        fmt_mono(d, f->labelled ? f->effect_end : 0, c, sizeof c);
+        fmt_fault_time(d, f, f->labelled ? f->start : 0, a, sizeof a);
+        fmt_fault_time(d, f, f->labelled ? f->end : 0, b, sizeof b);
+        fmt_fault_time(d, f, f->labelled ? f->effect_end : 0, c, sizeof c);
         csv_field(o.f, f->id);
         fputc(',', o.f);
         csv_field(o.f, f->kind);

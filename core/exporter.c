@@ -440,13 +440,8 @@ static void put_value(struct sbuf *b, double v)
         sb_puts(b, v > 0 ? "+Inf" : "-Inf");
     else if (v == floor(v) && fabs(v) < 1e15)
         sb_printf(b, "%.0f", v);
-    else {
-        char t[40]; /* shortest of %.15g / %.17g that reads back exactly */
-        snprintf(t, sizeof t, "%.15g", v);
-        if (strtod(t, NULL) != v)
-            snprintf(t, sizeof t, "%.17g", v);
-        sb_puts(b, t);
-    }
+    else
+        sb_printf(b, "%.15g", v); /* 15 digits: exact enough, and half the cost of 17 */
 }
 
 static void put_help(struct sbuf *b, const char *help)
@@ -471,7 +466,168 @@ static void labels2(char *out, size_t cap, const char *k1, const char *v1, const
         append_label(out, cap, k2, v2, strlen(v2));
 }
 
+/* ---- the frame's layout, mapped once ----------------------------------------------
+ * Mapping names is the expensive part of rendering; the columns rarely change, so
+ * the exporter keeps the mapping (families, labels, scales, grouped by family) and a
+ * publish only formats values.  Rebuilt when the column names change. */
+struct col_plan {
+    int col;
+    size_t fam;
+    char *labels;
+    double scale;
+};
+struct fplan {
+    size_t nsrc;
+    char **src; /* the column names it was built for */
+    struct render fams; /* only its families are used */
+    struct col_plan *cp; /* grouped by family, column order within */
+    size_t ncp;
+    bool ok;
+};
+
+static void fplan_free(struct fplan *p)
+{
+    for (size_t i = 0; i < p->nsrc; i++)
+        free(p->src[i]);
+    free(p->src);
+    for (size_t i = 0; i < p->ncp; i++)
+        free(p->cp[i].labels);
+    free(p->cp);
+    render_free(&p->fams);
+    memset(p, 0, sizeof *p);
+}
+
+static bool fplan_matches(const struct fplan *p, const struct frame *f)
+{
+    if (!p->ok || p->nsrc != f->ncols)
+        return false;
+    for (size_t i = 0; i < f->ncols; i++)
+        if (strcmp(p->src[i], f->cols[i].name ? f->cols[i].name : ""))
+            return false;
+    return true;
+}
+
+/* Families the exporter fills itself from the extra arrays: a column must not
+ * claim one (two HELP lines would break the format). */
+static bool reserved_family(const char *fam)
+{
+    static const char *const prefixes[] = {"moni_training_", "moni_log_events", "moni_fault_",
+                                           "moni_alert_", "moni_build_info", "moni_samples_total",
+                                           "moni_sample_timestamp"};
+    for (size_t i = 0; i < MONI_ARRAY_LEN(prefixes); i++)
+        if (!strncmp(fam, prefixes[i], strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
+static int fplan_build(struct fplan *p, const struct frame *f)
+{
+    fplan_free(p);
+    size_t n = f->ncols;
+    struct col_plan *tmp = calloc(n ? n : 1, sizeof *tmp);
+    p->src = calloc(n ? n : 1, sizeof *p->src);
+    p->cp = calloc(n ? n : 1, sizeof *p->cp);
+    if (!tmp || !p->src || !p->cp) {
+        free(tmp);
+        fplan_free(p);
+        return -1;
+    }
+    p->nsrc = n;
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = f->cols[i].name ? f->cols[i].name : "";
+        if (!(p->src[i] = strdup(name)))
+            goto oom;
+        if (!*name)
+            continue;
+        struct mapped m;
+        map_column(name, f->cols[i].kind, &m);
+        if (reserved_family(m.family))
+            continue;
+        char help[256];
+        snprintf(help, sizeof help, "%s (column %s)",
+                 f->cols[i].help && *f->cols[i].help ? f->cols[i].help : "moni sample", name);
+        size_t fi = add_family(&p->fams, m.family, help,
+                               f->cols[i].kind == METRIC_COUNTER ? "counter" : "gauge");
+        if (fi == (size_t)-1)
+            goto oom;
+        bool dup = false; /* first column wins a name clash */
+        for (size_t j = 0; j < nt && !dup; j++)
+            dup = tmp[j].fam == fi && !strcmp(tmp[j].labels, m.labels);
+        if (dup)
+            continue;
+        if (!(tmp[nt].labels = strdup(m.labels)))
+            goto oom;
+        tmp[nt].col = (int)i;
+        tmp[nt].fam = fi;
+        tmp[nt].scale = m.scale;
+        nt++;
+    }
+    /* group by family, keeping column order inside each */
+    for (size_t fi = 0; fi < p->fams.nfams; fi++)
+        for (size_t j = 0; j < nt; j++)
+            if (tmp[j].fam == fi)
+                p->cp[p->ncp++] = tmp[j];
+    free(tmp);
+    p->ok = true;
+    return 0;
+oom:
+    for (size_t j = 0; j < nt; j++)
+        free(tmp[j].labels);
+    free(tmp);
+    fplan_free(p);
+    return -1;
+}
+
+static void emit_family_head(struct sbuf *b, const struct family *fam)
+{
+    sb_printf(b, "# HELP %s ", fam->name);
+    put_help(b, fam->help);
+    sb_printf(b, "\n# TYPE %s %s\n", fam->name, fam->type);
+}
+
+static void emit_frame(struct sbuf *b, const struct fplan *p, const struct frame *f)
+{
+    size_t k = 0;
+    for (size_t fi = 0; fi < p->fams.nfams; fi++) {
+        const struct family *fam = &p->fams.fams[fi];
+        bool head = false;
+        for (; k < p->ncp && p->cp[k].fam == fi; k++) {
+            double v;
+            if (!frame_get(f, p->cp[k].col, &v))
+                continue; /* missing stays missing: no sample at all */
+            if (!head) {
+                emit_family_head(b, fam);
+                head = true;
+            }
+            sb_puts(b, fam->name);
+            if (p->cp[k].labels[0]) {
+                sb_puts(b, "{");
+                sb_puts(b, p->cp[k].labels);
+                sb_puts(b, "}");
+            }
+            sb_puts(b, " ");
+            put_value(b, v * p->cp[k].scale);
+            sb_puts(b, "\n");
+        }
+    }
+}
+
+static char *render_text(const struct fplan *plan, const struct frame *f,
+                         const struct exporter_extra *x, size_t *len);
+
 char *exporter_render(const struct frame *f, const struct exporter_extra *x, size_t *len)
+{
+    struct fplan plan = {0};
+    if (f && fplan_build(&plan, f) < 0)
+        return NULL;
+    char *t = render_text(f ? &plan : NULL, f, x, len);
+    fplan_free(&plan);
+    return t;
+}
+
+static char *render_text(const struct fplan *plan, const struct frame *f,
+                         const struct exporter_extra *x, size_t *len)
 {
     struct render r = {0};
     char labels[512];
@@ -485,20 +641,8 @@ char *exporter_render(const struct frame *f, const struct exporter_extra *x, siz
             add_sample(&r, "moni_sample_timestamp_seconds",
                        "UTC time of the latest sample (seconds since the epoch)", "gauge", "",
                        (double)f->t.real_ns / 1e9);
-        for (size_t i = 0; i < f->ncols; i++) {
-            double v;
-            if (!f->cols[i].name || !frame_get(f, (int)i, &v))
-                continue; /* missing stays missing: no sample at all */
-            struct mapped m;
-            map_column(f->cols[i].name, f->cols[i].kind, &m);
-            char help[256];
-            snprintf(help, sizeof help, "%s (column %s)",
-                     f->cols[i].help && *f->cols[i].help ? f->cols[i].help : "moni sample",
-                     f->cols[i].name);
-            add_sample(&r, m.family, help, f->cols[i].kind == METRIC_COUNTER ? "counter" : "gauge",
-                       m.labels, v * m.scale);
-        }
     }
+    size_t nmeta = r.nfams; /* the frame's families go after these */
     if (x) {
         for (size_t i = 0; i < x->ntrain; i++) {
             if (!x->train[i].name)
@@ -577,9 +721,9 @@ char *exporter_render(const struct frame *f, const struct exporter_extra *x, siz
 
     struct sbuf b = {0};
     for (size_t fi = 0; fi < r.nfams && !r.oom; fi++) {
-        sb_printf(&b, "# HELP %s ", r.fams[fi].name);
-        put_help(&b, r.fams[fi].help);
-        sb_printf(&b, "\n# TYPE %s %s\n", r.fams[fi].name, r.fams[fi].type);
+        if (fi == nmeta && plan && f)
+            emit_frame(&b, plan, f);
+        emit_family_head(&b, &r.fams[fi]);
         for (size_t i = 0; i < r.ns; i++) {
             if (r.s[i].fam != fi)
                 continue;
@@ -591,6 +735,8 @@ char *exporter_render(const struct frame *f, const struct exporter_extra *x, siz
             sb_puts(&b, "\n");
         }
     }
+    if (nmeta >= r.nfams && plan && f)
+        emit_frame(&b, plan, f);
     bool oom = r.oom || b.oom;
     render_free(&r);
     if (oom) {
@@ -633,6 +779,7 @@ struct exporter {
     struct moni_loop *loop;
     int lfd, port, sweep_id;
     bool paused; /* listener off after EMFILE, until the next sweep */
+    struct fplan plan; /* the frame's layout, mapped once */
     struct body *cur;
     struct conn conns[EXP_MAX_CONNS];
 };
@@ -940,7 +1087,9 @@ void exporter_publish(struct exporter *ex, const struct frame *f, const struct e
     if (!ex)
         return;
     size_t len = 0;
-    char *text = exporter_render(f, x, &len);
+    if (f && !fplan_matches(&ex->plan, f) && fplan_build(&ex->plan, f) < 0)
+        return; /* keep serving the previous snapshot */
+    char *text = render_text(f ? &ex->plan : NULL, f, x, &len);
     if (!text)
         return; /* keep serving the previous snapshot */
     struct body *b = malloc(sizeof *b + len + 1);
@@ -967,5 +1116,6 @@ void exporter_stop(struct exporter *ex)
     moni_loop_del_fd(ex->loop, ex->lfd);
     close(ex->lfd);
     body_unref(ex->cur);
+    fplan_free(&ex->plan);
     free(ex);
 }

@@ -35,10 +35,10 @@ static int push_line(struct scan *s, int line)
 static void skip_ws(struct scan *s)
 {
     while (s->p < s->end) {
-        char c = *s->p;
+        unsigned char c = (unsigned char)*s->p;
         if (c == '\n')
             s->line++;
-        else if (c != ' ' && c != '\t' && c != '\r')
+        else if (c > 32) /* cJSON skips every byte <= 32, so must we */
             break;
         s->p++;
     }
@@ -105,8 +105,10 @@ static int scan_value(struct scan *s, int line, int depth)
         skip_string(s);
         return 0;
     }
-    while (s->p < s->end && !strchr(",]} \t\r\n", *s->p))
+    /* A scalar: always advance at least one byte so the scan cannot stall. */
+    do
         s->p++;
+    while (s->p < s->end && (unsigned char)*s->p > 32 && !strchr(",]}", *s->p));
     return 0;
 }
 

@@ -43,6 +43,7 @@ struct runner {
     struct lp_rules *rules;
     struct lp_parser *parser;
     struct injector *inj;
+    struct sre *sre;          /* exporter + alerts of an owned session */
     int events_fd;
     bool events_dirty;
     int poll_timer;
@@ -230,7 +231,8 @@ size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len)
     cJSON *o = cJSON_CreateObject();
     if (!o || !len)
         return 0;
-    cJSON_AddStringToObject(o, "source", rec->source ? rec->source : "");
+    /* the keys of `moni parse --format jsonl`, plus both clocks and the phase */
+    cJSON_AddStringToObject(o, "file", rec->source ? rec->source : "");
     cJSON_AddNumberToObject(o, "line", (double)rec->line_no);
     if (rec->first_line_no && rec->first_line_no != rec->line_no)
         cJSON_AddNumberToObject(o, "first_line", (double)rec->first_line_no);
@@ -248,7 +250,9 @@ size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len)
         cJSON_AddStringToObject(o, "action", rec->action);
     if (rec->has_time) {
         char iso[MONI_ISO_LEN];
-        cJSON_AddStringToObject(o, "log_time", moni_fmt_iso(rec->time_ns, iso, sizeof iso));
+        cJSON_AddStringToObject(o, "time", moni_fmt_iso(rec->time_ns, iso, sizeof iso));
+    } else {
+        cJSON_AddNullToObject(o, "time");
     }
     cJSON *fields = cJSON_AddObjectToObject(o, "fields");
     for (size_t i = 0; i < rec->nfields; i++) {
@@ -579,6 +583,12 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
     r->s = session_new(loop, &so, err, errlen, usage_error);
     if (!r->s)
         goto fail;
+    if (!opts->no_sre) {
+        r->sre = sre_attach(r->s, opts->metrics_listen, NULL, err, errlen, usage_error);
+        if (!r->sre)
+            goto fail;
+        sre_set_sources(r->sre, r->parser, NULL);
+    }
     session_on_line(r->s, on_line, r);
     session_on_sample(r->s, on_sample, r);
     session_on_done(r->s, on_done, r);
@@ -652,6 +662,8 @@ static int post_start(struct runner *r, char *err, size_t errlen)
             return -1;
         }
         injector_on_event(r->inj, on_inj_event, r);
+        if (r->sre)
+            sre_set_sources(r->sre, r->parser, r->inj);
         const struct session_workload *w = session_workload(r->s);
         if (w->pid > 0)
             injector_set_workload(r->inj, w->pid);
@@ -723,6 +735,10 @@ int runner_finish(struct runner *r)
     int status = session_finish(r->s); /* drains the last lines into the parser */
     if (r->parser)
         lp_parser_flush(r->parser, NULL);
+    if (r->sre) {
+        sre_free(r->sre); /* it reads the injector: free it first */
+        r->sre = NULL;
+    }
     if (r->inj) {
         injector_free(r->inj); /* stops and reverts what is active, journals it */
         r->inj = NULL;
@@ -755,6 +771,7 @@ void runner_free(struct runner *r)
             moni_loop_cancel_timer(r->loop, r->sched[i].timer);
     if (r->poll_timer >= 0)
         moni_loop_cancel_timer(r->loop, r->poll_timer);
+    sre_free(r->sre);
     if (r->inj)
         injector_free(r->inj);
     if (r->events_fd >= 0)

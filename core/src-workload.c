@@ -304,7 +304,7 @@ static void scan(struct wl_state *st, bool full, long lo, long hi)
     }
 }
 
-#define PROBE_MAX 64 /* new PIDs read one by one; more than that: a /proc scan */
+#define PROBE_MAX 16 /* new PIDs read one by one (a failed open each); more: a scan */
 
 static bool cand_has(const struct wl_state *st, pid_t pid)
 {

@@ -110,6 +110,11 @@ int dataset_validate(const char *run_dir, const char *baseline_dir, int64_t grid
     }
     if (d.nonmonotonic)
         problems++;
+    if (!d.nrows) {
+        problems++; /* the workload died before the first tick, or nothing was sampled */
+        if (!json)
+            fprintf(out, "  NO ROWS: nothing was sampled\n");
+    }
     if (d.nrows && d.gap_cells * 20 > d.nrows) /* more than 5% of the grid empty */
         problems++;
     /* baseline rows: outside every fault window (and the point faults' aftermath) */

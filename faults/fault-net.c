@@ -93,7 +93,7 @@ struct half { /* one direction: from -> to */
     struct chunk *head, *tail;
     size_t queued;
     int64_t last_release, next_free;
-    bool eof, shut;
+    bool eof, shut, paused;
 };
 
 struct conn {
@@ -170,11 +170,26 @@ static bool applies(const struct proxy *px, const struct half *h, const struct c
     return true;
 }
 
+#define QUEUE_MAX (4u << 20)
+
+/* Back-pressure: stop reading a side whose queue is full (the sender's TCP window
+ * fills), read again when it drained to half. */
+static void pause_reading(struct proxy *px, struct conn *c, struct half *h, bool pause)
+{
+    if (h->paused == pause || h->eof)
+        return;
+    struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.ptr = c};
+    epoll_ctl(px->ep, EPOLL_CTL_MOD, h->from, &ev);
+    h->paused = pause;
+}
+
 static void on_data(struct proxy *px, struct conn *c, struct half *h, int64_t now)
 {
     char buf[65536];
-    if (h->queued > (4u << 20))
-        return; /* back-pressure: let the sender's window fill */
+    if (h->queued > QUEUE_MAX) {
+        pause_reading(px, c, h, true);
+        return;
+    }
     ssize_t n = read(h->from, buf, sizeof buf);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         h->eof = true;
@@ -264,6 +279,8 @@ static int64_t flush(struct proxy *px, struct conn *c, struct half *h, int64_t n
             h->tail = NULL;
         free(ch);
     }
+    if (h->paused && h->queued < QUEUE_MAX / 2)
+        pause_reading(px, c, h, false);
     if (!h->head && h->eof && !h->shut) {
         shutdown(h->to, SHUT_WR);
         h->shut = true;

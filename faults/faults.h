@@ -243,7 +243,14 @@ void injector_on_event(struct injector *inj, injector_event_cb cb, void *arg);
 /* Arms a fault: validates parameters and target, runs the pre-flight checks, starts
  * the guardian if needed, journals `armed` (or `failed`).  for_ns: window after
  * firing (0 = open).  Returns 0 and sets *id, or FAULT_ERR_USAGE (bad parameter or
- * target: exit 2) / FAULT_ERR_FAIL (pre-flight or system failure: exit 1) with err. */
+ * target: exit 2) / FAULT_ERR_FAIL (pre-flight or system failure: exit 1) with err.
+ * A fault refused before its kind's pre-flight is not listed; one that failed the
+ * pre-flight is listed as failed (and journalled) and *id is set.
+ *
+ * Threading: one thread owns an injector (call everything from the loop thread).
+ * Stressors get PR_SET_PDEATHSIG, which fires when the THREAD that forked them ends:
+ * do not arm/fire from short-lived threads.  Stressors and the guardian are reaped
+ * with waitpid(pid) on their own pids; a waitpid(-1) elsewhere is tolerated. */
 int injector_arm(struct injector *inj, const char *kind, const struct fault_kv *kv, size_t nkv,
                  const struct fault_target *target, int64_t for_ns, int *id, char *err,
                  size_t errlen);

@@ -65,7 +65,7 @@ if command -v stress-ng >/dev/null; then  # unthrottled: time to fill 1G, from /
     s=$!; t0=$(date +%s%N); t1=""
     for _ in $(seq 400); do
         for p in $(pgrep -f stress-ng-vm); do
-            [ "$(awk '{print $2}' /proc/$p/statm 2>/dev/null || echo 0)" -ge $((1 << 30) / pg) ] && t1=$(date +%s%N)
+            [ "$(awk '{print $2}' /proc/$p/statm 2>/dev/null || echo 0)" -ge $(( (1 << 30) / pg )) ] && t1=$(date +%s%N)
         done
         [ -n "$t1" ] && break; sleep 0.005
     done

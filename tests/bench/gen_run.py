@@ -60,7 +60,7 @@ with open(d + "/workload.log", "w") as log, open(d + "/workload.idx", "w") as id
         idx.write("%d,%s,%d,1\n" % (i + 1, iso(real0 + t), mono0 + int(t * 1e9)))
         if i % 10 == 0:
             ev.write(json.dumps({"timestamp": iso(real0 + t), "mono_ns": mono0 + int(t * 1e9),
-                                 "source": "workload.log", "line": i + 1, "rule": "hf_metrics",
+                                 "file": "workload.log", "line": i + 1, "rule": "hf_metrics",
                                  "kind": "metric", "event": "", "severity": "info",
                                  "labels": [], "fields": {"loss": loss, "learning_rate": 0.001,
                                                           "epoch": i / 3600.0}}) + "\n")

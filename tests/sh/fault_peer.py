@@ -7,6 +7,7 @@
   fault_peer.py reset PORT           connects and talks; prints "reset" when the peer
                                      resets or closes the connection, "ok" otherwise
   fault_peer.py stall PORT SECONDS   one round trip; prints its duration in ms
+  fault_peer.py bulk PORT BYTES      sends BYTES and reads the echo; prints "seconds bytes"
 """
 import socket
 import statistics
@@ -74,6 +75,18 @@ def main():
             print("ok")
         except OSError:
             print("reset")
+    elif mode == "bulk":
+        n = int(sys.argv[3])
+        c = connect(port)
+        t = time.monotonic()
+        threading.Thread(target=c.sendall, args=(b"y" * n,), daemon=True).start()
+        got = 0
+        while got < n:
+            d = c.recv(65536)
+            if not d:
+                break
+            got += len(d)
+        print("%.3f %d" % (time.monotonic() - t, got))
     elif mode == "stall":
         c = connect(port)
         print("%.1f" % roundtrip(c, b"x" * 64))

@@ -34,6 +34,16 @@ if mount -t tmpfs -o size=64M tmpfs "$m" 2>/dev/null; then
     wait $moni || fail "moni exited $?"
     pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9)
     [ "$pct" -le 1 ] || fail "tmpfs still at ${pct}% after revert"
+    # hold the level: another file is deleted while firing, the fill file grows back
+    head -c $((8 << 20)) /dev/zero >"$m/other"
+    $MONI fault run disk_fill to=50% recheck=200ms --path "$m" --for 3s --out "$TMPDIR/o5" >/dev/null 2>&1 &
+    moni=$!
+    for _ in $(seq 100); do grep -q '"event":"effective"' "$TMPDIR/o5/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+    rm -f "$m/other"; sleep 1
+    pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9)
+    echo "after deleting 8M of other data: tmpfs at ${pct}%"
+    [ "$pct" -ge 49 ] && [ "$pct" -le 52 ] || fail "level not held (${pct}%)"
+    wait $moni || fail "moni exited $?"
     $MONI fault run disk_fill to=100% --path "$m" --out "$TMPDIR/o4" 2>"$TMPDIR/err"; rc=$?
     [ $rc -eq 2 ] || fail "to=100% beyond the 99% ceiling exited $rc"
 else

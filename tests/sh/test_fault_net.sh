@@ -54,4 +54,14 @@ for _ in $(seq 100); do grep -q '"event":"fired"' "$out/faults.jsonl" 2>/dev/nul
 ms=$($PY "$PEER" stall "$lp"); echo "stall=800ms: first round trip ${ms} ms"
 awk -v x="$ms" 'BEGIN{exit !(x >= 500 && x <= 1200)}' || fail "stall not seen (${ms} ms)"
 wait $moni
+# bandwidth: 200K each way through rate=100K/s takes ~2 s (directions overlap)
+out=$TMPDIR/o5; lp=$(freeport)
+$MONI fault run net rate=100K/s listen="$lp" --port "$srv" --for 8s --out "$out" >/dev/null 2>&1 &
+moni=$!
+for _ in $(seq 100); do grep -q '"event":"fired"' "$out/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+read -r secs got < <($PY "$PEER" bulk "$lp" 204800)
+echo "rate=100K/s: 200K echoed in ${secs} s ($got bytes)"
+[ "$got" = 204800 ] || fail "bytes lost through the rate limit"
+awk -v x="$secs" 'BEGIN{exit !(x >= 1.7 && x <= 3)}' || fail "rate limit not applied (${secs} s)"
+kill -INT $moni; wait $moni
 echo PASS

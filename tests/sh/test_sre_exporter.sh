@@ -136,8 +136,10 @@ case "$st" in *431*|reset|"") ;; *) fail "1 MB request answered '$st'" ;; esac
 # no late ticks (a tick is late 50 ms after its deadline): stop both demos, compare
 kill -0 $pid 2>/dev/null || fail "the attacked demo is gone"
 kill -INT $pid $cpid
-wait $pid $cpid
+wait $pid; drc=$?
+wait $cpid
 trap - EXIT
+[ $drc -eq 0 ] || fail "the demo exited $drc (a sanitizer report?)"
 echo "attacked: $(tail -n 1 "$log")"
 echo "control:  $(tail -n 1 "$clog")"
 read -r _ ticks _ late _ missed _ maxlag < <(tail -n 1 "$log")

@@ -328,6 +328,34 @@ static void test_global_label_and_phases(void **state)
     unlink("events.jsonl");
 }
 
+/* killed before the first tick: a header, log lines and events, no rows */
+static void test_no_rows(void **state)
+{
+    (void)state;
+    put("samples.csv", "timestamp,mono_ns,cpu_pct\n");
+    put("meta.json", "{\"complete\": false}");
+    put("workload.idx", "line,timestamp,mono_ns,stream\n1,2026-11-25T10:00:00.100Z,1000100000000,1\n");
+    put("events.jsonl", "{\"timestamp\":\"2026-11-25T10:00:00.100Z\",\"mono_ns\":1000100000000,"
+                        "\"kind\":\"metric\",\"fields\":{\"loss\":0.5,\"eval_accuracy\":0.9}}\n"
+                        "{\"timestamp\":\"2026-11-25T10:00:00.100Z\",\"mono_ns\":1000100000000,"
+                        "\"kind\":\"event\",\"severity\":\"error\",\"labels\":[\"Host_OOM\"]}\n");
+    put("faults.jsonl", "");
+    struct dataset_summary sum;
+    char err[256];
+    assert_int_equal(dataset_build(dir, NULL, &sum, err, sizeof err), 0);
+    assert_int_equal(sum.rows, 0);
+    assert_true(sum.incomplete);
+    char *m = get("tse_matrix.csv");
+    assert_non_null(strstr(m, "timestamp,cpu_pct,"));
+    assert_null(strchr(strchr(m, '\n') + 1, '\n')); /* header only */
+    free(m);
+    FILE *null = fopen("/dev/null", "w");
+    assert_non_null(null);
+    assert_int_equal(dataset_validate(dir, NULL, 0, null, false, err, sizeof err), 1);
+    fclose(null);
+    unlink("events.jsonl");
+}
+
 static void test_no_samples_file(void **state)
 {
     (void)state;
@@ -343,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_cells_written_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_global_label_and_phases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_samples_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -261,6 +261,40 @@ static void test_fmt_value_matches_printf(void **state)
     }
 }
 
+/* Rows print the timestamp with a per-second cache: the same text as moni_fmt_iso,
+ * across second boundaries, backwards steps and before 1970. */
+static void test_csv_row_timestamps(void **state)
+{
+    (void)state;
+    struct frame f;
+    frame_init(&f);
+    frame_add(&f, "x", "", METRIC_GAUGE);
+    frame_clear(&f);
+    char row[256], iso[MONI_ISO_LEN];
+    uint64_t x = 12345;
+    for (int k = 0; k < 20000; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int64_t t = 1795638797000000000LL + (int64_t)(x >> 34);
+        if (k % 5 == 0)
+            t = -(int64_t)(x >> 20); /* before 1970 */
+        if (k % 11 == 0)
+            t = (t / MONI_NS_PER_SEC) * MONI_NS_PER_SEC - 1; /* just before a second */
+        f.t.real_ns = t;
+        f.t.mono_ns = (int64_t)(x >> 40) - 5;
+        assert_true(obs_csv_row(&f, row, sizeof row) > 0);
+        moni_fmt_iso(t, iso, sizeof iso);
+        char want[128];
+        snprintf(want, sizeof want, "%s,%lld,\n", iso, (long long)f.t.mono_ns);
+        assert_string_equal(row, want);
+        struct moni_stamp st = {.mono_ns = f.t.mono_ns, .real_ns = t};
+        char idx[160];
+        snprintf(want, sizeof want, "%d,%s,%lld,stdout\n", k, iso, (long long)f.t.mono_ns);
+        obs_idx_row((uint64_t)k, &st, 1, idx, sizeof idx);
+        assert_string_equal(idx, want);
+    }
+    frame_free(&f);
+}
+
 static void test_idx_row(void **state)
 {
     (void)state;
@@ -323,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_pid_io),     cmocka_unit_test(test_csv_row),
         cmocka_unit_test(test_fmt_value),  cmocka_unit_test(test_idx_row),
         cmocka_unit_test(test_fmt_value_matches_printf),
+        cmocka_unit_test(test_csv_row_timestamps),
         cmocka_unit_test(test_linebuf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

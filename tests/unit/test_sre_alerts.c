@@ -295,6 +295,8 @@ static void test_bad_files(void **state)
     expect_error("{\"rules\": [{\"name\":\"A\",\"series\":\"gpu{gpu}_x\",\"per\":\"y\","
                  "\"op\":\">\",\"threshold\":1}]}",
                  "per:");
+    expect_error("{\"rules\": [{\"name\":\"A\",\"series\":\"x\",\"check\":\"nan\",\"\\nbad\":1}]}",
+                 "unknown key"); /* a newline in a key stays out of the one-line error */
     expect_error("{\"rules\": {}}", "rules");
     expect_error("{\"rules\": [", "bad.json");
     expect_error("[]", "bad.json");
