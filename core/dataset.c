@@ -419,6 +419,15 @@ static int64_t meta_time(const cJSON *o, const char *key, int64_t offset)
 
 static void read_meta(struct ds *d, cJSON *meta)
 {
+    /* moni's exact clock offset, when the run recorded it (older runs: estimated
+     * from samples.csv, good to under a millisecond). */
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(meta, "clock_offset_ns");
+    if (cJSON_IsString(off) && off->valuestring[0]) {
+        char *end;
+        long long v = strtoll(off->valuestring, &end, 10);
+        if (*end == '\0')
+            d->offset_ns = v;
+    }
     if (!meta)
         return;
     int64_t iv = json_i64(meta, "interval_ns", 0);

@@ -311,6 +311,12 @@ static cJSON *build_meta(struct session *s)
         cJSON_AddNullToObject(m, "duration_limit_s");
     add_iso(m, "start", s->start.real_ns);
     cJSON_AddNumberToObject(m, "start_mono_ns", (double)s->start.mono_ns);
+    /* The exact wall-minus-monotonic offset of moni's one clock, as a string (a JSON
+     * number would lose nanoseconds): `moni build` maps mono_ns to wall time with it
+     * exactly, instead of estimating it from millisecond timestamps. */
+    char offset[32];
+    snprintf(offset, sizeof offset, "%lld", (long long)moni_real_from_mono(0));
+    cJSON_AddStringToObject(m, "clock_offset_ns", offset);
     add_iso(m, "end", s->end.real_ns);
     if (s->end.mono_ns)
         cJSON_AddNumberToObject(m, "end_mono_ns", (double)s->end.mono_ns);
