@@ -3,6 +3,7 @@
  * hand-rolled (no cJSON per record) because this runs at a million lines a second. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@ struct out {
     FILE *f;
     enum fmt fmt;
     const char *file; /* name printed for the current input */
+    char *prefix;     /* {"file":"NAME","line": with NAME escaped, made once per file */
+    size_t prefixlen;
     uint64_t counts[3];
 };
 
@@ -158,9 +161,7 @@ static void on_record(const struct lp_record *r, void *arg)
     size_t tlen = r->text_len > 2000 ? 2000 : r->text_len;
     switch (o->fmt) {
     case FMT_JSONL:
-        fputs_unlocked("{\"file\":", f);
-        put_json_str(f, o->file, strlen(o->file));
-        fputs_unlocked(",\"line\":", f);
+        fwrite_unlocked(o->prefix, 1, o->prefixlen, f);
         put_u64(f, r->line_no);
         fputs_unlocked(",\"time\":", f);
         if (*iso) {
@@ -254,6 +255,17 @@ static int parse_fd(struct lp_parser *p, struct out *o, int fd, const char *name
 {
     static char buf[1 << 16];
     o->file = name;
+    free(o->prefix);
+    o->prefix = NULL;
+    FILE *pf = open_memstream(&o->prefix, &o->prefixlen);
+    if (!pf) {
+        moni_err("parse: out of memory");
+        return -1;
+    }
+    fputs("{\"file\":", pf);
+    put_json_str(pf, name, strlen(name));
+    fputs(",\"line\":", pf);
+    fclose(pf);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
@@ -385,6 +397,7 @@ static int cmd_parse_exec(int argc, char **argv)
     }
     lp_parser_free(p);
     lp_rules_free(rules);
+    free(o.prefix);
     if (ferror(stdout) && rc == MONI_EXIT_OK)
         rc = MONI_EXIT_FAIL;
     return rc;

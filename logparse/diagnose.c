@@ -172,8 +172,8 @@ static int cmp_cluster(const void *a, const void *b)
         return ex ? -1 : 1;
     int64_t tx = cl_time(x), ty = cl_time(y);
     if (x->label >= 0 && y->label >= 0) {
-        int64_t d = tx > ty ? tx - ty : ty - tx;
-        if (d <= RELATED_WINDOW_NS) {
+        uint64_t d = tx > ty ? (uint64_t)tx - (uint64_t)ty : (uint64_t)ty - (uint64_t)tx;
+        if (d <= (uint64_t)RELATED_WINDOW_NS) {
             if (causes(x->label, y->label))
                 return -1;
             if (causes(y->label, x->label))

@@ -176,7 +176,51 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* RUN_DIR: workload.log and RUN_DIR/logs/ *.log. */
+/* Parses every *.log of dir (sorted, except skip); counts them in *found. */
+static int parse_logs_in(struct lp_parser *p, const char *dir, const char *skip, int *found,
+                         char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".log") || (skip && !strcmp(de->d_name, skip)))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
+    int rc = 0;
+    char path[4096];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            rc = parse_file(p, path, names[i], err, errlen);
+            (*found)++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+/* RUN_DIR: workload.log, RUN_DIR/logs/ *.log and other *.log next to workload.log
+ * (moni-rlsim's --log-dir layout). */
 static int parse_dir(struct lp_parser *p, const char *dir, char *err, size_t errlen)
 {
     char path[4096];
@@ -188,44 +232,12 @@ static int parse_dir(struct lp_parser *p, const char *dir, char *err, size_t err
         found++;
     }
     snprintf(path, sizeof path, "%s/logs", dir);
-    DIR *d = opendir(path);
-    if (d) {
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            size_t l = strlen(de->d_name);
-            if (l < 5 || strcmp(de->d_name + l - 4, ".log"))
-                continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 16;
-                char **nn = realloc(names, cap * sizeof *nn);
-                if (!nn)
-                    break;
-                names = nn;
-            }
-            if (!(names[n] = strdup(de->d_name)))
-                break;
-            n++;
-        }
-        closedir(d);
-        if (n)
-            qsort(names, n, sizeof *names, cmp_str);
-        int rc = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (rc == 0) {
-                snprintf(path, sizeof path, "%s/logs/%s", dir, names[i]);
-                rc = parse_file(p, path, names[i], err, errlen);
-                found++;
-            }
-            free(names[i]);
-        }
-        free(names);
-        if (rc < 0)
-            return -1;
-    }
+    if (parse_logs_in(p, path, NULL, &found, err, errlen) < 0 ||
+        parse_logs_in(p, dir, "workload.log", &found, err, errlen) < 0)
+        return -1;
     if (!found) {
-        snprintf(err, errlen, "%s: no workload.log and no logs/*.log in this directory", dir);
+        snprintf(err, errlen, "%s: no workload.log and no *.log or logs/*.log in this directory",
+                 dir);
         return -1;
     }
     return 0;

@@ -89,7 +89,7 @@ static int parse_iso(const char *p, size_t n, int64_t *out, bool *naive)
     if (n < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' '))
         return 0;
     int y = num(p, 4), mo = num(p + 5, 2), d = num(p + 8, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31)
+    if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31) /* ns fit in int64 */
         return 0;
     int64_t tod;
     size_t k = parse_tod(p + 11, n - 11, &tod);

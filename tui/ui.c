@@ -754,7 +754,11 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
-    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED, NULL);
+    /* Mouse: xterm-style reports.  Not on the Linux console, where ncurses would
+     * dlopen GPM (which also leaks at exit). */
+    const char *term = getenv("TERM");
+    if (!term || strncmp(term, "linux", 5))
+        mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED, NULL);
     mouseinterval(0);
     if (ui->color && has_colors()) {
         start_color();

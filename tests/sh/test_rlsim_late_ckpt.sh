@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; tail -n 15 "$D/controller.log" 2>/dev/null; exit 1; }
 has() { grep -q -- "$2" "$D/$1" || fail "$1 lacks: $2"; }
 
 printf 'train_worker.1.ckpt_truncate=0.5@10\n' >"$D/control"
-"$B" --quick --weight-sync disk --steps 12 --rollout-work 40ms --train-work 30ms \
+"$B" --quick --weight-sync disk --steps 12 --rollout-work 40ms --train-work 30ms --shard-size 512K \
     --log-dir "$D" --control "$D/control" >"$D/stdout" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "exit $rc, expected 1"
@@ -30,7 +30,7 @@ good=$(stat -c %s "$D/ckpt/ckpt_even/rank_0.pt")
 if [ -w /dev/full ]; then
     mkdir -p "$D/b/ckpt/ckpt_even"
     ln -s /dev/full "$D/b/ckpt/ckpt_even/rank_2.pt"
-    "$B" --quick --weight-sync disk --steps 4 --rollout-work 40ms --train-work 30ms \
+    "$B" --quick --weight-sync disk --steps 4 --rollout-work 40ms --train-work 30ms --shard-size 512K \
         --log-dir "$D/b" >"$D/b.out" 2>&1
     rc=$?
     [ $rc -eq 1 ] || fail "ENOSPC run: exit $rc, expected 1"
