@@ -498,6 +498,9 @@ int moni_data_dir(const char *kind, char *out, size_t len)
         snprintf(cand, sizeof cand, "%s/%s", env, kind);
         if (is_dir(cand))
             goto found;
+        snprintf(cand, sizeof cand, "%s/%s", env, tree); /* a source tree */
+        if (is_dir(cand))
+            goto found;
     }
     /* A source tree named explicitly (the test runner sets it for builds kept
      * outside the tree, e.g. make BUILD=/tmp/b). */

@@ -504,6 +504,7 @@ struct plan_fault {
     bool has_at;
     char *when_event;    /* trigger on a log event or phase name, or NULL */
     char *when_rule;     /* trigger on a rule id, or NULL */
+    char *when_text;     /* ... only on a line containing this text, or NULL */
     int64_t delay_ns;    /* after the trigger */
     char *root_cause, *expected_failure_stage; /* for ground_truth.csv, or NULL */
     int line;            /* where it is in the plan file */
@@ -603,6 +604,29 @@ void runner_progress(const struct runner *r, double *elapsed_s, double *planned_
 uint64_t runner_fired(const struct runner *r);
 /* Formats one log record as an events.jsonl line (no newline); returns its length. */
 size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len);
+/* Multi-process workloads (moni-rlsim): the runner follows RUN_DIR/logs/ *.log live
+ * (new bytes every 500 ms, merged by their in-line time) and parses them with the
+ * file name as the source; for moni-rlsim the controller's stdout copy is recorded
+ * in workload.log but not parsed twice.  For the console: the pipeline's latest
+ * "step N stage=X" line and one entry per log file (process), updated live. */
+struct runner_stage {
+    long step;                /* -1 until the controller logged a stage */
+    char stage[32];           /* "rollout", "train", "weight_update", "checkpoint" */
+    int64_t since_mono;       /* when the line was read (CLOCK_MONOTONIC ns) */
+};
+struct runner_worker {
+    char name[64];            /* "train_worker_3" (the log file's name without .log) */
+    int pid;                  /* from the controller's "worker NAME pid=PID" line, or 0 */
+    uint64_t lines, warnings, errors; /* lines read; records of severity warning / >= error */
+    char last_rule[48];       /* the latest record of severity >= warning, "" if none */
+    char last_severity[12];   /* "warning", "error", "critical" */
+    char last_text[200];
+    int64_t last_mono;        /* when it was read, 0 if none */
+    int64_t last_line_mono;   /* when the process last wrote a line, 0 if never */
+};
+const struct runner_stage *runner_stage(const struct runner *r);
+/* The processes seen so far (log file order); *n set to the count. */
+const struct runner_worker *runner_workers(const struct runner *r, size_t *n);
 /* ==== end experiments ============================================================== */
 
 #endif

@@ -250,6 +250,7 @@ struct obs_exec {
     int fd[2]; /* stdout, stderr read ends */
     struct obs_linebuf lb[2];
     int kill_timer;
+    pid_t kill_pgid; /* the group the pending kill_timer is for */
 };
 
 struct line_ctx {
@@ -314,6 +315,11 @@ static void reap(struct obs_exec *e)
         st = 0; /* reaped elsewhere: nothing better to report */
     struct moni_stamp t = moni_now();
     e->running = false;
+    /* Nothing left of the group: the grace-period SIGKILL has nothing to do. */
+    if (e->kill_timer >= 0 && kill(-e->pid, 0) < 0 && errno == ESRCH) {
+        moni_loop_cancel_timer(e->loop, e->kill_timer);
+        e->kill_timer = -1;
+    }
     if (e->pidfd >= 0) {
         moni_loop_del_fd(e->loop, e->pidfd);
         close(e->pidfd);
@@ -412,8 +418,9 @@ static void kill_timeout(struct moni_loop *loop, int64_t deadline_ns, int64_t no
     (void)missed;
     struct obs_exec *e = arg;
     e->kill_timer = -1;
-    if (e->pid > 0)
-        kill(-e->pid, SIGKILL);
+    /* The group it was armed for, never a restarted workload's new group. */
+    if (e->kill_pgid > 0)
+        kill(-e->kill_pgid, SIGKILL);
 }
 
 void obs_exec_stop(struct obs_exec *e)
@@ -422,9 +429,15 @@ void obs_exec_stop(struct obs_exec *e)
         return;
     if (kill(-e->pid, SIGTERM) < 0)
         kill(e->pid, SIGTERM);
-    if (e->kill_timer < 0)
+    if (e->kill_timer >= 0 && e->kill_pgid != e->pid) {
+        moni_loop_cancel_timer(e->loop, e->kill_timer); /* armed for an earlier start */
+        e->kill_timer = -1;
+    }
+    if (e->kill_timer < 0) {
+        e->kill_pgid = e->pid;
         e->kill_timer =
             moni_loop_add_timeout(e->loop, moni_mono_ns() + e->grace_ns, kill_timeout, e);
+    }
 }
 
 int obs_exec_signal(struct obs_exec *e, int signo)

@@ -205,6 +205,7 @@ static void fault_clear(struct plan_fault *f)
     free(f->target);
     free(f->when_event);
     free(f->when_rule);
+    free(f->when_text);
     free(f->root_cause);
     free(f->expected_failure_stage);
 }
@@ -296,14 +297,29 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
         return -1;
     const cJSON *when = cJSON_GetObjectItemCaseSensitive(o, "when");
     if (when) {
-        static const char *const wkeys[] = {"event", "rule", "phase", NULL};
+        static const char *const wkeys[] = {"event", "rule", "phase", "text", NULL};
         if (!cJSON_IsObject(when) || !when->child)
             FAIL(c, when, "must be {\"event\": NAME}, {\"rule\": ID} or {\"phase\": NAME}");
         if (moni_json_check_keys(&c->doc, when, wkeys, c->err, c->errlen) < 0)
             return -1;
-        if (when->child->next)
+        /* "text": only records whose line contains it ("step 2 stage=rollout") */
+        const cJSON *wt = cJSON_GetObjectItemCaseSensitive(when, "text");
+        if (wt) {
+            if (!cJSON_IsString(wt) || !wt->valuestring[0])
+                FAIL(c, wt, "must be a non-empty string");
+            f->when_text = strdup(wt->valuestring);
+        }
+        const cJSON *t = NULL;
+        int ntrig = 0;
+        for (const cJSON *k = when->child; k; k = k->next)
+            if (strcmp(k->string, "text")) {
+                t = k;
+                ntrig++;
+            }
+        if (ntrig == 0)
+            FAIL(c, when, "\"text\" needs one of \"event\", \"rule\" or \"phase\"");
+        if (ntrig > 1)
             FAIL(c, when, "one trigger per fault");
-        const cJSON *t = when->child;
         if (!cJSON_IsString(t) || !t->valuestring[0])
             FAIL(c, t, "must be a non-empty string");
         if (!strcmp(t->string, "rule")) {

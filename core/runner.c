@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/runner-int.h"
 #include "faults/faults.h"
 #include "logparse/logparse.h"
 
@@ -25,6 +26,7 @@ struct sched {
     char text[1200];          /* the SPEC, for messages and meta.json */
     const struct plan_fault *pf; /* NULL for --fault */
     char *when_event, *when_rule;
+    const char *when_text;    /* the trigger's line must contain it (or NULL) */
     int64_t delay_ns;
     int id;                   /* injector id once armed */
     int timer;
@@ -64,6 +66,8 @@ struct runner {
     size_t nfault_hooks;
     uint64_t fired;           /* faults that fired (for the queue's retry decision) */
     bool attached;            /* the session belongs to the caller */
+    struct runner_logs *logs; /* RUN_DIR/logs/ *.log followers (multi-process workloads) */
+    bool rlsim;               /* stdout repeats controller.log: do not parse it twice */
 };
 
 static void free_argv(char **argv)
@@ -196,6 +200,7 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
     if (pf) {
         s->when_event = pf->when_event;
         s->when_rule = pf->when_rule;
+        s->when_text = pf->when_text;
         s->delay_ns = pf->delay_ns;
     }
     if (s->when_event || s->when_rule)
@@ -326,14 +331,19 @@ static void on_record(const struct lp_record *rec, void *arg)
         else
             hit = (rec->event && !strcmp(rec->event, s->when_event)) ||
                   (rec->kind == LP_KIND_PHASE && !strcmp(lp_phase_name(rec->phase), s->when_event));
+        if (hit && s->when_text)
+            hit = rec->text && memmem(rec->text, rec->text_len, s->when_text, strlen(s->when_text));
         if (!hit)
             continue;
         if (!r->o.quiet)
             fprintf(stderr, "moni: %s: trigger '%s' at log line %llu: firing in %.1fs\n", s->text,
                       s->when_rule ? s->when_rule : s->when_event,
                       (unsigned long long)rec->line_no, (double)s->delay_ns / 1e9);
-        schedule_at(r, i, rec->recv.mono_ns + s->delay_ns);
+        int64_t at = rec->recv.mono_ns + s->delay_ns, now = moni_mono_ns();
+        schedule_at(r, i, at > now ? at : now);
     }
+    if (r->logs)
+        runner_logs_note_record(r->logs, rec);
     for (size_t i = 0; i < r->nrec_hooks; i++)
         r->rec_hooks[i].cb(r, rec, r->rec_hooks[i].arg);
 }
@@ -350,7 +360,7 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
         if (post_start(r, e, sizeof e) < 0)
             moni_warn("%s", e);
     }
-    if (r->parser)
+    if (r->parser && !r->rlsim)
         lp_parser_line(r->parser, "workload.log", line, len, *t);
     /* knob faults are effective when the trainer says it applied the change */
     if (r->inj && len > 9 && !memcmp(line, "[control]", 9) && memmem(line, len, "applied", 7)) {
@@ -381,6 +391,10 @@ static void fire_sched(struct runner *r, struct sched *s)
     }
     s->state = SCHED_FIRED;
     r->fired++;
+    /* moni-rlsim reads its control file at every use and logs no "applied" line: a
+     * knob takes effect when it is written (plans fire it on the stage before) */
+    if (s->knob && r->rlsim)
+        injector_mark_effective(r->inj, s->id, "moni-rlsim reads the control file at every use");
 }
 
 static void on_fire_timer(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
@@ -404,6 +418,8 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
     (void)now_ns;
     (void)missed;
     struct runner *r = arg;
+    if (r->logs)
+        runner_logs_poll(r->logs, false);
     if (r->inj)
         injector_poll(r->inj);
 }
@@ -535,6 +551,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    r->rlsim = is_builtin(r->argv[0], "moni-rlsim");
     r->rules = lp_rules_load(opts->rule_paths, opts->nrule_paths, LP_LOAD_BUILTIN | LP_LOAD_USER,
                              err, errlen);
     if (!r->rules && strstr(err, "not found")) {
@@ -649,7 +666,12 @@ static int post_start(struct runner *r, char *err, size_t errlen)
         r->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (r->events_fd < 0)
             session_note(r->s, "events.jsonl: %s", strerror(errno));
+        /* per-process logs of a multi-process workload (moni-rlsim --log-dir) */
+        snprintf(path, sizeof path, "%s/logs", dir);
+        r->logs = runner_logs_new(path, r->parser);
     }
+    /* the tick: log followers and fault checks */
+    r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS, 0, on_poll, r);
     if (r->o.no_faults)
         return 0;
     char path[PATH_MAX + 16];
@@ -686,7 +708,6 @@ static int post_start(struct runner *r, char *err, size_t errlen)
         write_labels_meta(r);
         session_write_meta(r->s);
     }
-    r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS, 0, on_poll, r);
     return 0;
 }
 
@@ -733,6 +754,8 @@ int runner_finish(struct runner *r)
         r->poll_timer = -1;
     }
     int status = session_finish(r->s); /* drains the last lines into the parser */
+    if (r->logs)
+        runner_logs_poll(r->logs, true);
     if (r->parser)
         lp_parser_flush(r->parser, NULL);
     if (r->sre) {
@@ -778,6 +801,7 @@ void runner_free(struct runner *r)
         close(r->events_fd);
     if (!r->attached)
         session_free(r->s);
+    runner_logs_free(r->logs);
     lp_parser_free(r->parser);
     lp_rules_free(r->rules);
     free_argv(r->argv);
@@ -797,3 +821,15 @@ void runner_progress(const struct runner *r, double *elapsed_s, double *planned_
 }
 
 uint64_t runner_fired(const struct runner *r) { return r->fired; }
+
+const struct runner_stage *runner_stage(const struct runner *r)
+{
+    static const struct runner_stage none = {.step = -1};
+    return r->logs ? runner_logs_stage(r->logs) : &none;
+}
+
+const struct runner_worker *runner_workers(const struct runner *r, size_t *n)
+{
+    *n = 0;
+    return r->logs ? runner_logs_workers(r->logs, n) : NULL;
+}

@@ -185,6 +185,19 @@ static int cmp_cluster(const void *a, const void *b)
     return cmp_rec(&x->first, &y->first);
 }
 
+/* "ERROR [train_worker_3] Exception in update_weights:" announces the traceback that
+ * follows, whose exception line is its own (labelled) record: an unlabelled header
+ * would otherwise outrank it as an "unclassified" error. */
+static bool is_traceback_header(const struct lp_record *r)
+{
+    if (r->labels || !r->text || r->text_len < 2 || strcmp(r->rule_id, "unclassified"))
+        return false;
+    size_t n = r->text_len;
+    while (n && (r->text[n - 1] == ' ' || r->text[n - 1] == '\r'))
+        n--;
+    return n && r->text[n - 1] == ':' && memmem(r->text, n, "Exception in ", 13);
+}
+
 struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
 {
     struct lp_diagnosis *d = calloc(1, sizeof *d);
@@ -202,6 +215,8 @@ struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
             d->nunclassified++;
         if (r->severity >= LP_SEV_ERROR)
             d->nerrors++;
+        if (is_traceback_header(r))
+            continue;
         if (r->severity >= LP_SEV_ERROR || (r->severity == LP_SEV_WARNING && r->labels))
             rec[nrec++] = r;
     }

@@ -154,10 +154,9 @@ static void draw_header(struct tui *ui, struct tui_rect r, bool focus)
                  m->blind ? " (blind)" : "", m->run_id, el, iso, m->workload, iv,
                  ui->paused ? " | PAUSED" : "");
     } else {
-        snprintf(line, sizeof line, " moni %s %s | %s %s %s | workload %s | every %s | moni cpu %s%s",
-                 m->run_id, el, ui->ascii ? "*" : "●", m->recording ? "REC" : "view",
-                 m->run_dir[0] ? m->run_dir : "(no files)", m->workload, iv, cpu,
-                 ui->paused ? " | PAUSED" : "");
+        snprintf(line, sizeof line, " moni %s %s | workload %s | %s %s %s | every %s | moni cpu %s%s",
+                 m->run_id, el, m->workload, ui->ascii ? "*" : "●", m->recording ? "REC" : "view",
+                 m->run_dir[0] ? m->run_dir : "(no files)", iv, cpu, ui->paused ? " | PAUSED" : "");
     }
     attrset(tui_attr(TUI_R_HEADER));
     tui_put(r.y, r.x, r.w, line, false);

@@ -23,6 +23,9 @@ keys j k    # keys while too small do nothing harmful
 T resize-window -t m -x 100 -y 30
 wait_for "Faults .*a arm" 5
 screen | grep -q "too small" && fail "message stayed after enlarging"
+# R restarts the workload (sleep dies on SIGTERM at once)
+keys R
+wait_for "running pid [0-9]+ \(restarted\)" 10
 keys q
 rc=$(wait_exit 20)
 [ "$rc" = 0 ] || fail "moni exited $rc"

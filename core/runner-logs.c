@@ -1,0 +1,350 @@
+/* core/runner-logs.c — follows the per-process logs of a multi-process workload
+ * (moni-rlsim writes controller.log, train_worker_K.log, ... into RUN_DIR/logs) and
+ * feeds them to the run's log parser, one source per file, so events carry the
+ * process name.  Polled on the runner's tick, but the directory and the files are
+ * looked at only every RLOGS_PERIOD_NS: a readdir and one fstat per file.  The lines
+ * read in one poll are merged by their in-line timestamps (lines without one, such
+ * as traceback bodies, keep their place after the line before them), and each is
+ * stamped at the time it carries, clamped to the poll window, so the dataset grid
+ * and the fault triggers see it when it happened, not when it was read.
+ *
+ * It also keeps what the console shows for such a pipeline: the controller's latest
+ * "step N stage=X" line and, per process, its pid, line counts and latest warning
+ * or error (runner_stage(), runner_workers()). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/runner-int.h"
+#include "logparse/logparse.h"
+
+#define RLOGS_PERIOD_NS (500 * MONI_NS_PER_MS)
+#define RLOGS_MAX_READ (4u << 20)  /* per file and poll: a flood cannot stall the loop */
+#define RLOGS_MAX_FILES 256
+#define RLOGS_BACKDATE_NS (5 * MONI_NS_PER_SEC) /* never stamp a line older than this */
+
+struct rlog_file {
+    char name[64];      /* "train_worker_3.log": the parser's source */
+    int fd;
+    off_t off;
+    char *part;         /* an incomplete last line */
+    size_t plen, pcap;
+    int64_t last_t;     /* in-line time of the last stamped line (UTC ns) */
+    size_t worker;      /* index into workers */
+    bool fresh;         /* lines were read in this poll */
+};
+
+struct rlog_line {
+    int64_t t;
+    size_t seq;
+    size_t file;
+    char *text;
+    size_t len;
+};
+
+struct runner_logs {
+    char dir[PATH_MAX];
+    struct lp_parser *parser;
+    struct rlog_file *files;
+    size_t nfiles;
+    struct runner_worker *workers;
+    size_t nworkers;
+    struct runner_stage stage;
+    int64_t next_mono, last_poll_mono;
+    struct rlog_line *lines;
+    size_t nlines, lcap;
+};
+
+struct runner_logs *runner_logs_new(const char *dir, struct lp_parser *parser)
+{
+    struct runner_logs *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    snprintf(l->dir, sizeof l->dir, "%s", dir);
+    l->parser = parser;
+    l->stage.step = -1;
+    return l;
+}
+
+static size_t worker_index(struct runner_logs *l, const char *name, size_t len)
+{
+    if (len >= sizeof l->workers[0].name)
+        len = sizeof l->workers[0].name - 1;
+    for (size_t i = 0; i < l->nworkers; i++)
+        if (strlen(l->workers[i].name) == len && !memcmp(l->workers[i].name, name, len))
+            return i;
+    if (l->nworkers >= RLOGS_MAX_FILES)
+        return SIZE_MAX;
+    struct runner_worker *w = realloc(l->workers, (l->nworkers + 1) * sizeof *w);
+    if (!w)
+        return SIZE_MAX;
+    l->workers = w;
+    w = &l->workers[l->nworkers];
+    memset(w, 0, sizeof *w);
+    memcpy(w->name, name, len);
+    w->name[len] = '\0';
+    return l->nworkers++;
+}
+
+static void scan_dir(struct runner_logs *l)
+{
+    DIR *d = opendir(l->dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) && l->nfiles < RLOGS_MAX_FILES) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || n >= sizeof l->files[0].name || strcmp(de->d_name + n - 4, ".log") ||
+            de->d_name[0] == '.')
+            continue;
+        bool known = false;
+        for (size_t i = 0; i < l->nfiles && !known; i++)
+            known = !strcmp(l->files[i].name, de->d_name);
+        if (known)
+            continue;
+        char path[PATH_MAX + 80];
+        snprintf(path, sizeof path, "%s/%s", l->dir, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        struct rlog_file *f = realloc(l->files, (l->nfiles + 1) * sizeof *f);
+        if (!f) {
+            close(fd);
+            break;
+        }
+        l->files = f;
+        f = &l->files[l->nfiles++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->name, sizeof f->name, "%s", de->d_name);
+        f->fd = fd;
+        f->worker = worker_index(l, de->d_name, n - 4);
+    }
+    closedir(d);
+}
+
+static int add_line(struct runner_logs *l, size_t fi, const char *s, size_t len, int64_t now_real)
+{
+    if (len && s[len - 1] == '\r')
+        len--;
+    if (l->nlines == l->lcap) {
+        size_t nc = l->lcap ? l->lcap * 2 : 256;
+        struct rlog_line *v = realloc(l->lines, nc * sizeof *v);
+        if (!v)
+            return -1;
+        l->lines = v;
+        l->lcap = nc;
+    }
+    struct rlog_file *f = &l->files[fi];
+    int64_t t;
+    if (lp_parse_timestamp(s, len < 64 ? len : 64, now_real, &t) == 1)
+        f->last_t = t;
+    else
+        t = f->last_t ? f->last_t : now_real;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    l->lines[l->nlines] = (struct rlog_line){t, l->nlines, fi, copy, len};
+    l->nlines++;
+    return 0;
+}
+
+/* Reads what was appended to one file; complete lines go to l->lines. */
+static void read_file(struct runner_logs *l, size_t fi, bool final, int64_t now_real)
+{
+    struct rlog_file *f = &l->files[fi];
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return;
+    if (st.st_size < f->off) { /* truncated: start over */
+        f->off = 0;
+        f->plen = 0;
+    }
+    size_t want = st.st_size > f->off ? (size_t)(st.st_size - f->off) : 0;
+    if (want > RLOGS_MAX_READ)
+        want = RLOGS_MAX_READ;
+    if (want) {
+        if (f->plen + want + 1 > f->pcap) {
+            size_t nc = f->plen + want + 1;
+            char *p = realloc(f->part, nc);
+            if (!p)
+                return;
+            f->part = p;
+            f->pcap = nc;
+        }
+        ssize_t got = pread(f->fd, f->part + f->plen, want, f->off);
+        if (got <= 0)
+            return;
+        f->off += got;
+        f->plen += (size_t)got;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i < f->plen; i++)
+        if (f->part[i] == '\n') {
+            add_line(l, fi, f->part + start, i - start, now_real);
+            start = i + 1;
+        }
+    if (final && start < f->plen) {
+        add_line(l, fi, f->part + start, f->plen - start, now_real);
+        start = f->plen;
+    }
+    memmove(f->part, f->part + start, f->plen - start);
+    f->plen -= start;
+    if (f->plen > LP_MAX_LINE) /* a line without end: pass it on cut */
+        f->plen = 0;
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+    const struct rlog_line *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* What the console wants from a line: the controller's stage and the workers' pids. */
+static void note_line(struct runner_logs *l, const struct rlog_file *f, const char *s, size_t len,
+                      int64_t mono)
+{
+    if (f->worker != SIZE_MAX) {
+        l->workers[f->worker].lines++;
+        l->workers[f->worker].last_line_mono = mono;
+    }
+    if (strcmp(f->name, "controller.log"))
+        return;
+    const char *st = memmem(s, len, "] step ", 7);
+    const char *eq = st ? memmem(st, len - (size_t)(st - s), " stage=", 7) : NULL;
+    if (st && eq) {
+        char *end;
+        long step = strtol(st + 7, &end, 10);
+        if (end == eq) {
+            const char *v = eq + 7, *e = v;
+            while (e < s + len && (e[0] == '_' || (e[0] >= 'a' && e[0] <= 'z')))
+                e++;
+            size_t n = (size_t)(e - v) < sizeof l->stage.stage ? (size_t)(e - v)
+                                                               : sizeof l->stage.stage - 1;
+            l->stage.step = step;
+            memcpy(l->stage.stage, v, n);
+            l->stage.stage[n] = '\0';
+            l->stage.since_mono = mono;
+        }
+    }
+    /* "worker train_worker_0 pid=1234 port=..." */
+    const char *wk = memmem(s, len, "] worker ", 9);
+    if (wk) {
+        const char *name = wk + 9, *sp = memchr(name, ' ', len - (size_t)(name - s));
+        if (sp && (size_t)(s + len - sp) > 5 && !memcmp(sp, " pid=", 5)) {
+            size_t w = worker_index(l, name, (size_t)(sp - name));
+            if (w != SIZE_MAX)
+                l->workers[w].pid = atoi(sp + 5);
+        }
+    }
+}
+
+void runner_logs_poll(struct runner_logs *l, bool final)
+{
+    struct moni_stamp now = moni_now();
+    if (!final && now.mono_ns < l->next_mono)
+        return;
+    l->next_mono = now.mono_ns + RLOGS_PERIOD_NS;
+    int64_t floor_mono = l->last_poll_mono;
+    if (floor_mono < now.mono_ns - RLOGS_BACKDATE_NS)
+        floor_mono = now.mono_ns - RLOGS_BACKDATE_NS;
+    l->last_poll_mono = now.mono_ns;
+    scan_dir(l);
+    l->nlines = 0;
+    for (size_t i = 0; i < l->nfiles; i++) {
+        size_t before = l->nlines;
+        read_file(l, i, final, now.real_ns);
+        l->files[i].fresh = l->nlines > before;
+    }
+    qsort(l->lines, l->nlines, sizeof *l->lines, line_cmp);
+    int64_t prev_mono = floor_mono;
+    for (size_t i = 0; i < l->nlines; i++) {
+        struct rlog_line *ln = &l->lines[i];
+        /* stamped when it was written, within (previous poll, now], never backwards */
+        struct moni_stamp at = now;
+        int64_t m = now.mono_ns - (now.real_ns - ln->t);
+        if (m < prev_mono)
+            m = prev_mono;
+        if (m > now.mono_ns)
+            m = now.mono_ns;
+        at.mono_ns = m;
+        at.real_ns = now.real_ns - (now.mono_ns - m);
+        prev_mono = m;
+        const struct rlog_file *f = &l->files[ln->file];
+        note_line(l, f, ln->text, ln->len, m);
+        if (l->parser)
+            lp_parser_line(l->parser, f->name, ln->text, ln->len, at);
+        free(ln->text);
+    }
+    l->nlines = 0;
+    /* A traceback is closed by the next line of its file, which may come much later
+     * (the worker waits for its next request): close it now, so that it is seen (and
+     * triggers faults) when it was written.  Processes write a traceback at once. */
+    for (size_t i = 0; l->parser && i < l->nfiles; i++)
+        if (final || (l->files[i].fresh && l->files[i].plen == 0))
+            lp_parser_flush(l->parser, l->files[i].name);
+}
+
+void runner_logs_note_record(struct runner_logs *l, const struct lp_record *rec)
+{
+    if (!rec->source || rec->severity < LP_SEV_WARNING)
+        return;
+    size_t n = strlen(rec->source);
+    if (n > 4 && !strcmp(rec->source + n - 4, ".log"))
+        n -= 4;
+    bool known = false;
+    for (size_t i = 0; i < l->nworkers && !known; i++)
+        known = strlen(l->workers[i].name) == n && !memcmp(l->workers[i].name, rec->source, n);
+    if (!known)
+        return; /* workload.log and the like: not a process of the pipeline */
+    size_t wi = worker_index(l, rec->source, n);
+    if (wi == SIZE_MAX)
+        return;
+    struct runner_worker *w = &l->workers[wi];
+    if (rec->severity == LP_SEV_WARNING)
+        w->warnings++;
+    else
+        w->errors++;
+    snprintf(w->last_rule, sizeof w->last_rule, "%s", rec->rule_id ? rec->rule_id : "");
+    snprintf(w->last_severity, sizeof w->last_severity, "%s", lp_severity_name(rec->severity));
+    size_t tl = rec->text_len < sizeof w->last_text - 1 ? rec->text_len : sizeof w->last_text - 1;
+    memcpy(w->last_text, rec->text ? rec->text : "", rec->text ? tl : 0);
+    w->last_text[rec->text ? tl : 0] = '\0';
+    w->last_mono = rec->recv.mono_ns;
+}
+
+const struct runner_stage *runner_logs_stage(const struct runner_logs *l)
+{
+    return &l->stage;
+}
+
+const struct runner_worker *runner_logs_workers(const struct runner_logs *l, size_t *n)
+{
+    *n = l->nworkers;
+    return l->workers;
+}
+
+void runner_logs_free(struct runner_logs *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nfiles; i++) {
+        close(l->files[i].fd);
+        free(l->files[i].part);
+    }
+    for (size_t i = 0; i < l->nlines; i++)
+        free(l->lines[i].text);
+    free(l->lines);
+    free(l->files);
+    free(l->workers);
+    free(l);
+}
