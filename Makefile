@@ -164,7 +164,8 @@ install: all
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,moni moni-train moni-rlsim)
 	rm -rf $(DESTDIR)$(PREFIX)/share/moni
-	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/moni.1 $(DESTDIR)$(PREFIX)/share/man/man5/moni-*.5 \
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/moni.1 $(DESTDIR)$(PREFIX)/share/man/man1/moni-*.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5/moni-*.5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man7/moni-*.7 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/moni
 
 # `make run`: install what is missing, build, start the console on moni-train.

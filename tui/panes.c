@@ -189,7 +189,10 @@ static void draw_gpu(struct tui *ui, struct tui_rect r, bool focus)
     int y = r.y + 1, rows = r.h - 1;
     if (m->ngpus <= 0) {
         char line[256];
-        snprintf(line, sizeof line, "no GPU: %s", m->gpu_reason[0] ? m->gpu_reason : "none found");
+        const char *why = m->gpu_reason[0] ? m->gpu_reason : "none found";
+        if (!strncmp(why, "no GPU data: ", 13)) /* the session's stderr wording */
+            why += 13;
+        snprintf(line, sizeof line, "no GPU: %s", why);
         /* wrapped over the pane's rows (byte-wise: the reason is ASCII) */
         int w = r.w - 2, len = (int)strlen(line);
         for (int off = 0; off < len && y < r.y + r.h; off += w, y++) {
