@@ -91,6 +91,15 @@ static int get_string(const struct moni_json *doc, const cJSON *obj, const char 
     return *out ? 0 : -1;
 }
 
+/* Index of v's string in names, or -1 (also when v is not a string). */
+static int name_index(const cJSON *v, const char *const *names, size_t n)
+{
+    for (size_t i = 0; cJSON_IsString(v) && i < n; i++)
+        if (!strcmp(v->valuestring, names[i]))
+            return (int)i;
+    return -1;
+}
+
 static int get_number(const struct moni_json *doc, const cJSON *obj, const char *key, double *out,
                       char *err, size_t errlen)
 {
@@ -231,30 +240,22 @@ static int parse_rule(const struct moni_json *doc, const cJSON *obj, struct rule
     const cJSON *chk = cJSON_GetObjectItemCaseSensitive(obj, "check");
     r->check = CHECK_THRESHOLD;
     if (chk) {
-        bool ok = false;
-        for (size_t i = 0; cJSON_IsString(chk) && i < MONI_ARRAY_LEN(check_names); i++)
-            if (!strcmp(chk->valuestring, check_names[i])) {
-                r->check = (enum check)i;
-                ok = true;
-            }
-        if (!ok) {
+        int i = name_index(chk, check_names, MONI_ARRAY_LEN(check_names));
+        if (i < 0) {
             moni_json_errf(doc, chk, err, errlen,
                            "must be one of threshold, nan, flat, slope, growth, stale");
             return -1;
         }
+        r->check = (enum check)i;
     }
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(obj, "op");
     if (op) {
-        bool ok = false;
-        for (size_t i = 0; cJSON_IsString(op) && i < MONI_ARRAY_LEN(op_names); i++)
-            if (!strcmp(op->valuestring, op_names[i])) {
-                r->op = (enum op)i;
-                ok = true;
-            }
-        if (!ok) {
+        int i = name_index(op, op_names, MONI_ARRAY_LEN(op_names));
+        if (i < 0) {
             moni_json_errf(doc, op, err, errlen, "must be one of >, >=, <, <=");
             return -1;
         }
+        r->op = (enum op)i;
     }
     int has_thr = get_number(doc, obj, "threshold", &r->threshold, err, errlen);
     if (has_thr < 0 || get_number(doc, obj, "scale", &r->scale, err, errlen) < 0 ||

@@ -482,6 +482,20 @@ int moni_exe_dir(char *out, size_t len)
     return 0;
 }
 
+/* The path found, resolved when it fits (else as found); -1 when even that does not. */
+static int copy_found(const char *cand, char *out, size_t len)
+{
+    if (strlen(cand) + 1 > len)
+        return -1;
+    char *real = realpath(cand, NULL);
+    if (real && strlen(real) + 1 <= len)
+        strcpy(out, real);
+    else
+        strcpy(out, cand);
+    free(real);
+    return 0;
+}
+
 static bool is_dir(const char *p)
 {
     struct stat st;
@@ -530,17 +544,7 @@ int moni_data_dir(const char *kind, char *out, size_t len)
         goto found;
     return -1;
 found:
-    if (strlen(cand) + 1 > len)
-        return -1;
-    char *real = realpath(cand, NULL);
-    if (real && strlen(real) + 1 <= len) {
-        strcpy(out, real);
-        free(real);
-    } else {
-        free(real);
-        strcpy(out, cand);
-    }
-    return 0;
+    return copy_found(cand, out, len);
 }
 
 int moni_find_program(const char *name, char *out, size_t len)
@@ -574,16 +578,7 @@ int moni_find_program(const char *name, char *out, size_t len)
     }
     return -1;
 found:
-    if (strlen(cand) + 1 > len)
-        return -1;
-    char *real = realpath(cand, NULL);
-    if (real && strlen(real) + 1 <= len) {
-        strcpy(out, real);
-    } else {
-        strcpy(out, cand);
-    }
-    free(real);
-    return 0;
+    return copy_found(cand, out, len);
 }
 
 int moni_config_dir(const char *sub, char *out, size_t len)
@@ -622,4 +617,15 @@ int moni_opt_value(int argc, char **argv, int *i, const char *name, const char *
     *i += 1;
     *value = argv[*i];
     return 1;
+}
+
+int moni_list_add(const char **list, size_t *n, size_t cap, const char *item,
+                  const char *full_msg)
+{
+    if (*n >= cap) {
+        moni_err("%s", full_msg);
+        return -1;
+    }
+    list[(*n)++] = item;
+    return 0;
 }

@@ -1,30 +1,14 @@
 /* core/cmd-build.c — `moni build [--grid D] RUN_DIR...`: regenerates the derived
  * dataset files of each run from its raw files (also of a run killed midway).  A
  * plan's output directory (run directories below it) builds every run in it. */
-#include <dirent.h>
-#include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/core.h"
 
-static bool is_run_dir(const char *dir)
+static int build_one(const char *dir, void *opts)
 {
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/samples.csv", dir);
-    return access(p, R_OK) == 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int build_one(const char *dir, const struct dataset_opts *o)
-{
+    const struct dataset_opts *o = opts;
     char err[1024];
     struct dataset_summary sum;
     if (dataset_build(dir, o, &sum, err, sizeof err) < 0) {
@@ -35,46 +19,6 @@ static int build_one(const char *dir, const struct dataset_opts *o)
            sum.rows, sum.columns, sum.gap_rows, sum.faults, sum.anomalous_rows,
            sum.incomplete ? " (incomplete run)" : "");
     return MONI_EXIT_OK;
-}
-
-static int build_path(const char *dir, const struct dataset_opts *o)
-{
-    if (is_run_dir(dir))
-        return build_one(dir, o);
-    DIR *dp = opendir(dir);
-    if (!dp) {
-        moni_err("build: %s: %s", dir, strerror(errno));
-        return MONI_EXIT_USAGE;
-    }
-    char **subs = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        char **s2 = is_run_dir(p) ? realloc(subs, (n + 1) * sizeof *s2) : NULL;
-        if (s2) {
-            subs = s2;
-            subs[n++] = strdup(p);
-        }
-    }
-    closedir(dp);
-    if (!n) {
-        moni_err("build: %s: not a run directory (no samples.csv) and none below it", dir);
-        free(subs);
-        return MONI_EXIT_USAGE;
-    }
-    qsort(subs, n, sizeof *subs, cmp_str);
-    int rc = MONI_EXIT_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (subs[i] && build_one(subs[i], o) != MONI_EXIT_OK)
-            rc = MONI_EXIT_FAIL;
-        free(subs[i]);
-    }
-    free(subs);
-    return rc;
 }
 
 static int cmd_build_exec(int argc, char **argv)
@@ -114,7 +58,7 @@ static int cmd_build_exec(int argc, char **argv)
         }
         if (argv[i][0] == '-' && argv[i][1])
             continue;
-        int r = build_path(argv[i], &o);
+        int r = dataset_for_each_run(argv[i], "build", build_one, &o);
         if (r > rc)
             rc = r;
     }

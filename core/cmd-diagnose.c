@@ -17,13 +17,9 @@ static int cmd_diagnose_exec(int argc, char **argv)
         const char *v;
         int m;
         if ((m = moni_opt_value(argc, argv, &i, "--rules", &v)) != 0) {
-            if (m < 0)
+            if (m < 0 || moni_list_add(rules_paths, &nrules, MONI_ARRAY_LEN(rules_paths), v,
+                                       "diagnose: too many --rules") < 0)
                 return MONI_EXIT_USAGE;
-            if (nrules == MONI_ARRAY_LEN(rules_paths)) {
-                moni_err("diagnose: too many --rules");
-                return MONI_EXIT_USAGE;
-            }
-            rules_paths[nrules++] = v;
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -32,12 +28,9 @@ static int cmd_diagnose_exec(int argc, char **argv)
         } else if (argv[i][0] == '-' && argv[i][1]) {
             moni_err("diagnose: unknown option %s", argv[i]);
             return MONI_EXIT_USAGE;
-        } else {
-            if (npaths == MONI_ARRAY_LEN(paths)) {
-                moni_err("diagnose: too many paths");
-                return MONI_EXIT_USAGE;
-            }
-            paths[npaths++] = argv[i];
+        } else if (moni_list_add(paths, &npaths, MONI_ARRAY_LEN(paths), argv[i],
+                                 "diagnose: too many paths") < 0) {
+            return MONI_EXIT_USAGE;
         }
     }
     if (!npaths) {

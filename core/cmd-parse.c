@@ -294,13 +294,9 @@ static int cmd_parse_exec(int argc, char **argv)
         const char *v;
         int m;
         if ((m = moni_opt_value(argc, argv, &i, "--rules", &v)) != 0) {
-            if (m < 0)
+            if (m < 0 || moni_list_add(rules_paths, &nrules, MONI_ARRAY_LEN(rules_paths), v,
+                                       "parse: too many --rules") < 0)
                 return MONI_EXIT_USAGE;
-            if (nrules == MONI_ARRAY_LEN(rules_paths)) {
-                moni_err("parse: too many --rules");
-                return MONI_EXIT_USAGE;
-            }
-            rules_paths[nrules++] = v;
         } else if ((m = moni_opt_value(argc, argv, &i, "--format", &v)) != 0) {
             if (m < 0)
                 return MONI_EXIT_USAGE;
@@ -327,12 +323,9 @@ static int cmd_parse_exec(int argc, char **argv)
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             moni_err("parse: unknown option %s", argv[i]);
             return MONI_EXIT_USAGE;
-        } else {
-            if (nfiles == MONI_ARRAY_LEN(files)) {
-                moni_err("parse: too many files");
-                return MONI_EXIT_USAGE;
-            }
-            files[nfiles++] = argv[i];
+        } else if (moni_list_add(files, &nfiles, MONI_ARRAY_LEN(files), argv[i],
+                                 "parse: too many files") < 0) {
+            return MONI_EXIT_USAGE;
         }
     }
     char err[1024];

@@ -305,6 +305,10 @@ extern const struct cmd_entry cmd_grafana_entry;
  * and "--name=VALUE".  Returns 1 and sets *value (advancing *i) on a match, 0 if
  * argv[*i] is not this option, -1 (after printing an error) if the value is missing. */
 int moni_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+/* Appends item to a command's list of arguments (room for cap); when it is full,
+ * prints full_msg ("parse: too many files") and returns -1. */
+int moni_list_add(const char **list, size_t *n, size_t cap, const char *item,
+                  const char *full_msg);
 
 /* ==== observer (issue 2): data sources, workload executor, recorder, session =======
  * A session is one run: it spawns the workload (or observes the machine only),
@@ -493,6 +497,13 @@ int dataset_build(const char *run_dir, const struct dataset_opts *opts,
  * found (0 = clean), or -1 with err when the run cannot be read. */
 int dataset_validate(const char *run_dir, const char *baseline_dir, int64_t grid_ns, FILE *out,
                      bool json, char *err, size_t errlen);
+/* A run directory is one with a readable samples.csv. */
+bool dataset_is_run_dir(const char *dir);
+/* Calls fn on dir when it is a run directory, else on every run directory directly
+ * below it (a plan's output), sorted by name.  Returns the largest exit status fn
+ * returned, or MONI_EXIT_USAGE after "CMD: DIR: ..." when dir is neither. */
+int dataset_for_each_run(const char *dir, const char *cmd, int (*fn)(const char *run, void *arg),
+                         void *arg);
 
 /* A plan (moni-plan(5)): experiments, each one run of a workload with faults. */
 struct plan_fault {

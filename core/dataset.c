@@ -7,8 +7,10 @@
  * from one offset (taken from samples.csv), so all files agree to the nanosecond.
  * Labels come only from the injector journal and the plan's whole-run label. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1289,6 +1291,24 @@ static int out_close(struct out *o, char *err, size_t errlen)
     return 0;
 }
 
+/* Writes root (pretty-printed, then freed) to the run's file name, atomically. */
+static int write_json(const struct ds *d, const char *name, cJSON *root, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return seterr(err, errlen, "out of memory");
+    struct out o;
+    if (out_open(&o, d->dir, name, err, errlen) < 0) {
+        free(text);
+        return -1;
+    }
+    fputs(text, o.f);
+    fputc('\n', o.f);
+    free(text);
+    return out_close(&o, err, errlen);
+}
+
 /* Numbers: integers as integers, others with 10 significant digits; NaN and
  * infinities spelled the way pandas reads them. */
 static size_t fmt_num(double v, char *buf)
@@ -1581,19 +1601,7 @@ static int write_windows(const struct ds *d, char *err, size_t errlen)
         cJSON_AddItemToArray(arr, w);
         r = e + 1;
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return seterr(err, errlen, "out of memory");
-    struct out o;
-    if (out_open(&o, d->dir, "windows.json", err, errlen) < 0) {
-        free(text);
-        return -1;
-    }
-    fputs(text, o.f);
-    fputc('\n', o.f);
-    free(text);
-    return out_close(&o, err, errlen);
+    return write_json(d, "windows.json", root, err, errlen);
 }
 
 /* meta.json gets a "dataset" object: what was built and the data-quality counts. */
@@ -1628,19 +1636,7 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     cJSON_AddNumberToObject(ds, "anomalous_rows", (double)an);
     cJSON_AddBoolToObject(ds, "incomplete", d->incomplete);
     cJSON_AddStringToObject(ds, "built", moni_fmt_iso(moni_now().real_ns, iso, sizeof iso));
-    char *out = cJSON_Print(meta);
-    cJSON_Delete(meta);
-    if (!out)
-        return seterr(err, errlen, "out of memory");
-    struct out o;
-    if (out_open(&o, d->dir, "meta.json", err, errlen) < 0) {
-        free(out);
-        return -1;
-    }
-    fputs(out, o.f);
-    fputc('\n', o.f);
-    free(out);
-    return out_close(&o, err, errlen);
+    return write_json(d, "meta.json", meta, err, errlen);
 }
 
 int dataset_build(const char *run_dir, const struct dataset_opts *opts,
@@ -1671,5 +1667,59 @@ int dataset_build(const char *run_dir, const struct dataset_opts *opts,
         sum->bad_lines = d.bad_lines;
     }
     ds_free(&d);
+    return rc;
+}
+
+bool dataset_is_run_dir(const char *dir)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/samples.csv", dir);
+    return access(p, R_OK) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dataset_for_each_run(const char *dir, const char *cmd, int (*fn)(const char *run, void *arg),
+                         void *arg)
+{
+    if (dataset_is_run_dir(dir))
+        return fn(dir, arg);
+    DIR *dp = opendir(dir);
+    if (!dp) {
+        moni_err("%s: %s: %s", cmd, dir, strerror(errno));
+        return MONI_EXIT_USAGE;
+    }
+    char **subs = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        char **s2 = dataset_is_run_dir(p) ? realloc(subs, (n + 1) * sizeof *s2) : NULL;
+        if (s2) {
+            subs = s2;
+            subs[n++] = strdup(p);
+        }
+    }
+    closedir(dp);
+    if (!n) {
+        moni_err("%s: %s: not a run directory (no samples.csv) and none below it", cmd, dir);
+        free(subs);
+        return MONI_EXIT_USAGE;
+    }
+    qsort(subs, n, sizeof *subs, cmp_str);
+    int rc = MONI_EXIT_OK;
+    for (size_t i = 0; i < n; i++) {
+        int r = subs[i] ? fn(subs[i], arg) : MONI_EXIT_FAIL;
+        if (r > rc)
+            rc = r;
+        free(subs[i]);
+    }
+    free(subs);
     return rc;
 }

@@ -195,7 +195,8 @@ static void read_file(struct runner_logs *l, size_t fi, bool final, int64_t now_
         add_line(l, fi, f->part + start, f->plen - start, now_real);
         start = f->plen;
     }
-    memmove(f->part, f->part + start, f->plen - start);
+    if (start) /* f->part is NULL until the first read */
+        memmove(f->part, f->part + start, f->plen - start);
     f->plen -= start;
     if (f->plen > LP_MAX_LINE) /* a line without end: pass it on cut */
         f->plen = 0;
@@ -265,7 +266,8 @@ void runner_logs_poll(struct runner_logs *l, bool final)
         read_file(l, i, final, now.real_ns);
         l->files[i].fresh = l->nlines > before;
     }
-    qsort(l->lines, l->nlines, sizeof *l->lines, line_cmp);
+    if (l->nlines > 1) /* l->lines is NULL until the first line */
+        qsort(l->lines, l->nlines, sizeof *l->lines, line_cmp);
     int64_t prev_mono = floor_mono;
     for (size_t i = 0; i < l->nlines; i++) {
         struct rlog_line *ln = &l->lines[i];

@@ -46,15 +46,9 @@ static int kill_arm(struct fault *f, char *err, size_t errlen)
         return FAULT_ERR_FAIL;
     }
     f->priv = s;
-    s->pid = f->target.pid;
-    if (fault_given(f, "name")) {
-        s->pid = fault_proc_find_name(f->target.pid, fault_str(f, "name"));
-        if (s->pid <= 0 || s->pid == getpid()) {
-            snprintf(err, errlen, "name=%s: no such process in the tree of pid %d",
-                     fault_str(f, "name"), (int)f->target.pid);
-            return FAULT_ERR_USAGE;
-        }
-    }
+    s->pid = fault_target_pid_named(f, err, errlen);
+    if (s->pid < 0)
+        return FAULT_ERR_USAGE;
     s->sig = (int)fault_num(f, "signal");
     s->terminating = ends_process(s->sig);
     snprintf(f->mode, sizeof f->mode, "SIG%s", sigabbrev_np(s->sig) ? sigabbrev_np(s->sig) : "?");
@@ -107,12 +101,6 @@ static void kill_describe(const struct fault *f, cJSON *d)
         cJSON_AddStringToObject(d, "process", s->end);
 }
 
-static void kill_release(struct fault *f)
-{
-    free(f->priv);
-    f->priv = NULL;
-}
-
 const struct fault_ops fault_kill_ops = {
     .name = "kill",
     .summary = "send a signal (default SIGKILL) to the workload or a process in its tree",
@@ -127,5 +115,5 @@ const struct fault_ops fault_kill_ops = {
     .fire = kill_fire,
     .check = kill_check,
     .describe = kill_describe,
-    .release = kill_release,
+    .release = fault_release_priv,
 };

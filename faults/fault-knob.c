@@ -188,12 +188,6 @@ static void knob_describe(const struct fault *f, cJSON *d)
         cJSON_AddNumberToObject(d, "keys", s->nset);
 }
 
-static void knob_release(struct fault *f)
-{
-    free(f->priv);
-    f->priv = NULL;
-}
-
 const struct fault_ops fault_knob_ops = {
     .name = "knob",
     .summary = "training knob: write KEY=VALUE lines into the trainer's control file",
@@ -211,5 +205,5 @@ const struct fault_ops fault_knob_ops = {
     .stop = knob_stop,
     .revert = knob_revert,
     .describe = knob_describe,
-    .release = knob_release,
+    .release = fault_release_priv,
 };

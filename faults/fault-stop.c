@@ -32,15 +32,9 @@ static int stop_arm(struct fault *f, char *err, size_t errlen)
         return FAULT_ERR_FAIL;
     }
     f->priv = s;
-    s->pid = f->target.pid;
-    if (fault_given(f, "name")) {
-        s->pid = fault_proc_find_name(f->target.pid, fault_str(f, "name"));
-        if (s->pid <= 0 || s->pid == getpid()) {
-            snprintf(err, errlen, "name=%s: no such process in the tree of pid %d",
-                     fault_str(f, "name"), (int)f->target.pid);
-            return FAULT_ERR_USAGE;
-        }
-    }
+    s->pid = fault_target_pid_named(f, err, errlen);
+    if (s->pid < 0)
+        return FAULT_ERR_USAGE;
     if (fault_given(f, "duration") && f->for_ns == 0)
         f->for_ns = fault_ns(f, "duration");
     if (f->for_ns > f->max_ns)
@@ -126,12 +120,6 @@ static void stop_describe(const struct fault *f, cJSON *d)
         cJSON_AddNumberToObject(d, "stopped_s", f->delivered);
 }
 
-static void stop_release(struct fault *f)
-{
-    free(f->priv);
-    f->priv = NULL;
-}
-
 const struct fault_ops fault_stop_ops = {
     .name = "stop",
     .summary = "hang the workload: SIGSTOP for a duration, then SIGCONT",
@@ -148,5 +136,5 @@ const struct fault_ops fault_stop_ops = {
     .stop = stop_stop,
     .revert = stop_revert,
     .describe = stop_describe,
-    .release = stop_release,
+    .release = fault_release_priv,
 };

@@ -316,6 +316,11 @@ const char *fault_session_id(const struct fault *f);
 uint64_t fault_mem_headroom(const struct fault *f);
 double fault_disk_ceiling(const struct fault *f);
 pid_t fault_workload_pid(const struct fault *f);
+/* The pid a signal kind acts on: the target's, or with name= the process of that
+ * name in the target's tree.  -1 with err when there is no such process. */
+pid_t fault_target_pid_named(const struct fault *f, char *err, size_t errlen);
+/* ops->release for kinds whose priv is one malloc'd block. */
+void fault_release_priv(struct fault *f);
 
 /* Forks a stressor child: PR_SET_PDEATHSIG(SIGKILL), its own process group, every fd
  * above 2 closed except keep_fd (-1: none), so it holds none of moni's pipes (the
@@ -352,6 +357,9 @@ void guardian_finish(struct guardian *g);
 void guardian_journal(int fd, const char *event, const char *id, const char *kind,
                       const char *target, const char *session, const char *by,
                       const char *reason, cJSON *undo);
+/* A journal line: "timestamp" (from real_ns) and "mono_ns", then o's members, ending
+ * in '\n' (malloc'd, NUL-terminated, *len without the NUL); NULL when out of memory. */
+char *fault_journal_line(const cJSON *o, int64_t real_ns, int64_t mono_ns, size_t *len);
 
 /* /proc helpers */
 int fault_proc_state(pid_t pid);                 /* 'R','S','T','Z',... or 0 if gone */

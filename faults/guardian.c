@@ -138,8 +138,6 @@ void guardian_journal(int fd, const char *event, const char *id, const char *kin
     if (fd < 0)
         return;
     struct moni_stamp t = moni_now();
-    char iso[MONI_ISO_LEN], head[160];
-    moni_fmt_iso(t.real_ns, iso, sizeof iso);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", event);
     cJSON_AddStringToObject(o, "fault_id", id);
@@ -151,24 +149,15 @@ void guardian_journal(int fd, const char *event, const char *id, const char *kin
         cJSON_AddStringToObject(o, "reason", reason);
     if (undo)
         cJSON_AddItemToObject(o, "undo", undo);
-    char *body = cJSON_PrintUnformatted(o);
+    size_t len;
+    char *line = fault_journal_line(o, t.real_ns, t.mono_ns, &len);
     cJSON_Delete(o);
-    if (!body)
+    if (!line)
         return;
-    int hl = snprintf(head, sizeof head, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,", iso,
-                      (long long)t.mono_ns);
-    size_t bl = strlen(body);
-    char *line = malloc((size_t)hl + bl + 2);
-    if (line) {
-        memcpy(line, head, (size_t)hl);
-        memcpy(line + hl, body + 1, bl - 1); /* drop the '{' */
-        line[hl + bl - 1] = '\n';
-        moni_write_all(fd, line, (size_t)hl + bl);
-        if (strcmp(by, "moni") == 0) /* the guardian and recover sync once at the end */
-            fsync(fd);
-        free(line);
-    }
-    free(body);
+    moni_write_all(fd, line, len);
+    if (strcmp(by, "moni") == 0) /* the guardian and recover sync once at the end */
+        fsync(fd);
+    free(line);
 }
 
 static bool group_alive(pid_t pgid)

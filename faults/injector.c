@@ -48,6 +48,25 @@ uint64_t fault_mem_headroom(const struct fault *f) { return f->inj->mem_headroom
 double fault_disk_ceiling(const struct fault *f) { return f->inj->disk_ceiling; }
 pid_t fault_workload_pid(const struct fault *f) { return f->inj->workload; }
 
+pid_t fault_target_pid_named(const struct fault *f, char *err, size_t errlen)
+{
+    if (!fault_given(f, "name"))
+        return f->target.pid;
+    pid_t pid = fault_proc_find_name(f->target.pid, fault_str(f, "name"));
+    if (pid <= 0 || pid == getpid()) {
+        snprintf(err, errlen, "name=%s: no such process in the tree of pid %d",
+                 fault_str(f, "name"), (int)f->target.pid);
+        return -1;
+    }
+    return pid;
+}
+
+void fault_release_priv(struct fault *f)
+{
+    free(f->priv);
+    f->priv = NULL;
+}
+
 /* ---- journal -------------------------------------------------------------------------- */
 static void target_text(const struct fault *f, char *buf, size_t len)
 {
@@ -107,11 +126,33 @@ static void fill_info(const struct fault *f, struct fault_info *fi)
     snprintf(fi->error, sizeof fi->error, "%s", f->error);
 }
 
+char *fault_journal_line(const cJSON *o, int64_t real_ns, int64_t mono_ns, size_t *len)
+{
+    char *body = cJSON_PrintUnformatted(o);
+    if (!body)
+        return NULL;
+    /* The clocks go first, written by hand: mono_ns does not fit a double. */
+    char iso[MONI_ISO_LEN], head[160];
+    moni_fmt_iso(real_ns, iso, sizeof iso);
+    int hl = snprintf(head, sizeof head, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,", iso,
+                      (long long)mono_ns);
+    size_t bl = strlen(body);
+    char *line = malloc((size_t)hl + bl + 2);
+    if (line) {
+        memcpy(line, head, (size_t)hl);
+        memcpy(line + hl, body + 1, bl - 1); /* drop the '{' */
+        line[hl + bl - 1] = '\n';
+        line[hl + bl] = 0;
+        *len = (size_t)hl + bl;
+    }
+    free(body);
+    return line;
+}
+
 static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
                     struct moni_stamp t, const char *reason)
 {
-    char iso[MONI_ISO_LEN], head[160], tgt[600];
-    moni_fmt_iso(t.real_ns, iso, sizeof iso);
+    char tgt[600];
     target_text(f, tgt, sizeof tgt);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", fault_event_name(ev));
@@ -151,33 +192,22 @@ static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
         f->ops->describe(f, d);
     }
     cJSON_AddStringToObject(o, "by", "moni");
-    char *body = cJSON_PrintUnformatted(o);
+    size_t len;
+    char *line = fault_journal_line(o, t.real_ns, t.mono_ns, &len);
     cJSON_Delete(o);
-    if (!body)
+    if (!line)
         return;
-    /* The clocks go first, written by hand: mono_ns does not fit a double. */
-    int hl = snprintf(head, sizeof head, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,", iso,
-                      (long long)t.mono_ns);
-    size_t bl = strlen(body);
-    char *line = malloc((size_t)hl + bl + 2);
-    if (line) {
-        memcpy(line, head, (size_t)hl);
-        memcpy(line + hl, body + 1, bl - 1);
-        line[hl + bl - 1] = '\n';
-        line[hl + bl] = 0;
-        if (inj->jfd >= 0) {
-            if (moni_write_all(inj->jfd, line, (size_t)hl + bl) != 0 || fsync(inj->jfd) != 0)
-                moni_warn("faults journal %s: %s", inj->journal_path, strerror(errno));
-        }
-        if (inj->cb) {
-            struct fault_info fi;
-            fill_info(f, &fi);
-            line[hl + bl - 1] = 0;
-            inj->cb(inj, &fi, ev, line, inj->cb_arg);
-        }
-        free(line);
+    if (inj->jfd >= 0) {
+        if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0)
+            moni_warn("faults journal %s: %s", inj->journal_path, strerror(errno));
     }
-    free(body);
+    if (inj->cb) {
+        struct fault_info fi;
+        fill_info(f, &fi);
+        line[len - 1] = 0;
+        inj->cb(inj, &fi, ev, line, inj->cb_arg);
+    }
+    free(line);
 }
 
 /* ---- injector --------------------------------------------------------------------------- */

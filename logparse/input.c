@@ -225,8 +225,12 @@ static int parse_dir(struct lp_parser *p, const char *dir, char *err, size_t err
 {
     char path[4096];
     int found = 0;
+    /* moni-rlsim's controller prints its log on stdout too: with logs/controller.log
+     * present, workload.log is that copy (plus a status line) and would count twice */
+    snprintf(path, sizeof path, "%s/logs/controller.log", dir);
+    bool copy = access(path, F_OK) == 0;
     snprintf(path, sizeof path, "%s/workload.log", dir);
-    if (access(path, F_OK) == 0) {
+    if (!copy && access(path, F_OK) == 0) {
         if (parse_file(p, path, "workload.log", err, errlen) < 0)
             return -1;
         found++;

@@ -113,5 +113,6 @@ out=$("$M" diagnose --json "$RD") || fail "diagnose RUN_DIR exited $?"
 "$PY" -c 'import json, sys
 d = json.load(sys.stdin)
 assert d["root_cause"] == "CUDA_OutOfMemory" and d["component"] == "train_worker_3", d
+assert d["masked"] is True and "Request timeout" in d["last_error"]["text"], d["last_error"]
 ' <<<"$out" || fail "diagnose RUN_DIR"
 echo ok

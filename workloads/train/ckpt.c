@@ -24,22 +24,6 @@ struct ckpt_header {
 	uint64_t count;
 };
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes parts to path, fsync, close; returns 0 or -1 with errno. */
 static int write_file(const char *path, const void *const *parts, const size_t *sizes, int nparts,
 		      bool crc_trailer)
@@ -49,11 +33,11 @@ static int write_file(const char *path, const void *const *parts, const size_t *
 		return -1;
 	uint32_t crc = 0;
 	for (int i = 0; i < nparts; i++) {
-		if (write_all(fd, parts[i], sizes[i]) != 0)
+		if (train_write_all(fd, parts[i], sizes[i]) != 0)
 			goto fail;
 		crc = train_crc32(crc, parts[i], sizes[i]);
 	}
-	if (crc_trailer && write_all(fd, &crc, sizeof(crc)) != 0)
+	if (crc_trailer && train_write_all(fd, &crc, sizeof(crc)) != 0)
 		goto fail;
 	if (fsync(fd) != 0)
 		goto fail;
@@ -79,23 +63,6 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-static void rm_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		char p[TRAIN_PATH_MAX + 256];
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 int train_ckpt_save(const char *outdir, const struct train_model *m, const struct train_optim *o,
 		    const struct train_state *st, char *failpath, size_t fplen)
 {
@@ -105,7 +72,7 @@ int train_ckpt_save(const char *outdir, const struct train_model *m, const struc
 	snprintf(failpath, fplen, "%s", outdir);
 	if (mkdir(outdir, 0755) != 0 && errno != EEXIST)
 		return -1;
-	rm_dir(tmp);
+	train_rm_dir(tmp);
 	snprintf(failpath, fplen, "%s", tmp);
 	if (mkdir(tmp, 0755) != 0)
 		return -1;
@@ -148,7 +115,7 @@ int train_ckpt_save(const char *outdir, const struct train_model *m, const struc
 	snprintf(failpath, fplen, "%s", final);
 	if (fsync_dir(tmp) != 0)
 		goto fail;
-	rm_dir(final); /* an older save of the same step (resumed run) */
+	train_rm_dir(final); /* an older save of the same step (resumed run) */
 	if (rename(tmp, final) != 0)
 		goto fail;
 	snprintf(failpath, fplen, "%s", outdir);
@@ -157,7 +124,7 @@ int train_ckpt_save(const char *outdir, const struct train_model *m, const struc
 	return 0;
 fail:;
 	int e = errno;
-	rm_dir(tmp);
+	train_rm_dir(tmp);
 	errno = e;
 	return -1;
 }
@@ -217,7 +184,7 @@ void train_ckpt_rotate(const char *outdir, int limit, FILE *log)
 		snprintf(p, sizeof(p), "%s/checkpoint-%ld", outdir, steps[i]);
 		if (log)
 			fprintf(log, "Deleting older checkpoint [%s] due to args.save_total_limit\n", p);
-		rm_dir(p);
+		train_rm_dir(p);
 	}
 }
 

@@ -203,8 +203,9 @@ uint32_t train_crc32(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int train_write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
@@ -242,7 +243,7 @@ int train_shard_write(const char *path, const struct train_doc *docs, long n)
 		free(b.p);
 		return -1;
 	}
-	int rc = write_all(fd, b.p, b.n);
+	int rc = train_write_all(fd, b.p, b.n);
 	int saved = errno;
 	if (close(fd) != 0 && rc == 0) {
 		rc = -1;
@@ -378,7 +379,7 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static void rm_tree(const char *dir)
+void train_rm_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (d) {
@@ -440,7 +441,7 @@ int train_corpus_ensure(const char *dir, const struct train_corpus_spec *spec, F
 		return -1;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", sub, (long)getpid());
-	rm_tree(tmp);
+	train_rm_dir(tmp);
 	if (mkdir(tmp, 0755) != 0) {
 		snprintf(err, errlen, "OSError: [Errno %d] %s: '%s'", errno, strerror(errno), tmp);
 		return -1;
@@ -457,7 +458,7 @@ int train_corpus_ensure(const char *dir, const struct train_corpus_spec *spec, F
 	    !(mf = fopen(mtmp, "w"))) {
 		int e = errno;
 		snprintf(err, errlen, "OSError: [Errno %d] %s: '%s'", e, strerror(e), tmp);
-		rm_tree(tmp);
+		train_rm_dir(tmp);
 		return -1;
 	}
 	fprintf(mf, "moni-train corpus v1 (synthetic)\nseed=%llu\ntrain_samples=%ld\neval_samples=%ld\n"
@@ -467,10 +468,10 @@ int train_corpus_ensure(const char *dir, const struct train_corpus_spec *spec, F
 	if (fclose(mf) != 0 || (rename(tmp, sub) != 0 && errno != EEXIST && errno != ENOTEMPTY)) {
 		int e = errno;
 		snprintf(err, errlen, "OSError: [Errno %d] %s: '%s'", e, strerror(e), sub);
-		rm_tree(tmp);
+		train_rm_dir(tmp);
 		return -1;
 	}
-	rm_tree(tmp); /* no-op after a successful rename; cleans up if another process won */
+	train_rm_dir(tmp); /* no-op after a successful rename; cleans up if another process won */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (log)
 		fprintf(log, "Corpus ready in %.1fs\n",

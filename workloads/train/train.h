@@ -133,6 +133,10 @@ int train_corpus_ensure(const char *dir, const struct train_corpus_spec *spec, F
 void train_corpus_dir(char *buf, size_t len, const char *dir, const struct train_corpus_spec *spec);
 int train_corpus_shards(const struct train_corpus_spec *spec, bool eval);
 void train_shard_path(char *buf, size_t len, const char *dir, bool eval, int i, int n);
+/* Writes all n bytes (retrying on EINTR); 0 or -1 with errno. */
+int train_write_all(int fd, const void *buf, size_t n);
+/* Removes dir and the files in it (one level: shard and checkpoint directories). */
+void train_rm_dir(const char *dir);
 
 /* Sparse featurised sample: hashed unigrams + bigrams, 1 + ln(count). */
 struct train_sample { int label; int nnz; int32_t *idx; float *val; };
