@@ -347,6 +347,16 @@ static void one_line(char *err)
             *p = ' ';
 }
 
+/* Rules from a loaded document, which is freed; err made one line on failure. */
+static struct alerts *alerts_from_doc(struct moni_json *doc, char *err, size_t errlen)
+{
+    struct alerts *al = alerts_parse_doc(doc, err, errlen);
+    moni_json_free(doc);
+    if (!al)
+        one_line(err);
+    return al;
+}
+
 struct alerts *alerts_load(const char *path, char *err, size_t errlen)
 {
     char found[4096];
@@ -373,11 +383,7 @@ struct alerts *alerts_load(const char *path, char *err, size_t errlen)
         one_line(err);
         return NULL;
     }
-    struct alerts *al = alerts_parse_doc(&doc, err, errlen);
-    moni_json_free(&doc);
-    if (!al)
-        one_line(err);
-    return al;
+    return alerts_from_doc(&doc, err, errlen);
 }
 
 struct alerts *alerts_parse(const char *name, const char *text, size_t len, char *err,
@@ -388,11 +394,7 @@ struct alerts *alerts_parse(const char *name, const char *text, size_t len, char
         one_line(err);
         return NULL;
     }
-    struct alerts *al = alerts_parse_doc(&doc, err, errlen);
-    moni_json_free(&doc);
-    if (!al)
-        one_line(err);
-    return al;
+    return alerts_from_doc(&doc, err, errlen);
 }
 
 void alerts_free(struct alerts *al)

@@ -82,6 +82,15 @@ static void update_procs(struct tui_live *lv)
     m->nprocs = out;
 }
 
+/* Multi-process workloads: the controller's stage and one row per process (the
+ * runner's array may move between calls, so it is copied every time). */
+static void update_workers(struct tui_live *lv)
+{
+    size_t n = 0;
+    const struct runner_worker *w = runner_workers(lv->run, &n);
+    tui_model_workers(lv->m, runner_stage(lv->run), w, n, moni_mono_ns());
+}
+
 static void update_training(struct tui_live *lv)
 {
     struct tui_model *m = lv->m;
@@ -204,6 +213,7 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     lv->m->moni_cpu_pct = session_stats(s)->moni_cpu_pct;
     update_workload(lv);
     update_procs(lv);
+    update_workers(lv);
     update_training(lv);
     update_alerts(lv);
 }
@@ -357,6 +367,7 @@ static void on_poll(struct moni_loop *loop, int64_t deadline, int64_t now, uint6
     (void)missed;
     struct tui_live *lv = arg;
     update_faults(lv); /* the runner polls the injector; this only shows it */
+    update_workers(lv); /* stage lines are read every 500 ms */
 }
 
 /* ---- actions ---------------------------------------------------------------------------- */

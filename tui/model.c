@@ -47,6 +47,7 @@ void tui_model_init(struct tui_model *m)
     m->moni_cpu_pct = -1;
     m->interval_ns = MONI_NS_PER_SEC;
     snprintf(m->workload, sizeof m->workload, "starting");
+    m->pipe_step = -1;
     for (uint32_t i = 0; i < TUI_HIST_LEN; i++)
         m->loss_hist.v[i] = NAN;
 }
@@ -144,6 +145,98 @@ struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kin
     snprintf(it->label, sizeof it->label, "%s", label ? label : "");
     m->version++;
     return it;
+}
+
+const char *tui_worker_state_name(enum tui_worker_state s)
+{
+    static const char *const names[] = {"running", "quiet", "error", "gone"};
+    return (unsigned)s < MONI_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+static const struct tui_proc *proc_by_pid(const struct tui_model *m, int pid)
+{
+    for (size_t i = 0; pid > 0 && i < m->nprocs; i++)
+        if (m->procs[i].pid == pid)
+            return &m->procs[i];
+    return NULL;
+}
+
+/* Problems first (gone, error, quiet), then by name ("worker_10" after "worker_9"):
+ * a short pane shows what needs attention. */
+static int worker_rank(enum tui_worker_state s)
+{
+    return s == TUI_W_GONE ? 0 : s == TUI_W_ERROR ? 1 : s == TUI_W_QUIET ? 2 : 3;
+}
+
+static int worker_cmp(const void *pa, const void *pb)
+{
+    const struct tui_worker *a = pa, *b = pb;
+    int d = worker_rank(a->state) - worker_rank(b->state);
+    return d ? d : strverscmp(a->name, b->name);
+}
+
+void tui_model_workers(struct tui_model *m, const struct runner_stage *st,
+                       const struct runner_worker *w, size_t n, int64_t now)
+{
+    bool changed = false;
+    if (st && (st->step != m->pipe_step || st->since_mono != m->pipe_since_mono ||
+               strcmp(st->stage, m->pipe_stage))) {
+        m->pipe_step = st->step;
+        m->pipe_since_mono = st->since_mono;
+        snprintf(m->pipe_stage, sizeof m->pipe_stage, "%s", st->stage);
+        changed = true;
+    }
+    if (!w || n > TUI_MAX_WORKERS)
+        n = w ? TUI_MAX_WORKERS : 0;
+    struct tui_worker rows[TUI_MAX_WORKERS]; /* ~27 KB */
+    memset(rows, 0, sizeof rows); /* padding too: rows are compared with memcmp */
+    for (size_t i = 0; i < n; i++) {
+        struct tui_worker *t = &rows[i];
+        snprintf(t->name, sizeof t->name, "%s", w[i].name);
+        t->pid = w[i].pid;
+        const struct tui_worker *prev = NULL;
+        for (size_t k = 0; k < m->nworkers && !prev; k++)
+            if (!strcmp(m->workers[k].name, t->name))
+                prev = &m->workers[k];
+        /* the controller is the workload itself: the tree's root (kept once known) */
+        if (!t->pid && !strcmp(t->name, "controller")) {
+            if (m->nprocs && m->procs[0].depth == 0)
+                t->pid = m->procs[0].pid;
+            else if (prev)
+                t->pid = prev->pid;
+        }
+        t->lines = w[i].lines;
+        t->warnings = w[i].warnings;
+        t->errors = w[i].errors;
+        snprintf(t->last_rule, sizeof t->last_rule, "%s", w[i].last_rule);
+        snprintf(t->last_severity, sizeof t->last_severity, "%s", w[i].last_severity);
+        snprintf(t->last_text, sizeof t->last_text, "%s", w[i].last_text);
+        t->last_line_mono = w[i].last_line_mono;
+        const struct tui_proc *p = proc_by_pid(m, t->pid);
+        t->cpu_pct = p ? p->cpu_pct : -1;
+        t->rss_bytes = p ? p->rss_bytes : -1;
+        /* A pid learned from the log may precede the next tree sample: only a pid
+         * once seen in the tree (or an empty tree) counts as gone. */
+        t->seen = p || (prev && prev->seen && prev->pid == t->pid);
+        /* Precedence: gone whatever it logged last; then its latest error; then silence. */
+        bool err = t->last_severity[0] && strcmp(t->last_severity, "warning");
+        if (t->pid > 0 && !p && (t->seen || (m->samples > 0 && m->nprocs == 0)))
+            t->state = TUI_W_GONE;
+        else if (err)
+            t->state = TUI_W_ERROR;
+        else if (t->last_line_mono && now - t->last_line_mono >= TUI_WORKER_QUIET_NS)
+            t->state = TUI_W_QUIET;
+        else
+            t->state = TUI_W_RUNNING;
+    }
+    qsort(rows, n, sizeof rows[0], worker_cmp);
+    if (n != m->nworkers || memcmp(rows, m->workers, n * sizeof rows[0])) {
+        memcpy(m->workers, rows, n * sizeof rows[0]);
+        m->nworkers = n;
+        changed = true;
+    }
+    if (changed)
+        m->version++;
 }
 
 bool tui_model_get(const struct tui_model *m, const char *col, double *v)

@@ -63,6 +63,28 @@ bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES])
     return true;
 }
 
+void tui_layout_workers(struct tui_rect out[TUI_NPANES], size_t nworkers)
+{
+    struct tui_rect *tr = &out[TUI_P_TRAIN], *pr = &out[TUI_P_PROCS], *fr = &out[TUI_P_FAULTS];
+    if (!nworkers || pr->h <= 0)
+        return;
+    int want = (int)(nworkers > 60 ? 60 : nworkers) + 2 - pr->h; /* title, stage, one row each */
+    if (want <= 0)
+        return;
+    /* Faults keeps at least 5 rows (4 kinds), Training 6 (two lines + a loss graph). */
+    int from_f = fr->h - 5, from_t = tr->h - 6;
+    from_f = from_f < 0 ? 0 : from_f > want ? want : from_f;
+    want -= from_f;
+    from_t = from_t < 0 ? 0 : from_t > want ? want : from_t;
+    /* Stacked Training, Workload, Faults: Training shrinks from below, Faults from
+     * above, Workload takes both. */
+    tr->h -= from_t;
+    pr->y -= from_t;
+    pr->h += from_t + from_f;
+    fr->y += from_f;
+    fr->h -= from_f;
+}
+
 /* ---- helpers ---------------------------------------------------------------------- */
 
 static void fill(int y, int x, int w, enum tui_role role)
@@ -436,11 +458,119 @@ static void draw_train(struct tui *ui, struct tui_rect r, bool focus)
 
 /* ---- workload processes ---------------------------------------------------------------- */
 
-static size_t rows_procs(const struct tui *ui) { return ui->m->nprocs; }
+static size_t rows_procs(const struct tui *ui)
+{
+    return ui->m->nworkers ? ui->m->nworkers : ui->m->nprocs;
+}
+
+/* "3s", "2m05s", "1h02m": how long the controller has been in its stage. */
+static char *fmt_for(int64_t ns, char *buf, size_t len)
+{
+    long long s = ns > 0 ? (long long)(ns / MONI_NS_PER_SEC) : 0;
+    if (s >= 3600)
+        snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
+    else if (s >= 60)
+        snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+    else
+        snprintf(buf, len, "%llds", s);
+    return buf;
+}
+
+/* Multi-process workload (moni-rlsim): process and problem counts in the title, the
+ * controller's stage on the first row, then one row per process: name, CPU%, RSS, state (running / quiet Ns / error: RULE / gone)
+ * and, when the pane is wide, its latest warning or error. */
+static void draw_workers(struct tui *ui, struct tui_rect r, bool focus)
+{
+    const struct tui_model *m = ui->m;
+    int64_t now = moni_mono_ns();
+    char extra[128], d[16];
+    size_t nerr = 0, ngone = 0;
+    for (size_t i = 0; i < m->nworkers; i++) {
+        nerr += m->workers[i].state == TUI_W_ERROR;
+        ngone += m->workers[i].state == TUI_W_GONE;
+    }
+    if (nerr || ngone)
+        snprintf(extra, sizeof extra, "%zu procs, %zu err, %zu gone", m->nworkers, nerr, ngone);
+    else
+        snprintf(extra, sizeof extra, "%zu procs", m->nworkers);
+    title_bar(ui, TUI_P_PROCS, r, focus, extra);
+    int x = r.x + 1, w = r.w - 2, y = r.y + 1, rows = r.h - 1;
+    if (rows <= 0 || w <= 0)
+        return;
+    char head[128];
+    int64_t end = now; /* a pipeline whose processes are all gone stopped at its last line */
+    if (ngone == m->nworkers) {
+        end = m->pipe_since_mono;
+        for (size_t i = 0; i < m->nworkers; i++)
+            end = m->workers[i].last_line_mono > end ? m->workers[i].last_line_mono : end;
+    }
+    if (m->pipe_step >= 0)
+        snprintf(head, sizeof head, "step %ld stage=%s (for %s)", m->pipe_step, m->pipe_stage,
+                 fmt_for(end - m->pipe_since_mono, d, sizeof d));
+    else
+        snprintf(head, sizeof head, "stage=- (no step line yet)");
+    text(y++, x, w, m->pipe_step >= 0 ? TUI_R_ACCENT : TUI_R_MUTED, head);
+    rows--;
+    int nw = 7; /* the longest name, at least "process", at most 20 columns */
+    for (size_t i = 0; i < m->nworkers; i++) {
+        int l = (int)strlen(m->workers[i].name);
+        nw = l > nw ? l : nw;
+    }
+    nw = nw > 20 ? 20 : nw;
+    size_t first = 0;
+    if (ui->proc_sel >= (size_t)rows)
+        first = ui->proc_sel - (size_t)rows + 1;
+    for (size_t i = first; i < m->nworkers && (int)(i - first) < rows; i++, y++) {
+        const struct tui_worker *wk = &m->workers[i];
+        char cpu[16] = "    -", rss[16] = "-", st[96];
+        enum tui_role role = TUI_R_OK;
+        if (wk->cpu_pct >= 0)
+            snprintf(cpu, sizeof cpu, "%5.1f", wk->cpu_pct);
+        if (wk->rss_bytes >= 0)
+            tui_fmt_rate(wk->rss_bytes, true, rss, sizeof rss);
+        switch (wk->state) {
+        case TUI_W_GONE: /* with the last error it logged, if any */
+            snprintf(st, sizeof st, "gone%s%s", wk->last_rule[0] && strcmp(wk->last_severity, "warning")
+                     ? ", error: " : "", wk->last_rule[0] && strcmp(wk->last_severity, "warning")
+                     ? wk->last_rule : "");
+            role = TUI_R_ERROR;
+            break;
+        case TUI_W_ERROR:
+            snprintf(st, sizeof st, "error: %s", wk->last_rule[0] ? wk->last_rule : wk->last_severity);
+            role = !strcmp(wk->last_severity, "critical") ? TUI_R_CRIT : TUI_R_ERROR;
+            break;
+        case TUI_W_QUIET:
+            snprintf(st, sizeof st, "quiet %s", fmt_for(now - wk->last_line_mono, d, sizeof d));
+            role = TUI_R_WARN;
+            break;
+        default:
+            snprintf(st, sizeof st, wk->lines ? "running" : "running (no line yet)");
+            break;
+        }
+        snprintf(head, sizeof head, "%-*.*s %s %5s ", nw, nw, wk->name, cpu, rss);
+        bool sel = focus && i == ui->proc_sel;
+        if (sel)
+            fill(y, x, w, TUI_R_SELECT);
+        text(y, x, w, sel ? TUI_R_SELECT : TUI_R_TEXT, head);
+        int hw = tui_strwidth(head);
+        if (w > hw) {
+            text(y, x + hw, w - hw, sel ? TUI_R_SELECT : role, st);
+            /* wide panes: the latest warning or error after the state */
+            int sw = tui_strwidth(st) + 2;
+            if (wk->last_text[0] && w - hw - sw > 12)
+                text(y, x + hw + sw, w - hw - sw, sel ? TUI_R_SELECT : TUI_R_MUTED, wk->last_text);
+        }
+        clickable_rows(ui, TUI_P_PROCS, y, x, w, 1, (int)i);
+    }
+}
 
 static void draw_procs(struct tui *ui, struct tui_rect r, bool focus)
 {
     const struct tui_model *m = ui->m;
+    if (m->nworkers) {
+        draw_workers(ui, r, focus);
+        return;
+    }
     char extra[96] = "";
     double hb;
     if (m->last_line_mono && m->now_mono >= m->last_line_mono)

@@ -86,6 +86,26 @@ struct tui_line { /* raw log line */
 #define TUI_MAX_FAULTS 16
 #define TUI_MAX_TL 512
 #define TUI_MAX_GPUS 8
+#define TUI_MAX_WORKERS 64
+
+/* One process of a multi-process workload (moni-rlsim: one per log file), copied
+ * from the runner and matched with the process tree by pid. */
+enum tui_worker_state { TUI_W_RUNNING, TUI_W_QUIET, TUI_W_ERROR, TUI_W_GONE };
+struct tui_worker {
+    char name[64];         /* "train_worker_3" */
+    int pid;               /* 0 = not known yet */
+    bool seen;             /* the pid was in the process tree once */
+    enum tui_worker_state state;
+    double cpu_pct;        /* < 0 unknown (no pid, or not in the tree) */
+    double rss_bytes;      /* < 0 unknown */
+    uint64_t lines, warnings, errors;
+    char last_rule[48];    /* latest warning-or-worse record ("" none) */
+    char last_severity[12];
+    char last_text[200];
+    int64_t last_line_mono; /* last line written, 0 never */
+};
+/* A worker that has not written a line for this long reads "quiet Ns". */
+#define TUI_WORKER_QUIET_NS (10 * MONI_NS_PER_SEC)
 
 struct tui_model {
     uint64_t version; /* bumped on every change */
@@ -139,6 +159,13 @@ struct tui_model {
     /* alerts (firing now), one line each */
     char alerts[8][96];
     size_t nalerts;
+    /* multi-process workload: the controller's latest "step N stage=X" line and one
+     * row per process (nworkers 0 for single-process workloads) */
+    long pipe_step;        /* -1 until seen */
+    char pipe_stage[32];
+    int64_t pipe_since_mono;
+    struct tui_worker workers[TUI_MAX_WORKERS];
+    size_t nworkers;
 };
 
 void tui_model_init(struct tui_model *m);
@@ -151,6 +178,12 @@ void tui_model_line(struct tui_model *m, uint64_t no, int stream, const char *te
 const struct tui_line *tui_model_line_at(const struct tui_model *m, size_t i); /* 0 oldest */
 struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kind,
                                      int64_t start, int64_t end, const char *label);
+/* Copies the runner's pipeline stage and per-process entries in (call after the
+ * process tree was updated: CPU%, RSS and "gone" come from m->procs by pid; a
+ * "controller" without a pid is the tree's root).  now: CLOCK_MONOTONIC ns. */
+void tui_model_workers(struct tui_model *m, const struct runner_stage *st,
+                       const struct runner_worker *w, size_t n, int64_t now);
+const char *tui_worker_state_name(enum tui_worker_state s);
 /* Metric lookup by column name: latest value (false if absent or missing). */
 bool tui_model_get(const struct tui_model *m, const char *col, double *v);
 const struct tui_hist *tui_model_hist(const struct tui_model *m, const char *col);
@@ -251,6 +284,10 @@ extern const struct pane_ops *const tui_panes[TUI_NPANES];
 #define TUI_MIN_COLS 80
 #define TUI_MIN_LINES 24
 bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES]);
+/* With nworkers processes to list, grows the Workload pane (up to a stage row and one
+ * row each) out
+ * of the Faults pane's rows beyond 5, then the Training pane's beyond 6. */
+void tui_layout_workers(struct tui_rect out[TUI_NPANES], size_t nworkers);
 
 /* ==== actions the console can take (live) ========================================
  * The feeder fills this; replay leaves the action hooks NULL (read-only). */

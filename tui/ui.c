@@ -263,6 +263,7 @@ void tui_draw(struct tui *ui)
             tui_put(ui->lines / 2 + 1, x, ui->cols - x, "enlarge it, or q to quit", false);
         attrset(tui_attr(TUI_R_TEXT));
     } else {
+        tui_layout_workers(ui->rect, ui->m->nworkers);
         for (int p = 0; p < TUI_NPANES; p++)
             tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
         switch (ui->overlay) {
@@ -428,7 +429,7 @@ static void move_sel(struct tui *ui, int d)
     case TUI_P_PROCS:
         if (d < 0 && ui->proc_sel > 0)
             ui->proc_sel--;
-        else if (d > 0 && ui->proc_sel + 1 < ui->m->nprocs)
+        else if (d > 0 && ui->proc_sel + 1 < tui_panes[TUI_P_PROCS]->rows(ui))
             ui->proc_sel++;
         break;
     case TUI_P_EVENTS:

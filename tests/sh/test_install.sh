@@ -5,7 +5,9 @@
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 stage="$TMPDIR/stage"
-make -s -C "$MONI_SRC" BUILD="$MONI_BUILD" PREFIX=/opt/moni DESTDIR="$stage" install >"$TMPDIR/inst.log" 2>&1 ||
+# make install may relink out-of-date binaries: with the flags the build dir was made with
+[ "${MONI_SANITIZED:-0}" = 1 ] && san=1 || san=
+make -s -C "$MONI_SRC" BUILD="$MONI_BUILD" SAN="$san" PREFIX=/opt/moni DESTDIR="$stage" install >"$TMPDIR/inst.log" 2>&1 ||
     { cat "$TMPDIR/inst.log"; fail "make install"; }
 p="$stage/opt/moni"
 for f in bin/moni bin/moni-train bin/moni-rlsim share/man/man1/moni.1 share/man/man5/moni-plan.5 \
@@ -21,7 +23,7 @@ out=$(cd / && env -u MONI_SRC -u MONI_DATA_DIR "$p/bin/moni" parse --format json
     fail "installed moni parse: $out"
 grep -q '"loss"' <<<"$out" || fail "installed moni found no metric rules: $out"
 grep -q 'CUDA_OutOfMemory' <<<"$out" || fail "installed moni found no event rules: $out"
-make -s -C "$MONI_SRC" BUILD="$MONI_BUILD" PREFIX=/opt/moni DESTDIR="$stage" uninstall >/dev/null 2>&1 || fail "uninstall"
+make -s -C "$MONI_SRC" BUILD="$MONI_BUILD" SAN="$san" PREFIX=/opt/moni DESTDIR="$stage" uninstall >/dev/null 2>&1 || fail "uninstall"
 left=$(find "$p" -type f | head -5)
 [ -z "$left" ] || fail "uninstall left files: $left"
 echo ok
