@@ -47,6 +47,7 @@ struct runner {
     struct injector *inj;
     struct sre *sre;          /* exporter + alerts of an owned session */
     int events_fd;
+    int64_t events_synced;    /* last fdatasync of events.jsonl */
     bool events_dirty;
     int poll_timer;
     struct sched *sched;
@@ -434,10 +435,16 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
         if (post_start(r, e, sizeof e) < 0)
             moni_warn("%s", e);
     }
-    /* events.jsonl is made durable at the sampling cadence, like samples.csv */
-    if (r->events_dirty && r->events_fd >= 0) {
+    /* Without faults there is no poll ticker: the log followers run here. */
+    if (r->o.no_faults && r->logs)
+        runner_logs_poll(r->logs, false);
+    /* events.jsonl is made durable like samples.csv: every 5 s and at the end
+     * (written rows survive a kill -9 in the page cache; a sync costs ~0.3 ms). */
+    int64_t now = moni_mono_ns();
+    if (r->events_dirty && r->events_fd >= 0 && now - r->events_synced >= 5 * MONI_NS_PER_SEC) {
         fdatasync(r->events_fd);
         r->events_dirty = false;
+        r->events_synced = now;
     }
 }
 
@@ -670,11 +677,11 @@ static int post_start(struct runner *r, char *err, size_t errlen)
         snprintf(path, sizeof path, "%s/logs", dir);
         r->logs = runner_logs_new(path, r->parser);
     }
-    /* the tick: log followers and fault checks.  Without faults only the log
-     * followers need it, and they look every 500 ms: waking 10 times a second
-     * for nothing was most of an observe-only run's CPU cost. */
-    r->poll_timer = moni_loop_add_ticker(r->loop, r->o.no_faults ? 5 * RUNNER_POLL_NS : RUNNER_POLL_NS,
-                                         0, on_poll, r);
+    /* the tick: log followers and fault checks.  Without faults the followers
+     * run on each sample instead: waking 10 times a second for nothing was most
+     * of an observe-only run's CPU cost. */
+    if (!r->o.no_faults)
+        r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS, 0, on_poll, r);
     if (r->o.no_faults)
         return 0;
     char path[PATH_MAX + 16];
