@@ -355,7 +355,12 @@ static const char *cause_name(const struct lp_cause *c)
 static void cause_component(const struct lp_cause *c, char *out, size_t len)
 {
     const char *t = c->first.text ? c->first.text : "";
-    const char *w = strstr(t, "_worker_");
+    /* A line that blames where its data came from ("shard ... (from train_worker_3)
+     * not available") belongs to that worker, not to the one that logged it. */
+    const char *from = strstr(t, "(from ");
+    const char *w = from ? strstr(from, "_worker_") : NULL;
+    if (!w || w - from > 32)
+        w = strstr(t, "_worker_");
     if (w) {
         const char *b = w, *e = w + 8;
         while (b > t && ((b[-1] >= 'a' && b[-1] <= 'z') || b[-1] == '_'))
