@@ -56,6 +56,18 @@ struct rule {
     int64_t for_ns, window_ns;
     struct instance *inst;
     size_t ninst;
+    /* Where the series lives in the frame, found once per column set: matching ~100
+     * column names per rule on every tick was most of the alert engine's cost. */
+    const struct metric_col *cached_cols; /* the column set the cache is for */
+    size_t cached_ncols;
+    int series_col, per_col, gate_col;    /* -1: not a frame column */
+    struct label_match *matches;          /* labelled rules: the matching columns */
+    size_t nmatches;
+};
+
+struct label_match {
+    int col, per_col;
+    char val[64];
 };
 
 struct alerts {
@@ -153,6 +165,7 @@ static int placeholder(const char *pattern, char **key)
 
 static void rule_free(struct rule *r)
 {
+    free(r->matches);
     free(r->name);
     free(r->severity);
     free(r->summary);
@@ -430,7 +443,7 @@ static bool train_value(const struct moni_train_metric *train, size_t ntrain, co
 
 static bool series_value(const struct rule *r, const struct frame *f,
                          const struct moni_train_metric *train, size_t ntrain, const char *name,
-                         double *v, int64_t *updated)
+                         int col, double *v, int64_t *updated)
 {
     if (updated)
         *updated = 0;
@@ -438,7 +451,7 @@ static bool series_value(const struct rule *r, const struct frame *f,
         return true;
     if (r->source == SRC_TRAIN || !f)
         return false;
-    return frame_get(f, frame_find(f, name), v);
+    return frame_get(f, col, v);
 }
 
 /* Does col match the pattern?  Fills the placeholder's value (digits only for the
@@ -710,6 +723,57 @@ static void rebuild_firing(struct alerts *al)
     }
 }
 
+static int find_col(const struct frame *f, const char *name)
+{
+    return name && f ? frame_find(f, name) : -1;
+}
+
+/* Finds the rule's columns again when the frame's column set is not the cached one
+ * (columns are only ever added, so the pointer and the count identify it). */
+static void resolve_cols(struct rule *r, const struct frame *f)
+{
+    const struct metric_col *cols = f ? f->cols : NULL;
+    size_t ncols = f ? f->ncols : 0;
+    if (r->cached_cols == cols && r->cached_ncols == ncols && cols) {
+        /* a new frame may reuse the old one's memory: check one name */
+        const char *want = r->label_key ? NULL : r->series;
+        int c = r->series_col;
+        if (r->label_key && r->nmatches)
+            c = r->matches[0].col;
+        char val[64];
+        if (c < 0 || (want ? !strcmp(cols[c].name, want) :
+                      match_pattern(r->series, r->label_key, cols[c].name, val, sizeof val)))
+            return;
+    }
+    r->cached_cols = cols;
+    r->cached_ncols = ncols;
+    r->gate_col = find_col(f, r->gate);
+    r->series_col = r->label_key ? -1 : find_col(f, r->series);
+    r->per_col = r->label_key ? -1 : find_col(f, r->per);
+    r->nmatches = 0;
+    if (!r->label_key || !f)
+        return;
+    for (size_t c = 0; c < ncols; c++) {
+        char val[64];
+        if (!cols[c].name ||
+            !match_pattern(r->series, r->label_key, cols[c].name, val, sizeof val))
+            continue;
+        struct label_match *m = realloc(r->matches, (r->nmatches + 1) * sizeof *m);
+        if (!m)
+            return;
+        r->matches = m;
+        m = &r->matches[r->nmatches++];
+        m->col = (int)c;
+        memcpy(m->val, val, sizeof m->val);
+        m->per_col = -1;
+        if (r->per) {
+            char pc[256];
+            substitute(r->per, val, pc, sizeof pc);
+            m->per_col = frame_find(f, pc);
+        }
+    }
+}
+
 int alerts_eval(struct alerts *al, const struct frame *f, const struct moni_train_metric *train,
                 size_t ntrain, struct moni_stamp now)
 {
@@ -718,19 +782,21 @@ int alerts_eval(struct alerts *al, const struct frame *f, const struct moni_trai
     int transitions = 0;
     for (size_t i = 0; i < al->nrules; i++) {
         struct rule *r = &al->rules[i];
+        resolve_cols(r, f);
         bool gate_ok = true;
         if (r->gate) {
             double g;
-            gate_ok = series_value(r, f, train, ntrain, r->gate, &g, NULL) && isfinite(g) && g != 0;
+            gate_ok = series_value(r, f, train, ntrain, r->gate, r->gate_col, &g, NULL) &&
+                      isfinite(g) && g != 0;
         }
         for (size_t j = 0; j < r->ninst; j++)
             r->inst[j].seen = false;
         if (!r->label_key) {
             double v = NAN, d;
             int64_t upd = 0;
-            bool have = series_value(r, f, train, ntrain, r->series, &v, &upd);
+            bool have = series_value(r, f, train, ntrain, r->series, r->series_col, &v, &upd);
             if (have && r->per) {
-                have = series_value(r, f, train, ntrain, r->per, &d, NULL) && d != 0;
+                have = series_value(r, f, train, ntrain, r->per, r->per_col, &d, NULL) && d != 0;
                 v = have ? v / d * r->scale : NAN;
             } else if (have) {
                 v *= r->scale;
@@ -740,22 +806,17 @@ int alerts_eval(struct alerts *al, const struct frame *f, const struct moni_trai
                 transitions += eval_instance(al, r, in, have, v, upd, gate_ok, now);
             continue;
         }
-        for (size_t c = 0; f && c < f->ncols; c++) {
-            char val[64];
-            if (!f->cols[c].name ||
-                !match_pattern(r->series, r->label_key, f->cols[c].name, val, sizeof val))
-                continue;
+        for (size_t k = 0; f && k < r->nmatches; k++) {
+            const struct label_match *m = &r->matches[k];
             double v, d;
-            bool have = frame_get(f, (int)c, &v);
+            bool have = frame_get(f, m->col, &v);
             if (have && r->per) {
-                char pc[256];
-                substitute(r->per, val, pc, sizeof pc);
-                have = frame_get(f, frame_find(f, pc), &d) && d != 0;
+                have = frame_get(f, m->per_col, &d) && d != 0;
                 v = have ? v / d * r->scale : NAN;
             } else if (have) {
                 v *= r->scale;
             }
-            struct instance *in = instance_for(r, val);
+            struct instance *in = instance_for(r, m->val);
             if (in)
                 transitions += eval_instance(al, r, in, have, v, 0, gate_ok, now);
         }

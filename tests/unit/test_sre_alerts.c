@@ -329,6 +329,48 @@ static void test_default_rules_and_export(void **state)
     alerts_free(al);
 }
 
+/* The engine caches where each rule's columns are: a second frame with the columns in
+ * another order (and a column added to the first) must still be read by name. */
+static void test_column_cache(void **state)
+{
+    (void)state;
+    struct alerts *al = load("{\"rules\":[{\"name\":\"Big\",\"series\":\"proc_rss_bytes\","
+                             "\"op\":\">\",\"threshold\":100},"
+                             "{\"name\":\"GpuFull\",\"series\":\"gpu{gpu}_mem_used_bytes\","
+                             "\"per\":\"gpu{gpu}_mem_total_bytes\",\"op\":\">\",\"threshold\":0.9}]}");
+    struct frame a, b;
+    frame_init(&a);
+    frame_init(&b);
+    int a_rss = frame_add(&a, "proc_rss_bytes", "", METRIC_GAUGE);
+    int a_other = frame_add(&a, "cpu_pct", "", METRIC_GAUGE);
+    int b_other = frame_add(&b, "cpu_pct", "", METRIC_GAUGE);
+    int b_rss = frame_add(&b, "proc_rss_bytes", "", METRIC_GAUGE);
+    frame_set(&a, a_rss, 50);
+    frame_set(&a, a_other, 500);
+    alerts_eval(al, &a, NULL, 0, at(0));
+    assert_int_equal(nfiring(al), 0);
+    frame_set(&b, b_rss, 500);
+    frame_set(&b, b_other, 50);
+    alerts_eval(al, &b, NULL, 0, at(1));
+    assert_int_equal(nfiring(al), 1);
+    alerts_eval(al, &a, NULL, 0, at(2));
+    assert_int_equal(nfiring(al), 0);
+    /* a GPU appears in frame a: its columns are found */
+    int u0 = frame_add(&a, "gpu0_mem_used_bytes", "", METRIC_GAUGE);
+    int t0 = frame_add(&a, "gpu0_mem_total_bytes", "", METRIC_GAUGE);
+    frame_set(&a, a_rss, 50);
+    frame_set(&a, u0, 95);
+    frame_set(&a, t0, 100);
+    alerts_eval(al, &a, NULL, 0, at(3));
+    const struct moni_alert_state *f;
+    assert_int_equal(alerts_firing(al, &f), 1);
+    assert_string_equal(f[0].name, "GpuFull");
+    assert_string_equal(f[0].label_value, "0");
+    frame_free(&a);
+    frame_free(&b);
+    alerts_free(al);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_per_gpu_and_journal),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_default_rules_and_export),
+        cmocka_unit_test(test_column_cache),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (tmpdir[0]) {
