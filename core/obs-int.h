@@ -53,6 +53,34 @@ int obs_parse_pid_stat(const char *text, struct obs_pid_stat *st);
 /* /proc/PID/io: read_bytes/write_bytes (storage), falling back to rchar/wchar. */
 int obs_parse_pid_io(const char *text, uint64_t *read_bytes, uint64_t *write_bytes);
 
+/* ---- disks and interfaces that come and go (src-system.c) ----------------------
+ * samples.csv's columns are fixed at start, so only the devices present then get
+ * per-device columns (disk_NAME_*, net_NAME_*).  A device that appears later is
+ * tracked from the tick it is first seen (that read is its baseline) and counted in
+ * the totals (disk_*, net_*) from the next one; one that goes away leaves the
+ * totals (its per-device columns, if any, are missing) and, if it comes back,
+ * starts again from a new baseline.  Each change is reported once through note.
+ * The set of names is remembered, so the predicate (disk_wanted stats /sys/block)
+ * runs once per new name, not per tick.  Exported for tests. */
+enum obs_dev_kind { OBS_DEV_DISK, OBS_DEV_NET };
+#define OBS_DEV_HOTPLUG_MAX 64   /* devices tracked at once beyond those present at start */
+#define OBS_DEV_NAMES_MAX 1024   /* names remembered at once (wanted or not) */
+#define OBS_DEV_NOTES_MAX 100    /* notes per kind; then one saying the rest are not */
+typedef bool (*obs_dev_wanted_fn)(const char *name, void *arg);
+typedef void (*obs_dev_note_fn)(void *arg, const char *text);
+struct obs_devset;
+/* Reads text (/proc/diskstats or /proc/net/dev as read at start) and adds to f the
+ * totals and the columns of each device wanted() accepts (wanted NULL: the default,
+ * disk_wanted for disks, all but lo for interfaces).  NULL on allocation failure. */
+struct obs_devset *obs_devset_new(enum obs_dev_kind kind, const char *text, struct frame *f,
+                                  obs_dev_wanted_fn wanted, void *wanted_arg);
+/* One tick over the file's text now: sets the columns of f; dt = seconds since the
+ * previous tick (0 = first); now_real_ns stamps the notes. */
+void obs_devset_sample(struct obs_devset *ds, const char *text, struct frame *f, double dt,
+                       int64_t now_real_ns, obs_dev_note_fn note, void *note_arg);
+size_t obs_devset_tracked(const struct obs_devset *ds); /* devices counted now */
+void obs_devset_free(struct obs_devset *ds);
+
 /* Reads a whole small file through a kept-open fd (pread at 0).  Returns the length
  * (NUL-terminated in buf), or -1. */
 ssize_t obs_pread_all(int fd, char *buf, size_t len);
@@ -128,6 +156,8 @@ size_t obs_idx_row(uint64_t lineno, const struct moni_stamp *t, int stream, char
 void obs_session_set_procs(struct session *s, const struct obs_proc *procs, size_t n);
 void obs_session_set_gpus(struct session *s, const char *backend, const char *reason,
                           const char *driver, const struct session_gpu *gpus, size_t n);
+/* Restarts of the GPU backend's helper (nvidia-smi): meta.json gpu.restarts. */
+void obs_session_set_gpu_restarts(struct session *s, unsigned n);
 
 /* ---- GPU backends (src-nvml.c, src-nvsmi.c) ----------------------------------- */
 #define OBS_GPU_MAX 16
@@ -149,6 +179,8 @@ struct obs_nvsmi *obs_nvsmi_open(struct moni_loop *loop, int64_t period_ns,
 /* Copies the latest parsed values (missing where the child printed nothing/N/A). */
 void obs_nvsmi_values(struct obs_nvsmi *n, struct obs_gpu_values *out);
 void obs_nvsmi_close(struct obs_nvsmi *n);
+/* Where restarts of the streaming child are noted and counted (gpu.restarts). */
+void obs_nvsmi_set_session(struct obs_nvsmi *n, struct session *s);
 /* Parses one streamed CSV line into out (exported for tests); GPU index or -1. */
 int obs_nvsmi_parse_line(const char *line, struct obs_gpu_values *out);
 

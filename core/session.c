@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/obs-int.h"
@@ -68,6 +69,7 @@ struct session {
     size_t ngpus;
     char gpu_backend[16], gpu_reason[640], gpu_driver[96];
     bool gpu_known;
+    unsigned gpu_restarts; /* nvidia-smi child restarts */
     struct hooks on_tick, on_sample, on_line, on_exit, on_done;
     cJSON *extra, *notes;
     struct moni_stamp start, end;
@@ -381,6 +383,8 @@ static cJSON *build_meta(struct session *s)
         cJSON_AddStringToObject(g, "reason", s->gpu_reason);
     else
         cJSON_AddNullToObject(g, "reason");
+    if (!strcmp(s->gpu_backend, "nvidia-smi"))
+        cJSON_AddNumberToObject(g, "restarts", (double)s->gpu_restarts);
 
     cJSON *srcs = cJSON_AddArrayToObject(m, "sources");
     for (size_t i = 0; i < s->nsrc; i++) {
@@ -456,11 +460,11 @@ static void sample_sources(struct session *s, int64_t now)
 
 static void sample_self(struct session *s, int64_t now)
 {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) < 0)
+    /* the process CPU clock, not getrusage: same figure (all threads), a lighter call */
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
         return;
-    int64_t cpu = (int64_t)ru.ru_utime.tv_sec * MONI_NS_PER_SEC + ru.ru_utime.tv_usec * 1000 +
-                  (int64_t)ru.ru_stime.tv_sec * MONI_NS_PER_SEC + ru.ru_stime.tv_usec * 1000;
+    int64_t cpu = (int64_t)ts.tv_sec * MONI_NS_PER_SEC + ts.tv_nsec;
     if (s->prev_cpu_at && now > s->prev_cpu_at) {
         s->stats.moni_cpu_pct = 100.0 * (double)(cpu - s->prev_cpu_ns) /
                                 (double)(now - s->prev_cpu_at);
@@ -899,6 +903,11 @@ void obs_session_set_gpus(struct session *s, const char *backend, const char *re
         memcpy(s->gpus, gpus, n * sizeof *gpus);
     s->ngpus = n;
     s->gpu_known = true;
+}
+
+void obs_session_set_gpu_restarts(struct session *s, unsigned n)
+{
+    s->gpu_restarts = n;
 }
 
 int session_on_tick(struct session *s, session_frame_cb cb, void *arg)

@@ -431,6 +431,7 @@ static int gpu_init(struct session *s, struct frame *f, void *arg, void **state,
     if (g->nvsmi) {
         g->ngpu = n;
         obs_session_set_gpus(s, "nvidia-smi", NULL, driver, inv, n);
+        obs_nvsmi_set_session(g->nvsmi, s);
         add_columns(g, f, n);
         *state = g;
         return 0;

@@ -2,8 +2,13 @@
  * one short inventory call at start, then ONE long-running
  *   nvidia-smi --query-gpu=... --format=csv,noheader,nounits -lms N
  * child whose output is parsed on the event loop as it streams (never a process
- * per sample).  Values older than three periods (the child died or stalled) are
- * reported missing.  PCIe throughput and Xid are not available this way. */
+ * per sample).  Values older than three periods (the child stalled) are reported
+ * missing, and so is everything once the child is gone.  A child that exits, or
+ * prints nothing for max(3 periods, 5 s), is killed (its whole process group) and
+ * reaped, and a new one is started after a backoff of 1 s doubling to 30 s (back
+ * to 1 s once a child has streamed for 30 s); at most one child at a time.  Each
+ * restart is noted in meta.json and counted in gpu.restarts.  PCIe throughput and
+ * Xid are not available this way. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,14 +30,30 @@ static const int stream_field[] = {-1,           GPU_UTIL,    GPU_MEM_UTIL, GPU_
                                    GPU_MEM_TOTAL, GPU_TEMP,    GPU_POWER,    GPU_SM_CLOCK,
                                    GPU_ECC_CORR,  GPU_ECC_UNCORR};
 
+#define NVSMI_BACKOFF_FIRST_NS (1 * MONI_NS_PER_SEC)
+#define NVSMI_BACKOFF_MAX_NS (30 * MONI_NS_PER_SEC)
+#define NVSMI_HEALTHY_NS (30 * MONI_NS_PER_SEC) /* streamed this long: backoff resets */
+#define NVSMI_REAP_WAIT_NS (1 * MONI_NS_PER_SEC) /* EOF seen, exit not yet: then SIGKILL */
+#define NVSMI_MAX_NOTES 10                       /* restarts noted; later ones only counted */
+
 struct obs_nvsmi {
     struct moni_loop *loop;
-    pid_t pid;
+    struct session *session; /* for notes and gpu.restarts; may be NULL */
+    char path[4096];
+    char lms[32];
+    pid_t pid; /* the streaming child (= its process group), 0 = none */
     int fd;
     struct obs_linebuf lb;
     struct obs_gpu_values vals;
     int64_t updated[OBS_GPU_MAX];
-    int64_t stale_ns;
+    int64_t stale_ns, stall_ns;
+    int64_t started_ns, first_line_ns, last_line_ns; /* of the current child */
+    int64_t eof_ns;                                  /* its pipe ended (0 = not yet) */
+    int watchdog, reaper, restarter;                 /* one-shot timer ids, -1 = none */
+    int64_t backoff_ns; /* the delay before the next restart */
+    int64_t delay_ns;   /* the delay chosen for the pending restart */
+    char why[160];      /* how the last child ended, with its time: for the note */
+    unsigned restarts, notes;
 };
 
 /* Splits "a, b, c" in place; returns the count. */
@@ -141,6 +162,16 @@ static ssize_t inventory(const char *path, char *buf, size_t len)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? (ssize_t)got : -1;
 }
 
+static void arm_watchdog(struct obs_nvsmi *n, int64_t at);
+static void start_child(struct obs_nvsmi *n);
+
+static void cancel(struct obs_nvsmi *n, int *timer)
+{
+    if (*timer >= 0)
+        moni_loop_cancel_timer(n->loop, *timer);
+    *timer = -1;
+}
+
 static void on_stream_line(void *arg, const char *line, size_t len, size_t term_len)
 {
     struct obs_nvsmi *n = arg;
@@ -149,8 +180,13 @@ static void on_stream_line(void *arg, const char *line, size_t len, size_t term_
     memcpy(buf, line, l);
     buf[l] = '\0';
     int idx = obs_nvsmi_parse_line(buf, &n->vals);
-    if (idx >= 0)
-        n->updated[idx] = moni_mono_ns();
+    if (idx >= 0) {
+        int64_t now = moni_mono_ns();
+        n->updated[idx] = now;
+        if (!n->first_line_ns)
+            n->first_line_ns = now;
+        n->last_line_ns = now;
+    }
 }
 
 static void close_stream(struct obs_nvsmi *n)
@@ -159,6 +195,94 @@ static void close_stream(struct obs_nvsmi *n)
         moni_loop_del_fd(n->loop, n->fd);
         close(n->fd);
         n->fd = -1;
+    }
+    obs_linebuf_free(&n->lb); /* a partial line of a dead child is not data */
+}
+
+/* Kills the child's whole group (the leader may have left helpers) and reaps the
+ * leader; returns its wait status. */
+static int kill_and_reap(pid_t pid)
+{
+    int st = 0;
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return st;
+}
+
+static void describe_status(int st, char *buf, size_t len)
+{
+    if (WIFEXITED(st))
+        snprintf(buf, len, "exited (status %d)", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, len, "was killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, len, "ended");
+}
+
+static void on_restart_due(struct moni_loop *loop, int64_t deadline, int64_t now,
+                           uint64_t missed, void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)now;
+    (void)missed;
+    struct obs_nvsmi *n = arg;
+    n->restarter = -1; /* one-shot: the id is free again */
+    start_child(n);
+}
+
+/* The child is gone (already reaped): its values go missing now, and a new child
+ * is started after the backoff. */
+static void child_gone(struct obs_nvsmi *n, const char *how)
+{
+    int64_t now = moni_mono_ns();
+    cancel(n, &n->watchdog);
+    cancel(n, &n->reaper);
+    close_stream(n);
+    memset(n->updated, 0, sizeof n->updated);
+    if (n->first_line_ns && n->last_line_ns - n->first_line_ns >= NVSMI_HEALTHY_NS)
+        n->backoff_ns = NVSMI_BACKOFF_FIRST_NS;
+    n->delay_ns = n->backoff_ns;
+    n->backoff_ns = n->backoff_ns * 2 < NVSMI_BACKOFF_MAX_NS ? n->backoff_ns * 2
+                                                            : NVSMI_BACKOFF_MAX_NS;
+    char iso[MONI_ISO_LEN];
+    moni_fmt_iso(moni_real_from_mono(now), iso, sizeof iso);
+    snprintf(n->why, sizeof n->why, "nvidia-smi %s at %s", how, iso);
+    n->restarter = moni_loop_add_timeout(n->loop, now + n->delay_ns, on_restart_due, n);
+}
+
+static void reaped(struct obs_nvsmi *n, int st)
+{
+    n->pid = 0;
+    char how[64];
+    describe_status(st, how, sizeof how);
+    child_gone(n, how);
+}
+
+/* The pipe ended: the exit follows at once, normally.  Poll for it briefly (on
+ * the loop, never blocking it), then kill whatever still holds on. */
+static void on_reap_check(struct moni_loop *loop, int64_t deadline, int64_t now,
+                          uint64_t missed, void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)missed;
+    struct obs_nvsmi *n = arg;
+    n->reaper = -1;
+    if (n->pid <= 0)
+        return;
+    int st = 0;
+    pid_t r = waitpid(n->pid, &st, WNOHANG);
+    if (r == n->pid || (r < 0 && errno == ECHILD)) {
+        kill(-n->pid, SIGKILL); /* helpers it may have left in its group */
+        reaped(n, st);
+    } else if (now - n->eof_ns >= NVSMI_REAP_WAIT_NS) {
+        reaped(n, kill_and_reap(n->pid));
+    } else {
+        n->reaper = moni_loop_add_timeout(n->loop, now + 20 * MONI_NS_PER_MS, on_reap_check, n);
+        if (n->reaper < 0)
+            reaped(n, kill_and_reap(n->pid));
     }
 }
 
@@ -172,10 +296,122 @@ static void on_stream(struct moni_loop *loop, int fd, uint32_t events, void *arg
     if (r > 0) {
         obs_linebuf_feed(&n->lb, buf, (size_t)r, on_stream_line, n);
     } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        close_stream(n); /* the child ended: values go stale, then missing */
-        if (n->pid > 0 && waitpid(n->pid, NULL, WNOHANG) == n->pid)
-            n->pid = 0;
+        /* The child ended (or closed its output): values go missing, it is
+         * reaped, and a new one is started after the backoff. */
+        cancel(n, &n->watchdog);
+        if (n->fd >= 0) {
+            moni_loop_del_fd(n->loop, n->fd);
+            close(n->fd);
+            n->fd = -1;
+        }
+        memset(n->updated, 0, sizeof n->updated);
+        n->eof_ns = moni_mono_ns();
+        on_reap_check(n->loop, n->eof_ns, n->eof_ns, 0, n);
     }
+}
+
+/* Stall limit: from the last line, or (more lenient: driver initialisation can be
+ * slow) from the start while no line came yet. */
+static int64_t stall_deadline(const struct obs_nvsmi *n)
+{
+    return n->last_line_ns ? n->last_line_ns + n->stall_ns : n->started_ns + 2 * n->stall_ns;
+}
+
+static void on_watchdog(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed,
+                        void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)missed;
+    struct obs_nvsmi *n = arg;
+    n->watchdog = -1;
+    if (n->pid <= 0 || n->fd < 0)
+        return;
+    if (now < stall_deadline(n)) { /* lines came since: look again later */
+        arm_watchdog(n, stall_deadline(n));
+        return;
+    }
+    int64_t quiet = now - (n->last_line_ns ? n->last_line_ns : n->started_ns);
+    char how[64];
+    snprintf(how, sizeof how, "stalled (no GPU line for %.0f s; killed)",
+             (double)quiet / MONI_NS_PER_SEC);
+    kill_and_reap(n->pid);
+    n->pid = 0;
+    child_gone(n, how);
+}
+
+/* Looks at the child at `at`: one stall limit after the start, then again at the
+ * stall deadline as long as lines keep coming. */
+static void arm_watchdog(struct obs_nvsmi *n, int64_t at)
+{
+    n->watchdog = moni_loop_add_timeout(n->loop, at, on_watchdog, n);
+}
+
+static int spawn_stream(struct obs_nvsmi *n)
+{
+    char *argv[] = {(char *)"nvidia-smi", (char *)"--query-gpu=" NVSMI_STREAM_QUERY,
+                    (char *)"--format=csv,noheader,nounits", (char *)"-lms", n->lms, NULL};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    /* Its own group, so a kill reaches whatever it starts; PDEATHSIG in case moni
+     * itself is killed. */
+    struct obs_spawn_opts o = {.stdin_fd = -1, .stdout_fd = p[1], .stderr_fd = -1,
+                               .new_group = true, .pdeathsig = SIGTERM};
+    pid_t pid = obs_spawn(n->path, argv, &o);
+    int e = errno;
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        errno = e;
+        return -1;
+    }
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    if (moni_loop_add_fd(n->loop, p[0], EPOLLIN, on_stream, n) < 0) {
+        close(p[0]);
+        kill_and_reap(pid);
+        errno = ENOMEM;
+        return -1;
+    }
+    n->pid = pid;
+    n->fd = p[0];
+    n->started_ns = moni_mono_ns();
+    n->first_line_ns = n->last_line_ns = n->eof_ns = 0;
+    arm_watchdog(n, n->started_ns + n->stall_ns);
+    return 0;
+}
+
+static void note(struct obs_nvsmi *n, const char *text)
+{
+    if (!n->session)
+        return;
+    if (n->notes < NVSMI_MAX_NOTES)
+        session_note(n->session, "%s", text);
+    else if (n->notes == NVSMI_MAX_NOTES)
+        session_note(n->session, "further nvidia-smi restarts are only counted (gpu.restarts)");
+    n->notes++;
+    obs_session_set_gpu_restarts(n->session, n->restarts);
+    session_write_meta(n->session); /* on disk now, not only at the end */
+}
+
+/* The backoff has passed: a new child, noted once; if it cannot start, the next
+ * attempt comes after a longer backoff. */
+static void start_child(struct obs_nvsmi *n)
+{
+    char text[400];
+    int ok = spawn_stream(n);
+    int e = errno;
+    double delay_s = (double)n->delay_ns / MONI_NS_PER_SEC;
+    if (ok == 0) {
+        n->restarts++;
+        snprintf(text, sizeof text, "%s; restarted after %.0f s", n->why, delay_s);
+        note(n, text);
+        return;
+    }
+    snprintf(text, sizeof text, "%s; restart after %.0f s failed: %s", n->why, delay_s,
+             strerror(e));
+    note(n, text);
+    child_gone(n, "could not be restarted");
 }
 
 struct obs_nvsmi *obs_nvsmi_open(struct moni_loop *loop, int64_t period_ns,
@@ -217,21 +453,25 @@ struct obs_nvsmi *obs_nvsmi_open(struct moni_loop *loop, int64_t period_ns,
         return NULL;
     n->loop = loop;
     n->fd = -1;
+    n->watchdog = n->reaper = n->restarter = -1;
     n->stale_ns = 3 * period_ns + MONI_NS_PER_SEC;
-    char lms[32];
-    snprintf(lms, sizeof lms, "%lld", (long long)(period_ns / MONI_NS_PER_MS));
-    char *argv[] = {(char *)"nvidia-smi", (char *)"--query-gpu=" NVSMI_STREAM_QUERY,
-                    (char *)"--format=csv,noheader,nounits", (char *)"-lms", lms, NULL};
-    n->pid = run_smi(path, argv, &n->fd);
-    if (n->pid < 0) {
+    n->stall_ns = 3 * period_ns > 5 * MONI_NS_PER_SEC ? 3 * period_ns : 5 * MONI_NS_PER_SEC;
+    n->backoff_ns = NVSMI_BACKOFF_FIRST_NS;
+    snprintf(n->path, sizeof n->path, "%s", path);
+    snprintf(n->lms, sizeof n->lms, "%lld", (long long)(period_ns / MONI_NS_PER_MS));
+    if (spawn_stream(n) < 0) {
         snprintf(err, errlen, "cannot start %s: %s", path, strerror(errno));
         free(n);
         return NULL;
     }
-    fcntl(n->fd, F_SETFL, fcntl(n->fd, F_GETFL) | O_NONBLOCK);
-    moni_loop_add_fd(loop, n->fd, EPOLLIN, on_stream, n);
     *ngpus = count;
     return n;
+}
+
+void obs_nvsmi_set_session(struct obs_nvsmi *n, struct session *s)
+{
+    if (n)
+        n->session = s;
 }
 
 void obs_nvsmi_values(struct obs_nvsmi *n, struct obs_gpu_values *out)
@@ -247,11 +487,20 @@ void obs_nvsmi_close(struct obs_nvsmi *n)
 {
     if (!n)
         return;
+    cancel(n, &n->watchdog);
+    cancel(n, &n->reaper);
+    cancel(n, &n->restarter);
     close_stream(n);
-    if (n->pid > 0) {
-        kill(n->pid, SIGTERM);
-        waitpid(n->pid, NULL, 0);
+    if (n->pid > 0) { /* SIGTERM, a second to go, then SIGKILL (a stalled child) */
+        kill(-n->pid, SIGTERM);
+        int64_t until = moni_mono_ns() + MONI_NS_PER_SEC;
+        pid_t r;
+        while ((r = waitpid(n->pid, NULL, WNOHANG)) == 0 && moni_mono_ns() < until)
+            moni_sleep_ns(5 * MONI_NS_PER_MS);
+        if (r == 0)
+            kill_and_reap(n->pid);
+        else
+            kill(-n->pid, SIGKILL); /* what it left in its group */
     }
-    obs_linebuf_free(&n->lb);
     free(n);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -399,19 +400,6 @@ static const char *const net_suffix[NET_NCOLS] = {"rx_Bps", "tx_Bps", "rx_errors
 static const char *const psi_res[3] = {"cpu", "memory", "io"};
 enum { PSI_SOME10, PSI_FULL10, PSI_SOMET, PSI_FULLT, PSI_NCOLS };
 
-struct sys_disk {
-    char name[32];
-    int col[DISK_NCOLS];
-    struct obs_disk prev;
-    bool seen;
-};
-struct sys_net {
-    char name[32];
-    int col[NET_NCOLS];
-    struct obs_net prev, base;
-    bool seen, based;
-};
-
 struct sys_state {
     int fd_stat, fd_mem, fd_load, fd_disk, fd_net, fd_psi[3];
     char *buf;
@@ -422,13 +410,7 @@ struct sys_state {
     bool *cpu_seen;
     int load_col[3];
     int mem_col[7];
-    int disk_tot[DISK_NCOLS];
-    struct sys_disk *disks;
-    size_t ndisks;
-    int net_tot[NET_NCOLS];
-    struct sys_net *nets;
-    size_t nnets;
-    uint64_t net_tot_base[NET_NCOLS];
+    struct obs_devset *disks, *nets; /* NULL if the file cannot be read */
     int psi_col[3][PSI_NCOLS];
     int64_t prev_ns;
 };
@@ -461,6 +443,456 @@ static bool disk_wanted(const char *name)
     return stat(path, &sb) == 0;
 }
 
+static double delta(uint64_t now, uint64_t prev)
+{
+    return now >= prev ? (double)(now - prev) : 0; /* counter reset: no negative rates */
+}
+
+/* ---- disks and interfaces that come and go ----------------------------------------
+ * Each read, every line's device name is compared with the name that followed the
+ * previous line's device in the last read (a chain kept in the name table), so an
+ * unchanged file costs one compare per line and no lookups; only devices counted in
+ * the totals are parsed.  A name never seen before is classified once (for disks
+ * that is a stat of /sys/block/NAME) and remembered, wanted or not, for as long as
+ * the file lists it.  See obs-int.h for what the columns and totals hold. */
+
+enum { DEV_NCOLS_MAX = 6 };
+static const struct dev_kind {
+    const char *what;   /* in notes: "disk sdb appeared ..." */
+    const char *prefix; /* of the columns */
+    const char *const *suffix;
+    int ncols;
+} dev_kinds[] = {
+    [OBS_DEV_DISK] = {"disk", "disk", disk_suffix, DISK_NCOLS},
+    [OBS_DEV_NET] = {"interface", "net", net_suffix, NET_NCOLS},
+};
+
+struct dev_slot {                  /* a device counted in the totals */
+    char name[32];
+    int col[DEV_NCOLS_MAX];        /* its own columns; -1 if it appeared after start */
+    uint64_t prev[DEV_NCOLS_MAX];  /* counters at the last read */
+    uint64_t base[DEV_NCOLS_MAX];  /* ... at its first read (net errors/drops) */
+    double acc[DEV_NCOLS_MAX];     /* errors/drops of its earlier lives (it went, came back) */
+    bool fixed;                    /* present at start: keeps its slot and columns */
+    bool used, present, seen;      /* seen: has a baseline */
+};
+
+struct dev_name {   /* a device name in the file, counted or not */
+    char name[32];
+    size_t len;     /* 0 = a free entry */
+    int slot;       /* index in slots, or -1: not counted */
+    int next;       /* the name on the line after this one in the last read, or -1 */
+    uint32_t gen;   /* the last read that listed it */
+};
+
+struct obs_devset {
+    enum obs_dev_kind kind;
+    const struct dev_kind *k;
+    obs_dev_wanted_fn wanted;
+    void *wanted_arg;
+    int tot[DEV_NCOLS_MAX];
+    struct dev_slot *slots;
+    size_t nslots, nhot;     /* slots allocated; hot-plugged ones in use */
+    struct dev_name *names;
+    size_t nnames, names_len; /* entries in use; entries allocated */
+    int head;                /* the first name of the last read */
+    size_t nlines;           /* names in the last read */
+    uint32_t gen;            /* reads so far (0 = the one at start) */
+    double gone[DEV_NCOLS_MAX]; /* errors/drops counted by devices that went away */
+    unsigned notes;
+    bool names_full_noted;
+};
+
+struct dev_tick { /* what one read reports through */
+    obs_dev_note_fn note;
+    void *arg;
+    int64_t real_ns;
+    char when[MONI_ISO_LEN];
+};
+
+static bool default_disk_wanted(const char *name, void *arg)
+{
+    (void)arg;
+    return disk_wanted(name);
+}
+
+static bool default_net_wanted(const char *name, void *arg)
+{
+    (void)arg;
+    return strcmp(name, "lo") != 0; /* the totals leave lo out too */
+}
+
+static void dev_note(struct obs_devset *ds, struct dev_tick *t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void dev_note(struct obs_devset *ds, struct dev_tick *t, const char *fmt, ...)
+{
+    if (!t || !t->note || ds->notes > OBS_DEV_NOTES_MAX)
+        return;
+    char buf[256];
+    if (ds->notes++ == OBS_DEV_NOTES_MAX) { /* a flood of veths: say so once */
+        snprintf(buf, sizeof buf, "more than %d %s changes: the later ones are not noted",
+                 OBS_DEV_NOTES_MAX, ds->k->what);
+    } else {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+    }
+    t->note(t->arg, buf);
+}
+
+static const char *dev_when(struct dev_tick *t)
+{
+    if (!t)
+        return "start";
+    if (!t->when[0])
+        moni_fmt_iso(t->real_ns, t->when, sizeof t->when);
+    return t->when;
+}
+
+/* The device name on line l, cut to 31 bytes as the parsers cut it; its length, or 0
+ * when the line names none (the two header lines of /proc/net/dev). */
+static size_t dev_line_name(enum obs_dev_kind kind, const char *l, const char **name)
+{
+    const char *p = skip_blank(l), *s;
+    if (kind == OBS_DEV_DISK) {
+        while (is_digit(*p) || *p == ' ' || *p == '\t') /* major minor */
+            p++;
+        s = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+    } else {
+        s = p;
+        while (*p && *p != ':' && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        if (*p != ':')
+            return 0;
+    }
+    size_t n = (size_t)(p - s);
+    *name = s;
+    return n < 32 ? n : 31;
+}
+
+/* The counters of a line, in column order; 0 or -1. */
+static int dev_parse(enum obs_dev_kind kind, const char *l, uint64_t c[DEV_NCOLS_MAX])
+{
+    if (kind == OBS_DEV_DISK) {
+        struct obs_disk d;
+        if (obs_parse_diskstats_line(l, &d) < 0)
+            return -1;
+        c[DISK_RD] = d.rd_sectors;
+        c[DISK_WR] = d.wr_sectors;
+        c[DISK_RIOPS] = d.rd_ios;
+        c[DISK_WIOPS] = d.wr_ios;
+        c[DISK_BUSY] = d.io_ms;
+        return 0;
+    }
+    struct obs_net n;
+    if (obs_parse_netdev_line(l, &n) < 0)
+        return -1;
+    c[NET_RX] = n.rx_bytes;
+    c[NET_TX] = n.tx_bytes;
+    c[NET_RXERR] = n.rx_errs;
+    c[NET_TXERR] = n.tx_errs;
+    c[NET_RXDROP] = n.rx_drop;
+    c[NET_TXDROP] = n.tx_drop;
+    return 0;
+}
+
+static inline bool dev_name_is(const struct dev_name *e, const char *nm, size_t nl)
+{
+    return e->len == nl && !memcmp(e->name, nm, nl);
+}
+
+static int dev_find(const struct obs_devset *ds, const char *nm, size_t nl)
+{
+    for (size_t i = 0; i < ds->names_len; i++)
+        if (dev_name_is(&ds->names[i], nm, nl))
+            return (int)i;
+    return -1;
+}
+
+/* A slot for a device (at start: a fixed one with its columns); -1 if none. */
+static int dev_attach(struct obs_devset *ds, const char *name, struct frame *f,
+                      struct dev_tick *t)
+{
+    const struct dev_kind *k = ds->k;
+    if (ds->gen > 0) {
+        for (size_t i = 0; i < ds->nslots; i++) {
+            struct dev_slot *sl = &ds->slots[i];
+            if (sl->fixed && !sl->present && !strcmp(sl->name, name)) {
+                sl->present = true;
+                sl->seen = false;
+                dev_note(ds, t, "%s %s reappeared at %s: counted again from the next "
+                         "sample (%s_%s_* and %s_* totals), its counters restarted",
+                         k->what, name, dev_when(t), k->prefix, name, k->prefix);
+                return (int)i;
+            }
+        }
+        if (ds->nhot >= OBS_DEV_HOTPLUG_MAX) {
+            dev_note(ds, t, "%s %s appeared at %s: not counted (already %d %ss that "
+                     "appeared after start)", k->what, name, dev_when(t),
+                     OBS_DEV_HOTPLUG_MAX, k->what);
+            return -1;
+        }
+    }
+    size_t i = 0;
+    if (ds->gen > 0) /* a hot-plugged device takes a free slot if there is one */
+        while (i < ds->nslots && (ds->slots[i].used || ds->slots[i].fixed))
+            i++;
+    else
+        i = ds->nslots;
+    if (i == ds->nslots) {
+        struct dev_slot *ns = realloc(ds->slots, (ds->nslots + 1) * sizeof *ns);
+        if (!ns)
+            return -1;
+        ds->slots = ns;
+        ds->nslots++;
+    }
+    struct dev_slot *sl = &ds->slots[i];
+    memset(sl, 0, sizeof *sl);
+    snprintf(sl->name, sizeof sl->name, "%s", name);
+    sl->used = sl->present = true;
+    for (int c = 0; c < DEV_NCOLS_MAX; c++)
+        sl->col[c] = -1;
+    if (ds->gen == 0) {
+        sl->fixed = true;
+        char col[96];
+        for (int c = 0; c < k->ncols; c++) {
+            col_name(col, sizeof col, ds->kind == OBS_DEV_DISK ? "disk_%s_%s" : "net_%s_%s",
+                     name, k->suffix[c]);
+            sl->col[c] = frame_add(f, col, ds->kind == OBS_DEV_DISK ? "one disk" :
+                                   "one interface", ds->kind == OBS_DEV_NET && c >= 2 ?
+                                   METRIC_COUNTER : METRIC_GAUGE);
+        }
+    } else {
+        ds->nhot++;
+        dev_note(ds, t, "%s %s appeared at %s: counted in %s_* totals; no per-device "
+                 "columns in this run", k->what, name, dev_when(t), k->prefix);
+    }
+    return (int)i;
+}
+
+/* Remembers a name not seen before: wanted() is asked here, once.  Its entry, or -1
+ * (the line does not parse, or the table is full). */
+static int dev_new_name(struct obs_devset *ds, const char *l, const char *nm, size_t nl,
+                        struct frame *f, struct dev_tick *t)
+{
+    uint64_t c[DEV_NCOLS_MAX];
+    if (dev_parse(ds->kind, l, c) < 0)
+        return -1;
+    if (ds->nnames >= OBS_DEV_NAMES_MAX) {
+        if (!ds->names_full_noted && t) { /* at start: noted at the first tick */
+            ds->names_full_noted = true;
+            dev_note(ds, t, "more than %d %s names at %s: new ones are not counted",
+                     OBS_DEV_NAMES_MAX, ds->k->what, dev_when(t));
+        }
+        return -1;
+    }
+    size_t i = 0;
+    while (i < ds->names_len && ds->names[i].len)
+        i++;
+    if (i == ds->names_len) {
+        struct dev_name *nn = realloc(ds->names, (ds->names_len + 1) * sizeof *nn);
+        if (!nn)
+            return -1;
+        ds->names = nn;
+        ds->names_len++;
+    }
+    struct dev_name *e = &ds->names[i];
+    memset(e, 0, sizeof *e);
+    memcpy(e->name, nm, nl);
+    e->name[nl] = '\0';
+    e->len = nl;
+    e->next = -1;
+    e->gen = ds->gen - 1; /* not yet listed in this read */
+    e->slot = ds->wanted(e->name, ds->wanted_arg) ? dev_attach(ds, e->name, f, t) : -1;
+    ds->nnames++;
+    return (int)i;
+}
+
+static void dev_update(struct obs_devset *ds, struct dev_slot *sl, const char *l,
+                       struct frame *f, double dt, double *tot, bool *any)
+{
+    uint64_t c[DEV_NCOLS_MAX] = {0};
+    if (dev_parse(ds->kind, l, c) < 0)
+        return;
+    int n = ds->k->ncols;
+    if (!sl->seen) { /* first read of this life: the baseline */
+        memcpy(sl->base, c, sizeof c);
+        memcpy(sl->prev, c, sizeof c);
+        sl->seen = true;
+        return;
+    }
+    if (dt > 0) {
+        double v[DEV_NCOLS_MAX];
+        if (ds->kind == OBS_DEV_DISK) {
+            v[DISK_RD] = delta(c[DISK_RD], sl->prev[DISK_RD]) * 512 / dt;
+            v[DISK_WR] = delta(c[DISK_WR], sl->prev[DISK_WR]) * 512 / dt;
+            v[DISK_RIOPS] = delta(c[DISK_RIOPS], sl->prev[DISK_RIOPS]) / dt;
+            v[DISK_WIOPS] = delta(c[DISK_WIOPS], sl->prev[DISK_WIOPS]) / dt;
+            v[DISK_BUSY] = delta(c[DISK_BUSY], sl->prev[DISK_BUSY]) / (dt * 10.0);
+            if (v[DISK_BUSY] > 100)
+                v[DISK_BUSY] = 100;
+        } else {
+            v[NET_RX] = delta(c[NET_RX], sl->prev[NET_RX]) / dt;
+            v[NET_TX] = delta(c[NET_TX], sl->prev[NET_TX]) / dt;
+            for (int k = NET_RXERR; k < NET_NCOLS; k++) {
+                double d = delta(c[k], sl->base[k]);
+                tot[k] += d; /* the totals add the earlier lives from ds->gone */
+                v[k] = sl->acc[k] + d;
+            }
+        }
+        for (int k = 0; k < n; k++) {
+            frame_set(f, sl->col[k], v[k]);
+            if (ds->kind == OBS_DEV_DISK && k == DISK_BUSY)
+                tot[k] = v[k] > tot[k] ? v[k] : tot[k];
+            else if (ds->kind == OBS_DEV_DISK || k < NET_RXERR)
+                tot[k] += v[k];
+        }
+        *any = true;
+    }
+    memcpy(sl->prev, c, sizeof c);
+}
+
+/* Names the last read did not list: their devices went away. */
+static void dev_sweep(struct obs_devset *ds, struct dev_tick *t)
+{
+    const struct dev_kind *k = ds->k;
+    for (size_t i = 0; i < ds->names_len; i++) {
+        struct dev_name *e = &ds->names[i];
+        if (!e->len || e->gen == ds->gen)
+            continue;
+        if (e->slot >= 0 && (size_t)e->slot < ds->nslots) {
+            struct dev_slot *sl = &ds->slots[e->slot];
+            if (ds->kind == OBS_DEV_NET && sl->seen)
+                for (int c = NET_RXERR; c < NET_NCOLS; c++) {
+                    double d = delta(sl->prev[c], sl->base[c]);
+                    sl->acc[c] += d;
+                    ds->gone[c] += d;
+                }
+            sl->present = sl->seen = false;
+            if (!sl->fixed) {
+                sl->used = false;
+                ds->nhot--;
+            }
+            dev_note(ds, t, "%s %s disappeared at %s: left out of the %s_* totals%s",
+                     k->what, e->name, dev_when(t), k->prefix,
+                     sl->fixed ? ", its own columns missing while it is gone" : "");
+        }
+        e->len = 0; /* forgotten: if it comes back it is classified again */
+        e->name[0] = '\0';
+        ds->nnames--;
+    }
+}
+
+/* One read of the file; at start (gen 0) it only learns the names. */
+static void dev_scan(struct obs_devset *ds, const char *text, struct frame *f, double dt,
+                     struct dev_tick *t)
+{
+    double tot[DEV_NCOLS_MAX] = {0};
+    bool any = false, changed = false;
+    int expect = ds->head, prev = -1;
+    size_t nlines = 0;
+    for (const char *l = text; l && *l; l = next_line(l)) {
+        const char *nm;
+        size_t nl = dev_line_name(ds->kind, l, &nm);
+        if (!nl)
+            continue;
+        int e = expect;
+        if (e < 0 || !dev_name_is(&ds->names[e], nm, nl)) {
+            changed = true;
+            e = dev_find(ds, nm, nl);
+            if (e < 0 && (e = dev_new_name(ds, l, nm, nl, f, t)) < 0)
+                continue;
+        }
+        struct dev_name *dn = &ds->names[e];
+        if (dn->gen == ds->gen) { /* listed twice in one read: the first counts */
+            changed = true;
+            continue;
+        }
+        expect = dn->next;
+        if (prev >= 0)
+            ds->names[prev].next = e;
+        else
+            ds->head = e;
+        prev = e;
+        nlines++;
+        dn->gen = ds->gen;
+        if (dn->slot >= 0 && ds->gen > 0)
+            dev_update(ds, &ds->slots[dn->slot], l, f, dt, tot, &any);
+    }
+    if (prev >= 0)
+        ds->names[prev].next = -1;
+    else
+        ds->head = -1;
+    if (ds->gen > 0 && (changed || nlines != ds->nlines))
+        dev_sweep(ds, t);
+    ds->nlines = nlines;
+    if (!any)
+        return;
+    for (int k = 0; k < ds->k->ncols; k++) {
+        if (ds->kind == OBS_DEV_NET && k >= NET_RXERR)
+            tot[k] += ds->gone[k];
+        frame_set(f, ds->tot[k], tot[k]);
+    }
+}
+
+struct obs_devset *obs_devset_new(enum obs_dev_kind kind, const char *text, struct frame *f,
+                                  obs_dev_wanted_fn wanted, void *wanted_arg)
+{
+    struct obs_devset *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return NULL;
+    ds->kind = kind;
+    ds->k = &dev_kinds[kind];
+    ds->wanted = wanted ? wanted : kind == OBS_DEV_DISK ? default_disk_wanted
+                                                         : default_net_wanted;
+    ds->wanted_arg = wanted_arg;
+    ds->head = -1;
+    char name[96];
+    for (int k = 0; k < DEV_NCOLS_MAX; k++)
+        ds->tot[k] = -1;
+    for (int k = 0; k < ds->k->ncols; k++) {
+        snprintf(name, sizeof name, "%s_%s", ds->k->prefix, ds->k->suffix[k]);
+        if (kind == OBS_DEV_DISK)
+            ds->tot[k] = frame_add(f, name, k == DISK_BUSY ? "busiest disk, %" : "all disks",
+                                   METRIC_GAUGE);
+        else
+            ds->tot[k] = frame_add(f, name, k < 2 ? "all interfaces but lo" :
+                                   "all interfaces but lo, since start", k < 2 ?
+                                   METRIC_GAUGE : METRIC_COUNTER);
+    }
+    dev_scan(ds, text, f, 0, NULL);
+    return ds;
+}
+
+void obs_devset_sample(struct obs_devset *ds, const char *text, struct frame *f, double dt,
+                       int64_t now_real_ns, obs_dev_note_fn note, void *note_arg)
+{
+    struct dev_tick t = {.note = note, .arg = note_arg, .real_ns = now_real_ns};
+    if (++ds->gen == 0) /* wrapped (years at 10 ms): 0 is the start's */
+        ds->gen = 1;
+    dev_scan(ds, text, f, dt, &t);
+}
+
+size_t obs_devset_tracked(const struct obs_devset *ds)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ds->nslots; i++)
+        n += ds->slots[i].used && ds->slots[i].present;
+    return n;
+}
+
+void obs_devset_free(struct obs_devset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->slots);
+    free(ds->names);
+    free(ds);
+}
+
 static void sys_free(void *state)
 {
     struct sys_state *st = state;
@@ -475,8 +907,8 @@ static void sys_free(void *state)
     free(st->cpu_col);
     free(st->cpu_prev);
     free(st->cpu_seen);
-    free(st->disks);
-    free(st->nets);
+    obs_devset_free(st->disks);
+    obs_devset_free(st->nets);
     free(st);
 }
 
@@ -571,69 +1003,12 @@ static int sys_init(struct session *s, struct frame *f, void *arg, void **state,
     for (int k = 0; k < 7; k++)
         st->mem_col[k] = frame_add(f, memcols[k], "memory (/proc/meminfo)", METRIC_GAUGE);
 
-    /* Disks: whole devices only. */
-    if (st->fd_disk >= 0 && sys_read(st, st->fd_disk) >= 0) {
-        for (int k = 0; k < DISK_NCOLS; k++) {
-            snprintf(name, sizeof name, "disk_%s", disk_suffix[k]);
-            st->disk_tot[k] = frame_add(f, name, k == DISK_BUSY ? "busiest disk, %" :
-                                        "all disks", METRIC_GAUGE);
-        }
-        for (char *l = st->buf; l && *l;) {
-            struct obs_disk d;
-            if (obs_parse_diskstats_line(l, &d) == 0 && disk_wanted(d.name)) {
-                struct sys_disk *nd = realloc(st->disks, (st->ndisks + 1) * sizeof *nd);
-                if (!nd)
-                    break;
-                st->disks = nd;
-                struct sys_disk *sd = &st->disks[st->ndisks++];
-                memset(sd, 0, sizeof *sd);
-                snprintf(sd->name, sizeof sd->name, "%s", d.name);
-                for (int k = 0; k < DISK_NCOLS; k++) {
-                    col_name(name, sizeof name, "disk_%s_%s", d.name, disk_suffix[k]);
-                    sd->col[k] = frame_add(f, name, "one disk", METRIC_GAUGE);
-                }
-            }
-            l = strchr(l, '\n');
-            if (l)
-                l++;
-        }
-    } else {
-        for (int k = 0; k < DISK_NCOLS; k++)
-            st->disk_tot[k] = -1;
-    }
-
-    /* Network: every interface but lo; the totals leave lo out too. */
-    if (st->fd_net >= 0 && sys_read(st, st->fd_net) >= 0) {
-        for (int k = 0; k < NET_NCOLS; k++) {
-            snprintf(name, sizeof name, "net_%s", net_suffix[k]);
-            st->net_tot[k] = frame_add(f, name, k < 2 ? "all interfaces but lo" :
-                                       "all interfaces but lo, since start", k < 2 ?
-                                       METRIC_GAUGE : METRIC_COUNTER);
-        }
-        for (char *l = st->buf; l && *l;) {
-            struct obs_net n;
-            if (obs_parse_netdev_line(l, &n) == 0 && strcmp(n.name, "lo") != 0) {
-                struct sys_net *nn = realloc(st->nets, (st->nnets + 1) * sizeof *nn);
-                if (!nn)
-                    break;
-                st->nets = nn;
-                struct sys_net *sn = &st->nets[st->nnets++];
-                memset(sn, 0, sizeof *sn);
-                snprintf(sn->name, sizeof sn->name, "%s", n.name);
-                for (int k = 0; k < NET_NCOLS; k++) {
-                    col_name(name, sizeof name, "net_%s_%s", n.name, net_suffix[k]);
-                    sn->col[k] = frame_add(f, name, "one interface", k < 2 ? METRIC_GAUGE :
-                                           METRIC_COUNTER);
-                }
-            }
-            l = strchr(l, '\n');
-            if (l)
-                l++;
-        }
-    } else {
-        for (int k = 0; k < NET_NCOLS; k++)
-            st->net_tot[k] = -1;
-    }
+    /* Disks (whole devices only) and interfaces (all but lo): the totals, and the
+     * columns of those present now; later ones count in the totals only. */
+    if (st->fd_disk >= 0 && sys_read(st, st->fd_disk) >= 0)
+        st->disks = obs_devset_new(OBS_DEV_DISK, st->buf, f, NULL, NULL);
+    if (st->fd_net >= 0 && sys_read(st, st->fd_net) >= 0)
+        st->nets = obs_devset_new(OBS_DEV_NET, st->buf, f, NULL, NULL);
 
     /* PSI where the kernel has it. */
     for (int r = 0; r < 3; r++) {
@@ -736,118 +1111,16 @@ static void sample_load(struct sys_state *st, struct frame *f)
     frame_set(f, st->load_col[2], l[2]);
 }
 
-static double delta(uint64_t now, uint64_t prev)
+static void sys_note(void *arg, const char *text)
 {
-    return now >= prev ? (double)(now - prev) : 0; /* counter reset: no negative rates */
+    session_note(arg, "%s", text);
 }
 
-static void sample_disk(struct sys_state *st, struct frame *f, double dt)
+static void sample_devs(struct sys_state *st, struct session *s, struct obs_devset *ds, int fd,
+                        struct frame *f, double dt)
 {
-    if (!st->ndisks || sys_read(st, st->fd_disk) < 0)
-        return;
-    double tot[DISK_NCOLS] = {0};
-    bool any = false;
-    for (char *l = st->buf; l && *l;) {
-        struct obs_disk d;
-        /* most lines are devices we leave out (loop*, partitions): compare the name
-         * before parsing the numbers */
-        const char *nm = skip_blank(l);
-        while (is_digit(*nm) || *nm == ' ' || *nm == '\t')
-            nm++;
-        size_t nl = 0;
-        while (nm[nl] && nm[nl] != ' ' && nm[nl] != '\n')
-            nl++;
-        if (nl >= sizeof d.name) /* names are kept cut to fit, compare them so */
-            nl = sizeof d.name - 1;
-        bool known = false;
-        for (size_t i = 0; i < st->ndisks && !known; i++)
-            known = strlen(st->disks[i].name) == nl && !memcmp(st->disks[i].name, nm, nl);
-        if (known && obs_parse_diskstats_line(l, &d) == 0) {
-            for (size_t i = 0; i < st->ndisks; i++) {
-                struct sys_disk *sd = &st->disks[i];
-                if (strcmp(sd->name, d.name) != 0)
-                    continue;
-                if (sd->seen && dt > 0) {
-                    double v[DISK_NCOLS];
-                    v[DISK_RD] = delta(d.rd_sectors, sd->prev.rd_sectors) * 512 / dt;
-                    v[DISK_WR] = delta(d.wr_sectors, sd->prev.wr_sectors) * 512 / dt;
-                    v[DISK_RIOPS] = delta(d.rd_ios, sd->prev.rd_ios) / dt;
-                    v[DISK_WIOPS] = delta(d.wr_ios, sd->prev.wr_ios) / dt;
-                    v[DISK_BUSY] = delta(d.io_ms, sd->prev.io_ms) / (dt * 10.0);
-                    if (v[DISK_BUSY] > 100)
-                        v[DISK_BUSY] = 100;
-                    for (int k = 0; k < DISK_NCOLS; k++) {
-                        frame_set(f, sd->col[k], v[k]);
-                        if (k == DISK_BUSY)
-                            tot[k] = v[k] > tot[k] ? v[k] : tot[k];
-                        else
-                            tot[k] += v[k];
-                    }
-                    any = true;
-                }
-                sd->prev = d;
-                sd->seen = true;
-                break;
-            }
-        }
-        l = strchr(l, '\n');
-        if (l)
-            l++;
-    }
-    if (any)
-        for (int k = 0; k < DISK_NCOLS; k++)
-            frame_set(f, st->disk_tot[k], tot[k]);
-}
-
-static void sample_net(struct sys_state *st, struct frame *f, double dt)
-{
-    if (!st->nnets || sys_read(st, st->fd_net) < 0)
-        return;
-    double tot[NET_NCOLS] = {0};
-    bool any = false;
-    for (char *l = st->buf; l && *l;) {
-        struct obs_net n;
-        const char *nm = skip_blank(l);
-        bool known = false; /* lo and the two header lines: not parsed */
-        for (size_t i = 0; i < st->nnets && !known; i++) {
-            size_t nl = strlen(st->nets[i].name);
-            known = !strncmp(st->nets[i].name, nm, nl) && nm[nl] == ':';
-        }
-        if (known && obs_parse_netdev_line(l, &n) == 0) {
-            for (size_t i = 0; i < st->nnets; i++) {
-                struct sys_net *sn = &st->nets[i];
-                if (strcmp(sn->name, n.name) != 0)
-                    continue;
-                if (!sn->based) {
-                    sn->base = n;
-                    sn->based = true;
-                }
-                if (sn->seen && dt > 0) {
-                    double v[NET_NCOLS];
-                    v[NET_RX] = delta(n.rx_bytes, sn->prev.rx_bytes) / dt;
-                    v[NET_TX] = delta(n.tx_bytes, sn->prev.tx_bytes) / dt;
-                    v[NET_RXERR] = delta(n.rx_errs, sn->base.rx_errs);
-                    v[NET_TXERR] = delta(n.tx_errs, sn->base.tx_errs);
-                    v[NET_RXDROP] = delta(n.rx_drop, sn->base.rx_drop);
-                    v[NET_TXDROP] = delta(n.tx_drop, sn->base.tx_drop);
-                    for (int k = 0; k < NET_NCOLS; k++) {
-                        frame_set(f, sn->col[k], v[k]);
-                        tot[k] += v[k];
-                    }
-                    any = true;
-                }
-                sn->prev = n;
-                sn->seen = true;
-                break;
-            }
-        }
-        l = strchr(l, '\n');
-        if (l)
-            l++;
-    }
-    if (any)
-        for (int k = 0; k < NET_NCOLS; k++)
-            frame_set(f, st->net_tot[k], tot[k]);
+    if (ds && sys_read(st, fd) >= 0)
+        obs_devset_sample(ds, st->buf, f, dt, f->t.real_ns, s ? sys_note : NULL, s);
 }
 
 static void sample_psi(struct sys_state *st, struct frame *f)
@@ -868,7 +1141,6 @@ static void sample_psi(struct sys_state *st, struct frame *f)
 
 static void sys_sample(struct session *s, void *state, struct frame *f)
 {
-    (void)s;
     struct sys_state *st = state;
     int64_t now = moni_mono_ns();
     double dt = st->prev_ns ? (double)(now - st->prev_ns) / 1e9 : 0;
@@ -876,8 +1148,8 @@ static void sys_sample(struct session *s, void *state, struct frame *f)
     sample_cpu(st, f);
     sample_load(st, f);
     sample_mem(st, f);
-    sample_disk(st, f, dt);
-    sample_net(st, f, dt);
+    sample_devs(st, s, st->disks, st->fd_disk, f, dt);
+    sample_devs(st, s, st->nets, st->fd_net, f, dt);
     sample_psi(st, f);
 }
 
