@@ -48,7 +48,16 @@ start() {
         printf 'bash %q; echo $? > %q; sleep 600\n' "$W/run.sh" "$W/rc"
     } > "$W/pane.sh"
     rm -f "$W/rc"
-    T -f /dev/null new-session -d -s m -x "$w" -y "$h" "bash $W/pane.sh" || fail "tmux new-session"
+    # After a kill-server the old server may still be exiting: a new-session that
+    # reaches it fails with "server exited unexpectedly".  Wait for it to go, and
+    # retry once more if the race is still lost.
+    local i
+    for ((i = 0; i < 50; i++)); do T list-sessions >/dev/null 2>&1 || break; sleep 0.1; done
+    for ((i = 0; i < 3; i++)); do
+        T -f /dev/null new-session -d -s m -x "$w" -y "$h" "bash $W/pane.sh" && return 0
+        sleep 0.5
+    done
+    fail "tmux new-session"
 }
 screen() { T capture-pane -p -t m; }
 keys() { T send-keys -t m "$@"; }
