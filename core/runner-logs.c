@@ -387,7 +387,8 @@ void runner_logs_free(struct runner_logs *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->nfiles; i++) {
-        close(l->files[i].fd);
+        if (l->files[i].fd >= 0)
+            close(l->files[i].fd);
         free(l->files[i].part);
     }
     for (size_t i = 0; i < l->nlines; i++)
@@ -398,4 +399,239 @@ void runner_logs_free(struct runner_logs *l)
     free(l->files);
     free(l->workers);
     free(l);
+}
+
+/* ---- the same view rebuilt from a recorded run (the console's replay) -------------
+ * logs/ *.log give the lines (placed at their in-line time; a line without one, such
+ * as a traceback body, at the time of the line before it) and events.jsonl gives the
+ * warnings and errors per file, at the time the run stamped them.  Both are merged
+ * in time order and applied up to the replay clock with the live code above. */
+struct replay_item {
+    int64_t mono;
+    size_t seq;
+    size_t file;            /* index into l->files */
+    const char *text;       /* into a loaded log, or the event's own copy */
+    size_t len;
+    bool is_event;
+    enum lp_severity severity;
+    char rule[48];
+};
+
+struct pipeline_replay {
+    struct runner_logs *l;
+    char **texts; /* the loaded logs and event texts, freed at the end */
+    size_t ntexts;
+    struct replay_item *items;
+    size_t nitems, next;
+};
+
+static int replay_keep(struct pipeline_replay *p, char *text)
+{
+    char **v = realloc(p->texts, (p->ntexts + 1) * sizeof *v);
+    if (!v) {
+        free(text);
+        return -1;
+    }
+    p->texts = v;
+    p->texts[p->ntexts++] = text;
+    return 0;
+}
+
+static struct replay_item *replay_add(struct pipeline_replay *p, size_t *cap)
+{
+    if (p->nitems == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        struct replay_item *v = realloc(p->items, nc * sizeof *v);
+        if (!v)
+            return NULL;
+        p->items = v;
+        *cap = nc;
+    }
+    struct replay_item *it = &p->items[p->nitems];
+    memset(it, 0, sizeof *it);
+    it->seq = p->nitems++;
+    return it;
+}
+
+/* A file entry without a descriptor (fd -1): name and worker, as scan_dir makes;
+ * with create false only an existing one (events of workload.log are not a
+ * process of the pipeline). */
+static size_t replay_file(struct runner_logs *l, const char *name, bool create)
+{
+    for (size_t i = 0; i < l->nfiles; i++)
+        if (!strcmp(l->files[i].name, name))
+            return i;
+    if (!create)
+        return SIZE_MAX;
+    size_t n = strlen(name);
+    if (l->nfiles >= RLOGS_MAX_FILES || n < 5 || n >= sizeof l->files[0].name ||
+        strcmp(name + n - 4, ".log"))
+        return SIZE_MAX;
+    struct rlog_file *f = realloc(l->files, (l->nfiles + 1) * sizeof *f);
+    if (!f)
+        return SIZE_MAX;
+    l->files = f;
+    f = &l->files[l->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->fd = -1;
+    f->worker = worker_index(l, name, n - 4);
+    return l->nfiles++;
+}
+
+static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t offset,
+                             size_t *cap)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        size_t fi = replay_file(p->l, de->d_name, true);
+        if (fi == SIZE_MAX)
+            continue;
+        char path[PATH_MAX + 80];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        size_t len = 0;
+        char *text = moni_read_file(path, &len);
+        if (!text || replay_keep(p, text) < 0)
+            continue;
+        int64_t last = INT64_MIN; /* lines before the first stamp: at the start */
+        for (size_t at = 0; at < len;) {
+            const char *s = text + at, *nl = memchr(s, '\n', len - at);
+            size_t n = nl ? (size_t)(nl - s) : len - at;
+            at += n + 1;
+            if (n && s[n - 1] == '\r')
+                n--;
+            int64_t t;
+            if (lp_parse_timestamp(s, n < 64 ? n : 64, last == INT64_MIN ? 0 : last + offset,
+                                   &t) == 1)
+                last = t - offset;
+            struct replay_item *it = replay_add(p, cap);
+            if (!it)
+                break;
+            it->mono = last;
+            it->file = fi;
+            it->text = s;
+            it->len = n;
+        }
+    }
+    closedir(d);
+}
+
+static void replay_load_events(struct pipeline_replay *p, const char *path, size_t *cap)
+{
+    char *text = moni_read_file(path, NULL);
+    if (!text)
+        return;
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
+        const cJSON *sev = cJSON_GetObjectItemCaseSensitive(o, "severity");
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(o, "rule");
+        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(o, "text");
+        const char *mono = strstr(line, "\"mono_ns\":"); /* an integer: not via a double */
+        enum lp_severity sv = LP_SEV_INFO;
+        if (cJSON_IsString(sev))
+            for (int k = LP_SEV_WARNING; k <= LP_SEV_CRITICAL; k++)
+                if (!strcmp(sev->valuestring, lp_severity_name((enum lp_severity)k)))
+                    sv = (enum lp_severity)k;
+        size_t fi = cJSON_IsString(file) ? replay_file(p->l, file->valuestring, false) : SIZE_MAX;
+        char *copy = sv >= LP_SEV_WARNING && fi != SIZE_MAX && mono && cJSON_IsString(tx)
+                         ? strdup(tx->valuestring) : NULL;
+        struct replay_item *it = copy && replay_keep(p, copy) == 0 ? replay_add(p, cap) : NULL;
+        if (it) {
+            it->mono = strtoll(mono + 10, NULL, 10);
+            it->file = fi;
+            it->text = copy;
+            it->len = strlen(copy);
+            it->is_event = true;
+            it->severity = sv;
+            snprintf(it->rule, sizeof it->rule, "%s",
+                     cJSON_IsString(rule) ? rule->valuestring : "");
+        }
+        cJSON_Delete(o);
+    }
+    free(text);
+}
+
+static int replay_cmp(const void *a, const void *b)
+{
+    const struct replay_item *x = a, *y = b;
+    if (x->mono != y->mono)
+        return x->mono < y->mono ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct pipeline_replay *pipeline_replay_open(const char *run_dir, int64_t clock_offset_ns)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/logs", run_dir);
+    struct stat sb;
+    if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+        return NULL;
+    struct pipeline_replay *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->l = calloc(1, sizeof *p->l);
+    if (!p->l) {
+        free(p);
+        return NULL;
+    }
+    p->l->stage.step = -1;
+    p->l->ino_fd = -1;
+    p->l->ino_dir_wd = -1;
+    size_t cap = 0;
+    replay_load_logs(p, path, clock_offset_ns, &cap);
+    snprintf(path, sizeof path, "%s/events.jsonl", run_dir);
+    replay_load_events(p, path, &cap);
+    if (p->nitems > 1)
+        qsort(p->items, p->nitems, sizeof *p->items, replay_cmp);
+    return p;
+}
+
+void pipeline_replay_advance(struct pipeline_replay *p, int64_t mono)
+{
+    if (!p)
+        return;
+    for (; p->next < p->nitems && p->items[p->next].mono <= mono; p->next++) {
+        const struct replay_item *it = &p->items[p->next];
+        const struct rlog_file *f = &p->l->files[it->file];
+        int64_t at = it->mono == INT64_MIN ? mono : it->mono;
+        if (!it->is_event) {
+            note_line(p->l, f, it->text, it->len, at);
+            continue;
+        }
+        struct lp_record rec = {.rule_id = it->rule, .severity = it->severity,
+                                .source = f->name, .text = it->text, .text_len = it->len,
+                                .recv = {.mono_ns = at}};
+        runner_logs_note_record(p->l, &rec);
+    }
+}
+
+const struct runner_stage *pipeline_replay_stage(const struct pipeline_replay *p)
+{
+    return runner_logs_stage(p->l);
+}
+
+const struct runner_worker *pipeline_replay_workers(const struct pipeline_replay *p, size_t *n)
+{
+    return runner_logs_workers(p->l, n);
+}
+
+void pipeline_replay_free(struct pipeline_replay *p)
+{
+    if (!p)
+        return;
+    runner_logs_free(p->l);
+    for (size_t i = 0; i < p->ntexts; i++)
+        free(p->texts[i]);
+    free(p->texts);
+    free(p->items);
+    free(p);
 }

@@ -220,7 +220,8 @@ void tui_model_workers(struct tui_model *m, const struct runner_stage *st,
         t->seen = p || (prev && prev->seen && prev->pid == t->pid);
         /* Precedence: gone whatever it logged last; then its latest error; then silence. */
         bool err = t->last_severity[0] && strcmp(t->last_severity, "warning");
-        if (t->pid > 0 && !p && (t->seen || (m->samples > 0 && m->nprocs == 0)))
+        /* a replay has no process tree: nothing reads as gone there */
+        if (t->pid > 0 && !p && !m->replay && (t->seen || (m->samples > 0 && m->nprocs == 0)))
             t->state = TUI_W_GONE;
         else if (err)
             t->state = TUI_W_ERROR;

@@ -1,7 +1,8 @@
 /* tui/replay.c — plays a recorded run directory back into the console's model:
  * samples.csv, workload.log + workload.idx, events.jsonl, faults.jsonl, marks.jsonl
  * and meta.json, each applied when the replay clock passes its CLOCK_MONOTONIC
- * stamp.  --blind leaves out everything that names the fault (journal, fault
+ * stamp; for a multi-process workload also logs/ *.log, which give the pipeline's
+ * stage and its per-process rows as the live console showed them.  --blind leaves out everything that names the fault (journal, fault
  * windows, marks, root-cause labels), so an MTTD test taker has to diagnose. */
 #include <math.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct tui_replay {
     size_t nmarks, next_mark;
     int64_t t0, t_end;
     char end_state[64];
+    struct pipeline_replay *pipe; /* RUN_DIR/logs/ of a multi-process workload, or NULL */
 };
 
 /* ---- small parsers ------------------------------------------------------------------ */
@@ -400,6 +402,8 @@ struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model
     r->t0 = r->mono[0];
     if (r->t_end < r->mono[r->nrows - 1])
         r->t_end = r->mono[r->nrows - 1];
+    /* wall = mono + offset, from the first row (ms: enough to place log lines) */
+    r->pipe = pipeline_replay_open(dir, r->real[0] - r->mono[0]);
     m->replay = true;
     m->blind = blind;
     m->start_mono = r->t0;
@@ -531,6 +535,12 @@ bool tui_replay_advance(struct tui_replay *r, double t)
         m->now_real = r->real[i] + (target - r->mono[i]);
     }
     m->now_mono = target;
+    if (r->pipe) {
+        pipeline_replay_advance(r->pipe, target);
+        size_t nw;
+        const struct runner_worker *w = pipeline_replay_workers(r->pipe, &nw);
+        tui_model_workers(m, pipeline_replay_stage(r->pipe), w, nw, target);
+    }
     bool end = target >= r->t_end;
     snprintf(m->workload, sizeof m->workload, "%s", end && r->end_state[0] ? r->end_state : "running");
     m->version++;
@@ -542,6 +552,7 @@ void tui_replay_close(struct tui_replay *r)
     if (!r)
         return;
     frame_free(&r->frame);
+    pipeline_replay_free(r->pipe);
     free(r->vals);
     free(r->valid);
     free(r->mono);

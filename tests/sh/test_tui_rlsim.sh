@@ -2,7 +2,8 @@
 # The console on moni-rlsim (a multi-process RLHF pipeline), with the fake NVML: the
 # Workload pane lists the pipeline's processes (one per log file: name, CPU%, RSS,
 # state) under the controller's "step N stage=X (for Ns)", fitting at 80x24 and
-# growing to every process on a taller screen; q quits cleanly.
+# growing to every process on a taller screen; q quits cleanly.  The recorded run
+# replayed shows the same stage header and per-process rows, rebuilt from logs/.
 . "$(dirname "$0")/tui_common.sh"
 lib="$MONI_BUILD/tests/libfake_nvml.so"
 [ -e "$lib" ] || { echo "skipped: no $lib"; exit 77; }
@@ -53,4 +54,18 @@ rc=$(wait_exit 20)
 [ "$rc" = "$want" ] || fail "moni exited $rc, the workload $want"
 ls "$R/logs"/train_worker_0.log "$R/logs"/rollout_worker_0.log >/dev/null 2>&1 ||
     fail "no per-process logs in $R/logs"
-echo "console rlsim ok ($rows rows at 80x24; '$s1' -> '$s2')"
+# replay: the rows and the stage come back from RUN_DIR/logs and events.jsonl (no
+# process tree in a recording: CPU and RSS read "-", nothing reads "gone")
+T kill-server 2>/dev/null
+start 100 40 -- replay "$R" --speed 20
+wait_for "step [0-9]+ stage=[a-z_]+" 15
+wait_for "train_worker_3 +- +- +(running|quiet|error)" 10
+wait_for "rollout_worker_0 +- +- " 5
+wait_for "controller +- +- " 5
+wait_for "[a-z_0-9]+ +- +- +error: [A-Za-z]" 30
+screen | grep -qE "(controller|scheduler|_[0-9]+) +- +- +gone" && fail "a replayed row reads gone"
+wait_for "end of the recording" 30
+keys q
+rc=$(wait_exit 10)
+[ "$rc" = 0 ] || fail "replay exited $rc"
+echo "console rlsim ok ($rows rows at 80x24; '$s1' -> '$s2'; replayed)"
