@@ -134,6 +134,38 @@ static size_t worker_index(struct runner_logs *l, const char *name, size_t len)
     return l->nworkers++;
 }
 
+/* Is name a log file of the pipeline ("train_worker_3.log"), not yet followed?
+ * SIZE_MAX if not; else the index it would get. */
+static size_t file_slot(const struct runner_logs *l, const char *name)
+{
+    size_t n = strlen(name);
+    if (l->nfiles >= RLOGS_MAX_FILES || n < 5 || n >= sizeof l->files[0].name ||
+        strcmp(name + n - 4, ".log") || name[0] == '.')
+        return SIZE_MAX;
+    for (size_t i = 0; i < l->nfiles; i++)
+        if (!strcmp(l->files[i].name, name))
+            return SIZE_MAX;
+    return l->nfiles;
+}
+
+/* Adds a file entry (fd -1: a recorded file, read whole by the replay) and its
+ * worker; its index, or SIZE_MAX. */
+static size_t add_file(struct runner_logs *l, const char *name, int fd)
+{
+    if (file_slot(l, name) == SIZE_MAX)
+        return SIZE_MAX;
+    struct rlog_file *f = realloc(l->files, (l->nfiles + 1) * sizeof *f);
+    if (!f)
+        return SIZE_MAX;
+    l->files = f;
+    f = &l->files[l->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->fd = fd;
+    f->worker = worker_index(l, name, strlen(name) - 4);
+    return l->nfiles++;
+}
+
 static void scan_dir(struct runner_logs *l)
 {
     /* watch before reading, so a file created between the two is not missed */
@@ -145,31 +177,17 @@ static void scan_dir(struct runner_logs *l)
         return;
     struct dirent *de;
     while ((de = readdir(d)) && l->nfiles < RLOGS_MAX_FILES) {
-        size_t n = strlen(de->d_name);
-        if (n < 5 || n >= sizeof l->files[0].name || strcmp(de->d_name + n - 4, ".log") ||
-            de->d_name[0] == '.')
-            continue;
-        bool known = false;
-        for (size_t i = 0; i < l->nfiles && !known; i++)
-            known = !strcmp(l->files[i].name, de->d_name);
-        if (known)
+        if (file_slot(l, de->d_name) == SIZE_MAX)
             continue;
         char path[PATH_MAX + 80];
         snprintf(path, sizeof path, "%s/%s", l->dir, de->d_name);
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             continue;
-        struct rlog_file *f = realloc(l->files, (l->nfiles + 1) * sizeof *f);
-        if (!f) {
+        if (add_file(l, de->d_name, fd) == SIZE_MAX) {
             close(fd);
             break;
         }
-        l->files = f;
-        f = &l->files[l->nfiles++];
-        memset(f, 0, sizeof *f);
-        snprintf(f->name, sizeof f->name, "%s", de->d_name);
-        f->fd = fd;
-        f->worker = worker_index(l, de->d_name, n - 4);
     }
     closedir(d);
 }
@@ -453,30 +471,14 @@ static struct replay_item *replay_add(struct pipeline_replay *p, size_t *cap)
     return it;
 }
 
-/* A file entry without a descriptor (fd -1): name and worker, as scan_dir makes;
- * with create false only an existing one (events of workload.log are not a
- * process of the pipeline). */
+/* The entry of a recorded file, added if create (events of workload.log are not a
+ * process of the pipeline: looked up only). */
 static size_t replay_file(struct runner_logs *l, const char *name, bool create)
 {
     for (size_t i = 0; i < l->nfiles; i++)
         if (!strcmp(l->files[i].name, name))
             return i;
-    if (!create)
-        return SIZE_MAX;
-    size_t n = strlen(name);
-    if (l->nfiles >= RLOGS_MAX_FILES || n < 5 || n >= sizeof l->files[0].name ||
-        strcmp(name + n - 4, ".log"))
-        return SIZE_MAX;
-    struct rlog_file *f = realloc(l->files, (l->nfiles + 1) * sizeof *f);
-    if (!f)
-        return SIZE_MAX;
-    l->files = f;
-    f = &l->files[l->nfiles];
-    memset(f, 0, sizeof *f);
-    snprintf(f->name, sizeof f->name, "%s", name);
-    f->fd = -1;
-    f->worker = worker_index(l, name, n - 4);
-    return l->nfiles++;
+    return create ? add_file(l, name, -1) : SIZE_MAX;
 }
 
 static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t offset,
