@@ -638,11 +638,15 @@ struct runner_worker {
 const struct runner_stage *runner_stage(const struct runner *r);
 /* The processes seen so far (log file order); *n set to the count. */
 const struct runner_worker *runner_workers(const struct runner *r, size_t *n);
-/* The same view rebuilt from a recorded run (RUN_DIR/logs/ and events.jsonl) for the
- * console's replay: advance to a CLOCK_MONOTONIC time of the run, then read it as
- * above.  clock_offset_ns = wall - mono of the run.  NULL when the run has no logs/. */
+/* The same view rebuilt from a recorded run for the console's replay: open reads
+ * RUN_DIR/logs/ (NULL when the run has none; clock_offset_ns = wall - mono of the
+ * run), _event passes in one events.jsonl record (only warnings and errors of the
+ * pipeline's log files count), advance goes to a CLOCK_MONOTONIC time of the run;
+ * then read it as above. */
 struct pipeline_replay;
 struct pipeline_replay *pipeline_replay_open(const char *run_dir, int64_t clock_offset_ns);
+void pipeline_replay_event(struct pipeline_replay *p, int64_t mono, const char *file,
+                           const char *rule, const char *severity, const char *text);
 void pipeline_replay_advance(struct pipeline_replay *p, int64_t mono);
 const struct runner_stage *pipeline_replay_stage(const struct pipeline_replay *p);
 const struct runner_worker *pipeline_replay_workers(const struct pipeline_replay *p, size_t *n);

@@ -421,9 +421,10 @@ void runner_logs_free(struct runner_logs *l)
 
 /* ---- the same view rebuilt from a recorded run (the console's replay) -------------
  * logs/ *.log give the lines (placed at their in-line time; a line without one, such
- * as a traceback body, at the time of the line before it) and events.jsonl gives the
- * warnings and errors per file, at the time the run stamped them.  Both are merged
- * in time order and applied up to the replay clock with the live code above. */
+ * as a traceback body, at the time of the line before it); the replay passes in the
+ * warnings and errors per file from the events.jsonl it reads anyway, at the time the
+ * run stamped them.  Both are merged in time order and applied up to the replay
+ * clock with the live code above. */
 struct replay_item {
     int64_t mono;
     size_t seq;
@@ -440,7 +441,8 @@ struct pipeline_replay {
     char **texts; /* the loaded logs and event texts, freed at the end */
     size_t ntexts;
     struct replay_item *items;
-    size_t nitems, next;
+    size_t nitems, cap, next;
+    bool sorted;
 };
 
 static int replay_keep(struct pipeline_replay *p, char *text)
@@ -455,16 +457,17 @@ static int replay_keep(struct pipeline_replay *p, char *text)
     return 0;
 }
 
-static struct replay_item *replay_add(struct pipeline_replay *p, size_t *cap)
+static struct replay_item *replay_add(struct pipeline_replay *p)
 {
-    if (p->nitems == *cap) {
-        size_t nc = *cap ? *cap * 2 : 1024;
+    if (p->nitems == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 1024;
         struct replay_item *v = realloc(p->items, nc * sizeof *v);
         if (!v)
             return NULL;
         p->items = v;
-        *cap = nc;
+        p->cap = nc;
     }
+    p->sorted = false;
     struct replay_item *it = &p->items[p->nitems];
     memset(it, 0, sizeof *it);
     it->seq = p->nitems++;
@@ -481,8 +484,7 @@ static size_t replay_file(struct runner_logs *l, const char *name, bool create)
     return create ? add_file(l, name, -1) : SIZE_MAX;
 }
 
-static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t offset,
-                             size_t *cap)
+static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t offset)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -511,7 +513,7 @@ static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t
             if (lp_parse_timestamp(s, n < 64 ? n : 64, last == INT64_MIN ? 0 : last + offset,
                                    &t) == 1)
                 last = t - offset;
-            struct replay_item *it = replay_add(p, cap);
+            struct replay_item *it = replay_add(p);
             if (!it)
                 break;
             it->mono = last;
@@ -523,43 +525,29 @@ static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t
     closedir(d);
 }
 
-static void replay_load_events(struct pipeline_replay *p, const char *path, size_t *cap)
+void pipeline_replay_event(struct pipeline_replay *p, int64_t mono, const char *file,
+                           const char *rule, const char *severity, const char *text)
 {
-    char *text = moni_read_file(path, NULL);
-    if (!text)
+    if (!p || !file || !severity || !text)
         return;
-    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
-        const cJSON *sev = cJSON_GetObjectItemCaseSensitive(o, "severity");
-        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(o, "rule");
-        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(o, "text");
-        const char *mono = strstr(line, "\"mono_ns\":"); /* an integer: not via a double */
-        enum lp_severity sv = LP_SEV_INFO;
-        if (cJSON_IsString(sev))
-            for (int k = LP_SEV_WARNING; k <= LP_SEV_CRITICAL; k++)
-                if (!strcmp(sev->valuestring, lp_severity_name((enum lp_severity)k)))
-                    sv = (enum lp_severity)k;
-        size_t fi = cJSON_IsString(file) ? replay_file(p->l, file->valuestring, false) : SIZE_MAX;
-        char *copy = sv >= LP_SEV_WARNING && fi != SIZE_MAX && mono && cJSON_IsString(tx)
-                         ? strdup(tx->valuestring) : NULL;
-        struct replay_item *it = copy && replay_keep(p, copy) == 0 ? replay_add(p, cap) : NULL;
-        if (it) {
-            it->mono = strtoll(mono + 10, NULL, 10);
-            it->file = fi;
-            it->text = copy;
-            it->len = strlen(copy);
-            it->is_event = true;
-            it->severity = sv;
-            snprintf(it->rule, sizeof it->rule, "%s",
-                     cJSON_IsString(rule) ? rule->valuestring : "");
-        }
-        cJSON_Delete(o);
-    }
-    free(text);
+    enum lp_severity sv = LP_SEV_INFO;
+    for (int k = LP_SEV_WARNING; k <= LP_SEV_CRITICAL; k++)
+        if (!strcmp(severity, lp_severity_name((enum lp_severity)k)))
+            sv = (enum lp_severity)k;
+    size_t fi = replay_file(p->l, file, false);
+    if (sv < LP_SEV_WARNING || fi == SIZE_MAX)
+        return;
+    char *copy = strdup(text);
+    struct replay_item *it = copy && replay_keep(p, copy) == 0 ? replay_add(p) : NULL;
+    if (!it)
+        return;
+    it->mono = mono;
+    it->file = fi;
+    it->text = copy;
+    it->len = strlen(copy);
+    it->is_event = true;
+    it->severity = sv;
+    snprintf(it->rule, sizeof it->rule, "%s", rule ? rule : "");
 }
 
 static int replay_cmp(const void *a, const void *b)
@@ -588,12 +576,7 @@ struct pipeline_replay *pipeline_replay_open(const char *run_dir, int64_t clock_
     p->l->stage.step = -1;
     p->l->ino_fd = -1;
     p->l->ino_dir_wd = -1;
-    size_t cap = 0;
-    replay_load_logs(p, path, clock_offset_ns, &cap);
-    snprintf(path, sizeof path, "%s/events.jsonl", run_dir);
-    replay_load_events(p, path, &cap);
-    if (p->nitems > 1)
-        qsort(p->items, p->nitems, sizeof *p->items, replay_cmp);
+    replay_load_logs(p, path, clock_offset_ns);
     return p;
 }
 
@@ -601,6 +584,11 @@ void pipeline_replay_advance(struct pipeline_replay *p, int64_t mono)
 {
     if (!p)
         return;
+    if (!p->sorted) { /* events are added after the logs, before the replay starts */
+        if (p->nitems - p->next > 1)
+            qsort(p->items + p->next, p->nitems - p->next, sizeof *p->items, replay_cmp);
+        p->sorted = true;
+    }
     for (; p->next < p->nitems && p->items[p->next].mono <= mono; p->next++) {
         const struct replay_item *it = &p->items[p->next];
         const struct rlog_file *f = &p->l->files[it->file];

@@ -299,11 +299,7 @@ static void on_stream(struct moni_loop *loop, int fd, uint32_t events, void *arg
         /* The child ended (or closed its output): values go missing, it is
          * reaped, and a new one is started after the backoff. */
         cancel(n, &n->watchdog);
-        if (n->fd >= 0) {
-            moni_loop_del_fd(n->loop, n->fd);
-            close(n->fd);
-            n->fd = -1;
-        }
+        close_stream(n);
         memset(n->updated, 0, sizeof n->updated);
         n->eof_ns = moni_mono_ns();
         on_reap_check(n->loop, n->eof_ns, n->eof_ns, 0, n);

@@ -239,6 +239,9 @@ static void load_events(struct tui_replay *r, const char *dir)
             continue;
         struct rp_rec rec = {0};
         rec.mono = json_mono(o);
+        /* a process's warnings and errors, for its row (multi-process workloads) */
+        pipeline_replay_event(r->pipe, rec.mono, jstr(o, "file"), jstr(o, "rule"),
+                              jstr(o, "severity"), jstr(o, "text"));
         const char *kind = jstr(o, "kind");
         if (!strcmp(kind, "metric")) {
             rec.kind = RP_METRIC;
@@ -395,6 +398,8 @@ struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model
         tui_replay_close(r);
         return NULL;
     }
+    /* wall = mono + offset, from the first row (ms: enough to place log lines) */
+    r->pipe = pipeline_replay_open(dir, r->real[0] - r->mono[0]);
     load_log(r, dir);
     load_events(r, dir);
     load_faults(r, dir);
@@ -402,8 +407,6 @@ struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model
     r->t0 = r->mono[0];
     if (r->t_end < r->mono[r->nrows - 1])
         r->t_end = r->mono[r->nrows - 1];
-    /* wall = mono + offset, from the first row (ms: enough to place log lines) */
-    r->pipe = pipeline_replay_open(dir, r->real[0] - r->mono[0]);
     m->replay = true;
     m->blind = blind;
     m->start_mono = r->t0;

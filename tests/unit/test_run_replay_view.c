@@ -1,7 +1,8 @@
 /* Unit tests for the pipeline view rebuilt from a recorded run (pipeline_replay_*):
  * logs/ *.log lines placed at their in-line time (wall - offset), a line without a
  * stamp at the time of the line before it, the controller's stage and the workers'
- * pids, warnings and errors from events.jsonl for the pipeline's files only. */
+ * pids, and warnings and errors passed in from events.jsonl records for the
+ * pipeline's files only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,18 +52,6 @@ static int setup(void **state)
         "2026-11-26 10:00:04.000 ERROR [train_worker_0] Traceback (most recent call last):\n"
         "  File \"x.py\", line 1, in <module>\n");
     put("logs/notes.txt", "not a log\n");
-    /* mono_ns = wall - offset: 10:00:04 -> 1004 s; one for workload.log, one info */
-    put("events.jsonl",
-        "{\"timestamp\":\"2026-11-26T10:00:04.000Z\",\"mono_ns\":1004000000000,"
-        "\"file\":\"train_worker_0.log\",\"rule\":\"py_traceback\",\"severity\":\"error\","
-        "\"text\":\"RuntimeError: boom\"}\n"
-        "{\"timestamp\":\"2026-11-26T10:00:04.500Z\",\"mono_ns\":1004500000000,"
-        "\"file\":\"workload.log\",\"rule\":\"cuda_oom\",\"severity\":\"critical\","
-        "\"text\":\"OOM\"}\n"
-        "{\"timestamp\":\"2026-11-26T10:00:04.600Z\",\"mono_ns\":1004600000000,"
-        "\"file\":\"controller.log\",\"rule\":\"rl_stage\",\"severity\":\"info\","
-        "\"text\":\"step\"}\n"
-        "not json\n");
     return 0;
 }
 
@@ -70,8 +59,7 @@ static int teardown(void **state)
 {
     (void)state;
     char p[512];
-    const char *files[] = {"logs/controller.log", "logs/train_worker_0.log", "logs/notes.txt",
-                           "events.jsonl"};
+    const char *files[] = {"logs/controller.log", "logs/train_worker_0.log", "logs/notes.txt"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         unlink(p);
@@ -97,6 +85,13 @@ static void test_replay_in_time_order(void **state)
     (void)state;
     struct pipeline_replay *p = pipeline_replay_open(dir, OFFSET);
     assert_non_null(p);
+    /* events.jsonl records as the replay reads them (mono_ns = wall - offset:
+     * 10:00:04 -> 1004 s): one of a worker, one of workload.log, one info */
+    pipeline_replay_event(p, S(1004), "train_worker_0.log", "py_traceback", "error",
+                          "RuntimeError: boom");
+    pipeline_replay_event(p, S(1004) + S(1) / 2, "workload.log", "cuda_oom", "critical", "OOM");
+    pipeline_replay_event(p, S(1004) + S(6) / 10, "controller.log", "rl_stage", "info", "step");
+    pipeline_replay_event(p, S(1004), "controller.log", NULL, NULL, NULL);
     size_t n;
     pipeline_replay_workers(p, &n);
     assert_int_equal(n, 2); /* controller, train_worker_0; not notes.txt, not workload */
@@ -140,6 +135,7 @@ static void test_no_logs_dir(void **state)
     snprintf(other, sizeof other, "%s/logs", dir); /* a run dir without logs/ in it */
     assert_null(pipeline_replay_open(other, 0));
     pipeline_replay_advance(NULL, 0);
+    pipeline_replay_event(NULL, 0, "a.log", "r", "error", "x");
     pipeline_replay_free(NULL);
 }
 
