@@ -84,6 +84,7 @@ deps:
 
 check-deps:
 	@pkg-config --exists $(PKGS) || { echo "moni: missing build dependencies; run 'make deps'" >&2; exit 2; }
+	@tests/check-layers.sh
 
 # --- libraries and binaries -------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | check-deps

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "core/base.h"
 #define MONI_FAULTS_INTERNAL
 #include "faults/faults.h"
 

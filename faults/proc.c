@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "core/base.h"
 #define MONI_FAULTS_INTERNAL
 #include "faults/faults.h"
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/core.h"
+#include "core/base.h"
 
 /* ---- vocabulary ---------------------------------------------------------------- */
 enum lp_kind { LP_KIND_METRIC, LP_KIND_EVENT, LP_KIND_PHASE };
