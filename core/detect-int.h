@@ -1,0 +1,104 @@
+/* core/detect-int.h — what the detector files (core/detect-*.c) share with the engine:
+ * the tick context, the training state folded from the log, and small helpers.
+ * Not exported beyond core/detect*.c. */
+#ifndef MONI_DETECT_INT_H
+#define MONI_DETECT_INT_H
+
+#include <math.h>
+#include <stdio.h>
+
+#include "core/detect.h"
+
+/* The columns detectors read, resolved by name once per frame layout. */
+enum det_col {
+    DC_CPU_PCT,    /* machine CPU busy, % of all CPUs */
+    DC_CPU_IOWAIT, /* % of all CPUs */
+    DC_PSI_CPU,    /* psi cpu some avg10, % */
+    DC_PSI_IO,
+    DC_PSI_MEM,
+    DC_PROC_CPU,   /* workload tree, % of one core */
+    DC_PROC_RSS,
+    DC_PROC_ALIVE,
+    DC_PROC_T,     /* processes in state T */
+    DC_PROC_D,
+    DC_HEARTBEAT,  /* seconds since the last workload log line */
+    DC_MEM_AVAIL,
+    DC_MEM_TOTAL,
+    DC_FS_FREE,    /* the run directory's filesystem */
+    DC_FS_USED,
+    DC_NET_ERR,    /* rx + tx errors per second */
+    DC_GPU_USED,   /* summed over GPUs */
+    DC_GPU_TOTAL,
+    DC_N
+};
+
+#define DET_LOSS_FIRST 5 /* losses averaged as the run's starting level */
+
+/* Training state from parsed metrics and events, shared by every detector. */
+struct det_train {
+    struct det_series loss;          /* recent finite losses */
+    double loss_first[DET_LOSS_FIRST];
+    int loss_first_n;
+    double loss_last;
+    long nloss;
+    int nonfinite_pending;           /* non-finite losses since the last tick */
+    double nonfinite_value;
+    const char *nonfinite_field;
+    struct det_series steps;         /* (t, step) when the log has a step counter */
+    struct det_series record_count;  /* (t, number of progress records so far) */
+    struct det_series intervals;     /* (t, seconds between progress records) */
+    long records;
+    double last_progress_t;          /* NaN before the first */
+    int64_t last_progress_mono;
+    double step;                     /* NaN before the first */
+    struct det_series thr;           /* explicit throughput values */
+    struct det_series net_events;    /* network-trouble log events */
+};
+
+struct det_ctx {
+    int64_t mono_ns, real_ns;
+    double t;                /* seconds since the first input */
+    double col[DC_N];        /* NaN when missing */
+    int ncpu;
+    const double *p;         /* this detector's parameters, in spec order */
+    const struct det_train *train;
+    double rate, rate_base;  /* progress per second now (last progress window) and its
+                                usual level; NaN until known */
+    const struct det_fate *fate; /* set only in the fate pass */
+    bool ended;              /* the workload has ended */
+};
+
+/* A condition that must hold need_on_s before it fires and be gone need_off_s
+ * before it may fire again. */
+struct det_latch {
+    bool active;
+    double on_since, off_since;
+};
+void det_latch_init(struct det_latch *l);
+/* Returns true on the onset (the moment it becomes active). */
+bool det_latch_update(struct det_latch *l, bool cond, double t, double need_on_s,
+                      double need_off_s);
+/* Exponentially weighted average with time constant tau_s (NaN avg: starts at v). */
+double det_ewma(double avg, double v, double dt, double tau_s);
+
+/* Progress rate (per second) over the last window_s up to t: steps when the log has a
+ * step counter, else progress records.  NaN before the first progress record. */
+double det_progress_rate(const struct det_train *tr, double t, double window_s);
+/* Median interval between progress records (NaN with fewer than 3). */
+double det_median_interval(const struct det_train *tr);
+/* Counts the points of s at or after t - window_s. */
+int det_series_count_since(const struct det_series *s, double t, double window_s);
+/* A quantity that falls toward zero (free bytes, available memory): fits the
+ * points and, when it falls at >= min_rate per second with r^2 >= min_r2 over >=
+ * min_points, sets *rate (per second, > 0) and *ttf_s (time until it reaches 0). */
+bool det_falling(const struct det_series *s, double min_rate, double min_r2, int min_points,
+                 double *rate, double *ttf_s);
+
+#define DET_EVIDENCE(out, ...) snprintf((out)->evidence, sizeof (out)->evidence, __VA_ARGS__)
+
+extern const struct detector_ops det_loss_nonfinite, det_loss_divergence, det_no_convergence,
+    det_throughput_drop, det_progress_stall, det_process_stopped, det_cpu_contention,
+    det_io_bottleneck, det_memory_growth, det_fs_fill, det_gpu_mem, det_net_errors,
+    det_process_exit;
+
+#endif /* MONI_DETECT_INT_H */

@@ -1,0 +1,309 @@
+/* core/detect-train.c — training-health detectors over the metrics parsed from the
+ * log: a non-finite loss, a diverging loss, a loss that never falls, progress that
+ * slows against the run's own baseline, and progress that stops while the process
+ * lives.  They read only the shared training state and the tick context. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/detect-int.h"
+
+/* ---- shared progress helpers ------------------------------------------------------ */
+
+static double series_at(const struct det_series *s, int i, bool value)
+{
+    int k = (s->head + i) % (int)MONI_ARRAY_LEN(s->t);
+    return value ? s->v[k] : s->t[k];
+}
+
+int det_series_count_since(const struct det_series *s, double t, double window_s)
+{
+    int n = 0;
+    for (int i = s->n - 1; i >= 0 && series_at(s, i, false) >= t - window_s; i--)
+        n++;
+    return n;
+}
+
+double det_progress_rate(const struct det_train *tr, double t, double window_s)
+{
+    const struct det_series *s = tr->steps.n > 0 ? &tr->steps : &tr->record_count;
+    if (s->n == 0)
+        return NAN;
+    /* the value at the window's start is the last point before it (or the first) */
+    double start_t = t - window_s, v0 = series_at(s, 0, true), t0 = series_at(s, 0, false);
+    for (int i = 0; i < s->n; i++) {
+        if (series_at(s, i, false) > start_t)
+            break;
+        v0 = series_at(s, i, true);
+        t0 = series_at(s, i, false);
+    }
+    double from = t0 > start_t ? t0 : start_t;
+    if (t - from < window_s * 0.5)
+        return NAN; /* too little history to tell a rate */
+    return (series_at(s, s->n - 1, true) - v0) / (t - from);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double det_median_interval(const struct det_train *tr)
+{
+    const struct det_series *s = &tr->intervals;
+    if (s->n < 3)
+        return NAN;
+    double v[128];
+    for (int i = 0; i < s->n; i++)
+        v[i] = series_at(s, i, true);
+    qsort(v, (size_t)s->n, sizeof v[0], cmp_double);
+    return v[s->n / 2];
+}
+
+/* ---- loss_nonfinite: NaN or Inf in the loss --------------------------------------- */
+
+struct nonfinite_state {
+    bool fired;
+    double fired_t;
+};
+
+static bool nonfinite_tick(struct det_ctx *c, void *state, struct detection *out)
+{
+    struct nonfinite_state *st = state;
+    const struct det_train *tr = c->train;
+    if (st->fired && tr->nonfinite_pending == 0 && c->t - st->fired_t >= c->p[0])
+        st->fired = false;
+    if (st->fired || tr->nonfinite_pending == 0)
+        return false;
+    st->fired = true;
+    st->fired_t = c->t;
+    out->score = tr->nonfinite_pending;
+    out->threshold = 1;
+    DET_EVIDENCE(out, "the logged %s is %s (%d non-finite value%s since the last sample)",
+                 tr->nonfinite_field ? tr->nonfinite_field : "loss",
+                 isnan(tr->nonfinite_value) ? "nan" : tr->nonfinite_value > 0 ? "inf" : "-inf",
+                 tr->nonfinite_pending, tr->nonfinite_pending == 1 ? "" : "s");
+    return true;
+}
+
+static const struct det_param nonfinite_params[] = {
+    {"rearm_s", 60, "seconds after a detection before another non-finite loss counts again"},
+    {NULL, 0, NULL},
+};
+
+const struct detector_ops det_loss_nonfinite = {
+    .name = "loss_nonfinite",
+    .label = "NaN_Loss",
+    .help = "the loss in the log is nan or inf",
+    .signals = "loss",
+    .params = nonfinite_params,
+    .state_size = sizeof(struct nonfinite_state),
+    .tick = nonfinite_tick,
+};
+
+/* ---- loss_divergence: the loss climbs far above its best -------------------------- */
+
+struct divergence_state {
+    long seen, count;
+    double best;
+    int above;
+    bool fired;
+};
+
+static bool divergence_tick(struct det_ctx *c, void *state, struct detection *out)
+{
+    struct divergence_state *st = state;
+    const struct det_train *tr = c->train;
+    const double ratio = c->p[0], min_losses = c->p[1], sustain = c->p[2];
+    long fresh = tr->nloss - st->seen;
+    if (fresh > tr->loss.n)
+        fresh = tr->loss.n;
+    st->seen = tr->nloss;
+    double last = NAN;
+    for (long i = tr->loss.n - fresh; i < tr->loss.n; i++) {
+        double v = series_at(&tr->loss, (int)i, true);
+        if (++st->count == 1)
+            st->best = v;
+        if (st->count > (long)min_losses && st->best > 0 && v > ratio * st->best)
+            st->above++;
+        else
+            st->above = 0;
+        if (v < st->best)
+            st->best = v;
+        last = v;
+    }
+    if (st->fired || st->above < (int)sustain)
+        return false;
+    st->fired = true;
+    out->score = last / st->best;
+    out->threshold = ratio;
+    DET_EVIDENCE(out, "the loss rose to %.4g, %.1fx its best %.4g, for %d logged values in a row",
+                 last, last / st->best, st->best, st->above);
+    return true;
+}
+
+static const struct det_param divergence_params[] = {
+    {"ratio", 3, "the loss is this many times its lowest value so far"},
+    {"min_losses", 10, "logged losses before the detector judges"},
+    {"sustain", 3, "logged losses in a row above the ratio"},
+    {NULL, 0, NULL},
+};
+
+const struct detector_ops det_loss_divergence = {
+    .name = "loss_divergence",
+    .label = "NaN_Loss",
+    .help = "the loss climbs far above its best value: divergence, usually on the way to nan",
+    .signals = "loss",
+    .params = divergence_params,
+    .state_size = sizeof(struct divergence_state),
+    .tick = divergence_tick,
+};
+
+/* ---- no_convergence: the loss never falls from where it started ------------------- */
+
+struct noconv_state {
+    bool fired;
+};
+
+static bool noconv_tick(struct det_ctx *c, void *state, struct detection *out)
+{
+    struct noconv_state *st = state;
+    const struct det_train *tr = c->train;
+    const double min_time = c->p[0], min_losses = c->p[1], min_drop = c->p[2],
+                 frac = c->p[3], min_window = c->p[4];
+    if (st->fired || tr->loss_first_n < DET_LOSS_FIRST || tr->nloss < (long)min_losses ||
+        c->t < min_time)
+        return false;
+    double first = 0;
+    for (int i = 0; i < DET_LOSS_FIRST; i++)
+        first += tr->loss_first[i] / DET_LOSS_FIRST;
+    double window = frac * c->t > min_window ? frac * c->t : min_window, sum = 0;
+    int n = 0;
+    for (int i = tr->loss.n - 1; i >= 0 && series_at(&tr->loss, i, false) >= c->t - window; i--)
+        sum += series_at(&tr->loss, i, true), n++;
+    if (n < 3 || first <= 0)
+        return false;
+    double recent = sum / n, drop = 1.0 - recent / first;
+    if (drop >= min_drop)
+        return false;
+    st->fired = true;
+    out->score = drop;
+    out->threshold = min_drop;
+    DET_EVIDENCE(out, "after %.0f s and %ld logged losses the loss is %.4g, %.1f%% below its "
+                 "starting %.4g (a learning run falls by %.0f%% or more)",
+                 c->t, tr->nloss, recent, 100 * drop, first, 100 * min_drop);
+    return true;
+}
+
+static const struct det_param noconv_params[] = {
+    {"min_time_s", 30, "seconds of run before the detector judges"},
+    {"min_losses", 10, "logged losses before the detector judges"},
+    {"min_drop", 0.05, "the fraction by which a learning run's loss has fallen"},
+    {"window_frac", 0.25, "the recent window, as a fraction of the run so far"},
+    {"min_window_s", 15, "the recent window is at least this long"},
+    {NULL, 0, NULL},
+};
+
+const struct detector_ops det_no_convergence = {
+    .name = "no_convergence",
+    .label = "No_Convergence",
+    .help = "the loss stays at its starting level (learning rate too small, frozen weights)",
+    .signals = "loss",
+    .params = noconv_params,
+    .state_size = sizeof(struct noconv_state),
+    .tick = noconv_tick,
+};
+
+/* ---- throughput_drop: progress well below the run's own usual rate ---------------- */
+
+struct thr_state {
+    struct det_latch latch;
+    bool init;
+};
+
+static bool thr_tick(struct det_ctx *c, void *state, struct detection *out)
+{
+    struct thr_state *st = state;
+    if (!st->init) {
+        det_latch_init(&st->latch);
+        st->init = true;
+    }
+    const double ratio = c->p[0], sustain = c->p[1], clear = c->p[2];
+    bool cond = !c->ended && !isnan(c->rate) && !isnan(c->rate_base) && c->rate_base > 0 &&
+                c->rate < ratio * c->rate_base;
+    if (!det_latch_update(&st->latch, cond, c->t, sustain, clear))
+        return false;
+    out->score = c->rate / c->rate_base;
+    out->threshold = ratio;
+    DET_EVIDENCE(out, "progress at %.3g/s, %.0f%% of the run's usual %.3g/s", c->rate,
+                 100 * c->rate / c->rate_base, c->rate_base);
+    return true;
+}
+
+static const struct det_param thr_params[] = {
+    {"ratio", 0.5, "progress below this fraction of the run's usual rate"},
+    {"sustain_s", 5, "seconds the drop lasts before it is reported"},
+    {"clear_s", 10, "seconds back at the usual rate before another report"},
+    {NULL, 0, NULL},
+};
+
+const struct detector_ops det_throughput_drop = {
+    .name = "throughput_drop",
+    .label = "Slowdown",
+    .help = "training progress (steps or logged records per second) falls well below the "
+            "run's own recent rate",
+    .signals = "step,progress_rate",
+    .params = thr_params,
+    .state_size = sizeof(struct thr_state),
+    .tick = thr_tick,
+};
+
+/* ---- progress_stall: no progress while the process lives -------------------------- */
+
+struct stall_state {
+    bool fired;
+};
+
+static bool stall_tick(struct det_ctx *c, void *state, struct detection *out)
+{
+    struct stall_state *st = state;
+    const struct det_train *tr = c->train;
+    const double min_silence = c->p[0], mult = c->p[1];
+    if (c->ended || isnan(tr->last_progress_t) || c->col[DC_PROC_ALIVE] == 0)
+        return false;
+    double silence = c->t - tr->last_progress_t, med = det_median_interval(tr);
+    double limit = !isnan(med) && mult * med > min_silence ? mult * med : min_silence;
+    if (silence < limit) {
+        st->fired = false;
+        return false;
+    }
+    if (st->fired)
+        return false;
+    st->fired = true;
+    out->score = silence;
+    out->threshold = limit;
+    if (!isnan(tr->step))
+        DET_EVIDENCE(out, "no progress line for %.0f s while the workload lives (usual interval "
+                     "%.2g s); the last was at step %.0f", silence, isnan(med) ? 0 : med,
+                     tr->step);
+    else
+        DET_EVIDENCE(out, "no progress line for %.0f s while the workload lives (usual interval "
+                     "%.2g s)", silence, isnan(med) ? 0 : med);
+    return true;
+}
+
+static const struct det_param stall_params[] = {
+    {"min_silence_s", 30, "seconds without a progress line before a stall is reported"},
+    {"interval_mult", 10, "or this many times the usual interval between progress lines"},
+    {NULL, 0, NULL},
+};
+
+const struct detector_ops det_progress_stall = {
+    .name = "progress_stall",
+    .label = "Process_Hang",
+    .help = "progress lines stop while the workload's process is alive (a hang or deadlock)",
+    .signals = "step,proc_alive",
+    .params = stall_params,
+    .state_size = sizeof(struct stall_state),
+    .tick = stall_tick,
+};

@@ -1,0 +1,670 @@
+/* core/detect.c — the detector engine: configuration (thresholds as data), the
+ * training state folded from parsed metrics, the columns a detector may read, and
+ * the dispatch of ticks to every detector in detectors[].
+ *
+ * It must never read or write a file of the run directory (callers do) and never
+ * look at fault journals or labels: detections come from what an operator could see. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/detect-int.h"
+
+/* ---- series ------------------------------------------------------------------------ */
+
+void det_series_push(struct det_series *s, double t, double v)
+{
+    int cap = (int)MONI_ARRAY_LEN(s->t);
+    int at = (s->head + s->n) % cap;
+    if (s->n == cap) {
+        s->head = (s->head + 1) % cap;
+        at = (s->head + s->n - 1) % cap;
+    } else {
+        s->n++;
+    }
+    s->t[at] = t;
+    s->v[at] = v;
+}
+
+void det_series_trim(struct det_series *s, double t_now, double window_s)
+{
+    int cap = (int)MONI_ARRAY_LEN(s->t);
+    while (s->n > 0 && s->t[s->head] < t_now - window_s) {
+        s->head = (s->head + 1) % cap;
+        s->n--;
+    }
+}
+
+double det_series_mean(const struct det_series *s)
+{
+    int cap = (int)MONI_ARRAY_LEN(s->t);
+    double sum = 0;
+    for (int i = 0; i < s->n; i++)
+        sum += s->v[(s->head + i) % cap];
+    return s->n ? sum / s->n : NAN;
+}
+
+bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2)
+{
+    int cap = (int)MONI_ARRAY_LEN(s->t);
+    if (s->n < 3)
+        return false;
+    /* centre on the first point: t is seconds since the run's first tick but the
+     * sums of squares stay well conditioned either way */
+    double t0 = s->t[s->head], st = 0, sv = 0, stt = 0, stv = 0, svv = 0;
+    for (int i = 0; i < s->n; i++) {
+        double t = s->t[(s->head + i) % cap] - t0, v = s->v[(s->head + i) % cap];
+        st += t, sv += v, stt += t * t, stv += t * v, svv += v * v;
+    }
+    double n = s->n, dtt = stt - st * st / n, dtv = stv - st * sv / n, dvv = svv - sv * sv / n;
+    if (dtt <= 0)
+        return false;
+    double b = dtv / dtt;
+    *slope = b;
+    if (intercept)
+        *intercept = (sv - b * st) / n - b * t0;
+    if (r2)
+        *r2 = dvv > 0 ? (dtv * dtv) / (dtt * dvv) : 1.0;
+    return true;
+}
+
+/* ---- hysteresis ------------------------------------------------------------------- */
+
+bool det_latch_update(struct det_latch *l, bool cond, double t, double need_on_s,
+                      double need_off_s)
+{
+    if (cond) {
+        l->off_since = NAN;
+        if (isnan(l->on_since))
+            l->on_since = t;
+        if (!l->active && t - l->on_since >= need_on_s - 1e-9) {
+            l->active = true;
+            return true;
+        }
+    } else {
+        l->on_since = NAN;
+        if (l->active) {
+            if (isnan(l->off_since))
+                l->off_since = t;
+            if (t - l->off_since >= need_off_s - 1e-9)
+                l->active = false;
+        }
+    }
+    return false;
+}
+
+void det_latch_init(struct det_latch *l)
+{
+    l->active = false;
+    l->on_since = l->off_since = NAN;
+}
+
+double det_ewma(double avg, double v, double dt, double tau_s)
+{
+    if (isnan(avg))
+        return v;
+    double a = tau_s > 0 ? 1.0 - exp(-dt / tau_s) : 1.0;
+    return avg + a * (v - avg);
+}
+
+/* ---- configuration ---------------------------------------------------------------- */
+
+static const char *const default_loss[] = {"loss", "train_loss", "lm_loss", "lm loss", NULL};
+static const char *const default_progress[] = {"step", "global_step", "iteration", "iter",
+                                               NULL};
+static const char *const default_thr[] = {"it_per_s", "samples_per_s", "tokens_per_s",
+                                          "train_samples_per_second", "throughput", NULL};
+static const char *const default_net[] = {"Network_Timeout", "NCCL_Timeout", NULL};
+
+static char **strv_dup(const char *const *v)
+{
+    size_t n = 0;
+    while (v[n])
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    for (size_t i = 0; out && i < n; i++)
+        out[i] = strdup(v[i]);
+    return out;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+void det_config_defaults(struct det_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < ndetectors; i++)
+        for (size_t j = 0; detectors[i]->params[j].name; j++)
+            cfg->p[i][j] = detectors[i]->params[j].value;
+    cfg->progress_window_s = 20;
+    cfg->progress_baseline_s = 60;
+    cfg->progress_warmup_s = 20;
+    cfg->loss_fields = strv_dup(default_loss);
+    cfg->progress_fields = strv_dup(default_progress);
+    cfg->throughput_fields = strv_dup(default_thr);
+    cfg->network_labels = strv_dup(default_net);
+}
+
+void det_config_free(struct det_config *cfg)
+{
+    strv_free(cfg->loss_fields);
+    strv_free(cfg->progress_fields);
+    strv_free(cfg->throughput_fields);
+    strv_free(cfg->network_labels);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static int find_detector(const char *name)
+{
+    for (size_t i = 0; i < ndetectors; i++)
+        if (strcmp(detectors[i]->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int parse_names(const struct moni_json *doc, const cJSON *arr, char ***out, char *err,
+                       size_t errlen)
+{
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
+        moni_json_errf(doc, arr, err, errlen, "expected a non-empty array of strings");
+        return -1;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(arr), k = 0;
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        if (!cJSON_IsString(it) || !it->valuestring[0]) {
+            moni_json_errf(doc, it, err, errlen, "expected a non-empty string");
+            strv_free(v);
+            return -1;
+        }
+        v[k++] = strdup(it->valuestring);
+    }
+    strv_free(*out);
+    *out = v;
+    return 0;
+}
+
+static int parse_detector(struct det_config *cfg, const struct moni_json *doc, const cJSON *o,
+                          char *err, size_t errlen)
+{
+    int di = find_detector(o->string);
+    if (di < 0) {
+        moni_json_errf(doc, o, err, errlen, "unknown detector (see moni-rules(5) DETECTORS)");
+        return -1;
+    }
+    if (!cJSON_IsObject(o)) {
+        moni_json_errf(doc, o, err, errlen, "expected an object of parameters");
+        return -1;
+    }
+    const struct detector_ops *ops = detectors[di];
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o) {
+        if (strcmp(it->string, "enabled") == 0) {
+            if (!cJSON_IsBool(it)) {
+                moni_json_errf(doc, it, err, errlen, "expected true or false");
+                return -1;
+            }
+            cfg->disabled[di] = cJSON_IsFalse(it);
+            continue;
+        }
+        if (strcmp(it->string, "comment") == 0)
+            continue;
+        int pj = -1;
+        for (int j = 0; ops->params[j].name; j++)
+            if (strcmp(ops->params[j].name, it->string) == 0)
+                pj = j;
+        if (pj < 0) {
+            moni_json_errf(doc, it, err, errlen, "unknown parameter of detector %s", ops->name);
+            return -1;
+        }
+        if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0) {
+            moni_json_errf(doc, it, err, errlen, "expected a number >= 0");
+            return -1;
+        }
+        cfg->p[di][pj] = it->valuedouble;
+    }
+    return 0;
+}
+
+int det_config_parse(struct det_config *cfg, const char *name, const char *text, size_t len,
+                     char *err, size_t errlen)
+{
+    struct moni_json doc;
+    if (moni_json_parse(name, text, len, &doc, err, errlen) < 0)
+        return -1;
+    static const char *const top[] = {"comment", "detectors", "loss_fields", "progress_fields",
+                                      "throughput_fields", "network_labels", "progress_window_s",
+                                      "progress_baseline_s", "progress_warmup_s", NULL};
+    int rc = -1;
+    if (!cJSON_IsObject(doc.root)) {
+        moni_json_errf(&doc, doc.root, err, errlen, "expected an object");
+        goto out;
+    }
+    if (moni_json_check_keys(&doc, doc.root, top, err, errlen) < 0)
+        goto out;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, doc.root) {
+        if (strcmp(it->string, "detectors") == 0) {
+            if (!cJSON_IsObject(it)) {
+                moni_json_errf(&doc, it, err, errlen, "expected an object");
+                goto out;
+            }
+            const cJSON *d;
+            cJSON_ArrayForEach(d, it) {
+                if (parse_detector(cfg, &doc, d, err, errlen) < 0)
+                    goto out;
+            }
+        } else if (strncmp(it->string, "progress_", 9) == 0 &&
+                   strcmp(it->string, "progress_fields") != 0) {
+            if (!cJSON_IsNumber(it) || !(it->valuedouble > 0) || !isfinite(it->valuedouble)) {
+                moni_json_errf(&doc, it, err, errlen, "expected a number of seconds > 0");
+                goto out;
+            }
+            double *dst = strcmp(it->string, "progress_window_s") == 0     ? &cfg->progress_window_s
+                          : strcmp(it->string, "progress_baseline_s") == 0 ? &cfg->progress_baseline_s
+                                                                           : &cfg->progress_warmup_s;
+            *dst = it->valuedouble;
+        } else if (strcmp(it->string, "loss_fields") == 0) {
+            if (parse_names(&doc, it, &cfg->loss_fields, err, errlen) < 0)
+                goto out;
+        } else if (strcmp(it->string, "progress_fields") == 0) {
+            if (parse_names(&doc, it, &cfg->progress_fields, err, errlen) < 0)
+                goto out;
+        } else if (strcmp(it->string, "throughput_fields") == 0) {
+            if (parse_names(&doc, it, &cfg->throughput_fields, err, errlen) < 0)
+                goto out;
+        } else if (strcmp(it->string, "network_labels") == 0) {
+            if (parse_names(&doc, it, &cfg->network_labels, err, errlen) < 0)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    moni_json_free(&doc);
+    return rc;
+}
+
+int det_config_load(struct det_config *cfg, const char *path, char *err, size_t errlen)
+{
+    det_config_defaults(cfg);
+    char dir[4096], found[4200];
+    if (!path && moni_config_dir("detectors.json", found, sizeof found) == 0 &&
+        access(found, R_OK) == 0)
+        path = found;
+    if (!path && moni_data_dir("examples", dir, sizeof dir) == 0) {
+        snprintf(found, sizeof found, "%s/detectors.json", dir);
+        if (access(found, R_OK) == 0)
+            path = found;
+    }
+    if (!path)
+        return 0; /* the descriptors' defaults, which the shipped file repeats */
+    size_t len;
+    char *text = moni_read_file(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        det_config_free(cfg);
+        return -1;
+    }
+    int rc = det_config_parse(cfg, path, text, len, err, errlen);
+    free(text);
+    if (rc < 0)
+        det_config_free(cfg);
+    return rc;
+}
+
+/* ---- the engine ------------------------------------------------------------------- */
+
+static const char *const col_names[DC_N] = {
+    [DC_CPU_PCT] = "cpu_pct",
+    [DC_CPU_IOWAIT] = "cpu_iowait_pct",
+    [DC_PSI_CPU] = "psi_cpu_some_avg10",
+    [DC_PSI_IO] = "psi_io_some_avg10",
+    [DC_PSI_MEM] = "psi_memory_some_avg10",
+    [DC_PROC_CPU] = "proc_cpu_pct",
+    [DC_PROC_RSS] = "proc_rss_bytes",
+    [DC_PROC_ALIVE] = "proc_alive",
+    [DC_PROC_T] = "proc_state_T",
+    [DC_PROC_D] = "proc_state_D",
+    [DC_HEARTBEAT] = "proc_heartbeat_age_s",
+    [DC_MEM_AVAIL] = "mem_available_bytes",
+    [DC_MEM_TOTAL] = "mem_total_bytes",
+    [DC_FS_FREE] = "fs_out_free_bytes",
+    [DC_FS_USED] = "fs_out_used_pct",
+    [DC_NET_ERR] = "net_rx_errors", /* + net_tx_errors, folded below */
+};
+
+struct detect {
+    struct det_config cfg;
+    double rate_base, rate_last_t;
+    detect_cb cb;
+    void *arg;
+    struct det_train train;
+    void *state[32];
+    /* column indices for the frame layout last seen */
+    const struct metric_col *cols_seen;
+    size_t ncols_seen;
+    int col[DC_N];
+    int col_net_tx_err;
+    int gpu_used[8], gpu_total[8], ngpu;
+    int ncpu;
+    int64_t first_mono;
+    bool started;
+    struct det_fate fate;
+    bool have_fate;
+    struct detection *list;
+    size_t nlist, caplist;
+};
+
+static bool in_list(char *const *v, const char *s)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+struct detect *detect_new(const struct det_config *cfg, detect_cb cb, void *arg)
+{
+    if (ndetectors > MONI_ARRAY_LEN(cfg->p))
+        return NULL;
+    struct detect *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->cfg = *cfg;
+    d->cb = cb;
+    d->arg = arg;
+    for (size_t i = 0; i < ndetectors; i++) {
+        d->state[i] = calloc(1, detectors[i]->state_size ? detectors[i]->state_size : 1);
+        if (!d->state[i]) {
+            detect_free(d);
+            return NULL;
+        }
+    }
+    d->train.loss_first_n = 0;
+    d->train.last_progress_t = NAN;
+    d->train.nonfinite_value = NAN;
+    d->train.step = NAN;
+    d->rate_base = NAN;
+    return d;
+}
+
+void detect_free(struct detect *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < ndetectors; i++)
+        free(d->state[i]);
+    free(d->list);
+    free(d);
+}
+
+static double rel_t(struct detect *d, int64_t mono_ns)
+{
+    if (!d->started) {
+        d->started = true;
+        d->first_mono = mono_ns;
+    }
+    return (double)(mono_ns - d->first_mono) / 1e9;
+}
+
+void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double value)
+{
+    struct det_train *tr = &d->train;
+    double t = rel_t(d, mono_ns);
+    bool is_loss = in_list(d->cfg.loss_fields, name);
+    bool is_progress = in_list(d->cfg.progress_fields, name);
+    if (is_loss) {
+        if (!isfinite(value)) {
+            tr->nonfinite_pending++;
+            tr->nonfinite_value = value;
+            tr->nonfinite_field = in_list(d->cfg.loss_fields, name) ? "loss" : name;
+        } else {
+            tr->nloss++;
+            tr->loss_last = value;
+            det_series_push(&tr->loss, t, value);
+            if (tr->loss_first_n < DET_LOSS_FIRST) {
+                tr->loss_first[tr->loss_first_n++] = value;
+            }
+        }
+    }
+    if (is_progress && isfinite(value)) {
+        if (isnan(tr->step) || value > tr->step) {
+            tr->step = value;
+            det_series_push(&tr->steps, t, value);
+        }
+    }
+    if ((is_loss || is_progress) && mono_ns != tr->last_progress_mono) {
+        /* one record (several fields of one line share its stamp) is one sign of
+         * progress: the interval between them is the workload's logging cadence */
+        if (!isnan(tr->last_progress_t) && t > tr->last_progress_t)
+            det_series_push(&tr->intervals, t, t - tr->last_progress_t);
+        tr->last_progress_t = t;
+        tr->last_progress_mono = mono_ns;
+        tr->records++;
+        det_series_push(&tr->record_count, t, (double)tr->records);
+    }
+    if (in_list(d->cfg.throughput_fields, name) && isfinite(value) && value >= 0)
+        det_series_push(&tr->thr, t, value);
+}
+
+void detect_event(struct detect *d, int64_t mono_ns, const char *const *labels, size_t nlabels,
+                  const char *severity)
+{
+    double t = rel_t(d, mono_ns);
+    if (severity && strcmp(severity, "info") == 0)
+        return;
+    for (size_t i = 0; i < nlabels; i++) {
+        if (in_list(d->cfg.network_labels, labels[i])) {
+            det_series_push(&d->train.net_events, t, 1);
+            return;
+        }
+    }
+}
+
+static void resolve_columns(struct detect *d, const struct frame *f)
+{
+    if (f->cols == d->cols_seen && f->ncols == d->ncols_seen)
+        return;
+    d->cols_seen = f->cols;
+    d->ncols_seen = f->ncols;
+    for (int i = 0; i < DC_N; i++)
+        d->col[i] = col_names[i] ? frame_find(f, col_names[i]) : -1;
+    d->col_net_tx_err = frame_find(f, "net_tx_errors");
+    d->ngpu = 0;
+    for (int g = 0; g < 8; g++) {
+        char u[48], t[48];
+        snprintf(u, sizeof u, "gpu%d_mem_used_bytes", g);
+        snprintf(t, sizeof t, "gpu%d_mem_total_bytes", g);
+        int iu = frame_find(f, u), it = frame_find(f, t);
+        if (iu < 0 || it < 0)
+            break;
+        d->gpu_used[d->ngpu] = iu;
+        d->gpu_total[d->ngpu] = it;
+        d->ngpu++;
+    }
+    d->ncpu = 0;
+    for (int c = 0; c < 1024; c++) {
+        char n[32];
+        snprintf(n, sizeof n, "cpu%d_pct", c);
+        if (frame_find(f, n) < 0)
+            break;
+        d->ncpu++;
+    }
+}
+
+static double colv(const struct frame *f, int col)
+{
+    double v;
+    return col >= 0 && frame_get(f, col, &v) ? v : NAN;
+}
+
+static void emit(struct detect *d, struct detection *det)
+{
+    if (d->nlist == d->caplist) {
+        size_t cap = d->caplist ? d->caplist * 2 : 16;
+        struct detection *n = realloc(d->list, cap * sizeof *n);
+        if (!n)
+            return;
+        d->list = n;
+        d->caplist = cap;
+    }
+    d->list[d->nlist++] = *det;
+    if (d->cb)
+        d->cb(det, d->arg);
+}
+
+/* The progress rate and its usual level: the baseline is learnt after the warm-up
+ * and frozen while the rate is well below it, so a slowdown does not become normal. */
+static void update_rate(struct detect *d, struct det_ctx *c)
+{
+    const struct det_config *cfg = &d->cfg;
+    c->rate = det_progress_rate(&d->train, c->t, cfg->progress_window_s);
+    double dt = d->rate_last_t > 0 ? c->t - d->rate_last_t : 1;
+    d->rate_last_t = c->t;
+    if (!isnan(c->rate) && c->t >= cfg->progress_warmup_s && !c->ended &&
+        (isnan(d->rate_base) || c->rate >= 0.8 * d->rate_base))
+        d->rate_base = det_ewma(d->rate_base, c->rate, dt, cfg->progress_baseline_s);
+    c->rate_base = d->rate_base;
+}
+
+static void run_detectors(struct detect *d, struct det_ctx *c)
+{
+    for (size_t i = 0; i < ndetectors; i++) {
+        if (d->cfg.disabled[i])
+            continue;
+        const struct detector_ops *ops = detectors[i];
+        struct detection det = {.mono_ns = c->mono_ns, .real_ns = c->real_ns,
+                                .detector = ops->name, .label = ops->label,
+                                .signals = ops->signals, .ttf_s = NAN};
+        c->p = d->cfg.p[i];
+        if (ops->tick(c, d->state[i], &det))
+            emit(d, &det);
+    }
+}
+
+void detect_tick(struct detect *d, const struct frame *f)
+{
+    resolve_columns(d, f);
+    struct det_ctx c = {.mono_ns = f->t.mono_ns, .real_ns = f->t.real_ns, .train = &d->train,
+                        .ncpu = d->ncpu};
+    c.t = rel_t(d, f->t.mono_ns);
+    for (int i = 0; i < DC_N; i++)
+        c.col[i] = colv(f, d->col[i]);
+    double tx = colv(f, d->col_net_tx_err);
+    if (!isnan(tx))
+        c.col[DC_NET_ERR] = isnan(c.col[DC_NET_ERR]) ? tx : c.col[DC_NET_ERR] + tx;
+    c.col[DC_GPU_USED] = c.col[DC_GPU_TOTAL] = NAN;
+    for (int g = 0; g < d->ngpu; g++) {
+        double u = colv(f, d->gpu_used[g]), t = colv(f, d->gpu_total[g]);
+        if (isnan(u) || isnan(t))
+            continue;
+        c.col[DC_GPU_USED] = isnan(c.col[DC_GPU_USED]) ? u : c.col[DC_GPU_USED] + u;
+        c.col[DC_GPU_TOTAL] = isnan(c.col[DC_GPU_TOTAL]) ? t : c.col[DC_GPU_TOTAL] + t;
+    }
+    c.ended = d->have_fate;
+    update_rate(d, &c);
+    run_detectors(d, &c);
+    d->train.nonfinite_pending = 0;
+}
+
+void detect_fate(struct detect *d, const struct det_fate *fate)
+{
+    d->fate = *fate;
+    d->have_fate = true;
+    struct det_ctx c = {.mono_ns = fate->mono_ns, .real_ns = fate->real_ns, .train = &d->train,
+                        .ncpu = d->ncpu, .fate = &d->fate, .ended = true,
+                        .rate = NAN, .rate_base = d->rate_base};
+    c.t = rel_t(d, fate->mono_ns);
+    for (int i = 0; i < DC_N; i++)
+        c.col[i] = NAN;
+    run_detectors(d, &c);
+}
+
+size_t detect_list(const struct detect *d, const struct detection **out)
+{
+    *out = d->list;
+    return d->nlist;
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+
+static void json_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+int detection_format_json(const struct detection *det, char *buf, size_t len)
+{
+    char iso[MONI_ISO_LEN];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return -1;
+    cJSON_AddStringToObject(o, "timestamp", moni_fmt_iso(det->real_ns, iso, sizeof iso));
+    cJSON_AddNumberToObject(o, "mono_ns", (double)det->mono_ns);
+    cJSON_AddStringToObject(o, "detector", det->detector);
+    cJSON_AddStringToObject(o, "label", det->label);
+    cJSON *sig = cJSON_AddArrayToObject(o, "signals");
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", det->signals ? det->signals : "");
+    for (char *save = NULL, *s = strtok_r(tmp, ",", &save); s; s = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(sig, cJSON_CreateString(s));
+    json_num(o, "score", det->score);
+    json_num(o, "threshold", det->threshold);
+    json_num(o, "ttf_s", det->ttf_s);
+    cJSON_AddStringToObject(o, "evidence", det->evidence);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s)
+        return -1;
+    int n = snprintf(buf, len, "%s", s);
+    free(s);
+    return n;
+}
+
+/* ---- the kernel log --------------------------------------------------------------- */
+
+/* Records look like "6,1234,5678901,-;Out of memory: Killed process 4242 (python) ..."
+ * (Documentation/ABI/testing/dev-kmsg); the third field is microseconds of
+ * CLOCK_MONOTONIC, the clock moni's mono_ns uses. */
+bool det_kmsg_oom_killed(pid_t pid, int64_t since_mono_ns)
+{
+    int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char rec[8192], want[64], want2[64];
+    snprintf(want, sizeof want, "Killed process %d ", (int)pid);
+    snprintf(want2, sizeof want2, ",pid=%d,", (int)pid);
+    bool found = false;
+    for (int guard = 0; guard < 1000000 && !found; guard++) {
+        ssize_t n = read(fd, rec, sizeof rec - 1);
+        if (n < 0 && errno == EPIPE)
+            continue; /* overwritten records: go on with the next */
+        if (n <= 0)
+            break;
+        rec[n] = '\0';
+        unsigned long long ts_us = 0;
+        unsigned long long seq = 0;
+        if (sscanf(rec, "%*d,%llu,%llu", &seq, &ts_us) != 2)
+            continue;
+        if ((int64_t)ts_us * 1000 < since_mono_ns)
+            continue;
+        const char *msg = strchr(rec, ';');
+        if (msg && (strstr(msg, want) || (strstr(msg, "oom-kill") && strstr(msg, want2))))
+            found = true;
+    }
+    close(fd);
+    return found;
+}

@@ -1,0 +1,128 @@
+/* core/detect.h — streaming detectors: training health, resources and process fate.
+ *
+ * One engine per run.  It is fed the same inputs live (by the recording commands) and
+ * offline (by `moni build` over a recorded run): samples rows (frames), training metric
+ * values parsed from the log, log events with their root-cause labels, and the
+ * workload's fate (exit code, signal, who sent it).  Decisions are taken only at
+ * ticks, from inputs whose monotonic time is not after the tick, so the live and the
+ * offline pass give the same detections for the same inputs.
+ *
+ * Each detector is a `const struct detector_ops` (name, the label it names, its
+ * parameters with defaults and help, a tick function), collected in detectors[].
+ * Thresholds are data: examples/detectors.json (installed under share/moni) holds
+ * every parameter; a user file may override any of them.  The engine never writes
+ * files: detections go to a callback (the run directory's detections.jsonl writer,
+ * the console, the exporter).  Never reads faults.jsonl, ground truth or marks. */
+#ifndef MONI_DETECT_H
+#define MONI_DETECT_H
+
+#include "core/base.h"
+
+/* One detection: the onset of a condition a detector watches. */
+struct detection {
+    int64_t mono_ns, real_ns; /* the tick at which it was decided */
+    const char *detector;     /* "cpu_contention" */
+    const char *label;        /* root-cause label it names: "CPU_Contention" */
+    const char *signals;      /* the inputs it used: "proc_cpu_pct,cpu_pct" */
+    double score, threshold;  /* fired because score crossed threshold */
+    double ttf_s;             /* predicted time to failure; NaN when none */
+    char evidence[256];       /* one sentence with the numbers */
+};
+
+/* A tunable of a detector (thresholds, windows).  value is the default. */
+struct det_param {
+    const char *name;
+    double value;
+    const char *help;
+};
+
+#define DET_MAX_PARAMS 10
+
+struct det_ctx; /* what a detector sees at a tick (core/detect.c) */
+
+struct detector_ops {
+    const char *name;
+    const char *label;
+    const char *help;
+    const char *signals;
+    const struct det_param *params; /* terminated by a NULL name */
+    size_t state_size;              /* zeroed per run */
+    /* Called once per tick; returns true (and fills score, threshold, ttf_s and the
+     * evidence of *out) on the onset of a detection. */
+    bool (*tick)(struct det_ctx *c, void *state, struct detection *out);
+};
+
+extern const struct detector_ops *const detectors[];
+extern const size_t ndetectors;
+
+/* Parameters for every detector (defaults, then overridden from a JSON file). */
+struct det_config {
+    double p[32][DET_MAX_PARAMS]; /* [detector index][param index] */
+    bool disabled[32];
+    /* The progress rate every detector sees: measured over progress_window_s, its
+     * usual level an average with time constant progress_baseline_s, learnt after
+     * progress_warmup_s and never from a slowed stretch. */
+    double progress_window_s, progress_baseline_s, progress_warmup_s;
+    /* Names of training metrics: which parsed fields are a loss, a progress counter,
+     * a throughput, and which log labels are network trouble. NULL-terminated. */
+    char **loss_fields, **progress_fields, **throughput_fields, **network_labels;
+};
+/* Defaults from the descriptors. */
+void det_config_defaults(struct det_config *cfg);
+/* Loads path (NULL: $XDG_CONFIG_HOME/moni/detectors.json if present, else the shipped
+ * examples/detectors.json, else the descriptors' defaults).  0, or -1 with
+ * "FILE:LINE: field: message" in err. */
+int det_config_load(struct det_config *cfg, const char *path, char *err, size_t errlen);
+int det_config_parse(struct det_config *cfg, const char *name, const char *text, size_t len,
+                     char *err, size_t errlen);
+void det_config_free(struct det_config *cfg);
+
+struct detect;
+typedef void (*detect_cb)(const struct detection *det, void *arg);
+
+/* cfg is copied (its name lists are borrowed: keep cfg alive). */
+struct detect *detect_new(const struct det_config *cfg, detect_cb cb, void *arg);
+void detect_free(struct detect *d);
+
+/* A training metric value from the log (loss, step, it_per_s, ...) at mono_ns. */
+void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double value);
+/* A log event with its root-cause labels (e.g. "Network_Timeout") and severity. */
+void detect_event(struct detect *d, int64_t mono_ns, const char *const *labels, size_t nlabels,
+                  const char *severity);
+/* One samples row.  Runs every detector; detections are passed to the callback. */
+void detect_tick(struct detect *d, const struct frame *f);
+
+/* The workload ended.  scheduled: moni stopped it (--duration, a restart, quit), which
+ * is not a failure.  oom_killed: the kernel log shows an OOM kill of its process. */
+struct det_fate {
+    int64_t mono_ns, real_ns;
+    int exit_code;  /* -1 when killed by a signal */
+    int signal;     /* 0 when it exited */
+    bool scheduled;
+    bool oom_killed;
+};
+void detect_fate(struct detect *d, const struct det_fate *fate);
+
+/* Detections so far (valid until the next call that feeds the engine). */
+size_t detect_list(const struct detect *d, const struct detection **out);
+
+/* Whether the kernel log (/dev/kmsg, when readable) records an OOM kill of pid at or
+ * after since_mono_ns.  false when it cannot be read. */
+bool det_kmsg_oom_killed(pid_t pid, int64_t since_mono_ns);
+
+/* Formats one detections.jsonl line (no newline); returns its length. */
+int detection_format_json(const struct detection *det, char *buf, size_t len);
+
+/* Small series helpers shared by the detectors (exported for the unit tests). */
+struct det_series { /* a ring of (t, v) points */
+    double t[128], v[128];
+    int n, head;
+};
+void det_series_push(struct det_series *s, double t, double v);
+/* Drops points older than t_now - window_s. */
+void det_series_trim(struct det_series *s, double t_now, double window_s);
+/* Least-squares slope (per second) and r^2 over the points; false with < 3 points. */
+bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2);
+double det_series_mean(const struct det_series *s);
+
+#endif /* MONI_DETECT_H */
