@@ -125,4 +125,41 @@ void det_series_trim(struct det_series *s, double t_now, double window_s);
 bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2);
 double det_series_mean(const struct det_series *s);
 
+/* ---- a run's diagnosis (core/diagnosis.c) -----------------------------------------
+ * Fuses the log's ranked causes, the detections and the workload's fate into ranked
+ * causes with evidence of each kind ("log", "metrics", "exit") and an action.  Never
+ * uses the fault journal, ground truth or marks. */
+struct run_evidence {
+    char kind[8];
+    int64_t real_ns;
+    char text[320];
+};
+struct run_cause {
+    char label[32];
+    int cls;               /* 0 failure, 1 prediction, 2 consequence */
+    int64_t first_real_ns; /* earliest evidence */
+    char first_kind[8];
+    char kinds[24];        /* "metrics+log" */
+    double score;
+    const char *action;
+    struct run_evidence evidence[6];
+    size_t nevidence;
+    char explains[6][32];  /* labels of later causes it explains */
+    size_t nexplains;
+};
+struct run_diagnosis {
+    bool healthy;
+    struct run_cause causes[12]; /* ranked: causes[0] is the root cause */
+    size_t ncauses;
+    size_t nlog_events, ndetections;
+    bool have_fate;
+    struct det_fate fate;
+};
+struct lp_diagnosis;
+/* logd may be NULL (no log); fate may be NULL (not recorded). */
+void run_diagnose(const struct lp_diagnosis *logd, const struct detection *dets, size_t ndets,
+                  const struct det_fate *fate, struct run_diagnosis *out);
+void run_diagnosis_write_text(const struct run_diagnosis *d, FILE *out);
+cJSON *run_diagnosis_json(const struct run_diagnosis *d);
+
 #endif /* MONI_DETECT_H */
