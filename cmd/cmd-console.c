@@ -1,13 +1,13 @@
-/* tui/cmd-console.c — `moni [console options] [-- CMD ARGS...]`: the full-screen
+/* cmd/cmd-console.c — `moni [console options] [-- CMD ARGS...]`: the full-screen
  * console on a live run.  Options are parsed and checked before anything starts;
  * the terminal is restored before any message is printed. */
 #include <curses.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "tui/tui.h"
 
 struct console_args {
@@ -16,48 +16,15 @@ struct console_args {
     char **cmd; /* after "--", or NULL */
 };
 
-static int parse_args(int argc, char **argv, struct console_args *a)
+static void read_args(const struct cmd_args *c, struct console_args *a)
 {
-    memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (!strcmp(argv[i], "--")) {
-            if (i + 1 < argc)
-                a->cmd = argv + i + 1;
-            return 0;
-        }
-        if (!strcmp(argv[i], "--ascii")) {
-            a->ascii = true;
-            continue;
-        }
-        static const struct { const char *name; size_t off; } opts[] = {
-            {"--plan", offsetof(struct console_args, plan)},
-            {"--out", offsetof(struct console_args, out)},
-            {"--theme", offsetof(struct console_args, theme)},
-            {"--interval", offsetof(struct console_args, interval)},
-            {"--metrics-listen", offsetof(struct console_args, metrics_listen)},
-        };
-        bool matched = false;
-        for (size_t k = 0; k < MONI_ARRAY_LEN(opts) && !matched; k++) {
-            /* exact name or name=..., not a longer option sharing the prefix */
-            size_t n = strlen(opts[k].name);
-            if (strncmp(argv[i], opts[k].name, n) || (argv[i][n] && argv[i][n] != '='))
-                continue;
-            r = moni_opt_value(argc, argv, &i, opts[k].name, &v);
-            if (r < 0)
-                return -1;
-            if (r > 0) {
-                *(const char **)((char *)a + opts[k].off) = v;
-                matched = true;
-            }
-        }
-        if (!matched) {
-            moni_err("unknown console option '%s' (see 'moni help')", argv[i]);
-            return -1;
-        }
-    }
-    return 0;
+    a->plan = cmd_arg(c, "plan");
+    a->out = cmd_arg(c, "out");
+    a->theme = cmd_arg(c, "theme");
+    a->interval = cmd_arg(c, "interval");
+    a->metrics_listen = cmd_arg(c, "metrics-listen");
+    a->ascii = cmd_flag(c, "ascii");
+    a->cmd = c->cmd;
 }
 
 /* ---- hidden redraw benchmark (MONI_TUI_BENCH=N): N full redraws after 2 s ---------- */
@@ -84,15 +51,14 @@ static void bench_run(struct moni_loop *loop, int64_t deadline, int64_t now, uin
     tui_key(b->ui, 'q');
 }
 
-static int cmd_console_exec(int argc, char **argv)
+static int cmd_console_exec(struct cmd_args *ca)
 {
     /* Before any thread exists (recorder, GPU poller, screen pump): the loop takes
      * these through its signalfd, and a thread with them unblocked would swallow
      * them (SIGWINCH into ncurses' handler, SIGTERM killing us without cleanup). */
     tui_block_signals();
     struct console_args a;
-    if (parse_args(argc, argv, &a) != 0)
-        return MONI_EXIT_USAGE;
+    read_args(ca, &a);
     int64_t interval = 0;
     char err[1024];
     if (a.interval && moni_parse_duration(a.interval, &interval, err, sizeof err) != 0) {
@@ -203,10 +169,21 @@ static int cmd_console_exec(int argc, char **argv)
     return status;
 }
 
+static const struct cmd_opt console_opts[] = {
+    {"plan", 0, "FILE", 0, "run the plan's next experiment (moni-plan(5))"},
+    {"out", 0, "DIR", 0, "run directory (default runs/TIME)"},
+    {"theme", 0, "NAME", 0, "colour theme"},
+    {"interval", 0, "D", 0, "sampling period (default 1s)"},
+    {"ascii", 0, NULL, 0, "ASCII only, no line-drawing characters"},
+    {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
+    {0},
+};
+
 const struct cmd_entry cmd_console_entry = {
     .name = "console",
     .usage = "[--plan FILE] [--out DIR] [--theme NAME] [--interval D] [--ascii] "
              "[--metrics-listen [ADDR:]PORT] [-- CMD ARGS...]",
     .summary = "full-screen console (default when no command is given)",
+    .args = {.opts = console_opts, .command = true},
     .exec = cmd_console_exec,
 };
