@@ -222,7 +222,8 @@ static int take_option(struct cmd_args *a, int *count, int argc, char **argv, in
         return -1;
     }
     if (++count[k] > o->max && o->max >= 2) {
-        moni_err("%s: option '--%s' given more than %d times", a->path, o->name, o->max);
+        moni_err("%s: option '--%s' given %d times; at most %d allowed", a->path, o->name,
+                 count[k], o->max);
         return -1;
     }
     a->vals[a->nvals++] = (struct cmd_val){k, value};
