@@ -58,4 +58,13 @@ specs=()
 for i in $(seq 17); do specs+=(--spec "cpu:load=10%@0s+1s"); done
 expect_usage "'--spec' given 17 times; at most 16 allowed" fault run --out "$TMPDIR/f" "${specs[@]}"
 [ ! -e "$TMPDIR/f/faults.jsonl" ] || fail "fault run armed something despite the error"
+
+# the bash completion reads a command's options from its --help
+C="$MONI_SRC/man/moni.bash-completion"
+r=$(PATH="$MONI_BUILD:$PATH" bash --norc --noprofile -c '
+source "$1"
+COMP_WORDS=(moni replay run1 --sp); COMP_CWORD=3; COMPREPLY=()
+_moni moni --sp run1
+printf "%s " "${COMPREPLY[@]}"' _ "$C")
+[ "$r" = "--speed " ] || fail "completing 'moni replay run1 --sp' gave [$r], want --speed"
 echo PASS
