@@ -3,8 +3,9 @@
 # Layout (each folder's .c files are picked up by wildcard, so adding a module is
 # adding a file):
 #   core/ logparse/ faults/  -> build/libmoni.a   (no ncurses in it)
-#   tui/ (minus main.c)      -> build/libmonitui.a
-#   tui/main.c               -> build/moni
+#   tui/                     -> build/libmonitui.a
+#   cmd/ (minus main.c)      -> build/libmonicmd.a (the subcommands and their parser)
+#   cmd/main.c               -> build/moni
 #   workloads/train/         -> build/moni-train  (main.c is the entry point)
 #   workloads/rlsim/         -> build/moni-rlsim  (main.c is the entry point)
 #   tests/unit/test_*.c      -> build/tests/test_*  (cmocka, link everything above)
@@ -49,7 +50,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 CORE_SRC  := $(wildcard core/*.c logparse/*.c faults/*.c)
-TUI_SRC   := $(filter-out tui/main.c,$(wildcard tui/*.c))
+TUI_SRC   := $(wildcard tui/*.c)
+CMD_SRC   := $(filter-out cmd/main.c,$(wildcard cmd/*.c))
 TRAIN_SRC := $(filter-out workloads/train/main.c,$(wildcard workloads/train/*.c))
 RLSIM_SRC := $(filter-out workloads/rlsim/main.c,$(wildcard workloads/rlsim/*.c))
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
@@ -60,6 +62,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBMONI  := $(BUILD)/libmoni.a
 LIBTUI   := $(BUILD)/libmonitui.a
+LIBCMD   := $(BUILD)/libmonicmd.a
 LIBTRAIN := $(BUILD)/libtrain.a
 LIBRLSIM := $(BUILD)/librlsim.a
 BINS     := $(BUILD)/moni $(BUILD)/moni-train $(BUILD)/moni-rlsim
@@ -97,6 +100,9 @@ $(LIBMONI): $(call obj,$(CORE_SRC))
 $(LIBTUI): $(call obj,$(TUI_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
+$(LIBCMD): $(call obj,$(CMD_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
 $(LIBTRAIN): $(call obj,$(TRAIN_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -104,7 +110,7 @@ $(LIBRLSIM): $(call obj,$(RLSIM_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/moni: $(call obj,tui/main.c) $(LIBTUI) $(LIBMONI)
+$(BUILD)/moni: $(call obj,cmd/main.c) $(LIBCMD) $(LIBTUI) $(LIBMONI)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/moni-train: $(call obj,workloads/train/main.c) $(LIBTRAIN)
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
@@ -112,7 +118,7 @@ $(BUILD)/moni-rlsim: $(call obj,workloads/rlsim/main.c) $(LIBRLSIM)
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
 
 # --- tests ------------------------------------------------------------------------
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBTUI) $(LIBMONI) $(LIBTRAIN) $(LIBRLSIM)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBCMD) $(LIBTUI) $(LIBMONI) $(LIBTRAIN) $(LIBRLSIM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 

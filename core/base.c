@@ -596,36 +596,3 @@ int moni_config_dir(const char *sub, char *out, size_t len)
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-/* ---- option scanning ------------------------------------------------------------ */
-
-int moni_opt_value(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        moni_err("option %s needs a value", name);
-        return -1;
-    }
-    *i += 1;
-    *value = argv[*i];
-    return 1;
-}
-
-int moni_list_add(const char **list, size_t *n, size_t cap, const char *item,
-                  const char *full_msg)
-{
-    if (*n >= cap) {
-        moni_err("%s", full_msg);
-        return -1;
-    }
-    list[(*n)++] = item;
-    return 0;
-}

@@ -1,5 +1,6 @@
 /* core/core.h — what core/ exports above the base layer: sources, session, recorder,
- * exporter, alerts, plans, the runner and the command entries.
+ * exporter, alerts, plans, the runner and the experiment queue.  The command
+ * front-ends live in cmd/ (cmd/cmd.h), above core.
  *
  * core/ may include faults/ and logparse/ headers; it never includes tui/ or cmd/.
  * faults/ and logparse/ never include this header, only core/base.h. */
@@ -116,37 +117,6 @@ void sre_set_sources(struct sre *sre, const struct lp_parser *parser, const stru
 size_t sre_firing(const struct sre *sre, const struct moni_alert_state **out);
 int sre_port(const struct sre *sre); /* exporter port, -1 if none */
 void sre_free(struct sre *sre);      /* after session_finish */
-
-/* ---- commands ------------------------------------------------------------------
- * One descriptor per command (tmux's cmd_entry); the table lives in tui/main.c.
- * exec gets argv with argv[0] = the command name; returns the exit status. */
-struct cmd_entry {
-    const char *name;
-    const char *usage;   /* "record --out DIR [--interval D] ..." */
-    const char *summary; /* one line for `moni help` */
-    int (*exec)(int argc, char **argv);
-};
-extern const struct cmd_entry cmd_record_entry;
-extern const struct cmd_entry cmd_run_entry;
-extern const struct cmd_entry cmd_fault_entry;
-extern const struct cmd_entry cmd_parse_entry;
-extern const struct cmd_entry cmd_diagnose_entry;
-extern const struct cmd_entry cmd_build_entry;
-extern const struct cmd_entry cmd_validate_entry;
-extern const struct cmd_entry cmd_replay_entry;
-extern const struct cmd_entry cmd_doctor_entry;
-extern const struct cmd_entry cmd_recover_entry;
-extern const struct cmd_entry cmd_alerts_entry;
-extern const struct cmd_entry cmd_grafana_entry;
-
-/* Small getopt-free option scanner shared by the commands: matches "--name VALUE"
- * and "--name=VALUE".  Returns 1 and sets *value (advancing *i) on a match, 0 if
- * argv[*i] is not this option, -1 (after printing an error) if the value is missing. */
-int moni_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
-/* Appends item to a command's list of arguments (room for cap); when it is full,
- * prints full_msg ("parse: too many files") and returns -1. */
-int moni_list_add(const char **list, size_t *n, size_t cap, const char *item,
-                  const char *full_msg);
 
 /* ==== observer (issue 2): data sources, workload executor, recorder, session =======
  * A session is one run: it spawns the workload (or observes the machine only),
@@ -489,6 +459,69 @@ void pipeline_replay_advance(struct pipeline_replay *p, int64_t mono);
 const struct runner_stage *pipeline_replay_stage(const struct pipeline_replay *p);
 const struct runner_worker *pipeline_replay_workers(const struct pipeline_replay *p, size_t *n);
 void pipeline_replay_free(struct pipeline_replay *p);
+/* ---- the experiment queue (core/queue.c) ------------------------------------------
+ * Every experiment of one or more plans as runs (repeats expanded as NAME-1,
+ * NAME-2, ...), in priority order: N at a time, a resource gate before each start,
+ * retries with exponential backoff for failures not caused by the run's own
+ * faults, cooldown, a progress line per step on stderr (unless quiet) and runs.csv
+ * in each plan's output directory (moni-dataset(5)).  One plan's runs go into
+ * out/NAME, several plans' into out/PLAN/NAME.  Two ways to drive it:
+ *   headless (`moni run --plan`): while (queue_step(q)) moni_loop_once(loop,
+ *     queue_wait_ms(q));  the queue starts and finishes runners on the loop;
+ *   a caller that runs an item itself (the console): k = queue_current(q);
+ *     queue_claim(q, k); ... run it in queue_item(q, k).dir ...;
+ *     queue_report(q, k, status, fired, never_started).
+ * queue_skip and queue_abort work in both; queue_finish writes runs.csv and says
+ * whether every run completed (or failed as injected). */
+struct queue;
+struct queue_opts {
+    const char *out;            /* output directory (required) */
+    bool force, quiet;
+    int64_t interval_ns, duration_ns; /* override every experiment's; 0 = the plan's */
+    int jobs;                   /* runs at a time; 0 = the first plan's queue.jobs */
+    const char *metrics_listen; /* for runs that start while no other run is active */
+};
+enum queue_item_state { QUEUE_ITEM_PENDING, QUEUE_ITEM_RUNNING, QUEUE_ITEM_DONE };
+struct queue_item_info {
+    const char *name;           /* "baseline", "oom-2" */
+    const char *dir;            /* its run directory */
+    const struct plan *plan;
+    const struct plan_experiment *exp;
+    enum queue_item_state state;
+    const char *outcome;        /* runs.csv outcome once done ("completed", "skipped", ...) */
+    int attempt, exit;
+    uint64_t fired;
+    struct runner *runner;      /* while the queue runs it, else NULL */
+};
+struct queue_progress {
+    size_t total, finished, running;
+    double eta_s;               /* planned time left, spread over the jobs */
+    bool interrupted;
+};
+/* The plans must outlive the queue.  Creates the output directories.  NULL with err. */
+struct queue *queue_new(struct moni_loop *loop, struct plan *const *plans, size_t nplans,
+                        const struct queue_opts *o, char *err, size_t errlen);
+/* Finishes runs that are done (writing runs.csv), starts what may start now;
+ * returns true while anything is running or still to start. */
+bool queue_step(struct queue *q);
+int queue_wait_ms(const struct queue *q);    /* how long the loop may wait until the next step */
+long queue_current(const struct queue *q);   /* the item that starts next, -1 if none now */
+int queue_claim(struct queue *q, size_t idx); /* the caller runs item idx: 0 or -1 */
+void queue_report(struct queue *q, size_t idx, int status, uint64_t fired, bool never_started);
+/* A pending item is not run (outcome "skipped"); a running one is stopped and
+ * recorded as skipped.  0 or -1 (no such item, or already done). */
+int queue_skip(struct queue *q, size_t idx);
+void queue_abort(struct queue *q, const char *why); /* stops every run; nothing more starts */
+size_t queue_len(const struct queue *q);
+bool queue_item(const struct queue *q, size_t idx, struct queue_item_info *info);
+void queue_progress(const struct queue *q, struct queue_progress *p);
+const char *queue_dir(const struct queue *q);
+int queue_write_runs_csv(struct queue *q);   /* 0, or -1 after an error line */
+/* Writes runs.csv and a summary line; MONI_EXIT_OK when every run completed or
+ * failed as injected (or was skipped), else MONI_EXIT_FAIL. */
+int queue_finish(struct queue *q);
+void queue_free(struct queue *q);
+
 /* ==== end experiments ============================================================== */
 
 #endif

@@ -1,6 +1,5 @@
-/* tui/tui.h — what tui/ exports: the console and replay commands, and the pieces
- * the console is built from (model, widgets, themes, panes, screen recorder), which
- * the unit tests drive directly.  Every exported name starts with tui_. */
+/* tui/tui.h — what tui/ exports: the pieces the console is built from (model,
+ * widgets, themes, panes, screen recorder), which the unit tests drive directly.  Every exported name starts with tui_. */
 #ifndef MONI_TUI_H
 #define MONI_TUI_H
 
@@ -9,12 +8,6 @@
 #include <stdint.h>
 
 #include "core/core.h"
-
-/* `moni [console options] [-- CMD ARGS...]`: the full-screen console. */
-extern const struct cmd_entry cmd_console_entry;
-/* `moni replay RUN_DIR [--blind]`: a recorded run played back in the console
- * (declared in core/core.h too, for the command table). */
-extern const struct cmd_entry cmd_replay_entry;
 
 /* ==== model: what the panes draw =================================================
  * The console draws only from this snapshot.  A feeder (live: tui/console.c; replay:

@@ -1,4 +1,4 @@
-/* core/cmd-alerts.c — `moni alerts`: check the alert rules, export them as a
+/* cmd/cmd-alerts.c — `moni alerts`: check the alert rules, export them as a
  * Prometheus rules file.
  *
  * `moni alerts _exporter-demo` (not in the usage) serves a synthetic frame through the
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 
 static struct alerts *load_rules(const char *path)
@@ -24,22 +25,9 @@ static struct alerts *load_rules(const char *path)
     return al;
 }
 
-static int alerts_export(int argc, char **argv)
+static int alerts_export(struct cmd_args *a)
 {
-    const char *rules = NULL, *outp = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if ((r = moni_opt_value(argc, argv, &i, "--rules", &rules)) != 0 ||
-            (r = moni_opt_value(argc, argv, &i, "--out", &outp)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            continue;
-        }
-        moni_err("alerts export: unknown argument '%s' (usage: moni alerts export [--rules FILE] "
-                 "[--out FILE])",
-                 argv[i]);
-        return MONI_EXIT_USAGE;
-    }
+    const char *rules = cmd_arg(a, "rules"), *outp = cmd_arg(a, "out");
     struct alerts *al = load_rules(rules);
     if (!al)
         return MONI_EXIT_USAGE;
@@ -62,18 +50,9 @@ static int alerts_export(int argc, char **argv)
     return MONI_EXIT_OK;
 }
 
-static int alerts_check(int argc, char **argv)
+static int alerts_check(struct cmd_args *a)
 {
-    const char *rules = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = moni_opt_value(argc, argv, &i, "--rules", &rules);
-        if (r < 0)
-            return MONI_EXIT_USAGE;
-        if (r == 0) {
-            moni_err("alerts check: unknown argument '%s'", argv[i]);
-            return MONI_EXIT_USAGE;
-        }
-    }
+    const char *rules = cmd_arg(a, "rules");
     struct alerts *al = load_rules(rules);
     if (!al)
         return MONI_EXIT_USAGE;
@@ -194,22 +173,14 @@ static void demo_signal(struct moni_loop *loop, int signo, void *arg)
     moni_loop_stop(loop);
 }
 
-static int alerts_exporter_demo(int argc, char **argv)
+static int alerts_exporter_demo(struct cmd_args *a)
 {
-    const char *listen = "0", *interval = "100ms", *duration = NULL, *rules = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if ((r = moni_opt_value(argc, argv, &i, "--metrics-listen", &listen)) != 0 ||
-            (r = moni_opt_value(argc, argv, &i, "--interval", &interval)) != 0 ||
-            (r = moni_opt_value(argc, argv, &i, "--duration", &duration)) != 0 ||
-            (r = moni_opt_value(argc, argv, &i, "--rules", &rules)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            continue;
-        }
-        moni_err("unknown argument '%s'", argv[i]);
-        return MONI_EXIT_USAGE;
-    }
+    const char *listen = cmd_arg(a, "metrics-listen"), *interval = cmd_arg(a, "interval");
+    const char *duration = cmd_arg(a, "duration"), *rules = cmd_arg(a, "rules");
+    if (!listen)
+        listen = "0";
+    if (!interval)
+        interval = "100ms";
     struct demo d = {0};
     char err[1024];
     int64_t dur = 0;
@@ -253,22 +224,52 @@ static int alerts_exporter_demo(int argc, char **argv)
     return rc < 0 ? MONI_EXIT_FAIL : MONI_EXIT_OK;
 }
 
-static int cmd_alerts_exec(int argc, char **argv)
-{
-    if (argc >= 2 && !strcmp(argv[1], "export"))
-        return alerts_export(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "check"))
-        return alerts_check(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "_exporter-demo"))
-        return alerts_exporter_demo(argc - 1, argv + 1);
-    moni_err("usage: moni alerts export [--rules FILE] [--out FILE] | moni alerts check "
-             "[--rules FILE]");
-    return MONI_EXIT_USAGE;
-}
+static const struct cmd_opt export_opts[] = {
+    {"rules", 0, "FILE", 0, "alert rules (default: the user's file, else the shipped one)"},
+    {"out", 0, "FILE", 0, "write the Prometheus rules here (default: standard output)"},
+    {0},
+};
+static const struct cmd_opt check_opts[] = {
+    {"rules", 0, "FILE", 0, "alert rules (default: the user's file, else the shipped one)"},
+    {0},
+};
+static const struct cmd_opt demo_opts[] = {
+    {"metrics-listen", 0, "[ADDR:]PORT", 0, "where to serve /metrics (default 0: any free port)"},
+    {"interval", 0, "D", 0, "tick (default 100ms)"},
+    {"duration", 0, "D", 0, "stop after this long (default: at SIGINT/SIGTERM)"},
+    {"rules", 0, "FILE", 0, "alert rules"},
+    {0},
+};
+
+static const struct cmd_entry alerts_export_entry = {
+    .name = "export",
+    .usage = "alerts export [--rules FILE] [--out FILE]",
+    .summary = "write the alert rules as a Prometheus rules file",
+    .args = {.opts = export_opts},
+    .exec = alerts_export,
+};
+static const struct cmd_entry alerts_check_entry = {
+    .name = "check",
+    .usage = "alerts check [--rules FILE]",
+    .summary = "load the alert rules and report the first error",
+    .args = {.opts = check_opts},
+    .exec = alerts_check,
+};
+static const struct cmd_entry alerts_demo_entry = {
+    .name = "_exporter-demo",
+    .usage = "alerts _exporter-demo [--metrics-listen [ADDR:]PORT] [--interval D] [--duration D]",
+    .summary = "serve a synthetic frame through the exporter (for the tests)",
+    .args = {.opts = demo_opts},
+    .hidden = true,
+    .exec = alerts_exporter_demo,
+};
+
+static const struct cmd_entry *const alerts_subs[] = {&alerts_export_entry, &alerts_check_entry,
+                                                      &alerts_demo_entry, NULL};
 
 const struct cmd_entry cmd_alerts_entry = {
     .name = "alerts",
     .usage = "alerts export|check [--rules FILE] [--out FILE]",
     .summary = "check the alert rules; export them for Prometheus",
-    .exec = cmd_alerts_exec,
+    .subs = alerts_subs,
 };

@@ -1,4 +1,4 @@
-/* core/cmd-doctor.c — `moni doctor`: what works on this machine and why not.
+/* cmd/cmd-doctor.c — `moni doctor`: what works on this machine and why not.
  *
  * One const descriptor per check (a table, like the commands); each prints one line:
  *   NAME      ok|missing|degraded  what was found[; fix: what to do]
@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 #include "faults/faults.h"
 
@@ -465,18 +466,10 @@ static const struct check checks[] = {
     {"terminal", false, check_terminal},
 };
 
-static int cmd_doctor_exec(int argc, char **argv)
+static int cmd_doctor_exec(struct cmd_args *a)
 {
     struct doctor d = {0};
-    for (int i = 1; i < argc; i++) {
-        int r = moni_opt_value(argc, argv, &i, "--out", &d.out_dir);
-        if (r < 0)
-            return MONI_EXIT_USAGE;
-        if (r == 0) {
-            moni_err("doctor: unknown argument '%s' (usage: moni doctor [--out DIR])", argv[i]);
-            return MONI_EXIT_USAGE;
-        }
-    }
+    d.out_dir = cmd_arg(a, "out");
     for (size_t i = 0; i < MONI_ARRAY_LEN(checks); i++) {
         char msg[1024] = "", fix[512] = "";
         enum status st = checks[i].run(&d, msg, sizeof msg, fix, sizeof fix);
@@ -491,9 +484,15 @@ static int cmd_doctor_exec(int argc, char **argv)
     return d.failed_needed ? MONI_EXIT_FAIL : MONI_EXIT_OK;
 }
 
+static const struct cmd_opt doctor_opts[] = {
+    {"out", 0, "DIR", 0, "check the disk of this output directory (default: .)"},
+    {0},
+};
+
 const struct cmd_entry cmd_doctor_entry = {
     .name = "doctor",
     .usage = "doctor [--out DIR]",
     .summary = "what works on this machine and why not",
+    .args = {.opts = doctor_opts},
     .exec = cmd_doctor_exec,
 };

@@ -1,4 +1,4 @@
-/* core/cmd-validate.c — `moni validate [--baseline DIR] [--grid D] [--json] RUN...`:
+/* cmd/cmd-validate.c — `moni validate [--baseline DIR] [--grid D] [--json] RUN...`:
  * a data-quality report per run (see core/validate.c).  A plan's output directory
  * validates every run in it against its "baseline" run when there is one.  Exit 0
  * when every run is clean, 1 when problems were found. */
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 
 /* A sibling run called "baseline" (plans name their healthy run so). */
@@ -56,66 +57,43 @@ static int validate_run(const char *run, void *arg)
     return validate_one(run, a->baseline, a->grid, a->json);
 }
 
-static int cmd_validate_exec(int argc, char **argv)
+static int cmd_validate_exec(struct cmd_args *a)
 {
-    const char *baseline = NULL;
+    const char *baseline = cmd_arg(a, "baseline"), *v = cmd_arg(a, "grid");
     int64_t grid = 0;
-    bool json = false;
-    const char *dirs[256];
-    size_t ndirs = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if (!strcmp(argv[i], "--json")) {
-            json = true;
-            continue;
-        }
-        if ((m = moni_opt_value(argc, argv, &i, "--baseline", &v)) != 0) {
-            if (m < 0)
-                return MONI_EXIT_USAGE;
-            if (!dataset_is_run_dir(v)) {
-                moni_err("validate: --baseline %s: not a run directory (no samples.csv)", v);
-                return MONI_EXIT_USAGE;
-            }
-            baseline = v;
-            continue;
-        }
-        if ((m = moni_opt_value(argc, argv, &i, "--grid", &v)) != 0) {
-            char e[128];
-            if (m < 0)
-                return MONI_EXIT_USAGE;
-            if (moni_parse_duration(v, &grid, e, sizeof e) < 0 || grid < 10 * MONI_NS_PER_MS) {
-                moni_err("validate: --grid %s: must be a duration >= 10ms", v);
-                return MONI_EXIT_USAGE;
-            }
-            continue;
-        }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            moni_err("validate: unknown option %s (usage: moni %s)", argv[i],
-                     cmd_validate_entry.usage);
-            return MONI_EXIT_USAGE;
-        }
-        if (moni_list_add(dirs, &ndirs, MONI_ARRAY_LEN(dirs), argv[i],
-                          "validate: too many run directories") < 0)
-            return MONI_EXIT_USAGE;
-    }
-    if (!ndirs) {
-        moni_err("validate: no run directory (usage: moni %s)", cmd_validate_entry.usage);
+    bool json = cmd_flag(a, "json");
+    if (baseline && !dataset_is_run_dir(baseline)) {
+        moni_err("validate: --baseline %s: not a run directory (no samples.csv)", baseline);
         return MONI_EXIT_USAGE;
+    }
+    if (v) {
+        char e[128];
+        if (moni_parse_duration(v, &grid, e, sizeof e) < 0 || grid < 10 * MONI_NS_PER_MS) {
+            moni_err("validate: --grid %s: must be a duration >= 10ms", v);
+            return MONI_EXIT_USAGE;
+        }
     }
     struct validate_args args = {baseline, grid, json};
     int rc = MONI_EXIT_OK;
-    for (size_t i = 0; i < ndirs; i++) {
-        int r = dataset_for_each_run(dirs[i], "validate", validate_run, &args);
+    for (int i = 0; i < a->npos; i++) {
+        int r = dataset_for_each_run(a->pos[i], "validate", validate_run, &args);
         if (r > rc)
             rc = r;
     }
     return rc;
 }
 
+static const struct cmd_opt validate_opts[] = {
+    {"baseline", 0, "RUN_DIR", 0, "a healthy run to measure fault effects against"},
+    {"grid", 0, "D", 0, "grid step (default 1s, at least 10ms)"},
+    {"json", 0, NULL, 0, "the report as JSON"},
+    {0},
+};
+
 const struct cmd_entry cmd_validate_entry = {
     .name = "validate",
     .usage = "validate [--baseline RUN_DIR] [--grid D] [--json] RUN_DIR...",
     .summary = "data-quality report per run: gaps, time, labels, fault effects",
+    .args = {.opts = validate_opts, .min_pos = 1, .max_pos = 256, .pos_name = "RUN_DIR"},
     .exec = cmd_validate_exec,
 };

@@ -1,4 +1,4 @@
-/* core/cmd-grafana.c — `moni grafana export`: a Grafana dashboard (JSON, importable
+/* cmd/cmd-grafana.c — `moni grafana export`: a Grafana dashboard (JSON, importable
  * with a Prometheus data source) for the metrics moni's exporter serves.
  *
  * Metric names are not written here by hand: each panel names frame columns or
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 
 /* A query: "%s" in expr is replaced by the family of series (and the second "%s" by
@@ -208,24 +209,9 @@ static cJSON *build_dashboard(void)
     return d;
 }
 
-static int cmd_grafana_exec(int argc, char **argv)
+static int grafana_export_exec(struct cmd_args *a)
 {
-    if (argc < 2 || strcmp(argv[1], "export")) {
-        moni_err("usage: moni grafana export [--out FILE]");
-        return MONI_EXIT_USAGE;
-    }
-    const char *outp = NULL;
-    for (int i = 2; i < argc; i++) {
-        int r = moni_opt_value(argc, argv, &i, "--out", &outp);
-        if (r < 0)
-            return MONI_EXIT_USAGE;
-        if (r == 0) {
-            moni_err("grafana export: unknown argument '%s' (usage: moni grafana export "
-                     "[--out FILE])",
-                     argv[i]);
-            return MONI_EXIT_USAGE;
-        }
-    }
+    const char *outp = cmd_arg(a, "out");
     cJSON *d = build_dashboard();
     char *text = d ? cJSON_Print(d) : NULL;
     cJSON_Delete(d);
@@ -250,9 +236,24 @@ static int cmd_grafana_exec(int argc, char **argv)
     return MONI_EXIT_OK;
 }
 
+static const struct cmd_opt export_opts[] = {
+    {"out", 0, "FILE", 0, "write the dashboard here (default: standard output)"},
+    {0},
+};
+
+static const struct cmd_entry grafana_export_entry = {
+    .name = "export",
+    .usage = "grafana export [--out FILE]",
+    .summary = "write the dashboard JSON (import it with a Prometheus data source)",
+    .args = {.opts = export_opts},
+    .exec = grafana_export_exec,
+};
+
+static const struct cmd_entry *const grafana_subs[] = {&grafana_export_entry, NULL};
+
 const struct cmd_entry cmd_grafana_entry = {
     .name = "grafana",
     .usage = "grafana export [--out FILE]",
     .summary = "write a Grafana dashboard for the exported metrics",
-    .exec = cmd_grafana_exec,
+    .subs = grafana_subs,
 };

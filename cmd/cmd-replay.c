@@ -1,9 +1,10 @@
-/* tui/cmd-replay.c — `moni replay RUN_DIR [--blind] [--speed X]`: a recorded run in
+/* cmd/cmd-replay.c — `moni replay RUN_DIR [--blind] [--speed X]`: a recorded run in
  * the console, played back on the run's own timestamps. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "logparse/logparse.h"
 #include "tui/tui.h"
 
@@ -54,40 +55,11 @@ static void replay_quit(void *ctx)
     moni_loop_stop(c->loop);
 }
 
-static int cmd_replay_exec(int argc, char **argv)
+static int cmd_replay_exec(struct cmd_args *a)
 {
     tui_block_signals(); /* before any thread: the loop's signalfd takes them */
-    const char *dir = NULL, *theme = NULL, *speed_s = NULL;
-    bool blind = false, ascii = false;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (!strcmp(argv[i], "--blind")) {
-            blind = true;
-        } else if (!strcmp(argv[i], "--ascii")) {
-            ascii = true;
-        } else if ((r = moni_opt_value(argc, argv, &i, "--theme", &v)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            theme = v;
-        } else if ((r = moni_opt_value(argc, argv, &i, "--speed", &v)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            speed_s = v;
-        } else if (argv[i][0] == '-') {
-            moni_err("replay: unknown option '%s'", argv[i]);
-            return MONI_EXIT_USAGE;
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            moni_err("replay: one run directory at a time");
-            return MONI_EXIT_USAGE;
-        }
-    }
-    if (!dir) {
-        moni_err("usage: moni %s", cmd_replay_entry.usage);
-        return MONI_EXIT_USAGE;
-    }
+    const char *dir = a->pos[0], *theme = cmd_arg(a, "theme"), *speed_s = cmd_arg(a, "speed");
+    bool blind = cmd_flag(a, "blind"), ascii = cmd_flag(a, "ascii");
     double speed = 1;
     char err[1024];
     if (speed_s && (moni_parse_double(speed_s, &speed, err, sizeof err) != 0 || !(speed > 0))) {
@@ -136,9 +108,18 @@ static int cmd_replay_exec(int argc, char **argv)
     return status;
 }
 
+static const struct cmd_opt replay_opts[] = {
+    {"blind", 0, NULL, 0, "hide fault names and labels (for detection studies)"},
+    {"speed", 0, "X", 0, "play back X times faster (default 1)"},
+    {"theme", 0, "NAME", 0, "colour theme"},
+    {"ascii", 0, NULL, 0, "ASCII only, no line-drawing characters"},
+    {0},
+};
+
 const struct cmd_entry cmd_replay_entry = {
     .name = "replay",
     .usage = "replay RUN_DIR [--blind] [--speed X] [--theme NAME] [--ascii]",
     .summary = "replay a recorded run in the console",
+    .args = {.opts = replay_opts, .min_pos = 1, .max_pos = 1, .pos_name = "RUN_DIR"},
     .exec = cmd_replay_exec,
 };

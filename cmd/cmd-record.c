@@ -1,10 +1,11 @@
-/* core/cmd-record.c — `moni record --out DIR [--interval D] [--duration D] [--force]
+/* cmd/cmd-record.c — `moni record --out DIR [--interval D] [--duration D] [--force]
  * [-- CMD ARGS...]`: a headless observe-only run (no faults).  Starts CMD (or only
  * watches the machine), samples on a drift-free grid, writes the run directory and
  * exits with the workload's status (128+signal if it was killed). */
 #include <signal.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 
 static void on_signal(struct moni_loop *loop, int signo, void *arg)
@@ -22,93 +23,53 @@ static void on_done(struct session *s, void *arg)
     moni_loop_stop(arg);
 }
 
-static int usage_error(const char *what)
+/* Reads the options into o; -1 after a one-line error. */
+static int record_options(const struct cmd_args *a, struct session_opts *o)
 {
-    moni_err("record: %s (usage: moni %s)", what, cmd_record_entry.usage);
-    return MONI_EXIT_USAGE;
+    char err[512];
+    const char *v;
+    o->force = cmd_flag(a, "force");
+    o->out_dir = cmd_arg(a, "out");
+    if (!o->out_dir)
+        return cmd_usage_error(a, "--out DIR is required"), -1;
+    if (!*o->out_dir)
+        return cmd_usage_error(a, "--out: empty directory name"), -1;
+    if ((v = cmd_arg(a, "interval"))) {
+        if (moni_parse_duration(v, &o->interval_ns, err, sizeof err) < 0) {
+            moni_err("record: --interval: %s", err);
+            return -1;
+        }
+        if (o->interval_ns < 10 * MONI_NS_PER_MS || o->interval_ns > 60 * MONI_NS_PER_SEC) {
+            moni_err("record: --interval %s: must be between 10ms and 60s", v);
+            return -1;
+        }
+    }
+    if ((v = cmd_arg(a, "duration"))) {
+        if (moni_parse_duration(v, &o->duration_ns, err, sizeof err) < 0) {
+            moni_err("record: --duration: %s", err);
+            return -1;
+        }
+        if (o->duration_ns <= 0) {
+            moni_err("record: --duration %s: must be more than 0", v);
+            return -1;
+        }
+    }
+    o->argv = a->cmd;
+    return 0;
 }
 
-static int cmd_record_exec(int argc, char **argv)
+/* The session with the exporter/alerts (sre) and the runner (log parser, dataset)
+ * attached, on its own loop until the workload ends or a signal stops it. */
+static int record_session(const struct session_opts *o, const char *metrics_listen)
 {
-    struct session_opts o = {0};
-    const char *metrics_listen = NULL; /* --metrics-listen (core/sre.c) */
     char err[512];
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r;
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: moni %s\n", cmd_record_entry.usage);
-            return MONI_EXIT_OK;
-        }
-        if (!strcmp(a, "--force")) {
-            o.force = true;
-            continue;
-        }
-        if ((r = moni_opt_value(argc, argv, &i, "--out", &v)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            if (!*v)
-                return usage_error("--out: empty directory name");
-            o.out_dir = v;
-            continue;
-        }
-        if ((r = moni_opt_value(argc, argv, &i, "--metrics-listen", &metrics_listen)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            continue;
-        }
-        if ((r = moni_opt_value(argc, argv, &i, "--interval", &v)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            if (moni_parse_duration(v, &o.interval_ns, err, sizeof err) < 0) {
-                moni_err("record: --interval: %s", err);
-                return MONI_EXIT_USAGE;
-            }
-            if (o.interval_ns < 10 * MONI_NS_PER_MS || o.interval_ns > 60 * MONI_NS_PER_SEC) {
-                moni_err("record: --interval %s: must be between 10ms and 60s", v);
-                return MONI_EXIT_USAGE;
-            }
-            continue;
-        }
-        if ((r = moni_opt_value(argc, argv, &i, "--duration", &v)) != 0) {
-            if (r < 0)
-                return MONI_EXIT_USAGE;
-            if (moni_parse_duration(v, &o.duration_ns, err, sizeof err) < 0) {
-                moni_err("record: --duration: %s", err);
-                return MONI_EXIT_USAGE;
-            }
-            if (o.duration_ns <= 0) {
-                moni_err("record: --duration %s: must be more than 0", v);
-                return MONI_EXIT_USAGE;
-            }
-            continue;
-        }
-        if (a[0] == '-') {
-            char what[300];
-            snprintf(what, sizeof what, "unknown option '%s'", a);
-            return usage_error(what);
-        }
-        char what[300];
-        snprintf(what, sizeof what, "unexpected argument '%s' (put the command after --)", a);
-        return usage_error(what);
-    }
-    if (!o.out_dir)
-        return usage_error("--out DIR is required");
-    if (i < argc)
-        o.argv = argv + i;
-
     struct moni_loop *loop = moni_loop_new();
     if (!loop) {
         moni_err("record: cannot create the event loop");
         return MONI_EXIT_FAIL;
     }
     bool usage = false;
-    struct session *s = session_new(loop, &o, err, sizeof err, &usage);
+    struct session *s = session_new(loop, o, err, sizeof err, &usage);
     if (!s) {
         moni_err("record: %s", err);
         moni_loop_free(loop);
@@ -162,10 +123,28 @@ static int cmd_record_exec(int argc, char **argv)
     return rc ? rc : status;
 }
 
+static int cmd_record_exec(struct cmd_args *a)
+{
+    struct session_opts o = {0};
+    if (record_options(a, &o) < 0)
+        return MONI_EXIT_USAGE;
+    return record_session(&o, cmd_arg(a, "metrics-listen"));
+}
+
+static const struct cmd_opt record_opts[] = {
+    {"out", 0, "DIR", 0, "the run directory (required)"},
+    {"interval", 0, "D", 0, "sampling period, 10ms..60s (default 1s)"},
+    {"duration", 0, "D", 0, "stop the run after this long"},
+    {"force", 0, NULL, 0, "accept an existing, non-empty --out"},
+    {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
+    {0},
+};
+
 const struct cmd_entry cmd_record_entry = {
     .name = "record",
     .usage = "record --out DIR [--interval D] [--duration D] [--force] "
              "[--metrics-listen [ADDR:]PORT] [-- CMD ARGS...]",
     .summary = "headless observe-only run (no faults)",
+    .args = {.opts = record_opts, .command = true},
     .exec = cmd_record_exec,
 };

@@ -1,4 +1,4 @@
-/* core/cmd-parse.c — `moni parse`: run the rule packs over log files (or stdin) and
+/* cmd/cmd-parse.c — `moni parse`: run the rule packs over log files (or stdin) and
  * print one record per match as JSON lines, CSV or text.  The output writer is
  * hand-rolled (no cJSON per record) because this runs at a million lines a second. */
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 #include "logparse/logparse.h"
 
@@ -282,51 +283,25 @@ static int parse_fd(struct lp_parser *p, struct out *o, int fd, const char *name
     return 0;
 }
 
-static int cmd_parse_exec(int argc, char **argv)
+static int cmd_parse_exec(struct cmd_args *a)
 {
     const char *rules_paths[64] = {0};
-    size_t nrules = 0;
+    size_t nrules = cmd_arg_list(a, "rules", rules_paths, MONI_ARRAY_LEN(rules_paths));
     enum fmt fmt = FMT_JSONL;
-    bool list = false, stats = false, builtin = true;
-    const char *files[256];
-    size_t nfiles = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if ((m = moni_opt_value(argc, argv, &i, "--rules", &v)) != 0) {
-            if (m < 0 || moni_list_add(rules_paths, &nrules, MONI_ARRAY_LEN(rules_paths), v,
-                                       "parse: too many --rules") < 0)
-                return MONI_EXIT_USAGE;
-        } else if ((m = moni_opt_value(argc, argv, &i, "--format", &v)) != 0) {
-            if (m < 0)
-                return MONI_EXIT_USAGE;
-            if (!strcmp(v, "jsonl") || !strcmp(v, "json"))
-                fmt = FMT_JSONL;
-            else if (!strcmp(v, "csv"))
-                fmt = FMT_CSV;
-            else if (!strcmp(v, "text"))
-                fmt = FMT_TEXT;
-            else {
-                moni_err("parse: --format: '%s' is not one of jsonl, csv, text", v);
-                return MONI_EXIT_USAGE;
-            }
-        } else if (!strcmp(argv[i], "--list-patterns")) {
-            list = true;
-        } else if (!strcmp(argv[i], "--stats")) {
-            stats = true;
-        } else if (!strcmp(argv[i], "--no-builtin")) {
-            builtin = false;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: moni parse [--rules PATH]... [--no-builtin] [--format jsonl|csv|text] "
-                   "[--stats] FILE...|-\n");
-            return MONI_EXIT_OK;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            moni_err("parse: unknown option %s", argv[i]);
-            return MONI_EXIT_USAGE;
-        } else if (moni_list_add(files, &nfiles, MONI_ARRAY_LEN(files), argv[i],
-                                 "parse: too many files") < 0) {
-            return MONI_EXIT_USAGE;
-        }
+    bool list = cmd_flag(a, "list-patterns"), stats = cmd_flag(a, "stats");
+    bool builtin = !cmd_flag(a, "no-builtin");
+    const char *const *files = (const char *const *)a->pos;
+    size_t nfiles = (size_t)a->npos;
+    const char *v = cmd_arg(a, "format");
+    if (!v || !strcmp(v, "jsonl") || !strcmp(v, "json")) {
+        fmt = FMT_JSONL;
+    } else if (!strcmp(v, "csv")) {
+        fmt = FMT_CSV;
+    } else if (!strcmp(v, "text")) {
+        fmt = FMT_TEXT;
+    } else {
+        moni_err("parse: --format: '%s' is not one of jsonl, csv, text", v);
+        return MONI_EXIT_USAGE;
     }
     char err[1024];
     struct lp_rules *rules = lp_rules_load(rules_paths, nrules,
@@ -343,7 +318,7 @@ static int cmd_parse_exec(int argc, char **argv)
         return MONI_EXIT_OK;
     }
     if (!nfiles) {
-        moni_err("usage: moni %s", cmd_parse_entry.usage);
+        cmd_usage_error(a, "missing FILE");
         lp_rules_free(rules);
         return MONI_EXIT_USAGE;
     }
@@ -396,9 +371,19 @@ static int cmd_parse_exec(int argc, char **argv)
     return rc;
 }
 
+static const struct cmd_opt parse_opts[] = {
+    {"rules", 0, "PATH", 64, "an extra rule pack (file or directory)"},
+    {"no-builtin", 0, NULL, 0, "only the --rules packs, not the shipped or the user's"},
+    {"format", 0, "jsonl|csv|text", 0, "output format (default jsonl)"},
+    {"stats", 0, NULL, 0, "counts and speed on standard error at the end"},
+    {"list-patterns", 0, NULL, 0, "print the rules' patterns, one a line, and exit"},
+    {0},
+};
+
 const struct cmd_entry cmd_parse_entry = {
     .name = "parse",
-    .usage = "parse [--rules PATH]... [--format jsonl|csv|text] FILE...|-",
+    .usage = "parse [--rules PATH]... [--no-builtin] [--format jsonl|csv|text] [--stats] FILE...|-",
     .summary = "turn log lines into metrics and events",
+    .args = {.opts = parse_opts, .max_pos = 256, .pos_name = "FILE"},
     .exec = cmd_parse_exec,
 };

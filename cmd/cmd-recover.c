@@ -1,23 +1,15 @@
-/* core/cmd-recover.c — `moni recover`: undo what killed sessions left behind (their
+/* cmd/cmd-recover.c — `moni recover`: undo what killed sessions left behind (their
  * guardian died too, or the machine rebooted), from the state files. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 #include "faults/faults.h"
 
-static int cmd_recover_exec(int argc, char **argv)
+static int cmd_recover_exec(struct cmd_args *a)
 {
-    bool dry = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n"))
-            dry = true;
-        else {
-            moni_err("recover: unknown argument '%s' (usage: moni %s)", argv[i],
-                     cmd_recover_entry.usage);
-            return MONI_EXIT_USAGE;
-        }
-    }
+    bool dry = cmd_flag(a, "dry-run");
     char dir[512];
     if (guardian_state_dir(dir, sizeof dir) == 0)
         printf("state directory: %s\n", dir);
@@ -29,9 +21,15 @@ static int cmd_recover_exec(int argc, char **argv)
     return MONI_EXIT_OK;
 }
 
+static const struct cmd_opt recover_opts[] = {
+    {"dry-run", 'n', NULL, 0, "show what would be undone, undo nothing"},
+    {0},
+};
+
 const struct cmd_entry cmd_recover_entry = {
     .name = "recover",
     .usage = "recover [--dry-run]",
     .summary = "undo leftovers of a killed session (fault processes, files, qdiscs)",
+    .args = {.opts = recover_opts},
     .exec = cmd_recover_exec,
 };

@@ -1,42 +1,19 @@
-/* core/cmd-diagnose.c — `moni diagnose`: rank the root causes of a failed run from its
+/* cmd/cmd-diagnose.c — `moni diagnose`: rank the root causes of a failed run from its
  * logs (a run directory: workload.log + logs/ *.log, or log files), merged by time. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "core/core.h"
 #include "logparse/logparse.h"
 
-static int cmd_diagnose_exec(int argc, char **argv)
+static int cmd_diagnose_exec(struct cmd_args *a)
 {
     const char *rules_paths[64] = {0};
-    size_t nrules = 0;
-    const char *paths[256];
-    size_t npaths = 0;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if ((m = moni_opt_value(argc, argv, &i, "--rules", &v)) != 0) {
-            if (m < 0 || moni_list_add(rules_paths, &nrules, MONI_ARRAY_LEN(rules_paths), v,
-                                       "diagnose: too many --rules") < 0)
-                return MONI_EXIT_USAGE;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: moni %s\n", cmd_diagnose_entry.usage);
-            return MONI_EXIT_OK;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            moni_err("diagnose: unknown option %s", argv[i]);
-            return MONI_EXIT_USAGE;
-        } else if (moni_list_add(paths, &npaths, MONI_ARRAY_LEN(paths), argv[i],
-                                 "diagnose: too many paths") < 0) {
-            return MONI_EXIT_USAGE;
-        }
-    }
-    if (!npaths) {
-        moni_err("usage: moni %s", cmd_diagnose_entry.usage);
-        return MONI_EXIT_USAGE;
-    }
+    size_t nrules = cmd_arg_list(a, "rules", rules_paths, MONI_ARRAY_LEN(rules_paths));
+    const char *const *paths = (const char *const *)a->pos;
+    size_t npaths = (size_t)a->npos;
+    bool json = cmd_flag(a, "json");
     char err[1024];
     struct lp_rules *rules =
         lp_rules_load(rules_paths, nrules, LP_LOAD_BUILTIN | LP_LOAD_USER, err, sizeof err);
@@ -76,9 +53,16 @@ static int cmd_diagnose_exec(int argc, char **argv)
     return rc;
 }
 
+static const struct cmd_opt diagnose_opts[] = {
+    {"rules", 0, "PATH", 64, "an extra rule pack (file or directory)"},
+    {"json", 0, NULL, 0, "the ranking as JSON"},
+    {0},
+};
+
 const struct cmd_entry cmd_diagnose_entry = {
     .name = "diagnose",
     .usage = "diagnose RUN_DIR|LOGFILE... [--rules PATH]... [--json]",
     .summary = "name the root cause of a failed run",
+    .args = {.opts = diagnose_opts, .min_pos = 1, .max_pos = 256, .pos_name = "RUN_DIR|LOGFILE"},
     .exec = cmd_diagnose_exec,
 };
