@@ -65,3 +65,7 @@ procs_with_env() {
 no_procs_with_env() { [ -z "$(procs_with_env "$1")" ]; }
 # wait_no_procs_with_env NAME=VALUE [SECONDS=10]: until none is left
 wait_no_procs_with_env() { wait_until "${2:-10}" no_procs_with_env "$1"; }
+# wait_no_pgrep PATTERN [SECONDS=5]: until no process of this user matches pgrep -f
+# PATTERN (make PATTERN unique to the test, e.g. a path under its TMPDIR)
+no_pgrep() { ! pgrep -u "$(id -u)" -f -- "$1" >/dev/null; }
+wait_no_pgrep() { wait_until "${2:-5}" no_pgrep "$1"; }
