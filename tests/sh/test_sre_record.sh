@@ -3,6 +3,7 @@
 # accepts, with the real observer's columns; hostile clients during the run do not
 # make ticks miss (meta.json) and the run directory gets alerts.jsonl.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 M="$MONI_BUILD/moni"
 PY=/usr/bin/python3
 export MONI_DATA_DIR="$MONI_SRC"
@@ -36,15 +37,12 @@ cpid=$!
     2>"$TMPDIR/rec.err" &
 pid=$!
 trap 'kill $pid $cpid 2>/dev/null; wait 2>/dev/null' EXIT
-port=""
-for _ in $(seq 50); do
-    port=$(sed -n 's|^moni: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMPDIR/rec.err")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+wait_for_file_line "$TMPDIR/rec.err" '^moni: metrics on http://' || fail "no metrics port announced"
+port=$(sed -n 's|^moni: metrics on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMPDIR/rec.err")
 [ -n "$port" ] || fail "no metrics port announced"
-sleep 1
-curl -sf "http://127.0.0.1:$port/metrics" >"$TMPDIR/m.txt" || fail "scrape failed"
+# the rule fires at the first sample with the workload alive
+wait_for_scrape "http://127.0.0.1:$port/metrics" "$TMPDIR/m.txt" '^moni_alert_firing\{alertname="WorkloadUp",' ||
+    fail "scrape failed or no alert: $(head -c 300 "$TMPDIR/m.txt" 2>/dev/null)"
 if command -v promtool >/dev/null; then
     promtool check metrics <"$TMPDIR/m.txt" >"$TMPDIR/lint" 2>&1 || { cat "$TMPDIR/lint"; fail "promtool check metrics"; }
 fi

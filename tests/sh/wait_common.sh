@@ -69,3 +69,9 @@ wait_no_procs_with_env() { wait_until "${2:-10}" no_procs_with_env "$1"; }
 # PATTERN (make PATTERN unique to the test, e.g. a path under its TMPDIR)
 no_pgrep() { ! pgrep -u "$(id -u)" -f -- "$1" >/dev/null; }
 wait_no_pgrep() { wait_until "${2:-5}" no_pgrep "$1"; }
+# wait_for_scrape URL FILE ERE [SECONDS=10]: until a GET of URL succeeds with a body
+# (kept in FILE) that has a line matching ERE
+scrape_has() { curl -sf -m 2 "$1" -o "$2" && grep -Eq -- "$3" "$2"; }
+wait_for_scrape() { wait_until "${4:-10}" scrape_has "$1" "$2" "$3"; }
+# an exporter page after at least two samples: every family is there by then
+SAMPLED_TWICE='^moni_samples_total ([2-9]|[1-9][0-9]+)$'
