@@ -27,5 +27,5 @@ cat "$TMPDIR/run.log"
 grep -q '"event":"effective"' "$out/faults.jsonl" || fail "no effective line"
 grep '"event":"stopped"' "$out/faults.jsonl" | grep -q '"rss_curve":\[\[' || fail "no RSS curve"
 grep -q '"event":"reverted"' "$out/faults.jsonl" || fail "no reverted line"
-[ -d /proc/$pid ] && fail "hog $pid still exists"
+proc_gone $pid || fail "hog $pid still exists"
 echo PASS
