@@ -50,7 +50,9 @@ cat "$TMPDIR/run.log"
 if awk -v i="$idle" 'BEGIN{exit !(i >= 10)}'; then
     awk -v l="$load" 'BEGIN{exit !(l >= 47 && l <= 53)}' || fail "load ${load}% not within 50±3%"
 else
-    awk -v l="$load" 'BEGIN{exit !(l >= 15 && l <= 53)}' || fail "load ${load}% implausible"
+    # at a load average of 10 on 2 cores a 50% duty burner got 14.8% (seen): only
+    # "it ran, and never above the request" holds there
+    awk -v l="$load" 'BEGIN{exit !(l >= 5 && l <= 53)}' || fail "load ${load}% implausible"
     echo "note: machine saturated (idle ${idle}%), precision not asserted"
 fi
 for ev in armed fired effective stopped reverted; do
