@@ -9,6 +9,8 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$SRC/$BUILD" ;; esac
 export MONI_BUILD="$BUILD" MONI_SRC="$SRC"
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+# The shell tests check much with Python's assert: never let it be optimised away.
+unset PYTHONOPTIMIZE
 
 filters=("$@")
 selected() {

@@ -1,6 +1,7 @@
 # tests/sh/lp_common.sh — shared by the test_parse_* and test_diagnose_* scripts:
 # the moni binary, the built-in packs (wherever the build dir is) and helpers.
 M="$MONI_BUILD/moni"
+. "$MONI_SRC/tests/sh/wait_common.sh"
 LOGS="$MONI_SRC/tests/data/logs"
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }

@@ -1,5 +1,6 @@
 # tests/sh/run_common.sh — shared by test_run_*.sh: paths, data dir, helpers.
 M="$MONI_BUILD/moni"
+. "$MONI_SRC/tests/sh/wait_common.sh"
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 # The built-in rule packs and examples from the source tree (the build dir may be

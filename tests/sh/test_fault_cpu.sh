@@ -4,6 +4,7 @@
 # fired/effective/stopped/reverted with ms timestamps; the burner is gone afterwards.
 # Also: bad parameters are one line naming the parameter, exit 2.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 MONI=$MONI_BUILD/moni
 export MONI_STATE_DIR=$TMPDIR/state
 out=$TMPDIR/out
@@ -26,13 +27,14 @@ $MONI fault run kill --out "$TMPDIR/bad" 2>&1 | grep -q "missing target" || fail
 busy_idle() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
 $MONI fault run cpu workers=1 load=50% --for 5s --out "$out" >"$TMPDIR/run.log" 2>&1 &
 moni=$!
-for _ in $(seq 100); do grep -q '"event":"fired"' "$out/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+wait_for_file_line "$out/faults.jsonl" '"event":"fired"' || fail "the fault never fired"
 pid=$(grep '"event":"fired"' "$out/faults.jsonl" | sed 's/.*"pids":\[\([0-9]*\).*/\1/')
 [ -n "$pid" ] && [ -d /proc/$pid ] || fail "no burner pid in the journal"
-sleep 0.3
+# the window opens once the burner runs at its duty cycle
+wait_for_file_line "$out/faults.jsonl" '"event":"effective"' || fail "the fault never became effective"
 read -r b0 i0 < <(busy_idle)
 t0=$(date +%s%N); c0=$(awk '{print $14+$15}' /proc/$pid/stat)
-sleep 3.5
+sleep 3.5   # the measurement window (the fault runs 5 s)
 t1=$(date +%s%N); c1=$(awk '{print $14+$15}' /proc/$pid/stat 2>/dev/null)
 [ -n "$c1" ] || fail "burner $pid ended before the measurement window did"
 
@@ -48,7 +50,9 @@ cat "$TMPDIR/run.log"
 if awk -v i="$idle" 'BEGIN{exit !(i >= 10)}'; then
     awk -v l="$load" 'BEGIN{exit !(l >= 47 && l <= 53)}' || fail "load ${load}% not within 50±3%"
 else
-    awk -v l="$load" 'BEGIN{exit !(l >= 15 && l <= 53)}' || fail "load ${load}% implausible"
+    # at a load average of 10 on 2 cores a 50% duty burner got 14.8% (seen): only
+    # "it ran, and never above the request" holds there
+    awk -v l="$load" 'BEGIN{exit !(l >= 5 && l <= 53)}' || fail "load ${load}% implausible"
     echo "note: machine saturated (idle ${idle}%), precision not asserted"
 fi
 for ev in armed fired effective stopped reverted; do
@@ -60,6 +64,6 @@ grep '"event":"stopped"' "$out/faults.jsonl" | grep -q '"mode":"duty"' || fail "
 grep '"event":"stopped"' "$out/faults.jsonl" | grep -q '"cpus_used":\[[0-9]' || fail "cpus not journalled"
 delivered=$(grep '"event":"stopped"' "$out/faults.jsonl" | sed 's/.*"delivered_dose":\([0-9.]*\).*/\1/')
 echo "journal delivered dose: $delivered"
-[ -d /proc/$pid ] && [ "$(awk '{print $3}' /proc/$pid/stat)" != Z ] && fail "burner $pid still runs"
+proc_gone $pid || fail "burner $pid still runs"
 ls "$MONI_STATE_DIR" 2>/dev/null | grep -q undo && fail "state file left behind"
 echo "PASS"

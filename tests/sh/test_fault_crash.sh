@@ -5,12 +5,13 @@
 # journal says `reverted` (by the guardian) for every fault.  Then the guardian is
 # killed too, and `moni recover` undoes the leftovers from the state file.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 MONI=$MONI_BUILD/moni
 PY=/usr/bin/python3
 export MONI_STATE_DIR=$TMPDIR/state
 fail() { echo "FAIL: $*"; exit 1; }
-state() { awk '{print $3}' /proc/$1/stat 2>/dev/null; }
-alive() { [ -d /proc/$1 ] && [ "$(state $1)" != Z ]; }
+state() { proc_state "$1"; }
+alive() { ! proc_gone "$1"; }
 freeport() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 d=$TMPDIR/fill; mkdir -p "$d"
 sleep 120 & victim=$!
@@ -23,13 +24,17 @@ start_all() { # out-dir
         --spec "disk_fill:size=32M,path=$d" --spec "stop:pid=$victim" \
         --spec "net:port=$srv,listen=$lp,delay=50ms" --max 60s --out "$1" >"$1.log" 2>&1 &
     moni=$!
-    for _ in $(seq 200); do
-        [ "$(grep -c '"event":"fired"' "$1/faults.jsonl" 2>/dev/null)" = 5 ] && break; sleep 0.05
-    done
-    [ "$(grep -c '"event":"fired"' "$1/faults.jsonl" 2>/dev/null)" = 5 ] || { cat "$1.log"; fail "not all 5 faults fired"; }
-    sleep 0.3
+    wait_for_file_count "$1/faults.jsonl" '"event":"fired"' 5 || { cat "$1.log"; fail "not all 5 faults fired"; }
+    # the net proxy is effective only once traffic passes; the other four are
+    # effective once their stressor holds (the victim stopped, the file filled, ...)
+    wait_for_file_count "$1/faults.jsonl" '"event":"effective"' 4 || { cat "$1.log"; fail "not all 4 faults became effective"; }
     pids=$(grep -h '"event":"fired"' "$1/faults.jsonl" | grep -o '"\(pids\|pid\|proxy_pid\)":\[\?[0-9,]*' | grep -o '[0-9][0-9,]*' | tr ',\n' '  ')
-    guardian=$(pgrep -P $moni -x moni | while read -r p; do [ "$(ps -o sid= -p $p | tr -d ' ')" = "$p" ] && echo $p; done)
+    # the guardian: moni's child that leads its own session
+    find_guardian() {
+        guardian=$(pgrep -P $moni -x moni | while read -r p; do [ "$(ps -o sid= -p $p | tr -d ' ')" = "$p" ] && echo $p; done)
+        [ -n "$guardian" ]
+    }
+    wait_until 10 find_guardian
 }
 
 # --- 1. kill -9 moni: the guardian reverts everything
@@ -40,16 +45,16 @@ ls -A "$d" | grep -q moni-fill || fail "no fill file before the crash"
 echo "moni $moni, guardian ${guardian:-?}, stressors: $pids"
 kill -9 $moni
 t0=$(date +%s%N)
+all_reverted() {
+    local p
+    for p in $pids; do [ "$p" != "$victim" ] && alive $p && return 1; done
+    ls -A "$d" | grep -q moni-fill && return 1
+    [ "$(state $victim)" = T ] && return 1
+    ls "$MONI_STATE_DIR" | grep -q undo && return 1   # removed after the last revert
+    file_count_ge "$out/faults.jsonl" '"event":"reverted"' 5
+}
 ok=0
-for _ in $(seq 40); do
-    sleep 0.05
-    busy=0
-    for p in $pids; do [ "$p" != "$victim" ] && alive $p && busy=1; done
-    ls -A "$d" | grep -q moni-fill && busy=1
-    [ "$(state $victim)" = T ] && busy=1
-    [ "$(grep -c '"event":"reverted"' "$out/faults.jsonl")" -lt 5 ] && busy=1
-    [ $busy = 0 ] && { ok=1; break; }
-done
+wait_until 2 all_reverted && ok=1
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ok = 1 ] || {
     for p in $pids; do alive $p && echo "still alive: $p $(cat /proc/$p/comm)"; done
@@ -66,7 +71,7 @@ out=$TMPDIR/o2; lp=$(freeport)
 start_all "$out"
 [ -n "$guardian" ] || fail "guardian not found"
 kill -9 "$guardian" $moni
-sleep 0.3
+wait_gone "$guardian" $moni || fail "moni or its guardian survived kill -9"
 ls -A "$d" | grep -q moni-fill || fail "expected a leftover fill file"
 [ "$(state $victim)" = T ] || fail "expected the victim left stopped"
 $MONI fault list 2>&1 >/dev/null | grep -q "leftovers" || fail "leftovers not reported at start"

@@ -2,13 +2,14 @@
 # test_fault_disk.sh — disk_fill by size (file size measured with stat), and to X% on a
 # small tmpfs the test mounts (when it may); the fill file is gone afterwards.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 MONI=$MONI_BUILD/moni
 export MONI_STATE_DIR=$TMPDIR/state
 fail() { echo "FAIL: $*"; exit 1; }
 d=$TMPDIR/fill; mkdir -p "$d"
 $MONI fault run disk_fill size=64M --path "$d" --for 2s --out "$TMPDIR/o1" >"$TMPDIR/run1.log" 2>&1 &
 moni=$!
-for _ in $(seq 100); do grep -q '"event":"effective"' "$TMPDIR/o1/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+wait_for_file_line "$TMPDIR/o1/faults.jsonl" '"event":"effective"' || fail "the fault never became effective"
 f=$(ls -A "$d" | grep '^\.moni-fill-') || fail "no fill file in $d"
 blocks=$(stat -c %b "$d/$f"); bs=$(stat -c %B "$d/$f")
 bytes=$((blocks * bs))
@@ -27,7 +28,7 @@ if mount -t tmpfs -o size=64M tmpfs "$m" 2>/dev/null; then
     trap 'umount "$m" 2>/dev/null' EXIT
     $MONI fault run disk_fill to=50% --path "$m" --for 1500ms --out "$TMPDIR/o3" >"$TMPDIR/run3.log" 2>&1 &
     moni=$!
-    for _ in $(seq 100); do grep -q '"event":"effective"' "$TMPDIR/o3/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+    wait_for_file_line "$TMPDIR/o3/faults.jsonl" '"event":"effective"' || fail "to=50% never became effective"
     pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9)
     echo "tmpfs at ${pct}% while firing"
     [ "$pct" -ge 49 ] && [ "$pct" -le 52 ] || fail "tmpfs at ${pct}%, want 50%"
@@ -38,9 +39,11 @@ if mount -t tmpfs -o size=64M tmpfs "$m" 2>/dev/null; then
     head -c $((8 << 20)) /dev/zero >"$m/other"
     $MONI fault run disk_fill to=50% recheck=200ms --path "$m" --for 3s --out "$TMPDIR/o5" >/dev/null 2>&1 &
     moni=$!
-    for _ in $(seq 100); do grep -q '"event":"effective"' "$TMPDIR/o5/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
-    rm -f "$m/other"; sleep 1
-    pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9)
+    wait_for_file_line "$TMPDIR/o5/faults.jsonl" '"event":"effective"' || fail "recheck run never became effective"
+    rm -f "$m/other"
+    # the fill file grows back to 50% at a recheck (every 200 ms)
+    level_held() { pct=$(df --output=pcent "$m" | tail -1 | tr -dc 0-9); [ "$pct" -ge 49 ] && [ "$pct" -le 52 ]; }
+    wait_until 2 level_held
     echo "after deleting 8M of other data: tmpfs at ${pct}%"
     [ "$pct" -ge 49 ] && [ "$pct" -le 52 ] || fail "level not held (${pct}%)"
     wait $moni || fail "moni exited $?"

@@ -2,19 +2,24 @@
 # test_fault_io.sh — io writes at the requested rate (bytes written measured from
 # /proc/PID/io), fsync latencies are journalled, the file is deleted afterwards.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 MONI=$MONI_BUILD/moni
 export MONI_STATE_DIR=$TMPDIR/state
 fail() { echo "FAIL: $*"; exit 1; }
 d=$TMPDIR/io; mkdir -p "$d"; out=$TMPDIR/out
 $MONI fault run io rate=20M/s block=1M fsync=each size=64M --path "$d" --for 4s --out "$out" >"$TMPDIR/run.log" 2>&1 &
 moni=$!
-for _ in $(seq 100); do grep -q '"event":"fired"' "$out/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
-pid=$(cat /proc/$moni/task/*/children 2>/dev/null | tr ' ' '\n' | while read -r p; do
-    [ -n "$p" ] && grep -q '^wchar' /proc/$p/io 2>/dev/null && [ "$(ls -l /proc/$p/fd 2>/dev/null | grep -c moni-io)" -gt 0 ] && echo $p; done | head -1)
-[ -n "$pid" ] || fail "no writer process found"
-sleep 0.3
+wait_for_file_line "$out/faults.jsonl" '"event":"fired"' || fail "the fault never fired"
+# the writer: a child of moni with the moni-io file open
+find_writer() {
+    pid=$(cat /proc/$moni/task/*/children 2>/dev/null | tr ' ' '\n' | while read -r p; do
+        [ -n "$p" ] && grep -q '^wchar' /proc/$p/io 2>/dev/null && [ "$(ls -l /proc/$p/fd 2>/dev/null | grep -c moni-io)" -gt 0 ] && echo $p; done | head -1)
+    [ -n "$pid" ]
+}
+wait_until 10 find_writer || fail "no writer process found"
+wait_for_file_line "$out/faults.jsonl" '"event":"effective"' || fail "the fault never became effective"
 w0=$(awk '/^wchar/{print $2}' /proc/$pid/io); t0=$(date +%s%N)
-sleep 2
+sleep 2   # the measurement window (the fault runs 4 s)
 w1=$(awk '/^wchar/{print $2}' /proc/$pid/io); t1=$(date +%s%N)
 rate=$(awk -v a="$w0" -v b="$w1" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.2f", (b-a)/1048576/((t1-t0)/1e9)}')
 echo "writer $pid: $rate MiB/s (requested 20)"
@@ -23,5 +28,5 @@ wait $moni || fail "moni exited $?"
 grep '"event":"stopped"' "$out/faults.jsonl" | grep -q '"fsync_mean_ms"' || fail "no fsync latencies"
 grep -q '"event":"reverted"' "$out/faults.jsonl" || fail "no reverted"
 ls -A "$d" | grep -q moni-io && fail "io file left behind"
-[ -d /proc/$pid ] && fail "writer still running"
+proc_gone $pid || fail "writer $pid still running"
 echo PASS

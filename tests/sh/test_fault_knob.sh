@@ -2,6 +2,7 @@
 # test_fault_knob.sh — knob: KEY=VALUE lines merged into a control file while firing
 # (atomic replace, other lines kept), undo_KEY written at stop, or the file restored.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 MONI=$MONI_BUILD/moni
 export MONI_STATE_DIR=$TMPDIR/state
 fail() { echo "FAIL: $*"; exit 1; }
@@ -9,7 +10,7 @@ ctl=$TMPDIR/control
 printf 'lr=0.001\nsleep_ms=0\n' >"$ctl"
 $MONI fault run knob lr=10 nan_next_step=1 --path "$ctl" --for 1s --out "$TMPDIR/o" >"$TMPDIR/run.log" 2>&1 &
 moni=$!
-for _ in $(seq 100); do grep -q '"event":"fired"' "$TMPDIR/o/faults.jsonl" 2>/dev/null && break; sleep 0.05; done
+wait_for_file_line "$TMPDIR/o/faults.jsonl" '"event":"fired"' || fail "the fault never fired"
 during=$(cat "$ctl")
 echo "while firing: $(echo $during)"
 grep -qx 'lr=10' "$ctl" && grep -qx 'nan_next_step=1' "$ctl" && grep -qx 'sleep_ms=0' "$ctl" || fail "keys not merged"

@@ -3,6 +3,7 @@
 # host's interfaces): the qdisc is listed while firing and gone afterwards.  On kernels
 # without sch_netem moni must say so at arm time; the test then reports a skip.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 MONI=$MONI_BUILD/moni
 export MONI_STATE_DIR=$TMPDIR/state
 fail() { echo "FAIL: $*"; exit 1; }
@@ -14,8 +15,9 @@ ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" "$MONI" fault run net mode=netem iface=lo delay=100ms --port 5555 --for 1s \
     --out "$TMPDIR/o" >"$TMPDIR/run.log" 2>"$TMPDIR/err" &
 moni=$!
-sleep 0.5
-during=$(ip netns exec "$ns" tc qdisc show dev lo)
+# until the qdisc is there, or moni has given up (a kernel without netem)
+netem_listed() { during=$(ip netns exec "$ns" tc qdisc show dev lo); grep -q "netem 4d6f" <<<"$during"; }
+wait_until 10 eval 'netem_listed || proc_gone $moni'
 wait $moni; rc=$?
 if grep -q "kernel has no netem" "$TMPDIR/err"; then
     [ $rc -eq 1 ] || fail "no-netem case exited $rc, want 1"

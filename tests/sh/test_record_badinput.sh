@@ -27,7 +27,8 @@ check "unwritable --out" --out /proc/moni-test/x --duration 1s
 check "not executable" --out "$TMPDIR/c" --duration 1s -- /nonexistent/cmd
 check "not on PATH" --out "$TMPDIR/d" --duration 1s -- no-such-command-xyz
 check "stray argument" --out "$TMPDIR/e1" sleep 1
-[ -e "$TMPDIR/c/samples.csv" ] && fail "run dir created for a bad command"
+[ -e "$TMPDIR/c" ] && fail "run dir created for a command that cannot run"
+[ -e "$TMPDIR/d" ] && fail "run dir created for a command not on PATH"
 # --force reuses a non-empty directory
 "$m" record --out "$TMPDIR/full" --force --interval 50ms --duration 200ms 2>/dev/null \
     || fail "--force: exit $?"

@@ -3,6 +3,7 @@
 # failing call left empty; then the nvidia-smi fallback with a fake nvidia-smi on
 # PATH (one streaming child, never one per sample).
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 lib="$MONI_BUILD/tests/libfake_nvml.so"
@@ -51,6 +52,5 @@ if meta["gpu"]["backend"] != "nvidia-smi": fail("backend %r" % meta["gpu"]["back
 if meta["gpu"]["devices"][0]["name"] != "Fake SMI GPU": fail("inventory")
 print("nvidia-smi ok")
 PYEOF
-sleep 0.3
-pgrep -f "$TMPDIR/bin/nvidia-smi" >/dev/null && fail "nvidia-smi child left running"
+wait_no_pgrep "$TMPDIR/bin/nvidia-smi" || fail "nvidia-smi child left running"
 echo PASS

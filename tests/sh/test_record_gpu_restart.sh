@@ -3,6 +3,7 @@
 # exits or stalls; GPU values are missing in between, the restart is noted in
 # meta.json and counted in gpu.restarts, and no nvidia-smi is left behind.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 mkdir -p "$TMPDIR/bin"
@@ -21,12 +22,11 @@ run() {
     local starts
     starts=$(grep -c start "$TMPDIR/$name.log")
     [ "$starts" -eq 2 ] || fail "$name: nvidia-smi streaming child started $starts times, want 2"
-    sleep 0.3
     local pid
     for pid in $(awk '{print $2}' "$TMPDIR/$name.log"); do
-        kill -0 "$pid" 2>/dev/null && fail "$name: nvidia-smi child $pid left running"
+        wait_gone "$pid" --for 5 || fail "$name: nvidia-smi child $pid left running"
     done
-    pgrep -f "$TMPDIR/bin/nvidia-smi" >/dev/null && fail "$name: an nvidia-smi is left running"
+    wait_no_pgrep "$TMPDIR/bin/nvidia-smi" || fail "$name: an nvidia-smi is left running"
     $PY - "$TMPDIR/$name" "$word" <<'PYEOF' || exit 1
 import csv, json, sys
 d, word = sys.argv[1], sys.argv[2]

@@ -4,6 +4,7 @@
 # appeared and once as disappeared, gets no columns (the header is fixed at start),
 # and the net_* totals stay sane (never negative).  Needs root and iproute2.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 PY=/usr/bin/python3
 out="$TMPDIR/run"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -40,16 +41,18 @@ add_link() {
     fi
 }
 # wait until the interface is gone (deletion is asynchronous for some kinds)
-for _ in $(seq 50); do grep -q "^ *$IF:" /proc/net/dev || break; sleep 0.1; done
-grep -q "^ *$IF:" /proc/net/dev && fail "$IF still listed before the run"
+wait_until 5 eval '! grep -q "^ *$IF:" /proc/net/dev' || fail "$IF still listed before the run"
 
 MONI_NVML_LIB=/nonexistent/libnvidia-ml.so.1 \
     "$MONI_BUILD/moni" record --out "$out" --interval 100ms --duration 3s 2>"$TMPDIR/err" &
 moni_pid=$!
-sleep 0.8
+# add the link once a few samples were taken (the header is fixed by then), and
+# delete it after a few more samples saw it
+wait_for_lines "$out/samples.csv" 4 || fail "moni took no samples"
 add_link || fail "ip link add $IF type $kind failed during the run"
 ip link set "$IF" up >/dev/null 2>&1
-sleep 0.8
+rows=$(wc -l <"$out/samples.csv")
+wait_for_lines "$out/samples.csv" $((rows + 4)) || fail "no samples after the link was added"
 ip link del "$IF" || fail "ip link del $IF failed"
 wait "$moni_pid"
 rc=$?

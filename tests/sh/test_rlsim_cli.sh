@@ -2,6 +2,7 @@
 # moni-rlsim command line: bad flags and port collisions are one clear line and
 # exit 2, before any process is started.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 B=${MONI_BUILD:?MONI_BUILD not set}/moni-rlsim
 [ -x "$B" ] || { echo "skip: $B not built"; exit 77; }
 D=$(mktemp -d "${TMPDIR:-/tmp}/rlsim-cli.XXXXXX")
@@ -39,7 +40,7 @@ grep -q "usage: moni-rlsim" "$D/out" || fail "--help text"
 $PY -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' >"$D/port" &
 HOLD=$!
-for _ in $(seq 50); do [ -s "$D/port" ] && break; sleep 0.1; done
+wait_until 10 test -s "$D/port"
 P=$(cat "$D/port")
 [ -n "$P" ] || fail "could not hold a port"
 "$B" --quick --steps 1 --meta-port "$P" --log-dir "$D/run" >"$D/out" 2>"$D/err"
@@ -57,7 +58,8 @@ for base in $((P - 3)) $((P - 13)) $((P - 23)) $((P - 33)); do
     $PY -c 'import socket,sys,time
 s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); print("held", flush=True); time.sleep(60)' $((base + 3)) >"$D/held" 2>/dev/null &
     HOLD=$!
-    for _ in $(seq 50); do [ -s "$D/held" ] && break; kill -0 $HOLD 2>/dev/null || break; sleep 0.1; done
+    # held, or the holder gave up (the port was taken by someone else)
+    wait_until 10 eval '[ -s "$D/held" ] || proc_gone $HOLD'
     [ -s "$D/held" ] || continue
     "$B" --quick --steps 1 --base-port "$base" --log-dir "$D/run" >"$D/out" 2>"$D/err"
     rc=$?

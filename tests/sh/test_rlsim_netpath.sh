@@ -4,6 +4,7 @@
 # MetaServer (--train-meta-port 3=PROXY), and a black-hole listener stands in for a
 # stalled scheduler (--scheduler-port-for-controller). Same chains as scenarios 1/3.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 B=${MONI_BUILD:?MONI_BUILD not set}/moni-rlsim
 [ -x "$B" ] || { echo "skip: $B not built"; exit 77; }
 PY=/usr/bin/python3
@@ -54,7 +55,7 @@ asyncio.run(main())
 PYEOF
 $PY "$D/proxy.py" "$PROXY" "$META" 0.3 "$HOLE" >"$D/proxy.out" 2>&1 &
 PIDS="$PIDS $!"
-for _ in $(seq 50); do grep -q ready "$D/proxy.out" && break; sleep 0.1; done
+wait_for_file_line "$D/proxy.out" ready 10
 grep -q ready "$D/proxy.out" || fail "proxy did not start: $(cat "$D/proxy.out")"
 
 "$B" --quick --steps 3 --base-port "$BASE" --train-meta-port "3=$PROXY" \

@@ -3,27 +3,26 @@
 # reverts the fault, and `moni build` on the half-written run directory succeeds
 # (torn last lines tolerated) and labels the fault up to its revert.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 . "$MONI_SRC/tests/sh/run_common.sh"
 out="$TMPDIR/run"
 "$M" run --out "$out" --duration 60s --fault 'cpu:workers=1,load=30%@1s+40s' -- \
     "$MONI_BUILD/moni-train" --threads 1 --train-samples 3000 --no-progress >/dev/null 2>&1 &
 mpid=$!
-for _ in $(seq 50); do
-    grep -q '"fired"' "$out/faults.jsonl" 2>/dev/null && break
-    sleep 0.2
-done
-grep -q '"fired"' "$out/faults.jsonl" 2>/dev/null || { kill -9 $mpid; fail "the fault never fired"; }
-sleep 2.5
+wait_for_file_line "$out/faults.jsonl" '"fired"' 30 || { kill -9 $mpid; fail "the fault never fired"; }
+# let a few samples be taken while the fault fires, so that it gets labels
+rows=$(wc -l <"$out/samples.csv")
+wait_for_lines "$out/samples.csv" $((rows + 3)) 30 || { kill -9 $mpid; fail "no samples while the fault fired"; }
+wpid=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["workload"].get("pid") or "")' "$out/meta.json" 2>/dev/null)
 kill -9 $mpid
 wait $mpid 2>/dev/null
-# the guardian journals the revert within a second or so
-for _ in $(seq 30); do
-    grep -q '"reverted"' "$out/faults.jsonl" && break
-    sleep 0.2
-done
-# leftovers of the workload (it should die with moni)
-wpid=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["workload"].get("pid") or "")' "$out/meta.json" 2>/dev/null)
-[ -n "$wpid" ] && kill -9 "$wpid" 2>/dev/null
+# the guardian journals the revert
+wait_for_file_line "$out/faults.jsonl" '"reverted"' || fail "the guardian did not journal the revert"
+# the workload dies with moni
+echo "workload pid ${wpid:-unknown}"
+if [ -n "$wpid" ]; then
+    wait_gone "$wpid" || { kill -9 "$wpid"; fail "the workload $wpid survived moni"; }
+fi
 [ ! -e "$out/tse_matrix.csv" ] || fail "tse_matrix.csv exists before the build"
 "$M" build "$out" >"$TMPDIR/build.out" 2>&1 || { cat "$TMPDIR/build.out"; fail "moni build exited $?"; }
 grep -q "incomplete" "$TMPDIR/build.out" || { cat "$TMPDIR/build.out"; fail "build does not say the run is incomplete"; }

@@ -4,6 +4,7 @@
 # writes a dashboard that parses and references only metric names the exporter
 # actually serves.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 M="$MONI_BUILD/moni"
 PY=/usr/bin/python3
 export MONI_DATA_DIR="$MONI_SRC"
@@ -60,11 +61,10 @@ err=$("$M" alerts export --bogus 2>&1); [ $? -eq 2 ] || fail "unknown flag not e
 "$M" alerts _exporter-demo --metrics-listen 0 --interval 100ms --duration 20s >"$TMPDIR/demo.log" 2>&1 &
 dpid=$!
 trap 'kill $dpid 2>/dev/null' EXIT
-for _ in $(seq 50); do grep -q "^listening on" "$TMPDIR/demo.log" && break; sleep 0.1; done
+wait_for_file_line "$TMPDIR/demo.log" "^listening on" || fail "demo did not start"
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMPDIR/demo.log")
 [ -n "$port" ] || fail "demo did not start"
-sleep 0.3
-curl -sf "http://127.0.0.1:$port/metrics" >"$TMPDIR/m.txt" || fail "scrape"
+wait_for_scrape "http://127.0.0.1:$port/metrics" "$TMPDIR/m.txt" "$SAMPLED_TWICE" || fail "scrape"
 kill $dpid
 $PY - "$TMPDIR/dash.json" "$TMPDIR/m.txt" <<'EOF' || fail "dashboard check"
 import json, re, sys

@@ -5,6 +5,7 @@
 # moni's memory.  Runs the real exporter on a real loop through the hidden
 # `moni alerts _exporter-demo` (synthetic frame at 10 Hz).
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 M="$MONI_BUILD/moni"
 PY=/usr/bin/python3
 export MONI_DATA_DIR="$MONI_SRC"
@@ -20,14 +21,13 @@ cpid=$!
 "$M" alerts _exporter-demo --metrics-listen 127.0.0.1:0 --interval 100ms --duration 100s >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid $cpid 2>/dev/null; wait 2>/dev/null' EXIT
-for _ in $(seq 50); do grep -q "^listening on" "$log" && break; sleep 0.1; done
+wait_for_file_line "$log" "^listening on"
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
 [ -n "$port" ] || fail "demo did not start"
 url="http://127.0.0.1:$port"
-sleep 0.5
 
 # --- format -------------------------------------------------------------------
-curl -sf "$url/metrics" >"$TMPDIR/m.txt" || fail "GET /metrics failed"
+wait_for_scrape "$url/metrics" "$TMPDIR/m.txt" "$SAMPLED_TWICE" || fail "GET /metrics failed"
 if command -v promtool >/dev/null; then
     promtool check metrics <"$TMPDIR/m.txt" >"$TMPDIR/lint.txt" 2>&1 || {
         cat "$TMPDIR/lint.txt"; fail "promtool check metrics"; }
@@ -104,7 +104,7 @@ for _ in $(seq 16); do
     if curl -sf -m 3 "$url/metrics" -o /dev/null; then ok=$((ok + 1)); fi
     dt=$((($(date +%s%N) - t0) / 1000000))
     [ $dt -gt 1000 ] && slow=$((slow + 1))
-    sleep 0.5
+    sleep 0.5   # scrapes spread over the 8 s attack
 done
 wait $hpid
 cat "$TMPDIR/hostile.txt"

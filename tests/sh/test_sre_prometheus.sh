@@ -3,6 +3,7 @@
 # exporter, loads the rules `moni alerts export` wrote, and answers queries for a
 # moni series and for the alert those rules raise.
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 M="$MONI_BUILD/moni"
 PY=/usr/bin/python3
 export MONI_DATA_DIR="$MONI_SRC"
@@ -16,7 +17,7 @@ trap cleanup EXIT
 
 "$M" alerts _exporter-demo --metrics-listen 0 --interval 200ms --duration 100s >"$TMPDIR/demo.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q "^listening on" "$TMPDIR/demo.log" && break; sleep 0.1; done
+wait_for_file_line "$TMPDIR/demo.log" "^listening on"
 mport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMPDIR/demo.log")
 [ -n "$mport" ] || fail "demo did not start"
 
@@ -38,13 +39,9 @@ EOF
 pids+=($!)
 
 q() { curl -s --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
-got=""
-for _ in $(seq 60); do
-    got=$(q 'moni_gpu_utilization_ratio{gpu="0",job="moni"}')
-    grep -q '"0.87"' <<<"$got" && break
-    sleep 0.5
-done
-grep -q '"0.87"' <<<"$got" || fail "Prometheus did not return the moni series: $got"
+# q_has QUERY ERE: the answer (kept in $got) matches
+q_has() { got=$(q "$1"); grep -Eq -- "$2" <<<"$got"; }
+wait_until 30 q_has 'moni_gpu_utilization_ratio{gpu="0",job="moni"}' '"0\.87"' || fail "Prometheus did not return the moni series: $got"
 echo "series: $got"
 
 up=$(q 'up{job="moni"}')
@@ -52,12 +49,8 @@ grep -q '"1"\]' <<<"$up" || fail "target not up: $up"
 
 # The loss turns NaN after 20 ticks; the exported TrainingLossNaN rule (no `for`)
 # must fire inside Prometheus too.
-for _ in $(seq 40); do
-    al=$(q 'ALERTS{alertname="TrainingLossNaN",alertstate="firing"}')
-    grep -q '"TrainingLossNaN"' <<<"$al" && break
-    sleep 0.5
-done
-grep -q '"TrainingLossNaN"' <<<"$al" || fail "exported NaN rule did not fire in Prometheus: $al"
+wait_until 30 q_has 'ALERTS{alertname="TrainingLossNaN",alertstate="firing"}' '"TrainingLossNaN"' ||
+    fail "exported NaN rule did not fire in Prometheus: $got"
 # and moni's own engine reports the same alert
 fi=$(q 'moni_alert_firing{alertname="TrainingLossNaN"}')
 grep -q '"1"\]' <<<"$fi" || fail "moni_alert_firing not scraped: $fi"

@@ -8,11 +8,8 @@ CTL=$W/control
     --lr-scheduler constant >"$W/log" 2>&1 &
 pid=$!
 # wait until 40 steps have been logged, then fire (atomic replace, as moni does)
-for _ in $(seq 200); do
-    [ "$(losses "$W/log" | wc -l)" -ge 8 ] && break
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-done
+logged() { [ "$(losses "$W/log" | wc -l)" -ge "$1" ]; }
+wait_until 60 logged 8 || fail "40 steps not logged in 60 s"
 printf 'lr=10\nbogus_key=1\nsleep_ms=1\n' >"$CTL.tmp" && mv "$CTL.tmp" "$CTL"
 wait $pid || fail "run exited $?"
 

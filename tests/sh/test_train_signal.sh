@@ -5,10 +5,8 @@
 
 "$T" $SMALL --save-on-term --max-steps 100000 --logging-steps 5 --eval-steps 0 --save-steps 0 >"$W/log" 2>&1 &
 pid=$!
-for _ in $(seq 200); do
-    [ "$(losses "$W/log" | wc -l)" -ge 3 ] && break
-    sleep 0.1
-done
+logged() { [ "$(losses "$W/log" | wc -l)" -ge "$1" ]; }
+wait_until 60 logged 3 || fail "15 steps not logged in 60 s"
 kill -TERM $pid
 wait $pid
 rc=$?

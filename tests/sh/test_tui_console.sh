@@ -26,10 +26,15 @@ screen | grep -q "epoch [0-9]" || fail "no epoch in the training pane"
 # arm a cpu fault through the form: 30% on one burner
 keys 1 a
 wait_for "arm cpu" 5
+# the focused field is the form line with the '_' cursor: after each Down, wait
+# for the focus to move before looking again (a slow redraw must not make it skip)
+focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1; }
+focus_moved() { [ "$(focused)" != "$1" ]; }
 for i in 1 2 3 4 5 6 7 8; do
     screen | grep -q "load (%) *[^ ]*_" && break
+    before=$(focused)
     keys Down
-    sleep 0.2
+    wait_until 10 focus_moved "$before" || fail "Down did not move the focus from: $before"
 done
 screen | grep -q "load (%) *[^ ]*_" || fail "could not reach the load field"
 keys BSpace BSpace BSpace BSpace BSpace BSpace
@@ -42,19 +47,17 @@ wait_for ">1 cpu +armed" 5
 keys f
 wait_for ">1 cpu +firing" 5
 J="$R/faults.jsonl"
-for i in $(seq 50); do journal_has "$J" effective f1 && break; sleep 0.1; done
+wait_until 10 journal_has "$J" effective f1
 journal_has "$J" armed f1 || fail "no armed line"
 journal_has "$J" fired f1 || fail "no fired line"
 journal_has "$J" effective f1 || fail "no effective line within 5 s"
 grep -q '"load":"30%"' "$J" || fail "the form's load=30% is not in the journal"
-for i in $(seq 40); do  # the fault window on the timeline strip
-    screen | grep -A1 " Timeline " | tail -n 1 | grep -q "c━" && break
-    sleep 0.1
-done
-screen | grep -A1 " Timeline " | tail -n 1 | grep -q "c━" || fail "no fault window on the timeline"
+# the fault window on the timeline strip
+window_drawn() { screen | grep -A1 " Timeline " | tail -n 1 | grep -q "c━"; }
+wait_until 10 window_drawn || fail "no fault window on the timeline"
 keys s
 wait_for ">1 cpu +stopped" 5
-for i in $(seq 30); do journal_has "$J" reverted f1 && break; sleep 0.1; done
+wait_until 10 journal_has "$J" reverted f1
 journal_has "$J" stopped f1 || fail "no stopped line"
 journal_has "$J" reverted f1 || fail "no reverted line"
 
@@ -82,8 +85,7 @@ keys Escape
 keys d
 wait_for "diagnosis \(j/k scroll" 5
 keys Escape
-sleep 0.3
-screen | grep -q "diagnosis (j/k" && fail "diagnosis view did not close"
+wait_gone_from_screen "diagnosis \(j/k"
 row=$(screen | grep -n " 3 disk_fill " | cut -d: -f1)
 [ -n "$row" ] || fail "no disk_fill row"
 col=$(screen | sed -n "${row}p" | awk '{ print index($0, "3 disk_fill") }')
@@ -99,7 +101,7 @@ keys f
 wait_for ">1 cpu +firing" 5
 keys X
 wait_for "PANIC: every fault stopped" 3
-for i in $(seq 30); do journal_has "$J" reverted f2 && break; sleep 0.1; done
+wait_until 10 journal_has "$J" reverted f2
 journal_has "$J" stopped f2 || fail "X did not stop f2"
 journal_has "$J" reverted f2 || fail "X did not revert f2"
 
@@ -111,8 +113,8 @@ wait_for ">1 cpu +firing" 5
 keys q
 wait_for "still active" 3
 keys n
-sleep 0.3
-screen | grep -q "still active" && fail "the dialog did not close on n"
+wait_gone_from_screen "still active"
+wait_for ">1 cpu +firing" 5      # back on the console, the fault still firing
 [ -s "$W/rc" ] && fail "moni quit on n"
 keys q
 wait_for "still active" 3

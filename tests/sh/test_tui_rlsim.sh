@@ -31,13 +31,11 @@ wait_for "scheduler " 5
 screen | grep -qE "rollout_worker_0 " || fail "no rollout_worker_0 row at 100x40"
 screen | grep -qE "step [0-9]+ stage=" || fail "no stage header at 100x40"
 # the stage moves on
-s1=$(screen | grep -oE "step [0-9]+ stage=[a-z_]+" | head -n 1)
-for i in $(seq 50); do
-    s2=$(screen | grep -oE "step [0-9]+ stage=[a-z_]+" | head -n 1)
-    [ "$s2" != "$s1" ] && break
-    sleep 0.1
-done
-[ "$s2" != "$s1" ] || fail "the stage stayed at '$s1' for 5 s"
+stage() { screen | grep -oE "step [0-9]+ stage=[a-z_]+" | head -n 1; }
+s1=$(stage)
+[ -n "$s1" ] || fail "no stage shown"
+stage_moved() { s2=$(stage); [ -n "$s2" ] && [ "$s2" != "$s1" ]; }
+wait_until 10 stage_moved || fail "the stage stayed at '$s1' for 10 s"
 # a worker killed: its row reads "gone" (its pid left the tree), the pipeline's
 # errors follow as "error: RULE" rows, problems sorted first
 pid=$(grep -oE "worker train_worker_1 pid=[0-9]+" "$R/logs/controller.log" | head -n 1 | cut -d= -f2)

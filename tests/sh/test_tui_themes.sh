@@ -7,6 +7,7 @@
 for term in xterm-256color screen-256color tmux-256color linux; do
     infocmp "$term" >/dev/null 2>&1 || { echo "skipped: no terminfo for $term"; exit 77; }
 done
+colours_drawn() { T capture-pane -e -p -t m | grep -Eq $'\e\\[[0-9;]*(3[0-7]|38;5;[0-9]+)[;m]'; }
 n=0
 for term in xterm-256color screen-256color tmux-256color linux; do
     n=$((n + 1))
@@ -21,8 +22,7 @@ for term in xterm-256color screen-256color tmux-256color linux; do
     keys t t
     wait_for "theme default" 3
     # colours reach the screen (SGR colour codes in the pane's content)
-    T capture-pane -e -p -t m | grep -Eq $'\e\\[[0-9;]*(3[0-7]|38;5;[0-9]+)[;m]' ||
-        fail "$term: no colours on screen"
+    wait_until 10 colours_drawn || fail "$term: no colours on screen"
     keys q
     rc=$(wait_exit 20)
     [ "$rc" = 0 ] || fail "$term: moni exited $rc"
@@ -33,10 +33,12 @@ done
 T kill-server 2>/dev/null
 start 100 30 NO_COLOR=1 -- --out "$W/nocolor" --interval 200ms -- sleep 60
 wait_for "Faults .*a arm" 10
-sleep 0.5
+# titles in reverse video show the screen is drawn with attributes
+reverse_drawn() { T capture-pane -e -p -t m | grep -q $'\e\\[[0-9;]*7m'; }
+wait_until 10 reverse_drawn || fail "NO_COLOR: no reverse video for titles"
+wait_for "Timeline  00:00 \.\. 00:0[1-9]" 10    # samples drawn (graphs, bars) too
 T capture-pane -e -p -t m | grep -Eq $'\e\\[[0-9;]*(3[0-7]|4[0-7]|38;5;[0-9]+|48;5;[0-9]+)[;m]' &&
     fail "NO_COLOR: colour codes on screen"
-T capture-pane -e -p -t m | grep -q $'\e\\[[0-9;]*7m' || fail "NO_COLOR: no reverse video for titles"
 keys q
 rc=$(wait_exit 20)
 [ "$rc" = 0 ] || fail "NO_COLOR: moni exited $rc"

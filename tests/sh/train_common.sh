@@ -1,5 +1,6 @@
 # Shared by tests/sh/test_train_*.sh (sourced, not a test itself).
 set -u
+. "$MONI_SRC/tests/sh/wait_common.sh"
 T=${MONI_BUILD:?MONI_BUILD not set}/moni-train
 [ -x "$T" ] || { echo "moni-train not built at $T"; exit 77; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/moni-train-test.XXXXXX")

@@ -2,6 +2,7 @@
 # in a private tmux server and reads the screen with capture-pane.
 set -u
 PY=/usr/bin/python3
+. "$MONI_SRC/tests/sh/wait_common.sh"
 command -v tmux >/dev/null || { echo "skipped: tmux not installed"; exit 77; }
 [ -x "$MONI_BUILD/moni" ] || { echo "skipped: $MONI_BUILD/moni not built"; exit 77; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/moni-tui.XXXXXX")
@@ -52,32 +53,37 @@ start() {
     # reaches it fails with "server exited unexpectedly".  Wait for it to go, and
     # retry once more if the race is still lost.
     local i
-    for ((i = 0; i < 50; i++)); do T list-sessions >/dev/null 2>&1 || break; sleep 0.1; done
+    wait_until 5 no_server
     for ((i = 0; i < 3; i++)); do
         T -f /dev/null new-session -d -s m -x "$w" -y "$h" "bash $W/pane.sh" && return 0
         sleep 0.5
     done
     fail "tmux new-session"
 }
+no_server() { ! T list-sessions >/dev/null 2>&1; }
 screen() { T capture-pane -p -t m; }
 keys() { T send-keys -t m "$@"; }
-# wait_for REGEX [SECONDS]: until the screen matches (extended regex)
+# screen_has ERE: the screen matches now (extended regex); screen_lacks: it does
+# not (and the screen could be read)
+screen_has() { screen | grep -Eq -- "$1"; }
+screen_lacks() { local s; s=$(screen) && ! grep -Eq -- "$1" <<<"$s"; }
+# A deadline only matters when the test fails: never less than 10 s, so that a
+# loaded machine (several builds on 2 cores) does not turn a slow redraw into a FAIL.
+tui_limit() { local l=${1:-15}; [ "$l" -lt 10 ] && l=10; echo "$l"; }
+# wait_for ERE [SECONDS=15]: until the screen matches, else the test fails
 wait_for() {
-    local re=$1 limit=${2:-15} i
-    for ((i = 0; i < limit * 10; i++)); do
-        screen | grep -Eq -- "$re" && return 0
-        sleep 0.1
-    done
-    fail "screen never showed /$re/ in ${limit}s"
+    local l; l=$(tui_limit "${2:-15}")
+    wait_until "$l" screen_has "$1" || fail "screen never showed /$1/ in ${l}s"
+}
+# wait_gone_from_screen ERE [SECONDS=10]: until the screen no longer matches
+wait_gone_from_screen() {
+    local l; l=$(tui_limit "${2:-10}")
+    wait_until "$l" screen_lacks "$1" || fail "screen still shows /$1/ after ${l}s"
 }
 # wait_exit [SECONDS]: until moni has exited; prints its status
 wait_exit() {
-    local limit=${1:-20} i
-    for ((i = 0; i < limit * 10; i++)); do
-        [ -s "$W/rc" ] && { cat "$W/rc"; return 0; }
-        sleep 0.1
-    done
-    fail "moni did not exit within ${limit}s"
+    wait_until "${1:-20}" test -s "$W/rc" || fail "moni did not exit within ${1:-20}s"
+    cat "$W/rc"
 }
 # journal_has FILE EVENT FAULT_ID
 journal_has() { grep -q "\"event\":\"$2\",\"fault_id\":\"$3\"" "$1"; }
