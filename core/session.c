@@ -641,6 +641,11 @@ static void duration_up(struct moni_loop *loop, int64_t deadline_ns, int64_t now
     session_stop(s, "duration");
 }
 
+static bool source_enabled(const struct source_ops *ops, const struct session_opts *o)
+{
+    return !ops->enabled || ops->enabled(o);
+}
+
 int session_start(struct session *s, char *err, size_t errlen, bool *usage_error)
 {
     bool dummy;
@@ -665,10 +670,11 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
     }
     size_t k = 0;
     for (size_t i = 0; obs_sources[i]; i++)
-        if (!obs_sources[i]->enabled || obs_sources[i]->enabled(&s->o))
+        if (source_enabled(obs_sources[i], &s->o))
             all[k++].ops = obs_sources[i];
     for (size_t i = 0; i < extra; i++)
-        all[k++] = s->src[i];
+        if (source_enabled(s->src[i].ops, &s->o))
+            all[k++] = s->src[i];
     free(s->src);
     s->src = all;
     s->nsrc = k;
