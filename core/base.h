@@ -172,4 +172,81 @@ bool frame_get(const struct frame *f, int col, double *v); /* false if missing *
 /* Copies values and stamps (columns of dst are made to match src). */
 int frame_copy(struct frame *dst, const struct frame *src);
 
+/* ---- procfs readers (core/procfs.c) ----------------------------------------------
+ * Pure parsers over text (what the kernel writes; truncated or malformed text gives
+ * -1 or "absent", never a read past the NUL) and small readers.  The observer's
+ * sources, the fault kinds and the commands all parse /proc through these. */
+/* Reads a whole small file through an open fd (pread at 0, so a kept-open /proc
+ * file is re-read without open/close).  Returns the length (NUL-terminated in buf,
+ * cut at len - 1), or -1. */
+ssize_t procfs_pread(int fd, char *buf, size_t len);
+/* Opens + reads + closes a small file into buf; length or -1. */
+ssize_t procfs_read_small(const char *path, char *buf, size_t len);
+/* A kept-open /proc file whose buffer grows (up to 1 MiB) to hold the whole text. */
+struct procfs_file {
+    int fd; /* -1 when it could not be opened */
+    char *buf;
+    size_t cap, len;
+};
+int procfs_file_open(struct procfs_file *pf, const char *path); /* 0, or -1 (fd = -1) */
+const char *procfs_file_read(struct procfs_file *pf); /* the whole text now, or NULL */
+void procfs_file_close(struct procfs_file *pf);
+const char *procfs_next_line(const char *p); /* after the next LF, or NULL */
+
+struct procfs_cpu_times { /* jiffies from one "cpu..." line of /proc/stat */
+    uint64_t user, nice, system, idle, iowait, irq, softirq, steal;
+};
+/* Parses "cpu  1 2 3 ..." or "cpu3 ..."; *index = -1 for the total, else the core.
+ * Returns 0, or -1 if the line is not a cpu line (or has fewer than 4 fields). */
+int procfs_parse_cpu_line(const char *line, int *index, struct procfs_cpu_times *t);
+int procfs_parse_stat_total(const char *text, struct procfs_cpu_times *t); /* 0 or -1 */
+int procfs_read_cpu_total(struct procfs_cpu_times *t); /* reads /proc/stat; 0 or -1 */
+/* "13.44 13.02 9.48 14/171 16798": the three averages (0 or -1), and the last PID
+ * the kernel handed out (the last field), or -1. */
+int procfs_parse_loadavg(const char *text, double avg[3]);
+long procfs_parse_last_pid(const char *text);
+
+struct procfs_mem { /* bytes; -1 = absent */
+    int64_t total, free, available, buffers, cached, sreclaimable, shmem, swap_total,
+        swap_free;
+};
+int procfs_parse_meminfo(const char *text, struct procfs_mem *m); /* -1 without MemTotal */
+/* One "Key:   123 kB" line of /proc/meminfo by key ("MemAvailable"), in bytes. */
+int procfs_meminfo_field(const char *text, const char *key, int64_t *bytes);
+int procfs_read_meminfo_field(const char *key, int64_t *bytes); /* reads the file */
+
+struct procfs_disk {
+    char name[32]; /* cut to 31 bytes */
+    uint64_t rd_ios, rd_sectors, wr_ios, wr_sectors, io_ms;
+};
+int procfs_parse_diskstats_line(const char *line, struct procfs_disk *d); /* 0 or -1 */
+
+struct procfs_net {
+    char name[32];
+    uint64_t rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop;
+};
+/* One /proc/net/dev line ("  eth0: 1 2 ..."); 0, or -1 (the two header lines). */
+int procfs_parse_netdev_line(const char *line, struct procfs_net *n);
+
+struct procfs_psi { /* avg10 in %, total in us; has_full false for "cpu" on old kernels */
+    double some_avg10, full_avg10;
+    uint64_t some_total, full_total;
+    bool has_some, has_full;
+};
+int procfs_parse_psi(const char *text, struct procfs_psi *p); /* -1 without a "some" line */
+
+struct procfs_pid_stat {
+    pid_t pid, ppid, pgrp;
+    char state;
+    char comm[32];
+    uint64_t utime, stime; /* clock ticks */
+    long threads;
+    uint64_t starttime;
+    int64_t rss_pages;
+};
+/* /proc/PID/stat (comm may hold spaces and parentheses); 0 or -1. */
+int procfs_parse_pid_stat(const char *text, struct procfs_pid_stat *st);
+/* /proc/PID/io: read_bytes and write_bytes (storage); 0, or -1 if either is absent. */
+int procfs_parse_pid_io(const char *text, uint64_t *read_bytes, uint64_t *write_bytes);
+
 #endif /* MONI_BASE_H */

@@ -139,10 +139,19 @@ struct obs_proc {
     int threads;
 };
 
-/* A data source: one const descriptor per source, collected in obs_sources[]. */
+/* A data source: one const descriptor per source, collected in obs_sources[].  What
+ * differs between sources is said here, so no code outside a source tests which one
+ * it is. */
+struct session_opts;
 struct source_ops {
     const char *name;
     int64_t cadence_ns; /* 0 = every tick; else at most this often (values held between) */
+    /* Absence is normal here (no GPU, no PSI, no workload): a failed init is only
+     * noted in meta.json.  A required source that fails is also warned about. */
+    bool optional;
+    /* Whether this run wants the source at all (NULL = always); a source left out
+     * adds no columns and is not listed in meta.json. */
+    bool (*enabled)(const struct session_opts *o);
     /* Adds the source's columns to f (before the CSV header is written).  Returns 0,
      * or -1 with a one-line reason in err: the source is then left out.  arg is what
      * session_add_source was given (NULL for the built-in sources). */
@@ -153,7 +162,8 @@ struct source_ops {
     void (*free)(void *state);
 };
 extern const struct source_ops *const obs_sources[]; /* built-ins, NULL-terminated */
-extern const struct source_ops obs_source_system, obs_source_workload, obs_source_gpu;
+extern const struct source_ops obs_source_cpu, obs_source_mem, obs_source_disk, obs_source_net,
+    obs_source_psi, obs_source_workload, obs_source_gpu, obs_source_fs;
 
 struct session_opts {
     const char *out_dir;    /* run directory; NULL = no files (live view only) */

@@ -5,55 +5,26 @@
 
 #include "core/core.h"
 
-/* ---- /proc parsing (pure functions over text, tested from fixtures) ------------ */
-struct obs_cpu_times { /* jiffies from one "cpu..." line of /proc/stat */
-    uint64_t user, nice, system, idle, iowait, irq, softirq, steal;
+/* ---- /proc files shared by the sources (src-procfiles.c) -------------------------
+ * The parsers are in the base layer (core/base.h, procfs_*).  Each file here is
+ * opened once, on first use, kept open and read at most once per tick however many
+ * sources use it (cpu and workload both read /proc/loadavg): the first read of a
+ * tick re-reads it with pread at 0 (seq_file regenerates it), later ones get the
+ * same text.  The observer's budget is ~0.5 ms CPU per s. */
+enum obs_procfile {
+    OBS_PF_STAT, OBS_PF_LOADAVG, OBS_PF_MEMINFO, OBS_PF_DISKSTATS, OBS_PF_NETDEV,
+    OBS_PF_PSI_CPU, OBS_PF_PSI_MEMORY, OBS_PF_PSI_IO, OBS_NPROCFILES
 };
-/* Parses "cpu  1 2 3 ..." or "cpu3 ..."; *index = -1 for the total, else the core.
- * Returns 0, or -1 if the line is not a cpu line. */
-int obs_parse_cpu_line(const char *line, int *index, struct obs_cpu_times *t);
+struct obs_procfiles;
+struct obs_procfiles *obs_procfiles_new(void);
+void obs_procfiles_tick(struct obs_procfiles *pf); /* a new tick: the next read is fresh */
+/* The file's text this tick (valid until the next tick), or NULL if unreadable. */
+const char *obs_procfiles_text(struct obs_procfiles *pf, enum obs_procfile which);
+void obs_procfiles_free(struct obs_procfiles *pf);
+/* The session's shared files (session.c ticks them before the sources sample). */
+const char *obs_session_procfile(struct session *s, enum obs_procfile which);
 
-struct obs_mem { /* bytes; -1 = absent */
-    int64_t total, free, available, buffers, cached, sreclaimable, shmem, swap_total, swap_free;
-};
-int obs_parse_meminfo(const char *text, struct obs_mem *m);
-
-struct obs_disk {
-    char name[32];
-    uint64_t rd_ios, rd_sectors, wr_ios, wr_sectors, io_ms;
-};
-/* One /proc/diskstats line; 0 or -1. */
-int obs_parse_diskstats_line(const char *line, struct obs_disk *d);
-
-struct obs_net {
-    char name[32];
-    uint64_t rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop;
-};
-/* One /proc/net/dev line ("  eth0: 1 2 ..."); 0 or -1 (header lines). */
-int obs_parse_netdev_line(const char *line, struct obs_net *n);
-
-struct obs_psi { /* avg10 in %, total in microseconds; has_full false for "cpu" on old kernels */
-    double some_avg10, full_avg10;
-    uint64_t some_total, full_total;
-    bool has_some, has_full;
-};
-int obs_parse_psi(const char *text, struct obs_psi *p);
-
-struct obs_pid_stat {
-    pid_t pid, ppid, pgrp;
-    char state;
-    char comm[32];
-    uint64_t utime, stime; /* clock ticks */
-    long threads;
-    uint64_t starttime;
-    int64_t rss_pages;
-};
-/* /proc/PID/stat (comm may hold spaces and parentheses); 0 or -1. */
-int obs_parse_pid_stat(const char *text, struct obs_pid_stat *st);
-/* /proc/PID/io: read_bytes/write_bytes (storage), falling back to rchar/wchar. */
-int obs_parse_pid_io(const char *text, uint64_t *read_bytes, uint64_t *write_bytes);
-
-/* ---- disks and interfaces that come and go (src-system.c) ----------------------
+/* ---- disks and interfaces that come and go (src-devset.c) ----------------------
  * samples.csv's columns are fixed at start, so only the devices present then get
  * per-device columns (disk_NAME_*, net_NAME_*).  A device that appears later is
  * tracked from the tick it is first seen (that read is its baseline) and counted in
@@ -80,12 +51,8 @@ void obs_devset_sample(struct obs_devset *ds, const char *text, struct frame *f,
                        int64_t now_real_ns, obs_dev_note_fn note, void *note_arg);
 size_t obs_devset_tracked(const struct obs_devset *ds); /* devices counted now */
 void obs_devset_free(struct obs_devset *ds);
-
-/* Reads a whole small file through a kept-open fd (pread at 0).  Returns the length
- * (NUL-terminated in buf), or -1. */
-ssize_t obs_pread_all(int fd, char *buf, size_t len);
-/* Opens+reads+closes a small file into buf; length or -1. */
-ssize_t obs_read_small(const char *path, char *buf, size_t len);
+/* An obs_dev_note_fn for sources: the note goes to session_note (meta.json notes). */
+void obs_devset_note_session(void *session, const char *text);
 
 /* ---- line splitting (workload output) ------------------------------------------
  * Lines end at LF, CR or CRLF; a CRLF split across two reads still counts once.

@@ -19,10 +19,10 @@
 
 #include "core/obs-int.h"
 
+/* The built-in sources, one per resource, in samples.csv's column order. */
 const struct source_ops *const obs_sources[] = {
-    &obs_source_system,
-    &obs_source_workload,
-    &obs_source_gpu,
+    &obs_source_cpu,  &obs_source_mem,      &obs_source_disk, &obs_source_net,
+    &obs_source_psi,  &obs_source_workload, &obs_source_gpu,  &obs_source_fs,
     NULL,
 };
 
@@ -57,6 +57,7 @@ struct session {
     struct frame frame;
     struct src_inst *src;
     size_t nsrc;
+    struct obs_procfiles *procfiles; /* the /proc files the sources share */
     struct obs_exec *exec;
     struct obs_rec *rec;
     struct session_workload w;
@@ -177,6 +178,7 @@ struct session *session_new(struct moni_loop *loop, const struct session_opts *o
     s->ticker = s->duration_timer = -1;
     s->col_moni_cpu = s->col_lag = -1;
     s->extra = cJSON_CreateObject();
+    s->procfiles = obs_procfiles_new();
     s->notes = cJSON_CreateArray();
     frame_init(&s->frame);
     moni_clock_init();
@@ -202,7 +204,7 @@ struct session *session_new(struct moni_loop *loop, const struct session_opts *o
         snprintf(id, sizeof id, "%s-%s-%d", compact, host, (int)getpid());
         s->run_id = strdup(id);
     }
-    if (!s->run_id || !s->extra || !s->notes || (opts->argv && !s->argv) ||
+    if (!s->run_id || !s->extra || !s->notes || !s->procfiles || (opts->argv && !s->argv) ||
         (opts->out_dir && !s->out_dir)) {
         session_free(s);
         snprintf(err, errlen, "out of memory");
@@ -263,7 +265,7 @@ static cJSON *host_json(void)
     }
     cJSON_AddNumberToObject(h, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
     char buf[4096];
-    if (obs_read_small("/proc/cpuinfo", buf, sizeof buf) > 0) {
+    if (procfs_read_small("/proc/cpuinfo", buf, sizeof buf) > 0) {
         char *m = strstr(buf, "model name");
         if (m && (m = strchr(m, ':'))) {
             m++;
@@ -275,11 +277,11 @@ static cJSON *host_json(void)
             cJSON_AddStringToObject(h, "cpu_model", m);
         }
     }
-    struct obs_mem mem;
-    if (obs_read_small("/proc/meminfo", buf, sizeof buf) > 0 && obs_parse_meminfo(buf, &mem) == 0)
-        cJSON_AddNumberToObject(h, "mem_total_bytes", (double)mem.total);
+    int64_t mem_total;
+    if (procfs_read_meminfo_field("MemTotal", &mem_total) == 0)
+        cJSON_AddNumberToObject(h, "mem_total_bytes", (double)mem_total);
     cJSON_AddStringToObject(h, "cgroup", cgroup_version());
-    if (obs_read_small("/etc/os-release", buf, sizeof buf) > 0) {
+    if (procfs_read_small("/etc/os-release", buf, sizeof buf) > 0) {
         char *p = strstr(buf, "PRETTY_NAME=");
         if (p) {
             p += 12;
@@ -441,6 +443,7 @@ int session_meta_set(struct session *s, const char *key, cJSON *item)
 static void sample_sources(struct session *s, int64_t now)
 {
     struct frame *f = &s->frame;
+    obs_procfiles_tick(s->procfiles);
     for (size_t i = 0; i < s->nsrc; i++) {
         struct src_inst *si = &s->src[i];
         if (!si->active)
@@ -638,6 +641,11 @@ static void duration_up(struct moni_loop *loop, int64_t deadline_ns, int64_t now
     session_stop(s, "duration");
 }
 
+static bool source_enabled(const struct source_ops *ops, const struct session_opts *o)
+{
+    return !ops->enabled || ops->enabled(o);
+}
+
 int session_start(struct session *s, char *err, size_t errlen, bool *usage_error)
 {
     bool dummy;
@@ -661,13 +669,12 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
         return -1;
     }
     size_t k = 0;
-    for (size_t i = 0; obs_sources[i]; i++) {
-        if (obs_sources[i] == &obs_source_gpu && s->o.no_gpu)
-            continue;
-        all[k++].ops = obs_sources[i];
-    }
+    for (size_t i = 0; obs_sources[i]; i++)
+        if (source_enabled(obs_sources[i], &s->o))
+            all[k++].ops = obs_sources[i];
     for (size_t i = 0; i < extra; i++)
-        all[k++] = s->src[i];
+        if (source_enabled(s->src[i].ops, &s->o))
+            all[k++] = s->src[i];
     free(s->src);
     s->src = all;
     s->nsrc = k;
@@ -692,6 +699,9 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
             si->col_hi = si->col_lo = s->frame.ncols; /* columns of a failed init: none */
             if (!si->reason[0])
                 snprintf(si->reason, sizeof si->reason, "unavailable");
+            if (!si->ops->optional && !s->o.quiet)
+                moni_warn("%s source: %s (its columns are left out)", si->ops->name,
+                          si->reason);
         }
     }
     s->col_moni_cpu = frame_add(&s->frame, "moni_cpu_pct", "moni's own CPU, % of one core",
@@ -816,6 +826,7 @@ void session_free(struct session *s)
     for (size_t i = 0; i < MONI_ARRAY_LEN(hs); i++)
         free(hs[i]->h);
     cJSON_Delete(s->extra);
+    obs_procfiles_free(s->procfiles);
     cJSON_Delete(s->notes);
     free(s->procs);
     free(s->pids);
@@ -859,6 +870,11 @@ size_t session_gpus(const struct session *s, const struct session_gpu **gpus)
 const char *session_gpu_backend(const struct session *s)
 {
     return s->gpu_backend[0] ? s->gpu_backend : NULL;
+}
+
+const char *obs_session_procfile(struct session *s, enum obs_procfile which)
+{
+    return obs_procfiles_text(s->procfiles, which);
 }
 
 const char *session_gpu_reason(const struct session *s)

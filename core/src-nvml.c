@@ -478,8 +478,16 @@ static void gpu_sample(struct session *s, void *state, struct frame *f)
                 frame_set(f, g->col[i][k], v.v[i][k]);
 }
 
+/* --no-gpu (or the console's equivalent) leaves the source out altogether. */
+static bool gpu_enabled(const struct session_opts *o)
+{
+    return !o->no_gpu;
+}
+
 const struct source_ops obs_source_gpu = {
     .name = "gpu",
+    .optional = true, /* a machine without GPUs: empty columns, the reason in meta.json */
+    .enabled = gpu_enabled,
     .init = gpu_init,
     .sample = gpu_sample,
     .free = gpu_free,

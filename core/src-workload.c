@@ -7,9 +7,10 @@
  * - members' /proc/PID/stat and io stay open and are re-read with pread (the fd
  *   pins the process: a read fails once it is gone, even if the PID is reused);
  * - the scan runs only when a task was created since the last one: the last PID
- *   the kernel handed out (last field of /proc/loadavg) moved; when it moved by a
- *   few, those PIDs are read one by one instead (a thread's TID is told apart by
- *   /proc/TID/status, for the ones that could join the tree);
+ *   the kernel handed out (last field of /proc/loadavg, read once per tick for
+ *   this source and the cpu source) moved; when it moved by a few, those PIDs are
+ *   read one by one instead (a thread's TID is told apart by /proc/TID/status, for
+ *   the ones that could join the tree);
  * - PIDs known to be outside the tree are not re-read, except the ones handed out
  *   since the last scan (PID reuse); a full re-read every FULL_SCAN_NS catches a
  *   process that joined the workload's group with setpgid. */
@@ -55,7 +56,7 @@ struct member { /* a process of the tree, kept between ticks for deltas */
 };
 
 struct candidate {
-    struct obs_pid_stat st;
+    struct procfs_pid_stat st;
 };
 
 struct wl_state {
@@ -75,7 +76,6 @@ struct wl_state {
     int64_t prev_ns;
     unsigned tick;
     pid_t root;
-    int fd_loadavg;
     long last_pid;        /* at the last scan; -1 = unknown */
     int64_t last_full_ns; /* of the last full scan, 0 = never */
     size_t nkept;         /* members with kept fds */
@@ -142,8 +142,6 @@ static void wl_free(void *state)
         closedir(st->proc);
     for (size_t i = 0; i < st->nmem; i++)
         drop_fds(st, &st->mem[i]);
-    if (st->fd_loadavg >= 0)
-        close(st->fd_loadavg);
     free(st->outside);
     free(st->next_outside);
     free(st->cand);
@@ -169,7 +167,6 @@ static int wl_init(struct session *s, struct frame *f, void *arg, void **state, 
         free(st);
         return -1;
     }
-    st->fd_loadavg = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
     st->last_pid = -1;
     st->clk_tck = sysconf(_SC_CLK_TCK);
     st->page = sysconf(_SC_PAGESIZE);
@@ -185,7 +182,7 @@ static void read_cmdline(pid_t pid, char *out, size_t len)
 {
     char path[48], buf[256];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    ssize_t n = obs_read_small(path, buf, sizeof buf);
+    ssize_t n = procfs_read_small(path, buf, sizeof buf);
     out[0] = '\0';
     if (n <= 0)
         return;
@@ -196,26 +193,6 @@ static void read_cmdline(pid_t pid, char *out, size_t len)
         n--;
     buf[n] = '\0';
     snprintf(out, len, "%s", buf);
-}
-
-/* The last PID handed out (the last field of /proc/loadavg), or -1. */
-static long read_last_pid(struct wl_state *st)
-{
-    char buf[128];
-    ssize_t n = obs_pread_all(st->fd_loadavg, buf, sizeof buf);
-    if (n <= 0)
-        return -1;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        n--;
-    long v = 0, mul = 1;
-    ssize_t i = n;
-    for (; i > 0 && isdigit((unsigned char)buf[i - 1]); i--) {
-        v += (buf[i - 1] - '0') * mul;
-        mul *= 10;
-        if (mul > 1000000000L)
-            return -1;
-    }
-    return i < n && i > 0 && buf[i - 1] == ' ' ? v : -1;
 }
 
 /* Was pid handed out after lo, up to hi (both last_pid values; PIDs wrap)? */
@@ -253,14 +230,14 @@ static void read_members(struct wl_state *st)
         struct candidate *c;
         ssize_t n;
         if (m->fd_stat >= 0) {
-            n = obs_pread_all(m->fd_stat, buf, sizeof buf);
+            n = procfs_pread(m->fd_stat, buf, sizeof buf);
         } else { /* past KEPT_FDS_MAX: by path (a reused PID shows in starttime) */
             snprintf(path, sizeof path, "/proc/%d/stat", (int)m->pid);
-            n = obs_read_small(path, buf, sizeof buf);
+            n = procfs_read_small(path, buf, sizeof buf);
         }
         if (n <= 0 || !(c = add_cand(st)))
             continue;
-        if (obs_parse_pid_stat(buf, &c->st) == 0 && c->st.pid == m->pid) {
+        if (procfs_parse_pid_stat(buf, &c->st) == 0 && c->st.pid == m->pid) {
             st->ncand++;
             m->live = true; /* read: the scan need not read it again */
         }
@@ -294,12 +271,12 @@ static void scan(struct wl_state *st, bool full, long lo, long hi)
             continue;
         }
         snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        if (obs_read_small(path, buf, sizeof buf) <= 0)
+        if (procfs_read_small(path, buf, sizeof buf) <= 0)
             continue;
         struct candidate *c = add_cand(st);
         if (!c)
             break;
-        if (obs_parse_pid_stat(buf, &c->st) == 0)
+        if (procfs_parse_pid_stat(buf, &c->st) == 0)
             st->ncand++;
     }
 }
@@ -320,7 +297,7 @@ static bool is_process(pid_t pid)
 {
     char path[48], buf[512];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (obs_read_small(path, buf, sizeof buf) <= 0)
+    if (procfs_read_small(path, buf, sizeof buf) <= 0)
         return false;
     const char *t = strstr(buf, "\nTgid:");
     return t && atol(t + 6) == (long)pid;
@@ -335,14 +312,14 @@ static void probe(struct wl_state *st, long lo, long hi, pid_t root)
         if (member_read(st, (pid_t)pid))
             continue;
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        if (obs_read_small(path, buf, sizeof buf) <= 0)
+        if (procfs_read_small(path, buf, sizeof buf) <= 0)
             continue; /* gone already, or never a process */
         struct candidate *c = add_cand(st);
         if (!c)
             break;
-        if (obs_parse_pid_stat(buf, &c->st) < 0)
+        if (procfs_parse_pid_stat(buf, &c->st) < 0)
             continue;
-        const struct obs_pid_stat *ps = &c->st;
+        const struct procfs_pid_stat *ps = &c->st;
         bool related = ps->pid == root || ps->pgrp == root || cand_has(st, ps->ppid);
         if (related && !is_process(ps->pid))
             continue; /* a thread of a member: counted in its process */
@@ -364,6 +341,205 @@ static void keep_fds(struct wl_state *st, struct member *m)
     st->nkept++;
     snprintf(path, sizeof path, "/proc/%d/io", (int)m->pid);
     m->fd_io = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* The candidates of this tick: the members through their kept fds, then a /proc
+ * scan, a probe of the few new PIDs, or nothing when no task was created. */
+static void gather(struct wl_state *st, struct session *s, int64_t now_ns, pid_t root)
+{
+    bool full = !st->last_full_ns || now_ns - st->last_full_ns >= FULL_SCAN_NS;
+    const char *loadavg = obs_session_procfile(s, OBS_PF_LOADAVG);
+    long last_pid = loadavg ? procfs_parse_last_pid(loadavg) : -1;
+    bool scanned = full || last_pid < 0 || last_pid != st->last_pid;
+    read_members(st);
+    bool few = scanned && !full && st->last_pid >= 0 && last_pid > st->last_pid &&
+               last_pid - st->last_pid <= PROBE_MAX;
+    if (scanned && !few) {
+        scan(st, full, st->last_pid, last_pid);
+        if (full)
+            st->last_full_ns = now_ns;
+    } else { /* no new task, or a few read above: the outside set stays */
+        if (few)
+            probe(st, st->last_pid, last_pid, root);
+        st->nnext = 0;
+        if (grow((void **)&st->next_outside, &st->capnext, st->noutside + 1, sizeof(pid_t)) == 0) {
+            memcpy(st->next_outside, st->outside, st->noutside * sizeof(pid_t));
+            st->nnext = st->noutside;
+        }
+    }
+    if (scanned)
+        st->last_pid = last_pid;
+    for (size_t i = 0; i < st->nmem; i++)
+        st->mem[i].live = false;
+}
+
+/* Fixpoint over the candidates (sorted by PID here): members are the root, its
+ * group, and children of members; each pass adds one more generation.  in[i] says
+ * whether candidate i is a member. */
+static void mark_members(struct wl_state *st, pid_t root, bool *in)
+{
+    qsort(st->cand, st->ncand, sizeof *st->cand, cmp_cand);
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < st->ncand; i++) {
+            if (in[i])
+                continue;
+            const struct procfs_pid_stat *c = &st->cand[i].st;
+            bool m = c->pid == root || c->pgrp == root;
+            if (!m) {
+                struct candidate key = {.st.pid = c->ppid};
+                const struct candidate *p =
+                    bsearch(&key, st->cand, st->ncand, sizeof *st->cand, cmp_cand);
+                m = p && in[p - st->cand];
+            }
+            if (m) {
+                in[i] = true;
+                changed = true;
+            }
+        }
+    }
+}
+
+/* The tree's sums over one tick. */
+struct wl_totals {
+    double cpu, rss, rd, wr, threads, states[5];
+    bool io_any;
+    size_t nprocs;
+};
+
+/* The member entry of candidate c: the known one, or a new one (a reused PID gets
+ * a new one too); *fresh when new.  NULL when there is no memory for it. */
+static struct member *member_of(struct wl_state *st, const struct procfs_pid_stat *c,
+                                bool *fresh)
+{
+    struct member *m = find_member(st, c->pid);
+    if (m && m->starttime != c->starttime) { /* PID reused: free the slot */
+        drop_fds(st, m);
+        m->pid = 0;
+        m = NULL;
+    }
+    *fresh = !m;
+    if (m)
+        return m;
+    m = find_member(st, 0); /* a freed slot */
+    if (!m) {
+        if (grow((void **)&st->mem, &st->capmem, st->nmem + 1, sizeof *st->mem) < 0)
+            return NULL;
+        m = &st->mem[st->nmem++];
+    }
+    memset(m, 0, sizeof *m);
+    m->pid = c->pid;
+    m->starttime = c->starttime;
+    read_cmdline(c->pid, m->info.cmd, sizeof m->info.cmd);
+    keep_fds(st, m);
+    return m;
+}
+
+/* The storage I/O of a member since the last tick, added to the totals. */
+static void member_io(struct member *m, bool fresh, double dt, struct wl_totals *tot)
+{
+    char path[48], buf[1024];
+    uint64_t r, wb;
+    ssize_t n;
+    if (m->fd_io >= 0) {
+        n = procfs_pread(m->fd_io, buf, sizeof buf);
+    } else {
+        snprintf(path, sizeof path, "/proc/%d/io", (int)m->pid);
+        n = procfs_read_small(path, buf, sizeof buf);
+    }
+    if (n <= 0 || procfs_parse_pid_io(buf, &r, &wb) < 0)
+        return;
+    if (m->io_ok && !fresh && dt > 0) {
+        tot->rd += (double)(r >= m->rd ? r - m->rd : 0) / dt;
+        tot->wr += (double)(wb >= m->wr ? wb - m->wr : 0) / dt;
+        tot->io_any = true;
+    }
+    m->rd = r;
+    m->wr = wb;
+    m->io_ok = true;
+}
+
+/* One member of the tree this tick: its CPU, I/O, memory and state. */
+static void account(struct wl_state *st, const struct procfs_pid_stat *c, double dt,
+                    struct wl_totals *tot)
+{
+    bool fresh;
+    struct member *m = member_of(st, c, &fresh);
+    if (!m)
+        return;
+    m->live = true;
+    uint64_t ticks = c->utime + c->stime;
+    double pcpu = -1;
+    if (!fresh && dt > 0) {
+        pcpu = 100.0 * (double)(ticks >= m->cpu_ticks ? ticks - m->cpu_ticks : 0) /
+               (double)st->clk_tck / dt;
+        tot->cpu += pcpu;
+    }
+    m->cpu_ticks = ticks;
+    member_io(m, fresh, dt, tot);
+    double prss = c->rss_pages > 0 ? (double)c->rss_pages * (double)st->page : 0;
+    tot->rss += prss;
+    tot->threads += (double)c->threads;
+    switch (c->state) {
+    case 'R': tot->states[0]++; break;
+    case 'S': case 'I': tot->states[1]++; break;
+    case 'D': tot->states[2]++; break;
+    case 'T': case 't': tot->states[3]++; break;
+    case 'Z': case 'X': tot->states[4]++; break;
+    default: break;
+    }
+    m->info.pid = c->pid;
+    m->info.ppid = c->ppid;
+    m->info.state = c->state;
+    snprintf(m->info.comm, sizeof m->info.comm, "%s", c->comm);
+    m->info.cpu_pct = pcpu;
+    m->info.rss_bytes = (uint64_t)prss;
+    m->info.threads = (int)c->threads;
+    tot->nprocs++;
+}
+
+/* Drops the members that are gone, publishes the process list, and makes the
+ * outside set of this tick (sorted for bsearch) the one the next scan uses. */
+static void publish(struct wl_state *st, struct session *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < st->nmem; i++) {
+        if (st->mem[i].live && st->mem[i].pid)
+            st->mem[k++] = st->mem[i];
+        else
+            drop_fds(st, &st->mem[i]);
+    }
+    st->nmem = k;
+    if (grow((void **)&st->procs, &st->capprocs, st->nmem + 1, sizeof *st->procs) == 0) {
+        for (size_t i = 0; i < st->nmem; i++)
+            st->procs[i] = st->mem[i].info;
+        obs_session_set_procs(s, st->procs, st->nmem);
+    }
+    pid_t *tmp = st->outside;
+    size_t tcap = st->capoutside;
+    st->outside = st->next_outside;
+    st->capoutside = st->capnext;
+    st->noutside = st->nnext;
+    st->next_outside = tmp;
+    st->capnext = tcap;
+    st->nnext = 0;
+    qsort(st->outside, st->noutside, sizeof(pid_t), cmp_pid);
+}
+
+static void set_totals(const struct wl_state *st, struct frame *f, const struct wl_totals *t,
+                       double dt)
+{
+    if (dt > 0)
+        frame_set(f, st->col[W_CPU], t->cpu);
+    frame_set(f, st->col[W_RSS], t->rss);
+    frame_set(f, st->col[W_THREADS], t->threads);
+    frame_set(f, st->col[W_COUNT], (double)t->nprocs);
+    for (int i = 0; i < 5; i++)
+        frame_set(f, st->col[W_R + i], t->states[i]);
+    if (t->io_any) {
+        frame_set(f, st->col[W_RD], t->rd);
+        frame_set(f, st->col[W_WR], t->wr);
+    }
 }
 
 static void wl_sample(struct session *s, void *state, struct frame *f)
@@ -389,183 +565,33 @@ static void wl_sample(struct session *s, void *state, struct frame *f)
         frame_set(f, st->col[W_HEART], (double)(now.mono_ns - ref) / 1e9);
     }
     frame_set(f, st->col[W_ALIVE], w->running ? 1 : 0);
-    size_t nprocs = 0;
     if (!root) {
         for (int k = W_CPU; k <= W_WR; k++)
             frame_set(f, st->col[k], 0);
         obs_session_set_procs(s, NULL, 0);
         return;
     }
-
     st->tick++;
-    bool full = !st->last_full_ns || now.mono_ns - st->last_full_ns >= FULL_SCAN_NS;
-    long last_pid = st->fd_loadavg >= 0 ? read_last_pid(st) : -1;
-    bool scanned = full || last_pid < 0 || last_pid != st->last_pid;
-    read_members(st);
-    bool few = scanned && !full && st->last_pid >= 0 && last_pid > st->last_pid &&
-               last_pid - st->last_pid <= PROBE_MAX;
-    if (scanned && !few) {
-        scan(st, full, st->last_pid, last_pid);
-        if (full)
-            st->last_full_ns = now.mono_ns;
-    } else { /* no new task, or a few read above: the outside set stays */
-        if (few)
-            probe(st, st->last_pid, last_pid, root);
-        st->nnext = 0;
-        if (grow((void **)&st->next_outside, &st->capnext, st->noutside + 1, sizeof(pid_t)) == 0) {
-            memcpy(st->next_outside, st->outside, st->noutside * sizeof(pid_t));
-            st->nnext = st->noutside;
-        }
-    }
-    if (scanned)
-        st->last_pid = last_pid;
-    for (size_t i = 0; i < st->nmem; i++)
-        st->mem[i].live = false;
-
-    /* Fixpoint over the candidates (sorted by PID): members are the root, its group,
-     * and children of members; each pass adds one more generation. */
-    qsort(st->cand, st->ncand, sizeof *st->cand, cmp_cand);
+    gather(st, s, now.mono_ns, root);
     bool *in = calloc(st->ncand ? st->ncand : 1, sizeof *in);
     if (!in)
         return;
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (size_t i = 0; i < st->ncand; i++) {
-            if (in[i])
-                continue;
-            const struct obs_pid_stat *c = &st->cand[i].st;
-            bool m = c->pid == root || c->pgrp == root;
-            if (!m) {
-                struct candidate key = {.st.pid = c->ppid};
-                const struct candidate *p =
-                    bsearch(&key, st->cand, st->ncand, sizeof *st->cand, cmp_cand);
-                m = p && in[p - st->cand];
-            }
-            if (m) {
-                in[i] = true;
-                changed = true;
-            }
-        }
-    }
-
-    double cpu = 0, rss = 0, rd = 0, wr = 0;
-    double threads = 0, states[5] = {0};
-    bool io_any = false;
-    char path[48], buf[1024];
+    mark_members(st, root, in);
+    struct wl_totals tot = {0};
     for (size_t i = 0; i < st->ncand; i++) {
-        const struct obs_pid_stat *c = &st->cand[i].st;
-        if (!in[i]) {
-            add_next_outside(st, c->pid);
-            continue;
-        }
-        struct member *m = find_member(st, c->pid);
-        if (m && m->starttime != c->starttime) { /* PID reused: free the slot */
-            drop_fds(st, m);
-            m->pid = 0;
-            m = NULL;
-        }
-        bool fresh = !m;
-        if (!m) {
-            m = find_member(st, 0); /* a freed slot */
-            if (!m) {
-                if (grow((void **)&st->mem, &st->capmem, st->nmem + 1, sizeof *st->mem) < 0)
-                    continue;
-                m = &st->mem[st->nmem++];
-            }
-            memset(m, 0, sizeof *m);
-            m->pid = c->pid;
-            m->starttime = c->starttime;
-            read_cmdline(c->pid, m->info.cmd, sizeof m->info.cmd);
-            keep_fds(st, m);
-        }
-        m->live = true;
-        uint64_t ticks = c->utime + c->stime;
-        double pcpu = -1;
-        if (!fresh && dt > 0) {
-            pcpu = 100.0 * (double)(ticks >= m->cpu_ticks ? ticks - m->cpu_ticks : 0) /
-                   (double)st->clk_tck / dt;
-            cpu += pcpu;
-        }
-        m->cpu_ticks = ticks;
-        uint64_t r, wb;
-        ssize_t ion;
-        if (m->fd_io >= 0) {
-            ion = obs_pread_all(m->fd_io, buf, sizeof buf);
-        } else {
-            snprintf(path, sizeof path, "/proc/%d/io", (int)c->pid);
-            ion = obs_read_small(path, buf, sizeof buf);
-        }
-        if (ion > 0 && obs_parse_pid_io(buf, &r, &wb) == 0) {
-            if (m->io_ok && !fresh && dt > 0) {
-                rd += (double)(r >= m->rd ? r - m->rd : 0) / dt;
-                wr += (double)(wb >= m->wr ? wb - m->wr : 0) / dt;
-                io_any = true;
-            }
-            m->rd = r;
-            m->wr = wb;
-            m->io_ok = true;
-        }
-        double prss = c->rss_pages > 0 ? (double)c->rss_pages * (double)st->page : 0;
-        rss += prss;
-        threads += (double)c->threads;
-        switch (c->state) {
-        case 'R': states[0]++; break;
-        case 'S': case 'I': states[1]++; break;
-        case 'D': states[2]++; break;
-        case 'T': case 't': states[3]++; break;
-        case 'Z': case 'X': states[4]++; break;
-        default: break;
-        }
-        m->info.pid = c->pid;
-        m->info.ppid = c->ppid;
-        m->info.state = c->state;
-        snprintf(m->info.comm, sizeof m->info.comm, "%s", c->comm);
-        m->info.cpu_pct = pcpu;
-        m->info.rss_bytes = (uint64_t)prss;
-        m->info.threads = (int)c->threads;
-        nprocs++;
+        if (in[i])
+            account(st, &st->cand[i].st, dt, &tot);
+        else
+            add_next_outside(st, st->cand[i].st.pid);
     }
     free(in);
-    /* Drop members that are gone; publish the list. */
-    size_t k = 0;
-    for (size_t i = 0; i < st->nmem; i++) {
-        if (st->mem[i].live && st->mem[i].pid)
-            st->mem[k++] = st->mem[i];
-        else
-            drop_fds(st, &st->mem[i]);
-    }
-    st->nmem = k;
-    if (grow((void **)&st->procs, &st->capprocs, st->nmem + 1, sizeof *st->procs) == 0) {
-        for (size_t i = 0; i < st->nmem; i++)
-            st->procs[i] = st->mem[i].info;
-        obs_session_set_procs(s, st->procs, st->nmem);
-    }
-    /* The outside set for the next scan (sorted for bsearch). */
-    pid_t *tmp = st->outside;
-    size_t tcap = st->capoutside;
-    st->outside = st->next_outside;
-    st->capoutside = st->capnext;
-    st->noutside = st->nnext;
-    st->next_outside = tmp;
-    st->capnext = tcap;
-    st->nnext = 0;
-    qsort(st->outside, st->noutside, sizeof(pid_t), cmp_pid);
-
-    if (dt > 0)
-        frame_set(f, st->col[W_CPU], cpu);
-    frame_set(f, st->col[W_RSS], rss);
-    frame_set(f, st->col[W_THREADS], threads);
-    frame_set(f, st->col[W_COUNT], (double)nprocs);
-    for (int i = 0; i < 5; i++)
-        frame_set(f, st->col[W_R + i], states[i]);
-    if (io_any) {
-        frame_set(f, st->col[W_RD], rd);
-        frame_set(f, st->col[W_WR], wr);
-    }
+    publish(st, s);
+    set_totals(st, f, &tot, dt);
 }
 
 const struct source_ops obs_source_workload = {
     .name = "workload",
+    .optional = true, /* observing the machine only: no workload */
     .init = wl_init,
     .sample = wl_sample,
     .free = wl_free,

@@ -1,13 +1,11 @@
 /* core/sre.c — plugs the Prometheus exporter and the alert engine into a session
- * through its public hooks (a source for the run directory's filesystem, and an
- * on_sample hook), so `moni record`, `moni run` and the console get the same
- * behaviour from one call. */
+ * through its public on_sample hook, so `moni record`, `moni run` and the console
+ * get the same behaviour from one call. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -30,48 +28,6 @@ struct sre {
     struct moni_fault_state *faults;
     struct fault_info *finfo;
     size_t fcap;
-};
-
-/* ---- source: filesystem of the run directory ---------------------------------------- */
-struct fs_state {
-    int used, free_;
-};
-
-static int fs_init(struct session *s, struct frame *f, void *arg, void **state, char *err,
-                   size_t errlen)
-{
-    (void)s;
-    (void)arg;
-    struct fs_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    st->used = frame_add(f, "fs_out_used_pct", "filesystem of the run directory, used %",
-                         METRIC_GAUGE);
-    st->free_ = frame_add(f, "fs_out_free_bytes",
-                          "filesystem of the run directory, available to moni", METRIC_GAUGE);
-    *state = st;
-    return 0;
-}
-
-static void fs_sample(struct session *s, void *state, struct frame *f)
-{
-    struct fs_state *st = state;
-    const char *dir = session_run_dir(s);
-    struct statvfs sv;
-    if (statvfs(dir ? dir : ".", &sv) != 0 || sv.f_blocks == 0)
-        return; /* missing, not 0 */
-    frame_set(f, st->used, 100.0 * (1.0 - (double)sv.f_bfree / (double)sv.f_blocks));
-    frame_set(f, st->free_, (double)sv.f_bavail * (double)sv.f_frsize);
-}
-
-static const struct source_ops fs_source = {
-    .name = "fs",
-    .cadence_ns = 5 * MONI_NS_PER_SEC, /* statvfs is cheap, but the value moves slowly */
-    .init = fs_init,
-    .sample = fs_sample,
-    .free = free,
 };
 
 /* ---- training metrics, events and faults from a runner's parser and injector ---------- */
@@ -203,7 +159,7 @@ struct sre *sre_attach(struct session *s, const char *metrics_listen, const char
             fprintf(stderr, "moni: metrics on http://127.0.0.1:%d/metrics\n",
                     exporter_port(sre->ex));
     }
-    if (session_add_source(s, &fs_source, NULL) < 0 || session_on_sample(s, on_sample, sre) < 0) {
+    if (session_on_sample(s, on_sample, sre) < 0) {
         snprintf(err, errlen, "cannot attach the exporter to the session");
         sre_free(sre);
         return NULL;

@@ -100,17 +100,11 @@ static void burner_body(void *argp)
 
 static int read_machine(unsigned long long *busy, unsigned long long *total)
 {
-    FILE *fp = fopen("/proc/stat", "re");
-    if (!fp)
+    struct procfs_cpu_times t;
+    if (procfs_read_cpu_total(&t) < 0)
         return -1;
-    unsigned long long v[10] = {0};
-    int n = fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]);
-    fclose(fp);
-    if (n < 8)
-        return -1;
-    *busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-    *total = *busy + v[3] + v[4];
+    *busy = t.user + t.nice + t.system + t.irq + t.softirq + t.steal;
+    *total = *busy + t.idle + t.iowait;
     return 0;
 }
 

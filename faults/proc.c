@@ -155,19 +155,8 @@ pid_t fault_proc_find_name(pid_t root, const char *name)
 
 uint64_t fault_meminfo(const char *key)
 {
-    FILE *fp = fopen("/proc/meminfo", "re");
-    if (!fp)
-        return 0;
-    char line[256];
-    size_t kl = strlen(key);
-    uint64_t v = 0;
-    while (fgets(line, sizeof line, fp))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            v = strtoull(line + kl + 1, NULL, 10) * 1024;
-            break;
-        }
-    fclose(fp);
-    return v;
+    int64_t v;
+    return procfs_read_meminfo_field(key, &v) == 0 && v > 0 ? (uint64_t)v : 0;
 }
 
 void *fault_shared_alloc(size_t len)

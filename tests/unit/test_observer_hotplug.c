@@ -1,5 +1,5 @@
 /* tests/unit/test_observer_hotplug.c — disks and interfaces that appear or go away
- * after start (obs_devset in core/src-system.c), driven with synthetic
+ * after start (obs_devset in core/src-devset.c), driven with synthetic
  * /proc/diskstats and /proc/net/dev texts: a new device's first read is its
  * baseline, then it counts in the totals; one that goes away leaves them (and its
  * own columns are missing); one that comes back with reset counters starts again

@@ -1,5 +1,6 @@
-/* tests/unit/test_observer_parse.c — /proc parsers from fixture text, CSV rows with
- * missing cells, workload.idx rows, line splitting (LF, CR, CRLF across reads). */
+/* tests/unit/test_observer_parse.c — CSV rows with missing cells, workload.idx rows,
+ * line splitting (LF, CR, CRLF across reads).  The /proc parsers are tested in
+ * test_procfs.c. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,127 +12,6 @@
 #include <cmocka.h>
 
 #include "core/obs-int.h"
-
-static void test_cpu_line(void **state)
-{
-    (void)state;
-    struct obs_cpu_times t;
-    int idx;
-    assert_int_equal(obs_parse_cpu_line("cpu  100 5 50 800 10 1 2 3 0 0", &idx, &t), 0);
-    assert_int_equal(idx, -1);
-    assert_int_equal(t.user, 100);
-    assert_int_equal(t.nice, 5);
-    assert_int_equal(t.idle, 800);
-    assert_int_equal(t.steal, 3);
-    assert_int_equal(obs_parse_cpu_line("cpu13 1 2 3 4 5 6 7 8", &idx, &t), 0);
-    assert_int_equal(idx, 13);
-    assert_int_equal(t.iowait, 5);
-    assert_int_equal(obs_parse_cpu_line("intr 1 2 3", &idx, &t), -1);
-    assert_int_equal(obs_parse_cpu_line("cpux 1 2 3 4", &idx, &t), -1);
-    assert_int_equal(obs_parse_cpu_line("cpu 1 2", &idx, &t), -1);
-}
-
-static void test_meminfo(void **state)
-{
-    (void)state;
-    const char *text = "MemTotal:       24683620 kB\nMemFree:        23759388 kB\n"
-                       "MemAvailable:   24113520 kB\nBuffers:           21092 kB\n"
-                       "Cached:           637564 kB\nSwapCached:            0 kB\n"
-                       "SwapTotal:        1024 kB\nSwapFree:          512 kB\n"
-                       "SReclaimable:      40000 kB\n";
-    struct obs_mem m;
-    assert_int_equal(obs_parse_meminfo(text, &m), 0);
-    assert_int_equal(m.total, 24683620LL * 1024);
-    assert_int_equal(m.available, 24113520LL * 1024);
-    assert_int_equal(m.cached, 637564LL * 1024); /* not SwapCached */
-    assert_int_equal(m.swap_free, 512 * 1024);
-    assert_int_equal(m.shmem, -1); /* absent */
-    assert_int_equal(obs_parse_meminfo("garbage\n", &m), -1);
-}
-
-static void test_diskstats(void **state)
-{
-    (void)state;
-    struct obs_disk d;
-    assert_int_equal(obs_parse_diskstats_line(
-                         " 254       0 vda 31606 7686 2368730 9336 43764 19597 2961968 13739 0 "
-                         "12484 26671 5318 23 128752 2101 3372 1493", &d), 0);
-    assert_string_equal(d.name, "vda");
-    assert_int_equal(d.rd_ios, 31606);
-    assert_int_equal(d.rd_sectors, 2368730);
-    assert_int_equal(d.wr_ios, 43764);
-    assert_int_equal(d.wr_sectors, 2961968);
-    assert_int_equal(d.io_ms, 12484);
-    assert_int_equal(obs_parse_diskstats_line("   7 0 loop0 0 0", &d), -1);
-}
-
-static void test_netdev(void **state)
-{
-    (void)state;
-    struct obs_net n;
-    assert_int_equal(obs_parse_netdev_line("  eth0: 81687736    2790    4    5    0     0          "
-                                           "0         0   128707    1695    6    7    0     0       "
-                                           "0          0", &n), 0);
-    assert_string_equal(n.name, "eth0");
-    assert_int_equal(n.rx_bytes, 81687736);
-    assert_int_equal(n.rx_errs, 4);
-    assert_int_equal(n.rx_drop, 5);
-    assert_int_equal(n.tx_bytes, 128707);
-    assert_int_equal(n.tx_errs, 6);
-    assert_int_equal(n.tx_drop, 7);
-    assert_int_equal(obs_parse_netdev_line("Inter-|   Receive    |  Transmit", &n), -1);
-    assert_int_equal(obs_parse_netdev_line(" face |bytes    packets errs drop fifo", &n), -1);
-}
-
-static void test_psi(void **state)
-{
-    (void)state;
-    struct obs_psi p;
-    assert_int_equal(obs_parse_psi("some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\n"
-                                   "full avg10=0.25 avg60=0.00 avg300=0.00 total=789\n", &p), 0);
-    assert_true(p.has_some && p.has_full);
-    assert_float_equal(p.some_avg10, 1.5, 1e-9);
-    assert_float_equal(p.full_avg10, 0.25, 1e-9);
-    assert_int_equal(p.some_total, 123456);
-    assert_int_equal(p.full_total, 789);
-    assert_int_equal(obs_parse_psi("some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n", &p), 0);
-    assert_false(p.has_full);
-}
-
-static void test_pid_stat(void **state)
-{
-    (void)state;
-    struct obs_pid_stat st;
-    /* comm with spaces and a ')' inside */
-    const char *text = "4242 (py thon) x) S 4200 4242 4200 0 -1 4194560 1000 0 0 0 250 50 0 0 "
-                       "20 0 7 0 123456 1000000 2560 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 "
-                       "0 17 1 0 0 0 0 0";
-    assert_int_equal(obs_parse_pid_stat(text, &st), 0);
-    assert_int_equal(st.pid, 4242);
-    assert_string_equal(st.comm, "py thon) x");
-    assert_int_equal(st.state, 'S');
-    assert_int_equal(st.ppid, 4200);
-    assert_int_equal(st.pgrp, 4242);
-    assert_int_equal(st.utime, 250);
-    assert_int_equal(st.stime, 50);
-    assert_int_equal(st.threads, 7);
-    assert_int_equal(st.starttime, 123456);
-    assert_int_equal(st.rss_pages, 2560);
-    assert_int_equal(obs_parse_pid_stat("12 (x", &st), -1);
-    assert_int_equal(obs_parse_pid_stat("", &st), -1);
-}
-
-static void test_pid_io(void **state)
-{
-    (void)state;
-    uint64_t r = 0, w = 0;
-    assert_int_equal(obs_parse_pid_io("rchar: 10\nwchar: 20\nsyscr: 1\nsyscw: 2\n"
-                                      "read_bytes: 4096\nwrite_bytes: 8192\n"
-                                      "cancelled_write_bytes: 0\n", &r, &w), 0);
-    assert_int_equal(r, 4096);
-    assert_int_equal(w, 8192);
-    assert_int_equal(obs_parse_pid_io("rchar: 10\n", &r, &w), -1);
-}
 
 static void test_csv_row(void **state)
 {
@@ -351,10 +231,7 @@ int main(void)
 {
     moni_clock_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cpu_line),   cmocka_unit_test(test_meminfo),
-        cmocka_unit_test(test_diskstats),  cmocka_unit_test(test_netdev),
-        cmocka_unit_test(test_psi),        cmocka_unit_test(test_pid_stat),
-        cmocka_unit_test(test_pid_io),     cmocka_unit_test(test_csv_row),
+        cmocka_unit_test(test_csv_row),
         cmocka_unit_test(test_fmt_value),  cmocka_unit_test(test_idx_row),
         cmocka_unit_test(test_fmt_value_matches_printf),
         cmocka_unit_test(test_csv_row_timestamps),
