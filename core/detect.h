@@ -103,6 +103,18 @@ struct det_fate {
 };
 void detect_fate(struct detect *d, const struct det_fate *fate);
 
+/* Feeds one parsed log record (metric fields, event labels) as the live runner sees it. */
+struct lp_record;
+void detect_feed_record(struct detect *d, const struct lp_record *rec);
+/* The workload's fate from a run's meta.json; false when it is not recorded. */
+struct rundir_meta;
+bool detect_fate_from_meta(const struct rundir_meta *m, struct det_fate *fate);
+/* Runs every detector over a recorded run (samples.csv, events.jsonl, meta.json),
+ * merged by time as the live runner saw them; detections go to cb.  0, or -1 with
+ * err (no meta.json or samples.csv). */
+int detect_run_dir(const char *dir, const struct det_config *cfg, detect_cb cb, void *arg,
+                   char *err, size_t errlen);
+
 /* Detections so far (valid until the next call that feeds the engine). */
 size_t detect_list(const struct detect *d, const struct detection **out);
 
