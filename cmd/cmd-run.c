@@ -260,8 +260,7 @@ static void print_plans(const struct run_opts *ro, struct plan *const *loaded)
 
 static int cmd_run_exec(struct cmd_args *a)
 {
-    static struct run_opts ro;
-    memset(&ro, 0, sizeof ro);
+    struct run_opts ro = {0};
     if (run_options(a, &ro) < 0)
         return MONI_EXIT_USAGE;
     if (!ro.nplans)

@@ -1,7 +1,8 @@
 /* Unit test for the experiment queue's caller-driven side (core/queue.c), the way
  * the console uses it: priority order, claim the current item, report its end,
- * skip one, progress counts, runs.csv rows and the queue's exit status.  No run is
- * started here (the headless side is covered by tests/sh/test_run_plan.sh). */
+ * skip one, progress counts, runs.csv rows and the queue's exit status; and the
+ * headless side on a real loop: a running item skipped is stopped and recorded as
+ * skipped, and the queue goes on (tests/sh/test_run_plan.sh covers the rest). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,19 +25,29 @@ static const char *plan_text =
     "   {\"name\": \"high\", \"priority\": 5, \"workload\": [\"true\"]},\n"
     "   {\"name\": \"last\", \"workload\": [\"true\"]}]}\n";
 
-static void test_claim_report_skip(void **state)
+/* Writes text as DIR/plan.json in a fresh directory and loads it. */
+static struct plan *load_text(const char *text, char *dir, size_t len)
 {
-    (void)state;
-    char dir[PATH_MAX], path[PATH_MAX + 16], err[1024];
-    snprintf(dir, sizeof dir, "%s/moni-queue-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    char path[PATH_MAX + 16], err[1024];
+    snprintf(dir, len, "%s/moni-queue-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/plan.json", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fputs(plan_text, f);
+    fputs(text, f);
     fclose(f);
     struct plan *p = plan_load(path, false, err, sizeof err);
+    if (!p)
+        fprintf(stderr, "%s\n", err);
     assert_non_null(p);
+    return p;
+}
+
+static void test_claim_report_skip(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], err[1024];
+    struct plan *p = load_text(plan_text, dir, sizeof dir);
     char out[PATH_MAX + 8];
     snprintf(out, sizeof out, "%s/out", dir);
     struct moni_loop *loop = moni_loop_new();
@@ -96,10 +107,54 @@ static void test_claim_report_skip(void **state)
     plan_free(p);
 }
 
+static void test_skip_running(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], err[1024], out[PATH_MAX + 8];
+    struct plan *p = load_text(
+        "{\"name\": \"qs\", \"defaults\": {\"duration\": \"20s\", \"cooldown\": \"0s\", "
+        "\"interval\": \"100ms\"},\n"
+        " \"queue\": {\"retries\": 0, \"gate\": {\"cpu\": \"100%\", \"mem\": \"100%\", \"disk\": \"100%\"}},\n"
+        " \"experiments\": [\n"
+        "   {\"name\": \"long\", \"priority\": 1, \"workload\": [\"sleep\", \"30\"]},\n"
+        "   {\"name\": \"short\", \"workload\": [\"true\"]}]}\n",
+        dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    struct moni_loop *loop = moni_loop_new();
+    struct queue_opts qo = {.out = out, .quiet = true};
+    struct queue *q = queue_new(loop, &p, 1, &qo, err, sizeof err);
+    assert_non_null(q);
+    struct queue_item_info in;
+    int64_t deadline = moni_mono_ns() + 15 * MONI_NS_PER_SEC;
+    bool skipped = false;
+    while (queue_step(q)) {
+        assert_true(moni_mono_ns() < deadline);
+        assert_true(queue_item(q, 0, &in));
+        if (!skipped && in.state == QUEUE_ITEM_RUNNING) {
+            assert_string_equal(in.name, "long");
+            assert_non_null(in.runner);
+            assert_int_equal(queue_skip(q, 0), 0);
+            skipped = true;
+        }
+        moni_loop_once(loop, queue_wait_ms(q));
+    }
+    assert_true(skipped);
+    assert_true(queue_item(q, 0, &in));
+    assert_string_equal(in.outcome, "skipped");
+    assert_true(queue_item(q, 1, &in));
+    assert_string_equal(in.name, "short");
+    assert_string_equal(in.outcome, "completed");
+    assert_int_equal(queue_finish(q), MONI_EXIT_OK);
+    queue_free(q);
+    moni_loop_free(loop);
+    plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_report_skip),
+        cmocka_unit_test(test_skip_running),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
