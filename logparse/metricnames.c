@@ -3,7 +3,10 @@
  * "tok/sec", "MaxMemAllocated" ... (the table is moni-rules(5)'s METRIC NAMES), and
  * values read with their units: "991.44ms" -> 0.99144 s, "3961M" -> bytes,
  * "10,050" -> 10050, "37.54%" -> 37.54. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 #include "logparse/lp-int.h"
@@ -182,6 +185,101 @@ bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit
         return strcmp(out, key) != 0;
     }
     return false;
+}
+
+static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
+ * around allowed).  The common short case avoids strtod (Clinger's fast path). */
+bool lp_parse_number(const char *s, size_t n, double *out)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!n || n > 64)
+        return false;
+    size_t i = 0;
+    bool neg = false;
+    if (s[i] == '-' || s[i] == '+')
+        neg = s[i++] == '-';
+    if (i < n && (s[i] == 'n' || s[i] == 'N' || s[i] == 'i' || s[i] == 'I')) {
+        size_t rest = n - i;
+        if (rest == 3 && !strncasecmp(s + i, "nan", 3)) {
+            *out = neg ? -NAN : NAN;
+            return true;
+        }
+        if ((rest == 3 && !strncasecmp(s + i, "inf", 3)) ||
+            (rest == 8 && !strncasecmp(s + i, "infinity", 8))) {
+            *out = neg ? -INFINITY : INFINITY;
+            return true;
+        }
+        return false;
+    }
+    uint64_t mant = 0;
+    int ndig = 0, exp10 = 0;
+    bool any = false;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        if (ndig < 19) {
+            mant = mant * 10 + (uint64_t)(s[i] - '0');
+            if (mant)
+                ndig++;
+        } else {
+            exp10++;
+        }
+        i++;
+        any = true;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (ndig < 19) {
+                mant = mant * 10 + (uint64_t)(s[i] - '0');
+                if (mant)
+                    ndig++;
+                exp10--;
+            }
+            i++;
+            any = true;
+        }
+    }
+    if (!any)
+        return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            eneg = s[i++] == '-';
+        int e = 0;
+        bool edig = false;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (e < 10000)
+                e = e * 10 + (s[i] - '0');
+            i++;
+            edig = true;
+        }
+        if (!edig)
+            return false;
+        exp10 += eneg ? -e : e;
+    }
+    if (i != n)
+        return false;
+    double v;
+    if (mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        v = (double)mant;
+        v = exp10 < 0 ? v / pow10_tab[-exp10] : v * pow10_tab[exp10];
+    } else {
+        char tmp[72];
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        v = strtod(tmp, NULL);
+        *out = v;
+        return true;
+    }
+    *out = neg ? -v : v;
+    return true;
 }
 
 static bool isdig(char c) { return c >= '0' && c <= '9'; }
