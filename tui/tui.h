@@ -426,12 +426,10 @@ void tui_screen_close(struct tui_screen *s);
 size_t tui_cast_escape(const char *in, size_t n, char *out, size_t outlen, size_t *outn);
 
 /* ==== feeders ===================================================================== */
-/* The live console's glue (tui/console.c): session + log parser + fault injector. */
+/* The live console's glue (tui/console.c): a runner (session, log parser, fault
+ * injector, exporter and alerts), driven through core's runner API only. */
 struct session;
 struct lp_rules;
-struct lp_parser;
-struct injector;
-struct sre;
 struct runner;
 struct plan_experiment;
 struct tui_live_opts {
@@ -444,19 +442,13 @@ struct tui_live_opts {
 };
 struct tui_live {
     struct moni_loop *loop;
-    struct runner *run;   /* owns the session, parser and injector below */
+    struct runner *run;   /* owns the session, parser, injector and alerts */
     struct session *s;
-    struct lp_parser *parser;
-    struct injector *inj;
-    struct sre *sre;      /* exporter + alert rules */
-    struct lp_rules *rules; /* for "diagnose now", loaded on first use */
     struct tui_model *m;
     struct tui *ui;
     int marks_fd, poll_timer;
     char dir[512];
     bool has_workload, started, done, user_quit, exited_itself, restarting;
-    char inj_error[256];
-    struct moni_train_metric train[16];
 };
 /* Creates and starts the run (files, workload, sampling).  -1 with err; *usage set
  * for input errors (exit 2). */
