@@ -242,7 +242,7 @@ const struct tui_keybind tui_keys[] = {
      key_pane, false},
     {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,
      "move the focus between panes", key_focus, false},
-    {{'a'}, "a", "Arm", "arm the selected fault (form: parameters, units, defaults)", open_form, true},
+    {{'a'}, "a", "Arm", "arm the selected fault (a form with defaults)", open_form, true},
     {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true},
     {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true},
     {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
@@ -256,7 +256,7 @@ const struct tui_keybind tui_keys[] = {
     {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false},
     {{'q', 'Q', KEY_F(10), CTRL_C}, "q  F10", "Quit", "quit (asks while faults are active)", key_quit,
      false},
-    {{0}, "mouse", NULL, "click a pane or row to select, a key in the bottom bar", NULL, false},
+    {{0}, "mouse", NULL, "click a pane, a row or a bottom-bar button", NULL, false},
 };
 const size_t tui_nkeys = MONI_ARRAY_LEN(tui_keys);
 
