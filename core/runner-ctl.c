@@ -98,7 +98,7 @@ bool runner_faults_ready(const struct runner *r, const char **why)
 
 size_t runner_fault_count(const struct runner *r)
 {
-    const struct injector *inj = runner_injector(r);
+    const struct injector *inj = r ? runner_injector(r) : NULL;
     return inj ? injector_count(inj) : 0;
 }
 
@@ -185,7 +185,7 @@ size_t runner_fault_params(const struct runner *r, const char *kind, struct runn
         snprintf(help, sizeof help, "%s%s%s", p->help ? p->help : "", hint[0] ? "; " : "", hint);
         target_param(t, p->key, p->unit ? p->unit : "", p->def ? p->def : "", help);
     }
-    const struct session *s = runner_session(r);
+    const struct session *s = r ? runner_session(r) : NULL; /* NULL: no run yet */
     const char *dir = s ? session_run_dir(s) : NULL;
     if ((ops->targets & FAULT_TGT_PORT) && n < max)
         target_param(&out[n++], "port", "", "", "the port the workload's peer listens on");
