@@ -1,6 +1,7 @@
 /* tui/tui.h — what tui/ exports: the console and replay commands, and the pieces
- * the console is built from (model, widgets, themes, panes, screen recorder), which
- * the unit tests drive directly.  Every exported name starts with tui_. */
+ * the console is built from (model, widgets, themes, panes and their layout, the key
+ * table, screen recorder), which the unit tests drive directly.  tui/ reaches faults
+ * and the log parser only through core's runner API, never faults/ or logparse/.  Every exported name starts with tui_. */
 #ifndef MONI_TUI_H
 #define MONI_TUI_H
 
@@ -503,7 +504,8 @@ void tui_live_attach(struct tui_live *lv, struct tui *ui);
 /* Stops faults and the workload, finishes the files; returns the exit status. */
 int tui_live_finish(struct tui_live *lv);
 void tui_live_free(struct tui_live *lv);
-/* Diagnosis of a run directory's logs as text (malloc'd), or NULL with err. */
+/* Diagnosis of a run directory's logs as text (malloc'd), or NULL with err: a thin
+ * wrapper of core's runner_diagnose_dir for `moni replay` (rules NULL: loaded). */
 char *tui_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);
 
 /* Loads a recorded run directory into a replay feeder that advances the model on
