@@ -843,3 +843,6 @@ const struct runner_worker *runner_workers(const struct runner *r, size_t *n)
     *n = 0;
     return r->logs ? runner_logs_workers(r->logs, n) : NULL;
 }
+
+struct sre *runner_sre(const struct runner *r) { return r->sre; }
+const struct lp_rules *runner_rules(const struct runner *r) { return r->rules; }
