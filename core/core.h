@@ -7,6 +7,7 @@
 #define MONI_CORE_H
 
 #include "core/base.h"
+#include "core/rundir.h" /* the run directory's files: records, readers, writers */
 
 /* ---- what the exporter and the alert engine see besides the frame ---------------
  * (core/exporter.c, core/alerts.c).  Plain arrays the session fills each tick; the
