@@ -1,15 +1,15 @@
 /* core/dataset-labels.c — the dataset's ground truth: the faults read from the
  * injector journal (faults.jsonl, through core/rundir) and the plan's labels in
  * meta.json, their label windows, and the channels each fault moved (effect_end).
- * Labels come only from the journal and the plan, never from log events.  A kind's
- * label kind comes from its descriptor (fault_ops.label_kind), never its name. */
+ * Labels come only from the journal and the plan, never from log events.  A fault's
+ * label kind is the journal's (which core/rundir fills from the kind's descriptor,
+ * fault_ops.label_kind, for old journals), never derived from the kind's name. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "core/dataset-int.h"
-#include "faults/faults.h"
 
 static struct ds_fault *fault_get(struct ds *d, const char *id)
 {
@@ -105,13 +105,8 @@ void ds_read_journal(struct ds *d, struct rundir_jsonl *journal)
         if (!f)
             continue;
         int64_t t = rundir_mono(&rec.t, d->offset_ns);
-        if (*rec.kind && !f->kind[0]) {
+        if (*rec.kind && !f->kind[0])
             ds_copy(f->kind, sizeof f->kind, rec.kind);
-            const struct fault_ops *ops = fault_find(rec.kind);
-            int lk = label_kind_of(ops ? ops->label_kind : NULL);
-            if (lk >= 0)
-                f->label_kind = (enum ds_label_kind)lk;
-        }
         if (*rec.target && !f->target[0])
             ds_copy(f->target, sizeof f->target, rec.target);
         if (rec.params && !f->params[0])
@@ -124,6 +119,7 @@ void ds_read_journal(struct ds *d, struct rundir_jsonl *journal)
             ds_copy(f->root_cause, sizeof f->root_cause, rec.root_cause);
         if (*rec.stage)
             ds_copy(f->stage, sizeof f->stage, rec.stage);
+        /* journalled, or (older journals) the kind's descriptor's: rundir_journal_compat */
         int lk = label_kind_of(rec.label_kind);
         if (lk == DS_LABEL_POINT || lk == DS_LABEL_INTERVAL)
             f->label_kind = (enum ds_label_kind)lk;

@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "core/rundir.h"
+#include "faults/faults.h"
 
 static const char *jstr(const cJSON *o, const char *key)
 {
@@ -201,6 +202,13 @@ void rundir_journal_compat(cJSON *o)
         rename_item(o, "parameters", "params");
     compat_dose(o, "requested_dose", "requested");
     compat_dose(o, "delivered_dose", "delivered");
+    /* journals before label_kind: the kind's own (its descriptor, never its name) */
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    const struct fault_ops *ops = cJSON_IsString(kind) ? fault_find(kind->valuestring) : NULL;
+    if (ops && ops->label_kind && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "label_kind"))) {
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "label_kind");
+        cJSON_AddStringToObject(o, "label_kind", ops->label_kind);
+    }
     cJSON *tg = cJSON_GetObjectItemCaseSensitive(o, "target");
     if (cJSON_IsNumber(tg)) {
         char num[24];

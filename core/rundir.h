@@ -176,7 +176,7 @@ int rundir_fault_next(struct rundir_jsonl *r, struct rundir_fault *f);
 /* Rewrites a journal object of an older spelling in place into the one above:
  * "state"/"transition" -> "event", "id" -> "fault_id", "parameters" -> "params",
  * "requested"/"delivered" and "dose": {"requested", "delivered"} -> *_dose, a
- * numeric target -> text. */
+ * numeric target -> text, and no "label_kind" -> the kind's fault_ops.label_kind. */
 void rundir_journal_compat(cJSON *o);
 /* Appends a journal line for o at t: the clocks first, then o's members; the same
  * bytes as faults/'s fault_journal_line, which the injector and guardian use (faults/
