@@ -2,11 +2,13 @@
  * samples.csv and workload.idx (the JSONL files are in core/rundir-jsonl.c).
  * Formats: moni-dataset(5).  Readers never stop at a bad line: they report it
  * ("FILE:LINE: field: what") and let the caller go on. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -455,4 +457,37 @@ int rundir_idx_append(int fd, uint64_t lineno, const struct moni_stamp *t, int s
     char buf[160];
     size_t n = obs_idx_row(lineno, t, stream, buf, sizeof buf);
     return n ? moni_write_all(fd, buf, n) : -1;
+}
+
+/* ---- logs/ ------------------------------------------------------------------------ */
+
+int rundir_logs_open(struct rundir_logs *it, const char *run_dir)
+{
+    snprintf(it->dir, sizeof it->dir, "%s/logs", run_dir);
+    struct stat sb;
+    it->dp = stat(it->dir, &sb) == 0 && S_ISDIR(sb.st_mode) ? opendir(it->dir) : NULL;
+    return it->dp ? 0 : -1;
+}
+
+const char *rundir_logs_next(struct rundir_logs *it)
+{
+    struct dirent *de;
+    while (it->dp && (de = readdir(it->dp)))
+        if (de->d_name[0] != '.')
+            return de->d_name;
+    return NULL;
+}
+
+char *rundir_logs_read(const struct rundir_logs *it, const char *name, size_t *len)
+{
+    char path[4096 + 256];
+    snprintf(path, sizeof path, "%s/%s", it->dir, name);
+    return moni_read_file(path, len);
+}
+
+void rundir_logs_close(struct rundir_logs *it)
+{
+    if (it->dp)
+        closedir(it->dp);
+    it->dp = NULL;
 }

@@ -144,6 +144,20 @@ int rundir_idx_open(struct rundir_lines *r, const char *dir);
 int rundir_idx_next(struct rundir_lines *r, struct rundir_idx *x);
 int rundir_idx_append(int fd, uint64_t lineno, const struct moni_stamp *t, int stream);
 
+/* ---- logs/: one log file per process of a multi-process workload ------------------------
+ * Written by the workload itself (moni-rlsim); moni only reads them. */
+struct rundir_logs {
+    void *dp;                  /* DIR * */
+    char dir[4096];            /* RUN_DIR/logs */
+};
+/* 0, or -1 when the run has no logs/ directory. */
+int rundir_logs_open(struct rundir_logs *it, const char *run_dir);
+/* The next file name in directory order (dot files skipped), NULL at the end. */
+const char *rundir_logs_next(struct rundir_logs *it);
+/* One log file whole (malloc'd, NUL-terminated), NULL on error. */
+char *rundir_logs_read(const struct rundir_logs *it, const char *name, size_t *len);
+void rundir_logs_close(struct rundir_logs *it);
+
 /* ---- events.jsonl: one log-rule match per line ---------------------------------------- */
 struct rundir_event {
     struct rundir_stamp t;
