@@ -491,3 +491,84 @@ void rundir_logs_close(struct rundir_logs *it)
         closedir(it->dp);
     it->dp = NULL;
 }
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int push_path(char ***paths, size_t *n, const char *dir, const char *name)
+{
+    char **v = realloc(*paths, (*n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    *paths = v;
+    size_t len = strlen(dir) + strlen(name) + 2;
+    if (!(v[*n] = malloc(len)))
+        return -1;
+    snprintf(v[*n], len, "%s/%s", dir, name);
+    (*n)++;
+    return 0;
+}
+
+/* The regular *.log files of dir but skip, sorted by name. */
+static int add_logs_in(const char *dir, const char *skip, char ***paths, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t first = *n;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".log") || (skip && !strcmp(de->d_name, skip)))
+            continue;
+        char path[4096 + 256];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            rc = push_path(paths, n, dir, de->d_name);
+    }
+    closedir(d);
+    if (*n - first > 1)
+        qsort(*paths + first, *n - first, sizeof **paths, cmp_name);
+    return rc;
+}
+
+int rundir_log_files(const char *run_dir, char ***paths, size_t *n, char *err, size_t errlen)
+{
+    *paths = NULL;
+    *n = 0;
+    char path[4096 + 32];
+    snprintf(path, sizeof path, "%s/logs/controller.log", run_dir);
+    bool copy = access(path, F_OK) == 0;
+    snprintf(path, sizeof path, "%s/workload.log", run_dir);
+    int rc = 0;
+    if (!copy && access(path, F_OK) == 0)
+        rc = push_path(paths, n, run_dir, "workload.log");
+    snprintf(path, sizeof path, "%s/logs", run_dir);
+    if (rc == 0)
+        rc = add_logs_in(path, NULL, paths, n);
+    if (rc == 0)
+        rc = add_logs_in(run_dir, "workload.log", paths, n);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: out of memory", run_dir);
+    else if (!*n)
+        snprintf(err, errlen, "%s: no workload.log and no *.log or logs/*.log in this directory",
+                 run_dir);
+    if (rc < 0 || !*n) {
+        rundir_paths_free(*paths, *n);
+        *paths = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void rundir_paths_free(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}

@@ -157,6 +157,14 @@ const char *rundir_logs_next(struct rundir_logs *it);
 /* One log file whole (malloc'd, NUL-terminated), NULL on error. */
 char *rundir_logs_read(const struct rundir_logs *it, const char *name, size_t *len);
 void rundir_logs_close(struct rundir_logs *it);
+/* Every log file of a run, in the order `moni diagnose` and `moni parse` read them:
+ * workload.log (left out when logs/controller.log exists: moni-rlsim's controller
+ * prints its log on stdout too, so it would count twice), then logs/ *.log, then the
+ * other *.log next to workload.log, each group sorted by name.  *paths is
+ * malloc'd ("RUN_DIR/logs/x.log"; free with rundir_paths_free).  0; -1 with
+ * "RUN_DIR: ..." in err when there is none. */
+int rundir_log_files(const char *run_dir, char ***paths, size_t *n, char *err, size_t errlen);
+void rundir_paths_free(char **paths, size_t n);
 
 /* ---- events.jsonl: one log-rule match per line ---------------------------------------- */
 struct rundir_event {

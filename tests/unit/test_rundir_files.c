@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -407,6 +408,17 @@ static void test_alerts_round_trip(void **state)
                      0);
     assert_int_equal(moni_write_all(fd, "{\"state\":\"firing\"}\n{", 21), 0);
     close(fd);
+    /* the line alert engine writes today (core/alerts.c), byte for byte */
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/alerts.jsonl", dir);
+    char *text = moni_read_file(p, NULL);
+    assert_non_null(text);
+    const char *want = "{\"timestamp\":\"2026-11-25T10:00:00.123Z\",\"mono_ns\":1000000000123,"
+                       "\"alert\":\"GpuHot\",\"state\":\"firing\",\"value\":91.5,"
+                       "\"severity\":\"warning\",\"labels\":{\"gpu\":\"0\"},"
+                       "\"summary\":\"GPU 0 is hot\"}\n";
+    assert_memory_equal(text, want, strlen(want));
+    free(text);
     struct rundir_jsonl r;
     assert_int_equal(rundir_jsonl_open(&r, dir, "alerts.jsonl"), 0);
     struct rundir_alert a;
@@ -470,6 +482,64 @@ static void test_lines_empty_and_missing(void **state)
     rundir_jsonl_close(&r);
 }
 
+/* The run's log files in diagnose's order; parsing them as files gives what parsing
+ * the directory gives. */
+static void test_log_files(void **state)
+{
+    (void)state;
+    char sub[PATH_MAX + 8];
+    snprintf(sub, sizeof sub, "%s/logs", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    append_text("workload.log", "2026-11-25 10:00:00 step 1 stage=rollout\n");
+    append_text("x.log", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n");
+    append_text("logs/b.log", "2026-11-25 10:00:01 WARNING slow\n");
+    append_text("logs/a.log", "2026-11-25 10:00:02 ERROR NCCL timeout\n");
+    append_text("logs/notes.txt", "not a log\n");
+    char **paths;
+    size_t n;
+    char err[RUNDIR_ERR_LEN];
+    assert_int_equal(rundir_log_files(dir, &paths, &n, err, sizeof err), 0);
+    assert_int_equal(n, 4);
+    const char *want[] = {"/workload.log", "/logs/a.log", "/logs/b.log", "/x.log"};
+    for (size_t i = 0; i < n; i++)
+        assert_non_null(strstr(paths[i], want[i]));
+    struct lp_rules *rules = lp_rules_load(NULL, 0, LP_LOAD_BUILTIN, err, sizeof err);
+    assert_non_null(rules);
+    struct lp_recset a, b;
+    lp_recset_init(&a);
+    lp_recset_init(&b);
+    const char *d1[] = {dir};
+    assert_int_equal(lp_parse_paths(rules, d1, 1, 0, &a, err, sizeof err), 0);
+    assert_int_equal(lp_parse_paths(rules, (const char *const *)paths, n, 0, &b, err, sizeof err), 0);
+    assert_true(a.n > 0);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_string_equal(a.v[i].source, b.v[i].source);
+        assert_int_equal(a.v[i].line_no, b.v[i].line_no);
+    }
+    lp_recset_free(&a);
+    lp_recset_free(&b);
+    lp_rules_free(rules);
+    rundir_paths_free(paths, n);
+    /* with logs/controller.log, workload.log is its copy and left out */
+    append_text("logs/controller.log", "2026-11-25 10:00:00 step 1 stage=rollout\n");
+    assert_int_equal(rundir_log_files(dir, &paths, &n, err, sizeof err), 0);
+    assert_int_equal(n, 4);
+    assert_non_null(strstr(paths[0], "/logs/a.log"));
+    assert_non_null(strstr(paths[2], "/logs/controller.log"));
+    rundir_paths_free(paths, n);
+    static const char *const rm[] = {"workload.log", "x.log", "logs/a.log", "logs/b.log",
+                                     "logs/controller.log", "logs/notes.txt"};
+    char p[PATH_MAX + 32];
+    for (size_t i = 0; i < MONI_ARRAY_LEN(rm); i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, rm[i]);
+        unlink(p);
+    }
+    rmdir(sub);
+    assert_int_equal(rundir_log_files(dir, &paths, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no workload.log"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alerts_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detections_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lines_empty_and_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
