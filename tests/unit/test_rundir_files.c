@@ -56,6 +56,11 @@ static int open_out(const char *name)
     return fd;
 }
 
+static int write_str(int fd, const char *s)
+{
+    return moni_write_all(fd, s, strlen(s));
+}
+
 static void append_text(const char *name, const char *text)
 {
     int fd = open_out(name);
@@ -211,10 +216,10 @@ static void test_idx_round_trip(void **state)
 {
     (void)state;
     int fd = open_out("workload.idx");
-    assert_int_equal(moni_write_all(fd, "line,timestamp,mono_ns,stream\n", 30), 0);
+    assert_int_equal(write_str(fd, "line,timestamp,mono_ns,stream\n"), 0);
     assert_int_equal(rundir_idx_append(fd, 1, &T1, 1), 0);
     assert_int_equal(rundir_idx_append(fd, 2, &T2, 2), 0);
-    assert_int_equal(moni_write_all(fd, "3,nonsense,,stdout\n4,2026", 25), 0);
+    assert_int_equal(write_str(fd, "3,nonsense,,stdout\n4,2026"), 0);
     close(fd);
     struct rundir_lines r;
     assert_int_equal(rundir_idx_open(&r, dir), 0);
@@ -245,7 +250,7 @@ static void test_events_round_trip(void **state)
                             .nfields = 2, .fields = fields};
     int fd = open_out("events.jsonl");
     assert_int_equal(rundir_event_append(fd, &rec), 0);
-    assert_int_equal(moni_write_all(fd, "{\"kind\":\"metric\"}\nnot json\n{\"timest", 35), 0);
+    assert_int_equal(write_str(fd, "{\"kind\":\"metric\"}\nnot json\n{\"timest"), 0);
     close(fd);
     struct rundir_jsonl r;
     assert_int_equal(rundir_jsonl_open(&r, dir, "events.jsonl"), 0);
@@ -406,7 +411,7 @@ static void test_alerts_round_trip(void **state)
     assert_int_equal(rundir_alert_append(fd, T2, "LossNaN", "resolved", NAN, "critical", NULL,
                                          NULL, "loss is NaN"),
                      0);
-    assert_int_equal(moni_write_all(fd, "{\"state\":\"firing\"}\n{", 21), 0);
+    assert_int_equal(write_str(fd, "{\"state\":\"firing\"}\n{"), 0);
     close(fd);
     /* the line alert engine writes today (core/alerts.c), byte for byte */
     char p[PATH_MAX + 32];
@@ -445,7 +450,7 @@ static void test_detections_round_trip(void **state)
     struct rundir_detection d = {.detector = "iforest", .signals = "cpu_pct;loss", .score = 0.71,
                                  .threshold = 0.6, .evidence = "cpu_pct +4 sd", .ttf_s = NAN};
     assert_int_equal(rundir_detection_append(fd, T1, &d), 0);
-    assert_int_equal(moni_write_all(fd, "{\"detector\":\"x\",\"score\":\"high\"}\n{\"det", 39), 0);
+    assert_int_equal(write_str(fd, "{\"detector\":\"x\",\"score\":\"high\"}\n{\"det"), 0);
     close(fd);
     struct rundir_jsonl r;
     assert_int_equal(rundir_jsonl_open(&r, dir, "detections.jsonl"), 0);
