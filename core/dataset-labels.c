@@ -55,8 +55,8 @@ static void params_text(const cJSON *params, char *out, size_t len)
     }
 }
 
-/* "point", "interval" or "global" as journalled or in a kind's descriptor; -1 when
- * it is none of these. */
+/* "point", "interval" or "global" as journalled or in meta.json's plan labels; -1
+ * when it is none of these. */
 static int label_kind_of(const char *name)
 {
     if (!name)

@@ -2,9 +2,9 @@
  * and one writer per file.  Everything in core, the console's replay and the tests
  * read the run files through here, so that two readers can never disagree.
  *
- * Readers stream (one line in memory at a time).  A bad line is reported, not
- * fatal: next returns -1 with "FILE:LINE: field: what is wrong" in r->err and the
- * caller goes on.  A last line without its newline (the writer was killed mid-line)
+ * The CSV and JSONL readers stream (one line in memory at a time); meta.json and a
+ * logs/ file are read whole.  A bad line is reported, not fatal: next returns -1
+ * with "FILE:LINE: field: what is wrong" in r->err and the caller goes on.  A last line without its newline (the writer was killed mid-line)
  * is torn: it is never returned, r->torn is set and r->err says where.  Empty
  * lines are skipped silently.  Strings of a record point into the reader and stay
  * valid until the next call; absent strings are "" (never NULL).
@@ -12,10 +12,13 @@
  * Writers append whole lines (one write(2) per line, on an O_APPEND descriptor).
  * Who writes what today: samples.csv and workload.idx the recorder (core/recorder.c,
  * with obs_csv_row/obs_idx_row, which the writers here use too); meta.json the
- * session and the dataset builder; events.jsonl the runner (runner_event_json);
+ * session (core/recorder.c) and the dataset builder (rundir_meta_write); events.jsonl
+ * the runner (runner_event_json, which rundir_event_append uses);
  * faults.jsonl the injector and the guardian in faults/ (fault_journal_line: faults/
  * may not call core; rundir_fault_append writes the same bytes, checked by a test);
- * marks.jsonl the console (rundir_mark_*); alerts.jsonl the alert engine.
+ * marks.jsonl the console (rundir_mark_*); alerts.jsonl the alert engine (core/alerts.c,
+ * the same line as rundir_alert_append's); detections.jsonl
+ * nobody yet (rundir_detection_append is for the detectors to come).
  *
  * This header includes only the base layer. */
 #ifndef MONI_RUNDIR_H
