@@ -124,7 +124,9 @@ static void load_log(struct tui_replay *r, const char *dir)
     snprintf(path, sizeof path, "%s/workload.log", dir);
     r->log = moni_read_file(path, &r->loglen);
     struct rundir_lines idx;
-    if (!r->log || rundir_idx_open(&idx, dir) != 0) {
+    if (!r->log)
+        return;
+    if (rundir_idx_open(&idx, dir) != 0) {
         rundir_lines_close(&idx);
         return;
     }
