@@ -346,8 +346,15 @@ int rundir_detection_next(struct rundir_jsonl *r, struct rundir_detection *d)
         return rc;
     const cJSON *o = r->obj;
     d->detector = jstr(o, "detector");
-    d->signals = jstr(o, "signals");
+    d->label = jstr(o, "label");
     d->evidence = jstr(o, "evidence");
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signals"), *it;
+    size_t n = 0;
+    cJSON_ArrayForEach(it, sig) {
+        if (cJSON_IsString(it) && n < sizeof d->signals)
+            n += (size_t)snprintf(d->signals + n, sizeof d->signals - n, "%s%s", n ? "," : "",
+                                  it->valuestring);
+    }
     if (!rundir_json_num(cJSON_GetObjectItemCaseSensitive(o, "score"), &d->score))
         return rundir_lines_bad(&r->l, "score", "missing or not a number");
     if (!rundir_json_num(cJSON_GetObjectItemCaseSensitive(o, "threshold"), &d->threshold))
@@ -367,16 +374,26 @@ static void add_num_or_null(cJSON *o, const char *key, double v)
         cJSON_AddNullToObject(o, key);
 }
 
-int rundir_detection_append(int fd, struct moni_stamp t, const struct rundir_detection *d)
+int rundir_detection_append(int fd, const struct detection *det)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return -1;
-    cJSON_AddStringToObject(o, "detector", d->detector ? d->detector : "");
-    cJSON_AddStringToObject(o, "signals", d->signals ? d->signals : "");
-    add_num_or_null(o, "score", d->score);
-    add_num_or_null(o, "threshold", d->threshold);
-    cJSON_AddStringToObject(o, "evidence", d->evidence ? d->evidence : "");
-    add_num_or_null(o, "ttf_s", d->ttf_s);
+    cJSON_AddStringToObject(o, "detector", det->detector ? det->detector : "");
+    cJSON_AddStringToObject(o, "label", det->label ? det->label : "");
+    cJSON *sig = cJSON_AddArrayToObject(o, "signals");
+    const char *p = det->signals ? det->signals : "";
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char name[96];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+        cJSON_AddItemToArray(sig, cJSON_CreateString(name));
+        p += n + (p[n] == ',');
+    }
+    add_num_or_null(o, "score", det->score);
+    add_num_or_null(o, "threshold", det->threshold);
+    add_num_or_null(o, "ttf_s", det->ttf_s);
+    cJSON_AddStringToObject(o, "evidence", det->evidence);
+    struct moni_stamp t = {.mono_ns = det->mono_ns, .real_ns = det->real_ns};
     return append_stamped(fd, o, t);
 }

@@ -17,14 +17,15 @@
  * faults.jsonl the injector and the guardian in faults/ (fault_journal_line: faults/
  * may not call core; rundir_fault_append writes the same bytes, checked by a test);
  * marks.jsonl the console (rundir_mark_*); alerts.jsonl the alert engine (core/alerts.c,
- * the same line as rundir_alert_append's); detections.jsonl
- * nobody yet (rundir_detection_append is for the detectors to come).
+ * the same line as rundir_alert_append's); detections.jsonl the runner and the
+ * dataset builder (rundir_detection_append, from core/detect.h's records).
  *
- * This header includes only the base layer. */
+ * This header includes only the base layer and core/detect.h (which is base-only). */
 #ifndef MONI_RUNDIR_H
 #define MONI_RUNDIR_H
 
 #include "core/base.h"
+#include "core/detect.h"
 
 #define RUNDIR_ERR_LEN 512
 
@@ -236,12 +237,15 @@ int rundir_alert_append(int fd, struct moni_stamp t, const char *alert, const ch
 struct rundir_detection {
     struct rundir_stamp t;
     const char *detector;
-    const char *signals;       /* ';'-separated channel names */
+    const char *label;         /* the root-cause label it names */
+    char signals[256];         /* the "signals" array, ','-separated */
     double score, threshold;
     const char *evidence;
     double ttf_s;              /* predicted time to failure, NaN when none */
 };
 int rundir_detection_next(struct rundir_jsonl *r, struct rundir_detection *d);
-int rundir_detection_append(int fd, struct moni_stamp t, const struct rundir_detection *d);
+/* One line for det (its own stamp): timestamp, mono_ns, detector, label, signals (an
+ * array), score, threshold, ttf_s (null when none), evidence. */
+int rundir_detection_append(int fd, const struct detection *det);
 
 #endif /* MONI_RUNDIR_H */

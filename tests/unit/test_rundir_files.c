@@ -447,9 +447,11 @@ static void test_detections_round_trip(void **state)
 {
     (void)state;
     int fd = open_out("detections.jsonl");
-    struct rundir_detection d = {.detector = "iforest", .signals = "cpu_pct;loss", .score = 0.71,
-                                 .threshold = 0.6, .evidence = "cpu_pct +4 sd", .ttf_s = NAN};
-    assert_int_equal(rundir_detection_append(fd, T1, &d), 0);
+    struct detection d = {.mono_ns = T1.mono_ns, .real_ns = T1.real_ns, .detector = "iforest",
+                          .label = "CPU_Contention", .signals = "cpu_pct,loss", .score = 0.71,
+                          .threshold = 0.6, .ttf_s = NAN};
+    snprintf(d.evidence, sizeof d.evidence, "cpu_pct +4 sd, a \"quoted\" word");
+    assert_int_equal(rundir_detection_append(fd, &d), 0);
     assert_int_equal(write_str(fd, "{\"detector\":\"x\",\"score\":\"high\"}\n{\"det"), 0);
     close(fd);
     struct rundir_jsonl r;
@@ -458,7 +460,9 @@ static void test_detections_round_trip(void **state)
     assert_int_equal(rundir_detection_next(&r, &got), 1);
     assert_int_equal(got.t.mono, T1.mono_ns);
     assert_string_equal(got.detector, "iforest");
-    assert_string_equal(got.signals, "cpu_pct;loss");
+    assert_string_equal(got.label, "CPU_Contention");
+    assert_string_equal(got.signals, "cpu_pct,loss");
+    assert_string_equal(got.evidence, "cpu_pct +4 sd, a \"quoted\" word");
     assert_true(got.score == 0.71 && got.threshold == 0.6);
     assert_true(isnan(got.ttf_s));
     assert_int_equal(rundir_detection_next(&r, &got), -1);
