@@ -21,6 +21,7 @@ void obs_procfiles_tick(struct obs_procfiles *pf); /* a new tick: the next read 
 /* The file's text this tick (valid until the next tick), or NULL if unreadable. */
 const char *obs_procfiles_text(struct obs_procfiles *pf, enum obs_procfile which);
 void obs_procfiles_free(struct obs_procfiles *pf);
+const char *obs_procfile_path(enum obs_procfile which); /* "/proc/stat", ... */
 /* The session's shared files (session.c ticks them before the sources sample). */
 const char *obs_session_procfile(struct session *s, enum obs_procfile which);
 
@@ -78,8 +79,12 @@ void obs_devset_sample(struct obs_devset *ds, const char *text, struct frame *f,
                        int64_t now_real_ns, obs_dev_note_fn note, void *note_arg);
 size_t obs_devset_tracked(const struct obs_devset *ds); /* devices counted now */
 void obs_devset_free(struct obs_devset *ds);
-/* An obs_dev_note_fn for sources: the note goes to session_note (meta.json notes). */
-void obs_devset_note_session(void *session, const char *text);
+/* A source over one device set and its file (the disk and network sources use these
+ * as their init, sample and free): notes go to session_note (meta.json notes). */
+int obs_devsrc_init(struct session *s, struct frame *f, const struct obs_dev_class *k,
+                    enum obs_procfile file, void **state, char *err, size_t errlen);
+void obs_devsrc_sample(struct session *s, void *state, struct frame *f);
+void obs_devsrc_free(void *state);
 
 /* ---- line splitting (workload output) ------------------------------------------
  * Lines end at LF, CR or CRLF; a CRLF split across two reads still counts once.

@@ -391,7 +391,53 @@ void obs_devset_free(struct obs_devset *ds)
     free(ds);
 }
 
-void obs_devset_note_session(void *session, const char *text)
+/* ---- a source over one device set (the disk and network sources) ------------------ */
+
+struct devsrc {
+    struct obs_devset *ds;
+    enum obs_procfile file;
+    int64_t prev_ns;
+};
+
+static void devsrc_note(void *session, const char *text)
 {
     session_note(session, "%s", text);
+}
+
+int obs_devsrc_init(struct session *s, struct frame *f, const struct obs_dev_class *k,
+                    enum obs_procfile file, void **state, char *err, size_t errlen)
+{
+    const char *text = obs_session_procfile(s, file);
+    if (!text) {
+        snprintf(err, errlen, "cannot read %s", obs_procfile_path(file));
+        return -1;
+    }
+    struct devsrc *st = calloc(1, sizeof *st);
+    if (!st || !(st->ds = obs_devset_new(k, text, f, NULL, NULL))) {
+        free(st);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    st->file = file;
+    *state = st;
+    return 0;
+}
+
+void obs_devsrc_sample(struct session *s, void *state, struct frame *f)
+{
+    struct devsrc *st = state;
+    int64_t now = moni_mono_ns();
+    double dt = st->prev_ns ? (double)(now - st->prev_ns) / 1e9 : 0;
+    st->prev_ns = now;
+    const char *text = obs_session_procfile(s, st->file);
+    if (text)
+        obs_devset_sample(st->ds, text, f, dt, f->t.real_ns, devsrc_note, s);
+}
+
+void obs_devsrc_free(void *state)
+{
+    struct devsrc *st = state;
+    if (st)
+        obs_devset_free(st->ds);
+    free(st);
 }

@@ -70,53 +70,17 @@ const struct obs_dev_class obs_dev_disk = {
     .parse = disk_parse,
 };
 
-struct disk_state {
-    struct obs_devset *ds;
-    int64_t prev_ns;
-};
-
 static int disk_init(struct session *s, struct frame *f, void *arg, void **state, char *err,
                      size_t errlen)
 {
     (void)arg;
-    const char *text = obs_session_procfile(s, OBS_PF_DISKSTATS);
-    if (!text) {
-        snprintf(err, errlen, "cannot read /proc/diskstats");
-        return -1;
-    }
-    struct disk_state *st = calloc(1, sizeof *st);
-    if (!st || !(st->ds = obs_devset_new(&obs_dev_disk, text, f, NULL, NULL))) {
-        free(st);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    *state = st;
-    return 0;
-}
-
-static void disk_sample(struct session *s, void *state, struct frame *f)
-{
-    struct disk_state *st = state;
-    int64_t now = moni_mono_ns();
-    double dt = st->prev_ns ? (double)(now - st->prev_ns) / 1e9 : 0;
-    st->prev_ns = now;
-    const char *text = obs_session_procfile(s, OBS_PF_DISKSTATS);
-    if (text)
-        obs_devset_sample(st->ds, text, f, dt, f->t.real_ns, obs_devset_note_session, s);
-}
-
-static void disk_free(void *state)
-{
-    struct disk_state *st = state;
-    if (st)
-        obs_devset_free(st->ds);
-    free(st);
+    return obs_devsrc_init(s, f, &obs_dev_disk, OBS_PF_DISKSTATS, state, err, errlen);
 }
 
 const struct source_ops obs_source_disk = {
     .name = "disk",
     .optional = true, /* a container may have no /proc/diskstats */
     .init = disk_init,
-    .sample = disk_sample,
-    .free = disk_free,
+    .sample = obs_devsrc_sample,
+    .free = obs_devsrc_free,
 };

@@ -65,53 +65,17 @@ const struct obs_dev_class obs_dev_net = {
     .parse = net_parse,
 };
 
-struct net_state {
-    struct obs_devset *ds;
-    int64_t prev_ns;
-};
-
 static int net_init(struct session *s, struct frame *f, void *arg, void **state, char *err,
                     size_t errlen)
 {
     (void)arg;
-    const char *text = obs_session_procfile(s, OBS_PF_NETDEV);
-    if (!text) {
-        snprintf(err, errlen, "cannot read /proc/net/dev");
-        return -1;
-    }
-    struct net_state *st = calloc(1, sizeof *st);
-    if (!st || !(st->ds = obs_devset_new(&obs_dev_net, text, f, NULL, NULL))) {
-        free(st);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    *state = st;
-    return 0;
-}
-
-static void net_sample(struct session *s, void *state, struct frame *f)
-{
-    struct net_state *st = state;
-    int64_t now = moni_mono_ns();
-    double dt = st->prev_ns ? (double)(now - st->prev_ns) / 1e9 : 0;
-    st->prev_ns = now;
-    const char *text = obs_session_procfile(s, OBS_PF_NETDEV);
-    if (text)
-        obs_devset_sample(st->ds, text, f, dt, f->t.real_ns, obs_devset_note_session, s);
-}
-
-static void net_free(void *state)
-{
-    struct net_state *st = state;
-    if (st)
-        obs_devset_free(st->ds);
-    free(st);
+    return obs_devsrc_init(s, f, &obs_dev_net, OBS_PF_NETDEV, state, err, errlen);
 }
 
 const struct source_ops obs_source_net = {
     .name = "network",
     .optional = true, /* a network namespace may hide /proc/net/dev */
     .init = net_init,
-    .sample = net_sample,
-    .free = net_free,
+    .sample = obs_devsrc_sample,
+    .free = obs_devsrc_free,
 };
