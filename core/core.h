@@ -191,6 +191,8 @@ struct session_workload {
     struct moni_stamp last_line; /* zero until the first log line */
     uint64_t lines;             /* log lines so far (all starts together) */
     unsigned starts;            /* 1 after the first start, +1 per restart */
+    bool ended_by_moni;         /* the last end was moni's stop or restart, not a failure */
+    bool oom_killed;            /* the kernel log shows an OOM kill of it (when readable) */
 };
 
 struct session_stats {
@@ -304,6 +306,9 @@ size_t obs_fmt_value(double v, char *buf, size_t len);
  * meta.json; a torn last line is skipped) and adds a "dataset" object to meta.json. */
 struct dataset_opts {
     int64_t grid_ns; /* 0 = 1 s */
+    /* keep an existing detections.jsonl (the live run's) instead of writing the
+     * offline pass's; the matrix's det_* flags come from the offline pass either way */
+    bool keep_detections;
 };
 struct dataset_summary {
     size_t rows, columns, gap_rows, gaps, faults, anomalous_rows, bad_lines;
@@ -406,6 +411,7 @@ struct runner_opts {
      * NULL = no exporter, alerts still evaluated).  Ignored when attached. */
     const char *metrics_listen;
     bool no_sre; /* neither exporter nor alerts (the queue's extra parallel jobs) */
+    const char *detectors_path; /* detector thresholds; NULL: the user's or the shipped */
 };
 /* Validates options (fault specs, rules) before anything starts: NULL with err, and
  * *usage_error set for input errors (exit 2). */
@@ -418,6 +424,10 @@ typedef void (*runner_fault_cb)(struct runner *r, const char *fault_id, const ch
                                 const char *json_line, void *arg);
 int runner_on_record(struct runner *r, runner_record_cb cb, void *arg);
 int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg);
+/* Detections as they happen (after detections.jsonl has them), and all so far. */
+typedef void (*runner_detection_cb)(struct runner *r, const struct detection *det, void *arg);
+int runner_on_detection(struct runner *r, runner_detection_cb cb, void *arg);
+size_t runner_detections(const struct runner *r, const struct detection **out);
 int runner_start(struct runner *r, char *err, size_t errlen, bool *usage_error);
 void runner_stop(struct runner *r, const char *why);
 bool runner_done(const struct runner *r);

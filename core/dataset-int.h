@@ -69,6 +69,11 @@ struct ds {
     int64_t workload_start, workload_end; /* mono, 0 unknown */
     bool has_exit, crashed;
     bool incomplete;       /* meta.json has no end: the run was killed */
+    /* the detectors over the same raw files (core/detect-run.c): onsets in time order */
+    struct detection *dets;
+    size_t ndets;
+    bool dets_ran;
+    bool has_live_detections; /* detections.jsonl exists already */
 };
 
 extern const char *const ds_phase_names[]; /* "startup" "train" ... indexed by phase[] */
