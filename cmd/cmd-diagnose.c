@@ -1,5 +1,10 @@
-/* cmd/cmd-diagnose.c — `moni diagnose`: rank the root causes of a failed run from its
- * logs (a run directory: workload.log + logs/ *.log, or log files), merged by time. */
+/* cmd/cmd-diagnose.c — `moni diagnose`: the root cause of a run.
+ *
+ * A recorded run (a directory with samples.csv) is diagnosed from everything an
+ * operator could see: the detectors over its samples and events, the workload's fate
+ * from meta.json, and the log's ranked causes (workload.log + logs/ *.log, merged by
+ * time), fused by core's run diagnosis.  Never the fault journal, ground truth or
+ * marks.  Log files, or a directory of logs only, are diagnosed from the log alone. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,27 +12,135 @@
 #include "core/core.h"
 #include "logparse/logparse.h"
 
-static int cmd_diagnose_exec(struct cmd_args *a)
+/* Lines of workload.log carry no time of their own: workload.idx has when each
+ * arrived, which is what the detectors' times are too. */
+static void place_evidence(struct lp_evidence *e, uint64_t line, int64_t real)
 {
-    const char *rules_paths[64] = {0};
-    size_t nrules = cmd_arg_list(a, "rules", rules_paths, MONI_ARRAY_LEN(rules_paths));
-    const char *const *paths = (const char *const *)a->pos;
-    size_t npaths = (size_t)a->npos;
-    bool json = cmd_flag(a, "json");
-    char err[1024];
-    struct lp_rules *rules =
-        lp_rules_load(rules_paths, nrules, LP_LOAD_BUILTIN | LP_LOAD_USER, err, sizeof err);
-    if (!rules) {
+    if (!e->has_time && e->source && !strcmp(e->source, "workload.log") && e->line_no == line)
+        e->time_ns = real;
+}
+
+static void place_log_times(struct lp_diagnosis *d, const char *dir)
+{
+    struct rundir_lines r;
+    if (!d->ncauses || rundir_idx_open(&r, dir) < 0)
+        return;
+    struct rundir_idx x;
+    int rc;
+    while ((rc = rundir_idx_next(&r, &x)) != 0) {
+        if (rc < 0 || !x.real)
+            continue;
+        for (size_t i = 0; i < d->ncauses; i++) {
+            place_evidence(&d->causes[i].first, x.line, x.real);
+            for (size_t k = 0; k < d->causes[i].nevidence; k++)
+                place_evidence(&d->causes[i].evidence[k], x.line, x.real);
+        }
+    }
+    rundir_lines_close(&r);
+}
+
+static void collect(const struct detection *det, void *arg)
+{
+    struct { struct detection *v; size_t n; } *c = arg;
+    struct detection *n = realloc(c->v, (c->n + 1) * sizeof *n);
+    if (n) {
+        c->v = n;
+        c->v[c->n++] = *det;
+    }
+}
+
+/* The fused diagnosis printed as text, or merged into the log diagnosis's JSON. */
+static int print_run(const struct run_diagnosis *rd, const struct lp_diagnosis *logd, bool json)
+{
+    if (!json) {
+        run_diagnosis_write_text(rd, stdout);
+        if (logd->ncauses) {
+            printf("\nthe log alone:\n");
+            lp_diagnosis_write_text(logd, stdout);
+        }
+        return MONI_EXIT_OK;
+    }
+    cJSON *j = lp_diagnosis_json(logd), *fused = run_diagnosis_json(rd);
+    if (!j || !fused) {
+        cJSON_Delete(j);
+        cJSON_Delete(fused);
+        return MONI_EXIT_FAIL;
+    }
+    /* the log's keys stay (candidates, component, masked, last_error); the verdict
+     * and the fused ranking are the run's */
+    cJSON *lr = cJSON_DetachItemFromObject(j, "root_cause");
+    cJSON_AddItemToObject(j, "log_root_cause", lr ? lr : cJSON_CreateNull());
+    const char *keys[] = {"root_cause", "healthy", "fate", "detections", "causes"};
+    for (size_t i = 0; i < MONI_ARRAY_LEN(keys); i++)
+        cJSON_AddItemToObject(j, keys[i], cJSON_DetachItemFromObject(fused, keys[i]));
+    cJSON_Delete(fused);
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!s)
+        return MONI_EXIT_FAIL;
+    printf("%s\n", s);
+    free(s);
+    return MONI_EXIT_OK;
+}
+
+static int diagnose_run(const struct lp_rules *rules, const char *dir,
+                        const struct det_config *cfg, bool json)
+{
+    char err[1024], **files = NULL;
+    size_t nfiles = 0;
+    if (rundir_log_files(dir, &files, &nfiles, err, sizeof err) < 0) {
         moni_err("%s", err);
         return MONI_EXIT_USAGE;
     }
     struct lp_recset set;
     lp_recset_init(&set);
-    if (lp_parse_paths(rules, paths, npaths, LP_KIND_BIT(LP_KIND_EVENT), &set, err,
-                       sizeof err) < 0) {
+    int rc = MONI_EXIT_OK;
+    if (nfiles && lp_parse_paths(rules, (const char *const *)files, nfiles,
+                                 LP_KIND_BIT(LP_KIND_EVENT), &set, err, sizeof err) < 0) {
+        moni_err("%s", err);
+        rc = MONI_EXIT_USAGE;
+    }
+    rundir_paths_free(files, nfiles);
+    struct { struct detection *v; size_t n; } dets = {0};
+    if (rc == MONI_EXIT_OK && detect_run_dir(dir, cfg, collect, &dets, err, sizeof err) < 0) {
+        moni_err("%s", err);
+        rc = MONI_EXIT_USAGE;
+    }
+    struct lp_diagnosis *logd = rc == MONI_EXIT_OK ? lp_diagnose(&set) : NULL;
+    if (rc == MONI_EXIT_OK && !logd)
+        rc = MONI_EXIT_FAIL;
+    if (logd) {
+        place_log_times(logd, dir);
+        struct rundir_meta meta = {0};
+        struct det_fate fate;
+        bool have_fate = rundir_meta_load(dir, &meta, err, sizeof err) == 0 &&
+                         detect_fate_from_meta(&meta, &fate);
+        if (meta.root)
+            rundir_meta_free(&meta);
+        struct run_diagnosis *rd = malloc(sizeof *rd);
+        if (rd) {
+            run_diagnose(logd, dets.v, dets.n, have_fate ? &fate : NULL, rd);
+            rc = print_run(rd, logd, json);
+        } else {
+            rc = MONI_EXIT_FAIL;
+        }
+        free(rd);
+        lp_diagnosis_free(logd);
+    }
+    free(dets.v);
+    lp_recset_free(&set);
+    return rc;
+}
+
+static int diagnose_logs(const struct lp_rules *rules, const char *const *paths, size_t n,
+                         bool json)
+{
+    char err[1024];
+    struct lp_recset set;
+    lp_recset_init(&set);
+    if (lp_parse_paths(rules, paths, n, LP_KIND_BIT(LP_KIND_EVENT), &set, err, sizeof err) < 0) {
         moni_err("%s", err);
         lp_recset_free(&set);
-        lp_rules_free(rules);
         return MONI_EXIT_USAGE;
     }
     struct lp_diagnosis *d = lp_diagnose(&set);
@@ -49,20 +162,51 @@ static int cmd_diagnose_exec(struct cmd_args *a)
     }
     lp_diagnosis_free(d);
     lp_recset_free(&set);
+    return rc;
+}
+
+static int cmd_diagnose_exec(struct cmd_args *a)
+{
+    const char *rules_paths[64] = {0};
+    size_t nrules = cmd_arg_list(a, "rules", rules_paths, MONI_ARRAY_LEN(rules_paths));
+    const char *const *paths = (const char *const *)a->pos;
+    size_t npaths = (size_t)a->npos;
+    bool json = cmd_flag(a, "json");
+    char err[1024];
+    struct lp_rules *rules =
+        lp_rules_load(rules_paths, nrules, LP_LOAD_BUILTIN | LP_LOAD_USER, err, sizeof err);
+    if (!rules) {
+        moni_err("%s", err);
+        return MONI_EXIT_USAGE;
+    }
+    int rc;
+    if (npaths == 1 && dataset_is_run_dir(paths[0])) {
+        struct det_config cfg;
+        if (det_config_load(&cfg, cmd_arg(a, "detectors"), err, sizeof err) < 0) {
+            moni_err("%s", err);
+            rc = MONI_EXIT_USAGE;
+        } else {
+            rc = diagnose_run(rules, paths[0], &cfg, json);
+            det_config_free(&cfg);
+        }
+    } else {
+        rc = diagnose_logs(rules, paths, npaths, json);
+    }
     lp_rules_free(rules);
     return rc;
 }
 
 static const struct cmd_opt diagnose_opts[] = {
     {"rules", 0, "PATH", 64, "an extra rule pack (file or directory)"},
+    {"detectors", 0, "FILE", 1, "detector thresholds (default: the user's or the shipped)"},
     {"json", 0, NULL, 0, "the ranking as JSON"},
     {0},
 };
 
 const struct cmd_entry cmd_diagnose_entry = {
     .name = "diagnose",
-    .usage = "diagnose RUN_DIR|LOGFILE... [--rules PATH]... [--json]",
-    .summary = "name the root cause of a failed run",
+    .usage = "diagnose RUN_DIR|LOGFILE... [--rules PATH]... [--detectors FILE] [--json]",
+    .summary = "name the root cause of a run: detections, exit status and logs",
     .args = {.opts = diagnose_opts, .min_pos = 1, .max_pos = 256, .pos_name = "RUN_DIR|LOGFILE"},
     .exec = cmd_diagnose_exec,
 };

@@ -8,6 +8,7 @@
 #define MONI_CORE_H
 
 #include "core/base.h"
+#include "core/rundir.h" /* the run directory's files: records, readers, writers */
 #include "core/detect.h"
 
 /* ---- what the exporter and the alert engine see besides the frame ---------------
@@ -190,6 +191,8 @@ struct session_workload {
     struct moni_stamp last_line; /* zero until the first log line */
     uint64_t lines;             /* log lines so far (all starts together) */
     unsigned starts;            /* 1 after the first start, +1 per restart */
+    bool ended_by_moni;         /* the last end was moni's stop or restart, not a failure */
+    bool oom_killed;            /* the kernel log shows an OOM kill of it (when readable) */
 };
 
 struct session_stats {
@@ -303,6 +306,9 @@ size_t obs_fmt_value(double v, char *buf, size_t len);
  * meta.json; a torn last line is skipped) and adds a "dataset" object to meta.json. */
 struct dataset_opts {
     int64_t grid_ns; /* 0 = 1 s */
+    /* keep an existing detections.jsonl (the live run's) instead of writing the
+     * offline pass's; the matrix's det_* flags come from the offline pass either way */
+    bool keep_detections;
 };
 struct dataset_summary {
     size_t rows, columns, gap_rows, gaps, faults, anomalous_rows, bad_lines;
@@ -405,6 +411,7 @@ struct runner_opts {
      * NULL = no exporter, alerts still evaluated).  Ignored when attached. */
     const char *metrics_listen;
     bool no_sre; /* neither exporter nor alerts (the queue's extra parallel jobs) */
+    const char *detectors_path; /* detector thresholds; NULL: the user's or the shipped */
 };
 /* Validates options (fault specs, rules) before anything starts: NULL with err, and
  * *usage_error set for input errors (exit 2). */
@@ -417,6 +424,10 @@ typedef void (*runner_fault_cb)(struct runner *r, const char *fault_id, const ch
                                 const char *json_line, void *arg);
 int runner_on_record(struct runner *r, runner_record_cb cb, void *arg);
 int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg);
+/* Detections as they happen (after detections.jsonl has them), and all so far. */
+typedef void (*runner_detection_cb)(struct runner *r, const struct detection *det, void *arg);
+int runner_on_detection(struct runner *r, runner_detection_cb cb, void *arg);
+size_t runner_detections(const struct runner *r, const struct detection **out);
 int runner_start(struct runner *r, char *err, size_t errlen, bool *usage_error);
 void runner_stop(struct runner *r, const char *why);
 bool runner_done(const struct runner *r);
@@ -532,6 +543,85 @@ int queue_write_runs_csv(struct queue *q);   /* 0, or -1 after an error line */
 int queue_finish(struct queue *q);
 void queue_free(struct queue *q);
 
+/* ---- the runner driven from a console (core/runner-ctl.c) --------------------------
+ * One driver of the fault and parser lifecycle for headless runs and the console:
+ * the console reads the runner's parsed records, training state and faults through
+ * these plain views, and arms, fires and stops faults here, never by calling faults/
+ * or logparse/ itself.  Loop thread only, like the rest of the runner. */
+struct lp_rules;
+struct sre *runner_sre(const struct runner *r); /* exporter + alerts; NULL if none */
+const struct lp_rules *runner_rules(const struct runner *r);
+enum runner_sev { RUNNER_SEV_INFO, RUNNER_SEV_WARN, RUNNER_SEV_ERROR, RUNNER_SEV_CRIT };
+struct runner_record {          /* one parsed record (valid during the hook only) */
+    bool is_event, is_metric;   /* log-rule match; metric line */
+    int64_t time_ns;            /* the line's own time, else when it was received */
+    struct moni_stamp recv;
+    uint64_t line;
+    enum runner_sev sev;
+    const char *rule;           /* "" if none */
+    char labels[96];            /* root-cause labels "A,B", "" if none */
+    const char *text;           /* the line, not NUL-terminated: text_len bytes */
+    size_t text_len;
+};
+/* For a runner_record_cb: the record as a plain view, and one numeric field. */
+void runner_record_view(const struct lp_record *rec, struct runner_record *out);
+bool runner_record_num(const struct lp_record *rec, const char *field, double *v);
+struct runner_train {           /* the parser's running training state */
+    double loss, lr, step, max_steps, epoch, throughput;
+    bool loss_ok, lr_ok, step_ok, max_steps_ok, epoch_ok, tput_ok;
+    const char *tput_unit;      /* "it/s" or "samples/s" */
+    bool nan_seen;
+    const char *phase;          /* "" before the first phase line */
+};
+void runner_train_state(const struct runner *r, struct runner_train *out);
+/* Fault kinds (the faults table order): names and one-line summaries; the count. */
+size_t runner_fault_kinds(const char **names, const char **summaries, size_t max);
+enum runner_fault_state {
+    RUNNER_FAULT_IDLE, RUNNER_FAULT_ARMED, RUNNER_FAULT_FIRING, RUNNER_FAULT_STOPPED,
+    RUNNER_FAULT_FAILED
+};
+struct runner_fault {           /* one fault armed in this run, as the console shows it */
+    int id;
+    char id_str[16];            /* "f3" */
+    const char *kind;
+    enum runner_fault_state state; /* stopped includes reverted */
+    bool effective;
+    char params[256];           /* "workers=2,load=95%" */
+    int64_t fired_ns, stopped_ns; /* CLOCK_MONOTONIC, 0 = not reached */
+    int64_t remaining_ns;       /* until the window or the hard maximum ends; -1 n/a */
+    double requested_dose, delivered_dose;
+    bool delivered_valid;
+    const char *dose_unit;      /* "pct", "bytes", "Bps", ... */
+    char error[256];            /* "" if none */
+};
+/* false without an injector (observe only, or no journal): why in *why. */
+bool runner_faults_ready(const struct runner *r, const char **why);
+size_t runner_fault_count(const struct runner *r); /* every fault since the start */
+bool runner_fault_get(const struct runner *r, size_t idx, struct runner_fault *out);
+size_t runner_faults_active(const struct runner *r); /* armed or firing */
+/* The arm form of a kind: its parameters, then the target keys it takes (port,
+ * path defaulting to the run directory, pid) and "for".  Returns the count. */
+struct runner_fault_param {
+    char name[32], unit[16], def[48], help[96];
+};
+size_t runner_fault_params(const struct runner *r, const char *kind, struct runner_fault_param *out,
+                           size_t max);
+/* One form field as it is typed: 0, or -1 with a message. */
+int runner_fault_validate(const struct runner *r, const char *kind, const char *key,
+                          const char *value, char *err, size_t errlen);
+/* Arms kind with the form's keys (parameters, port, pid, path, for); *id set. */
+int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys,
+                     const char *const *values, size_t n, int *id, char *err, size_t errlen);
+int runner_fault_fire(struct runner *r, int id, char *err, size_t errlen);
+int runner_fault_stop(struct runner *r, int id, char *err, size_t errlen);
+void runner_fault_stop_all(struct runner *r); /* panic button; also at quit */
+/* Restarts the workload and points the injector's default target at the new pid. */
+int runner_restart_workload(struct runner *r, char *err, size_t errlen);
+/* Ranked causes of a run directory's logs so far, as text (malloc'd), or NULL with
+ * err.  rules NULL: the built-in and user packs, loaded for this call. */
+char *runner_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);
+/* The same for the runner's own run directory with the runner's rules. */
+char *runner_diagnose(const struct runner *r, char *err, size_t errlen);
 /* ==== end experiments ============================================================== */
 
 #endif

@@ -69,6 +69,7 @@ struct runner {
     bool attached;            /* the session belongs to the caller */
     struct runner_logs *logs; /* RUN_DIR/logs/ *.log followers (multi-process workloads) */
     bool rlsim;               /* stdout repeats controller.log: do not parse it twice */
+    struct runner_det *det;   /* the live detectors */
 };
 
 static void free_argv(char **argv)
@@ -345,6 +346,8 @@ static void on_record(const struct lp_record *rec, void *arg)
     }
     if (r->logs)
         runner_logs_note_record(r->logs, rec);
+    if (r->det)
+        runner_det_record(r->det, rec);
     for (size_t i = 0; i < r->nrec_hooks; i++)
         r->rec_hooks[i].cb(r, rec, r->rec_hooks[i].arg);
 }
@@ -438,6 +441,8 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     /* Without faults there is no poll ticker: the log followers run here. */
     if (r->o.no_faults && r->logs)
         runner_logs_poll(r->logs, false);
+    if (r->det)
+        runner_det_tick(r->det, f);
     /* events.jsonl is made durable like samples.csv: every 5 s and at the end
      * (written rows survive a kill -9 in the page cache; a sync costs ~0.3 ms). */
     int64_t now = moni_mono_ns();
@@ -462,6 +467,13 @@ static void on_inj_event(struct injector *inj, const struct fault_info *fi, enum
     for (size_t i = 0; i < r->nfault_hooks; i++)
         r->fault_hooks[i].cb(r, fi->id_str, fault_event_name(ev), json_line,
                              r->fault_hooks[i].arg);
+}
+
+static void on_exit_hook(struct session *s, void *arg)
+{
+    struct runner *r = arg;
+    if (r->det)
+        runner_det_exit(r->det, session_workload(s));
 }
 
 static void on_done(struct session *s, void *arg)
@@ -583,12 +595,18 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    r->det = runner_det_new(r, opts->detectors_path, opts->quiet, err, errlen);
+    if (!r->det) {
+        *usage_error = true;
+        goto fail;
+    }
     if (opts->attach_to) {
         r->attached = true;
         r->s = opts->attach_to;
         r->loop = session_loop(r->s);
         session_on_line(r->s, on_line, r);
         session_on_sample(r->s, on_sample, r);
+        session_on_exit(r->s, on_exit_hook, r);
         session_on_done(r->s, on_done, r);
         return r;
     }
@@ -615,6 +633,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
     }
     session_on_line(r->s, on_line, r);
     session_on_sample(r->s, on_sample, r);
+    session_on_exit(r->s, on_exit_hook, r);
     session_on_done(r->s, on_done, r);
     return r;
 fail:
@@ -652,6 +671,17 @@ int runner_on_record(struct runner *r, runner_record_cb cb, void *arg)
     return 0;
 }
 
+int runner_on_detection(struct runner *r, runner_detection_cb cb, void *arg)
+{
+    return r->det ? runner_det_on(r->det, cb, arg) : -1;
+}
+
+size_t runner_detections(const struct runner *r, const struct detection **out)
+{
+    *out = NULL;
+    return r->det ? runner_det_list(r->det, out) : 0;
+}
+
 int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg)
 {
     if (r->nfault_hooks == RUNNER_MAX_HOOKS)
@@ -673,6 +703,7 @@ static int post_start(struct runner *r, char *err, size_t errlen)
         r->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (r->events_fd < 0)
             session_note(r->s, "events.jsonl: %s", strerror(errno));
+        runner_det_start(r->det, dir, r->start_mono);
         /* per-process logs of a multi-process workload (moni-rlsim --log-dir) */
         snprintf(path, sizeof path, "%s/logs", dir);
         r->logs = runner_logs_new(path, r->parser);
@@ -784,7 +815,7 @@ int runner_finish(struct runner *r)
     const char *dir = session_run_dir(r->s);
     if (dir && r->started && !r->o.no_build) {
         char err[1024];
-        struct dataset_opts dopts = {.grid_ns = r->o.grid_ns};
+        struct dataset_opts dopts = {.grid_ns = r->o.grid_ns, .keep_detections = true};
         struct dataset_summary sum;
         if (dataset_build(dir, &dopts, &sum, err, sizeof err) < 0)
             moni_warn("dataset: %s", err);
@@ -812,6 +843,7 @@ void runner_free(struct runner *r)
     if (!r->attached)
         session_free(r->s);
     runner_logs_free(r->logs);
+    runner_det_free(r->det);
     lp_parser_free(r->parser);
     lp_rules_free(r->rules);
     free_argv(r->argv);
@@ -843,3 +875,6 @@ const struct runner_worker *runner_workers(const struct runner *r, size_t *n)
     *n = 0;
     return r->logs ? runner_logs_workers(r->logs, n) : NULL;
 }
+
+struct sre *runner_sre(const struct runner *r) { return r->sre; }
+const struct lp_rules *runner_rules(const struct runner *r) { return r->rules; }

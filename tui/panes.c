@@ -1,5 +1,6 @@
-/* tui/panes.c — the layout and the panes (htop's Panel: a title bar, then content),
- * one const pane_ops each, collected in tui_panes[].  Panes read only the model. */
+/* tui/panes.c — the panes (htop's Panel: a title bar, then content), one const
+ * pane_ops each with its layout hints and key handlers, collected in tui_panes[].
+ * Panes read only the model; tui/layout.c places them. */
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,82 +9,6 @@
 #include <time.h>
 
 #include "tui/tui.h"
-
-/* ---- layout ---------------------------------------------------------------------- */
-
-static int min_h(int p) { return tui_panes[p]->min_h; }
-static int pref_h(int p) { return tui_panes[p]->pref_h; }
-
-/* Stacks panes in a column of height h: every pane gets its minimum, then up to its
- * preferred height in priority order, then the rest is shared out evenly. */
-static void stack(const int *ids, const int *prio, int n, int y, int x, int w, int h,
-                  struct tui_rect *out)
-{
-    int hs[8], used = 0;
-    for (int i = 0; i < n; i++) {
-        hs[i] = min_h(ids[i]);
-        used += hs[i];
-    }
-    for (int k = 0; k < n && used < h; k++) {
-        int i = prio[k];
-        int add = pref_h(ids[i]) - hs[i];
-        if (add > h - used)
-            add = h - used;
-        if (add > 0) {
-            hs[i] += add;
-            used += add;
-        }
-    }
-    for (int i = 0; used < h; i = (i + 1) % n) {
-        hs[i]++;
-        used++;
-    }
-    for (int i = 0; i < n; i++) {
-        out[ids[i]] = (struct tui_rect){y, x, hs[i], w};
-        y += hs[i];
-    }
-}
-
-bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES])
-{
-    memset(out, 0, sizeof(struct tui_rect) * TUI_NPANES);
-    if (lines < TUI_MIN_LINES || cols < TUI_MIN_COLS)
-        return false;
-    out[TUI_P_HEADER] = (struct tui_rect){0, 0, 1, cols};
-    out[TUI_P_FOOTER] = (struct tui_rect){lines - 1, 0, 1, cols};
-    out[TUI_P_TIMELINE] = (struct tui_rect){lines - 3, 0, 2, cols};
-    int body = lines - 4;
-    int ev = body / 4 > 4 ? body / 4 : 4;
-    out[TUI_P_EVENTS] = (struct tui_rect){lines - 3 - ev, 0, ev, cols};
-    int mid = body - ev, lw = cols / 2;
-    static const int left[] = {TUI_P_GPU, TUI_P_CPU, TUI_P_IO}, lprio[] = {1, 0, 2};
-    static const int right[] = {TUI_P_TRAIN, TUI_P_PROCS, TUI_P_FAULTS}, rprio[] = {2, 0, 1};
-    stack(left, lprio, 3, 1, 0, lw, mid, out);
-    stack(right, rprio, 3, 1, lw, cols - lw, mid, out);
-    return true;
-}
-
-void tui_layout_workers(struct tui_rect out[TUI_NPANES], size_t nworkers)
-{
-    struct tui_rect *tr = &out[TUI_P_TRAIN], *pr = &out[TUI_P_PROCS], *fr = &out[TUI_P_FAULTS];
-    if (!nworkers || pr->h <= 0)
-        return;
-    int want = (int)(nworkers > 60 ? 60 : nworkers) + 2 - pr->h; /* title, stage, one row each */
-    if (want <= 0)
-        return;
-    /* Faults keeps at least 5 rows (4 kinds), Training 6 (two lines + a loss graph). */
-    int from_f = fr->h - 5, from_t = tr->h - 6;
-    from_f = from_f < 0 ? 0 : from_f > want ? want : from_f;
-    want -= from_f;
-    from_t = from_t < 0 ? 0 : from_t > want ? want : from_t;
-    /* Stacked Training, Workload, Faults: Training shrinks from below, Faults from
-     * above, Workload takes both. */
-    tr->h -= from_t;
-    pr->y -= from_t;
-    pr->h += from_t + from_f;
-    fr->y += from_f;
-    fr->h -= from_f;
-}
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
@@ -463,6 +388,25 @@ static size_t rows_procs(const struct tui *ui)
     return ui->m->nworkers ? ui->m->nworkers : ui->m->nprocs;
 }
 
+/* j/k/arrows move a selection of n rows. */
+static void move_sel(size_t *sel, size_t n, int key)
+{
+    if ((key == 'k' || key == KEY_UP) && *sel > 0)
+        (*sel)--;
+    else if ((key == 'j' || key == KEY_DOWN) && *sel + 1 < n)
+        (*sel)++;
+}
+
+static void key_procs(struct tui *ui, int key) { move_sel(&ui->proc_sel, rows_procs(ui), key); }
+static void select_procs(struct tui *ui, size_t row) { ui->proc_sel = row; }
+
+/* A multi-process workload: a stage row and one row per process (at most 60). */
+static int want_procs(const struct tui *ui)
+{
+    size_t n = ui->m->nworkers;
+    return n ? (int)(n > 60 ? 60 : n) + 2 : 0;
+}
+
 /* "3s", "2m05s", "1h02m": how long the controller has been in its stage. */
 static char *fmt_for(int64_t ns, char *buf, size_t len)
 {
@@ -621,6 +565,8 @@ static void draw_procs(struct tui *ui, struct tui_rect r, bool focus)
 /* ---- faults ------------------------------------------------------------------------------ */
 
 static size_t rows_faults(const struct tui *ui) { return ui->m->nfaults; }
+static void key_faults(struct tui *ui, int key) { move_sel(&ui->fault_sel, rows_faults(ui), key); }
+static void select_faults(struct tui *ui, size_t row) { ui->fault_sel = row; }
 
 static enum tui_role fault_role(enum tui_fault_state s)
 {
@@ -687,6 +633,15 @@ bool tui_event_matches(const struct tui *ui, const struct tui_event *e)
 }
 
 static size_t rows_events(const struct tui *ui) { return ui->m->nevents; }
+
+/* k/Up scroll back through the events, j/Down towards the newest. */
+static void key_events(struct tui *ui, int key)
+{
+    if ((key == 'k' || key == KEY_UP) && ui->ev_scroll + 1 < ui->m->nevents)
+        ui->ev_scroll++;
+    else if ((key == 'j' || key == KEY_DOWN) && ui->ev_scroll > 0)
+        ui->ev_scroll--;
+}
 
 static void draw_events(struct tui *ui, struct tui_rect r, bool focus)
 {
@@ -796,23 +751,20 @@ static void draw_footer(struct tui *ui, struct tui_rect r, bool focus)
         text(r.y, r.x, r.w, ui->status_error ? TUI_R_ERROR : TUI_R_ACCENT, ui->status);
         return;
     }
-    static const struct { int key; const char *k, *label; } buttons[] = {
-        {'?', "?", "Help"}, {'a', "a", "Arm"},   {'f', "f", "Fire"},    {'s', "s", "Stop"},
-        {'X', "X", "Panic"}, {'m', "m", "Mark"}, {'R', "R", "Restart"}, {'p', "p", "Pause"},
-        {'/', "/", "Filter"}, {'l', "l", "Log"}, {'d', "d", "Diag"},   {'t', "t", "Theme"},
-        {'q', "q", "Quit"},
-    };
+    /* the labelled rows of the key table that work here, in table order */
     int x = r.x;
-    for (size_t i = 0; i < MONI_ARRAY_LEN(buttons); i++) {
-        int need = (int)strlen(buttons[i].k) + (int)strlen(buttons[i].label);
+    for (size_t i = 0; i < tui_nkeys; i++) {
+        const struct tui_keybind *b = &tui_keys[i];
+        if (!b->label || !tui_keybind_shown(ui, b))
+            continue;
+        char k[2] = {(char)b->codes[0], 0};
+        int need = 1 + (int)strlen(b->label);
         if (x + need >= r.x + r.w)
             break;
-        if (ui->m->replay && strchr("afsXmR", buttons[i].key))
-            continue;
-        text(r.y, x, 2, TUI_R_ACCENT, buttons[i].k);
-        text(r.y, x + 1, need, TUI_R_BUTTON, buttons[i].label);
+        text(r.y, x, 2, TUI_R_ACCENT, k);
+        text(r.y, x + 1, need, TUI_R_BUTTON, b->label);
         if (ui->nclicks < MONI_ARRAY_LEN(ui->clicks))
-            ui->clicks[ui->nclicks++] = (struct tui_click){r.y, x, need, buttons[i].key, -1, -1};
+            ui->clicks[ui->nclicks++] = (struct tui_click){r.y, x, need, b->codes[0], -1, -1};
         x += need + 1;
     }
     char th[64];
@@ -824,16 +776,50 @@ static void draw_footer(struct tui *ui, struct tui_rect r, bool focus)
 
 /* ---- the table --------------------------------------------------------------------------------- */
 
-static const struct pane_ops pane_header = {"header", "moni", 1, 1, draw_header, NULL};
-static const struct pane_ops pane_gpu = {"gpu", "GPU", 2, 4, draw_gpu, NULL};
-static const struct pane_ops pane_cpu = {"cpu", "CPU / memory / PSI", 5, 10, draw_cpu, NULL};
-static const struct pane_ops pane_io = {"io", "I/O", 3, 5, draw_io, NULL};
-static const struct pane_ops pane_train = {"train", "Training", 4, 8, draw_train, NULL};
-static const struct pane_ops pane_procs = {"procs", "Workload", 3, 8, draw_procs, rows_procs};
-static const struct pane_ops pane_faults = {"faults", "Faults", 4, 11, draw_faults, rows_faults};
-static const struct pane_ops pane_events = {"events", "Log events", 4, 8, draw_events, rows_events};
-static const struct pane_ops pane_timeline = {"timeline", "Timeline", 2, 2, draw_timeline, NULL};
-static const struct pane_ops pane_footer = {"footer", "", 1, 1, draw_footer, NULL};
+/* Layout at 80x24: header; GPU, CPU, I/O on the left and Training, Workload, Faults
+ * on the right; the log events across; the timeline and the footer at the bottom. */
+static const struct pane_ops pane_header = {
+    .name = "header", .title = "moni", .place = TUI_PLACE_TOP, .min_h = 1, .pref_h = 1,
+    .draw = draw_header,
+};
+static const struct pane_ops pane_gpu = {
+    .name = "gpu", .title = "GPU", .place = TUI_PLACE_LEFT, .min_h = 2, .pref_h = 4, .prio = 1,
+    .focusable = true, .draw = draw_gpu,
+};
+static const struct pane_ops pane_cpu = {
+    .name = "cpu", .title = "CPU / memory / PSI", .place = TUI_PLACE_LEFT, .min_h = 5, .pref_h = 10,
+    .prio = 0, .focusable = true, .draw = draw_cpu,
+};
+static const struct pane_ops pane_io = {
+    .name = "io", .title = "I/O", .place = TUI_PLACE_LEFT, .min_h = 3, .pref_h = 5, .prio = 2,
+    .focusable = true, .draw = draw_io,
+};
+static const struct pane_ops pane_train = {
+    .name = "train", .title = "Training", .place = TUI_PLACE_RIGHT, .min_h = 4, .pref_h = 8,
+    .prio = 1, .keep_h = 6 /* two lines and a loss graph */, .focusable = true, .draw = draw_train,
+};
+static const struct pane_ops pane_procs = {
+    .name = "procs", .title = "Workload", .place = TUI_PLACE_RIGHT, .min_h = 3, .pref_h = 8,
+    .prio = 2, .focusable = true, .draw = draw_procs, .rows = rows_procs, .key = key_procs,
+    .select = select_procs, .want_h = want_procs,
+};
+static const struct pane_ops pane_faults = {
+    .name = "faults", .title = "Faults", .place = TUI_PLACE_RIGHT, .min_h = 4, .pref_h = 11,
+    .prio = 0, .keep_h = 5 /* four kinds */, .focusable = true, .focus_at_start = true,
+    .draw = draw_faults, .rows = rows_faults, .key = key_faults, .select = select_faults,
+};
+static const struct pane_ops pane_events = {
+    .name = "events", .title = "Log events", .place = TUI_PLACE_WIDE, .min_h = 4, .pref_h = 8,
+    .body_pct = 25, .focusable = true, .draw = draw_events, .rows = rows_events, .key = key_events,
+};
+static const struct pane_ops pane_timeline = {
+    .name = "timeline", .title = "Timeline", .place = TUI_PLACE_BOTTOM, .min_h = 2, .pref_h = 2,
+    .focusable = true, .draw = draw_timeline,
+};
+static const struct pane_ops pane_footer = {
+    .name = "footer", .title = "", .place = TUI_PLACE_BOTTOM, .min_h = 1, .pref_h = 1,
+    .draw = draw_footer,
+};
 
 const struct pane_ops *const tui_panes[TUI_NPANES] = {
     [TUI_P_HEADER] = &pane_header, [TUI_P_GPU] = &pane_gpu,       [TUI_P_CPU] = &pane_cpu,

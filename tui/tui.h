@@ -1,5 +1,7 @@
 /* tui/tui.h — what tui/ exports: the pieces the console is built from (model,
- * widgets, themes, panes, screen recorder), which the unit tests drive directly.  Every exported name starts with tui_. */
+ * widgets, themes, panes and their layout, the key table, screen recorder), which the
+ * unit tests drive directly.  tui/ reaches faults and the log parser only through
+ * core's runner API, never faults/ or logparse/.  Every exported name starts with tui_. */
 #ifndef MONI_TUI_H
 #define MONI_TUI_H
 
@@ -257,16 +259,39 @@ int tui_strwidth(const char *s);
 void tui_hline(int y, int x, int w, bool ascii);
 void tui_box(int y, int x, int h, int w, bool ascii);
 
-/* ==== panes ======================================================================= */
+/* ==== panes =======================================================================
+ * One const pane_ops per pane (htop's PanelClass), collected in tui_panes[]: layout,
+ * focus cycling, selection and mouse clicks read the descriptors, never pane ids. */
 struct tui;
 struct tui_rect { int y, x, h, w; };
+enum tui_place {        /* where a pane goes; panes of one place stack in table order */
+    TUI_PLACE_TOP,      /* full width, from the top (pref_h rows) */
+    TUI_PLACE_LEFT,     /* left half of the middle band */
+    TUI_PLACE_RIGHT,    /* right half of the middle band */
+    TUI_PLACE_WIDE,     /* full width, below the middle band (body_pct of the body) */
+    TUI_PLACE_BOTTOM,   /* full width, at the bottom (pref_h rows) */
+};
 struct pane_ops {
     const char *name;    /* "cpu", ... */
     const char *title;   /* shown in the pane's title bar */
+    /* layout hints */
+    enum tui_place place;
     int min_h, pref_h;   /* rows including the title */
+    int prio;            /* in a column, lower gets its preferred height first */
+    int body_pct;        /* WIDE: share of the body's rows (at least min_h) */
+    int keep_h;          /* rows it keeps when a neighbour grows (0 = min_h) */
+    bool focusable;      /* Tab/h/arrows stop here */
+    bool focus_at_start;
     void (*draw)(struct tui *ui, struct tui_rect r, bool focus);
     /* Selectable rows (for j/k and mouse), 0 if none. */
     size_t (*rows)(const struct tui *ui);
+    /* Keys while focused (j/k/Up/Down: select or scroll); NULL: none. */
+    void (*key)(struct tui *ui, int key);
+    /* A click on content row `row` (mouse); NULL: rows are not selectable. */
+    void (*select)(struct tui *ui, size_t row);
+    /* Rows it wants beyond its layout share now (multi-process rows), taken from the
+     * panes below it, then above it, in its column, down to their keep_h; NULL: none. */
+    int (*want_h)(const struct tui *ui);
 };
 enum tui_pane_id {
     TUI_P_HEADER, TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS, TUI_P_FAULTS,
@@ -277,10 +302,26 @@ extern const struct pane_ops *const tui_panes[TUI_NPANES];
 #define TUI_MIN_COLS 80
 #define TUI_MIN_LINES 24
 bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES]);
-/* With nworkers processes to list, grows the Workload pane (up to a stage row and one
- * row each) out
- * of the Faults pane's rows beyond 5, then the Training pane's beyond 6. */
-void tui_layout_workers(struct tui_rect out[TUI_NPANES], size_t nworkers);
+/* Grows the panes that want more rows now (want_h) out of their column neighbours:
+ * the Workload pane's one row per process of a multi-process workload. */
+void tui_layout_grow(struct tui_rect out[TUI_NPANES], const struct tui *ui);
+
+/* ==== keys ========================================================================
+ * ONE table (tui/keys.c): the dispatcher, the footer buttons, the help overlay and
+ * moni(1)'s key list all read it.  Adding a key is adding a row. */
+struct tui_keybind {
+    int codes[10];       /* curses key codes it answers to, 0-terminated */
+    const char *keys;    /* as the help and moni(1) list them: "q  F10" */
+    const char *label;   /* footer button ("Quit"; shown after codes[0]), NULL: none */
+    const char *help;    /* one line in the help overlay */
+    void (*action)(struct tui *ui, int key); /* NULL: listed only (mouse) */
+    bool live_only;      /* refused in a replay, and not listed there */
+};
+extern const struct tui_keybind tui_keys[];
+extern const size_t tui_nkeys;
+const struct tui_keybind *tui_keybind_find(int key); /* NULL if no row has it */
+/* False for a live-only key in a replay: refused, and not in its help or footer. */
+bool tui_keybind_shown(const struct tui *ui, const struct tui_keybind *k);
 
 /* ==== actions the console can take (live) ========================================
  * The feeder fills this; replay leaves the action hooks NULL (read-only). */
@@ -397,7 +438,12 @@ void tui_status(struct tui *ui, bool error, const char *fmt, ...) __attribute__(
 bool tui_event_matches(const struct tui *ui, const struct tui_event *e);
 /* Draws everything now (used by the redraw timer and the bench). */
 void tui_draw(struct tui *ui);
-/* Handles one key (curses key code); used by stdin and the tests. */
+/* Ends the session (the feeder stops its faults and finishes the files). */
+void tui_quit(struct tui *ui);
+/* Switches to theme idx of ui->themes (and says so on the status line). */
+void tui_use_theme(struct tui *ui, size_t idx, bool announce);
+/* Handles one key (curses key code) through the key table; used by stdin and the
+ * tests. */
 void tui_key(struct tui *ui, int key);
 void tui_key_mouse(struct tui *ui, int y, int x);
 /* Blocks the signals the console handles through the loop (SIGWINCH, SIGINT,
@@ -419,12 +465,10 @@ void tui_screen_close(struct tui_screen *s);
 size_t tui_cast_escape(const char *in, size_t n, char *out, size_t outlen, size_t *outn);
 
 /* ==== feeders ===================================================================== */
-/* The live console's glue (tui/console.c): session + log parser + fault injector. */
+/* The live console's glue (tui/console.c): a runner (session, log parser, fault
+ * injector, exporter and alerts), driven through core's runner API only. */
 struct session;
 struct lp_rules;
-struct lp_parser;
-struct injector;
-struct sre;
 struct runner;
 struct plan_experiment;
 struct tui_live_opts {
@@ -437,19 +481,13 @@ struct tui_live_opts {
 };
 struct tui_live {
     struct moni_loop *loop;
-    struct runner *run;   /* owns the session, parser and injector below */
+    struct runner *run;   /* owns the session, parser, injector and alerts */
     struct session *s;
-    struct lp_parser *parser;
-    struct injector *inj;
-    struct sre *sre;      /* exporter + alert rules */
-    struct lp_rules *rules; /* for "diagnose now", loaded on first use */
     struct tui_model *m;
     struct tui *ui;
     int marks_fd, poll_timer;
     char dir[512];
     bool has_workload, started, done, user_quit, exited_itself, restarting;
-    char inj_error[256];
-    struct moni_train_metric train[16];
 };
 /* Creates and starts the run (files, workload, sampling).  -1 with err; *usage set
  * for input errors (exit 2). */
@@ -460,7 +498,8 @@ void tui_live_attach(struct tui_live *lv, struct tui *ui);
 /* Stops faults and the workload, finishes the files; returns the exit status. */
 int tui_live_finish(struct tui_live *lv);
 void tui_live_free(struct tui_live *lv);
-/* Diagnosis of a run directory's logs as text (malloc'd), or NULL with err. */
+/* Diagnosis of a run directory's logs as text (malloc'd), or NULL with err: a thin
+ * wrapper of core's runner_diagnose_dir for `moni replay` (rules NULL: loaded). */
 char *tui_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);
 
 /* Loads a recorded run directory into a replay feeder that advances the model on

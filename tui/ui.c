@@ -1,7 +1,8 @@
 /* tui/ui.c — the console itself: terminal setup on the shared loop (stdin and
  * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (at
- * most ~10 Hz, only on change), the keymap, and the modal-on-screen overlays: help,
- * the arm form, the quit dialog, prompts, raw log and diagnosis views. */
+ * most ~10 Hz, only on change), themes, and the modal-on-screen overlays: help (from
+ * the key table, tui/keys.c), the arm form, the quit dialog, prompts, raw log and
+ * diagnosis views. */
 #include <curses.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -18,27 +19,6 @@
 
 #define REDRAW_NS (100 * MONI_NS_PER_MS)
 #define STATUS_NS (4 * MONI_NS_PER_SEC)
-
-/* One table for the keys: the help overlay and moni(1) list the same thing. */
-static const struct { const char *keys, *what; } keymap[] = {
-    {"?  F1", "this help"},
-    {"1-9", "select fault kind N"},
-    {"j k  Up Down", "select a row / scroll the focused pane"},
-    {"h  Left  Right  Tab", "move the focus between panes"},
-    {"a", "arm the selected fault (form: parameters, units, defaults)"},
-    {"f", "fire the armed fault"},
-    {"s", "stop the selected fault"},
-    {"X", "panic: stop every fault now"},
-    {"m", "mark: type a note (marks.jsonl)"},
-    {"R", "restart the workload"},
-    {"p", "pause the graphs (recording goes on)"},
-    {"/", "filter log events (Esc clears)"},
-    {"l", "raw workload log"},
-    {"d", "run the diagnosis now"},
-    {"t", "next colour theme"},
-    {"q  F10", "quit (asks while faults are active)"},
-    {"mouse", "click a pane or row to select, a key in the bottom bar"},
-};
 
 static struct tui *fatal_ui; /* for tui_fatal: restore before printing */
 
@@ -69,7 +49,7 @@ void tui_fatal(const char *fmt, ...)
 
 /* ---- themes ------------------------------------------------------------------------- */
 
-static void use_theme(struct tui *ui, size_t idx, bool announce)
+void tui_use_theme(struct tui *ui, size_t idx, bool announce)
 {
     char err[512];
     if (idx >= ui->themes.n)
@@ -113,21 +93,28 @@ static void button(struct tui *ui, int y, int x, const char *label, int key)
     attrset(tui_attr(TUI_R_DIALOG));
 }
 
+/* The keys of the table that work here (a replay lists only its own). */
 static void draw_help(struct tui *ui)
 {
-    int n = (int)MONI_ARRAY_LEN(keymap);
+    int n = 0;
+    for (size_t i = 0; i < tui_nkeys; i++)
+        n += tui_keybind_shown(ui, &tui_keys[i]);
     int h = n + 4, w = 72;
     if (h > ui->lines)
         h = ui->lines;
     if (w > ui->cols)
         w = ui->cols;
     int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
-    box_at(ui, y, x, h, w, "moni keys (any key closes)");
-    for (int i = 0; i < n && i + 2 < h - 1; i++) {
+    box_at(ui, y, x, h, w, ui->m->replay ? "moni keys in a replay (any key closes)"
+                                         : "moni keys (any key closes)");
+    int row = y + 2;
+    for (size_t i = 0; i < tui_nkeys && row < y + h - 1; i++) {
+        if (!tui_keybind_shown(ui, &tui_keys[i]))
+            continue;
         attrset(tui_attr(TUI_R_ACCENT));
-        tui_put(y + 2 + i, x + 2, 20, keymap[i].keys, false);
+        tui_put(row, x + 2, 20, tui_keys[i].keys, false);
         attrset(tui_attr(TUI_R_DIALOG));
-        tui_put(y + 2 + i, x + 23, w - 25, keymap[i].what, false);
+        tui_put(row++, x + 23, w - 25, tui_keys[i].help, false);
     }
 }
 
@@ -263,7 +250,7 @@ void tui_draw(struct tui *ui)
             tui_put(ui->lines / 2 + 1, x, ui->cols - x, "enlarge it, or q to quit", false);
         attrset(tui_attr(TUI_R_TEXT));
     } else {
-        tui_layout_workers(ui->rect, ui->m->nworkers);
+        tui_layout_grow(ui->rect, ui);
         for (int p = 0; p < TUI_NPANES; p++)
             tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
         switch (ui->overlay) {
@@ -291,80 +278,7 @@ void tui_draw(struct tui *ui)
     ui->last_draw_ns = moni_mono_ns();
 }
 
-/* ---- actions -------------------------------------------------------------------------- */
-
-static const char *sel_kind(struct tui *ui)
-{
-    return ui->fault_sel < ui->m->nfaults ? ui->m->faults[ui->fault_sel].kind : NULL;
-}
-
-static void open_form(struct tui *ui)
-{
-    const char *kind = sel_kind(ui);
-    if (!kind || !ui->act.params || !ui->act.arm) {
-        tui_status(ui, true, "no fault to arm here");
-        return;
-    }
-    struct tui_form *f = &ui->form;
-    memset(f, 0, sizeof *f);
-    snprintf(f->kind, sizeof f->kind, "%s", kind);
-    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX);
-    for (size_t i = 0; i < f->n; i++)
-        snprintf(f->val[i], sizeof f->val[i], "%s", f->p[i].def);
-    ui->overlay = TUI_O_FORM;
-}
-
-static void validate_field(struct tui *ui, size_t i)
-{
-    struct tui_form *f = &ui->form;
-    f->err[i][0] = 0;
-    if (ui->act.validate && f->val[i][0])
-        ui->act.validate(ui->act.ctx, f->kind, f->p[i].name, f->val[i], f->err[i], sizeof f->err[i]);
-}
-
-static void submit_form(struct tui *ui)
-{
-    struct tui_form *f = &ui->form;
-    bool bad = false;
-    for (size_t i = 0; i < f->n; i++) {
-        validate_field(ui, i);
-        bad |= f->err[i][0] != 0;
-    }
-    if (bad) {
-        snprintf(f->msg, sizeof f->msg, "fix the fields marked above");
-        return;
-    }
-    const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
-    size_t n = 0;
-    for (size_t i = 0; i < f->n; i++)
-        if (f->val[i][0]) {
-            keys[n] = f->p[i].name;
-            vals[n++] = f->val[i];
-        }
-    char err[256] = "";
-    if (ui->act.arm(ui->act.ctx, f->kind, keys, vals, n, err, sizeof err) != 0) {
-        snprintf(f->msg, sizeof f->msg, "%.150s", err);
-        return;
-    }
-    ui->overlay = TUI_O_NONE;
-    tui_status(ui, false, "%s armed: f fires it", f->kind);
-}
-
-static void do_action(struct tui *ui, int (*fn)(void *, const char *, char *, size_t), const char *verb)
-{
-    const char *kind = sel_kind(ui);
-    char err[256] = "";
-    if (!fn || !kind) {
-        tui_status(ui, true, "cannot %s here", verb);
-        return;
-    }
-    if (fn(ui->act.ctx, kind, err, sizeof err) != 0)
-        tui_status(ui, true, "%s %s: %s", verb, kind, err);
-    else
-        tui_status(ui, false, "%s %s", kind, !strcmp(verb, "fire") ? "fired" : "stopped");
-}
-
-static void request_quit(struct tui *ui)
+void tui_quit(struct tui *ui)
 {
     ui->quitting = true;
     ui->overlay = TUI_O_NONE;
@@ -373,269 +287,6 @@ static void request_quit(struct tui *ui)
         ui->act.quit(ui->act.ctx);
     else
         moni_loop_stop(ui->loop);
-}
-
-static void diagnose(struct tui *ui)
-{
-    if (!ui->act.diagnose) {
-        tui_status(ui, true, "no diagnosis available");
-        return;
-    }
-    char err[256] = "";
-    char *t = ui->act.diagnose(ui->act.ctx, err, sizeof err);
-    if (!t) {
-        tui_status(ui, true, "diagnosis: %s", err);
-        return;
-    }
-    free(ui->diag_text);
-    ui->diag_text = t;
-    ui->diag_scroll = 0;
-    ui->overlay = TUI_O_DIAG;
-}
-
-/* Edits a line buffer; returns 1 on Enter, -1 on Esc, 0 otherwise. */
-static int edit_line(char *buf, size_t len, int key)
-{
-    size_t n = strlen(buf);
-    if (key == '\n' || key == '\r' || key == KEY_ENTER)
-        return 1;
-    if (key == 27)
-        return -1;
-    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-        if (n) { /* drop a whole UTF-8 character */
-            do
-                n--;
-            while (n && ((unsigned char)buf[n] & 0xc0) == 0x80);
-            buf[n] = 0;
-        }
-    } else if (key == 21) { /* ^U */
-        buf[0] = 0;
-    } else if (key >= 0x20 && key < 0x100 && key != 0x7f && n + 1 < len) {
-        buf[n] = (char)key;
-        buf[n + 1] = 0;
-    }
-    return 0;
-}
-
-static void move_sel(struct tui *ui, int d)
-{
-    switch (ui->focus) {
-    case TUI_P_FAULTS:
-        if (d < 0 && ui->fault_sel > 0)
-            ui->fault_sel--;
-        else if (d > 0 && ui->fault_sel + 1 < ui->m->nfaults)
-            ui->fault_sel++;
-        break;
-    case TUI_P_PROCS:
-        if (d < 0 && ui->proc_sel > 0)
-            ui->proc_sel--;
-        else if (d > 0 && ui->proc_sel + 1 < tui_panes[TUI_P_PROCS]->rows(ui))
-            ui->proc_sel++;
-        break;
-    case TUI_P_EVENTS:
-        if (d < 0 && ui->ev_scroll + 1 < ui->m->nevents)
-            ui->ev_scroll++;
-        else if (d > 0 && ui->ev_scroll > 0)
-            ui->ev_scroll--;
-        break;
-    default: break;
-    }
-}
-
-static const int focus_order[] = {TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS,
-                                  TUI_P_FAULTS, TUI_P_EVENTS, TUI_P_TIMELINE};
-
-static void cycle_focus(struct tui *ui, int d)
-{
-    int n = (int)MONI_ARRAY_LEN(focus_order), at = 0;
-    for (int i = 0; i < n; i++)
-        if (focus_order[i] == ui->focus)
-            at = i;
-    ui->focus = focus_order[(at + d + n) % n];
-}
-
-void tui_key(struct tui *ui, int key)
-{
-    ui->view_dirty = true;
-    if (key == KEY_MOUSE) {
-        MEVENT ev;
-        if (getmouse(&ev) == OK && (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)))
-            tui_key_mouse(ui, ev.y, ev.x);
-        return;
-    }
-    switch (ui->overlay) {
-    case TUI_O_HELP:
-        ui->overlay = TUI_O_NONE;
-        return;
-    case TUI_O_TOO_SMALL:
-        if (key == 'q' || key == KEY_F(10) || key == 3)
-            request_quit(ui);
-        return;
-    case TUI_O_CONFIRM_QUIT:
-        if (key == 'y' || key == 'Y' || key == '\n' || key == '\r')
-            request_quit(ui);
-        else if (key == 'n' || key == 'N' || key == 27 || key == 'q')
-            ui->overlay = TUI_O_NONE;
-        return;
-    case TUI_O_FORM: {
-        struct tui_form *f = &ui->form;
-        if (key == '\t' || key == KEY_DOWN) {
-            validate_field(ui, f->cur);
-            if (f->n)
-                f->cur = (f->cur + 1) % f->n;
-        } else if (key == KEY_BTAB || key == KEY_UP) {
-            validate_field(ui, f->cur);
-            if (f->n)
-                f->cur = (f->cur + f->n - 1) % f->n;
-        } else if (f->n == 0 && (key == '\n' || key == '\r' || key == KEY_ENTER)) {
-            submit_form(ui);
-        } else if (f->n == 0 && key == 27) {
-            ui->overlay = TUI_O_NONE;
-        } else if (f->n) {
-            int r = edit_line(f->val[f->cur], sizeof f->val[f->cur], key);
-            if (r > 0)
-                submit_form(ui);
-            else if (r < 0)
-                ui->overlay = TUI_O_NONE;
-            else
-                validate_field(ui, f->cur);
-        }
-        return;
-    }
-    case TUI_O_MARK: {
-        int r = edit_line(ui->input, sizeof ui->input, key);
-        if (r < 0) {
-            ui->overlay = TUI_O_NONE;
-        } else if (r > 0) {
-            ui->overlay = TUI_O_NONE;
-            char err[256] = "";
-            if (!ui->act.mark)
-                tui_status(ui, true, "marks need a live run");
-            else if (ui->act.mark(ui->act.ctx, ui->input, err, sizeof err) != 0)
-                tui_status(ui, true, "mark: %s", err);
-            else
-                tui_status(ui, false, "marked: %s", ui->input);
-        }
-        return;
-    }
-    case TUI_O_FILTER: {
-        int r = edit_line(ui->input, sizeof ui->input, key);
-        if (r < 0) {
-            ui->filter[0] = 0;
-            ui->overlay = TUI_O_NONE;
-        } else {
-            snprintf(ui->filter, sizeof ui->filter, "%.63s", ui->input);
-            ui->ev_scroll = 0;
-            if (r > 0)
-                ui->overlay = TUI_O_NONE;
-        }
-        return;
-    }
-    case TUI_O_RAWLOG:
-    case TUI_O_DIAG: {
-        size_t *sc = ui->overlay == TUI_O_RAWLOG ? &ui->raw_scroll : &ui->diag_scroll;
-        size_t page = ui->lines > 6 ? (size_t)ui->lines - 6 : 1;
-        if (key == 'k' || key == KEY_UP)
-            (*sc)++;
-        else if ((key == 'j' || key == KEY_DOWN) && *sc)
-            (*sc)--;
-        else if (key == KEY_PPAGE)
-            *sc += page;
-        else if (key == KEY_NPAGE)
-            *sc = *sc > page ? *sc - page : 0;
-        else if (key == 27 || key == 'q' || key == 'l' || key == 'd' || key == '\n')
-            ui->overlay = TUI_O_NONE;
-        return;
-    }
-    default: break;
-    }
-    switch (key) {
-    case 'q': case 'Q': case KEY_F(10): case 3:
-        if (ui->m->active_faults > 0 && !ui->m->replay)
-            ui->overlay = TUI_O_CONFIRM_QUIT;
-        else
-            request_quit(ui);
-        break;
-    case '?': case KEY_F(1): ui->overlay = TUI_O_HELP; break;
-    case 'j': case KEY_DOWN: move_sel(ui, 1); break;
-    case 'k': case KEY_UP: move_sel(ui, -1); break;
-    case 'h': case KEY_LEFT: case KEY_BTAB: cycle_focus(ui, -1); break;
-    case KEY_RIGHT: case '\t': cycle_focus(ui, 1); break;
-    case 'a': if (!ui->m->blind) open_form(ui); break;
-    case 'f': do_action(ui, ui->act.fire, "fire"); break;
-    case 's': do_action(ui, ui->act.stop, "stop"); break;
-    case 'X': {
-        char err[256] = "";
-        if (!ui->act.stop_all)
-            tui_status(ui, true, "nothing to stop in a replay");
-        else if (ui->act.stop_all(ui->act.ctx, err, sizeof err) != 0)
-            tui_status(ui, true, "panic stop: %s", err);
-        else
-            tui_status(ui, false, "PANIC: every fault stopped");
-        break;
-    }
-    case 'm':
-        ui->input[0] = 0;
-        ui->overlay = TUI_O_MARK;
-        break;
-    case 'R': {
-        char err[256] = "";
-        if (!ui->act.restart)
-            tui_status(ui, true, "cannot restart in a replay");
-        else if (ui->act.restart(ui->act.ctx, err, sizeof err) != 0)
-            tui_status(ui, true, "restart: %s", err);
-        else
-            tui_status(ui, false, "workload restarted");
-        break;
-    }
-    case 'p':
-        ui->paused = !ui->paused;
-        ui->pause_samples = ui->m->samples;
-        ui->pause_loss = ui->m->loss_samples;
-        tui_status(ui, false, ui->paused ? "graphs paused (recording goes on); p resumes" : "graphs resumed");
-        break;
-    case '/':
-        snprintf(ui->input, sizeof ui->input, "%s", ui->filter);
-        ui->overlay = TUI_O_FILTER;
-        break;
-    case 'l': ui->raw_scroll = 0; ui->overlay = TUI_O_RAWLOG; break;
-    case 'd': diagnose(ui); break;
-    case 't': use_theme(ui, ui->theme_idx + 1, true); break;
-    case 27:
-        if (ui->filter[0]) {
-            ui->filter[0] = 0;
-            tui_status(ui, false, "filter cleared");
-        }
-        break;
-    default:
-        if (key >= '1' && key <= '9' && (size_t)(key - '1') < ui->m->nfaults) {
-            ui->fault_sel = (size_t)(key - '1');
-            ui->focus = TUI_P_FAULTS;
-        }
-        break;
-    }
-}
-
-void tui_key_mouse(struct tui *ui, int y, int x)
-{
-    ui->view_dirty = true;
-    for (size_t i = ui->nclicks; i-- > 0;) { /* last drawn is on top */
-        const struct tui_click *c = &ui->clicks[i];
-        if (y != c->y || x < c->x || x >= c->x + c->w)
-            continue;
-        if (c->key) {
-            tui_key(ui, c->key);
-        } else if (c->pane == -2 && ui->overlay == TUI_O_FORM) {
-            ui->form.cur = (size_t)c->row;
-        } else if (c->pane >= 0 && ui->overlay == TUI_O_NONE) {
-            ui->focus = c->pane;
-            if (c->row >= 0 && c->pane == TUI_P_FAULTS)
-                ui->fault_sel = (size_t)c->row;
-            else if (c->row >= 0 && c->pane == TUI_P_PROCS)
-                ui->proc_sel = (size_t)c->row;
-        }
-        return;
-    }
 }
 
 /* ---- loop glue ------------------------------------------------------------------------- */
@@ -685,7 +336,7 @@ static void on_signal(struct moni_loop *loop, int signo, void *arg)
         check_size(ui);
         tui_draw(ui); /* resize is redrawn at once */
     } else if (!ui->quitting) {
-        request_quit(ui);
+        tui_quit(ui);
     }
 }
 
@@ -713,7 +364,9 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
     ui->loop = loop;
     ui->act = *act;
     ui->opts = *opts;
-    ui->focus = TUI_P_FAULTS;
+    for (int p = 0; p < TUI_NPANES; p++)
+        if (tui_panes[p]->focus_at_start)
+            ui->focus = p;
     ui->draw_timer = -1;
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);

@@ -1,0 +1,360 @@
+/* core/runner-ctl.c — the runner as the console drives it: plain views of its parsed
+ * records, training state and faults, and the fault controls (arm from a form, fire,
+ * stop, panic) and diagnosis.  The console goes through these so that one driver,
+ * the runner, owns the injector and the parser; it never includes faults/ or
+ * logparse/.  Nothing here keeps state of its own. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "faults/faults.h"
+#include "logparse/logparse.h"
+
+/* ---- parsed records and training state ----------------------------------------------- */
+
+void runner_record_view(const struct lp_record *rec, struct runner_record *out)
+{
+    memset(out, 0, sizeof *out);
+    out->is_event = rec->kind == LP_KIND_EVENT;
+    out->is_metric = rec->kind == LP_KIND_METRIC;
+    out->time_ns = lp_record_time(rec);
+    out->recv = rec->recv;
+    out->line = rec->line_no;
+    out->sev = rec->severity == LP_SEV_CRITICAL ? RUNNER_SEV_CRIT
+             : rec->severity == LP_SEV_ERROR    ? RUNNER_SEV_ERROR
+             : rec->severity == LP_SEV_WARNING  ? RUNNER_SEV_WARN
+                                                : RUNNER_SEV_INFO;
+    out->rule = rec->rule_id ? rec->rule_id : "";
+    lp_labels_format(rec->labels, ",", out->labels, sizeof out->labels);
+    out->text = rec->text ? rec->text : "";
+    out->text_len = rec->text ? rec->text_len : 0;
+}
+
+bool runner_record_num(const struct lp_record *rec, const char *field, double *v)
+{
+    const struct lp_field *f = lp_record_field(rec, field);
+    if (!f || !f->is_num)
+        return false;
+    *v = f->num;
+    return true;
+}
+
+void runner_train_state(const struct runner *r, struct runner_train *out)
+{
+    memset(out, 0, sizeof *out);
+    out->tput_unit = "it/s";
+    out->phase = "";
+    const struct lp_parser *p = runner_parser(r);
+    if (!p)
+        return;
+    const struct lp_state *st = lp_parser_state(p);
+    out->loss_ok = st->valid[LP_M_LOSS];
+    out->loss = st->val[LP_M_LOSS];
+    out->lr_ok = st->valid[LP_M_LR];
+    out->lr = st->val[LP_M_LR];
+    out->step_ok = st->valid[LP_M_STEP];
+    out->step = st->val[LP_M_STEP];
+    out->max_steps_ok = st->valid[LP_M_MAX_STEPS];
+    out->max_steps = st->val[LP_M_MAX_STEPS];
+    out->epoch_ok = st->valid[LP_M_EPOCH];
+    out->epoch = st->val[LP_M_EPOCH];
+    if (st->valid[LP_M_IT_PER_S]) {
+        out->tput_ok = true;
+        out->throughput = st->val[LP_M_IT_PER_S];
+    } else if (st->valid[LP_M_SAMPLES_PER_S]) {
+        out->tput_ok = true;
+        out->throughput = st->val[LP_M_SAMPLES_PER_S];
+        out->tput_unit = "samples/s";
+    }
+    out->nan_seen = st->nan_seen;
+    if (st->phase)
+        out->phase = lp_phase_name(st->phase);
+}
+
+/* ---- fault views ---------------------------------------------------------------------- */
+
+size_t runner_fault_kinds(const char **names, const char **summaries, size_t max)
+{
+    size_t n = 0;
+    for (; n < fault_table_len && n < max; n++) {
+        names[n] = fault_table[n]->name;
+        summaries[n] = fault_table[n]->summary;
+    }
+    return n;
+}
+
+bool runner_faults_ready(const struct runner *r, const char **why)
+{
+    if (runner_injector(r))
+        return true;
+    if (why)
+        *why = "no fault journal";
+    return false;
+}
+
+size_t runner_fault_count(const struct runner *r)
+{
+    const struct injector *inj = r ? runner_injector(r) : NULL;
+    return inj ? injector_count(inj) : 0;
+}
+
+static enum runner_fault_state view_state(enum fault_state s)
+{
+    switch (s) {
+    case FAULT_ARMED: return RUNNER_FAULT_ARMED;
+    case FAULT_FIRING: return RUNNER_FAULT_FIRING;
+    case FAULT_STOPPED: case FAULT_REVERTED: return RUNNER_FAULT_STOPPED;
+    case FAULT_FAILED: return RUNNER_FAULT_FAILED;
+    default: return RUNNER_FAULT_IDLE;
+    }
+}
+
+bool runner_fault_get(const struct runner *r, size_t idx, struct runner_fault *out)
+{
+    const struct injector *inj = runner_injector(r);
+    struct fault_info fi;
+    if (!inj || !injector_info(inj, idx, &fi) || !fi.ops)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->id = fi.id;
+    snprintf(out->id_str, sizeof out->id_str, "%s", fi.id_str);
+    out->kind = fi.ops->name;
+    out->state = view_state(fi.state);
+    out->effective = fi.effective;
+    snprintf(out->params, sizeof out->params, "%s", fi.params);
+    out->fired_ns = fi.fired_ns;
+    out->stopped_ns = fi.stopped_ns;
+    out->remaining_ns = fi.remaining_ns;
+    out->requested_dose = fi.requested_dose;
+    out->delivered_dose = fi.delivered_dose;
+    out->delivered_valid = fi.delivered_valid;
+    out->dose_unit = fi.dose_unit;
+    snprintf(out->error, sizeof out->error, "%s", fi.error);
+    return true;
+}
+
+size_t runner_faults_active(const struct runner *r)
+{
+    const struct injector *inj = runner_injector(r);
+    struct injector_stats st = {0};
+    if (inj)
+        injector_stats(inj, &st);
+    return st.active;
+}
+
+/* ---- the arm form ------------------------------------------------------------------- */
+
+static const char *type_hint(const struct fault_param *p, char *buf, size_t len)
+{
+    if (p->type == FP_ENUM && p->choices)
+        snprintf(buf, len, "one of %s", p->choices);
+    else if ((p->min != 0 || p->max != 0) &&
+             (p->type == FP_INT || p->type == FP_DOUBLE || p->type == FP_PERCENT))
+        snprintf(buf, len, "%g..%g", p->min, p->max);
+    else
+        buf[0] = 0;
+    return buf;
+}
+
+static void target_param(struct runner_fault_param *t, const char *name, const char *unit,
+                         const char *def, const char *help)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    snprintf(t->unit, sizeof t->unit, "%s", unit);
+    snprintf(t->def, sizeof t->def, "%.47s", def);
+    snprintf(t->help, sizeof t->help, "%s", help);
+}
+
+size_t runner_fault_params(const struct runner *r, const char *kind, struct runner_fault_param *out,
+                           size_t max)
+{
+    const struct fault_ops *ops = fault_find(kind);
+    if (!ops)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < ops->nparams && n < max; i++) {
+        const struct fault_param *p = &ops->params[i];
+        struct runner_fault_param *t = &out[n++];
+        char hint[64], help[96];
+        type_hint(p, hint, sizeof hint);
+        snprintf(help, sizeof help, "%s%s%s", p->help ? p->help : "", hint[0] ? "; " : "", hint);
+        target_param(t, p->key, p->unit ? p->unit : "", p->def ? p->def : "", help);
+    }
+    const struct session *s = r ? runner_session(r) : NULL; /* NULL: no run yet */
+    const char *dir = s ? session_run_dir(s) : NULL;
+    if ((ops->targets & FAULT_TGT_PORT) && n < max)
+        target_param(&out[n++], "port", "", "", "the port the workload's peer listens on");
+    if ((ops->targets & FAULT_TGT_PATH) && n < max)
+        target_param(&out[n++], "path", "", dir ? dir : "", "directory (its filesystem) to act on");
+    if ((ops->targets & FAULT_TGT_PID) && n < max)
+        target_param(&out[n++], "pid", "", "", "target process; empty = the workload");
+    if (n < max)
+        target_param(&out[n++], "for", "s", "",
+                     "window after firing (500ms, 30s, 2m); empty = until stopped");
+    return n;
+}
+
+int runner_fault_validate(const struct runner *r, const char *kind, const char *key,
+                          const char *value, char *err, size_t errlen)
+{
+    (void)r;
+    const struct fault_ops *ops = fault_find(kind);
+    if (!ops) {
+        snprintf(err, errlen, "unknown fault kind");
+        return -1;
+    }
+    if (!strcmp(key, "for")) {
+        int64_t ns;
+        return moni_parse_duration(value, &ns, err, errlen);
+    }
+    if (!strcmp(key, "port") || !strcmp(key, "pid")) {
+        long long v;
+        return moni_parse_int(value, 1, !strcmp(key, "port") ? 65535 : 4194304, &v, err, errlen);
+    }
+    if (!strcmp(key, "path"))
+        return access(value, F_OK) == 0 ? 0 : (snprintf(err, errlen, "%s", strerror(errno)), -1);
+    int idx = fault_param_index(ops, key);
+    if (idx < 0) {
+        snprintf(err, errlen, "unknown parameter");
+        return -1;
+    }
+    struct fault_value v;
+    return fault_value_parse(&ops->params[idx], value, &v, err, errlen) == 0 ? 0 : -1;
+}
+
+int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys,
+                     const char *const *values, size_t n, int *id, char *err, size_t errlen)
+{
+    struct injector *inj = runner_injector(r);
+    if (!inj) {
+        snprintf(err, errlen, "faults are not available: no fault journal");
+        return -1;
+    }
+    struct fault_kv kv[FAULT_MAX_PARAMS];
+    size_t nkv = 0;
+    struct fault_target tg = {0};
+    int64_t for_ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(keys[i], "for")) {
+            if (moni_parse_duration(values[i], &for_ns, err, errlen))
+                return -1;
+        } else if (!strcmp(keys[i], "port")) {
+            tg.port = atoi(values[i]);
+        } else if (!strcmp(keys[i], "pid")) {
+            tg.pid = atoi(values[i]);
+        } else if (!strcmp(keys[i], "path")) {
+            snprintf(tg.path, sizeof tg.path, "%s", values[i]);
+        } else if (nkv < FAULT_MAX_PARAMS) {
+            snprintf(kv[nkv].key, sizeof kv[nkv].key, "%s", keys[i]);
+            snprintf(kv[nkv].val, sizeof kv[nkv].val, "%s", values[i]);
+            nkv++;
+        }
+    }
+    int dummy;
+    return injector_arm(inj, kind, kv, nkv, &tg, for_ns, id ? id : &dummy, err, errlen) ? -1 : 0;
+}
+
+/* ---- controls ---------------------------------------------------------------------------- */
+
+int runner_fault_fire(struct runner *r, int id, char *err, size_t errlen)
+{
+    struct injector *inj = runner_injector(r);
+    if (!inj) {
+        snprintf(err, errlen, "faults are not available: no fault journal");
+        return -1;
+    }
+    return injector_fire(inj, id, err, errlen) ? -1 : 0;
+}
+
+int runner_fault_stop(struct runner *r, int id, char *err, size_t errlen)
+{
+    struct injector *inj = runner_injector(r);
+    if (!inj || injector_stop(inj, id) != 0) {
+        snprintf(err, errlen, "could not stop it");
+        return -1;
+    }
+    return 0;
+}
+
+void runner_fault_stop_all(struct runner *r)
+{
+    struct injector *inj = runner_injector(r);
+    if (inj)
+        injector_stop_all(inj);
+}
+
+int runner_restart_workload(struct runner *r, char *err, size_t errlen)
+{
+    struct session *s = runner_session(r);
+    if (!s || session_restart_workload(s) != 0) {
+        snprintf(err, errlen, "could not restart the workload");
+        return -1;
+    }
+    struct injector *inj = runner_injector(r);
+    if (inj)
+        injector_set_workload(inj, session_workload(s)->pid);
+    return 0;
+}
+
+/* ---- diagnosis -------------------------------------------------------------------------- */
+
+static char *diagnosis_text(const struct lp_rules *rules, const char *dir, char *err, size_t errlen)
+{
+    struct lp_recset set;
+    lp_recset_init(&set);
+    const char *paths[1] = {dir};
+    if (lp_parse_paths(rules, paths, 1, LP_KIND_BIT(LP_KIND_EVENT) | LP_KIND_BIT(LP_KIND_PHASE), &set,
+                       err, errlen) != 0) {
+        lp_recset_free(&set);
+        return NULL;
+    }
+    struct lp_diagnosis *d = lp_diagnose(&set);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = d ? open_memstream(&buf, &len) : NULL;
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        lp_diagnosis_free(d);
+        lp_recset_free(&set);
+        return NULL;
+    }
+    if (d->ncauses == 0)
+        fprintf(f, "no error events in the log so far (%zu events)\n", d->nevents);
+    else
+        lp_diagnosis_write_text(d, f);
+    fclose(f);
+    lp_diagnosis_free(d);
+    lp_recset_free(&set);
+    return buf;
+}
+
+char *runner_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen)
+{
+    if (rules)
+        return diagnosis_text(rules, dir, err, errlen);
+    char e[512];
+    struct lp_rules *own = lp_rules_load(NULL, 0, LP_LOAD_BUILTIN | LP_LOAD_USER, e, sizeof e);
+    if (!own) {
+        snprintf(err, errlen, "%.200s", e);
+        return NULL;
+    }
+    char *t = diagnosis_text(own, dir, err, errlen);
+    lp_rules_free(own);
+    return t;
+}
+
+char *runner_diagnose(const struct runner *r, char *err, size_t errlen)
+{
+    const struct session *s = runner_session(r);
+    const char *dir = s ? session_run_dir(s) : NULL;
+    if (!dir) {
+        snprintf(err, errlen, "no run directory");
+        return NULL;
+    }
+    return runner_diagnose_dir(runner_rules(r), dir, err, errlen);
+}

@@ -1,0 +1,448 @@
+/* tui/keys.c — the console's keys: ONE table (tui_keys[]) of key codes, footer label,
+ * help line, action and whether the key works in a replay.  The dispatcher, the
+ * footer buttons, the help overlay and moni(1)'s key list all read it (a unit test
+ * checks the man page and the README against it), so adding a key is adding a row.
+ * Modal overlays (forms, prompts, dialogs) take keys first, then the table.  Keys
+ * never block sampling: every action is quick or hands off to the feeder. */
+#include <curses.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/tui.h"
+
+/* ---- actions on the selected fault ------------------------------------------------- */
+
+static const char *sel_kind(struct tui *ui)
+{
+    return ui->fault_sel < ui->m->nfaults ? ui->m->faults[ui->fault_sel].kind : NULL;
+}
+
+static void open_form(struct tui *ui, int key)
+{
+    (void)key;
+    const char *kind = sel_kind(ui);
+    if (!kind || !ui->act.params || !ui->act.arm) {
+        tui_status(ui, true, "no fault to arm here");
+        return;
+    }
+    struct tui_form *f = &ui->form;
+    memset(f, 0, sizeof *f);
+    snprintf(f->kind, sizeof f->kind, "%s", kind);
+    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX);
+    for (size_t i = 0; i < f->n; i++)
+        snprintf(f->val[i], sizeof f->val[i], "%s", f->p[i].def);
+    ui->overlay = TUI_O_FORM;
+}
+
+static void validate_field(struct tui *ui, size_t i)
+{
+    struct tui_form *f = &ui->form;
+    f->err[i][0] = 0;
+    if (ui->act.validate && f->val[i][0])
+        ui->act.validate(ui->act.ctx, f->kind, f->p[i].name, f->val[i], f->err[i], sizeof f->err[i]);
+}
+
+static void submit_form(struct tui *ui)
+{
+    struct tui_form *f = &ui->form;
+    bool bad = false;
+    for (size_t i = 0; i < f->n; i++) {
+        validate_field(ui, i);
+        bad |= f->err[i][0] != 0;
+    }
+    if (bad) {
+        snprintf(f->msg, sizeof f->msg, "fix the fields marked above");
+        return;
+    }
+    const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->val[i][0]) {
+            keys[n] = f->p[i].name;
+            vals[n++] = f->val[i];
+        }
+    char err[256] = "";
+    if (ui->act.arm(ui->act.ctx, f->kind, keys, vals, n, err, sizeof err) != 0) {
+        snprintf(f->msg, sizeof f->msg, "%.150s", err);
+        return;
+    }
+    ui->overlay = TUI_O_NONE;
+    tui_status(ui, false, "%s armed: f fires it", f->kind);
+}
+
+static void on_selected(struct tui *ui, int (*fn)(void *, const char *, char *, size_t),
+                        const char *verb, const char *done)
+{
+    const char *kind = sel_kind(ui);
+    char err[256] = "";
+    if (!fn || !kind)
+        tui_status(ui, true, "cannot %s here", verb);
+    else if (fn(ui->act.ctx, kind, err, sizeof err) != 0)
+        tui_status(ui, true, "%s %s: %s", verb, kind, err);
+    else
+        tui_status(ui, false, "%s %s", kind, done);
+}
+
+static void key_fire(struct tui *ui, int key)
+{
+    (void)key;
+    on_selected(ui, ui->act.fire, "fire", "fired");
+}
+
+static void key_stop(struct tui *ui, int key)
+{
+    (void)key;
+    on_selected(ui, ui->act.stop, "stop", "stopped");
+}
+
+static void key_panic(struct tui *ui, int key)
+{
+    (void)key;
+    char err[256] = "";
+    if (!ui->act.stop_all)
+        tui_status(ui, true, "nothing to stop here");
+    else if (ui->act.stop_all(ui->act.ctx, err, sizeof err) != 0)
+        tui_status(ui, true, "panic stop: %s", err);
+    else
+        tui_status(ui, false, "PANIC: every fault stopped");
+}
+
+/* 1-9: the Nth fault kind, in the faults pane. */
+static void key_digit(struct tui *ui, int key)
+{
+    if ((size_t)(key - '1') < ui->m->nfaults) {
+        ui->fault_sel = (size_t)(key - '1');
+        ui->focus = TUI_P_FAULTS;
+    }
+}
+
+/* ---- other actions ----------------------------------------------------------------- */
+
+static void key_help(struct tui *ui, int key)
+{
+    (void)key;
+    ui->overlay = TUI_O_HELP;
+}
+
+static void key_quit(struct tui *ui, int key)
+{
+    (void)key;
+    if (ui->m->active_faults > 0 && !ui->m->replay)
+        ui->overlay = TUI_O_CONFIRM_QUIT;
+    else
+        tui_quit(ui);
+}
+
+/* j/k and the arrows belong to the focused pane (select a row, scroll). */
+static void key_pane(struct tui *ui, int key)
+{
+    const struct pane_ops *p = tui_panes[ui->focus];
+    if (p->key)
+        p->key(ui, key);
+}
+
+/* The focus moves through the focusable panes in table order. */
+static void key_focus(struct tui *ui, int key)
+{
+    int d = key == 'h' || key == KEY_LEFT || key == KEY_BTAB ? -1 : 1;
+    for (int i = 0, p = ui->focus; i < TUI_NPANES; i++) {
+        p = (p + d + TUI_NPANES) % TUI_NPANES;
+        if (tui_panes[p]->focusable) {
+            ui->focus = p;
+            return;
+        }
+    }
+}
+
+static void key_mark(struct tui *ui, int key)
+{
+    (void)key;
+    ui->input[0] = 0;
+    ui->overlay = TUI_O_MARK;
+}
+
+static void key_restart(struct tui *ui, int key)
+{
+    (void)key;
+    char err[256] = "";
+    if (!ui->act.restart)
+        tui_status(ui, true, "cannot restart here");
+    else if (ui->act.restart(ui->act.ctx, err, sizeof err) != 0)
+        tui_status(ui, true, "restart: %s", err);
+    else
+        tui_status(ui, false, "workload restarted");
+}
+
+static void key_pause(struct tui *ui, int key)
+{
+    (void)key;
+    ui->paused = !ui->paused;
+    ui->pause_samples = ui->m->samples;
+    ui->pause_loss = ui->m->loss_samples;
+    tui_status(ui, false, ui->paused ? "graphs paused (recording goes on); p resumes" : "graphs resumed");
+}
+
+static void key_filter(struct tui *ui, int key)
+{
+    (void)key;
+    snprintf(ui->input, sizeof ui->input, "%s", ui->filter);
+    ui->overlay = TUI_O_FILTER;
+}
+
+static void key_rawlog(struct tui *ui, int key)
+{
+    (void)key;
+    ui->raw_scroll = 0;
+    ui->overlay = TUI_O_RAWLOG;
+}
+
+static void key_diagnose(struct tui *ui, int key)
+{
+    (void)key;
+    if (!ui->act.diagnose) {
+        tui_status(ui, true, "no diagnosis available");
+        return;
+    }
+    char err[256] = "";
+    char *t = ui->act.diagnose(ui->act.ctx, err, sizeof err);
+    if (!t) {
+        tui_status(ui, true, "diagnosis: %s", err);
+        return;
+    }
+    free(ui->diag_text);
+    ui->diag_text = t;
+    ui->diag_scroll = 0;
+    ui->overlay = TUI_O_DIAG;
+}
+
+static void key_theme(struct tui *ui, int key)
+{
+    (void)key;
+    tui_use_theme(ui, ui->theme_idx + 1, true);
+}
+
+static void key_escape(struct tui *ui, int key)
+{
+    (void)key;
+    if (ui->filter[0]) {
+        ui->filter[0] = 0;
+        tui_status(ui, false, "filter cleared");
+    }
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+
+#define CTRL_C 3
+#define ESC 27
+
+const struct tui_keybind tui_keys[] = {
+    {{'?', KEY_F(1)}, "?  F1", "Help", "this help", key_help, false},
+    {{'1', '2', '3', '4', '5', '6', '7', '8', '9'}, "1-9", NULL, "select fault kind N", key_digit, false},
+    {{'j', 'k', KEY_UP, KEY_DOWN}, "j  k  Up  Down", NULL, "select a row / scroll the focused pane",
+     key_pane, false},
+    {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,
+     "move the focus between panes", key_focus, false},
+    {{'a'}, "a", "Arm", "arm the selected fault (a form with defaults)", open_form, true},
+    {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true},
+    {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true},
+    {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
+    {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true},
+    {{'R'}, "R", "Restart", "restart the workload", key_restart, true},
+    {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
+    {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
+    {{'l'}, "l", "Log", "raw workload log", key_rawlog, false},
+    {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false},
+    {{'t'}, "t", "Theme", "next colour theme", key_theme, false},
+    {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false},
+    {{'q', 'Q', KEY_F(10), CTRL_C}, "q  F10", "Quit", "quit (asks while faults are active)", key_quit,
+     false},
+    {{0}, "mouse", NULL, "click a pane, a row or a bottom-bar button", NULL, false},
+};
+const size_t tui_nkeys = MONI_ARRAY_LEN(tui_keys);
+
+const struct tui_keybind *tui_keybind_find(int key)
+{
+    for (size_t i = 0; i < tui_nkeys; i++)
+        for (size_t k = 0; k < MONI_ARRAY_LEN(tui_keys[i].codes) && tui_keys[i].codes[k]; k++)
+            if (tui_keys[i].codes[k] == key)
+                return &tui_keys[i];
+    return NULL;
+}
+
+bool tui_keybind_shown(const struct tui *ui, const struct tui_keybind *k)
+{
+    return !(k->live_only && ui->m->replay);
+}
+
+/* ---- overlays: modal on screen, so they take keys before the table ------------------ */
+
+/* Edits a line buffer; returns 1 on Enter, -1 on Esc, 0 otherwise. */
+static int edit_line(char *buf, size_t len, int key)
+{
+    size_t n = strlen(buf);
+    if (key == '\n' || key == '\r' || key == KEY_ENTER)
+        return 1;
+    if (key == ESC)
+        return -1;
+    if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (n) { /* drop a whole UTF-8 character */
+            do
+                n--;
+            while (n && ((unsigned char)buf[n] & 0xc0) == 0x80);
+            buf[n] = 0;
+        }
+    } else if (key == 21) { /* ^U */
+        buf[0] = 0;
+    } else if (key >= 0x20 && key < 0x100 && key != 0x7f && n + 1 < len) {
+        buf[n] = (char)key;
+        buf[n + 1] = 0;
+    }
+    return 0;
+}
+
+static void over_help(struct tui *ui, int key)
+{
+    (void)key; /* any key closes */
+    ui->overlay = TUI_O_NONE;
+}
+
+static void over_too_small(struct tui *ui, int key)
+{
+    const struct tui_keybind *b = tui_keybind_find(key);
+    if (b && b->action == key_quit)
+        tui_quit(ui);
+}
+
+static void over_confirm(struct tui *ui, int key)
+{
+    if (key == 'y' || key == 'Y' || key == '\n' || key == '\r')
+        tui_quit(ui);
+    else if (key == 'n' || key == 'N' || key == ESC || key == 'q')
+        ui->overlay = TUI_O_NONE;
+}
+
+static void over_form(struct tui *ui, int key)
+{
+    struct tui_form *f = &ui->form;
+    if (key == '\t' || key == KEY_DOWN) {
+        validate_field(ui, f->cur);
+        if (f->n)
+            f->cur = (f->cur + 1) % f->n;
+    } else if (key == KEY_BTAB || key == KEY_UP) {
+        validate_field(ui, f->cur);
+        if (f->n)
+            f->cur = (f->cur + f->n - 1) % f->n;
+    } else if (f->n == 0 && (key == '\n' || key == '\r' || key == KEY_ENTER)) {
+        submit_form(ui);
+    } else if (f->n == 0 && key == ESC) {
+        ui->overlay = TUI_O_NONE;
+    } else if (f->n) {
+        int r = edit_line(f->val[f->cur], sizeof f->val[f->cur], key);
+        if (r > 0)
+            submit_form(ui);
+        else if (r < 0)
+            ui->overlay = TUI_O_NONE;
+        else
+            validate_field(ui, f->cur);
+    }
+}
+
+static void over_mark(struct tui *ui, int key)
+{
+    int r = edit_line(ui->input, sizeof ui->input, key);
+    if (r == 0)
+        return;
+    ui->overlay = TUI_O_NONE;
+    if (r < 0)
+        return;
+    char err[256] = "";
+    if (!ui->act.mark)
+        tui_status(ui, true, "marks need a live run");
+    else if (ui->act.mark(ui->act.ctx, ui->input, err, sizeof err) != 0)
+        tui_status(ui, true, "mark: %s", err);
+    else
+        tui_status(ui, false, "marked: %s", ui->input);
+}
+
+static void over_filter(struct tui *ui, int key)
+{
+    int r = edit_line(ui->input, sizeof ui->input, key);
+    if (r < 0) {
+        ui->filter[0] = 0;
+        ui->overlay = TUI_O_NONE;
+        return;
+    }
+    snprintf(ui->filter, sizeof ui->filter, "%.63s", ui->input);
+    ui->ev_scroll = 0;
+    if (r > 0)
+        ui->overlay = TUI_O_NONE;
+}
+
+static void over_textview(struct tui *ui, int key)
+{
+    size_t *sc = ui->overlay == TUI_O_RAWLOG ? &ui->raw_scroll : &ui->diag_scroll;
+    size_t page = ui->lines > 6 ? (size_t)ui->lines - 6 : 1;
+    if (key == 'k' || key == KEY_UP)
+        (*sc)++;
+    else if ((key == 'j' || key == KEY_DOWN) && *sc)
+        (*sc)--;
+    else if (key == KEY_PPAGE)
+        *sc += page;
+    else if (key == KEY_NPAGE)
+        *sc = *sc > page ? *sc - page : 0;
+    else if (key == ESC || key == 'q' || key == 'l' || key == 'd' || key == '\n')
+        ui->overlay = TUI_O_NONE;
+}
+
+static void (*const overlay_keys[])(struct tui *ui, int key) = {
+    [TUI_O_HELP] = over_help,       [TUI_O_FORM] = over_form,     [TUI_O_CONFIRM_QUIT] = over_confirm,
+    [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
+    [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
+};
+
+/* ---- dispatch ------------------------------------------------------------------------- */
+
+void tui_key(struct tui *ui, int key)
+{
+    ui->view_dirty = true;
+    if (key == KEY_MOUSE) {
+        MEVENT ev;
+        if (getmouse(&ev) == OK && (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)))
+            tui_key_mouse(ui, ev.y, ev.x);
+        return;
+    }
+    if (ui->overlay != TUI_O_NONE) {
+        if ((size_t)ui->overlay < MONI_ARRAY_LEN(overlay_keys) && overlay_keys[ui->overlay])
+            overlay_keys[ui->overlay](ui, key);
+        return;
+    }
+    const struct tui_keybind *b = tui_keybind_find(key);
+    if (!b || !b->action)
+        return;
+    if (!tui_keybind_shown(ui, b)) {
+        tui_status(ui, true, "%s (%s): only in a live run, not in a replay", b->keys,
+                   b->label ? b->label : b->help);
+        return;
+    }
+    b->action(ui, key);
+}
+
+void tui_key_mouse(struct tui *ui, int y, int x)
+{
+    ui->view_dirty = true;
+    for (size_t i = ui->nclicks; i-- > 0;) { /* last drawn is on top */
+        const struct tui_click *c = &ui->clicks[i];
+        if (y != c->y || x < c->x || x >= c->x + c->w)
+            continue;
+        if (c->key) {
+            tui_key(ui, c->key);
+        } else if (c->pane == -2 && ui->overlay == TUI_O_FORM) {
+            ui->form.cur = (size_t)c->row;
+        } else if (c->pane >= 0 && ui->overlay == TUI_O_NONE) {
+            ui->focus = c->pane;
+            if (c->row >= 0 && tui_panes[c->pane]->select)
+                tui_panes[c->pane]->select(ui, (size_t)c->row);
+        }
+        return;
+    }
+}
