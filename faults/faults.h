@@ -278,8 +278,15 @@ pid_t injector_guardian_pid(const struct injector *inj); /* 0 if not started */
 
 /* ---- guardian state and `moni recover` ----------------------------------------------
  * The state directory: $MONI_STATE_DIR, else $XDG_STATE_HOME/moni, else
- * ~/.local/state/moni, else /tmp/moni-$UID. */
+ * $HOME/.local/state/moni, else the passwd entry's home; never a shared place such as
+ * /tmp (-1 when there is no home). */
 int guardian_state_dir(char *out, size_t len);
+/* Fills dir and checks that it can be trusted: a real directory (not a symlink) owned
+ * by the user running moni and writable by nobody else; every state file in it is
+ * checked the same way before `moni recover` believes it.  create: make it (0700).
+ * 0 = trusted, 1 = it does not exist (create false), -1 with err ("... is owned by
+ * another user ...; refusing to trust it"). */
+int guardian_state_dir_check(char *dir, size_t len, bool create, char *err, size_t errlen);
 /* Counts undo items left by sessions whose moni and guardian are both gone. */
 int guardian_leftovers(size_t *items, size_t *sessions);
 /* Prints the one-line leftovers warning to stderr when there are any (injector_new
@@ -287,8 +294,10 @@ int guardian_leftovers(size_t *items, size_t *sessions);
 size_t guardian_warn_leftovers(void);
 /* Undoes them (kill process groups, delete files, SIGCONT, remove qdiscs, restore
  * control files), journals `reverted` into their journals when still writable, and
- * prints one line per item to out (may be NULL).  dry_run: only print.
- * Returns the number of items that could not be undone. */
+ * prints one line per item to out (may be NULL).  dry_run: only print.  A state file
+ * that is not the user's own (see guardian_state_dir_check) is refused and counted.
+ * Returns the number of items that could not be undone, or -1 (an error printed)
+ * when the state directory cannot be trusted. */
 int guardian_recover(FILE *out, bool dry_run);
 
 /* ===== for fault kinds (faults/fault-*.c) and the engine; not for other folders ===== */
@@ -335,7 +344,10 @@ int fault_undo_pgid(struct fault *f, pid_t pgid);
 int fault_undo_file(struct fault *f, const char *path);
 int fault_undo_cont(struct fault *f, pid_t pid);
 int fault_undo_qdisc(struct fault *f, const char *dev, const char *handle);
-int fault_undo_restore(struct fault *f, const char *path, const char *backup);
+/* A file to restore from backup, then given back owner uid:gid and mode (the low 12
+ * bits of mode; mode 0 = leave them). */
+int fault_undo_restore(struct fault *f, const char *path, const char *backup, mode_t mode,
+                       uid_t uid, gid_t gid);
 /* Shared memory for counters a child updates (MAP_SHARED, zeroed). */
 void *fault_shared_alloc(size_t len);
 void fault_shared_free(void *p, size_t len);
@@ -343,14 +355,25 @@ void fault_shared_free(void *p, size_t len);
 /* The guardian (faults/guardian.c): a separate process holding the undo list. */
 struct guardian {
     pid_t pid;          /* 0 = not started */
-    int wfd;            /* pipe to the guardian (O_CLOEXEC) */
+    int wfd;            /* socket to the guardian (O_CLOEXEC); it answers on it too */
     int state_fd;       /* the state file (undo log), -1 if none */
     char state_path[512];
+    char *log;          /* every line sent but heartbeats, for a restarted guardian */
+    size_t loglen, logcap;
 };
 int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
                    const char *session, char *err, size_t errlen);
-/* Sends one undo line ("P\tf1\t1234\t...") to the guardian and the state file. */
+/* Sends one undo line ("P\tf1\t1234\t...") to the guardian and the state file
+ * ("W" deadlines and "H" heartbeats go to the guardian only). */
 int guardian_send(struct guardian *g, const char *line);
+/* Reads what the guardian said without waiting: on_line(arg, 'R', id) for a fault it
+ * ended itself (moni was silent past its window), 'E' for one it could not record.
+ * 0, or -1 when the guardian is gone (its socket closed). */
+int guardian_poll(struct guardian *g, void (*on_line)(void *arg, char type, const char *id),
+                  void *arg);
+/* Starts a new guardian after one died and hands it everything sent so far. */
+int guardian_restart(struct guardian *g, int journal_fd, const char *journal_path,
+                     const char *session, char *err, size_t errlen);
 /* Clean end: everything was reverted by moni; the guardian exits, the state file goes. */
 void guardian_finish(struct guardian *g);
 /* Journal a line for a fault from outside moni (guardian, recover). */
