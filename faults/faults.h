@@ -317,6 +317,7 @@ struct fault {
     char mode[24];
     char effect_detail[160];
     char error[256];
+    bool undo_lost; /* an undo item could not be handed to the guardian */
     void *priv;
 };
 
@@ -364,7 +365,8 @@ struct guardian {
 int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
                    const char *session, char *err, size_t errlen);
 /* Sends one undo line ("P\tf1\t1234\t...") to the guardian and the state file
- * ("W" deadlines and "H" heartbeats go to the guardian only). */
+ * ("W" deadlines and "H" heartbeats go to the guardian only).  -1 when the line is
+ * lost: neither kept for a restarted guardian nor sent. */
 int guardian_send(struct guardian *g, const char *line);
 /* Reads what the guardian said without waiting: on_line(arg, 'R', id) for a fault it
  * ended itself (moni was silent past its window), 'E' for one it could not record.

@@ -635,25 +635,28 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
 
 int guardian_send(struct guardian *g, const char *line)
 {
-    int rc = 0;
     size_t len = strlen(line);
+    bool kept = line[0] == 'H';
     if (line[0] != 'H') { /* kept for a new guardian, should this one die */
         if (g->loglen + len + 1 > g->logcap) {
             size_t cap = (g->logcap ? g->logcap * 2 : 4096) + len;
             char *nl = realloc(g->log, cap);
-            if (!nl)
-                return -1;
-            g->log = nl;
-            g->logcap = cap;
+            if (nl) {
+                g->log = nl;
+                g->logcap = cap;
+            }
         }
-        memcpy(g->log + g->loglen, line, len);
-        g->loglen += len;
+        if (g->loglen + len + 1 <= g->logcap) {
+            memcpy(g->log + g->loglen, line, len);
+            g->loglen += len;
+            kept = true;
+        }
     }
-    if (g->pid > 0 && sock_send(g->wfd, line, len, 0) != 0)
-        rc = -1;
+    /* A guardian that died has it in the log above: its successor gets it. */
+    bool sent = g->pid > 0 && sock_send(g->wfd, line, len, 0) == 0;
     if (line[0] != 'H' && line[0] != 'W') /* moni's clock means nothing after a reboot */
         append_state(g->state_fd, line);
-    return rc;
+    return kept || sent ? 0 : -1;
 }
 
 int guardian_poll(struct guardian *g, void (*on_line)(void *arg, char type, const char *id),

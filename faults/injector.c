@@ -286,9 +286,18 @@ struct injector *injector_new(const char *journal_path, const char *session_id, 
             *c = '_';
     if (journal_path && *journal_path) {
         snprintf(inj->journal_path, sizeof inj->journal_path, "%s", journal_path);
-        inj->jfd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* never blocks on a FIFO planted in its place, and refuses one */
+        inj->jfd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK,
+                        0644);
+        struct stat st;
+        if (inj->jfd >= 0 && (fstat(inj->jfd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(inj->jfd);
+            inj->jfd = -1;
+            errno = EINVAL;
+        }
         if (inj->jfd < 0) {
-            snprintf(err, errlen, "%s: %s", journal_path, strerror(errno));
+            snprintf(err, errlen, "%s: %s", journal_path,
+                     errno == EINVAL ? "not a regular file" : strerror(errno));
             free(inj);
             return NULL;
         }
@@ -644,6 +653,10 @@ int injector_fire(struct injector *inj, int id, char *err, size_t errlen)
     char why[512] = "";
     int rc = f->ops->fire ? f->ops->fire(f, why, sizeof why) : 0;
     struct moni_stamp t = moni_now();
+    if (!rc && f->undo_lost) {
+        snprintf(why, sizeof why, "an undo item could not be handed to the guardian");
+        rc = FAULT_ERR_FAIL;
+    }
     if (rc) {
         snprintf(err, errlen, "%s: %s", f->ops->name, why);
         fail(inj, f, why);
@@ -823,10 +836,14 @@ static int undo_line(struct fault *f, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vasprintf(&line, fmt, ap); /* never cut: a cut path names another file */
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        f->undo_lost = true;
         return -1;
+    }
     int rc = guardian_send(&f->inj->guard, line);
     free(line);
+    if (rc != 0)
+        f->undo_lost = true; /* injector_fire fails the fault: it must not run without it */
     return rc;
 }
 
