@@ -248,8 +248,10 @@ void guardian_journal(int fd, const char *event, const char *id, const char *kin
                       const char *target, const char *session, const char *by,
                       const char *reason, cJSON *undo)
 {
-    if (fd < 0)
+    if (fd < 0) { /* no journal to write (gone, unwritable): undo is ours to free */
+        cJSON_Delete(undo);
         return;
+    }
     struct moni_stamp t = moni_now();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", event);
