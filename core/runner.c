@@ -424,7 +424,7 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
     /* At --duration the faults end first: a stopped workload cannot act on SIGTERM. */
     int64_t d = r->o.duration_ns ? r->o.duration_ns : r->o.exp ? r->o.exp->duration_ns : 0;
     if (r->inj && d > 0 && moni_mono_ns() - r->start_mono >= d)
-        injector_stop_all(r->inj);
+        injector_stop_all_why(r->inj, "run duration reached");
     if (r->inj)
         injector_poll(r->inj);
 }

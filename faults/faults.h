@@ -261,6 +261,8 @@ int injector_fire(struct injector *inj, int id, char *err, size_t errlen);
  * faults too (disarm).  0, or -1 if the id is unknown or already finished. */
 int injector_stop(struct injector *inj, int id);
 void injector_stop_all(struct injector *inj); /* panic button */
+/* The same with the reason journalled ("run duration reached"). */
+void injector_stop_all_why(struct injector *inj, const char *reason);
 /* Marks a firing fault effective from outside (knob: the trainer's applied line). */
 int injector_mark_effective(struct injector *inj, int id, const char *detail);
 /* Call every tick (every 100 ms or faster; the effective stamp is as precise as this):

@@ -683,10 +683,15 @@ int injector_stop(struct injector *inj, int id)
     return 0;
 }
 
-void injector_stop_all(struct injector *inj)
+void injector_stop_all_why(struct injector *inj, const char *reason)
 {
     for (size_t i = 0; i < inj->n; i++)
-        do_stop(inj, inj->faults[i], "stop all");
+        do_stop(inj, inj->faults[i], reason);
+}
+
+void injector_stop_all(struct injector *inj)
+{
+    injector_stop_all_why(inj, "stop all");
 }
 
 static void set_effective(struct injector *inj, struct fault *f, const char *detail)

@@ -18,7 +18,8 @@ cat "$TMPDIR/o8.log"
 echo "run took $ms ms"
 [ $ms -lt 4500 ] || fail "the run overshot --duration 2s: $ms ms"
 grep -q '"event":"reverted"' "$TMPDIR/o8/faults.jsonl" || fail "stop fault not reverted"
-grep '"event":"stopped"' "$TMPDIR/o8/faults.jsonl" | grep -q '"by":"moni"' || fail "not stopped by moni"
+grep '"event":"stopped"' "$TMPDIR/o8/faults.jsonl" | grep '"by":"moni"' | grep -q 'run duration reached' \
+    || fail "not stopped by moni at the run's duration"
 
 # --- 7. a 1.5G hog stopped as soon as it is effective
 $M fault run mem size=1536M rate=8G/s --for 700ms --out "$TMPDIR/o7" >"$TMPDIR/o7.log" 2>&1
