@@ -256,6 +256,7 @@ int injector_arm(struct injector *inj, const char *kind, const struct fault_kv *
                  size_t errlen);
 int injector_arm_spec(struct injector *inj, const struct fault_spec *spec, int *id, char *err,
                       size_t errlen);
+/* Fires an armed fault; refused (FAULT_ERR_FAIL) when no guardian can hold its undo. */
 int injector_fire(struct injector *inj, int id, char *err, size_t errlen);
 /* Stops the effect and reverts (journals `stopped` then `reverted`).  Works on armed
  * faults too (disarm).  0, or -1 if the id is unknown or already finished. */
@@ -266,7 +267,9 @@ void injector_stop_all_why(struct injector *inj, const char *reason);
 /* Marks a firing fault effective from outside (knob: the trainer's applied line). */
 int injector_mark_effective(struct injector *inj, int id, const char *detail);
 /* Call every tick (every 100 ms or faster; the effective stamp is as precise as this):
- * checks effects, updates delivered doses, enforces windows and the hard max.
+ * checks effects, updates delivered doses, enforces windows and the hard max, sends
+ * the guardian its heartbeat (without one for a second it ends overdue faults itself)
+ * and notices a dead guardian (restarts it, or stops every fault when it cannot).
  * Returns the number of active faults. */
 size_t injector_poll(struct injector *inj);
 
