@@ -2,7 +2,8 @@
  * of moni as a target (item 3), no stopping signal through `kill` (item 4), a knob
  * control file that is a FIFO refused without blocking (item 2) and one restored with
  * its owner and mode (item 6), a state directory or state file that is not the user's
- * own refused by `moni recover`, and no /tmp fallback for it (item 14). */
+ * own refused by `moni recover`, and no /tmp fallback for it (item 14); a full table
+ * refuses a new fault instead of dropping its undo items (item 1). */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -109,6 +110,53 @@ static void test_kill_stop_signals_refused(void **state)
     injector_free(inj);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
+}
+
+/* ---- item 1: past the most active faults, a new one is refused, not left unguarded */
+static void test_full_table_refuses(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    /* thousands of fsync'd lines: on tmpfs when there is one, where fsync is free */
+    char shm[64] = "/dev/shm/moni-full-XXXXXX", journal[128], sd[128];
+    bool on_shm = mkdtemp(shm) != NULL;
+    if (on_shm) {
+        snprintf(sd, sizeof sd, "%s/state", shm);
+        setenv("MONI_STATE_DIR", sd, 1);
+    }
+    snprintf(journal, sizeof journal, "%s/full.jsonl", on_shm ? shm : dir);
+    struct injector *inj = injector_new(journal, "full", err, sizeof err);
+    assert_non_null(inj);
+    injector_set_workload(inj, child);
+    struct fault_kv kv[1] = {{"signal", "CONT"}};
+    int id = 0, first = 0, rc = 0;
+    size_t armed = 0;
+    while ((rc = injector_arm(inj, "kill", kv, 1, NULL, 0, &id, err, sizeof err)) == 0 &&
+           armed < 100000) {
+        if (!first)
+            first = id;
+        armed++;
+    }
+    kill(child, SIGKILL);
+    assert_int_equal(rc, FAULT_ERR_FAIL);
+    assert_non_null(strstr(err, "stop some first"));
+    assert_true(armed >= 512); /* more than the old fixed table held */
+    assert_int_equal(injector_count(inj), armed); /* the refused one is not listed */
+    assert_int_equal(injector_stop(inj, first), 0); /* room again */
+    assert_int_equal(injector_arm(inj, "kill", kv, 1, NULL, 0, &id, err, sizeof err), 0);
+    injector_free(inj);
+    waitpid(child, NULL, 0);
+    if (on_shm) {
+        unlink(journal);
+        rmdir(sd);
+        rmdir(shm);
+    }
+    setenv("MONI_STATE_DIR", statedir, 1);
 }
 
 /* ---- item 2: a control file that is a FIFO: refused at once, still a FIFO ---- */
@@ -235,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thread_of_moni_refused),
         cmocka_unit_test(test_kill_stop_signals_refused),
+        cmocka_unit_test(test_full_table_refuses),
         cmocka_unit_test(test_knob_fifo_refused),
         cmocka_unit_test(test_knob_restores_owner_and_mode),
         cmocka_unit_test(test_state_dir_trust),
