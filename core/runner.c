@@ -424,6 +424,10 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
     struct runner *r = arg;
     if (r->logs)
         runner_logs_poll(r->logs, false);
+    /* At --duration the faults end first: a stopped workload cannot act on SIGTERM. */
+    int64_t d = r->o.duration_ns ? r->o.duration_ns : r->o.exp ? r->o.exp->duration_ns : 0;
+    if (r->inj && d > 0 && moni_mono_ns() - r->start_mono >= d)
+        injector_stop_all_why(r->inj, "run duration reached");
     if (r->inj)
         injector_poll(r->inj);
 }
