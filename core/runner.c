@@ -211,7 +211,7 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
         s->spec.has_at = true; /* no time given: at the start */
         s->spec.at_ns = 0;
     }
-    s->knob = !strcmp(s->spec.ops->name, "knob");
+    s->knob = s->spec.ops->control_file;
     /* kinds that work in a directory default to the run directory */
     if (!s->knob && (s->spec.ops->targets & FAULT_TGT_PATH) && !s->spec.target.path[0] &&
         r->out_dir[0])

@@ -113,6 +113,7 @@ const struct fault_ops fault_kill_ops = {
     .summary = "send a signal (default SIGKILL) to the workload or a process in its tree",
     .privileges = "permission to signal the target (same user or CAP_KILL)",
     .label_kind = "point",
+    .effect_labels = "Process_Killed,Host_OOM",
     .dose_unit = "signals",
     .undo = "nothing to undo",
     .params = kill_params,

@@ -233,6 +233,8 @@ const struct fault_ops fault_knob_ops = {
     .summary = "training knob: write KEY=VALUE lines into the trainer's control file",
     .privileges = "write access to the control file",
     .label_kind = "interval",
+    .effect_labels = "NaN_Loss,No_Convergence,Host_OOM,CUDA_OutOfMemory,Slowdown,Process_Crash",
+    .control_file = true,
     .dose_unit = "value",
     .undo = "undo_KEY=VALUE pairs are written, or the file is restored as it was",
     .params = knob_params,

@@ -307,6 +307,7 @@ const struct fault_ops fault_mem_ops = {
     .summary = "memory pressure: a hog grows RSS at a rate up to a size (or OOM) and holds it",
     .privileges = "none (oom=protect: CAP_SYS_RESOURCE)",
     .label_kind = "interval",
+    .effect_labels = "Memory_Leak,Host_OOM",
     .dose_unit = "bytes",
     .undo = "the hog is killed (it also dies with moni: PR_SET_PDEATHSIG)",
     .params = mem_params,

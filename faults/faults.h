@@ -134,6 +134,13 @@ struct fault_ops {
      * end, e.g. kill) or "global" (the whole run).  Journalled with every transition;
      * readers of old journals fall back to it (core/rundir), never to the name. */
     const char *label_kind;
+    /* What a diagnosis names when the fault has its effect ("CPU_Contention,Slowdown"),
+     * for the machine's time to detect in `moni validate`; never used to label data. */
+    const char *effect_labels;
+    /* Acts through the workload's control file (moni-train --control): the runner
+     * passes --control when one is planned, and the trainer's "[control] ... applied"
+     * line makes it effective. */
+    bool control_file;
     const char *dose_unit;  /* unit of requested/delivered dose: "pct", "bytes", "Bps", ... */
     const char *undo;       /* how it is undone (man page, list) */
     const struct fault_param *params;
