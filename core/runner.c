@@ -634,6 +634,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         if (!r->sre)
             goto fail;
         sre_set_sources(r->sre, r->parser, NULL);
+        sre_set_detect(r->sre, runner_det_engine(r->det));
     }
     session_on_line(r->s, on_line, r);
     session_on_sample(r->s, on_sample, r);
