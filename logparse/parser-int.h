@@ -64,7 +64,8 @@ static inline bool lp_is_key_char(char c)
     return lp_is_key_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '/' || c == '-';
 }
 
-/* parser.c: records */
+/* parser.c: a record filled from the line's context, emitted (state updated, callback
+ * called), and the rules run on a line */
 void lp_record_base(struct lp_record *r, const struct line_ctx *lc);
 void lp_emit(struct lp_parser *p, struct lp_record *r);
 bool lp_match_line(struct lp_parser *p, const struct line_ctx *lc, bool exception_probe);
@@ -76,6 +77,7 @@ static inline void lp_fields_start(struct lp_parser *p)
     p->nfields = 0;
     p->arenalen = 0;
 }
+/* Adds a field (name normalised if asked; a later one of the same name replaces it). */
 void lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,
                   size_t tlen, bool numeric_only, bool normalise);
 static inline struct lp_field *lp_field_find(struct lp_parser *p, const char *name)
@@ -85,9 +87,11 @@ static inline struct lp_field *lp_field_find(struct lp_parser *p, const char *na
             return &p->fields[i];
     return NULL;
 }
+/* The fields of rule's match on s (its named groups, then its extractor). */
 void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char *s);
 
-/* traceback.c */
+/* traceback.c: true when the line belongs to a traceback (started, continued) and
+ * must not be matched on its own; lp_tb_emit closes src's open traceback. */
 bool lp_tb_line(struct lp_parser *p, const struct line_ctx *lc);
 void lp_tb_emit(struct lp_parser *p, struct source *src);
 
