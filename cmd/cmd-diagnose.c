@@ -12,43 +12,6 @@
 #include "core/core.h"
 #include "logparse/logparse.h"
 
-/* Lines of workload.log carry no time of their own: workload.idx has when each
- * arrived, which is what the detectors' times are too. */
-static void place_evidence(struct lp_evidence *e, uint64_t line, int64_t real)
-{
-    if (!e->has_time && e->source && !strcmp(e->source, "workload.log") && e->line_no == line)
-        e->time_ns = real;
-}
-
-static void place_log_times(struct lp_diagnosis *d, const char *dir)
-{
-    struct rundir_lines r;
-    if (!d->ncauses || rundir_idx_open(&r, dir) < 0)
-        return;
-    struct rundir_idx x;
-    int rc;
-    while ((rc = rundir_idx_next(&r, &x)) != 0) {
-        if (rc < 0 || !x.real)
-            continue;
-        for (size_t i = 0; i < d->ncauses; i++) {
-            place_evidence(&d->causes[i].first, x.line, x.real);
-            for (size_t k = 0; k < d->causes[i].nevidence; k++)
-                place_evidence(&d->causes[i].evidence[k], x.line, x.real);
-        }
-    }
-    rundir_lines_close(&r);
-}
-
-static void collect(const struct detection *det, void *arg)
-{
-    struct { struct detection *v; size_t n; } *c = arg;
-    struct detection *n = realloc(c->v, (c->n + 1) * sizeof *n);
-    if (n) {
-        c->v = n;
-        c->v[c->n++] = *det;
-    }
-}
-
 /* The fused diagnosis printed as text, or merged into the log diagnosis's JSON. */
 static int print_run(const struct run_diagnosis *rd, const struct lp_diagnosis *logd, bool json)
 {
@@ -86,49 +49,18 @@ static int print_run(const struct run_diagnosis *rd, const struct lp_diagnosis *
 static int diagnose_run(const struct lp_rules *rules, const char *dir,
                         const struct det_config *cfg, bool json)
 {
-    char err[1024], **files = NULL;
-    size_t nfiles = 0;
-    if (rundir_log_files(dir, &files, &nfiles, err, sizeof err) < 0) {
+    char err[1024];
+    struct run_diagnosis *rd = malloc(sizeof *rd);
+    if (!rd)
+        return MONI_EXIT_FAIL;
+    struct lp_diagnosis *logd = run_diagnose_dir(rules, dir, cfg, false, NULL, 0, rd, err, sizeof err);
+    int rc = MONI_EXIT_USAGE;
+    if (!logd)
         moni_err("%s", err);
-        return MONI_EXIT_USAGE;
-    }
-    struct lp_recset set;
-    lp_recset_init(&set);
-    int rc = MONI_EXIT_OK;
-    if (nfiles && lp_parse_paths(rules, (const char *const *)files, nfiles,
-                                 LP_KIND_BIT(LP_KIND_EVENT), &set, err, sizeof err) < 0) {
-        moni_err("%s", err);
-        rc = MONI_EXIT_USAGE;
-    }
-    rundir_paths_free(files, nfiles);
-    struct { struct detection *v; size_t n; } dets = {0};
-    if (rc == MONI_EXIT_OK && detect_run_dir(dir, cfg, collect, &dets, err, sizeof err) < 0) {
-        moni_err("%s", err);
-        rc = MONI_EXIT_USAGE;
-    }
-    struct lp_diagnosis *logd = rc == MONI_EXIT_OK ? lp_diagnose(&set) : NULL;
-    if (rc == MONI_EXIT_OK && !logd)
-        rc = MONI_EXIT_FAIL;
-    if (logd) {
-        place_log_times(logd, dir);
-        struct rundir_meta meta = {0};
-        struct det_fate fate;
-        bool have_fate = rundir_meta_load(dir, &meta, err, sizeof err) == 0 &&
-                         detect_fate_from_meta(&meta, &fate);
-        if (meta.root)
-            rundir_meta_free(&meta);
-        struct run_diagnosis *rd = malloc(sizeof *rd);
-        if (rd) {
-            run_diagnose(logd, dets.v, dets.n, have_fate ? &fate : NULL, rd);
-            rc = print_run(rd, logd, json);
-        } else {
-            rc = MONI_EXIT_FAIL;
-        }
-        free(rd);
-        lp_diagnosis_free(logd);
-    }
-    free(dets.v);
-    lp_recset_free(&set);
+    else
+        rc = print_run(rd, logd, json);
+    lp_diagnosis_free(logd);
+    free(rd);
     return rc;
 }
 

@@ -41,18 +41,26 @@ struct moni_alert_state {   /* a firing alert (alerts_firing fills these) */
     double value;           /* the value that made it fire (latest) */
     int64_t since_real_ns;  /* when it started firing */
 };
+struct moni_detection_count { /* detections so far, by detector */
+    const char *detector, *label;
+    uint64_t count;
+};
 struct exporter_extra {
-    const struct moni_train_metric *train;
+    const struct moni_train_metric *train; /* also "detections" (total so far) and
+                                              "time_to_failure_s" (the soonest predicted
+                                              failure, while one is pending) */
     size_t ntrain;
     const struct moni_event_count *events;
     size_t nevents;
+    const struct moni_detection_count *detections;
+    size_t ndetections;
     const struct moni_fault_state *faults;
     size_t nfaults;
     const struct moni_alert_state *alerts;
     size_t nalerts;
 };
 
-/* ---- Prometheus exporter (core/exporter.c) ---------------------------------------
+/* ---- Prometheus exporter (core/exporter.c serves, core/exposition.c renders) ----------
  * Serves GET /metrics (text format 0.0.4) from a buffer rebuilt once per publish, on
  * non-blocking sockets driven by the loop; bounded connections, request size and
  * per-connection deadline, so no client can stall sampling.  listen is
@@ -115,6 +123,9 @@ void sre_set_fill(struct sre *sre, sre_fill_cb fill, void *arg);
 struct lp_parser;
 struct injector;
 void sre_set_sources(struct sre *sre, const struct lp_parser *parser, const struct injector *inj);
+/* And the live detectors' findings (counts by detector, the soonest predicted failure). */
+struct detect;
+void sre_set_detect(struct sre *sre, const struct detect *det);
 size_t sre_firing(const struct sre *sre, const struct moni_alert_state **out);
 int sre_port(const struct sre *sre); /* exporter port, -1 if none */
 void sre_free(struct sre *sre);      /* after session_finish */

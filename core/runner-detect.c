@@ -109,6 +109,11 @@ size_t runner_det_list(const struct runner_det *rd, const struct detection **out
     return detect_list(rd->det, out);
 }
 
+const struct detect *runner_det_engine(const struct runner_det *rd)
+{
+    return rd->det;
+}
+
 void runner_det_free(struct runner_det *rd)
 {
     if (!rd)

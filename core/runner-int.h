@@ -37,6 +37,7 @@ void runner_det_exit(struct runner_det *rd, const struct session_workload *w);
 int runner_det_on(struct runner_det *rd, void (*cb)(struct runner *, const struct detection *, void *),
                   void *arg);
 size_t runner_det_list(const struct runner_det *rd, const struct detection **out);
+const struct detect *runner_det_engine(const struct runner_det *rd);
 void runner_det_free(struct runner_det *rd);
 
 #endif

@@ -211,7 +211,7 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
         s->spec.has_at = true; /* no time given: at the start */
         s->spec.at_ns = 0;
     }
-    s->knob = !strcmp(s->spec.ops->name, "knob");
+    s->knob = s->spec.ops->control_file;
     /* kinds that work in a directory default to the run directory */
     if (!s->knob && (s->spec.ops->targets & FAULT_TGT_PATH) && !s->spec.target.path[0] &&
         r->out_dir[0])
@@ -424,6 +424,10 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
     struct runner *r = arg;
     if (r->logs)
         runner_logs_poll(r->logs, false);
+    /* At --duration the faults end first: a stopped workload cannot act on SIGTERM. */
+    int64_t d = r->o.duration_ns ? r->o.duration_ns : r->o.exp ? r->o.exp->duration_ns : 0;
+    if (r->inj && d > 0 && moni_mono_ns() - r->start_mono >= d)
+        injector_stop_all_why(r->inj, "run duration reached");
     if (r->inj)
         injector_poll(r->inj);
 }
@@ -630,6 +634,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         if (!r->sre)
             goto fail;
         sre_set_sources(r->sre, r->parser, NULL);
+        sre_set_detect(r->sre, runner_det_engine(r->det));
     }
     session_on_line(r->s, on_line, r);
     session_on_sample(r->s, on_sample, r);
