@@ -130,6 +130,8 @@ struct lp_field {
     const char *text;  /* the captured text */
     double num;        /* numeric value (nan/inf kept as such) when is_num */
     bool is_num;
+    const char *raw;   /* the key as the log wrote it ("lm loss") when name is its
+                        * canonical form (moni-rules(5) METRIC NAMES); else NULL */
 };
 
 struct lp_record {
