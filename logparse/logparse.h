@@ -50,6 +50,15 @@ enum lp_label {
     LP_LABEL_PROCESS_KILLED,       /* Process_Killed */
     LP_LABEL_CLEANUP_FAILURE,      /* Cleanup_Failure */
     LP_LABEL_BATCH_MISMATCH,       /* Batch_Mismatch */
+    /* also named by core's detectors from metrics and the process's fate */
+    LP_LABEL_CPU_CONTENTION,       /* CPU_Contention */
+    LP_LABEL_IO_BOTTLENECK,        /* IO_Bottleneck */
+    LP_LABEL_MEMORY_LEAK,          /* Memory_Leak */
+    LP_LABEL_NO_CONVERGENCE,       /* No_Convergence */
+    LP_LABEL_PROCESS_HANG,         /* Process_Hang */
+    LP_LABEL_NETWORK_DEGRADATION,  /* Network_Degradation */
+    LP_LABEL_SLOWDOWN,             /* Slowdown */
+    LP_LABEL_PROCESS_CRASH,        /* Process_Crash */
     LP_NLABELS
 };
 #define LP_LABEL_BIT(l) (1u << (l))
