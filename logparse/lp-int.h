@@ -25,6 +25,15 @@ bool lp_parse_number(const char *s, size_t n, double *out);
 /* A value with thousands separators and, given unit, a unit suffix or a default scale. */
 bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double *out);
 
+/* quiet.c: failures the diagnosis reads from metric records (a NaN loss no event
+ * names, progress that stops while the log goes on), as synthetic events */
+struct lp_quiet {
+    struct lp_record rec[2];
+    size_t n;
+    char text[600];
+};
+void lp_quiet_find(const struct lp_recset *set, struct lp_quiet *q);
+
 struct lp_rule {
     char *id, *pattern, *event, *action, *pack;
     int line; /* line of the rule in its pack */

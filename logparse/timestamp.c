@@ -145,6 +145,16 @@ static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_l
 int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_ns)
 {
     pthread_once(&local_once, local_init);
+    /* torchrun's "[rank3]:" before the stamp */
+    if (len > 8 && !memcmp(s, "[rank", 5)) {
+        size_t k = 5;
+        while (k < len && k < 12 && isdig(s[k]))
+            k++;
+        if (k > 5 && k + 1 < len && s[k] == ']' && s[k + 1] == ':') {
+            s += k + 2;
+            len -= k + 2;
+        }
+    }
     size_t i = 0;
     while (i < len && i < 4 && (s[i] == '[' || s[i] == ' ' || s[i] == '('))
         i++;
