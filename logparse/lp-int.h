@@ -34,6 +34,10 @@ struct lp_quiet {
 };
 void lp_quiet_find(const struct lp_recset *set, struct lp_quiet *q);
 
+/* timestamp.c: lp_parse_timestamp, knowing whether ref is the receive time */
+int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
+                           int64_t *out_ns);
+
 struct lp_rule {
     char *id, *pattern, *event, *action, *pack;
     int line; /* line of the rule in its pack */
