@@ -285,6 +285,31 @@ static size_t value_end(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* " samples/s" after a value: the unit names the metric when the key does not
+ * ("throughput: 1234 samples/s"). */
+static const char *rate_unit_name(const char *s, size_t n, size_t i)
+{
+    static const struct { const char *unit, *name; } units[] = {
+        {"samples/s", "samples_per_s"}, {"samples/sec", "samples_per_s"},
+        {"sample/s", "samples_per_s"},  {"img/s", "samples_per_s"},
+        {"imgs/s", "samples_per_s"},    {"images/s", "samples_per_s"},
+        {"tokens/s", "tokens_per_s"},   {"tokens/sec", "tokens_per_s"},
+        {"tok/s", "tokens_per_s"},      {"tok/sec", "tokens_per_s"},
+        {"it/s", "it_per_s"},           {"steps/s", "it_per_s"},
+        {"TFLOPS", "tflops"},           {"TFLOP/s", "tflops"},
+    };
+    if (i + 1 >= n || s[i] != ' ')
+        return NULL;
+    size_t ws = i + 1, we = ws;
+    while (we < n && s[we] != ' ' && s[we] != ',' && s[we] != '|' && s[we] != ';' &&
+           s[we] != ')' && s[we] != ']')
+        we++;
+    for (size_t k = 0; k < MONI_ARRAY_LEN(units); k++)
+        if (strlen(units[k].unit) == we - ws && !strncasecmp(s + ws, units[k].unit, we - ws))
+            return units[k].name;
+    return NULL;
+}
+
 /* key=value, key: value, "key = value", "key value" for known keys, progress as
  * "key N/M" or a leading "[N/M]"; two-word keys ("train loss", "max mem") joined. */
 static void extract_kv(struct lp_parser *p, const char *s, size_t n)
@@ -372,6 +397,12 @@ static void extract_kv(struct lp_parser *p, const char *s, size_t n)
         }
         size_t vs = i;
         i = value_end(s, n, i);
+        const char *rate = rate_unit_name(s, n, i);
+        if (rate && !known_key(key, klen)) { /* "throughput: 1234 samples/s" */
+            lp_field_add(p, rate, strlen(rate), s + vs, i - vs, true, false);
+            pwe = 0;
+            continue;
+        }
         if (!lp_field_add(p, key, klen, s + vs, i - vs, true, true))
             i = vs; /* not a number ("wandb: train/loss 0.21"): its text may hold keys */
         pwe = 0;
@@ -410,7 +441,12 @@ static void copy_primary_loss(struct lp_parser *p)
     for (size_t i = 0; i < p->nfields; i++) {
         const struct lp_field *f = &p->fields[i];
         size_t l = strlen(f->name);
-        if (!f->is_num || l < 5 || strcmp(f->name + l - 4, "loss") ||
+        /* Lightning's train_loss_step / train_loss_epoch too */
+        if (l > 5 && !strcmp(f->name + l - 5, "_step"))
+            l -= 5;
+        else if (l > 6 && !strcmp(f->name + l - 6, "_epoch"))
+            l -= 6;
+        if (!f->is_num || l < 5 || strncmp(f->name + l - 4, "loss", 4) ||
             !strncmp(f->name, "eval_", 5) || !strncmp(f->name, "test_", 5) ||
             !strncmp(f->name, "val", 3) || strstr(f->name, "nll"))
             continue;
