@@ -112,7 +112,7 @@ static bool json_number_text(const char *s)
 static void put_num(FILE *f, const struct lp_field *fl, bool json)
 {
     /* the text as written is the value unless a unit or a scale converted it */
-    if (json_number_text(fl->text) && (!fl->raw || strtod(fl->text, NULL) == fl->num)) {
+    if (!fl->scaled && json_number_text(fl->text)) {
         fputs_unlocked(fl->text, f);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {

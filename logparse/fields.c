@@ -74,6 +74,58 @@ static bool paren_percent(const char *t, size_t n, const char **ps, size_t *pn)
     return true;
 }
 
+/* Canonical names of the keys seen lately, by their bytes as written: the same few
+ * keys come on every line, so most fields skip normalising and the table lookup. */
+#define CANON_SLOTS 256
+#define CANON_KEYLEN 40
+struct canon_slot {
+    uint8_t klen; /* 0: empty */
+    bool has_unit;
+    signed char metric;
+    char key[CANON_KEYLEN];
+    char name[CANON_KEYLEN];
+    struct lp_canon unit;
+};
+static _Thread_local struct canon_slot canon_cache[CANON_SLOTS];
+
+/* The canonical name of a metric key as written; false if it normalises to nothing. */
+static bool canon_key(const char *name, size_t nlen, char *nb, size_t cap,
+                      struct lp_canon *unit, bool *has_unit, int *metric)
+{
+    struct canon_slot *slot = NULL;
+    if (nlen && nlen < CANON_KEYLEN) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < nlen; i++)
+            h = (h ^ (unsigned char)name[i]) * 16777619u;
+        slot = &canon_cache[h & (CANON_SLOTS - 1)];
+        if (slot->klen == nlen && !memcmp(slot->key, name, nlen)) {
+            size_t l = strlen(slot->name);
+            memcpy(nb, slot->name, l + 1);
+            *unit = slot->unit;
+            *has_unit = slot->has_unit;
+            *metric = slot->metric;
+            return true;
+        }
+    }
+    char key[128];
+    if (!norm_name(name, nlen, key, sizeof key))
+        return false;
+    *has_unit = lp_canon_name(key, nb, cap, unit);
+    if (!*has_unit)
+        memcpy(nb, key, strlen(key) + 1);
+    *metric = metric_index(nb);
+    size_t nl = strlen(nb);
+    if (slot && nl < CANON_KEYLEN) {
+        slot->klen = (uint8_t)nlen;
+        memcpy(slot->key, name, nlen);
+        memcpy(slot->name, nb, nl + 1);
+        slot->unit = *unit;
+        slot->has_unit = *has_unit;
+        slot->metric = (signed char)*metric;
+    }
+    return true;
+}
+
 /* Adds a field.  Metric keys (normalise) get their canonical name and unit
  * (metricnames.c) and keep the key as written in raw; numeric text gets is_num.  A
  * later field of the same name replaces an earlier one.  numeric_only drops
@@ -83,20 +135,18 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
 {
     char nb[128];
     size_t nl;
-    struct lp_canon unit;
+    struct lp_canon unit = {0};
     bool has_unit = false;
+    int metric = -1;
     if (normalise) {
-        char key[128];
-        if (!norm_name(name, nlen, key, sizeof key))
+        if (!canon_key(name, nlen, nb, sizeof nb, &unit, &has_unit, &metric))
             return false;
-        has_unit = lp_canon_name(key, nb, sizeof nb, &unit);
-        if (!has_unit)
-            memcpy(nb, key, strlen(key) + 1);
         nl = strlen(nb);
     } else {
         nl = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
         memcpy(nb, name, nl);
         nb[nl] = '\0';
+        metric = -2; /* not looked up yet */
     }
     if (!nl)
         return false;
@@ -105,8 +155,13 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
-    bool isnum = normalise ? lp_parse_value(text, tlen, has_unit ? &unit : NULL, &v)
-                           : lp_parse_number(text, tlen, &v);
+    bool isnum = lp_parse_number(text, tlen, &v), scaled = false;
+    if (isnum && has_unit && unit.scale != 1) {
+        v *= unit.scale;
+        scaled = true;
+    } else if (!isnum && normalise) {
+        isnum = scaled = lp_parse_value(text, tlen, has_unit ? &unit : NULL, &v);
+    }
     if (numeric_only && !isnum)
         return false;
     struct lp_field *f = lp_field_find(p, nb);
@@ -116,7 +171,7 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
         const char *n = arena_put(p, nb, nl);
         if (!n)
             return false;
-        p->fmetric[p->nfields] = (signed char)metric_index(nb);
+        p->fmetric[p->nfields] = (signed char)(metric == -2 ? metric_index(nb) : metric);
         f = &p->fields[p->nfields++];
         f->name = n;
     }
@@ -124,6 +179,7 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     f->text = t ? t : "";
     f->num = v;
     f->is_num = isnum;
+    f->scaled = scaled;
     f->raw = NULL;
     if (normalise && (nlen != nl || memcmp(name, nb, nl)))
         f->raw = arena_put(p, name, nlen);
@@ -455,6 +511,7 @@ static void copy_primary_loss(struct lp_parser *p)
         struct lp_field *c = lp_field_find(p, "loss");
         if (c) {
             c->num = p->fields[i].num;
+            c->scaled = p->fields[i].scaled;
             c->raw = raw;
         }
         return;

@@ -141,6 +141,7 @@ struct lp_field {
     bool is_num;
     const char *raw;   /* the key as the log wrote it ("lm loss") when name is its
                         * canonical form (moni-rules(5) METRIC NAMES); else NULL */
+    bool scaled;       /* num was converted (unit, scale, separators): text is not num */
 };
 
 struct lp_record {

@@ -181,8 +181,11 @@ bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit
 {
     const struct lp_canon *c = lp_canon_lookup(key);
     if (c) {
+        size_t l = strlen(c->name);
+        if (l + 1 > cap)
+            return false;
         *unit = *c;
-        snprintf(out, cap, "%s", c->name);
+        memcpy(out, c->name, l + 1);
         return true;
     }
     static const struct { const char *from, *to; bool keep_loss; } prefixes[] = {
@@ -201,8 +204,12 @@ bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit
         /* train_loss stays train_loss (the primary loss copy names it "loss") */
         if (!prefixes[i].keep_loss && !strcmp(c->name, "loss"))
             return false;
+        size_t tl = strlen(prefixes[i].to), nl = strlen(c->name);
+        if (tl + nl + 1 > cap)
+            return false;
         *unit = *c;
-        snprintf(out, cap, "%s%s", prefixes[i].to, c->name);
+        memcpy(out, prefixes[i].to, tl);
+        memcpy(out + tl, c->name, nl + 1);
         return strcmp(out, key) != 0;
     }
     return false;
