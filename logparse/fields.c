@@ -341,6 +341,34 @@ static size_t value_end(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* "48.13 GiB (50.67%)", "991 ms": a unit after a space belongs to the number before
+ * it (and a parenthesised percentage after the unit to both).  Returns the new end. */
+static size_t unit_after(const char *s, size_t n, size_t vs, size_t i)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB",
+                                        "TB",  "ms",  "us",  "s",   "sec", "%"};
+    if (i == vs || i + 1 >= n || s[i] != ' ' || !isdig(s[i - 1]))
+        return i;
+    size_t ws = i + 1, we = ws;
+    while (we < n && s[we] != ' ' && s[we] != ',' && s[we] != '|' && s[we] != ';' &&
+           s[we] != ')' && s[we] != ']' && s[we] != '(')
+        we++;
+    bool unit = false;
+    for (size_t k = 0; k < MONI_ARRAY_LEN(units) && !unit; k++)
+        unit = strlen(units[k]) == we - ws && !memcmp(s + ws, units[k], we - ws);
+    if (!unit)
+        return i;
+    size_t e = we;
+    if (e + 1 < n && s[e] == ' ' && s[e + 1] == '(') /* "GiB (50.67%)" */
+        e++;
+    if (e < n && s[e] == '(') {
+        const char *close = memchr(s + e, ')', n - e < 16 ? n - e : 16);
+        if (close && close[-1] == '%')
+            return (size_t)(close - s);
+    }
+    return we;
+}
+
 /* " samples/s" after a value: the unit names the metric when the key does not
  * ("throughput: 1234 samples/s"). */
 static const char *rate_unit_name(const char *s, size_t n, size_t i)
@@ -453,6 +481,7 @@ static void extract_kv(struct lp_parser *p, const char *s, size_t n)
         }
         size_t vs = i;
         i = value_end(s, n, i);
+        i = unit_after(s, n, vs, i);
         const char *rate = rate_unit_name(s, n, i);
         if (rate && !known_key(key, klen)) { /* "throughput: 1234 samples/s" */
             lp_field_add(p, rate, strlen(rate), s + vs, i - vs, true, false);

@@ -25,6 +25,7 @@ import glob
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -95,7 +96,7 @@ def load_cases(path):
         resolved = []
         for where, kv, no in c["metrics"]:
             if where.startswith("/"):
-                needle = where[1:-1].replace("\\/", "/").replace("\\[", "[").replace("\\]", "]")
+                needle = re.sub(r"\\(.)", r"\1", where[1:-1])  # \/ \[ \| ... stand for themselves
                 if needle.startswith("^"):
                     hits = [i + 1 for i, l in enumerate(c["body"]) if l.startswith(needle[1:])]
                 else:
