@@ -117,6 +117,7 @@ struct cluster {
     uint32_t labels;
     size_t count;
     const struct lp_record *first;
+    const struct lp_record *last;
     const struct lp_record *ev[MAX_EVIDENCE];
     size_t nev;
     const char *action;
@@ -173,6 +174,15 @@ static int cmp_rec(const void *a, const void *b)
 
 static int64_t cl_time(const struct cluster *c) { return lp_record_time(c->first); }
 
+/* The effect's first event comes within the window of the cause's events (a
+ * memory climb may start long before the kill; its last warning is what counts). */
+static bool related(const struct cluster *cause, const struct cluster *effect)
+{
+    int64_t te = cl_time(effect), t0 = cl_time(cause);
+    int64_t t1 = lp_record_time(cause->last ? cause->last : cause->first);
+    return te >= t0 - RELATED_WINDOW_NS && te <= t1 + RELATED_WINDOW_NS;
+}
+
 static int cmp_cluster(const void *a, const void *b)
 {
     const struct cluster *x = a, *y = b;
@@ -180,15 +190,11 @@ static int cmp_cluster(const void *a, const void *b)
         return x->group < y->group ? -1 : 1;
     /* a known cause ranks before its effect when both are close in time, whatever
      * their severities (host memory at 97% is a warning, the kill it causes an error) */
-    int64_t tx = cl_time(x), ty = cl_time(y);
     if (x->label >= 0 && y->label >= 0) {
-        uint64_t d = tx > ty ? (uint64_t)tx - (uint64_t)ty : (uint64_t)ty - (uint64_t)tx;
-        if (d <= (uint64_t)RELATED_WINDOW_NS) {
-            if (causes(x->label, y->label))
-                return -1;
-            if (causes(y->label, x->label))
-                return 1;
-        }
+        if (causes(x->label, y->label) && related(x, y))
+            return -1;
+        if (causes(y->label, x->label) && related(y, x))
+            return 1;
     }
     /* errors before warning-only clusters */
     bool ex = x->maxsev >= LP_SEV_ERROR, ey = y->maxsev >= LP_SEV_ERROR;
@@ -272,6 +278,7 @@ static size_t build_clusters(const struct lp_record *const *rec, size_t nrec, st
             c->action = "";
         }
         c->count++;
+        c->last = r;
         c->labels |= r->labels;
         if (r->severity > c->maxsev)
             c->maxsev = r->severity;
