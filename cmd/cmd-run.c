@@ -258,13 +258,41 @@ static void print_plans(const struct run_opts *ro, struct plan *const *loaded)
     }
 }
 
+/* --dry-run of a single run: the faults checked like a real run checks them, then
+ * what would run; nothing is created and nothing starts. */
+static int print_single(const struct run_opts *ro)
+{
+    char out[PATH_MAX], err[1024];
+    struct runner_opts o = {.fault_specs = ro->faults, .nfault_specs = ro->nfaults};
+    if (runner_check(&o, err, sizeof err) < 0) {
+        moni_err("run: %s", err);
+        return MONI_EXIT_USAGE;
+    }
+    if (ro->out)
+        snprintf(out, sizeof out, "%s", ro->out);
+    else
+        default_out("run", out, sizeof out);
+    char d[32], iv[32];
+    moni_fmt_duration(ro->duration_ns, d, sizeof d);
+    moni_fmt_duration(ro->interval_ns ? ro->interval_ns : MONI_NS_PER_SEC, iv, sizeof iv);
+    printf("run %s: every %s, %s:", out, iv, ro->duration_ns ? d : "until exit");
+    if (!ro->argv || !ro->argv[0])
+        printf(" moni-train");
+    for (size_t i = 0; ro->argv && ro->argv[i]; i++)
+        printf(" %s", ro->argv[i]);
+    printf("\n");
+    for (size_t i = 0; i < ro->nfaults; i++)
+        printf("  fault %s\n", ro->faults[i]);
+    return MONI_EXIT_OK;
+}
+
 static int cmd_run_exec(struct cmd_args *a)
 {
     struct run_opts ro = {0};
     if (run_options(a, &ro) < 0)
         return MONI_EXIT_USAGE;
     if (!ro.nplans)
-        return run_single(&ro);
+        return ro.dry_run ? print_single(&ro) : run_single(&ro);
     struct plan *loaded[MAX_LIST];
     if (load_plans(&ro, loaded) < 0)
         return MONI_EXIT_USAGE;
@@ -288,7 +316,7 @@ static const struct cmd_opt run_opts_spec[] = {
     {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},
     {"quiet", 'q', NULL, 0, "no progress lines"},
-    {"dry-run", 0, NULL, 0, "check the plans and print what would run"},
+    {"dry-run", 0, NULL, 0, "check the faults and plans and print what would run"},
     {0},
 };
 

@@ -217,6 +217,15 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
         snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->out_dir);
     if (s->knob && !s->spec.target.path[0])
         snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->control_path);
+    /* the kind's own pre-flight now: a fault that cannot arm fails the run before
+     * the workload starts (moni-plan(5)), not as a note after it */
+    if (fault_spec_preflight(&s->spec, e, sizeof e) != 0) {
+        if (pf)
+            snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
+        else
+            snprintf(err, errlen, "--fault %s: %s", text, e);
+        return -1;
+    }
     r->nsched++;
     return 0;
 }

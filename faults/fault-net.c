@@ -586,6 +586,33 @@ static int netem_fire(struct fault *f, struct net_state *s, char *err, size_t er
 }
 
 /* ---- ops ----------------------------------------------------------------------------- */
+/* Checks that need no socket, no tc and no target (arm repeats them). */
+static int net_precheck(const struct fault *f, char *err, size_t errlen)
+{
+    if (fault_num(f, "mode") == 1) {
+        if (fault_num(f, "stall") > 0 || fault_num(f, "reset") > 0 ||
+            fault_num(f, "reset_after") > 0) {
+            snprintf(err, errlen, "stall and reset need mode=proxy");
+            return FAULT_ERR_USAGE;
+        }
+        if (f->target.port == 22 && !fault_num(f, "allow_ssh")) {
+            snprintf(err, errlen, "port 22 is excluded (allow_ssh=1 to force)");
+            return FAULT_ERR_USAGE;
+        }
+        return 0;
+    }
+    struct in_addr a;
+    if (inet_pton(AF_INET, fault_str(f, "host"), &a) != 1) {
+        snprintf(err, errlen, "host=%s: not an IPv4 address", fault_str(f, "host"));
+        return FAULT_ERR_USAGE;
+    }
+    if ((int)fault_num(f, "listen") == f->target.port && a.s_addr == htonl(INADDR_LOOPBACK)) {
+        snprintf(err, errlen, "listen=%d is the target port", f->target.port);
+        return FAULT_ERR_USAGE;
+    }
+    return 0;
+}
+
 static int net_arm(struct fault *f, char *err, size_t errlen)
 {
     struct net_state *s = calloc(1, sizeof *s);
@@ -794,4 +821,5 @@ const struct fault_ops fault_net_ops = {
     .revert = net_revert,
     .describe = net_describe,
     .release = net_release,
+    .precheck = net_precheck,
 };

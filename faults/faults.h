@@ -151,6 +151,10 @@ struct fault_ops {
      * journal's "details" object. May be NULL. */
     void (*describe)(const struct fault *f, cJSON *details);
     void (*release)(struct fault *f); /* frees f->priv; may be NULL */
+    /* The part of arm's pre-flight that needs no target and acts on nothing
+     * (parameters that exclude each other, addresses, a library present): run before
+     * the workload starts.  f->priv is NULL and stays so.  0 or FAULT_ERR_*; may be NULL. */
+    int (*precheck)(const struct fault *f, char *err, size_t errlen);
 };
 enum { FAULT_OK = 0, FAULT_ERR_FAIL = -1, FAULT_ERR_USAGE = -2 };
 
@@ -192,6 +196,11 @@ struct fault_spec {
     int64_t for_ns; /* 0 = until stopped (or the kind ends by itself, or the max) */
 };
 int fault_spec_parse(const char *text, struct fault_spec *spec, char *err, size_t errlen);
+/* Everything arming checks that acts on nothing, for plans and --fault before anything
+ * starts: the target pid (never init, moni or a pid outside a workload that does not
+ * exist yet), the window against the default hard maximum, and the kind's precheck.
+ * 0, or FAULT_ERR_USAGE / FAULT_ERR_FAIL with err. */
+int fault_spec_preflight(const struct fault_spec *spec, char *err, size_t errlen);
 
 /* ---- the injector --------------------------------------------------------------------- */
 struct injector;

@@ -494,6 +494,39 @@ int injector_arm_spec(struct injector *inj, const struct fault_spec *spec, int *
                         err, errlen);
 }
 
+int fault_spec_preflight(const struct fault_spec *spec, char *err, size_t errlen)
+{
+    /* a stand-in injector: no workload yet, no guardian, the default limits */
+    struct injector tmp = {.max_ns = DEFAULT_MAX_NS, .mem_headroom = DEFAULT_MEM_HEADROOM,
+                           .disk_ceiling = DEFAULT_DISK_CEILING};
+    struct fault_target t = spec->target;
+    int rc;
+    if ((spec->ops->targets & FAULT_TGT_PID) && t.pid > 0 &&
+        (rc = check_pid(&tmp, spec->ops, &t, err, errlen)))
+        return rc;
+    if (spec->for_ns < 0 || spec->for_ns > tmp.max_ns) {
+        char a[32], b[32];
+        snprintf(err, errlen, "%s: for=%s exceeds the hard maximum of %s", spec->ops->name,
+                 moni_fmt_duration(spec->for_ns, a, sizeof a),
+                 moni_fmt_duration(tmp.max_ns, b, sizeof b));
+        return FAULT_ERR_USAGE;
+    }
+    if (!spec->ops->precheck)
+        return 0;
+    struct fault f = {0};
+    f.ops = spec->ops;
+    f.inj = &tmp;
+    f.p = spec->params;
+    f.target = t;
+    f.for_ns = spec->for_ns;
+    f.max_ns = tmp.max_ns;
+    snprintf(f.id_str, sizeof f.id_str, "f0");
+    char why[512] = "";
+    if ((rc = spec->ops->precheck(&f, why, sizeof why)))
+        snprintf(err, errlen, "%s: %s", spec->ops->name, why);
+    return rc;
+}
+
 int injector_fire(struct injector *inj, int id, char *err, size_t errlen)
 {
     struct fault *f = find(inj, id);
