@@ -115,6 +115,9 @@ int obs_rec_meta(struct obs_rec *r, const cJSON *meta); /* temp + rename */
 const char *obs_rec_dir(const struct obs_rec *r);
 uint64_t obs_rec_errors(const struct obs_rec *r);
 void obs_rec_close(struct obs_rec *r); /* fsync all, stop the fsync thread */
+/* The directory's lock fd (the caller closes it when the run is over; after close
+ * the next run may take the directory). */
+int obs_rec_take_lock(struct obs_rec *r);
 /* "line,timestamp,mono_ns,stream\n" row for workload.idx. */
 size_t obs_idx_row(uint64_t lineno, const struct moni_stamp *t, int stream, char *buf,
                    size_t len);

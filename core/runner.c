@@ -679,7 +679,7 @@ static int post_start(struct runner *r, char *err, size_t errlen)
     if (dir) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%s/events.jsonl", dir);
-        r->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        r->events_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (r->events_fd < 0)
             session_note(r->s, "events.jsonl: %s", strerror(errno));
         /* per-process logs of a multi-process workload (moni-rlsim --log-dir) */

@@ -80,6 +80,7 @@ struct session {
     int col_moni_cpu, col_lag;
     int64_t prev_cpu_ns, prev_cpu_at;
     int exit_status;
+    int dir_lock;             /* the run directory's lock, held until session_free */
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -163,6 +164,7 @@ struct session *session_new(struct moni_loop *loop, const struct session_opts *o
     if (!s)
         return NULL;
     s->loop = loop;
+    s->dir_lock = -1;
     s->o = *opts;
     s->o.interval_ns = iv;
     if (s->o.grace_ns <= 0)
@@ -660,6 +662,7 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
         s->rec = obs_rec_open(s->out_dir, s->o.force, err, errlen, usage_error);
         if (!s->rec)
             return -1;
+        s->dir_lock = obs_rec_take_lock(s->rec);
     }
     /* Built-in sources first, then the ones others added, in that column order. */
     size_t extra = s->nsrc;
@@ -821,6 +824,8 @@ void session_free(struct session *s)
     free(s->src);
     if (s->rec)
         obs_rec_close(s->rec);
+    if (s->dir_lock >= 0)
+        close(s->dir_lock);
     frame_free(&s->frame);
     struct hooks *hs[] = {&s->on_tick, &s->on_sample, &s->on_line, &s->on_exit, &s->on_done};
     for (size_t i = 0; i < MONI_ARRAY_LEN(hs); i++)
