@@ -285,6 +285,10 @@ void session_note(struct session *s, const char *fmt, ...) __attribute__((format
 int session_meta_set(struct session *s, const char *key, cJSON *item);
 /* Rewrites meta.json now (atomically); 0 or -1. */
 int session_write_meta(struct session *s);
+/* Writes into the run directory that failed so far (rows, log lines, meta.json), also
+ * after session_finish; *first (may be NULL) = the first one, "samples.csv: No space
+ * left on device", or "". */
+uint64_t session_write_errors(const struct session *s, const char **first);
 
 /* Lower-level pieces, exported for tests and other commands. */
 /* Formats one samples.csv row ("timestamp,mono_ns,v1,,v3\n"; missing = empty). */

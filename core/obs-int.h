@@ -114,6 +114,7 @@ int obs_rec_line(struct obs_rec *r, const char *line, size_t len, uint64_t linen
 int obs_rec_meta(struct obs_rec *r, const cJSON *meta); /* temp + rename */
 const char *obs_rec_dir(const struct obs_rec *r);
 uint64_t obs_rec_errors(const struct obs_rec *r);
+const char *obs_rec_first_error(const struct obs_rec *r); /* "FILE: strerror", "" if none */
 void obs_rec_close(struct obs_rec *r); /* fsync all, stop the fsync thread */
 /* The directory's lock fd (the caller closes it when the run is over; after close
  * the next run may take the directory). */

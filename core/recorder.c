@@ -40,6 +40,7 @@ struct obs_rec {
     char *row;
     size_t rowcap;
     uint64_t errors;
+    char first_error[256]; /* "samples.csv: No space left on device", "" if none */
     pthread_t syncer;
     bool syncer_started;
     pthread_mutex_t mu;
@@ -295,6 +296,13 @@ static void *syncer(void *arg)
 
 #define LOCK_NAME ".moni.lock"
 
+static void note_error(struct obs_rec *r, const char *file, int e)
+{
+    if (!r->errors++)
+        snprintf(r->first_error, sizeof r->first_error, "%s: %s", file, strerror(e));
+}
+
+
 static bool dir_empty(const char *path)
 {
     DIR *d = opendir(path);
@@ -450,7 +458,7 @@ struct obs_rec *obs_rec_open(const char *dir, bool force, char *err, size_t errl
     }
     static const char idx_header[] = "line,timestamp,mono_ns,stream\n";
     if (moni_write_all(r->idx, idx_header, sizeof idx_header - 1) < 0)
-        r->errors++;
+        note_error(r, "workload.idx", errno);
     if (pthread_create(&r->syncer, NULL, syncer, r) == 0)
         r->syncer_started = true;
     return r;
@@ -459,7 +467,8 @@ struct obs_rec *obs_rec_open(const char *dir, bool force, char *err, size_t errl
 static int write_line(struct obs_rec *r, int fd, const char *buf, size_t len)
 {
     if (moni_write_all(fd, buf, len) < 0) {
-        r->errors++;
+        note_error(r, fd == r->csv ? "samples.csv" : fd == r->log ? "workload.log" : "workload.idx",
+                   errno);
         return -1;
     }
     unsigned bit = fd == r->csv ? DIRTY_CSV : fd == r->log ? DIRTY_LOG : DIRTY_IDX;
@@ -526,21 +535,27 @@ int obs_rec_meta(struct obs_rec *r, const cJSON *meta)
     char tmp[4096], path[4096];
     snprintf(tmp, sizeof tmp, "%s/.meta.json.tmp", r->dir);
     snprintf(path, sizeof path, "%s/meta.json", r->dir);
-    int rc = -1;
+    int rc = -1, e = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        e = errno;
     if (fd >= 0) {
         size_t len = strlen(text);
         text[len] = '\n'; /* replaces the NUL; written with the length below */
         if (moni_write_all(fd, text, len + 1) == 0 && fsync(fd) == 0)
             rc = 0;
+        else
+            e = errno;
         close(fd);
-        if (rc == 0 && rename(tmp, path) < 0)
+        if (rc == 0 && rename(tmp, path) < 0) {
+            e = errno;
             rc = -1;
+        }
         if (rc < 0)
             unlink(tmp);
     }
     if (rc < 0)
-        r->errors++;
+        note_error(r, "meta.json", e);
     free(text);
     return rc;
 }
@@ -553,6 +568,11 @@ const char *obs_rec_dir(const struct obs_rec *r)
 uint64_t obs_rec_errors(const struct obs_rec *r)
 {
     return r->errors;
+}
+
+const char *obs_rec_first_error(const struct obs_rec *r)
+{
+    return r->first_error;
 }
 
 int obs_rec_take_lock(struct obs_rec *r)

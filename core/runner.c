@@ -69,6 +69,8 @@ struct runner {
     bool attached;            /* the session belongs to the caller */
     struct runner_logs *logs; /* RUN_DIR/logs/ *.log followers (multi-process workloads) */
     bool rlsim;               /* stdout repeats controller.log: do not parse it twice */
+    uint64_t events_errors;   /* events.jsonl lines that could not be written */
+    char write_error[300];    /* the first failed write in the run directory, "" if none */
 };
 
 static void free_argv(char **argv)
@@ -328,6 +330,9 @@ static void on_record(const struct lp_record *rec, void *arg)
             buf[n++] = '\n';
             if (moni_write_all(r->events_fd, buf, n) == 0)
                 r->events_dirty = true;
+            else if (!r->events_errors++)
+                snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s",
+                         strerror(errno));
         }
     }
     /* log triggers: the first matching record arms the fault's timer */
@@ -390,7 +395,8 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
 static void fire_sched(struct runner *r, struct sched *s)
 {
     char e[512];
-    if (!r->inj || s->state == SCHED_FIRED || s->state == SCHED_FAILED || r->done)
+    if (!r->inj || s->state == SCHED_FIRED || s->state == SCHED_FAILED || r->done ||
+        r->write_error[0])
         return;
     if (injector_fire(r->inj, s->id, e, sizeof e) != 0) {
         s->state = SCHED_FAILED;
@@ -420,6 +426,43 @@ static void on_fire_timer(struct moni_loop *loop, int64_t deadline_ns, int64_t n
     fire_sched(r, s);
 }
 
+/* A write that failed in the run directory (disk full, EIO) ends the run: the
+ * faults stop at once (their labels could no longer be told), nothing more fires,
+ * and runner_finish exits non-zero saying what could not be finalised. */
+static bool write_failed(struct runner *r)
+{
+    if (r->write_error[0])
+        return true;
+    const char *what = "";
+    struct injector_stats st = {0};
+    if (r->inj)
+        injector_stats(r->inj, &st);
+    if (r->s && session_write_errors(r->s, &what))
+        snprintf(r->write_error, sizeof r->write_error, "%s", what);
+    else if (st.journal_errors)
+        snprintf(r->write_error, sizeof r->write_error, "faults.jsonl: a transition could "
+                 "not be journalled");
+    return r->write_error[0] != 0;
+}
+
+static void check_writes(struct runner *r)
+{
+    if (r->write_error[0] || !r->started || !write_failed(r))
+        return;
+    for (size_t i = 0; i < r->nsched; i++)
+        if (r->sched[i].timer >= 0) {
+            moni_loop_cancel_timer(r->loop, r->sched[i].timer);
+            r->sched[i].timer = -1;
+        }
+    if (r->inj)
+        injector_stop_all(r->inj);
+    session_note(r->s, "write failed in the run directory (%s): faults stopped, run ended",
+                 r->write_error);
+    moni_err("run %s: %s: faults stopped, ending the run", r->out_dir[0] ? r->out_dir : ".",
+             r->write_error);
+    runner_stop(r, "write error");
+}
+
 static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns, uint64_t missed,
                     void *arg)
 {
@@ -432,6 +475,7 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
         runner_logs_poll(r->logs, false);
     if (r->inj)
         injector_poll(r->inj);
+    check_writes(r);
 }
 
 static void on_sample(struct session *s, struct frame *f, void *arg)
@@ -447,6 +491,7 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     /* Without faults there is no poll ticker: the log followers run here. */
     if (r->o.no_faults && r->logs)
         runner_logs_poll(r->logs, false);
+    check_writes(r);
     /* events.jsonl is made durable like samples.csv: every 5 s and at the end
      * (written rows survive a kill -9 in the page cache; a sync costs ~0.3 ms). */
     int64_t now = moni_mono_ns();
@@ -772,7 +817,9 @@ int runner_finish(struct runner *r)
         moni_loop_cancel_timer(r->loop, r->poll_timer);
         r->poll_timer = -1;
     }
+    uint64_t werr_before = session_write_errors(r->s, NULL);
     int status = session_finish(r->s); /* drains the last lines into the parser */
+    bool meta_final = session_write_errors(r->s, NULL) == werr_before;
     if (r->logs)
         runner_logs_poll(r->logs, true);
     if (r->parser)
@@ -781,22 +828,39 @@ int runner_finish(struct runner *r)
         sre_free(r->sre); /* it reads the injector: free it first */
         r->sre = NULL;
     }
+    bool journal_ok = true;
     if (r->inj) {
-        injector_free(r->inj); /* stops and reverts what is active, journals it */
+        injector_stop_all(r->inj); /* journals the stops while it can still be asked */
+        struct injector_stats st;
+        injector_stats(r->inj, &st);
+        journal_ok = st.journal_errors == 0;
+        injector_free(r->inj); /* reverts what is left, journals it */
         r->inj = NULL;
     }
     if (r->events_fd >= 0) {
-        fsync(r->events_fd);
+        if (fsync(r->events_fd) < 0 && !r->events_errors++)
+            snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s", strerror(errno));
         close(r->events_fd);
         r->events_fd = -1;
     }
     const char *dir = session_run_dir(r->s);
+    bool built = false;
     if (dir && r->started && !r->o.no_build) {
         char err[1024];
         struct dataset_opts dopts = {.grid_ns = r->o.grid_ns};
         struct dataset_summary sum;
         if (dataset_build(dir, &dopts, &sum, err, sizeof err) < 0)
             moni_warn("dataset: %s", err);
+        else
+            built = true;
+    }
+    if (r->started && write_failed(r)) {
+        /* say what the run directory lacks; the run failed whatever the workload did */
+        moni_err("run %s: incomplete (%s): meta.json %s, faults.jsonl %s, dataset %s",
+                 dir ? dir : ".", r->write_error, meta_final ? "finalised" : "NOT finalised",
+                 journal_ok ? "complete" : "has lost transitions",
+                 built ? "built" : r->o.no_build ? "not asked for" : "NOT built");
+        status = MONI_EXIT_FAIL;
     }
     r->status = status;
     return status;

@@ -81,6 +81,8 @@ struct session {
     int64_t prev_cpu_ns, prev_cpu_at;
     int exit_status;
     int dir_lock;             /* the run directory's lock, held until session_free */
+    uint64_t write_errors;    /* the recorder's, kept once it is closed */
+    char write_error[256];
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -405,6 +407,13 @@ static cJSON *build_meta(struct session *s)
     for (cJSON *e = s->extra->child; e; e = e->next)
         cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, true));
     return m;
+}
+
+uint64_t session_write_errors(const struct session *s, const char **first)
+{
+    if (first)
+        *first = s->rec ? obs_rec_first_error(s->rec) : s->write_error;
+    return s->rec ? obs_rec_errors(s->rec) : s->write_errors;
 }
 
 int session_write_meta(struct session *s)
@@ -799,6 +808,8 @@ int session_finish(struct session *s)
     s->finished = true;
     session_write_meta(s);
     if (s->rec) {
+        s->write_errors = obs_rec_errors(s->rec);
+        snprintf(s->write_error, sizeof s->write_error, "%s", obs_rec_first_error(s->rec));
         obs_rec_close(s->rec);
         s->rec = NULL;
     }

@@ -228,6 +228,7 @@ struct fault_info {
 struct injector_stats {
     uint64_t armed, fired, effective, failed, reverted; /* counters since start */
     size_t active;                                      /* armed or firing now */
+    uint64_t journal_errors;  /* journal lines that could not be written (disk full) */
 };
 
 /* One line of the journal as it was written (for the console timeline, plan labels). */

@@ -198,8 +198,10 @@ static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
     if (!line)
         return;
     if (inj->jfd >= 0) {
-        if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0)
+        if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0) {
+            inj->st.journal_errors++; /* the runner ends the run on it */
             moni_warn("faults journal %s: %s", inj->journal_path, strerror(errno));
+        }
     }
     if (inj->cb) {
         struct fault_info fi;
