@@ -8,6 +8,7 @@
 #define MONI_CORE_H
 
 #include "core/base.h"
+#include "core/rundir.h" /* the run directory's files: records, readers, writers */
 #include "core/detect.h"
 
 /* ---- what the exporter and the alert engine see besides the frame ---------------

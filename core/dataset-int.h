@@ -1,7 +1,8 @@
-/* core/dataset-int.h — private to the dataset builder (core/dataset.c), the
- * validator (core/validate.c) and their unit tests: the run directory read back
- * from its raw files and aggregated onto the grid.  Everything others use is in
- * core.h (dataset_build, dataset_validate). */
+/* core/dataset-int.h — private to the dataset builder (core/dataset.c: reading the
+ * raw files through core/rundir; dataset-grid.c: the grid; dataset-labels.c: faults
+ * and labels; dataset-write.c: the derived files), the validator (core/validate.c)
+ * and their unit tests.  Everything others use is in core.h (dataset_build,
+ * dataset_validate). */
 #ifndef MONI_DATASET_INT_H
 #define MONI_DATASET_INT_H
 
@@ -87,9 +88,57 @@ static inline bool ds_get(const struct ds *d, size_t row, size_t col, double *v)
 }
 /* Row index of a monotonic time (clamped to the grid). */
 size_t ds_row_of(const struct ds *d, int64_t mono);
+/* Last row of a window (a window ending exactly on a cell boundary does not reach
+ * into that cell). */
+size_t ds_row_end_of(const struct ds *d, int64_t start, int64_t end);
 /* Mean and standard deviation of a column over rows [a, b) where mask (may be NULL)
  * is 0; returns the number of valid finite values. */
 size_t ds_stats(const struct ds *d, size_t col, size_t a, size_t b, const unsigned char *skip,
                 double *mean, double *sd);
+
+
+/* ---- between the files of the builder ---------------------------------------------- */
+static inline void ds_copy(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* samples.csv as read: one row per sample, before the grid. */
+struct ds_raw {
+    size_t n, cap, ncols;
+    int64_t *mono;
+    double *val;          /* n * ncols */
+    unsigned char *valid; /* n * ncols */
+    char **names;
+    bool *counter;        /* a cumulative column (rate per cell) */
+};
+
+/* dataset-grid.c: the columns and what fills them. */
+enum { DS_PH_IDLE, DS_PH_STARTUP, DS_PH_TRAIN, DS_PH_EVAL, DS_PH_CKPT, DS_PH_CRASHED,
+       DS_PH_FINISHED };
+struct ds_phase_change {
+    int64_t t;
+    int phase;
+};
+int ds_add_col(struct ds *d, const char *name, enum ds_kind kind);
+/* The samples' columns (counters renamed to rates); colmap: raw column -> grid column.
+ * *heartbeat: the samples carry a heartbeat of their own.  0 or -1. */
+int ds_add_sample_cols(struct ds *d, const struct ds_raw *rs, int *colmap, bool *heartbeat);
+/* The training metrics and the event flags from events.jsonl: first column of each. */
+int ds_add_log_cols(struct ds *d, int *train0, int *flag0);
+int ds_grid_alloc(struct ds *d);
+void ds_fill_samples(struct ds *d, const struct ds_raw *rs, const int *colmap);
+void ds_count_gaps(struct ds *d, const struct ds_raw *rs);
+void ds_fill_log_index(struct ds *d, struct rundir_lines *idx, int col_rate, int col_age);
+void ds_fill_events(struct ds *d, struct rundir_jsonl *ev, int train0, int flag0,
+                    struct ds_phase_change **pc, size_t *npc);
+void ds_fill_phases(struct ds *d, struct ds_phase_change *pc, size_t npc);
+
+/* dataset-labels.c: the faults from the injector journal, their windows and effects. */
+void ds_read_journal(struct ds *d, struct rundir_jsonl *journal);
+void ds_apply_meta_labels(struct ds *d, const struct rundir_meta *meta);
+void ds_compute_labels(struct ds *d);
+bool ds_fault_covers(const struct ds *d, const struct ds_fault *f, size_t row);
+const char *ds_label_kind_name(enum ds_label_kind k);
 
 #endif

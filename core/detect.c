@@ -596,44 +596,6 @@ size_t detect_list(const struct detect *d, const struct detection **out)
     return d->nlist;
 }
 
-/* ---- output ----------------------------------------------------------------------- */
-
-static void json_num(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-int detection_format_json(const struct detection *det, char *buf, size_t len)
-{
-    char iso[MONI_ISO_LEN];
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return -1;
-    cJSON_AddStringToObject(o, "timestamp", moni_fmt_iso(det->real_ns, iso, sizeof iso));
-    cJSON_AddNumberToObject(o, "mono_ns", (double)det->mono_ns);
-    cJSON_AddStringToObject(o, "detector", det->detector);
-    cJSON_AddStringToObject(o, "label", det->label);
-    cJSON *sig = cJSON_AddArrayToObject(o, "signals");
-    char tmp[256];
-    snprintf(tmp, sizeof tmp, "%s", det->signals ? det->signals : "");
-    for (char *save = NULL, *s = strtok_r(tmp, ",", &save); s; s = strtok_r(NULL, ",", &save))
-        cJSON_AddItemToArray(sig, cJSON_CreateString(s));
-    json_num(o, "score", det->score);
-    json_num(o, "threshold", det->threshold);
-    json_num(o, "ttf_s", det->ttf_s);
-    cJSON_AddStringToObject(o, "evidence", det->evidence);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!s)
-        return -1;
-    int n = snprintf(buf, len, "%s", s);
-    free(s);
-    return n;
-}
-
 /* ---- the kernel log --------------------------------------------------------------- */
 
 /* Records look like "6,1234,5678901,-;Out of memory: Killed process 4242 (python) ..."

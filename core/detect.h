@@ -122,8 +122,7 @@ size_t detect_list(const struct detect *d, const struct detection **out);
  * after since_mono_ns.  false when it cannot be read. */
 bool det_kmsg_oom_killed(pid_t pid, int64_t since_mono_ns);
 
-/* Formats one detections.jsonl line (no newline); returns its length. */
-int detection_format_json(const struct detection *det, char *buf, size_t len);
+/* detections.jsonl lines are written and read by core/rundir (rundir_detection_*). */
 
 /* Small series helpers shared by the detectors (exported for the unit tests). */
 struct det_series { /* a ring of (t, v) points */

@@ -21,6 +21,7 @@ void obs_procfiles_tick(struct obs_procfiles *pf); /* a new tick: the next read 
 /* The file's text this tick (valid until the next tick), or NULL if unreadable. */
 const char *obs_procfiles_text(struct obs_procfiles *pf, enum obs_procfile which);
 void obs_procfiles_free(struct obs_procfiles *pf);
+const char *obs_procfile_path(enum obs_procfile which); /* "/proc/stat", ... */
 /* The session's shared files (session.c ticks them before the sources sample). */
 const char *obs_session_procfile(struct session *s, enum obs_procfile which);
 
@@ -33,26 +34,57 @@ const char *obs_session_procfile(struct session *s, enum obs_procfile which);
  * starts again from a new baseline.  Each change is reported once through note.
  * The set of names is remembered, so the predicate (disk_wanted stats /sys/block)
  * runs once per new name, not per tick.  Exported for tests. */
-enum obs_dev_kind { OBS_DEV_DISK, OBS_DEV_NET };
 #define OBS_DEV_HOTPLUG_MAX 64   /* devices tracked at once beyond those present at start */
 #define OBS_DEV_NAMES_MAX 1024   /* names remembered at once (wanted or not) */
 #define OBS_DEV_NOTES_MAX 100    /* notes per kind; then one saying the rest are not */
+#define OBS_DEV_COLS_MAX 6       /* columns per device */
 typedef bool (*obs_dev_wanted_fn)(const char *name, void *arg);
 typedef void (*obs_dev_note_fn)(void *arg, const char *text);
+/* One column of a kind of device.  SUM and MAX: a rate, counter delta * mul /
+ * (dt * div), at most cap (0 = no cap); the total adds the devices up or takes the
+ * largest.  SINCE_START: the count since the device was first read, kept across its
+ * lives (it went and came back), a counter; the total keeps the counts of devices
+ * that went away. */
+enum obs_dev_agg { OBS_DEV_SUM, OBS_DEV_MAX, OBS_DEV_SINCE_START };
+struct obs_dev_col {
+    const char *suffix;     /* "read_Bps": columns PREFIX_SUFFIX and PREFIX_NAME_SUFFIX */
+    const char *total_help; /* help of the PREFIX_SUFFIX column */
+    enum obs_dev_agg agg;
+    double mul, div, cap;
+};
+/* A kind of device: everything the device set knows about it (src-disk.c, src-net.c). */
+struct obs_dev_class {
+    const char *what;     /* in notes: "disk sdb appeared ..." */
+    const char *prefix;   /* of the columns: disk_*, disk_NAME_* */
+    const char *dev_help; /* help of a device's own columns */
+    int ncols;            /* <= OBS_DEV_COLS_MAX */
+    const struct obs_dev_col *col;
+    obs_dev_wanted_fn wanted; /* which devices count when the caller gives no predicate */
+    /* The device name on a line, cut to 31 bytes as the parsers cut it; its length,
+     * or 0 when the line names none (the header lines of /proc/net/dev). */
+    size_t (*line_name)(const char *line, const char **name);
+    /* The counters of a line, in column order; 0 or -1. */
+    int (*parse)(const char *line, uint64_t counters[OBS_DEV_COLS_MAX]);
+};
+extern const struct obs_dev_class obs_dev_disk, obs_dev_net;
 struct obs_devset;
-/* Reads text (/proc/diskstats or /proc/net/dev as read at start) and adds to f the
- * totals and the columns of each device wanted() accepts (wanted NULL: the default,
- * disk_wanted for disks, all but lo for interfaces).  NULL on allocation failure. */
-struct obs_devset *obs_devset_new(enum obs_dev_kind kind, const char *text, struct frame *f,
-                                  obs_dev_wanted_fn wanted, void *wanted_arg);
+/* Reads text (the file as read at start) and adds to f the totals and the columns
+ * of each device wanted() accepts (NULL: the class's own predicate).  NULL on
+ * allocation failure. */
+struct obs_devset *obs_devset_new(const struct obs_dev_class *k, const char *text,
+                                  struct frame *f, obs_dev_wanted_fn wanted, void *wanted_arg);
 /* One tick over the file's text now: sets the columns of f; dt = seconds since the
  * previous tick (0 = first); now_real_ns stamps the notes. */
 void obs_devset_sample(struct obs_devset *ds, const char *text, struct frame *f, double dt,
                        int64_t now_real_ns, obs_dev_note_fn note, void *note_arg);
 size_t obs_devset_tracked(const struct obs_devset *ds); /* devices counted now */
 void obs_devset_free(struct obs_devset *ds);
-/* An obs_dev_note_fn for sources: the note goes to session_note (meta.json notes). */
-void obs_devset_note_session(void *session, const char *text);
+/* A source over one device set and its file (the disk and network sources use these
+ * as their init, sample and free): notes go to session_note (meta.json notes). */
+int obs_devsrc_init(struct session *s, struct frame *f, const struct obs_dev_class *k,
+                    enum obs_procfile file, void **state, char *err, size_t errlen);
+void obs_devsrc_sample(struct session *s, void *state, struct frame *f);
+void obs_devsrc_free(void *state);
 
 /* ---- line splitting (workload output) ------------------------------------------
  * Lines end at LF, CR or CRLF; a CRLF split across two reads still counts once.

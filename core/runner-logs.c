@@ -484,22 +484,14 @@ static size_t replay_file(struct runner_logs *l, const char *name, bool create)
     return create ? add_file(l, name, -1) : SIZE_MAX;
 }
 
-static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t offset)
+static void replay_load_logs(struct pipeline_replay *p, struct rundir_logs *logs, int64_t offset)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        size_t fi = replay_file(p->l, de->d_name, true);
+    for (const char *name; (name = rundir_logs_next(logs));) {
+        size_t fi = replay_file(p->l, name, true);
         if (fi == SIZE_MAX)
             continue;
-        char path[PATH_MAX + 80];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         size_t len = 0;
-        char *text = moni_read_file(path, &len);
+        char *text = rundir_logs_read(logs, name, &len);
         if (!text || replay_keep(p, text) < 0)
             continue;
         int64_t last = INT64_MIN; /* lines before the first stamp: at the start */
@@ -522,7 +514,6 @@ static void replay_load_logs(struct pipeline_replay *p, const char *dir, int64_t
             it->len = n;
         }
     }
-    closedir(d);
 }
 
 void pipeline_replay_event(struct pipeline_replay *p, int64_t mono, const char *file,
@@ -560,23 +551,21 @@ static int replay_cmp(const void *a, const void *b)
 
 struct pipeline_replay *pipeline_replay_open(const char *run_dir, int64_t clock_offset_ns)
 {
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/logs", run_dir);
-    struct stat sb;
-    if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+    struct rundir_logs logs;
+    if (rundir_logs_open(&logs, run_dir) < 0)
         return NULL;
     struct pipeline_replay *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->l = calloc(1, sizeof *p->l);
-    if (!p->l) {
+    if (p && !(p->l = calloc(1, sizeof *p->l))) {
         free(p);
-        return NULL;
+        p = NULL;
     }
-    p->l->stage.step = -1;
-    p->l->ino_fd = -1;
-    p->l->ino_dir_wd = -1;
-    replay_load_logs(p, path, clock_offset_ns);
+    if (p) {
+        p->l->stage.step = -1;
+        p->l->ino_fd = -1;
+        p->l->ino_dir_wd = -1;
+        replay_load_logs(p, &logs, clock_offset_ns);
+    }
+    rundir_logs_close(&logs);
     return p;
 }
 

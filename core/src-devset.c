@@ -1,37 +1,19 @@
-/* core/src-devset.c — disks and interfaces that come and go: the per-device and
- * total columns of the disk source (/proc/diskstats) and the network source
- * (/proc/net/dev), with devices that appear or go away after start (obs-int.h says
- * what the columns and totals hold).  It parses through the base layer's procfs
- * readers and never reads a file itself: the sources hand it the text. */
+/* core/src-devset.c — devices that come and go: the per-device and total columns
+ * of a source whose file lists one device per line (disks in /proc/diskstats,
+ * interfaces in /proc/net/dev), with devices that appear or go away after start
+ * (obs-int.h says what the columns and totals hold).  What a kind of device is
+ * (its columns, how a line names and counts it, which devices count) comes from
+ * its obs_dev_class, in the source's own file; this file knows no kind by name and
+ * never reads a file itself: the sources hand it the text. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/obs-int.h"
 
-static inline bool is_digit(char c)
-{
-    return (unsigned)(c - '0') < 10;
-}
-
-static inline const char *skip_blank(const char *p)
-{
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return p;
-}
-
-enum { DISK_RD, DISK_WR, DISK_RIOPS, DISK_WIOPS, DISK_BUSY, DISK_NCOLS };
-static const char *const disk_suffix[DISK_NCOLS] = {"read_Bps", "write_Bps", "read_iops",
-                                                    "write_iops", "busy_pct"};
-enum { NET_RX, NET_TX, NET_RXERR, NET_TXERR, NET_RXDROP, NET_TXDROP, NET_NCOLS };
-static const char *const net_suffix[NET_NCOLS] = {"rx_Bps", "tx_Bps", "rx_errors",
-                                                  "tx_errors", "rx_drops", "tx_drops"};
-
 /* Column names keep [A-Za-z0-9_]; anything else becomes '_'. */
-static void col_name(char *out, size_t len, const char *fmt, const char *mid,
+static void col_name(char *out, size_t len, const char *prefix, const char *mid,
                      const char *suffix)
 {
     char m[40];
@@ -39,18 +21,7 @@ static void col_name(char *out, size_t len, const char *fmt, const char *mid,
     for (; mid[i] && i < sizeof m - 1; i++)
         m[i] = isalnum((unsigned char)mid[i]) ? mid[i] : '_';
     m[i] = '\0';
-    snprintf(out, len, fmt, m, suffix);
-}
-
-static bool disk_wanted(const char *name)
-{
-    if (!strncmp(name, "loop", 4) || !strncmp(name, "ram", 3) || !strncmp(name, "zram", 4) ||
-        !strncmp(name, "fd", 2) || !strncmp(name, "sr", 2))
-        return false;
-    char path[96];
-    struct stat sb;
-    snprintf(path, sizeof path, "/sys/block/%s", name); /* partitions are not here */
-    return stat(path, &sb) == 0;
+    snprintf(out, len, "%s_%s_%s", prefix, m, suffix);
 }
 
 static double delta(uint64_t now, uint64_t prev)
@@ -66,23 +37,14 @@ static double delta(uint64_t now, uint64_t prev)
  * that is a stat of /sys/block/NAME) and remembered, wanted or not, for as long as
  * the file lists it.  See obs-int.h for what the columns and totals hold. */
 
-enum { DEV_NCOLS_MAX = 6 };
-static const struct dev_kind {
-    const char *what;   /* in notes: "disk sdb appeared ..." */
-    const char *prefix; /* of the columns */
-    const char *const *suffix;
-    int ncols;
-} dev_kinds[] = {
-    [OBS_DEV_DISK] = {"disk", "disk", disk_suffix, DISK_NCOLS},
-    [OBS_DEV_NET] = {"interface", "net", net_suffix, NET_NCOLS},
-};
+enum { DEV_NCOLS_MAX = OBS_DEV_COLS_MAX };
 
 struct dev_slot {                  /* a device counted in the totals */
     char name[32];
     int col[DEV_NCOLS_MAX];        /* its own columns; -1 if it appeared after start */
     uint64_t prev[DEV_NCOLS_MAX];  /* counters at the last read */
-    uint64_t base[DEV_NCOLS_MAX];  /* ... at its first read (net errors/drops) */
-    double acc[DEV_NCOLS_MAX];     /* errors/drops of its earlier lives (it went, came back) */
+    uint64_t base[DEV_NCOLS_MAX];  /* ... at its first read (since-start columns) */
+    double acc[DEV_NCOLS_MAX];     /* since-start counts of its earlier lives */
     bool fixed;                    /* present at start: keeps its slot and columns */
     bool used, present, seen;      /* seen: has a baseline */
 };
@@ -96,8 +58,7 @@ struct dev_name {   /* a device name in the file, counted or not */
 };
 
 struct obs_devset {
-    enum obs_dev_kind kind;
-    const struct dev_kind *k;
+    const struct obs_dev_class *k;
     obs_dev_wanted_fn wanted;
     void *wanted_arg;
     int tot[DEV_NCOLS_MAX];
@@ -108,7 +69,7 @@ struct obs_devset {
     int head;                /* the first name of the last read */
     size_t nlines;           /* names in the last read */
     uint32_t gen;            /* reads so far (0 = the one at start) */
-    double gone[DEV_NCOLS_MAX]; /* errors/drops counted by devices that went away */
+    double gone[DEV_NCOLS_MAX]; /* since-start counts of devices that went away */
     unsigned notes;
     bool names_full_noted;
 };
@@ -119,18 +80,6 @@ struct dev_tick { /* what one read reports through */
     int64_t real_ns;
     char when[MONI_ISO_LEN];
 };
-
-static bool default_disk_wanted(const char *name, void *arg)
-{
-    (void)arg;
-    return disk_wanted(name);
-}
-
-static bool default_net_wanted(const char *name, void *arg)
-{
-    (void)arg;
-    return strcmp(name, "lo") != 0; /* the totals leave lo out too */
-}
 
 static void dev_note(struct obs_devset *ds, struct dev_tick *t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,55 +109,6 @@ static const char *dev_when(struct dev_tick *t)
     return t->when;
 }
 
-/* The device name on line l, cut to 31 bytes as the parsers cut it; its length, or 0
- * when the line names none (the two header lines of /proc/net/dev). */
-static size_t dev_line_name(enum obs_dev_kind kind, const char *l, const char **name)
-{
-    const char *p = skip_blank(l), *s;
-    if (kind == OBS_DEV_DISK) {
-        while (is_digit(*p) || *p == ' ' || *p == '\t') /* major minor */
-            p++;
-        s = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-            p++;
-    } else {
-        s = p;
-        while (*p && *p != ':' && *p != ' ' && *p != '\t' && *p != '\n')
-            p++;
-        if (*p != ':')
-            return 0;
-    }
-    size_t n = (size_t)(p - s);
-    *name = s;
-    return n < 32 ? n : 31;
-}
-
-/* The counters of a line, in column order; 0 or -1. */
-static int dev_parse(enum obs_dev_kind kind, const char *l, uint64_t c[DEV_NCOLS_MAX])
-{
-    if (kind == OBS_DEV_DISK) {
-        struct procfs_disk d;
-        if (procfs_parse_diskstats_line(l, &d) < 0)
-            return -1;
-        c[DISK_RD] = d.rd_sectors;
-        c[DISK_WR] = d.wr_sectors;
-        c[DISK_RIOPS] = d.rd_ios;
-        c[DISK_WIOPS] = d.wr_ios;
-        c[DISK_BUSY] = d.io_ms;
-        return 0;
-    }
-    struct procfs_net n;
-    if (procfs_parse_netdev_line(l, &n) < 0)
-        return -1;
-    c[NET_RX] = n.rx_bytes;
-    c[NET_TX] = n.tx_bytes;
-    c[NET_RXERR] = n.rx_errs;
-    c[NET_TXERR] = n.tx_errs;
-    c[NET_RXDROP] = n.rx_drop;
-    c[NET_TXDROP] = n.tx_drop;
-    return 0;
-}
-
 static inline bool dev_name_is(const struct dev_name *e, const char *nm, size_t nl)
 {
     return e->len == nl && !memcmp(e->name, nm, nl);
@@ -226,7 +126,7 @@ static int dev_find(const struct obs_devset *ds, const char *nm, size_t nl)
 static int dev_attach(struct obs_devset *ds, const char *name, struct frame *f,
                       struct dev_tick *t)
 {
-    const struct dev_kind *k = ds->k;
+    const struct obs_dev_class *k = ds->k;
     if (ds->gen > 0) {
         for (size_t i = 0; i < ds->nslots; i++) {
             struct dev_slot *sl = &ds->slots[i];
@@ -269,10 +169,8 @@ static int dev_attach(struct obs_devset *ds, const char *name, struct frame *f,
         sl->fixed = true;
         char col[96];
         for (int c = 0; c < k->ncols; c++) {
-            col_name(col, sizeof col, ds->kind == OBS_DEV_DISK ? "disk_%s_%s" : "net_%s_%s",
-                     name, k->suffix[c]);
-            sl->col[c] = frame_add(f, col, ds->kind == OBS_DEV_DISK ? "one disk" :
-                                   "one interface", ds->kind == OBS_DEV_NET && c >= 2 ?
+            col_name(col, sizeof col, k->prefix, name, k->col[c].suffix);
+            sl->col[c] = frame_add(f, col, k->dev_help, k->col[c].agg == OBS_DEV_SINCE_START ?
                                    METRIC_COUNTER : METRIC_GAUGE);
         }
     } else {
@@ -289,7 +187,7 @@ static int dev_new_name(struct obs_devset *ds, const char *l, const char *nm, si
                         struct frame *f, struct dev_tick *t)
 {
     uint64_t c[DEV_NCOLS_MAX];
-    if (dev_parse(ds->kind, l, c) < 0)
+    if (ds->k->parse(l, c) < 0)
         return -1;
     if (ds->nnames >= OBS_DEV_NAMES_MAX) {
         if (!ds->names_full_noted && t) { /* at start: noted at the first tick */
@@ -325,7 +223,7 @@ static void dev_update(struct obs_devset *ds, struct dev_slot *sl, const char *l
                        struct frame *f, double dt, double *tot, bool *any)
 {
     uint64_t c[DEV_NCOLS_MAX] = {0};
-    if (dev_parse(ds->kind, l, c) < 0)
+    if (ds->k->parse(l, c) < 0)
         return;
     int n = ds->k->ncols;
     if (!sl->seen) { /* first read of this life: the baseline */
@@ -335,30 +233,23 @@ static void dev_update(struct obs_devset *ds, struct dev_slot *sl, const char *l
         return;
     }
     if (dt > 0) {
-        double v[DEV_NCOLS_MAX];
-        if (ds->kind == OBS_DEV_DISK) {
-            v[DISK_RD] = delta(c[DISK_RD], sl->prev[DISK_RD]) * 512 / dt;
-            v[DISK_WR] = delta(c[DISK_WR], sl->prev[DISK_WR]) * 512 / dt;
-            v[DISK_RIOPS] = delta(c[DISK_RIOPS], sl->prev[DISK_RIOPS]) / dt;
-            v[DISK_WIOPS] = delta(c[DISK_WIOPS], sl->prev[DISK_WIOPS]) / dt;
-            v[DISK_BUSY] = delta(c[DISK_BUSY], sl->prev[DISK_BUSY]) / (dt * 10.0);
-            if (v[DISK_BUSY] > 100)
-                v[DISK_BUSY] = 100;
-        } else {
-            v[NET_RX] = delta(c[NET_RX], sl->prev[NET_RX]) / dt;
-            v[NET_TX] = delta(c[NET_TX], sl->prev[NET_TX]) / dt;
-            for (int k = NET_RXERR; k < NET_NCOLS; k++) {
+        for (int k = 0; k < n; k++) {
+            const struct obs_dev_col *col = &ds->k->col[k];
+            double v;
+            if (col->agg == OBS_DEV_SINCE_START) {
                 double d = delta(c[k], sl->base[k]);
                 tot[k] += d; /* the totals add the earlier lives from ds->gone */
-                v[k] = sl->acc[k] + d;
+                v = sl->acc[k] + d;
+            } else {
+                v = delta(c[k], sl->prev[k]) * col->mul / (dt * col->div);
+                if (col->cap > 0 && v > col->cap)
+                    v = col->cap;
+                if (col->agg == OBS_DEV_MAX)
+                    tot[k] = v > tot[k] ? v : tot[k];
+                else
+                    tot[k] += v;
             }
-        }
-        for (int k = 0; k < n; k++) {
-            frame_set(f, sl->col[k], v[k]);
-            if (ds->kind == OBS_DEV_DISK && k == DISK_BUSY)
-                tot[k] = v[k] > tot[k] ? v[k] : tot[k];
-            else if (ds->kind == OBS_DEV_DISK || k < NET_RXERR)
-                tot[k] += v[k];
+            frame_set(f, sl->col[k], v);
         }
         *any = true;
     }
@@ -368,19 +259,20 @@ static void dev_update(struct obs_devset *ds, struct dev_slot *sl, const char *l
 /* Names the last read did not list: their devices went away. */
 static void dev_sweep(struct obs_devset *ds, struct dev_tick *t)
 {
-    const struct dev_kind *k = ds->k;
+    const struct obs_dev_class *k = ds->k;
     for (size_t i = 0; i < ds->names_len; i++) {
         struct dev_name *e = &ds->names[i];
         if (!e->len || e->gen == ds->gen)
             continue;
         if (e->slot >= 0 && (size_t)e->slot < ds->nslots) {
             struct dev_slot *sl = &ds->slots[e->slot];
-            if (ds->kind == OBS_DEV_NET && sl->seen)
-                for (int c = NET_RXERR; c < NET_NCOLS; c++) {
-                    double d = delta(sl->prev[c], sl->base[c]);
-                    sl->acc[c] += d;
-                    ds->gone[c] += d;
-                }
+            for (int c = 0; c < k->ncols && sl->seen; c++) {
+                if (k->col[c].agg != OBS_DEV_SINCE_START)
+                    continue;
+                double d = delta(sl->prev[c], sl->base[c]);
+                sl->acc[c] += d;
+                ds->gone[c] += d;
+            }
             sl->present = sl->seen = false;
             if (!sl->fixed) {
                 sl->used = false;
@@ -406,7 +298,7 @@ static void dev_scan(struct obs_devset *ds, const char *text, struct frame *f, d
     size_t nlines = 0;
     for (const char *l = text; l && *l; l = procfs_next_line(l)) {
         const char *nm;
-        size_t nl = dev_line_name(ds->kind, l, &nm);
+        size_t nl = ds->k->line_name(l, &nm);
         if (!nl)
             continue;
         int e = expect;
@@ -442,36 +334,32 @@ static void dev_scan(struct obs_devset *ds, const char *text, struct frame *f, d
     if (!any)
         return;
     for (int k = 0; k < ds->k->ncols; k++) {
-        if (ds->kind == OBS_DEV_NET && k >= NET_RXERR)
+        if (ds->k->col[k].agg == OBS_DEV_SINCE_START)
             tot[k] += ds->gone[k];
         frame_set(f, ds->tot[k], tot[k]);
     }
 }
 
-struct obs_devset *obs_devset_new(enum obs_dev_kind kind, const char *text, struct frame *f,
-                                  obs_dev_wanted_fn wanted, void *wanted_arg)
+struct obs_devset *obs_devset_new(const struct obs_dev_class *k, const char *text,
+                                  struct frame *f, obs_dev_wanted_fn wanted, void *wanted_arg)
 {
+    if (k->ncols > DEV_NCOLS_MAX)
+        return NULL;
     struct obs_devset *ds = calloc(1, sizeof *ds);
     if (!ds)
         return NULL;
-    ds->kind = kind;
-    ds->k = &dev_kinds[kind];
-    ds->wanted = wanted ? wanted : kind == OBS_DEV_DISK ? default_disk_wanted
-                                                         : default_net_wanted;
+    ds->k = k;
+    ds->wanted = wanted ? wanted : k->wanted;
     ds->wanted_arg = wanted_arg;
     ds->head = -1;
     char name[96];
-    for (int k = 0; k < DEV_NCOLS_MAX; k++)
-        ds->tot[k] = -1;
-    for (int k = 0; k < ds->k->ncols; k++) {
-        snprintf(name, sizeof name, "%s_%s", ds->k->prefix, ds->k->suffix[k]);
-        if (kind == OBS_DEV_DISK)
-            ds->tot[k] = frame_add(f, name, k == DISK_BUSY ? "busiest disk, %" : "all disks",
-                                   METRIC_GAUGE);
-        else
-            ds->tot[k] = frame_add(f, name, k < 2 ? "all interfaces but lo" :
-                                   "all interfaces but lo, since start", k < 2 ?
-                                   METRIC_GAUGE : METRIC_COUNTER);
+    for (int c = 0; c < DEV_NCOLS_MAX; c++)
+        ds->tot[c] = -1;
+    for (int c = 0; c < k->ncols; c++) {
+        snprintf(name, sizeof name, "%s_%s", k->prefix, k->col[c].suffix);
+        ds->tot[c] = frame_add(f, name, k->col[c].total_help,
+                               k->col[c].agg == OBS_DEV_SINCE_START ? METRIC_COUNTER
+                                                                    : METRIC_GAUGE);
     }
     dev_scan(ds, text, f, 0, NULL);
     return ds;
@@ -503,7 +391,53 @@ void obs_devset_free(struct obs_devset *ds)
     free(ds);
 }
 
-void obs_devset_note_session(void *session, const char *text)
+/* ---- a source over one device set (the disk and network sources) ------------------ */
+
+struct devsrc {
+    struct obs_devset *ds;
+    enum obs_procfile file;
+    int64_t prev_ns;
+};
+
+static void devsrc_note(void *session, const char *text)
 {
     session_note(session, "%s", text);
+}
+
+int obs_devsrc_init(struct session *s, struct frame *f, const struct obs_dev_class *k,
+                    enum obs_procfile file, void **state, char *err, size_t errlen)
+{
+    const char *text = obs_session_procfile(s, file);
+    if (!text) {
+        snprintf(err, errlen, "cannot read %s", obs_procfile_path(file));
+        return -1;
+    }
+    struct devsrc *st = calloc(1, sizeof *st);
+    if (!st || !(st->ds = obs_devset_new(k, text, f, NULL, NULL))) {
+        free(st);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    st->file = file;
+    *state = st;
+    return 0;
+}
+
+void obs_devsrc_sample(struct session *s, void *state, struct frame *f)
+{
+    struct devsrc *st = state;
+    int64_t now = moni_mono_ns();
+    double dt = st->prev_ns ? (double)(now - st->prev_ns) / 1e9 : 0;
+    st->prev_ns = now;
+    const char *text = obs_session_procfile(s, st->file);
+    if (text)
+        obs_devset_sample(st->ds, text, f, dt, f->t.real_ns, devsrc_note, s);
+}
+
+void obs_devsrc_free(void *state)
+{
+    struct devsrc *st = state;
+    if (st)
+        obs_devset_free(st->ds);
+    free(st);
 }

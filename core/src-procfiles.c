@@ -19,6 +19,11 @@ static const char *const procfile_path[OBS_NPROCFILES] = {
     [OBS_PF_PSI_IO] = "/proc/pressure/io",
 };
 
+const char *obs_procfile_path(enum obs_procfile which)
+{
+    return (unsigned)which < OBS_NPROCFILES ? procfile_path[which] : "?";
+}
+
 struct obs_procfiles {
     struct procfs_file f[OBS_NPROCFILES];
     bool opened[OBS_NPROCFILES]; /* tried (a file that cannot be opened is not retried) */

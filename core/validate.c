@@ -63,6 +63,156 @@ static void json_fault(cJSON *arr, const struct ds *d, const struct ds_fault *f,
     cJSON_AddItemToArray(arr, o);
 }
 
+/* The run's figures: rows, gaps, time, torn lines.  Returns the problems found. */
+static int report_run(const struct ds *d, const char *run_dir, const char *baseline_dir,
+                      cJSON *root, FILE *out)
+{
+    size_t anomalous = 0;
+    for (size_t r = 0; r < d->nrows; r++)
+        anomalous += d->anomaly[r];
+    if (root) {
+        cJSON_AddStringToObject(root, "run", run_dir);
+        cJSON_AddNumberToObject(root, "rows", (double)d->nrows);
+        cJSON_AddNumberToObject(root, "samples", (double)d->nsamples);
+        cJSON_AddNumberToObject(root, "columns", (double)d->ncols + 2);
+        cJSON_AddNumberToObject(root, "gap_rows", (double)d->gap_cells);
+        cJSON_AddNumberToObject(root, "gaps", (double)d->gap_runs);
+        cJSON_AddNumberToObject(root, "late_ticks", (double)d->late_ticks);
+        cJSON_AddNumberToObject(root, "nonmonotonic", (double)d->nonmonotonic);
+        cJSON_AddNumberToObject(root, "bad_lines", (double)d->bad_lines);
+        cJSON_AddNumberToObject(root, "anomalous_rows", (double)anomalous);
+        cJSON_AddBoolToObject(root, "incomplete", d->incomplete);
+        if (baseline_dir)
+            cJSON_AddStringToObject(root, "baseline", baseline_dir);
+    } else {
+        fprintf(out, "%s\n", run_dir);
+        fprintf(out, "  rows %zu (grid %.3gs), samples %zu, columns %zu, anomalous rows %zu%s\n",
+                d->nrows, (double)d->grid_ns / 1e9, d->nsamples, d->ncols + 2, anomalous,
+                d->global_label[0] ? " (global label)" : "");
+        fprintf(out, "  gaps: %zu empty rows in %zu runs; %zu sampling gaps; %zu late ticks\n",
+                d->gap_cells, d->gap_runs, d->raw_gaps, d->late_ticks);
+        fprintf(out, "  time: %s; %zu unreadable or torn lines%s\n",
+                d->nonmonotonic ? "NOT monotonic" : "monotonic", d->bad_lines,
+                d->incomplete ? "; run incomplete (killed or still running)" : "");
+    }
+    int problems = 0;
+    if (d->nonmonotonic)
+        problems++;
+    if (!d->nrows) {
+        problems++; /* the workload died before the first tick, or nothing was sampled */
+        if (!root)
+            fprintf(out, "  NO ROWS: nothing was sampled\n");
+    }
+    if (d->nrows && d->gap_cells * 20 > d->nrows) /* more than 5% of the grid empty */
+        problems++;
+    return problems;
+}
+
+/* Baseline rows: outside every fault window (and the point faults' aftermath). */
+static unsigned char *outside_mask(const struct ds *d)
+{
+    unsigned char *inside = calloc(d->nrows + 1, 1);
+    for (size_t i = 0; inside && i < d->nfaults; i++) {
+        const struct ds_fault *f = &d->faults[i];
+        if (!f->labelled)
+            continue;
+        size_t a = ds_row_of(d, f->start);
+        size_t e = f->label_kind == DS_LABEL_POINT ? d->nrows - 1 : ds_row_of(d, f->effect_end);
+        for (size_t r = a; r <= e && r < d->nrows; r++)
+            inside[r] = 1;
+    }
+    return inside;
+}
+
+/* Rows of the fault's window [a, e] that are labelled and have samples. */
+static double label_coverage(const struct ds *d, const struct ds_fault *f, size_t a, size_t e)
+{
+    size_t want = e - a + 1, have = 0;
+    size_t e_lab = f->label_kind == DS_LABEL_POINT ? a : e;
+    for (size_t r = a; r <= e_lab && r < d->nrows; r++) {
+        bool sampled = false;
+        for (size_t c = 0; c < d->ncols && !sampled; c++)
+            sampled = d->cols[c].kind == DS_GAUGE && d->valid[r * d->ncols + c];
+        if (d->anomaly[r] && sampled)
+            have++;
+    }
+    if (f->label_kind == DS_LABEL_POINT)
+        want = 1;
+    return want ? (double)have / (double)want : 0;
+}
+
+/* The channels that moved in rows [a, e] against the baseline run b (or, when b is
+ * NULL, the run's rows outside the mask), largest effect first. */
+static size_t moved_channels(const struct ds *d, const struct ds *b, const unsigned char *inside,
+                             size_t a, size_t e, struct moved *mv)
+{
+    size_t nmv = 0;
+    for (size_t c = 0; c < d->ncols; c++) {
+        double mb, sb, mw, sw;
+        size_t nb;
+        if (b) {
+            int bc = ds_find_col(b, d->cols[c].name);
+            if (bc < 0)
+                continue;
+            nb = ds_stats(b, (size_t)bc, 0, b->nrows, NULL, &mb, &sb);
+        } else {
+            nb = ds_stats(d, c, 0, d->nrows, inside, &mb, &sb);
+        }
+        size_t nw = ds_stats(d, c, a, e + 1, NULL, &mw, &sw);
+        if (nb < 3 || nw < 1)
+            continue;
+        double es = effect_size(mb, sb, mw, sw);
+        if (fabs(es) >= EFFECT_MIN)
+            mv[nmv++] = (struct moved){(int)c, es, mb, mw};
+    }
+    if (nmv)
+        qsort(mv, nmv, sizeof *mv, cmp_moved);
+    return nmv;
+}
+
+/* One fault: fired, coverage, effect.  Returns the problems found. */
+static int report_fault(const struct ds *d, const struct ds *b, const unsigned char *inside,
+                        const struct ds_fault *f, cJSON *farr, FILE *out)
+{
+    if (!f->labelled) {
+        if (farr)
+            json_fault(farr, d, f, 0, NULL, 0, false);
+        else
+            fprintf(out, "  fault %s %s: NEVER FIRED (armed %s)\n", f->id, f->kind,
+                    f->failed ? "then failed" : "only");
+        return 1;
+    }
+    int problems = 0;
+    size_t a = ds_row_of(d, f->start);
+    size_t e = f->label_kind == DS_LABEL_POINT ? (a + 5 < d->nrows ? a + 5 : d->nrows - 1)
+                                               : ds_row_end_of(d, f->start, f->end);
+    double coverage = label_coverage(d, f, a, e);
+    if (coverage < 0.9)
+        problems++;
+    struct moved *mv = calloc(d->ncols + 1, sizeof *mv);
+    size_t nmv = mv ? moved_channels(d, b, inside, a, e, mv) : 0;
+    bool no_effect = nmv == 0;
+    if (no_effect)
+        problems++;
+    if (farr) {
+        json_fault(farr, d, f, coverage, mv, nmv, no_effect);
+    } else {
+        fprintf(out, "  fault %s %s (%s, %.1fs): label coverage %.0f%%%s\n", f->id, f->kind,
+                f->label_kind == DS_LABEL_POINT ? "point" : "interval",
+                (double)(f->end - f->start) / 1e9, 100 * coverage, coverage < 0.9 ? " LOW" : "");
+        if (no_effect)
+            fprintf(out, "    NO VISIBLE EFFECT: no channel moved against the %s\n",
+                    b ? "baseline run" : "rows outside the fault windows");
+        for (size_t k = 0; k < nmv && k < TOP_CHANNELS; k++)
+            fprintf(out, "    %-28s effect %+6.1f  (%.4g -> %.4g)\n", d->cols[mv[k].col].name,
+                    mv[k].d, mv[k].base, mv[k].win);
+        if (nmv > TOP_CHANNELS)
+            fprintf(out, "    ... and %zu more channels\n", nmv - TOP_CHANNELS);
+    }
+    free(mv);
+    return problems;
+}
+
 int dataset_validate(const char *run_dir, const char *baseline_dir, int64_t grid_ns, FILE *out,
                      bool json, char *err, size_t errlen)
 {
@@ -78,133 +228,15 @@ int dataset_validate(const char *run_dir, const char *baseline_dir, int64_t grid
             fprintf(out, "  baseline %s: unusable (%s); using the run's own rows\n", baseline_dir,
                     e2);
     }
-    int problems = 0;
     cJSON *root = json ? cJSON_CreateObject() : NULL;
-    size_t anomalous = 0;
-    for (size_t r = 0; r < d.nrows; r++)
-        anomalous += d.anomaly[r];
-    if (json) {
-        cJSON_AddStringToObject(root, "run", run_dir);
-        cJSON_AddNumberToObject(root, "rows", (double)d.nrows);
-        cJSON_AddNumberToObject(root, "samples", (double)d.nsamples);
-        cJSON_AddNumberToObject(root, "columns", (double)d.ncols + 2);
-        cJSON_AddNumberToObject(root, "gap_rows", (double)d.gap_cells);
-        cJSON_AddNumberToObject(root, "gaps", (double)d.gap_runs);
-        cJSON_AddNumberToObject(root, "late_ticks", (double)d.late_ticks);
-        cJSON_AddNumberToObject(root, "nonmonotonic", (double)d.nonmonotonic);
-        cJSON_AddNumberToObject(root, "bad_lines", (double)d.bad_lines);
-        cJSON_AddNumberToObject(root, "anomalous_rows", (double)anomalous);
-        cJSON_AddBoolToObject(root, "incomplete", d.incomplete);
-        if (have_base)
-            cJSON_AddStringToObject(root, "baseline", baseline_dir);
-    } else {
-        fprintf(out, "%s\n", run_dir);
-        fprintf(out, "  rows %zu (grid %.3gs), samples %zu, columns %zu, anomalous rows %zu%s\n",
-                d.nrows, (double)d.grid_ns / 1e9, d.nsamples, d.ncols + 2, anomalous,
-                d.global_label[0] ? " (global label)" : "");
-        fprintf(out, "  gaps: %zu empty rows in %zu runs; %zu sampling gaps; %zu late ticks\n",
-                d.gap_cells, d.gap_runs, d.raw_gaps, d.late_ticks);
-        fprintf(out, "  time: %s; %zu unreadable or torn lines%s\n",
-                d.nonmonotonic ? "NOT monotonic" : "monotonic", d.bad_lines,
-                d.incomplete ? "; run incomplete (killed or still running)" : "");
-    }
-    if (d.nonmonotonic)
-        problems++;
-    if (!d.nrows) {
-        problems++; /* the workload died before the first tick, or nothing was sampled */
-        if (!json)
-            fprintf(out, "  NO ROWS: nothing was sampled\n");
-    }
-    if (d.nrows && d.gap_cells * 20 > d.nrows) /* more than 5% of the grid empty */
-        problems++;
-    /* baseline rows: outside every fault window (and the point faults' aftermath) */
-    unsigned char *inside = calloc(d.nrows + 1, 1);
-    for (size_t i = 0; inside && i < d.nfaults; i++) {
-        const struct ds_fault *f = &d.faults[i];
-        if (!f->labelled)
-            continue;
-        size_t a = ds_row_of(&d, f->start);
-        size_t e = f->label_kind == DS_LABEL_POINT ? d.nrows - 1 : ds_row_of(&d, f->effect_end);
-        for (size_t r = a; r <= e && r < d.nrows; r++)
-            inside[r] = 1;
-    }
+    int problems = report_run(&d, run_dir, have_base ? baseline_dir : NULL, root, out);
+    unsigned char *inside = outside_mask(&d);
     cJSON *farr = json ? cJSON_AddArrayToObject(root, "faults") : NULL;
     if (!json && !d.nfaults)
         fprintf(out, "  faults: none journalled%s\n",
                 d.global_label[0] ? "" : " (a baseline run?)");
-    for (size_t i = 0; i < d.nfaults; i++) {
-        const struct ds_fault *f = &d.faults[i];
-        if (!f->labelled) {
-            problems++;
-            if (json)
-                json_fault(farr, &d, f, 0, NULL, 0, false);
-            else
-                fprintf(out, "  fault %s %s: NEVER FIRED (armed %s)\n", f->id, f->kind,
-                        f->failed ? "then failed" : "only");
-            continue;
-        }
-        size_t a = ds_row_of(&d, f->start);
-        size_t e = f->label_kind == DS_LABEL_POINT ? (a + 5 < d.nrows ? a + 5 : d.nrows - 1)
-                                                   : ds_row_of(&d, f->end > f->start ? f->end - 1
-                                                                                     : f->end);
-        /* coverage: rows of the window that are labelled and have samples */
-        size_t want = e - a + 1, have = 0;
-        size_t e_lab = f->label_kind == DS_LABEL_POINT ? a : e;
-        for (size_t r = a; r <= e_lab && r < d.nrows; r++) {
-            bool sampled = false;
-            for (size_t c = 0; c < d.ncols && !sampled; c++)
-                sampled = d.cols[c].kind == DS_GAUGE && d.valid[r * d.ncols + c];
-            if (d.anomaly[r] && sampled)
-                have++;
-        }
-        if (f->label_kind == DS_LABEL_POINT)
-            want = 1;
-        double coverage = want ? (double)have / (double)want : 0;
-        if (coverage < 0.9)
-            problems++;
-        struct moved *mv = calloc(d.ncols + 1, sizeof *mv);
-        size_t nmv = 0;
-        for (size_t c = 0; mv && c < d.ncols; c++) {
-            double mb, sb, mw, sw;
-            size_t nb;
-            if (have_base) {
-                int bc = ds_find_col(&b, d.cols[c].name);
-                if (bc < 0)
-                    continue;
-                nb = ds_stats(&b, (size_t)bc, 0, b.nrows, NULL, &mb, &sb);
-            } else {
-                nb = ds_stats(&d, c, 0, d.nrows, inside, &mb, &sb);
-            }
-            size_t nw = ds_stats(&d, c, a, e + 1, NULL, &mw, &sw);
-            if (nb < 3 || nw < 1)
-                continue;
-            double es = effect_size(mb, sb, mw, sw);
-            if (fabs(es) >= EFFECT_MIN)
-                mv[nmv++] = (struct moved){(int)c, es, mb, mw};
-        }
-        if (nmv)
-            qsort(mv, nmv, sizeof *mv, cmp_moved);
-        bool no_effect = nmv == 0;
-        if (no_effect)
-            problems++;
-        if (json) {
-            json_fault(farr, &d, f, coverage, mv, nmv, no_effect);
-        } else {
-            fprintf(out, "  fault %s %s (%s, %.1fs): label coverage %.0f%%%s\n", f->id, f->kind,
-                    f->label_kind == DS_LABEL_POINT ? "point" : "interval",
-                    (double)(f->end - f->start) / 1e9, 100 * coverage,
-                    coverage < 0.9 ? " LOW" : "");
-            if (no_effect)
-                fprintf(out, "    NO VISIBLE EFFECT: no channel moved against the %s\n",
-                        have_base ? "baseline run" : "rows outside the fault windows");
-            for (size_t k = 0; k < nmv && k < TOP_CHANNELS; k++)
-                fprintf(out, "    %-28s effect %+6.1f  (%.4g -> %.4g)\n",
-                        d.cols[mv[k].col].name, mv[k].d, mv[k].base, mv[k].win);
-            if (nmv > TOP_CHANNELS)
-                fprintf(out, "    ... and %zu more channels\n", nmv - TOP_CHANNELS);
-        }
-        free(mv);
-    }
+    for (size_t i = 0; i < d.nfaults; i++)
+        problems += report_fault(&d, have_base ? &b : NULL, inside, &d.faults[i], farr, out);
     free(inside);
     if (json) {
         cJSON_AddNumberToObject(root, "problems", problems);

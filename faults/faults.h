@@ -130,7 +130,10 @@ struct fault_ops {
     const char *name;       /* "cpu" */
     const char *summary;    /* one line for `moni fault list` and the console */
     const char *privileges; /* "none", "CAP_NET_ADMIN", "CAP_KILL over the target", ... */
-    const char *label_kind; /* "interval" or "point" (ground_truth.csv) */
+    /* How the dataset labels it: "interval" (the fault window), "point" (start =
+     * end, e.g. kill) or "global" (the whole run).  Journalled with every transition;
+     * readers of old journals fall back to it (core/rundir), never to the name. */
+    const char *label_kind;
     const char *dose_unit;  /* unit of requested/delivered dose: "pct", "bytes", "Bps", ... */
     const char *undo;       /* how it is undone (man page, list) */
     const struct fault_param *params;

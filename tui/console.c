@@ -440,36 +440,14 @@ static int act_mark(void *ctx, const char *note, char *err, size_t errlen)
 {
     struct tui_live *lv = ctx;
     struct moni_stamp t = moni_now();
-    if (lv->marks_fd < 0) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/marks.jsonl", lv->dir);
-        lv->marks_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (lv->marks_fd < 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            return -1;
-        }
-    }
-    char iso[MONI_ISO_LEN];
-    moni_fmt_iso(t.real_ns, iso, sizeof iso);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "timestamp", iso);
-    cJSON_AddNumberToObject(o, "mono_ns", (double)t.mono_ns);
-    cJSON_AddStringToObject(o, "note", note);
-    char *txt = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!txt) {
-        snprintf(err, errlen, "out of memory");
+    if (lv->marks_fd < 0 && (lv->marks_fd = rundir_mark_open(lv->dir)) < 0) {
+        snprintf(err, errlen, "%s/marks.jsonl: %s", lv->dir, strerror(errno));
         return -1;
     }
-    size_t len = strlen(txt);
-    txt[len] = '\n';
-    int rc = moni_write_all(lv->marks_fd, txt, len + 1);
-    free(txt);
-    if (rc != 0) {
+    if (rundir_mark_append(lv->marks_fd, t, note) != 0) {
         snprintf(err, errlen, "marks.jsonl: %s", strerror(errno));
         return -1;
     }
-    fdatasync(lv->marks_fd);
     tui_model_tl_add(lv->m, TUI_TL_MARK, t.mono_ns, t.mono_ns, note);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* tui/replay.c — plays a recorded run directory back into the console's model:
  * samples.csv, workload.log + workload.idx, events.jsonl, faults.jsonl, marks.jsonl
- * and meta.json, each applied when the replay clock passes its CLOCK_MONOTONIC
+ * and meta.json (all read through core/rundir, never parsed here), each applied when the replay clock passes its CLOCK_MONOTONIC
  * stamp; for a multi-process workload also logs/ *.log, which give the pipeline's
  * stage and its per-process rows as the live console showed them.  --blind leaves out everything that names the fault (journal, fault
  * windows, marks, root-cause labels), so an MTTD test taker has to diagnose. */
@@ -61,21 +61,7 @@ struct tui_replay {
     struct pipeline_replay *pipe; /* RUN_DIR/logs/ of a multi-process workload, or NULL */
 };
 
-/* ---- small parsers ------------------------------------------------------------------ */
-
-static char *next_line(char **p)
-{
-    if (!*p || !**p)
-        return NULL;
-    char *s = *p, *e = strchr(s, '\n');
-    if (e) {
-        *e = 0;
-        *p = e + 1;
-    } else {
-        *p = s + strlen(s);
-    }
-    return s;
-}
+/* ---- loaders: every file through core/rundir ---------------------------------------- */
 
 static void *grow(void *v, size_t *cap, size_t n, size_t elem)
 {
@@ -89,98 +75,47 @@ static void *grow(void *v, size_t *cap, size_t n, size_t elem)
     return nv;
 }
 
-static int64_t json_mono(const cJSON *o)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mono_ns");
-    if (cJSON_IsNumber(m))
-        return (int64_t)m->valuedouble;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
-    int64_t real;
-    if (cJSON_IsString(t) && moni_parse_iso(t->valuestring, &real) == 0)
-        return moni_mono_from_real(real);
-    return 0;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* ---- loaders -------------------------------------------------------------------------- */
-
 static int load_samples(struct tui_replay *r, const char *dir, char *err, size_t errlen)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/samples.csv", dir);
-    char *text = moni_read_file(path, NULL);
-    if (!text) {
-        snprintf(err, errlen, "%s: cannot read (is this a run directory?)", path);
+    struct rundir_samples s;
+    if (rundir_samples_open(&s, dir, err, errlen) != 0) {
+        rundir_samples_close(&s);
         return -1;
     }
-    char *p = text, *hdr = next_line(&p);
-    if (!hdr || strncmp(hdr, "timestamp,mono_ns", 17)) {
-        snprintf(err, errlen, "%s:1: header: expected 'timestamp,mono_ns,...'", path);
-        free(text);
+    if (s.ts_field < 0 || s.mono_field < 0) {
+        snprintf(err, errlen, "%s:1: header: expected 'timestamp,mono_ns,...'", s.l.path);
+        rundir_samples_close(&s);
         return -1;
     }
-    char *save = NULL;
-    strtok_r(hdr, ",", &save);
-    strtok_r(NULL, ",", &save);
-    for (char *c; (c = strtok_r(NULL, ",\r", &save));)
-        frame_add(&r->frame, c, "", METRIC_GAUGE);
+    for (size_t c = 0; c < s.ncols; c++)
+        frame_add(&r->frame, s.names[c], "", METRIC_GAUGE);
     r->ncols = r->frame.ncols;
-    size_t cap = 0, lineno = 1;
-    for (char *l; (l = next_line(&p));) {
-        lineno++;
-        if (!*l)
-            continue;
+    size_t cap = 0, w = r->ncols ? r->ncols : 1;
+    struct rundir_sample row;
+    int rc;
+    while ((rc = rundir_samples_next(&s, &row)) != 0) {
+        int64_t real = row.real;
+        if (rc < 0 || !row.mono || !row.ts || (!real && moni_parse_iso(row.ts, &real) != 0))
+            continue; /* a bad line, or the torn last line of a killed run */
         if (!(r->mono = grow(r->mono, &cap, r->nrows, sizeof *r->mono)))
             break;
-        size_t c2 = cap;
-        r->real = realloc(r->real, c2 * sizeof *r->real);
-        r->vals = realloc(r->vals, c2 * (r->ncols ? r->ncols : 1) * sizeof *r->vals);
-        r->valid = realloc(r->valid, c2 * (r->ncols ? r->ncols : 1));
+        r->real = realloc(r->real, cap * sizeof *r->real);
+        r->vals = realloc(r->vals, cap * w * sizeof *r->vals);
+        r->valid = realloc(r->valid, cap * w);
         if (!r->real || !r->vals || !r->valid)
             break;
-        /* Fields split by hand: empty cells (missing values) matter. */
-        char *f = l, *end;
-        size_t col = 0;
-        int64_t real = 0, mono = 0;
-        bool torn = false;
-        for (size_t k = 0;; k++) {
-            end = strchr(f, ',');
-            if (end)
-                *end = 0;
-            if (k == 0) {
-                if (moni_parse_iso(f, &real) != 0)
-                    torn = true;
-            } else if (k == 1) {
-                mono = strtoll(f, NULL, 10);
-            } else if (col < r->ncols) {
-                char *e2;
-                double v = strtod(f, &e2);
-                bool ok = *f && e2 != f;
-                r->vals[r->nrows * r->ncols + col] = ok ? v : 0;
-                r->valid[r->nrows * r->ncols + col] = ok;
-                col++;
-            }
-            if (!end)
-                break;
-            f = end + 1;
+        for (size_t c = 0; c < r->ncols; c++) {
+            r->vals[r->nrows * r->ncols + c] = row.valid[c] ? row.val[c] : 0;
+            r->valid[r->nrows * r->ncols + c] = row.valid[c];
         }
-        if (torn || !mono || col < r->ncols)
-            continue; /* a torn last line of a killed run */
-        r->mono[r->nrows] = mono;
+        r->mono[r->nrows] = row.mono;
         r->real[r->nrows] = real;
         r->nrows++;
     }
-    free(text);
-    if (!r->nrows) {
-        snprintf(err, errlen, "%s: no samples", path);
-        return -1;
-    }
-    return 0;
+    if (!r->nrows)
+        snprintf(err, errlen, "%s: no samples", s.l.path);
+    rundir_samples_close(&s);
+    return r->nrows ? 0 : -1;
 }
 
 static void load_log(struct tui_replay *r, const char *dir)
@@ -188,20 +123,18 @@ static void load_log(struct tui_replay *r, const char *dir)
     char path[700];
     snprintf(path, sizeof path, "%s/workload.log", dir);
     r->log = moni_read_file(path, &r->loglen);
-    snprintf(path, sizeof path, "%s/workload.idx", dir);
-    char *idx = moni_read_file(path, NULL);
-    if (!r->log || !idx) {
-        free(idx);
+    struct rundir_lines idx;
+    if (!r->log)
+        return;
+    if (rundir_idx_open(&idx, dir) != 0) {
+        rundir_lines_close(&idx);
         return;
     }
     size_t cap = 0, off = 0;
-    char *p = idx;
-    next_line(&p); /* header */
-    for (char *l; (l = next_line(&p)) && off < r->loglen;) {
-        char *save = NULL, *no = strtok_r(l, ",", &save);
-        strtok_r(NULL, ",", &save);
-        char *mono = strtok_r(NULL, ",", &save), *stream = strtok_r(NULL, ",", &save);
-        if (!no || !mono)
+    struct rundir_idx x;
+    int rc;
+    while ((rc = rundir_idx_next(&idx, &x)) != 0 && off < r->loglen) {
+        if (rc < 0 || !x.mono)
             continue;
         struct rp_line *v = grow(r->lines, &cap, r->nlines, sizeof *v);
         if (!v)
@@ -209,12 +142,10 @@ static void load_log(struct tui_replay *r, const char *dir)
         r->lines = v;
         char *nl = memchr(r->log + off, '\n', r->loglen - off);
         size_t len = nl ? (size_t)(nl - (r->log + off)) : r->loglen - off;
-        r->lines[r->nlines++] = (struct rp_line){strtoll(mono, NULL, 10), strtoull(no, NULL, 10),
-                                                 stream && !strncmp(stream, "stderr", 6) ? 2 : 1,
-                                                 off, len};
+        r->lines[r->nlines++] = (struct rp_line){x.mono, x.line, x.stream, off, len};
         off += len + 1;
     }
-    free(idx);
+    rundir_lines_close(&idx);
 }
 
 static enum tui_sev sev_of(const char *s)
@@ -223,164 +154,160 @@ static enum tui_sev sev_of(const char *s)
          : !strcmp(s, "warning") ? TUI_SEV_WARN : TUI_SEV_INFO;
 }
 
-static void load_events(struct tui_replay *r, const char *dir)
+/* A metric record: loss lr step epoch it/s samples/s, as far as present. */
+static void metric_values(struct rp_rec *rec, const cJSON *fields)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    char *text = moni_read_file(path, NULL), *p = text;
-    size_t cap = 0;
     static const char *const mnames[6][3] = {
         {"loss", NULL, NULL}, {"learning_rate", "lr", NULL}, {"step", NULL, NULL},
         {"epoch", NULL, NULL}, {"it_per_s", "steps_per_s", NULL}, {"samples_per_s", "throughput", NULL},
     };
-    for (char *l; (l = next_line(&p));) {
-        cJSON *o = cJSON_Parse(l);
-        if (!o)
+    for (int k = 0; k < 6; k++)
+        for (int a = 0; a < 3 && mnames[k][a]; a++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(fields, mnames[k][a]);
+            /* only the loss may be text ("nan", "inf") */
+            if ((k == 0 || cJSON_IsNumber(v)) && rundir_json_num(v, &rec->v[k])) {
+                rec->has |= 1u << k;
+                break;
+            }
+        }
+}
+
+static void event_of(struct tui_event *e, const struct rundir_event *ev, int64_t mono)
+{
+    e->mono_ns = mono;
+    e->real_ns = ev->t.real ? ev->t.real : moni_real_from_mono(mono);
+    e->line = ev->line;
+    e->sev = sev_of(ev->severity);
+    snprintf(e->rule, sizeof e->rule, "%s", ev->rule);
+    snprintf(e->text, sizeof e->text, "%s", ev->text);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ev->labels) if (cJSON_IsString(it))
+        snprintf(e->labels + strlen(e->labels), sizeof e->labels - strlen(e->labels), "%s%s",
+                 e->labels[0] ? "," : "", it->valuestring);
+}
+
+static void load_events(struct tui_replay *r, const char *dir, int64_t offset)
+{
+    struct rundir_jsonl in;
+    if (rundir_jsonl_open(&in, dir, "events.jsonl") != 0) {
+        rundir_jsonl_close(&in);
+        return;
+    }
+    size_t cap = 0;
+    struct rundir_event ev;
+    int rc;
+    while ((rc = rundir_event_next(&in, &ev)) != 0) {
+        if (rc < 0)
             continue;
         struct rp_rec rec = {0};
-        rec.mono = json_mono(o);
+        rec.mono = rundir_mono(&ev.t, offset);
         /* a process's warnings and errors, for its row (multi-process workloads) */
-        pipeline_replay_event(r->pipe, rec.mono, jstr(o, "file"), jstr(o, "rule"),
-                              jstr(o, "severity"), jstr(o, "text"));
-        const char *kind = jstr(o, "kind");
-        if (!strcmp(kind, "metric")) {
+        pipeline_replay_event(r->pipe, rec.mono, ev.file, ev.rule, ev.severity, ev.text);
+        if (!strcmp(ev.kind, "metric")) {
             rec.kind = RP_METRIC;
-            const cJSON *fields = cJSON_GetObjectItemCaseSensitive(o, "fields");
-            for (int k = 0; k < 6; k++)
-                for (int a = 0; a < 3 && mnames[k][a]; a++) {
-                    const cJSON *v = cJSON_GetObjectItemCaseSensitive(fields, mnames[k][a]);
-                    if (cJSON_IsNumber(v)) {
-                        rec.v[k] = v->valuedouble;
-                        rec.has |= 1u << k;
-                        break;
-                    }
-                    if (cJSON_IsString(v) && k == 0) { /* "nan", "inf" */
-                        rec.v[k] = strtod(v->valuestring, NULL);
-                        rec.has |= 1u << k;
-                        break;
-                    }
-                }
-        } else if (!strcmp(kind, "phase")) {
+            metric_values(&rec, ev.fields);
+        } else if (!strcmp(ev.kind, "phase")) {
             rec.kind = RP_PHASE;
-            snprintf(rec.phase, sizeof rec.phase, "%s", *jstr(o, "phase") ? jstr(o, "phase") : jstr(o, "event"));
+            snprintf(rec.phase, sizeof rec.phase, "%s", *ev.phase ? ev.phase : ev.event);
         } else {
             rec.kind = RP_EVENT;
-            struct tui_event *e = &rec.ev;
-            e->mono_ns = rec.mono;
-            e->real_ns = moni_real_from_mono(rec.mono);
-            int64_t real;
-            if (moni_parse_iso(jstr(o, "timestamp"), &real) == 0)
-                e->real_ns = real;
-            const cJSON *ln = cJSON_GetObjectItemCaseSensitive(o, "line");
-            e->line = cJSON_IsNumber(ln) ? (uint64_t)ln->valuedouble : 0;
-            e->sev = sev_of(jstr(o, "severity"));
-            snprintf(e->rule, sizeof e->rule, "%s", jstr(o, "rule"));
-            snprintf(e->text, sizeof e->text, "%s", jstr(o, "text"));
-            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels"), *it;
-            cJSON_ArrayForEach(it, labels) if (cJSON_IsString(it))
-                snprintf(e->labels + strlen(e->labels), sizeof e->labels - strlen(e->labels), "%s%s",
-                         e->labels[0] ? "," : "", it->valuestring);
+            event_of(&rec.ev, &ev, rec.mono);
         }
-        cJSON_Delete(o);
         struct rp_rec *v = grow(r->recs, &cap, r->nrecs, sizeof *v);
         if (!v)
             break;
         r->recs = v;
         r->recs[r->nrecs++] = rec;
     }
-    free(text);
+    rundir_jsonl_close(&in);
 }
 
-static void load_faults(struct tui_replay *r, const char *dir)
+static void fault_of(struct rp_fault *f, const struct rundir_fault *j, int64_t offset)
 {
-    char path[700];
-    snprintf(path, sizeof path, "%s/faults.jsonl", dir);
-    char *text = moni_read_file(path, NULL), *p = text;
+    memset(f, 0, sizeof *f);
+    f->mono = rundir_mono(&j->t, offset);
+    snprintf(f->event, sizeof f->event, "%s", j->event);
+    snprintf(f->kind, sizeof f->kind, "%s", j->kind);
+    snprintf(f->id, sizeof f->id, "%s", j->fault_id);
+    snprintf(f->label_kind, sizeof f->label_kind, "%s", j->label_kind);
+    snprintf(f->reason, sizeof f->reason, "%s", j->reason);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, j->params) if (cJSON_IsString(it))
+        snprintf(f->params + strlen(f->params), sizeof f->params - strlen(f->params), "%s%s=%s",
+                 f->params[0] ? " " : "", it->string, it->valuestring);
+    if (!isnan(j->requested_dose))
+        snprintf(f->dose, sizeof f->dose, "req %.3g%s%.3g %s", j->requested_dose,
+                 isnan(j->delivered_dose) ? "" : " got ",
+                 isnan(j->delivered_dose) ? 0.0 : j->delivered_dose, j->dose_unit);
+}
+
+static void load_faults(struct tui_replay *r, const char *dir, int64_t offset)
+{
+    struct rundir_jsonl in;
     size_t cap = 0;
-    for (char *l; (l = next_line(&p));) {
-        cJSON *o = cJSON_Parse(l);
-        if (!o)
-            continue;
-        struct rp_fault f = {0};
-        f.mono = json_mono(o);
-        snprintf(f.event, sizeof f.event, "%s", jstr(o, "event"));
-        snprintf(f.kind, sizeof f.kind, "%s", jstr(o, "kind"));
-        snprintf(f.id, sizeof f.id, "%s", jstr(o, "fault_id"));
-        snprintf(f.label_kind, sizeof f.label_kind, "%s", jstr(o, "label_kind"));
-        snprintf(f.reason, sizeof f.reason, "%s", jstr(o, "reason"));
-        const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params"), *it;
-        cJSON_ArrayForEach(it, params) if (cJSON_IsString(it))
-            snprintf(f.params + strlen(f.params), sizeof f.params - strlen(f.params), "%s%s=%s",
-                     f.params[0] ? " " : "", it->string, it->valuestring);
-        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(o, "requested_dose");
-        const cJSON *dl = cJSON_GetObjectItemCaseSensitive(o, "delivered_dose");
-        if (cJSON_IsNumber(rq))
-            snprintf(f.dose, sizeof f.dose, "req %.3g%s%.3g %s", rq->valuedouble,
-                     cJSON_IsNumber(dl) ? " got " : "", cJSON_IsNumber(dl) ? dl->valuedouble : 0.0,
-                     jstr(o, "dose_unit"));
-        cJSON_Delete(o);
-        struct rp_fault *v = grow(r->fl, &cap, r->nfl, sizeof *v);
-        if (!v)
-            break;
-        r->fl = v;
-        r->fl[r->nfl++] = f;
+    int rc;
+    if (rundir_jsonl_open(&in, dir, "faults.jsonl") == 0) {
+        struct rundir_fault j;
+        while ((rc = rundir_fault_next(&in, &j)) != 0) {
+            struct rp_fault *v = rc > 0 ? grow(r->fl, &cap, r->nfl, sizeof *v) : r->fl;
+            if (!v)
+                break;
+            r->fl = v;
+            if (rc > 0)
+                fault_of(&r->fl[r->nfl++], &j, offset);
+        }
     }
-    free(text);
-    snprintf(path, sizeof path, "%s/marks.jsonl", dir);
-    text = moni_read_file(path, NULL);
-    p = text;
+    rundir_jsonl_close(&in);
     cap = 0;
-    for (char *l; (l = next_line(&p));) {
-        cJSON *o = cJSON_Parse(l);
-        if (!o)
-            continue;
-        struct rp_mark mk = {json_mono(o), ""};
-        snprintf(mk.note, sizeof mk.note, "%s", jstr(o, "note"));
-        cJSON_Delete(o);
-        struct rp_mark *v = grow(r->marks, &cap, r->nmarks, sizeof *v);
-        if (!v)
-            break;
-        r->marks = v;
-        r->marks[r->nmarks++] = mk;
+    if (rundir_jsonl_open(&in, dir, "marks.jsonl") == 0) {
+        struct rundir_mark mk;
+        while ((rc = rundir_mark_next(&in, &mk)) != 0) {
+            struct rp_mark *v = rc > 0 ? grow(r->marks, &cap, r->nmarks, sizeof *v) : r->marks;
+            if (!v)
+                break;
+            r->marks = v;
+            if (rc > 0) {
+                struct rp_mark *m = &r->marks[r->nmarks++];
+                m->mono = rundir_mono(&mk.t, offset);
+                snprintf(m->note, sizeof m->note, "%s", mk.note);
+            }
+        }
     }
-    free(text);
+    rundir_jsonl_close(&in);
 }
 
 static void load_meta(struct tui_replay *r, const char *dir)
 {
     struct tui_model *m = r->m;
-    char path[700], err[256];
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    struct moni_json doc;
+    char err[RUNDIR_ERR_LEN];
+    struct rundir_meta meta;
     snprintf(m->workload, sizeof m->workload, "running");
-    if (moni_json_load(path, &doc, err, sizeof err) != 0)
+    if (rundir_meta_load(dir, &meta, err, sizeof err) != 0)
         return;
-    const cJSON *o = doc.root;
-    snprintf(m->run_id, sizeof m->run_id, "%s", jstr(o, "run_id"));
-    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(o, "interval_s");
-    if (cJSON_IsNumber(iv))
-        m->interval_ns = (int64_t)(iv->valuedouble * 1e9);
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "workload");
-    const cJSON *av = cJSON_GetObjectItemCaseSensitive(w, "argv"), *it;
-    cJSON_ArrayForEach(it, av) if (cJSON_IsString(it))
+    snprintf(m->run_id, sizeof m->run_id, "%s", meta.run_id);
+    if (meta.interval_ns)
+        m->interval_ns = meta.interval_ns;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, meta.argv) if (cJSON_IsString(it))
         snprintf(m->workload_cmd + strlen(m->workload_cmd), sizeof m->workload_cmd - strlen(m->workload_cmd),
                  "%s%s", m->workload_cmd[0] ? " " : "", it->valuestring);
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(w, "exit_code");
-    const char *sig = jstr(w, "exit_signal_name");
-    if (cJSON_IsNumber(code))
-        snprintf(r->end_state, sizeof r->end_state, "exited %d", code->valueint);
+    const char *sig = meta.exit_signal_name;
+    if (meta.exit_code_valid)
+        snprintf(r->end_state, sizeof r->end_state, "exited %d", meta.exit_code);
     else if (*sig)
         snprintf(r->end_state, sizeof r->end_state, "killed by %s%s", strncmp(sig, "SIG", 3) ? "SIG" : "",
                  sig);
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, "gpu");
-    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(g, "devices");
-    cJSON_ArrayForEach(it, devs) if (m->ngpus < TUI_MAX_GPUS)
-        snprintf(m->gpu_names[m->ngpus++], sizeof m->gpu_names[0], "%s", jstr(it, "name"));
-    snprintf(m->gpu_reason, sizeof m->gpu_reason, "%s", jstr(g, "reason"));
-    const cJSON *em = cJSON_GetObjectItemCaseSensitive(o, "end_mono_ns");
-    if (cJSON_IsNumber(em))
-        r->t_end = (int64_t)em->valuedouble;
-    moni_json_free(&doc);
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(meta.gpu, "devices");
+    cJSON_ArrayForEach(it, devs) if (m->ngpus < TUI_MAX_GPUS) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+        snprintf(m->gpu_names[m->ngpus++], sizeof m->gpu_names[0], "%s",
+                 cJSON_IsString(name) ? name->valuestring : "");
+    }
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(meta.gpu, "reason");
+    snprintf(m->gpu_reason, sizeof m->gpu_reason, "%s", cJSON_IsString(reason) ? reason->valuestring : "");
+    if (meta.end_mono_ns)
+        r->t_end = meta.end_mono_ns;
+    rundir_meta_free(&meta);
 }
 
 struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model *m, char *err,
@@ -398,11 +325,13 @@ struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model
         tui_replay_close(r);
         return NULL;
     }
-    /* wall = mono + offset, from the first row (ms: enough to place log lines) */
-    r->pipe = pipeline_replay_open(dir, r->real[0] - r->mono[0]);
+    /* wall = mono + offset, from the first row (ms: enough to place log lines and
+     * the records of old files that have no mono_ns) */
+    int64_t offset = r->real[0] - r->mono[0];
+    r->pipe = pipeline_replay_open(dir, offset);
     load_log(r, dir);
-    load_events(r, dir);
-    load_faults(r, dir);
+    load_events(r, dir, offset);
+    load_faults(r, dir, offset);
     load_meta(r, dir);
     r->t0 = r->mono[0];
     if (r->t_end < r->mono[r->nrows - 1])

@@ -156,7 +156,7 @@ static void test_disk_appear(void **state)
     struct dev d[3] = {{"loop0", 0, 0, 0, 0, 0, 0}, {"vda", 100, 1000, 50, 500, 10, 0},
                        {"vda1", 90, 900, 40, 400, 9, 0}};
     char *t = disk_text(d, 3);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_DISK, t, &f, counting_wanted, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_disk, t, &f, counting_wanted, NULL);
     free(t);
     assert_non_null(ds);
     assert_true(frame_find(&f, "disk_read_Bps") >= 0);
@@ -218,7 +218,7 @@ static void test_disk_disappear_reappear(void **state)
     frame_init(&f);
     struct dev d[2] = {{"vda", 100, 1000, 50, 500, 10, 0}, {"sdb", 10, 100, 10, 100, 10, 0}};
     char *t = disk_text(d, 1);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_DISK, t, &f, counting_wanted, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_disk, t, &f, counting_wanted, NULL);
     free(t);
     tick(ds, &f, disk_text(d, 1));
     tick(ds, &f, disk_text(d, 2)); /* sdb appears */
@@ -274,7 +274,7 @@ static void test_net_appear_counters(void **state)
     struct dev n[3] = {{"lo", 5000, 5000, 0, 0, 0, 0}, {"eth0", 1000, 2000, 1, 2, 3, 4},
                        {"veth1", 10000, 20000, 5, 6, 7, 8}};
     char *t = net_text(n, 2);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_NET, t, &f, counting_wanted, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_net, t, &f, counting_wanted, NULL);
     free(t);
     assert_true(frame_find(&f, "net_eth0_rx_Bps") >= 0);
     assert_true(frame_find(&f, "net_lo_rx_Bps") < 0);
@@ -347,7 +347,7 @@ static void test_reorder(void **state)
     struct dev n[3] = {{"eth0", 1000, 0, 0, 0, 0, 0}, {"eth1", 2000, 0, 0, 0, 0, 0},
                        {"eth2", 3000, 0, 0, 0, 0, 0}};
     char *t = net_text(n, 3);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_NET, t, &f, counting_wanted, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_net, t, &f, counting_wanted, NULL);
     free(t);
     tick(ds, &f, net_text(n, 3));
     n[0].a += 1;
@@ -379,7 +379,7 @@ static void test_cap(void **state)
         n[i + 1] = (struct dev){names[i], 0, 0, 0, 0, 0, 0};
     }
     char *t = net_text(n, 1);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_NET, t, &f, counting_wanted, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_net, t, &f, counting_wanted, NULL);
     free(t);
     size_t ncols = f.ncols;
     tick(ds, &f, net_text(n, 1));
@@ -424,7 +424,7 @@ static void test_names_table_full(void **state)
     }
     d[N - 1] = (struct dev){"vda", 0, 0, 0, 0, 0, 0};
     char *t = disk_text(d, N);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_DISK, t, &f, counting_wanted, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_disk, t, &f, counting_wanted, NULL);
     free(t);
     assert_int_equal(asked.total, OBS_DEV_NAMES_MAX);
     for (int i = 0; i < 5; i++)
@@ -444,7 +444,7 @@ static void test_defaults(void **state)
     frame_init(&f);
     struct dev n[2] = {{"lo", 1, 1, 0, 0, 0, 0}, {"eth0", 1, 1, 0, 0, 0, 0}};
     char *t = net_text(n, 2);
-    struct obs_devset *ds = obs_devset_new(OBS_DEV_NET, t, &f, NULL, NULL);
+    struct obs_devset *ds = obs_devset_new(&obs_dev_net, t, &f, NULL, NULL);
     free(t);
     assert_true(frame_find(&f, "net_eth0_tx_Bps") >= 0);
     assert_true(frame_find(&f, "net_lo_tx_Bps") < 0);
@@ -457,7 +457,7 @@ static void test_defaults(void **state)
 
     struct dev d[2] = {{"loop0", 0, 0, 0, 0, 0, 0}, {"ram0", 0, 0, 0, 0, 0, 0}};
     t = disk_text(d, 2);
-    ds = obs_devset_new(OBS_DEV_DISK, t, &f, NULL, NULL);
+    ds = obs_devset_new(&obs_dev_disk, t, &f, NULL, NULL);
     free(t);
     assert_int_equal(obs_devset_tracked(ds), 0);
     assert_true(frame_find(&f, "disk_read_Bps") >= 0);

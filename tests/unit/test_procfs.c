@@ -73,9 +73,9 @@ static void test_netdev(void **state)
 {
     (void)state;
     struct procfs_net n;
-    assert_int_equal(procfs_parse_netdev_line("  eth0: 81687736    2790    4    5    0     0          "
-                                           "0         0   128707    1695    6    7    0     0       "
-                                           "0          0", &n), 0);
+    assert_int_equal(procfs_parse_netdev_line("  eth0: 81687736    2790    4    5    0     0      "
+                                              "    0         0   128707    1695    6    7    0   "
+                                              "  0       0          0", &n), 0);
     assert_string_equal(n.name, "eth0");
     assert_int_equal(n.rx_bytes, 81687736);
     assert_int_equal(n.rx_errs, 4);
@@ -228,8 +228,8 @@ static void test_devices_malformed(void **state)
     assert_int_equal(procfs_parse_diskstats_line("99999999999 0 sda 1 2 3 4 5 6 7 8 9 10 11",
                                                  &d), -1);
     /* a long name is cut to 31 bytes */
-    assert_int_equal(procfs_parse_diskstats_line(
-                         "8 0 abcdefghijklmnopqrstuvwxyz0123456789 1 2 3 4 5 6 7 8 9 10 11", &d), 0);
+    const char *longname = "8 0 abcdefghijklmnopqrstuvwxyz0123456789 1 2 3 4 5 6 7 8 9 10 11";
+    assert_int_equal(procfs_parse_diskstats_line(longname, &d), 0);
     assert_int_equal(strlen(d.name), 31);
     assert_int_equal(d.io_ms, 10);
     assert_int_equal(procfs_parse_netdev_line("", &n), -1);

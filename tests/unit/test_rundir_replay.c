@@ -1,0 +1,96 @@
+/* Unit test: the console's replay reads a run directory through core/rundir, so an
+ * old journal (state/id/parameters spellings, no label_kind) and records without
+ * mono_ns replay like new ones: fault rows, the kill as a point on the timeline, the
+ * cpu window closed by its stop, and the operator's mark. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tui/tui.h"
+
+static char dir[PATH_MAX];
+
+static void put(const char *name, const char *text)
+{
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_old_journal_replays(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/moni-rdreplay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    /* wall = mono + 1795599800 s */
+    put("samples.csv", "timestamp,mono_ns,cpu_pct\n"
+                       "2026-11-25T10:00:00.000Z,1000000000000,10\n"
+                       "2026-11-25T10:00:01.000Z,1001000000000,90\n"
+                       "2026-11-25T10:00:02.000Z,1002000000000,90\n"
+                       "2026-11-25T10:00:03.000Z,1003000000000,10\n"
+                       "2026-11-25T10:00:04.000Z,1004000000000,");
+    put("faults.jsonl",
+        "{\"timestamp\":\"2026-11-25T10:00:00.500Z\",\"state\":\"armed\",\"id\":\"f1\",\"kind\":\"cpu\","
+        "\"parameters\":{\"load\":\"90%\"}}\n"
+        "{\"timestamp\":\"2026-11-25T10:00:01.000Z\",\"transition\":\"fired\",\"id\":\"f1\","
+        "\"kind\":\"cpu\",\"parameters\":{\"load\":\"90%\"},\"requested\":90}\n"
+        "{\"timestamp\":\"2026-11-25T10:00:02.500Z\",\"state\":\"stopped\",\"id\":\"f1\",\"kind\":\"cpu\","
+        "\"parameters\":{\"load\":\"90%\"}}\n"
+        "{\"timestamp\":\"2026-11-25T10:00:03.000Z\",\"state\":\"fired\",\"id\":\"f2\",\"kind\":\"kill\"}\n");
+    put("marks.jsonl", "{\"timestamp\":\"2026-11-25T10:00:02.000Z\",\"mono_ns\":1002000000000,"
+                       "\"note\":\"spike\"}\n");
+    struct tui_model m;
+    tui_model_init(&m);
+    char err[512];
+    struct tui_replay *r = tui_replay_open(dir, false, &m, err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    tui_replay_advance(r, 10);
+    assert_int_equal(m.nfaults, 2);
+    assert_string_equal(m.faults[0].kind, "cpu");
+    assert_int_equal(m.faults[0].state, TUI_F_STOPPED);
+    assert_string_equal(m.faults[0].params, "load=90%");
+    assert_non_null(strstr(m.faults[0].dose, "req 90"));
+    assert_string_equal(m.faults[1].kind, "kill");
+    bool window = false, kill = false, mark = false;
+    for (size_t i = 0; i < m.ntl; i++) {
+        const struct tui_tl_item *t = &m.tl[i];
+        if (t->kind == TUI_TL_FAULT && !strcmp(t->label, "cpu"))
+            window = t->start_mono == 1001000000000LL && t->end_mono == 1002500000000LL;
+        if (t->kind == TUI_TL_KILL && !strcmp(t->label, "kill"))
+            kill = t->start_mono == 1003000000000LL;
+        if (t->kind == TUI_TL_MARK && !strcmp(t->label, "spike"))
+            mark = t->start_mono == 1002000000000LL;
+    }
+    assert_true(window);
+    assert_true(kill);
+    assert_true(mark);
+    tui_replay_close(r);
+    tui_model_free(&m);
+    static const char *const names[] = {"samples.csv", "faults.jsonl", "marks.jsonl"};
+    char p[PATH_MAX + 32];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_old_journal_replays),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
