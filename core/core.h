@@ -312,6 +312,7 @@ struct dataset_opts {
 struct dataset_summary {
     size_t rows, columns, gap_rows, gaps, faults, anomalous_rows, bad_lines;
     bool incomplete; /* the run was killed (no end in meta.json, torn lines) */
+    bool bad_input;  /* failed: an input is there but unreadable (exit 2), nothing written */
 };
 int dataset_build(const char *run_dir, const struct dataset_opts *opts,
                   struct dataset_summary *sum, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,19 @@ static int64_t row_mono(const struct rundir_samples *s, const struct rundir_samp
     return mono;
 }
 
+void ds_note_torn(struct ds *d, const struct rundir_lines *l)
+{
+    if (!l->torn)
+        return;
+    d->incomplete = true;
+    const char *base = strrchr(l->path, '/');
+    size_t n = strlen(d->torn);
+    if (n < sizeof d->torn - 1)
+        snprintf(d->torn + n, sizeof d->torn - n, "%s%s line %zu", n ? ", " : "",
+                 base ? base + 1 : l->path, l->lineno);
+    d->ntorn++;
+}
+
 static int read_samples(struct ds *d, struct ds_raw *rs, char *err, size_t errlen)
 {
     struct rundir_samples s;
@@ -148,8 +162,7 @@ static int read_samples(struct ds *d, struct ds_raw *rs, char *err, size_t errle
             return seterr(err, errlen, "out of memory");
         }
     }
-    if (s.l.torn)
-        d->incomplete = true;
+    ds_note_torn(d, &s.l);
     d->offset_ns = s.mono_field >= 0 ? oe.offset : 0;
     rundir_samples_close(&s);
     return 0;
@@ -292,6 +305,18 @@ static int build_grid(struct ds *d, const struct ds_raw *rs, struct ds_inputs *i
 int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
+    /* A meta.json that is there but cannot be read is bad input, never "no meta":
+     * building on would replace it with a stub and lose the run id, argv and clock
+     * offset.  (A run killed before its first meta.json has none at all.) */
+    char mpath[4096];
+    struct stat mst;
+    snprintf(mpath, sizeof mpath, "%s/meta.json", run_dir);
+    if (stat(mpath, &mst) == 0) {
+        struct rundir_meta probe;
+        if (rundir_meta_load(run_dir, &probe, err, errlen) < 0)
+            return DS_BAD_INPUT;
+        rundir_meta_free(&probe);
+    }
     ds_copy(d->dir, sizeof d->dir, run_dir);
     d->grid_ns = grid_ns > 0 ? grid_ns : MONI_NS_PER_SEC;
     d->meta_late = -1;

@@ -31,6 +31,11 @@ grep -q "No space left on device" "$TMPDIR/err" || fail "the error is not named:
 grep -q "faults stopped" "$TMPDIR/err" || fail "no word of the faults: $(cat "$TMPDIR/err")"
 grep -q "incomplete (" "$TMPDIR/err" || fail "what could not be finalised is not said: $(cat "$TMPDIR/err")"
 [ "$(grep -c 'incomplete (' "$TMPDIR/err")" -eq 1 ] || fail "more than one summary line"
+# validate tells a row cut short by the full disk
+rm -f "$mnt/filler"
+if [ -n "$(tail -c 1 "$d/samples.csv")" ]; then
+    "$M" validate "$d" 2>&1 | grep -q "TORN LINES: samples.csv" || fail "validate misses the torn row"
+fi
 # no burner outlived the run
 ! pgrep -f "moni.*burn" -P $$ >/dev/null 2>&1 || fail "a burner is left"
 echo PASS
