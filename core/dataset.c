@@ -218,6 +218,58 @@ static void median_interval(struct ds *d, const struct ds_raw *rs)
     free(sp);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* One corrupt mono_ns (years away) must not make a grid of terabytes: samples outside
+ * the run's span (meta.json's start and end, a minute of slack) or, without them, away
+ * from the cluster around the median (a gap of more than an hour and 1000 intervals)
+ * are left out and counted as bad lines. */
+static void drop_outliers(struct ds *d, struct ds_raw *rs)
+{
+    if (rs->n < 2)
+        return;
+    int64_t *s = malloc(rs->n * sizeof *s);
+    if (!s)
+        return;
+    memcpy(s, rs->mono, rs->n * sizeof *s);
+    qsort(s, rs->n, sizeof *s, cmp_i64);
+    int64_t iv = d->interval_ns > 0 ? d->interval_ns : MONI_NS_PER_SEC;
+    int64_t gap = 3600 * MONI_NS_PER_SEC;
+    if (iv < INT64_MAX / 2000 && 1000 * iv > gap)
+        gap = 1000 * iv;
+    size_t m = rs->n / 2, a = m, b = m;
+    while (a > 0 && s[a] - s[a - 1] <= gap)
+        a--;
+    while (b + 1 < rs->n && s[b + 1] - s[b] <= gap)
+        b++;
+    int64_t lo = s[a], hi = s[b];
+    free(s);
+    const int64_t slack = 60 * MONI_NS_PER_SEC;
+    if (d->span_lo && d->span_lo - slack > lo)
+        lo = d->span_lo - slack;
+    if (d->span_hi && d->span_hi + slack < hi)
+        hi = d->span_hi + slack;
+    size_t k = 0, nc = rs->ncols;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (rs->mono[i] < lo || rs->mono[i] > hi) {
+            d->outliers++;
+            continue;
+        }
+        if (k != i) {
+            rs->mono[k] = rs->mono[i];
+            memmove(rs->val + k * nc, rs->val + i * nc, nc * sizeof *rs->val);
+            memmove(rs->valid + k * nc, rs->valid + i * nc, nc);
+        }
+        k++;
+    }
+    d->bad_lines += rs->n - k;
+    rs->n = k;
+}
+
 /* The grid: from the cell (aligned in wall time) of the first sample to the last. */
 static void grid_geometry(struct ds *d, const struct ds_raw *rs)
 {
@@ -330,8 +382,14 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     char merr[RUNDIR_ERR_LEN];
     bool have_meta = rundir_meta_load(run_dir, &meta, merr, sizeof merr) == 0;
     read_meta(d, &meta, have_meta);
+    if (have_meta) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(meta.root, "start_mono_ns");
+        d->span_lo = cJSON_IsNumber(a) ? (int64_t)a->valuedouble : 0;
+        d->span_hi = meta.end_mono_ns;
+    }
     if (!d->interval_ns && rs.n > 2)
         median_interval(d, &rs);
+    drop_outliers(d, &rs);
     grid_geometry(d, &rs);
     struct ds_inputs in;
     inputs_open(&in, run_dir);
