@@ -523,6 +523,10 @@ static void on_done(struct session *s, void *arg)
     (void)s;
     struct runner *r = arg;
     r->done = true;
+    /* a fault that ended the workload (kill) sees it gone now, before the faults
+     * are stopped: its effective line is journalled */
+    if (r->inj)
+        injector_poll(r->inj);
     if (!r->o.keep_loop && !r->attached)
         moni_loop_stop(r->loop);
 }
@@ -830,6 +834,7 @@ int runner_finish(struct runner *r)
     }
     bool journal_ok = true;
     if (r->inj) {
+        injector_poll(r->inj); /* effects seen at the very end (the workload gone) */
         injector_stop_all(r->inj); /* journals the stops while it can still be asked */
         struct injector_stats st;
         injector_stats(r->inj, &st);
