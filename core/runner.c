@@ -51,7 +51,7 @@ struct runner {
     bool events_dirty;
     int poll_timer;
     struct sched *sched;
-    size_t nsched;
+    size_t nsched, cap_sched;
     int64_t start_mono;
     bool started, done, finished;
     int status;
@@ -181,12 +181,16 @@ static int plan_fault_spec(const struct plan_fault *pf, char *text, size_t len)
 static int add_sched(struct runner *r, const char *text, const struct plan_fault *pf, char *err,
                      size_t errlen)
 {
-    struct sched *s2 = realloc(r->sched, (r->nsched + 1) * sizeof *s2);
-    if (!s2) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    if (r->nsched == r->cap_sched) { /* doubling: a plan may hold thousands */
+        size_t cap = r->cap_sched ? 2 * r->cap_sched : 8;
+        struct sched *s2 = realloc(r->sched, cap * sizeof *s2);
+        if (!s2) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        r->sched = s2;
+        r->cap_sched = cap;
     }
-    r->sched = s2;
     struct sched *s = &r->sched[r->nsched];
     memset(s, 0, sizeof *s);
     s->timer = -1;
@@ -694,9 +698,12 @@ int runner_check(const struct runner_opts *opts, char *err, size_t errlen)
         } else {
             rc = add_sched(&r, text, &e->faults[i], err, errlen);
         }
+        r.nsched = 0; /* checked: one slot (~14 KB) is reused for the next */
     }
-    for (size_t i = 0; rc == 0 && i < opts->nfault_specs; i++)
+    for (size_t i = 0; rc == 0 && i < opts->nfault_specs; i++) {
         rc = add_sched(&r, opts->fault_specs[i], NULL, err, errlen);
+        r.nsched = 0;
+    }
     free(r.sched);
     return rc;
 }
