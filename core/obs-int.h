@@ -94,6 +94,7 @@ typedef void (*obs_line_cb)(void *arg, const char *line, size_t len, size_t term
 struct obs_linebuf {
     char *buf;
     size_t len, cap;
+    size_t scan;   /* bytes of buf already looked at: a long line is scanned once */
     bool after_cr; /* the previous chunk ended in CR: a leading LF belongs to it */
 };
 void obs_linebuf_feed(struct obs_linebuf *lb, const char *data, size_t len, obs_line_cb cb,

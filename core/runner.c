@@ -18,6 +18,9 @@
 
 #define RUNNER_MAX_HOOKS 8
 #define RUNNER_POLL_NS (100 * MONI_NS_PER_MS) /* injector checks: effective stamps to 0.1 s */
+/* The log rules see at most this much of a line: a 50 MB line (cut into 1 MB pieces
+ * by the executor) must not cost the sampling loop its ticks.  workload.log keeps it all. */
+#define RUNNER_PARSE_MAX (64 * 1024)
 
 enum sched_state { SCHED_WAIT, SCHED_ARMED, SCHED_TIMED, SCHED_FIRED, SCHED_FAILED };
 
@@ -380,7 +383,8 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
             moni_warn("%s", e);
     }
     if (r->parser && !r->rlsim)
-        lp_parser_line(r->parser, "workload.log", line, len, *t);
+        lp_parser_line(r->parser, "workload.log", line,
+                       len < RUNNER_PARSE_MAX ? len : RUNNER_PARSE_MAX, *t);
     /* knob faults are effective when the trainer says it applied the change */
     if (r->inj && len > 9 && !memcmp(line, "[control]", 9) && memmem(line, len, "applied", 7)) {
         for (size_t i = 0; i < r->nsched; i++) {
