@@ -527,18 +527,31 @@ static int netem_arm(struct fault *f, struct net_state *s, char *err, size_t err
         out[strcspn(out, "\n")] = 0;
         return FAULT_ERR_FAIL;
     }
-    /* A root qdisc with a handle that is not ours belongs to someone else. */
-    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+    char what[100];
+    if (fault_qdisc_foreign(out, what, sizeof what) && !fault_num(f, "force")) {
+        snprintf(err, errlen, "iface=%s has a root qdisc moni does not own (%s); force=1 "
+                 "replaces it", dev, what);
+        return FAULT_ERR_FAIL;
+    }
+    return 0;
+}
+
+/* Every root qdisc but ours is someone's: also the default ones with handle 0:
+ * (pfifo_fast, fq_codel, mq), which an administrator may have tuned.  Only noqueue
+ * (no qdisc at all) is nobody's. */
+int fault_qdisc_foreign(const char *tc_show, char *what, size_t len)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", tc_show);
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         char kind[64], handle[32];
-        if (!strstr(l, " root ") || sscanf(l, "qdisc %63s %31s", kind, handle) != 2)
+        if (!strstr(l, " root") || sscanf(l, "qdisc %63s %31s", kind, handle) != 2)
             continue;
-        if (strcmp(handle, "0:") == 0 || strcmp(handle, QDISC_ROOT) == 0)
+        if (!strcmp(kind, "noqueue") || !strcmp(handle, QDISC_ROOT))
             continue;
-        if (!fault_num(f, "force")) {
-            snprintf(err, errlen, "iface=%s has a root qdisc moni does not own (%s %s); force=1 "
-                     "replaces it", dev, kind, handle);
-            return FAULT_ERR_FAIL;
-        }
+        snprintf(what, len, "%s %s", kind, handle);
+        return 1;
     }
     return 0;
 }

@@ -332,6 +332,9 @@ pid_t fault_workload_pid(const struct fault *f);
 /* The pid a signal kind acts on: the target's, or with name= the process of that
  * name in the target's tree.  -1 with err when there is no such process. */
 pid_t fault_target_pid_named(const struct fault *f, char *err, size_t errlen);
+/* 1 when `tc qdisc show` output holds a root qdisc moni does not own (what =
+ * "pfifo_fast 0:"), else 0 (none, noqueue, or moni's own). */
+int fault_qdisc_foreign(const char *tc_show, char *what, size_t len);
 /* ops->release for kinds whose priv is one malloc'd block. */
 void fault_release_priv(struct fault *f);
 
