@@ -219,15 +219,9 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
         s->spec.has_at = true; /* no time given: at the start */
         s->spec.at_ns = 0;
     }
-    s->knob = !strcmp(s->spec.ops->name, "knob");
-    /* kinds that work in a directory default to the run directory */
-    if (!s->knob && (s->spec.ops->targets & FAULT_TGT_PATH) && !s->spec.target.path[0] &&
-        r->out_dir[0])
-        snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->out_dir);
-    if (s->knob && !s->spec.target.path[0])
-        snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->control_path);
     /* the kind's own pre-flight now: a fault that cannot arm fails the run before
-     * the workload starts (moni-plan(5)), not as a note after it */
+     * the workload starts (moni-plan(5)), not as a note after it; before the
+     * defaults below, so a path given is checked and the run directory is not */
     if (fault_spec_preflight(&s->spec, e, sizeof e) != 0) {
         if (pf)
             snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
@@ -235,6 +229,13 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
             snprintf(err, errlen, "--fault %s: %s", text, e);
         return -1;
     }
+    s->knob = !strcmp(s->spec.ops->name, "knob");
+    /* kinds that work in a directory default to the run directory */
+    if (!s->knob && (s->spec.ops->targets & FAULT_TGT_PATH) && !s->spec.target.path[0] &&
+        r->out_dir[0])
+        snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->out_dir);
+    if (s->knob && !s->spec.target.path[0])
+        snprintf(s->spec.target.path, sizeof s->spec.target.path, "%s", r->control_path);
     r->nsched++;
     return 0;
 }

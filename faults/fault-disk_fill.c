@@ -81,6 +81,11 @@ static uint64_t wanted_bytes(struct fault *f, const struct fs_usage *u, uint64_t
 
 static int disk_precheck(const struct fault *f, char *err, size_t errlen)
 {
+    struct stat st;
+    if (f->target.path[0] && (stat(f->target.path, &st) || !S_ISDIR(st.st_mode))) {
+        snprintf(err, errlen, "%s: not a directory", f->target.path);
+        return FAULT_ERR_USAGE;
+    }
     if (fault_given(f, "to") == fault_given(f, "size")) {
         snprintf(err, errlen, "give exactly one of to=PCT or size=BYTES");
         return FAULT_ERR_USAGE;

@@ -506,6 +506,11 @@ int fault_spec_preflight(const struct fault_spec *spec, char *err, size_t errlen
     if ((spec->ops->targets & FAULT_TGT_PID) && t.pid > 0 &&
         (rc = check_pid(&tmp, spec->ops, &t, err, errlen)))
         return rc;
+    if ((spec->ops->targets & FAULT_TGT_PORT) && (spec->ops->targets & FAULT_TGT_REQUIRED) &&
+        t.port <= 0) {
+        snprintf(err, errlen, "%s: missing target port: give --port N (or port=N)", spec->ops->name);
+        return FAULT_ERR_USAGE;
+    }
     if (spec->for_ns < 0 || spec->for_ns > tmp.max_ns) {
         char a[32], b[32];
         snprintf(err, errlen, "%s: for=%s exceeds the hard maximum of %s", spec->ops->name,

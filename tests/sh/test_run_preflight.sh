@@ -22,6 +22,9 @@ refused 'net:port=9,host=1.2.3@1s+2s' "not an IPv4 address"
 refused 'stop:pid=1,allow_any=1@1s+1s' "init"
 refused 'cpu@1s+11m' "hard maximum"
 refused 'gpu_mem:size=1M@1s+1s' "cannot load" MONI_CUDA_LIB=/nonexistent/libcuda.so.1
+refused 'net:delay=10ms@1s+2s' "missing target port"
+refused 'disk_fill:size=1M,path=/nonexistent/dir@1s+2s' "not a directory"
+refused 'io:block=2M,size=1M@1s+2s' "larger than size"
 
 # the same in a plan: checked with the plan, exit 2 before the queue starts
 p="$TMPDIR/fill.json"
