@@ -95,6 +95,15 @@ static void params_text(const struct fault *f, char *buf, size_t len)
                                  f->p.extra[i].key, f->p.extra[i].val);
 }
 
+/* A journal line that could not be written (disk full): counted, so the runner ends
+ * the run on it (injector_stats), and said. */
+static void journal_failed(struct injector *inj)
+{
+    int e = errno;
+    inj->st.journal_errors++;
+    moni_warn("faults journal %s: %s", inj->journal_path, strerror(e));
+}
+
 static void fill_info(const struct fault *f, struct fault_info *fi)
 {
     memset(fi, 0, sizeof *fi);
@@ -198,10 +207,8 @@ static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
     if (!line)
         return;
     if (inj->jfd >= 0) {
-        if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0) {
-            inj->st.journal_errors++; /* the runner ends the run on it */
-            moni_warn("faults journal %s: %s", inj->journal_path, strerror(errno));
-        }
+        if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0)
+            journal_failed(inj);
     }
     if (inj->cb) {
         struct fault_info fi;
