@@ -68,11 +68,11 @@ struct ds {
     int64_t first_mono, last_mono; /* of the samples */
     int64_t workload_start, workload_end; /* mono, 0 unknown */
     bool has_exit, crashed;
-    bool incomplete;       /* meta.json has no end: the run was killed */
     size_t ntorn;          /* files that end in a torn line (killed, disk full) */
+    char torn[256];        /* where: "samples.csv line 35, faults.jsonl line 4" */
     int64_t span_lo, span_hi; /* the run's own start/end (meta.json, mono), 0 unknown */
     size_t outliers;       /* samples far outside the run's span, left out */
-    char torn[256];        /* where: "samples.csv line 35, faults.jsonl line 4" */
+    bool incomplete;       /* meta.json has no end: the run was killed */
 };
 /* After reading a file to its end: notes a torn last line (and the run incomplete). */
 struct rundir_lines;

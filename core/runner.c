@@ -57,6 +57,8 @@ struct runner {
     size_t nsched, cap_sched;
     int64_t start_mono;
     bool started, done, finished;
+    uint64_t events_errors;   /* events.jsonl lines that could not be written */
+    char write_error[300];    /* the first failed write in the run directory, "" if none */
     int status;
     struct {
         runner_record_cb cb;
@@ -72,8 +74,6 @@ struct runner {
     bool attached;            /* the session belongs to the caller */
     struct runner_logs *logs; /* RUN_DIR/logs/ *.log followers (multi-process workloads) */
     bool rlsim;               /* stdout repeats controller.log: do not parse it twice */
-    uint64_t events_errors;   /* events.jsonl lines that could not be written */
-    char write_error[300];    /* the first failed write in the run directory, "" if none */
 };
 
 static void free_argv(char **argv)
@@ -500,7 +500,6 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     /* Without faults there is no poll ticker: the log followers run here. */
     if (r->o.no_faults && r->logs)
         runner_logs_poll(r->logs, false);
-    check_writes(r);
     /* events.jsonl is made durable like samples.csv: every 5 s and at the end
      * (written rows survive a kill -9 in the page cache; a sync costs ~0.3 ms). */
     int64_t now = moni_mono_ns();
@@ -509,6 +508,7 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
         r->events_dirty = false;
         r->events_synced = now;
     }
+    check_writes(r); /* a row that could not be written ends the run */
 }
 
 static void on_inj_event(struct injector *inj, const struct fault_info *fi, enum fault_event ev,
