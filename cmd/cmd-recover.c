@@ -14,6 +14,7 @@ static int cmd_recover_exec(struct cmd_args *a)
     if (guardian_state_dir(dir, sizeof dir) == 0)
         printf("state directory: %s\n", dir);
     int failures = guardian_recover(stdout, dry);
+    if (failures < 0) return MONI_EXIT_FAIL; /* an untrusted state directory: said why */
     if (failures) {
         moni_err("recover: %d item(s) could not be undone", failures);
         return MONI_EXIT_FAIL;

@@ -405,11 +405,31 @@ int moni_mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
-char *moni_read_file(const char *path, size_t *len)
+/* Opens without blocking (a FIFO's open() would wait for a writer), refuses what is not
+ * a regular file, and reads at most max bytes.  errno: EINVAL for a non-regular file,
+ * EFBIG past max. */
+static char *read_file_max(const char *path, size_t max, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return NULL;
+    }
+    if (st.st_size > 0 && (uint64_t)st.st_size > max) {
+        close(fd);
+        errno = EFBIG;
+        return NULL;
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
@@ -418,11 +438,11 @@ char *moni_read_file(const char *path, size_t *len)
     }
     for (;;) {
         if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
+            char *nb = cap > max ? NULL : realloc(buf, cap * 2);
             if (!nb) {
                 free(buf);
                 close(fd);
-                errno = ENOMEM;
+                errno = cap > max ? EFBIG : ENOMEM;
                 return NULL;
             }
             buf = nb;
@@ -441,12 +461,39 @@ char *moni_read_file(const char *path, size_t *len)
         if (r == 0)
             break;
         n += (size_t)r;
+        if (n > max) { /* it grew while we read (a /proc file cannot get here) */
+            free(buf);
+            close(fd);
+            errno = EFBIG;
+            return NULL;
+        }
     }
     close(fd);
     buf[n] = '\0';
     if (len)
         *len = n;
     return buf;
+}
+
+char *moni_read_file(const char *path, size_t *len)
+{
+    return read_file_max(path, MONI_READ_FILE_MAX, len);
+}
+
+char *moni_read_input(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    char *text = read_file_max(path, max, len);
+    if (text)
+        return text;
+    char lim[32];
+    if (errno == EFBIG)
+        snprintf(err, errlen, "%s: larger than the %s limit for this input", path,
+                 moni_fmt_bytes((double)max, lim, sizeof lim));
+    else if (errno == EINVAL)
+        snprintf(err, errlen, "%s: not a regular file", path);
+    else
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return NULL;
 }
 
 int moni_write_all(int fd, const void *buf, size_t len)

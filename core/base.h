@@ -94,7 +94,16 @@ int moni_json_check_keys(const struct moni_json *doc, const cJSON *obj,
 
 /* ---- files and paths ----------------------------------------------------------- */
 int moni_mkdir_p(const char *path, mode_t mode);
-char *moni_read_file(const char *path, size_t *len); /* malloc'd, NUL-terminated */
+/* Reads a whole regular file (malloc'd, NUL-terminated).  NULL with errno: EINVAL for
+ * what is not a regular file (a FIFO, a device: opened without blocking), EISDIR, EFBIG
+ * past MONI_READ_FILE_MAX. */
+#define MONI_READ_FILE_MAX ((size_t)1 << 31)
+char *moni_read_file(const char *path, size_t *len);
+/* The same for an input the user names (plan, rules, alerts): at most max bytes
+ * (MONI_INPUT_MAX is the usual bound), err says "PATH: not a regular file", "PATH:
+ * larger than the 64M limit for this input" or "PATH: cannot read: ...". */
+#define MONI_INPUT_MAX ((size_t)64 << 20)
+char *moni_read_input(const char *path, size_t max, size_t *len, char *err, size_t errlen);
 int moni_write_all(int fd, const void *buf, size_t len);
 /* Directory of the running executable (from /proc/self/exe). */
 int moni_exe_dir(char *out, size_t len);

@@ -41,11 +41,19 @@ struct moni_alert_state {   /* a firing alert (alerts_firing fills these) */
     double value;           /* the value that made it fire (latest) */
     int64_t since_real_ns;  /* when it started firing */
 };
+struct moni_detection_count { /* detections so far, by detector */
+    const char *detector, *label;
+    uint64_t count;
+};
 struct exporter_extra {
-    const struct moni_train_metric *train;
+    const struct moni_train_metric *train; /* also "detections" (total so far) and
+                                              "time_to_failure_s" (the soonest predicted
+                                              failure, while one is pending) */
     size_t ntrain;
     const struct moni_event_count *events;
     size_t nevents;
+    const struct moni_detection_count *detections;
+    size_t ndetections;
     const struct moni_fault_state *faults;
     size_t nfaults;
     const struct moni_alert_state *alerts;
@@ -115,6 +123,9 @@ void sre_set_fill(struct sre *sre, sre_fill_cb fill, void *arg);
 struct lp_parser;
 struct injector;
 void sre_set_sources(struct sre *sre, const struct lp_parser *parser, const struct injector *inj);
+/* And the live detectors' findings (counts by detector, the soonest predicted failure). */
+struct detect;
+void sre_set_detect(struct sre *sre, const struct detect *det);
 size_t sre_firing(const struct sre *sre, const struct moni_alert_state **out);
 int sre_port(const struct sre *sre); /* exporter port, -1 if none */
 void sre_free(struct sre *sre);      /* after session_finish */
@@ -191,6 +202,8 @@ struct session_workload {
     struct moni_stamp last_line; /* zero until the first log line */
     uint64_t lines;             /* log lines so far (all starts together) */
     unsigned starts;            /* 1 after the first start, +1 per restart */
+    bool ended_by_moni;         /* the last end was moni's stop or restart, not a failure */
+    bool oom_killed;            /* the kernel log shows an OOM kill of it (when readable) */
 };
 
 struct session_stats {
@@ -308,6 +321,9 @@ size_t obs_fmt_value(double v, char *buf, size_t len);
  * meta.json; a torn last line is skipped) and adds a "dataset" object to meta.json. */
 struct dataset_opts {
     int64_t grid_ns; /* 0 = 1 s */
+    /* keep an existing detections.jsonl (the live run's) instead of writing the
+     * offline pass's; the matrix's det_* flags come from the offline pass either way */
+    bool keep_detections;
 };
 struct dataset_summary {
     size_t rows, columns, gap_rows, gaps, faults, anomalous_rows, bad_lines;
@@ -411,6 +427,7 @@ struct runner_opts {
      * NULL = no exporter, alerts still evaluated).  Ignored when attached. */
     const char *metrics_listen;
     bool no_sre; /* neither exporter nor alerts (the queue's extra parallel jobs) */
+    const char *detectors_path; /* detector thresholds; NULL: the user's or the shipped */
 };
 /* Validates options (fault specs, rules) before anything starts: NULL with err, and
  * *usage_error set for input errors (exit 2). */
@@ -423,6 +440,10 @@ typedef void (*runner_fault_cb)(struct runner *r, const char *fault_id, const ch
                                 const char *json_line, void *arg);
 int runner_on_record(struct runner *r, runner_record_cb cb, void *arg);
 int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg);
+/* Detections as they happen (after detections.jsonl has them), and all so far. */
+typedef void (*runner_detection_cb)(struct runner *r, const struct detection *det, void *arg);
+int runner_on_detection(struct runner *r, runner_detection_cb cb, void *arg);
+size_t runner_detections(const struct runner *r, const struct detection **out);
 int runner_start(struct runner *r, char *err, size_t errlen, bool *usage_error);
 void runner_stop(struct runner *r, const char *why);
 bool runner_done(const struct runner *r);

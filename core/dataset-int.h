@@ -73,6 +73,11 @@ struct ds {
     int64_t span_lo, span_hi; /* the run's own start/end (meta.json, mono), 0 unknown */
     size_t outliers;       /* samples far outside the run's span, left out */
     bool incomplete;       /* meta.json has no end: the run was killed */
+    /* the detectors over the same raw files (core/detect-run.c): onsets in time order */
+    struct detection *dets;
+    size_t ndets;
+    bool dets_ran;
+    bool has_live_detections; /* detections.jsonl exists already */
 };
 /* After reading a file to its end: notes a torn last line (and the run incomplete). */
 struct rundir_lines;

@@ -5,6 +5,7 @@
  * sees half a file.  It must never change what a file says for the same raw input:
  * users' tools read these bytes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -395,6 +396,29 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     return rc;
 }
 
+/* detections.jsonl as the detectors give it over the raw files: written whole to a
+ * temporary file and renamed, so a reader never sees half of it. */
+static int write_detections(const struct ds *d, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX + 32], path[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s/.detections.jsonl.tmp", d->dir);
+    snprintf(path, sizeof path, "%s/detections.jsonl", d->dir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+    int rc = 0;
+    for (size_t i = 0; i < d->ndets && rc == 0; i++)
+        rc = rundir_detection_append(fd, &d->dets[i]);
+    if (rc == 0)
+        rc = fsync(fd);
+    if (close(fd) < 0 || rc < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return seterr(err, errlen, "%s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
 int dataset_build(const char *run_dir, const struct dataset_opts *opts,
                   struct dataset_summary *sum, char *err, size_t errlen)
 {
@@ -414,6 +438,8 @@ int dataset_build(const char *run_dir, const struct dataset_opts *opts,
         rc = write_ground_truth(&d, err, errlen);
     if (rc == 0)
         rc = write_windows(&d, err, errlen);
+    if (rc == 0 && !(opts && opts->keep_detections && d.has_live_detections))
+        rc = write_detections(&d, err, errlen);
     if (rc == 0)
         rc = update_meta(&d, err, errlen);
     if (sum) {

@@ -312,13 +312,83 @@ static void inputs_close(struct ds_inputs *in)
     rundir_jsonl_close(&in->journal);
 }
 
+/* The detectors over the raw files, as the live run ran them: d->dets.  A bad
+ * thresholds file is reported once and leaves the dataset without detections. */
+static void on_detection(const struct detection *det, void *arg)
+{
+    struct ds *d = arg;
+    struct detection *n = realloc(d->dets, (d->ndets + 1) * sizeof *n);
+    if (!n)
+        return;
+    d->dets = n;
+    d->dets[d->ndets++] = *det;
+}
+
+static void run_detectors(struct ds *d)
+{
+    char live[PATH_MAX + 32];
+    snprintf(live, sizeof live, "%s/detections.jsonl", d->dir);
+    d->has_live_detections = access(live, F_OK) == 0;
+    struct det_config cfg;
+    char err[512];
+    if (det_config_load(&cfg, NULL, err, sizeof err) < 0) {
+        moni_warn("%s: no detections: %s", d->dir, err);
+        return;
+    }
+    if (detect_run_dir(d->dir, &cfg, on_detection, d, err, sizeof err) < 0)
+        moni_warn("%s: no detections: %s", d->dir, err);
+    else
+        d->dets_ran = true;
+    det_config_free(&cfg);
+}
+
+/* One flag column per detector: 1 in the row where it fired. */
+static int add_detection_cols(struct ds *d, int *det0)
+{
+    *det0 = -1;
+    for (size_t i = 0; i < ndetectors; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "det_%s", detectors[i]->name);
+        int k = ds_add_col(d, name, DS_FLAG);
+        if (k < 0)
+            return -1;
+        if (i == 0)
+            *det0 = k;
+    }
+    return 0;
+}
+
+/* The flags are known (0) in rows the detectors saw, i.e. rows with samples; a
+ * gap row, or a run whose detectors could not run, keeps them missing. */
+static void fill_detections(struct ds *d, int det0)
+{
+    if (!d->dets_ran)
+        return;
+    for (size_t r = 0; r < d->nrows; r++) {
+        bool seen = false;
+        for (size_t c = 0; c < (size_t)det0 && !seen; c++)
+            seen = d->valid[r * d->ncols + c] && strncmp(d->cols[c].name, "event_", 6) != 0;
+        for (size_t i = 0; seen && i < ndetectors; i++) {
+            d->val[r * d->ncols + (size_t)det0 + i] = 0;
+            d->valid[r * d->ncols + (size_t)det0 + i] = 1;
+        }
+    }
+    for (size_t k = 0; k < d->ndets && d->nrows; k++) {
+        if (d->dets[k].mono_ns < d->t0_mono)
+            continue;
+        for (size_t i = 0; i < ndetectors; i++)
+            if (!strcmp(detectors[i]->name, d->dets[k].detector))
+                d->val[ds_row_of(d, d->dets[k].mono_ns) * d->ncols + (size_t)det0 + i] = 1;
+    }
+}
+
 /* Columns, then every source onto the grid, then phases and labels. */
 static int build_grid(struct ds *d, const struct ds_raw *rs, struct ds_inputs *in,
                       const struct rundir_meta *meta)
 {
     int *colmap = calloc(rs->ncols + 1, sizeof *colmap);
     bool heartbeat = false;
-    int col_rate = -1, col_age = -1, train0 = -1, flag0 = -1;
+    int col_rate = -1, col_age = -1, train0 = -1, flag0 = -1, det0 = -1;
     int rc = colmap ? ds_add_sample_cols(d, rs, colmap, &heartbeat) : -1;
     if (rc == 0 && in->has_idx) {
         col_rate = ds_add_col(d, "log_lines_per_s", DS_GAUGE);
@@ -327,6 +397,8 @@ static int build_grid(struct ds *d, const struct ds_raw *rs, struct ds_inputs *i
     }
     if (rc == 0)
         rc = ds_add_log_cols(d, &train0, &flag0);
+    if (rc == 0)
+        rc = add_detection_cols(d, &det0);
     if (rc == 0)
         rc = ds_grid_alloc(d);
     if (rc < 0) {
@@ -347,6 +419,7 @@ static int build_grid(struct ds *d, const struct ds_raw *rs, struct ds_inputs *i
         ds_fill_log_index(d, &in->idx, col_rate, col_age);
     if (in->has_events)
         ds_fill_events(d, &in->events, train0, flag0, &pc, &npc);
+    fill_detections(d, det0);
     ds_fill_phases(d, pc, npc);
     ds_compute_labels(d);
     free(pc);
@@ -391,6 +464,7 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
         median_interval(d, &rs);
     drop_outliers(d, &rs);
     grid_geometry(d, &rs);
+    run_detectors(d);
     struct ds_inputs in;
     inputs_open(&in, run_dir);
     int rc = build_grid(d, &rs, &in, have_meta ? &meta : NULL);
@@ -415,6 +489,7 @@ void ds_free(struct ds *d)
     free(d->phase);
     free(d->anomaly);
     free(d->faults);
+    free(d->dets);
     memset(d, 0, sizeof *d);
 }
 

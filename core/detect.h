@@ -171,6 +171,15 @@ struct lp_diagnosis;
 void run_diagnose(const struct lp_diagnosis *logd, const struct detection *dets, size_t ndets,
                   const struct det_fate *fate, struct run_diagnosis *out);
 void run_diagnosis_write_text(const struct run_diagnosis *d, FILE *out);
+/* A run directory's diagnosis (core/diagnosis-run.c): the log's causes, the
+ * detections (live ones when given, else replayed from the raw files with cfg) and
+ * the fate from meta.json.  Returns the log's own diagnosis (free it with
+ * lp_diagnosis_free) and fills out; NULL with err on unreadable input. */
+struct lp_rules;
+struct lp_diagnosis *run_diagnose_dir(const struct lp_rules *rules, const char *dir,
+                                      const struct det_config *cfg, bool live,
+                                      const struct detection *dets, size_t nlive,
+                                      struct run_diagnosis *out, char *err, size_t errlen);
 cJSON *run_diagnosis_json(const struct run_diagnosis *d);
 
 #endif /* MONI_DETECT_H */

@@ -117,10 +117,23 @@ static void add_evidence(struct run_cause *c, const char *kind, int64_t real_ns,
     va_end(ap);
 }
 
-static void add_log_causes(struct run_diagnosis *d, const struct lp_diagnosis *logd)
+/* moni's own stop makes the workload say it was terminated ("Received SIGTERM"):
+ * that line, near the end of a run moni ended, is no failure. */
+#define OWN_STOP_WINDOW_NS (10 * MONI_NS_PER_SEC)
+
+static bool own_stop(const struct lp_cause *lc, const struct det_fate *fate)
+{
+    return fate && fate->scheduled && lc->label == LP_LABEL_PROCESS_KILLED &&
+           fate->real_ns && lc->first.time_ns >= fate->real_ns - OWN_STOP_WINDOW_NS;
+}
+
+static void add_log_causes(struct run_diagnosis *d, const struct lp_diagnosis *logd,
+                           const struct det_fate *fate)
 {
     for (size_t i = 0; logd && i < logd->ncauses; i++) {
         const struct lp_cause *lc = &logd->causes[i];
+        if (own_stop(lc, fate))
+            continue;
         struct run_cause *c = find_cause(d, lp_label_name(lc->label));
         if (!c)
             return;
@@ -190,7 +203,7 @@ void run_diagnose(const struct lp_diagnosis *logd, const struct detection *dets,
                   const struct det_fate *fate, struct run_diagnosis *out)
 {
     memset(out, 0, sizeof *out);
-    add_log_causes(out, logd);
+    add_log_causes(out, logd, fate);
     add_detections(out, dets, ndets);
     merge_absorbed(out);
     for (size_t i = 0; i < out->ncauses; i++) {

@@ -295,6 +295,9 @@ static const struct {
     {"grad_norm", "moni_training_grad_norm", "Latest gradient norm from the log"},
     {"eval_loss", "moni_training_eval_loss", "Latest evaluation loss from the log"},
     {"eval_accuracy", "moni_training_eval_accuracy", "Latest evaluation accuracy from the log"},
+    {"detections", "moni_detections", "Detections so far, all detectors (moni-rules(5) DETECTORS)"},
+    {"time_to_failure_s", "moni_time_to_failure_seconds",
+     "Seconds until the soonest failure a detector predicts (OOM, full disk), while one is pending"},
 };
 
 static void map_train(const char *name, char *family, size_t len, const char **help)
@@ -667,6 +670,14 @@ static char *render_text(const struct fplan *plan, const struct frame *f,
             labels2(labels, sizeof labels, "label", x->events[i].label, NULL, NULL);
             add_sample(&r, "moni_log_events_total", NULL, "counter", labels,
                        (double)x->events[i].count);
+        }
+        add_family(&r, "moni_detections_total", "Detections by detector and the label it names",
+                   "counter");
+        for (size_t i = 0; i < x->ndetections; i++) {
+            labels2(labels, sizeof labels, "detector", x->detections[i].detector, "label",
+                    x->detections[i].label);
+            add_sample(&r, "moni_detections_total", NULL, "counter", labels,
+                       (double)x->detections[i].count);
         }
         add_family(&r, "moni_fault_active", "1 while the fault is firing", "gauge");
         add_family(&r, "moni_fault_injections_total", "Faults fired, by kind", "counter");

@@ -202,10 +202,9 @@ int moni_json_parse(const char *name, const char *text, size_t len, struct moni_
 int moni_json_load(const char *path, struct moni_json *doc, char *err, size_t errlen)
 {
     size_t len;
-    char *text = moni_read_file(path, &len);
+    char *text = moni_read_input(path, MONI_INPUT_MAX, &len, err, errlen);
     if (!text) {
         memset(doc, 0, sizeof *doc);
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
     int rc = moni_json_parse(path, text, len, doc, err, errlen);

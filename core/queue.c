@@ -60,35 +60,21 @@ static int write_all_csv(const struct queue *qu, bool report);
 
 static bool read_cpu(unsigned long long *busy, unsigned long long *total)
 {
-    char buf[512];
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
+    struct procfs_cpu_times t;
+    if (procfs_read_cpu_total(&t) < 0)
         return false;
-    bool ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    unsigned long long v[8] = {0};
-    if (!ok || sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                      &v[3], &v[4], &v[5], &v[6], &v[7]) < 4)
-        return false;
-    *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-    *busy = *total - v[3] - v[4];
+    *total = t.user + t.nice + t.system + t.idle + t.iowait + t.irq + t.softirq + t.steal;
+    *busy = *total - t.idle - t.iowait;
     return true;
 }
 
 static double mem_used_pct(void)
 {
-    char *t = moni_read_file("/proc/meminfo", NULL);
-    if (!t)
+    int64_t total, avail;
+    if (procfs_read_meminfo_field("MemTotal", &total) < 0 ||
+        procfs_read_meminfo_field("MemAvailable", &avail) < 0 || total <= 0)
         return NAN;
-    unsigned long long total = 0, avail = 0;
-    char *p = strstr(t, "MemTotal:");
-    if (p)
-        sscanf(p, "MemTotal: %llu", &total);
-    p = strstr(t, "MemAvailable:");
-    if (p)
-        sscanf(p, "MemAvailable: %llu", &avail);
-    free(t);
-    return total ? 100.0 * (1.0 - (double)avail / (double)total) : NAN;
+    return 100.0 * (1.0 - (double)avail / (double)total);
 }
 
 static double disk_used_pct(const char *dir)

@@ -303,47 +303,48 @@ int runner_restart_workload(struct runner *r, char *err, size_t errlen)
 
 /* ---- diagnosis -------------------------------------------------------------------------- */
 
-static char *diagnosis_text(const struct lp_rules *rules, const char *dir, char *err, size_t errlen)
+/* The fused diagnosis of dir as text: live detections when a runner gives them. */
+static char *diagnosis_text(const struct lp_rules *rules, const char *dir,
+                            const struct runner *r, char *err, size_t errlen)
 {
-    struct lp_recset set;
-    lp_recset_init(&set);
-    const char *paths[1] = {dir};
-    if (lp_parse_paths(rules, paths, 1, LP_KIND_BIT(LP_KIND_EVENT) | LP_KIND_BIT(LP_KIND_PHASE), &set,
-                       err, errlen) != 0) {
-        lp_recset_free(&set);
+    struct det_config cfg;
+    if (det_config_load(&cfg, NULL, err, errlen) < 0)
         return NULL;
-    }
-    struct lp_diagnosis *d = lp_diagnose(&set);
+    const struct detection *live = NULL;
+    size_t nlive = r ? runner_detections(r, &live) : 0;
+    struct run_diagnosis *rd = malloc(sizeof *rd);
+    struct lp_diagnosis *logd =
+        rd ? run_diagnose_dir(rules, dir, &cfg, r != NULL, live, nlive, rd, err, errlen) : NULL;
+    det_config_free(&cfg);
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = d ? open_memstream(&buf, &len) : NULL;
-    if (!f) {
+    FILE *f = logd ? open_memstream(&buf, &len) : NULL;
+    if (f) {
+        if (rd->healthy)
+            fprintf(f, "no failure found so far: %zu log events, %zu detections\n",
+                    rd->nlog_events, rd->ndetections);
+        else
+            run_diagnosis_write_text(rd, f);
+        fclose(f);
+    } else if (logd) {
         snprintf(err, errlen, "out of memory");
-        lp_diagnosis_free(d);
-        lp_recset_free(&set);
-        return NULL;
     }
-    if (d->ncauses == 0)
-        fprintf(f, "no error events in the log so far (%zu events)\n", d->nevents);
-    else
-        lp_diagnosis_write_text(d, f);
-    fclose(f);
-    lp_diagnosis_free(d);
-    lp_recset_free(&set);
+    lp_diagnosis_free(logd);
+    free(rd);
     return buf;
 }
 
 char *runner_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen)
 {
     if (rules)
-        return diagnosis_text(rules, dir, err, errlen);
+        return diagnosis_text(rules, dir, NULL, err, errlen);
     char e[512];
     struct lp_rules *own = lp_rules_load(NULL, 0, LP_LOAD_BUILTIN | LP_LOAD_USER, e, sizeof e);
     if (!own) {
         snprintf(err, errlen, "%.200s", e);
         return NULL;
     }
-    char *t = diagnosis_text(own, dir, err, errlen);
+    char *t = diagnosis_text(own, dir, NULL, err, errlen);
     lp_rules_free(own);
     return t;
 }
@@ -356,5 +357,5 @@ char *runner_diagnose(const struct runner *r, char *err, size_t errlen)
         snprintf(err, errlen, "no run directory");
         return NULL;
     }
-    return runner_diagnose_dir(runner_rules(r), dir, err, errlen);
+    return diagnosis_text(runner_rules(r), dir, r, err, errlen);
 }

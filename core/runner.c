@@ -74,6 +74,7 @@ struct runner {
     bool attached;            /* the session belongs to the caller */
     struct runner_logs *logs; /* RUN_DIR/logs/ *.log followers (multi-process workloads) */
     bool rlsim;               /* stdout repeats controller.log: do not parse it twice */
+    struct runner_det *det;   /* the live detectors */
 };
 
 static void free_argv(char **argv)
@@ -229,7 +230,7 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
             snprintf(err, errlen, "--fault %s: %s", text, e);
         return -1;
     }
-    s->knob = !strcmp(s->spec.ops->name, "knob");
+    s->knob = s->spec.ops->control_file;
     /* kinds that work in a directory default to the run directory */
     if (!s->knob && (s->spec.ops->targets & FAULT_TGT_PATH) && !s->spec.target.path[0] &&
         r->out_dir[0])
@@ -367,6 +368,8 @@ static void on_record(const struct lp_record *rec, void *arg)
     }
     if (r->logs)
         runner_logs_note_record(r->logs, rec);
+    if (r->det)
+        runner_det_record(r->det, rec);
     for (size_t i = 0; i < r->nrec_hooks; i++)
         r->rec_hooks[i].cb(r, rec, r->rec_hooks[i].arg);
 }
@@ -482,6 +485,10 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
     struct runner *r = arg;
     if (r->logs)
         runner_logs_poll(r->logs, false);
+    /* At --duration the faults end first: a stopped workload cannot act on SIGTERM. */
+    int64_t d = r->o.duration_ns ? r->o.duration_ns : r->o.exp ? r->o.exp->duration_ns : 0;
+    if (r->inj && d > 0 && moni_mono_ns() - r->start_mono >= d)
+        injector_stop_all_why(r->inj, "run duration reached");
     if (r->inj)
         injector_poll(r->inj);
     check_writes(r);
@@ -500,6 +507,8 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     /* Without faults there is no poll ticker: the log followers run here. */
     if (r->o.no_faults && r->logs)
         runner_logs_poll(r->logs, false);
+    if (r->det)
+        runner_det_tick(r->det, f);
     /* events.jsonl is made durable like samples.csv: every 5 s and at the end
      * (written rows survive a kill -9 in the page cache; a sync costs ~0.3 ms). */
     int64_t now = moni_mono_ns();
@@ -525,6 +534,13 @@ static void on_inj_event(struct injector *inj, const struct fault_info *fi, enum
     for (size_t i = 0; i < r->nfault_hooks; i++)
         r->fault_hooks[i].cb(r, fi->id_str, fault_event_name(ev), json_line,
                              r->fault_hooks[i].arg);
+}
+
+static void on_exit_hook(struct session *s, void *arg)
+{
+    struct runner *r = arg;
+    if (r->det)
+        runner_det_exit(r->det, session_workload(s));
 }
 
 static void on_done(struct session *s, void *arg)
@@ -650,12 +666,18 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    r->det = runner_det_new(r, opts->detectors_path, opts->quiet, err, errlen);
+    if (!r->det) {
+        *usage_error = true;
+        goto fail;
+    }
     if (opts->attach_to) {
         r->attached = true;
         r->s = opts->attach_to;
         r->loop = session_loop(r->s);
         session_on_line(r->s, on_line, r);
         session_on_sample(r->s, on_sample, r);
+        session_on_exit(r->s, on_exit_hook, r);
         session_on_done(r->s, on_done, r);
         return r;
     }
@@ -679,9 +701,11 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         if (!r->sre)
             goto fail;
         sre_set_sources(r->sre, r->parser, NULL);
+        sre_set_detect(r->sre, runner_det_engine(r->det));
     }
     session_on_line(r->s, on_line, r);
     session_on_sample(r->s, on_sample, r);
+    session_on_exit(r->s, on_exit_hook, r);
     session_on_done(r->s, on_done, r);
     return r;
 fail:
@@ -722,6 +746,17 @@ int runner_on_record(struct runner *r, runner_record_cb cb, void *arg)
     return 0;
 }
 
+int runner_on_detection(struct runner *r, runner_detection_cb cb, void *arg)
+{
+    return r->det ? runner_det_on(r->det, cb, arg) : -1;
+}
+
+size_t runner_detections(const struct runner *r, const struct detection **out)
+{
+    *out = NULL;
+    return r->det ? runner_det_list(r->det, out) : 0;
+}
+
 int runner_on_fault(struct runner *r, runner_fault_cb cb, void *arg)
 {
     if (r->nfault_hooks == RUNNER_MAX_HOOKS)
@@ -743,6 +778,7 @@ static int post_start(struct runner *r, char *err, size_t errlen)
         r->events_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (r->events_fd < 0)
             session_note(r->s, "events.jsonl: %s", strerror(errno));
+        runner_det_start(r->det, dir, r->start_mono);
         /* per-process logs of a multi-process workload (moni-rlsim --log-dir) */
         snprintf(path, sizeof path, "%s/logs", dir);
         r->logs = runner_logs_new(path, r->parser);
@@ -864,7 +900,7 @@ int runner_finish(struct runner *r)
     bool built = false;
     if (dir && r->started && !r->o.no_build) {
         char err[1024];
-        struct dataset_opts dopts = {.grid_ns = r->o.grid_ns};
+        struct dataset_opts dopts = {.grid_ns = r->o.grid_ns, .keep_detections = true};
         struct dataset_summary sum;
         if (dataset_build(dir, &dopts, &sum, err, sizeof err) < 0)
             moni_warn("dataset: %s", err);
@@ -902,6 +938,7 @@ void runner_free(struct runner *r)
     if (!r->attached)
         session_free(r->s);
     runner_logs_free(r->logs);
+    runner_det_free(r->det);
     lp_parser_free(r->parser);
     lp_rules_free(r->rules);
     free_argv(r->argv);

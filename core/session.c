@@ -355,6 +355,11 @@ static cJSON *build_meta(struct session *s)
         } else {
             cJSON_AddNullToObject(w, "exit_signal");
         }
+        if (ended) {
+            /* the detectors' process fate, so that `moni build` judges as the run did */
+            cJSON_AddBoolToObject(w, "ended_by_moni", s->w.ended_by_moni);
+            cJSON_AddBoolToObject(w, "oom_killed", s->w.oom_killed);
+        }
         cJSON_AddNumberToObject(w, "log_lines", (double)s->w.lines);
     } else {
         cJSON_AddNullToObject(w, "argv");
@@ -651,6 +656,11 @@ static void exec_exit(void *arg, int wstatus, const struct moni_stamp *t)
         s->w.exit_signal = 0;
         s->w.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 0;
     }
+    /* moni's own stop (duration, quit, a signal to moni) or restart is not a failure;
+     * anything else is, and a SIGKILL the kernel log pins on the OOM killer is one */
+    s->w.ended_by_moni = s->stopping || s->restart_pending;
+    s->w.oom_killed = s->w.exit_signal == SIGKILL && !s->w.ended_by_moni &&
+                      det_kmsg_oom_killed(s->w.pid, s->w.started.mono_ns);
     for (size_t i = 0; i < s->on_exit.n; i++)
         s->on_exit.h[i].cb.event(s, s->on_exit.h[i].arg);
     if (s->restart_pending && !s->stopping) {

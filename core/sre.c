@@ -23,12 +23,44 @@ struct sre {
     /* sre_set_sources: the parser and injector of a runner */
     const struct lp_parser *parser;
     const struct injector *inj;
-    struct moni_train_metric train[LP_NMETRICS];
+    struct moni_train_metric train[LP_NMETRICS + 2];
+    const struct detect *det;
+    struct moni_detection_count dets[32];
     struct moni_event_count events[LP_NLABELS + 1];
     struct moni_fault_state *faults;
     struct fault_info *finfo;
     size_t fcap;
 };
+
+/* Counts by detector, and the two training-like series alert rules may use. */
+static void fill_detections(struct sre *sre, struct exporter_extra *x, size_t ntrain)
+{
+    const struct detection *d;
+    size_t n = detect_list(sre->det, &d), nd = 0;
+    double ttf = INFINITY;
+    int64_t now = moni_now().real_ns, upd = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < nd && strcmp(sre->dets[k].detector, d[i].detector))
+            k++;
+        if (k == nd && nd < MONI_ARRAY_LEN(sre->dets))
+            sre->dets[nd++] = (struct moni_detection_count){d[i].detector, d[i].label, 0};
+        if (k < nd)
+            sre->dets[k].count++;
+        upd = d[i].mono_ns;
+        /* a prediction stays pending until a minute past its time */
+        double left = d[i].ttf_s - (double)(now - d[i].real_ns) / 1e9;
+        if (isfinite(d[i].ttf_s) && left > -60 && left < ttf)
+            ttf = left > 0 ? left : 0;
+    }
+    x->detections = sre->dets;
+    x->ndetections = nd;
+    sre->train[ntrain++] = (struct moni_train_metric){"detections", (double)n, upd};
+    if (isfinite(ttf))
+        sre->train[ntrain++] = (struct moni_train_metric){"time_to_failure_s", ttf, upd};
+    x->train = sre->train;
+    x->ntrain = ntrain;
+}
 
 /* ---- training metrics, events and faults from a runner's parser and injector ---------- */
 static void fill_from_sources(struct sre *sre, struct exporter_extra *x)
@@ -54,6 +86,8 @@ static void fill_from_sources(struct sre *sre, struct exporter_extra *x)
         x->events = sre->events;
         x->nevents = n;
     }
+    if (sre->det)
+        fill_detections(sre, x, sre->parser ? x->ntrain : 0);
     if (sre->inj) {
         size_t n = injector_count(sre->inj);
         if (n > sre->fcap) {
@@ -83,6 +117,12 @@ static void fill_from_sources(struct sre *sre, struct exporter_extra *x)
         x->faults = sre->faults;
         x->nfaults = k;
     }
+}
+
+void sre_set_detect(struct sre *sre, const struct detect *det)
+{
+    if (sre)
+        sre->det = det;
 }
 
 void sre_set_sources(struct sre *sre, const struct lp_parser *parser, const struct injector *inj)

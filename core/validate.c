@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "faults/faults.h"
+#include "logparse/logparse.h"
 #include "core/dataset-int.h"
 
 #define EFFECT_MIN 1.0 /* |d| at or above which a channel counts as moved */
@@ -61,6 +63,94 @@ static void json_fault(cJSON *arr, const struct ds *d, const struct ds_fault *f,
         cJSON_AddBoolToObject(o, "no_visible_effect", no_effect);
     }
     cJSON_AddItemToArray(arr, o);
+}
+
+/* ---- the machine's time to detect ------------------------------------------------------
+ * Per fault: the first detection after it fired that names its effect (the kind's
+ * effect_labels), the delay from `fired`, and whether the run's diagnosis (which
+ * never reads the journal) names it.  The baseline blind human studies compare with. */
+
+static bool names_effect(const char *kind, const char *label)
+{
+    const struct fault_ops *ops = fault_find(kind);
+    const char *p = ops && ops->effect_labels ? ops->effect_labels : "";
+    size_t n = strlen(label);
+    while (*p) {
+        size_t k = strcspn(p, ",");
+        if (k == n && !strncmp(p, label, n))
+            return true;
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+/* Rank (1 = root cause) at which the diagnosis names the fault's effect; 0 if not. */
+static size_t diagnosis_rank(const struct run_diagnosis *rd, const char *kind)
+{
+    for (size_t i = 0; rd && i < rd->ncauses; i++)
+        if (names_effect(kind, rd->causes[i].label))
+            return i + 1;
+    return 0;
+}
+
+static void report_machine(const struct ds *d, const struct ds_fault *f,
+                           const struct run_diagnosis *rd, cJSON *farr, FILE *out)
+{
+    if (!f->labelled)
+        return;
+    const struct detection *first = NULL;
+    for (size_t k = 0; k < d->ndets && !first; k++)
+        if (d->dets[k].mono_ns >= f->start && names_effect(f->kind, d->dets[k].label))
+            first = &d->dets[k];
+    size_t rank = diagnosis_rank(rd, f->kind);
+    double mttd = first ? (double)(first->mono_ns - f->start) / 1e9 : NAN;
+    if (farr) {
+        cJSON *o = cJSON_GetArrayItem(farr, cJSON_GetArraySize(farr) - 1);
+        cJSON *m = cJSON_AddObjectToObject(o, "machine");
+        if (first) {
+            cJSON_AddNumberToObject(m, "detect_s", mttd);
+            cJSON_AddStringToObject(m, "detector", first->detector);
+            cJSON_AddStringToObject(m, "label", first->label);
+        } else {
+            cJSON_AddNullToObject(m, "detect_s");
+        }
+        cJSON_AddNumberToObject(m, "diagnosis_rank", (double)rank);
+        cJSON_AddStringToObject(m, "root_cause", !rd ? "" : rd->healthy ? "healthy"
+                                                                : rd->causes[0].label);
+        return;
+    }
+    if (first)
+        fprintf(out, "    machine: detected %s (%s) %.1fs after fired", first->label,
+                first->detector, mttd);
+    else
+        fprintf(out, "    machine: no detection named its effect");
+    if (!rd)
+        fprintf(out, "; no diagnosis\n");
+    else if (rank == 1)
+        fprintf(out, "; diagnosis names it (root cause %s)\n", rd->causes[0].label);
+    else
+        fprintf(out, "; diagnosis %s (root cause %s)\n", rank ? "ranks it lower" : "misses it",
+                rd->healthy ? "healthy" : rd->causes[0].label);
+}
+
+/* The run's diagnosis as `moni diagnose` gives it, from the detections already
+ * replayed for the dataset.  NULL when the logs cannot be read. */
+static struct run_diagnosis *diagnose_for_validate(const struct ds *d)
+{
+    char err[512];
+    struct lp_rules *rules =
+        lp_rules_load(NULL, 0, LP_LOAD_BUILTIN | LP_LOAD_USER, err, sizeof err);
+    struct run_diagnosis *rd = rules ? malloc(sizeof *rd) : NULL;
+    struct lp_diagnosis *logd =
+        rd ? run_diagnose_dir(rules, d->dir, NULL, true, d->dets, d->ndets, rd, err, sizeof err)
+           : NULL;
+    if (!logd) {
+        free(rd);
+        rd = NULL;
+    }
+    lp_diagnosis_free(logd);
+    lp_rules_free(rules);
+    return rd;
 }
 
 /* The run's figures: rows, gaps, time, torn lines.  Returns the problems found. */
@@ -242,8 +332,12 @@ int dataset_validate(const char *run_dir, const char *baseline_dir, int64_t grid
     if (!json && !d.nfaults)
         fprintf(out, "  faults: none journalled%s\n",
                 d.global_label[0] ? "" : " (a baseline run?)");
-    for (size_t i = 0; i < d.nfaults; i++)
+    struct run_diagnosis *rd = d.nfaults ? diagnose_for_validate(&d) : NULL;
+    for (size_t i = 0; i < d.nfaults; i++) {
         problems += report_fault(&d, have_base ? &b : NULL, inside, &d.faults[i], farr, out);
+        report_machine(&d, &d.faults[i], rd, farr, out);
+    }
+    free(rd);
     free(inside);
     if (json) {
         cJSON_AddNumberToObject(root, "problems", problems);

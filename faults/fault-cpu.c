@@ -322,6 +322,7 @@ const struct fault_ops fault_cpu_ops = {
     .summary = "CPU contention: burner processes at a duty cycle, or topping machine load up",
     .privileges = "none",
     .label_kind = "interval",
+    .effect_labels = "CPU_Contention,Slowdown",
     .dose_unit = "pct",
     .undo = "burners are killed (they also die with moni: PR_SET_PDEATHSIG)",
     .params = cpu_params,

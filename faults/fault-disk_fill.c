@@ -335,6 +335,7 @@ const struct fault_ops fault_disk_fill_ops = {
     .summary = "fill a filesystem to X% or by a size with one fill file, and hold the level",
     .privileges = "write access to the directory",
     .label_kind = "interval",
+    .effect_labels = "Disk_Full",
     .dose_unit = "bytes",
     .undo = "the fill file (.moni-fill-SESSION-ID) is deleted",
     .params = disk_params,

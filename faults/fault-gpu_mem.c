@@ -317,6 +317,7 @@ const struct fault_ops fault_gpu_mem_ops = {
     .summary = "allocate and hold GPU memory through the CUDA driver API (dlopen libcuda)",
     .privileges = "access to the GPU device (/dev/nvidia*)",
     .label_kind = "interval",
+    .effect_labels = "CUDA_OutOfMemory",
     .dose_unit = "bytes",
     .undo = "the holder process is killed; the driver frees its memory",
     .params = gpu_params,

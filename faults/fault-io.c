@@ -351,6 +351,7 @@ const struct fault_ops fault_io_ops = {
     .summary = "I/O pressure: write and/or read a file at a byte rate with an fsync policy",
     .privileges = "write access to the directory",
     .label_kind = "interval",
+    .effect_labels = "IO_Bottleneck,Slowdown",
     .dose_unit = "Bps",
     .undo = "the writer is killed and its file (.moni-io-SESSION-ID) deleted",
     .params = io_params,

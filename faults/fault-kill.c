@@ -1,6 +1,7 @@
 /* faults/fault-kill.c — a signal (default SIGKILL) to the workload, or to a PID or a
  * process name inside its tree.  A point fault: effective when the process is gone
- * (for signals that end it by default) or when the signal was delivered. */
+ * (for signals that end it by default) or when the signal was delivered.  Stopping
+ * signals (STOP, TSTP, TTIN, TTOU) are refused: that is the `stop` kind. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +51,12 @@ static int kill_arm(struct fault *f, char *err, size_t errlen)
     if (s->pid < 0)
         return FAULT_ERR_USAGE;
     s->sig = (int)fault_num(f, "signal");
+    if (s->sig == SIGSTOP || s->sig == SIGTSTP || s->sig == SIGTTIN || s->sig == SIGTTOU) {
+        /* nothing would continue it: a hang is the stop kind, with its undo and maximum */
+        snprintf(err, errlen, "signal=%s would leave the target stopped for good; use the stop "
+                 "fault (stop:duration=D) instead", sigabbrev_np(s->sig));
+        return FAULT_ERR_USAGE;
+    }
     s->terminating = ends_process(s->sig);
     snprintf(f->mode, sizeof f->mode, "SIG%s", sigabbrev_np(s->sig) ? sigabbrev_np(s->sig) : "?");
     f->requested = 1;
@@ -106,6 +113,7 @@ const struct fault_ops fault_kill_ops = {
     .summary = "send a signal (default SIGKILL) to the workload or a process in its tree",
     .privileges = "permission to signal the target (same user or CAP_KILL)",
     .label_kind = "point",
+    .effect_labels = "Process_Killed,Host_OOM",
     .dose_unit = "signals",
     .undo = "nothing to undo",
     .params = kill_params,

@@ -3,7 +3,8 @@
  * keys into the file (written to a temporary name, fsync'd, renamed); `effective` is
  * set from outside with injector_mark_effective() when the trainer logs
  * "[control] KEY=VALUE applied ...".  Stopping writes the undo_KEY=VALUE pairs, or
- * restores the file as it was before firing. */
+ * restores the file as it was before firing, with its owner and mode.  The control
+ * file must be a regular file: a FIFO or a device would block moni's loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,10 +29,42 @@ struct knob_state {
     char backup[1100];
     bool had_file, fired;
     int nset, nundo;
+    struct stat st; /* the file as it was (had_file) */
 };
 
+/* Gives path the owner and mode the control file had (a non-root trainer must keep
+ * its own file). */
+static int give_back(const char *path, const struct stat *st)
+{
+    if (chown(path, st->st_uid, st->st_gid) != 0 && geteuid() == 0)
+        return -1;
+    return chmod(path, st->st_mode & 07777);
+}
+
+/* 0 when path is absent or a regular file (filling *st, *exists), else -1 with err. */
+static int control_file(const char *path, struct stat *st, bool *exists, char *err, size_t errlen)
+{
+    *exists = false;
+    if (lstat(path, st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file (a FIFO, a device or a link would block "
+                 "or redirect the write); refusing", path);
+        return -1;
+    }
+    *exists = true;
+    return 0;
+}
+
 #define MAX_LINES 256
-static int merge_write(const char *path, const struct fault_kv *kv, size_t n, const char *prefix)
+/* Writes path afresh (temporary name, fsync, rename) with the keys merged in; it gets
+ * the owner and mode in st (NULL: a new file, the defaults). */
+static int merge_write(const char *path, const struct fault_kv *kv, size_t n, const char *prefix,
+                       const struct stat *st)
 {
     char *old = moni_read_file(path, NULL);
     char *lines[MAX_LINES];
@@ -66,6 +99,8 @@ static int merge_write(const char *path, const struct fault_kv *kv, size_t n, co
     int rc = fflush(fp) || fsync(fileno(fp)) ? -1 : 0;
     fclose(fp);
     free(old);
+    if (rc == 0 && st)
+        rc = give_back(tmp, st);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -1;
     return rc;
@@ -102,6 +137,10 @@ static int knob_arm(struct fault *f, char *err, size_t errlen)
         *slash = 0;
     else
         snprintf(dir, sizeof dir, ".");
+    struct stat st;
+    bool exists;
+    if (control_file(f->target.path, &st, &exists, err, errlen) != 0)
+        return FAULT_ERR_USAGE;
     if (access(dir[0] ? dir : "/", W_OK)) {
         snprintf(err, errlen, "%s: cannot write the control file's directory: %s", f->target.path,
                  strerror(errno));
@@ -123,7 +162,8 @@ static int knob_fire(struct fault *f, char *err, size_t errlen)
 {
     struct knob_state *s = f->priv;
     const char *path = f->target.path;
-    s->had_file = access(path, F_OK) == 0;
+    if (control_file(path, &s->st, &s->had_file, err, errlen) != 0)
+        return FAULT_ERR_FAIL;
     if (s->had_file) {
         snprintf(s->backup, sizeof s->backup, "%s.moni-backup-%s-%s", path, fault_session_id(f),
                  f->id_str);
@@ -140,11 +180,11 @@ static int knob_fire(struct fault *f, char *err, size_t errlen)
         close(fd);
         free(old);
         if (fault_num(f, "restore") && s->nundo == 0)
-            fault_undo_restore(f, path, s->backup);
+            fault_undo_restore(f, path, s->backup, s->st.st_mode, s->st.st_uid, s->st.st_gid);
         else
             fault_undo_file(f, s->backup);
     }
-    if (merge_write(path, f->p.extra, f->p.nextra, "")) {
+    if (merge_write(path, f->p.extra, f->p.nextra, "", s->had_file ? &s->st : NULL)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return FAULT_ERR_FAIL;
     }
@@ -167,9 +207,9 @@ static void knob_stop(struct fault *f)
     if (!s || !s->fired)
         return;
     if (s->nundo)
-        merge_write(f->target.path, f->p.extra, f->p.nextra, "undo_");
-    else if (fault_num(f, "restore") && s->had_file)
-        rename(s->backup, f->target.path);
+        merge_write(f->target.path, f->p.extra, f->p.nextra, "undo_", s->had_file ? &s->st : NULL);
+    else if (fault_num(f, "restore") && s->had_file && rename(s->backup, f->target.path) == 0)
+        give_back(f->target.path, &s->st);
 }
 
 static int knob_revert(struct fault *f, char *err, size_t errlen)
@@ -193,6 +233,8 @@ const struct fault_ops fault_knob_ops = {
     .summary = "training knob: write KEY=VALUE lines into the trainer's control file",
     .privileges = "write access to the control file",
     .label_kind = "interval",
+    .effect_labels = "NaN_Loss,No_Convergence,Host_OOM,CUDA_OutOfMemory,Slowdown,Process_Crash",
+    .control_file = true,
     .dose_unit = "value",
     .undo = "undo_KEY=VALUE pairs are written, or the file is restored as it was",
     .params = knob_params,

@@ -242,15 +242,30 @@ static void mem_stop(struct fault *f)
     }
 }
 
+/* Judged only after reaping: a big hog takes a while to free its memory and a zombie
+ * is not running.  Waits up to 5 s for it to be gone. */
 static int mem_revert(struct fault *f, char *err, size_t errlen)
 {
     struct mem_state *s = f->priv;
-    int st = s && s->pid > 0 ? fault_proc_state(s->pid) : 0;
-    if (st && st != 'Z' && st != 'X') {
-        snprintf(err, errlen, "memory hog %d still running", (int)s->pid);
-        return -1;
+    if (!s || s->pid <= 0)
+        return 0;
+    int64_t deadline = moni_mono_ns() + 5 * MONI_NS_PER_SEC;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(s->pid, &status, WNOHANG);
+        int st = fault_proc_state(s->pid);
+        if (r == s->pid || (r < 0 && errno == ECHILD) || st == 0 || st == 'Z' || st == 'X') {
+            if (r == s->pid)
+                s->pid = -s->pid; /* reaped */
+            return 0;
+        }
+        if (moni_mono_ns() >= deadline)
+            break;
+        kill(-s->pid, SIGKILL);
+        moni_sleep_ns(2 * MONI_NS_PER_MS);
     }
-    return 0;
+    snprintf(err, errlen, "memory hog %d still running 5 s after SIGKILL", (int)s->pid);
+    return -1;
 }
 
 static void mem_describe(const struct fault *f, cJSON *d)
@@ -292,6 +307,7 @@ const struct fault_ops fault_mem_ops = {
     .summary = "memory pressure: a hog grows RSS at a rate up to a size (or OOM) and holds it",
     .privileges = "none (oom=protect: CAP_SYS_RESOURCE)",
     .label_kind = "interval",
+    .effect_labels = "Memory_Leak,Host_OOM",
     .dose_unit = "bytes",
     .undo = "the hog is killed (it also dies with moni: PR_SET_PDEATHSIG)",
     .params = mem_params,

@@ -822,6 +822,7 @@ const struct fault_ops fault_net_ops = {
     .summary = "delay, jitter, loss, bandwidth, stall, reset on one port (proxy or tc netem)",
     .privileges = "proxy: none; netem: CAP_NET_ADMIN and a kernel with sch_netem",
     .label_kind = "interval",
+    .effect_labels = "Network_Degradation,Network_Timeout,NCCL_Timeout,Slowdown",
     .dose_unit = "ms",
     .undo = "proxy: the proxy process is killed; netem: moni's root qdisc (4d6e:) is deleted",
     .params = net_params,

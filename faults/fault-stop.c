@@ -125,6 +125,7 @@ const struct fault_ops fault_stop_ops = {
     .summary = "hang the workload: SIGSTOP for a duration, then SIGCONT",
     .privileges = "permission to signal the target (same user or CAP_KILL)",
     .label_kind = "interval",
+    .effect_labels = "Process_Hang",
     .dose_unit = "s",
     .undo = "SIGCONT (also sent by the guardian if moni dies)",
     .params = stop_params,

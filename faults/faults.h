@@ -134,6 +134,13 @@ struct fault_ops {
      * end, e.g. kill) or "global" (the whole run).  Journalled with every transition;
      * readers of old journals fall back to it (core/rundir), never to the name. */
     const char *label_kind;
+    /* What a diagnosis names when the fault has its effect ("CPU_Contention,Slowdown"),
+     * for the machine's time to detect in `moni validate`; never used to label data. */
+    const char *effect_labels;
+    /* Acts through the workload's control file (moni-train --control): the runner
+     * passes --control when one is planned, and the trainer's "[control] ... applied"
+     * line makes it effective. */
+    bool control_file;
     const char *dose_unit;  /* unit of requested/delivered dose: "pct", "bytes", "Bps", ... */
     const char *undo;       /* how it is undone (man page, list) */
     const struct fault_param *params;
@@ -269,15 +276,20 @@ int injector_arm(struct injector *inj, const char *kind, const struct fault_kv *
                  size_t errlen);
 int injector_arm_spec(struct injector *inj, const struct fault_spec *spec, int *id, char *err,
                       size_t errlen);
+/* Fires an armed fault; refused (FAULT_ERR_FAIL) when no guardian can hold its undo. */
 int injector_fire(struct injector *inj, int id, char *err, size_t errlen);
 /* Stops the effect and reverts (journals `stopped` then `reverted`).  Works on armed
  * faults too (disarm).  0, or -1 if the id is unknown or already finished. */
 int injector_stop(struct injector *inj, int id);
 void injector_stop_all(struct injector *inj); /* panic button */
+/* The same with the reason journalled ("run duration reached"). */
+void injector_stop_all_why(struct injector *inj, const char *reason);
 /* Marks a firing fault effective from outside (knob: the trainer's applied line). */
 int injector_mark_effective(struct injector *inj, int id, const char *detail);
 /* Call every tick (every 100 ms or faster; the effective stamp is as precise as this):
- * checks effects, updates delivered doses, enforces windows and the hard max.
+ * checks effects, updates delivered doses, enforces windows and the hard max, sends
+ * the guardian its heartbeat (without one for a second it ends overdue faults itself)
+ * and notices a dead guardian (restarts it, or stops every fault when it cannot).
  * Returns the number of active faults. */
 size_t injector_poll(struct injector *inj);
 
@@ -291,8 +303,15 @@ pid_t injector_guardian_pid(const struct injector *inj); /* 0 if not started */
 
 /* ---- guardian state and `moni recover` ----------------------------------------------
  * The state directory: $MONI_STATE_DIR, else $XDG_STATE_HOME/moni, else
- * ~/.local/state/moni, else /tmp/moni-$UID. */
+ * $HOME/.local/state/moni, else the passwd entry's home; never a shared place such as
+ * /tmp (-1 when there is no home). */
 int guardian_state_dir(char *out, size_t len);
+/* Fills dir and checks that it can be trusted: a real directory (not a symlink) owned
+ * by the user running moni and writable by nobody else; every state file in it is
+ * checked the same way before `moni recover` believes it.  create: make it (0700).
+ * 0 = trusted, 1 = it does not exist (create false), -1 with err ("... is owned by
+ * another user ...; refusing to trust it"). */
+int guardian_state_dir_check(char *dir, size_t len, bool create, char *err, size_t errlen);
 /* Counts undo items left by sessions whose moni and guardian are both gone. */
 int guardian_leftovers(size_t *items, size_t *sessions);
 /* Prints the one-line leftovers warning to stderr when there are any (injector_new
@@ -300,8 +319,10 @@ int guardian_leftovers(size_t *items, size_t *sessions);
 size_t guardian_warn_leftovers(void);
 /* Undoes them (kill process groups, delete files, SIGCONT, remove qdiscs, restore
  * control files), journals `reverted` into their journals when still writable, and
- * prints one line per item to out (may be NULL).  dry_run: only print.
- * Returns the number of items that could not be undone. */
+ * prints one line per item to out (may be NULL).  dry_run: only print.  A state file
+ * that is not the user's own (see guardian_state_dir_check) is refused and counted.
+ * Returns the number of items that could not be undone, or -1 (an error printed)
+ * when the state directory cannot be trusted. */
 int guardian_recover(FILE *out, bool dry_run);
 
 /* ===== for fault kinds (faults/fault-*.c) and the engine; not for other folders ===== */
@@ -321,6 +342,7 @@ struct fault {
     char mode[24];
     char effect_detail[160];
     char error[256];
+    bool undo_lost; /* an undo item could not be handed to the guardian */
     void *priv;
 };
 
@@ -351,7 +373,10 @@ int fault_undo_pgid(struct fault *f, pid_t pgid);
 int fault_undo_file(struct fault *f, const char *path);
 int fault_undo_cont(struct fault *f, pid_t pid);
 int fault_undo_qdisc(struct fault *f, const char *dev, const char *handle);
-int fault_undo_restore(struct fault *f, const char *path, const char *backup);
+/* A file to restore from backup, then given back owner uid:gid and mode (the low 12
+ * bits of mode; mode 0 = leave them). */
+int fault_undo_restore(struct fault *f, const char *path, const char *backup, mode_t mode,
+                       uid_t uid, gid_t gid);
 /* Shared memory for counters a child updates (MAP_SHARED, zeroed). */
 void *fault_shared_alloc(size_t len);
 void fault_shared_free(void *p, size_t len);
@@ -359,14 +384,26 @@ void fault_shared_free(void *p, size_t len);
 /* The guardian (faults/guardian.c): a separate process holding the undo list. */
 struct guardian {
     pid_t pid;          /* 0 = not started */
-    int wfd;            /* pipe to the guardian (O_CLOEXEC) */
+    int wfd;            /* socket to the guardian (O_CLOEXEC); it answers on it too */
     int state_fd;       /* the state file (undo log), -1 if none */
     char state_path[512];
+    char *log;          /* every line sent but heartbeats, for a restarted guardian */
+    size_t loglen, logcap;
 };
 int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
                    const char *session, char *err, size_t errlen);
-/* Sends one undo line ("P\tf1\t1234\t...") to the guardian and the state file. */
+/* Sends one undo line ("P\tf1\t1234\t...") to the guardian and the state file
+ * ("W" deadlines and "H" heartbeats go to the guardian only).  -1 when the line is
+ * lost: neither kept for a restarted guardian nor sent. */
 int guardian_send(struct guardian *g, const char *line);
+/* Reads what the guardian said without waiting: on_line(arg, 'R', id) for a fault it
+ * ended itself (moni was silent past its window), 'E' for one it could not record.
+ * 0, or -1 when the guardian is gone (its socket closed). */
+int guardian_poll(struct guardian *g, void (*on_line)(void *arg, char type, const char *id),
+                  void *arg);
+/* Starts a new guardian after one died and hands it everything sent so far. */
+int guardian_restart(struct guardian *g, int journal_fd, const char *journal_path,
+                     const char *session, char *err, size_t errlen);
 /* Clean end: everything was reverted by moni; the guardian exits, the state file goes. */
 void guardian_finish(struct guardian *g);
 /* Journal a line for a fault from outside moni (guardian, recover). */

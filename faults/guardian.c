@@ -1,20 +1,29 @@
 /* faults/guardian.c — the guardian process and `moni recover`.
  *
- * The guardian is forked at the first armed fault and connected to moni by a pipe.
- * moni sends it one tab-separated line per undo item BEFORE the effect exists:
+ * The guardian is forked at the first armed fault and connected to moni by a socket
+ * pair.  moni sends it one tab-separated line per undo item BEFORE the effect exists:
  *     J id kind target session    a fault (for the journal)
  *     P id pgid starttime          a stressor process group to kill
  *     F id path                    a file to delete
  *     C id pid starttime           a stopped process to SIGCONT
  *     Q id dev handle              a qdisc to delete (tc qdisc del dev DEV root handle H)
- *     B id path backup             a file to restore from backup ("-": delete it)
- *     R id                         reverted by moni: forget the fault
+ *     B id path backup [mode uid gid]  a file to restore from backup ("-": delete it),
+ *                                  with the owner and mode it had
+ *     W id deadline_ns             fired: its window or hard maximum ends then
+ *                                  (CLOCK_MONOTONIC)
+ *     H                            heartbeat: moni's loop is running
+ *     R id                         reverted by moni: forget the fault (its items are freed)
  *     X                            moni ends cleanly: exit
- * On pipe EOF (moni died, even by SIGKILL) or when moni's pid is gone, the guardian
- * undoes every item within a second and journals `stopped` and `reverted` itself with
- * "by":"guardian" (it holds the journal fd).  The same lines go to a state file
- * (fsync'd), headed by "S moni_pid starttime boot_id journal" and "G guardian_pid
- * starttime", which `moni recover` replays when both processes are gone. */
+ * On EOF (moni died, even by SIGKILL) or when moni's pid is gone, the guardian undoes
+ * every item within a second and journals `stopped` and `reverted` itself with
+ * "by":"guardian" (it holds the journal fd).  While moni lives but does not answer
+ * (stopped, blocked: no heartbeat for a second), the guardian enforces each fault's
+ * window and hard maximum on its own clock, journals it, and tells moni "R id" on the
+ * same socket.  The items lines go to a state file too (fsync'd), headed by
+ * "S moni_pid starttime boot_id journal" and "G guardian_pid starttime", which `moni
+ * recover` replays when both processes are gone.  The state directory and its files
+ * are trusted only when they belong to the user running moni and nobody else can
+ * write them. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,19 +47,25 @@
 #include "faults/faults.h"
 
 #define TC_PATH_DEFAULT "/sbin/tc"
-#define MAX_ITEMS 512
 #define MAX_FIELDS 6
+/* The guardian enforces a window itself once it is this late and moni has been
+ * silent this long; past WINDOW_LATE_NS it does even while moni beats. */
+#define WINDOW_GRACE_NS (1 * MONI_NS_PER_SEC)
+#define WINDOW_LATE_NS (10 * MONI_NS_PER_SEC)
 
 struct undo_item {
     char type;
-    char f[MAX_FIELDS][PATH_MAX / 4]; /* f[0] = fault id */
+    char *line;                 /* malloc'd copy; the fields point into it */
+    char *f[MAX_FIELDS];        /* f[0] = fault id; "" past nf (never written) */
     int nf;
     bool done;
+    int64_t deadline_ns;        /* J: when its window or maximum ends (W), 0 = not fired */
 };
 
+/* No fixed cap: the list grows, and moni's R lines free a fault's items. */
 struct undo_list {
     struct undo_item *items;
-    size_t n;
+    size_t n, cap;
     /* state file header */
     pid_t moni_pid, guardian_pid;
     uint64_t moni_start, guardian_start;
@@ -56,19 +73,73 @@ struct undo_list {
     char journal[PATH_MAX];
 };
 
+static const char *state_home(char *buf, size_t len)
+{
+    const char *e = getenv("HOME");
+    if (e && *e == '/')
+        return e;
+    struct passwd *pw = getpwuid(getuid());
+    if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/')
+        return NULL;
+    snprintf(buf, len, "%s", pw->pw_dir);
+    return buf;
+}
+
 int guardian_state_dir(char *out, size_t len)
 {
     const char *e = getenv("MONI_STATE_DIR");
+    char home[PATH_MAX];
     int n;
     if (e && *e)
         n = snprintf(out, len, "%s", e);
-    else if ((e = getenv("XDG_STATE_HOME")) && *e)
+    else if ((e = getenv("XDG_STATE_HOME")) && *e == '/')
         n = snprintf(out, len, "%s/moni", e);
-    else if ((e = getenv("HOME")) && *e && access(e, W_OK) == 0)
+    else if ((e = state_home(home, sizeof home)))
         n = snprintf(out, len, "%s/.local/state/moni", e);
     else
-        n = snprintf(out, len, "/tmp/moni-%u", (unsigned)getuid());
+        return -1; /* never a shared place like /tmp: anyone could have made it */
     return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* A directory or file moni may trust: not a symlink, owned by us, writable by nobody
+ * else. */
+static int check_owned(const char *path, bool dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *why = NULL;
+    if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+        why = S_ISLNK(st.st_mode) ? "is a symbolic link" : dir ? "is not a directory"
+                                                          : "is not a regular file";
+    else if (st.st_uid != getuid())
+        why = "is owned by another user";
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        why = "is writable by group or others";
+    if (why) {
+        snprintf(err, errlen, "%s %s (uid %u, mode %03o); refusing to trust it", path, why,
+                 (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+        return -1;
+    }
+    return 0;
+}
+
+int guardian_state_dir_check(char *dir, size_t len, bool create, char *err, size_t errlen)
+{
+    if (guardian_state_dir(dir, len) != 0) {
+        snprintf(err, errlen, "no state directory: set HOME or XDG_STATE_HOME (or "
+                 "MONI_STATE_DIR) to a directory of yours");
+        return -1;
+    }
+    if (create && moni_mkdir_p(dir, 0700) != 0) {
+        snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!create && access(dir, F_OK) != 0 && errno == ENOENT)
+        return 1; /* nothing was ever written there */
+    return check_owned(dir, true, err, errlen);
 }
 
 static void read_boot_id(char *out, size_t len)
@@ -83,60 +154,104 @@ static void read_boot_id(char *out, size_t len)
     out[strcspn(out, "\n")] = 0;
 }
 
-static int parse_line(char *line, struct undo_item *it)
+static void item_free(struct undo_item *it)
+{
+    free(it->line);
+    it->line = NULL;
+}
+
+/* Splits a line into *it (a malloc'd copy).  -1 on an empty line or out of memory. */
+static int parse_line(const char *line, struct undo_item *it)
 {
     memset(it, 0, sizeof *it);
-    line[strcspn(line, "\n")] = 0;
-    if (!line[0] || (line[1] != '\t' && line[1] != 0))
+    for (int i = 0; i < MAX_FIELDS; i++)
+        it->f[i] = (char *)"";
+    size_t len = strcspn(line, "\n");
+    if (!len || (len > 1 && line[1] != '\t'))
         return -1;
     it->type = line[0];
-    char *p = line[1] ? line + 2 : line + 1;
-    while (*p && it->nf < MAX_FIELDS) {
+    if (len < 2)
+        return 0;
+    it->line = strndup(line + 2, len - 2);
+    if (!it->line)
+        return -1;
+    char *p = it->line;
+    while (it->nf < MAX_FIELDS) {
+        it->f[it->nf++] = p;
         char *tab = strchr(p, '\t');
-        size_t len = tab ? (size_t)(tab - p) : strlen(p);
-        if (len >= sizeof it->f[0])
-            len = sizeof it->f[0] - 1;
-        memcpy(it->f[it->nf], p, len);
-        it->f[it->nf][len] = 0;
-        it->nf++;
         if (!tab)
             break;
+        *tab = 0;
         p = tab + 1;
     }
     return 0;
 }
 
-static void list_add(struct undo_list *l, const struct undo_item *it)
+static void list_forget(struct undo_list *l, const char *id)
 {
-    if (it->type == 'R') {
-        for (size_t i = 0; i < l->n; i++)
-            if (strcmp(l->items[i].f[0], it->f[0]) == 0)
-                l->items[i].done = true;
-        return;
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->items[i].f[0], id) == 0)
+            item_free(&l->items[i]);
+        else
+            l->items[k++] = l->items[i];
     }
-    if (it->type == 'S') {
-        l->moni_pid = (pid_t)atoi(it->f[0]);
-        l->moni_start = strtoull(it->f[1], NULL, 10);
-        snprintf(l->boot_id, sizeof l->boot_id, "%s", it->f[2]);
-        snprintf(l->journal, sizeof l->journal, "%s", it->f[3]);
-        return;
+    l->n = k;
+}
+
+static void list_free(struct undo_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        item_free(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Takes it (its line is owned by the list afterwards).  -1 when out of memory. */
+static int list_add(struct undo_list *l, struct undo_item *it)
+{
+    if (it->type == 'R' || it->type == 'S' || it->type == 'G' || it->type == 'W') {
+        if (it->type == 'R') {
+            list_forget(l, it->f[0]);
+        } else if (it->type == 'S') {
+            l->moni_pid = (pid_t)atoi(it->f[0]);
+            l->moni_start = strtoull(it->f[1], NULL, 10);
+            snprintf(l->boot_id, sizeof l->boot_id, "%s", it->f[2]);
+            snprintf(l->journal, sizeof l->journal, "%s", it->f[3]);
+        } else if (it->type == 'G') {
+            l->guardian_pid = (pid_t)atoi(it->f[0]);
+            l->guardian_start = strtoull(it->f[1], NULL, 10);
+        } else {
+            for (size_t i = 0; i < l->n; i++)
+                if (l->items[i].type == 'J' && strcmp(l->items[i].f[0], it->f[0]) == 0)
+                    l->items[i].deadline_ns = strtoll(it->f[1], NULL, 10);
+        }
+        item_free(it);
+        return 0;
     }
-    if (it->type == 'G') {
-        l->guardian_pid = (pid_t)atoi(it->f[0]);
-        l->guardian_start = strtoull(it->f[1], NULL, 10);
-        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct undo_item *ni = realloc(l->items, cap * sizeof *ni);
+        if (!ni) {
+            item_free(it);
+            return -1;
+        }
+        l->items = ni;
+        l->cap = cap;
     }
-    if (l->n >= MAX_ITEMS)
-        return;
     l->items[l->n++] = *it;
+    return 0;
 }
 
 void guardian_journal(int fd, const char *event, const char *id, const char *kind,
                       const char *target, const char *session, const char *by,
                       const char *reason, cJSON *undo)
 {
-    if (fd < 0)
+    if (fd < 0) { /* no journal to write (gone, unwritable): undo is ours to free */
+        cJSON_Delete(undo);
         return;
+    }
     struct moni_stamp t = moni_now();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", event);
@@ -230,6 +345,12 @@ static bool undo_one(struct undo_item *it, bool same_boot, char *what, size_t le
     case 'B': {
         int rc = strcmp(it->f[2], "-") == 0 ? unlink(it->f[1]) : rename(it->f[2], it->f[1]);
         bool ok = rc == 0 || errno == ENOENT;
+        if (rc == 0 && strcmp(it->f[2], "-") != 0 && it->nf >= 6) { /* its owner and mode */
+            if ((chown(it->f[1], (uid_t)strtoul(it->f[4], NULL, 10),
+                       (gid_t)strtoul(it->f[5], NULL, 10)) != 0 && geteuid() == 0) ||
+                chmod(it->f[1], (mode_t)strtoul(it->f[3], NULL, 8)) != 0)
+                ok = false;
+        }
         snprintf(what, len, "control file %s: %s", it->f[1], ok ? "restored" : strerror(errno));
         return ok;
     }
@@ -239,50 +360,55 @@ static bool undo_one(struct undo_item *it, bool same_boot, char *what, size_t le
     }
 }
 
-/* Undoes every pending item, fault by fault (processes first), journalling each. */
-static int undo_all(struct undo_list *l, int jfd, bool same_boot, const char *by, FILE *out,
-                    bool dry_run)
+/* Undoes the items of fault J (processes first), journalling `stopped` (with reason)
+ * and `reverted` or `failed` with what was done.  Returns the number of failures. */
+static int undo_fault(struct undo_list *l, struct undo_item *j, int jfd, bool same_boot,
+                      const char *by, const char *reason, FILE *out, bool dry_run)
 {
     static const char order[] = "PCFQB";
     int failures = 0;
+    cJSON *undo = cJSON_CreateArray();
+    bool ok = true;
+    for (const char *o = order; *o; o++)
+        for (size_t k = 0; k < l->n; k++) {
+            struct undo_item *it = &l->items[k];
+            if (it->done || it->type != *o || strcmp(it->f[0], j->f[0]) != 0)
+                continue;
+            char what[PATH_MAX + 64];
+            if (dry_run) {
+                snprintf(what, sizeof what, "would undo %c %s %s", it->type, it->f[1], it->f[2]);
+            } else {
+                bool r = undo_one(it, same_boot, what, sizeof what);
+                ok = ok && r;
+                failures += !r;
+                it->done = r;
+            }
+            cJSON_AddItemToArray(undo, cJSON_CreateString(what));
+            if (out)
+                fprintf(out, "%s %s (%s): %s\n", j->f[0], j->f[1], j->f[2], what);
+        }
+    if (dry_run) {
+        cJSON_Delete(undo);
+        return 0;
+    }
+    guardian_journal(jfd, "stopped", j->f[0], j->f[1], j->f[2], j->f[3], by, reason, NULL);
+    guardian_journal(jfd, ok ? "reverted" : "failed", j->f[0], j->f[1], j->f[2], j->f[3], by,
+                     ok ? NULL : "cleanup incomplete", undo);
+    if (ok)
+        j->done = true;
+    return failures;
+}
+
+/* Undoes every pending fault. */
+static int undo_all(struct undo_list *l, int jfd, bool same_boot, const char *by, FILE *out,
+                    bool dry_run)
+{
+    int failures = 0;
+    const char *reason = strcmp(by, "guardian") == 0 ? "moni died" : "left over by a killed session";
     for (size_t i = 0; i < l->n; i++) {
         struct undo_item *j = &l->items[i];
-        if (j->type != 'J' || j->done)
-            continue;
-        cJSON *undo = cJSON_CreateArray();
-        bool ok = true;
-        int nitems = 0;
-        for (const char *o = order; *o; o++)
-            for (size_t k = 0; k < l->n; k++) {
-                struct undo_item *it = &l->items[k];
-                if (it->done || it->type != *o || strcmp(it->f[0], j->f[0]) != 0)
-                    continue;
-                char what[PATH_MAX];
-                nitems++;
-                if (dry_run) {
-                    snprintf(what, sizeof what, "would undo %c %s %s", it->type, it->f[1], it->f[2]);
-                } else {
-                    bool r = undo_one(it, same_boot, what, sizeof what);
-                    ok = ok && r;
-                    failures += !r;
-                    it->done = r;
-                }
-                cJSON_AddItemToArray(undo, cJSON_CreateString(what));
-                if (out)
-                    fprintf(out, "%s %s (%s): %s\n", j->f[0], j->f[1], j->f[2], what);
-            }
-        if (dry_run) {
-            cJSON_Delete(undo);
-            continue;
-        }
-        guardian_journal(jfd, "stopped", j->f[0], j->f[1], j->f[2], j->f[3], by,
-                         strcmp(by, "guardian") == 0 ? "moni died" : "left over by a killed session",
-                         NULL);
-        guardian_journal(jfd, ok ? "reverted" : "failed", j->f[0], j->f[1], j->f[2], j->f[3], by,
-                         ok ? NULL : "cleanup incomplete", undo);
-        if (ok)
-            j->done = true;
-        (void)nitems;
+        if (j->type == 'J' && !j->done)
+            failures += undo_fault(l, j, jfd, same_boot, by, reason, out, dry_run);
     }
     if (jfd >= 0 && !dry_run)
         fsync(jfd);
@@ -297,52 +423,119 @@ static void append_state(int fd, const char *line)
     fsync(fd);
 }
 
-static void guardian_main(int rfd, int jfd, int state_fd, const char *state_path, pid_t moni_pid)
+/* Writes all of buf to a socket without SIGPIPE.  flags: MSG_DONTWAIT or 0. */
+static int sock_send(int fd, const char *buf, size_t len, int flags)
 {
-    static struct undo_item items[MAX_ITEMS];
-    struct undo_list l = {.items = items};
-    char buf[16384];
-    size_t used = 0;
+    while (len) {
+        ssize_t w = send(fd, buf, len, flags | MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* moni is silent (stopped, blocked): end the faults whose window or hard maximum has
+ * passed, as moni would have, and tell it. */
+static void enforce_windows(struct undo_list *l, int sock, int jfd, int state_fd,
+                            int64_t last_heard)
+{
+    int64_t now = moni_mono_ns();
+    for (size_t i = 0; i < l->n; i++) {
+        struct undo_item *j = &l->items[i];
+        if (j->type != 'J' || j->done || !j->deadline_ns || now < j->deadline_ns + WINDOW_GRACE_NS)
+            continue;
+        if (now - last_heard < WINDOW_GRACE_NS && now < j->deadline_ns + WINDOW_LATE_NS)
+            continue;
+        j->deadline_ns = 0; /* tried once; what failed is tried again at the end */
+        undo_fault(l, j, jfd, true, "guardian", "window or hard maximum ended; moni not answering",
+                   NULL, false);
+        if (jfd >= 0)
+            fsync(jfd);
+        if (!j->done)
+            continue; /* tried; again at the end */
+        char line[128];
+        snprintf(line, sizeof line, "R\t%s\n", j->f[0]);
+        append_state(state_fd, line);
+        sock_send(sock, line, strlen(line), MSG_DONTWAIT);
+        char id[32];
+        snprintf(id, sizeof id, "%s", j->f[0]);
+        list_forget(l, id);
+        i = (size_t)-1; /* the list moved: start over */
+    }
+}
+
+/* Returns true on X (a clean end). */
+static bool guardian_line(struct undo_list *l, const char *text, int sock)
+{
+    struct undo_item it;
+    if (parse_line(text, &it) != 0)
+        return false;
+    if (it.type == 'X' || it.type == 'H') {
+        item_free(&it);
+        return it.type == 'X';
+    }
+    char id[32];
+    snprintf(id, sizeof id, "%s", it.f[0]);
+    if (list_add(l, &it) != 0) { /* cannot hold it: moni must not rely on it */
+        char line[64];
+        snprintf(line, sizeof line, "E\t%s\n", id);
+        sock_send(sock, line, strlen(line), MSG_DONTWAIT);
+    }
+    return false;
+}
+
+static void guardian_main(int sock, int jfd, int state_fd, const char *state_path, pid_t moni_pid)
+{
+    struct undo_list l = {0};
+    size_t cap = 65536, used = 0;
+    char *buf = malloc(cap);
     bool clean = false;
-    for (;;) {
-        struct pollfd pf = {.fd = rfd, .events = POLLIN};
-        int r = poll(&pf, 1, 200);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0) {
-            if (getppid() != moni_pid) /* moni gone without closing (should not happen) */
-                break;
-            continue;
-        }
-        ssize_t n = read(rfd, buf + used, sizeof buf - 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; /* EOF: moni died or closed */
-        used += (size_t)n;
-        buf[used] = 0;
-        char *start = buf, *nl;
-        while ((nl = strchr(start, '\n'))) {
-            *nl = 0;
-            struct undo_item it;
-            if (parse_line(start, &it) == 0) {
-                if (it.type == 'X')
-                    clean = true;
-                else
-                    list_add(&l, &it);
-            }
-            start = nl + 1;
-        }
-        used = (size_t)(buf + used - start);
-        memmove(buf, start, used);
-        if (used >= sizeof buf - 1)
-            used = 0; /* an absurd line; drop it */
-        if (clean)
+    int64_t last_heard = moni_mono_ns();
+    while (buf) {
+        struct pollfd pf = {.fd = sock, .events = POLLIN};
+        int r = poll(&pf, 1, 100);
+        if (r < 0 && errno != EINTR)
             break;
+        if (r > 0) {
+            ssize_t n = read(sock, buf + used, cap - 1 - used);
+            if (n < 0 && errno != EINTR && errno != EAGAIN)
+                break;
+            if (n == 0)
+                break; /* EOF: moni died or closed */
+            if (n > 0) {
+                last_heard = moni_mono_ns();
+                used += (size_t)n;
+                buf[used] = 0;
+                char *start = buf, *nl;
+                while (!clean && (nl = strchr(start, '\n'))) {
+                    *nl = 0;
+                    clean = guardian_line(&l, start, sock);
+                    start = nl + 1;
+                }
+                used = (size_t)(buf + used - start);
+                memmove(buf, start, used);
+                if (used >= cap - 1) { /* a line longer than any moni sends: grow */
+                    char *nb = realloc(buf, cap * 2);
+                    if (!nb)
+                        break;
+                    buf = nb;
+                    cap *= 2;
+                }
+                if (clean)
+                    break;
+            }
+        }
+        if (getppid() != moni_pid) /* moni gone without closing (should not happen) */
+            break;
+        enforce_windows(&l, sock, jfd, state_fd, last_heard);
     }
-    if (clean) {
+    free(buf);
+    if (clean)
         _exit(0);
-    }
     int failures = undo_all(&l, jfd, true, "guardian", NULL, false);
     char line[64];
     for (size_t i = 0; i < l.n; i++)
@@ -352,25 +545,43 @@ static void guardian_main(int rfd, int jfd, int state_fd, const char *state_path
         }
     if (failures == 0 && state_path[0])
         unlink(state_path);
+    list_free(&l);
     _exit(failures ? 1 : 0);
+}
+
+/* The state file: in a directory of ours only, never through a symlink. */
+static void open_state(struct guardian *g, const char *session)
+{
+    char dir[PATH_MAX - 128], err[PATH_MAX + 128];
+    g->state_fd = -1;
+    g->state_path[0] = 0;
+    if (guardian_state_dir_check(dir, sizeof dir, true, err, sizeof err) != 0) {
+        moni_warn("fault state: %s; 'moni recover' will not see this session", err);
+        return;
+    }
+    snprintf(g->state_path, sizeof g->state_path, "%s/session-%s-%d.undo", dir, session,
+             (int)getpid());
+    g->state_fd = open(g->state_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                       0600);
+    if (g->state_fd >= 0 && check_owned(g->state_path, false, err, sizeof err) != 0) {
+        close(g->state_fd);
+        g->state_fd = -1;
+        moni_warn("fault state: %s; 'moni recover' will not see this session", err);
+        g->state_path[0] = 0;
+        return;
+    }
+    if (g->state_fd < 0) {
+        moni_warn("cannot write the fault state file in %s (%s); 'moni recover' will not see "
+                  "this session", dir, strerror(errno));
+        g->state_path[0] = 0;
+    }
 }
 
 int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
                    const char *session, char *err, size_t errlen)
 {
-    char dir[PATH_MAX - 128];
-    g->state_fd = -1;
-    g->state_path[0] = 0;
-    if (guardian_state_dir(dir, sizeof dir) == 0 && moni_mkdir_p(dir, 0700) == 0) {
-        snprintf(g->state_path, sizeof g->state_path, "%s/session-%s-%d.undo", dir, session,
-                 (int)getpid());
-        g->state_fd = open(g->state_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    }
-    if (g->state_fd < 0) {
-        moni_warn("cannot write the fault state file in %s; 'moni recover' will not see this "
-                  "session", dir);
-        g->state_path[0] = 0;
-    } else {
+    open_state(g, session);
+    if (g->state_fd >= 0) {
         char boot[64], line[PATH_MAX + 128];
         read_boot_id(boot, sizeof boot);
         snprintf(line, sizeof line, "S\t%d\t%llu\t%s\t%s\n", (int)getpid(),
@@ -378,9 +589,9 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
                  journal_path ? journal_path : "");
         append_state(g->state_fd, line);
     }
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC)) {
-        snprintf(err, errlen, "guardian: pipe: %s", strerror(errno));
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+        snprintf(err, errlen, "guardian: socketpair: %s", strerror(errno));
         return -1;
     }
     pid_t moni_pid = getpid();
@@ -388,8 +599,8 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "guardian: fork: %s", strerror(errno));
-        close(pfd[0]);
-        close(pfd[1]);
+        close(sv[0]);
+        close(sv[1]);
         return -1;
     }
     if (pid == 0) {
@@ -407,16 +618,16 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        /* Keep only what we need: the pipe, the journal, the state file, stderr. */
+        /* Keep only what we need: the socket, the journal, the state file, stderr. */
         for (int fd = 3; fd < 1024; fd++)
-            if (fd != pfd[0] && fd != journal_fd && fd != g->state_fd)
+            if (fd != sv[1] && fd != journal_fd && fd != g->state_fd)
                 close(fd);
-        guardian_main(pfd[0], journal_fd, g->state_fd, g->state_path, moni_pid);
+        guardian_main(sv[1], journal_fd, g->state_fd, g->state_path, moni_pid);
         _exit(0);
     }
-    close(pfd[0]);
+    close(sv[1]);
     g->pid = pid;
-    g->wfd = pfd[1];
+    g->wfd = sv[0];
     char line[128];
     snprintf(line, sizeof line, "G\t%d\t%llu\n", (int)pid,
              (unsigned long long)fault_proc_starttime(pid));
@@ -426,18 +637,79 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
 
 int guardian_send(struct guardian *g, const char *line)
 {
-    int rc = 0;
-    if (g->pid > 0 && moni_write_all(g->wfd, line, strlen(line)) != 0)
-        rc = -1;
-    append_state(g->state_fd, line);
-    return rc;
+    size_t len = strlen(line);
+    bool kept = line[0] == 'H';
+    if (line[0] != 'H') { /* kept for a new guardian, should this one die */
+        if (g->loglen + len + 1 > g->logcap) {
+            size_t cap = (g->logcap ? g->logcap * 2 : 4096) + len;
+            char *nl = realloc(g->log, cap);
+            if (nl) {
+                g->log = nl;
+                g->logcap = cap;
+            }
+        }
+        if (g->loglen + len + 1 <= g->logcap) {
+            memcpy(g->log + g->loglen, line, len);
+            g->loglen += len;
+            kept = true;
+        }
+    }
+    /* A guardian that died has it in the log above: its successor gets it. */
+    bool sent = g->pid > 0 && sock_send(g->wfd, line, len, 0) == 0;
+    if (line[0] != 'H' && line[0] != 'W') /* moni's clock means nothing after a reboot */
+        append_state(g->state_fd, line);
+    return kept || sent ? 0 : -1;
+}
+
+int guardian_poll(struct guardian *g, void (*on_line)(void *arg, char type, const char *id),
+                  void *arg)
+{
+    if (g->pid <= 0)
+        return -1;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = recv(g->wfd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        if (n == 0)
+            return -1; /* the guardian is gone */
+        buf[n] = 0;
+        /* Its lines are short ("R\tf12\n") and written whole: split what came. */
+        for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            if ((l[0] == 'R' || l[0] == 'E') && l[1] == '\t')
+                on_line(arg, l[0], l + 2);
+    }
+}
+
+int guardian_restart(struct guardian *g, int journal_fd, const char *journal_path,
+                     const char *session, char *err, size_t errlen)
+{
+    if (g->pid > 0) {
+        close(g->wfd);
+        waitpid(g->pid, NULL, WNOHANG);
+        g->pid = 0;
+    }
+    if (g->state_fd >= 0)
+        close(g->state_fd);
+    if (guardian_start(g, journal_fd, journal_path, session, err, errlen) != 0)
+        return -1;
+    if (g->loglen && sock_send(g->wfd, g->log, g->loglen, 0) != 0) {
+        snprintf(err, errlen, "guardian: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void guardian_finish(struct guardian *g)
 {
+    free(g->log);
+    g->log = NULL;
+    g->loglen = g->logcap = 0;
     if (g->pid <= 0)
         return;
-    moni_write_all(g->wfd, "X\n", 2);
+    sock_send(g->wfd, "X\n", 2, 0);
     close(g->wfd);
     int st;
     for (int i = 0; i < 200; i++) {
@@ -464,33 +736,55 @@ static bool proc_alive(pid_t pid, uint64_t start)
     return s != 0 && s == start && st != 'Z';
 }
 
-static int load_state(const char *path, struct undo_list *l)
+static int load_state(const char *path, struct undo_list *l, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "re");
-    if (!fp)
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
-    char line[PATH_MAX * 2];
-    while (fgets(line, sizeof line, fp)) {
-        struct undo_item it;
-        if (parse_line(line, &it) == 0)
-            list_add(l, &it);
     }
+    if (check_owned(path, false, err, errlen) != 0) {
+        close(fd);
+        return -1;
+    }
+    FILE *fp = fdopen(fd, "r");
+    if (!fp) {
+        close(fd);
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    while (getline(&line, &cap, fp) > 0) {
+        struct undo_item it;
+        if (parse_line(line, &it) == 0 && list_add(l, &it) != 0) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            rc = -1;
+            break;
+        }
+    }
+    free(line);
     fclose(fp);
-    return 0;
+    return rc;
 }
 
-/* Visits every state file whose moni and guardian are both gone. */
+/* Visits every state file whose moni and guardian are both gone.  -1 (with a message
+ * when act) when the state directory cannot be trusted. */
 static int scan(bool act, FILE *out, bool dry_run, size_t *items, size_t *sessions)
 {
-    char dir[PATH_MAX - 300], boot[64];
+    char dir[PATH_MAX - 300], boot[64], err[PATH_MAX + 128];
     *items = *sessions = 0;
-    if (guardian_state_dir(dir, sizeof dir))
-        return 0;
+    int rc = guardian_state_dir_check(dir, sizeof dir, false, err, sizeof err);
+    if (rc != 0) {
+        if (rc < 0 && act)
+            moni_err("recover: %s", err);
+        return rc < 0 ? -1 : 0;
+    }
     read_boot_id(boot, sizeof boot);
     DIR *d = opendir(dir);
     if (!d)
         return 0;
-    static struct undo_item buf[MAX_ITEMS];
     struct dirent *e;
     int failures = 0;
     while ((e = readdir(d))) {
@@ -499,13 +793,21 @@ static int scan(bool act, FILE *out, bool dry_run, size_t *items, size_t *sessio
             continue;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct undo_list l = {.items = buf};
-        if (load_state(path, &l))
+        struct undo_list l = {0};
+        if (load_state(path, &l, err, sizeof err)) {
+            list_free(&l);
+            if (act) {
+                moni_err("recover: %s", err);
+                failures++;
+            }
             continue;
+        }
         bool same_boot = strcmp(boot, l.boot_id) == 0;
         if (same_boot && (proc_alive(l.moni_pid, l.moni_start) ||
-                          proc_alive(l.guardian_pid, l.guardian_start)))
+                          proc_alive(l.guardian_pid, l.guardian_start))) {
+            list_free(&l);
             continue; /* a live session */
+        }
         size_t pending = 0;
         for (size_t i = 0; i < l.n; i++)
             if (!l.items[i].done && l.items[i].type != 'J')
@@ -513,22 +815,28 @@ static int scan(bool act, FILE *out, bool dry_run, size_t *items, size_t *sessio
         if (pending == 0) {
             if (act && !dry_run)
                 unlink(path);
+            list_free(&l);
             continue;
         }
         *items += pending;
         (*sessions)++;
-        if (!act)
+        if (!act) {
+            list_free(&l);
             continue;
+        }
         if (out)
             fprintf(out, "session of pid %d (%s), journal %s:\n", (int)l.moni_pid, e->d_name,
                     l.journal[0] ? l.journal : "-");
-        int jfd = l.journal[0] && !dry_run ? open(l.journal, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+        int jfd = l.journal[0] && !dry_run
+                      ? open(l.journal, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+                      : -1;
         int f = undo_all(&l, jfd, same_boot, "recover", out, dry_run);
         if (jfd >= 0)
             close(jfd);
         failures += f;
         if (f == 0 && !dry_run)
             unlink(path);
+        list_free(&l);
     }
     closedir(d);
     return failures;
@@ -556,6 +864,8 @@ int guardian_recover(FILE *out, bool dry_run)
 {
     size_t items, sessions;
     int failures = scan(true, out, dry_run, &items, &sessions);
+    if (failures < 0)
+        return -1;
     if (out && items == 0)
         fprintf(out, "nothing to recover\n");
     return failures;

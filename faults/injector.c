@@ -24,6 +24,10 @@
 #define DEFAULT_MAX_NS (10 * 60 * MONI_NS_PER_SEC)
 #define DEFAULT_MEM_HEADROOM (512ull << 20)
 #define DEFAULT_DISK_CEILING 99.0
+/* Faults armed or firing at once; past it a new fault is refused (the guardian keeps
+ * the undo items of every one, and a fault must never run without them). */
+#define MAX_ACTIVE_FAULTS 4096
+#define HEARTBEAT_NS (200 * MONI_NS_PER_MS)
 
 struct injector {
     char journal_path[PATH_MAX];
@@ -40,6 +44,8 @@ struct injector {
     int next_id;
     struct injector_stats st;
     struct guardian guard;
+    int64_t last_heartbeat;
+    bool no_guardian; /* it died and could not be restarted: nothing fires */
 };
 
 /* ---- context for kinds ------------------------------------------------------------- */
@@ -48,12 +54,48 @@ uint64_t fault_mem_headroom(const struct fault *f) { return f->inj->mem_headroom
 double fault_disk_ceiling(const struct fault *f) { return f->inj->disk_ceiling; }
 pid_t fault_workload_pid(const struct fault *f) { return f->inj->workload; }
 
+static pid_t proc_tgid(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *st = moni_read_file(path, NULL);
+    const char *t = st ? strstr(st, "\nTgid:") : NULL;
+    pid_t tgid = t ? (pid_t)atoi(t + 6) : 0;
+    free(st);
+    return tgid;
+}
+
+/* What pid is when it is moni's or its guardian's (the process or any of its
+ * threads), else NULL. */
+static const char *pid_of_ours(const struct injector *inj, pid_t pid)
+{
+    pid_t self = getpid(), guard = inj->guard.pid;
+    if (pid == self)
+        return "moni itself";
+    if (guard > 0 && pid == guard)
+        return "moni's guardian";
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)self, (int)pid);
+    pid_t tgid = proc_tgid(pid);
+    if (access(path, F_OK) == 0 || tgid == self)
+        return "a thread of moni";
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)guard, (int)pid);
+    if (guard > 0 && (access(path, F_OK) == 0 || tgid == guard))
+        return "a thread of moni's guardian";
+    return NULL;
+}
+
 pid_t fault_target_pid_named(const struct fault *f, char *err, size_t errlen)
 {
     if (!fault_given(f, "name"))
         return f->target.pid;
     pid_t pid = fault_proc_find_name(f->target.pid, fault_str(f, "name"));
-    if (pid <= 0 || pid == getpid()) {
+    if (pid > 0 && pid_of_ours(f->inj, pid)) {
+        snprintf(err, errlen, "name=%s: pid %d is %s; refusing", fault_str(f, "name"), (int)pid,
+                 pid_of_ours(f->inj, pid));
+        return -1;
+    }
+    if (pid <= 0) {
         snprintf(err, errlen, "name=%s: no such process in the tree of pid %d",
                  fault_str(f, "name"), (int)f->target.pid);
         return -1;
@@ -158,8 +200,9 @@ char *fault_journal_line(const cJSON *o, int64_t real_ns, int64_t mono_ns, size_
     return line;
 }
 
-static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
-                    struct moni_stamp t, const char *reason)
+/* write false: the guardian wrote this transition; only the listener hears it. */
+static void journal_to(struct injector *inj, struct fault *f, enum fault_event ev,
+                       struct moni_stamp t, const char *reason, bool write)
 {
     char tgt[600];
     target_text(f, tgt, sizeof tgt);
@@ -200,13 +243,13 @@ static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
         cJSON *d = cJSON_AddObjectToObject(o, "details");
         f->ops->describe(f, d);
     }
-    cJSON_AddStringToObject(o, "by", "moni");
+    cJSON_AddStringToObject(o, "by", write ? "moni" : "guardian");
     size_t len;
     char *line = fault_journal_line(o, t.real_ns, t.mono_ns, &len);
     cJSON_Delete(o);
     if (!line)
         return;
-    if (inj->jfd >= 0) {
+    if (inj->jfd >= 0 && write) {
         if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0)
             journal_failed(inj);
     }
@@ -217,6 +260,12 @@ static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
         inj->cb(inj, &fi, ev, line, inj->cb_arg);
     }
     free(line);
+}
+
+static void journal(struct injector *inj, struct fault *f, enum fault_event ev,
+                    struct moni_stamp t, const char *reason)
+{
+    journal_to(inj, f, ev, t, reason, true);
 }
 
 /* ---- injector --------------------------------------------------------------------------- */
@@ -246,9 +295,18 @@ struct injector *injector_new(const char *journal_path, const char *session_id, 
             *c = '_';
     if (journal_path && *journal_path) {
         snprintf(inj->journal_path, sizeof inj->journal_path, "%s", journal_path);
-        inj->jfd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* never blocks on a FIFO planted in its place, and refuses one */
+        inj->jfd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK,
+                        0644);
+        struct stat st;
+        if (inj->jfd >= 0 && (fstat(inj->jfd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(inj->jfd);
+            inj->jfd = -1;
+            errno = EINVAL;
+        }
         if (inj->jfd < 0) {
-            snprintf(err, errlen, "%s: %s", journal_path, strerror(errno));
+            snprintf(err, errlen, "%s: %s", journal_path,
+                     errno == EINVAL ? "not a regular file" : strerror(errno));
             free(inj);
             return NULL;
         }
@@ -320,6 +378,74 @@ static void fail(struct injector *inj, struct fault *f, const char *why)
     }
 }
 
+/* The guardian ended fault `id` itself (moni was stopped or blocked past its window),
+ * or could not record one of its undo items. */
+static void guardian_said(void *arg, char type, const char *id)
+{
+    struct injector *inj = arg;
+    struct fault *f = NULL;
+    for (size_t i = 0; i < inj->n && !f; i++)
+        if (strcmp(inj->faults[i]->id_str, id) == 0)
+            f = inj->faults[i];
+    if (!f || !active(f))
+        return;
+    if (type == 'E') {
+        fail(inj, f, "the guardian could not record an undo item");
+        return;
+    }
+    /* What the guardian undid is gone; stop and revert reap and forget our side. */
+    char err[256];
+    if (f->ops->stop)
+        f->ops->stop(f);
+    if (f->ops->revert)
+        f->ops->revert(f, err, sizeof err);
+    struct moni_stamp t = moni_now();
+    f->stopped_ns = f->reverted_ns = t.mono_ns;
+    f->state = FAULT_STOPPED;
+    const char *why = "window or hard maximum ended; moni not answering";
+    journal_to(inj, f, FAULT_EV_STOPPED, t, why, false);
+    f->state = FAULT_REVERTED;
+    inj->st.reverted++;
+    journal_to(inj, f, FAULT_EV_REVERTED, t, NULL, false);
+    char line[64];
+    snprintf(line, sizeof line, "R\t%s\n", f->id_str);
+    guardian_send(&inj->guard, line);
+}
+
+/* Notices at once that the guardian died (its socket closed): says so and starts a
+ * new one holding every undo item; when that fails, stops every active fault and
+ * refuses new ones, since nothing would revert them if moni died too. */
+static int guardian_check(struct injector *inj)
+{
+    if (inj->no_guardian)
+        return -1;
+    if (inj->guard.pid <= 0 || guardian_poll(&inj->guard, guardian_said, inj) == 0)
+        return 0;
+    pid_t old = inj->guard.pid;
+    char err[256];
+    if (guardian_restart(&inj->guard, inj->jfd, inj->journal_path, inj->session, err,
+                         sizeof err) == 0) {
+        moni_warn("the fault guardian (pid %d) died; started a new one (pid %d) holding the "
+                  "undo items of every fault", (int)old, (int)inj->guard.pid);
+        return 0;
+    }
+    moni_warn("the fault guardian (pid %d) died and could not be restarted (%s): stopping "
+              "every fault and refusing new ones", (int)old, err);
+    inj->guard.pid = 0;
+    inj->no_guardian = true;
+    injector_stop_all(inj);
+    return -1;
+}
+
+static void send_heartbeat(struct injector *inj)
+{
+    int64_t now = moni_mono_ns();
+    if (inj->guard.pid > 0 && now - inj->last_heartbeat >= HEARTBEAT_NS) {
+        inj->last_heartbeat = now;
+        guardian_send(&inj->guard, "H\n");
+    }
+}
+
 void injector_free(struct injector *inj)
 {
     if (!inj)
@@ -345,6 +471,7 @@ void injector_free(struct injector *inj)
             waitpid(inj->guard.pid, NULL, 0);
         }
     }
+    free(inj->guard.log);
     if (inj->jfd >= 0)
         close(inj->jfd);
     free(inj);
@@ -384,10 +511,10 @@ static int check_pid(struct injector *inj, const struct fault_ops *ops, struct f
         }
         return 0;
     }
-    if (pid == 1 || pid == getpid() || pid == getppid() || pid == inj->guard.pid) {
+    const char *ours = pid_of_ours(inj, pid);
+    if (pid == 1 || pid == getppid() || ours) {
         snprintf(err, errlen, "%s: target pid %d is %s; refusing", ops->name, (int)pid,
-                 pid == 1 ? "init" : pid == getpid() ? "moni itself" :
-                 pid == getppid() ? "moni's parent" : "moni's guardian");
+                 pid == 1 ? "init" : pid == getppid() ? "moni's parent" : ours);
         return FAULT_ERR_USAGE;
     }
     if (kill(pid, 0) != 0 && errno == ESRCH) {
@@ -450,6 +577,21 @@ int injector_arm(struct injector *inj, const char *kind, const struct fault_kv *
         return FAULT_ERR_USAGE;
     }
     f->for_ns = for_ns;
+    size_t n_active = 0;
+    for (size_t i = 0; i < inj->n; i++)
+        n_active += active(inj->faults[i]);
+    if (n_active >= MAX_ACTIVE_FAULTS) {
+        snprintf(err, errlen, "%s: %zu faults are armed or firing, the most the guardian holds; "
+                 "stop some first", ops->name, n_active);
+        free(f);
+        return FAULT_ERR_FAIL;
+    }
+    if (guardian_check(inj) != 0) {
+        snprintf(err, errlen, "%s: the fault guardian died and could not be restarted; "
+                 "refusing to arm", ops->name);
+        free(f);
+        return FAULT_ERR_FAIL;
+    }
     if (inj->n == inj->cap) {
         size_t cap = inj->cap ? inj->cap * 2 : 16;
         struct fault **nf = realloc(inj->faults, cap * sizeof *nf);
@@ -548,9 +690,20 @@ int injector_fire(struct injector *inj, int id, char *err, size_t errlen)
         snprintf(err, errlen, "fault %d is %s", id, f ? fault_state_name(f->state) : "unknown");
         return FAULT_ERR_FAIL;
     }
+    if (guardian_check(inj) != 0 || f->state != FAULT_ARMED) {
+        snprintf(err, errlen, "%s: the fault guardian died and could not be restarted; "
+                 "refusing to fire", f->ops->name);
+        if (active(f))
+            fail(inj, f, "no guardian");
+        return FAULT_ERR_FAIL;
+    }
     char why[512] = "";
     int rc = f->ops->fire ? f->ops->fire(f, why, sizeof why) : 0;
     struct moni_stamp t = moni_now();
+    if (!rc && f->undo_lost) {
+        snprintf(why, sizeof why, "an undo item could not be handed to the guardian");
+        rc = FAULT_ERR_FAIL;
+    }
     if (rc) {
         snprintf(err, errlen, "%s: %s", f->ops->name, why);
         fail(inj, f, why);
@@ -560,6 +713,11 @@ int injector_fire(struct injector *inj, int id, char *err, size_t errlen)
     f->state = FAULT_FIRING;
     inj->st.fired++;
     journal(inj, f, FAULT_EV_FIRED, t, NULL);
+    /* The guardian ends it on its own clock if moni stops answering. */
+    int64_t window = f->for_ns > 0 && f->for_ns < f->max_ns ? f->for_ns : f->max_ns;
+    char line[96];
+    snprintf(line, sizeof line, "W\t%s\t%lld\n", f->id_str, (long long)(f->fired_ns + window));
+    guardian_send(&inj->guard, line);
     return 0;
 }
 
@@ -572,10 +730,15 @@ int injector_stop(struct injector *inj, int id)
     return 0;
 }
 
-void injector_stop_all(struct injector *inj)
+void injector_stop_all_why(struct injector *inj, const char *reason)
 {
     for (size_t i = 0; i < inj->n; i++)
-        do_stop(inj, inj->faults[i], "stop all");
+        do_stop(inj, inj->faults[i], reason);
+}
+
+void injector_stop_all(struct injector *inj)
+{
+    injector_stop_all_why(inj, "stop all");
 }
 
 static void set_effective(struct injector *inj, struct fault *f, const char *detail)
@@ -602,6 +765,8 @@ int injector_mark_effective(struct injector *inj, int id, const char *detail)
 
 size_t injector_poll(struct injector *inj)
 {
+    guardian_check(inj);
+    send_heartbeat(inj);
     size_t n_active = 0;
     for (size_t i = 0; i < inj->n; i++) {
         struct fault *f = inj->faults[i];
@@ -718,12 +883,20 @@ bool fault_kill_child(pid_t pid)
 static int undo_line(struct fault *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int undo_line(struct fault *f, const char *fmt, ...)
 {
-    char line[2048];
+    char *line = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int n = vasprintf(&line, fmt, ap); /* never cut: a cut path names another file */
     va_end(ap);
-    return guardian_send(&f->inj->guard, line);
+    if (n < 0) {
+        f->undo_lost = true;
+        return -1;
+    }
+    int rc = guardian_send(&f->inj->guard, line);
+    free(line);
+    if (rc != 0)
+        f->undo_lost = true; /* injector_fire fails the fault: it must not run without it */
+    return rc;
 }
 
 int fault_undo_pgid(struct fault *f, pid_t pgid)
@@ -744,7 +917,11 @@ int fault_undo_qdisc(struct fault *f, const char *dev, const char *handle)
 {
     return undo_line(f, "Q\t%s\t%s\t%s\n", f->id_str, dev, handle);
 }
-int fault_undo_restore(struct fault *f, const char *path, const char *backup)
+int fault_undo_restore(struct fault *f, const char *path, const char *backup, mode_t mode,
+                       uid_t uid, gid_t gid)
 {
-    return undo_line(f, "B\t%s\t%s\t%s\n", f->id_str, path, backup);
+    if (!mode)
+        return undo_line(f, "B\t%s\t%s\t%s\n", f->id_str, path, backup);
+    return undo_line(f, "B\t%s\t%s\t%s\t%o\t%u\t%u\n", f->id_str, path, backup,
+                     (unsigned)(mode & 07777), (unsigned)uid, (unsigned)gid);
 }

@@ -248,6 +248,23 @@ static void on_record(struct runner *run, const struct lp_record *rec, void *arg
     tui_model_event(m, &e);
 }
 
+/* A detection: a line in the events pane (rule "detect:NAME", its label) and a
+ * point on the timeline, as it happens. */
+static void on_detection(struct runner *run, const struct detection *det, void *arg)
+{
+    (void)run;
+    struct tui_live *lv = arg;
+    struct tui_event e = {.real_ns = det->real_ns, .mono_ns = det->mono_ns, .sev = TUI_SEV_WARN};
+    snprintf(e.rule, sizeof e.rule, "detect:%s", det->detector);
+    snprintf(e.labels, sizeof e.labels, "%s", det->label);
+    snprintf(e.text, sizeof e.text, "%s", det->evidence);
+    tui_model_event(lv->m, &e);
+    tui_model_tl_add(lv->m, TUI_TL_DETECT, det->mono_ns, det->mono_ns, det->label);
+    lv->m->version++;
+    if (lv->ui)
+        tui_status(lv->ui, false, "detected %s: %.120s", det->label, det->evidence);
+}
+
 static void on_line(struct session *s, const char *line, size_t len, uint64_t lineno, int stream,
                     const struct moni_stamp *t, void *arg)
 {
@@ -521,6 +538,7 @@ int tui_live_start(struct tui_live *lv, struct moni_loop *loop, struct tui_model
         return -1;
     lv->s = runner_session(lv->run);
     runner_on_record(lv->run, on_record, lv);
+    runner_on_detection(lv->run, on_detection, lv);
     runner_on_fault(lv->run, on_fault_event, lv);
     session_on_sample(lv->s, on_sample, lv);
     session_on_line(lv->s, on_line, lv);

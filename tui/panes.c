@@ -695,8 +695,9 @@ static void draw_timeline(struct tui *ui, struct tui_rect r, bool focus)
     int64_t t0 = m->start_mono, t1 = m->now_mono;
     char el[16], extra[128];
     fmt_dur(t1 > t0 ? t1 - t0 : 0, el, sizeof el);
-    snprintf(extra, sizeof extra, "00:00 .. %s   %s fault  %s kill  %s mark  %s alert", el,
-             ui->ascii ? "=" : "━", ui->ascii ? "x" : "✕", ui->ascii ? "^" : "▲", "!");
+    snprintf(extra, sizeof extra, "00:00 .. %s   %s fault  %s kill  %s mark  %s alert  %s detection",
+             el, ui->ascii ? "=" : "━", ui->ascii ? "x" : "✕", ui->ascii ? "^" : "▲", "!",
+             ui->ascii ? "*" : "◆");
     title_bar(ui, TUI_P_TIMELINE, r, focus, extra);
     int y = r.y + 1, x = r.x, w = r.w;
     fill(y, x, w, TUI_R_TEXT);
@@ -735,6 +736,10 @@ static void draw_timeline(struct tui *ui, struct tui_rect r, bool focus)
         case TUI_TL_ALERT:
             attrset(tui_attr(TUI_R_ALERT));
             mvaddstr(y, x + c0, "!");
+            break;
+        case TUI_TL_DETECT:
+            attrset(tui_attr(TUI_R_WARN));
+            mvaddstr(y, x + c0, ui->ascii ? "*" : "◆");
             break;
         }
     }

@@ -62,7 +62,7 @@ struct tui_fault_row { /* one fault kind (the latest instance of it) */
     char note[96];      /* failure reason etc. */
 };
 
-enum tui_mark_kind { TUI_TL_FAULT, TUI_TL_KILL, TUI_TL_MARK, TUI_TL_ALERT };
+enum tui_mark_kind { TUI_TL_FAULT, TUI_TL_KILL, TUI_TL_MARK, TUI_TL_ALERT, TUI_TL_DETECT };
 struct tui_tl_item { /* timeline strip entry */
     enum tui_mark_kind kind;
     int64_t start_mono, end_mono; /* end 0 = open; kill/mark: start == end */

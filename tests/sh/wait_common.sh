@@ -8,7 +8,8 @@
 # now_us: the wall clock in microseconds
 now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
 
-# wait_until SECONDS COMMAND...: until COMMAND succeeds (polled every 50 ms)
+# wait_until SECONDS COMMAND...: until COMMAND succeeds (polled every 50 ms);
+# SECONDS is a whole number
 wait_until() {
     local limit=$1; shift
     local deadline=$(( $(now_us) + limit * 1000000 ))
@@ -35,8 +36,6 @@ wait_for_lines() { wait_until "${3:-20}" file_lines_ge "$1" "$2"; }
 
 # proc_state PID: the one-letter state (R, S, T, Z, ...), empty when PID is gone
 proc_state() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) && s=${s##*) } && echo "${s%% *}"; }
-# state_is PID STATE
-state_is() { [ "$(proc_state "$1")" = "$2" ]; }
 # proc_gone PID: PID has exited (gone, or a zombie nobody reaped yet)
 proc_gone() { local s; s=$(proc_state "$1"); [ -z "$s" ] || [ "$s" = Z ] || [ "$s" = X ]; }
 all_gone() { local p; for p in "$@"; do proc_gone "$p" || return 1; done; }
@@ -48,8 +47,6 @@ wait_gone() {
     done
     wait_until "$limit" all_gone "${pids[@]}"
 }
-# wait_for_state PID STATE [SECONDS=10]: until PID is in STATE (e.g. T, stopped)
-wait_for_state() { wait_until "${3:-10}" state_is "$1" "$2"; }
 
 # procs_with_env NAME=VALUE: the live processes (of this user) whose environment has
 # that exact entry.  A test gives the marker to the command it starts (not to itself,

@@ -84,12 +84,16 @@ static void test_render(void **state)
 {
     (void)state;
     struct frame *f = make_frame();
-    struct moni_train_metric train[] = {{"loss", NAN, 0}, {"learning_rate", 5e-5, 0}};
+    struct moni_train_metric train[] = {{"loss", NAN, 0}, {"learning_rate", 5e-5, 0},
+                                        {"time_to_failure_s", 42, 0}};
     struct moni_event_count ev[] = {{"CUDA_OutOfMemory", 2}, {"we\"ird", 1}};
     struct moni_fault_state faults[] = {{"cpu", "f1", true, true, 95, 93.5},
                                         {"cpu", "f2", false, false, 50, NAN}};
     struct moni_alert_state alerts[] = {{"GPUTemperatureHigh", "warning", "hot", "gpu", "0", 85, 0}};
-    struct exporter_extra x = {train, 2, ev, 2, faults, 2, alerts, 1};
+    struct moni_detection_count dets[] = {{"memory_growth", "Memory_Leak", 2}};
+    struct exporter_extra x = {.train = train, .ntrain = 3, .events = ev, .nevents = 2,
+                               .detections = dets, .ndetections = 1, .faults = faults,
+                               .nfaults = 2, .alerts = alerts, .nalerts = 1};
     size_t len;
     char *t = exporter_render(f, &x, &len);
     assert_non_null(t);
@@ -104,6 +108,8 @@ static void test_render(void **state)
         "moni_network_interface_receive_bytes_per_second{interface=\"eth0\"} 10\n",
         "moni_training_loss NaN\n",
         "moni_training_learning_rate 5e-05\n",
+        "moni_time_to_failure_seconds 42\n",
+        "moni_detections_total{detector=\"memory_growth\",label=\"Memory_Leak\"} 2\n",
         "moni_log_events_total{label=\"CUDA_OutOfMemory\"} 2\n",
         "moni_log_events_total{label=\"we\\\"ird\"} 1\n",
         "moni_fault_active{kind=\"cpu\",fault_id=\"f1\"} 1\n",
