@@ -215,9 +215,9 @@ static int load_plans(const struct run_opts *ro, struct plan **loaded)
     /* the specs of plan faults are checked by the runner too: try them now */
     for (size_t p = 0; p < ro->nplans; p++)
         for (size_t e = 0; e < loaded[p]->nexps; e++) {
-            struct runner_opts o = {.exp = &loaded[p]->exps[e]};
+            struct runner_opts o = {.exp = &loaded[p]->exps[e], .plan_path = ro->plans[p]};
             if (runner_check(&o, err, sizeof err) < 0) {
-                moni_err("%s: experiment %s: %s", ro->plans[p], loaded[p]->exps[e].name, err);
+                moni_err("%s", err);
                 free_plans(loaded, ro->nplans);
                 return -1;
             }

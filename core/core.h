@@ -410,6 +410,7 @@ struct runner_opts {
     char *const *argv;          /* workload; NULL = the experiment's, else moni-train */
     const struct plan_experiment *exp; /* faults, labels, argv from a plan (or NULL) */
     const char *plan_name;      /* for meta.json */
+    const char *plan_path;      /* for messages about plan faults: "PLAN:LINE: ..." (or NULL) */
     char *const *fault_specs;   /* --fault SPECs (KIND[:k=v,...]@AT[+FOR]) */
     size_t nfault_specs;
     bool no_faults;             /* `moni record`: no injector at all */

@@ -201,7 +201,9 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
     snprintf(s->text, sizeof s->text, "%s", text);
     char e[512];
     if (fault_spec_parse(text, &s->spec, e, sizeof e) != 0) {
-        if (pf)
+        if (pf && r->o.plan_path)
+            snprintf(err, errlen, "%s:%d: %s", r->o.plan_path, pf->line, e);
+        else if (pf)
             snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
         else
             snprintf(err, errlen, "--fault %s: %s", text, e);
@@ -224,7 +226,9 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
      * the workload starts (moni-plan(5)), not as a note after it; before the
      * defaults below, so a path given is checked and the run directory is not */
     if (fault_spec_preflight(&s->spec, e, sizeof e) != 0) {
-        if (pf)
+        if (pf && r->o.plan_path)
+            snprintf(err, errlen, "%s:%d: %s", r->o.plan_path, pf->line, e);
+        else if (pf)
             snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
         else
             snprintf(err, errlen, "--fault %s: %s", text, e);

@@ -35,7 +35,7 @@ JSON
 err=$("$M" run --quiet --plan "$p" --out "$TMPDIR/plan-out" 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "plan with a bad disk_fill: exit $rc ($err)"
 [ "$(wc -l <<<"$err")" -eq 1 ] || fail "plan: not one line: $err"
-grep -q "exactly one of" <<<"$err" || fail "plan: $err"
+case "$err" in "moni: $p:2: disk_fill: give exactly one of"*) ;; *) fail "plan: want '$p:2: disk_fill: ...', got: $err" ;; esac
 [ ! -e "$TMPDIR/plan-out" ] && [ ! -e "$marker" ] || fail "plan: something started"
 "$M" run --dry-run --plan "$p" >/dev/null 2>&1 && fail "plan --dry-run accepted the bad fault"
 
