@@ -336,12 +336,10 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
         who[strcspn(who, "\n")] = 0;
         close(fd);
         if (e == EWOULDBLOCK)
-            snprintf(err, errlen, "--out %s: another moni run is writing there%s%s", dir,
-                     who[0] ? " (pid " : "", who[0] ? who : "");
+            snprintf(err, errlen, "--out %s: another moni run is writing there%s%s%s", dir,
+                     who[0] ? " (pid " : "", who, who[0] ? ")" : "");
         else
             snprintf(err, errlen, "--out %s: cannot lock: %s", dir, strerror(e));
-        if (e == EWOULDBLOCK && who[0])
-            snprintf(err + strlen(err), errlen - strlen(err), ")");
         return -1;
     }
     char pid[32];
