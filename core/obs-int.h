@@ -145,6 +145,9 @@ int obs_rec_row(struct obs_rec *r, const struct frame *f);
 int obs_rec_line(struct obs_rec *r, const char *line, size_t len, uint64_t lineno, int stream,
                  const struct moni_stamp *t);
 int obs_rec_meta(struct obs_rec *r, const cJSON *meta); /* temp + rename */
+/* Replaces every invalid UTF-8 byte in the strings (and keys) of item and what follows
+ * it by U+FFFD: meta.json is JSON, names and argv may be any bytes. */
+void obs_meta_utf8(cJSON *item);
 const char *obs_rec_dir(const struct obs_rec *r);
 uint64_t obs_rec_errors(const struct obs_rec *r);
 const char *obs_rec_first_error(const struct obs_rec *r); /* "FILE: strerror", "" if none */

@@ -421,70 +421,6 @@ uint64_t session_write_errors(const struct session *s, const char **first)
     return s->rec ? obs_rec_errors(s->rec) : s->write_errors;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-               : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
-    if (!len || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || /* overlong, surrogates */
-        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-        return 0;
-    return len;
-}
-
-/* A copy of s with every invalid UTF-8 byte replaced by U+FFFD (cJSON_malloc'd), or
- * NULL if s is valid. */
-static char *utf8_fixed(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), bad = 0, k;
-    for (size_t i = 0; i < n; i += k ? k : 1)
-        bad += !(k = utf8_seq(p + i, n - i));
-    if (!bad)
-        return NULL;
-    char *out = cJSON_malloc(n + 2 * bad + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i += k ? k : 1) {
-        if ((k = utf8_seq(p + i, n - i))) {
-            memcpy(o, p + i, k);
-            o += k;
-        } else {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3;
-        }
-    }
-    *o = 0;
-    return out;
-}
-
-/* meta.json is JSON, so UTF-8: names and argv from the command line or a plan may
- * be any bytes (an experiment name in Latin-1 made the whole file unreadable). */
-static void meta_utf8(cJSON *item)
-{
-    for (; item; item = item->next) {
-        char *fixed;
-        if (item->string && (fixed = utf8_fixed(item->string))) {
-            if (!(item->type & cJSON_StringIsConst))
-                cJSON_free(item->string);
-            item->string = fixed;
-            item->type &= ~cJSON_StringIsConst;
-        }
-        if (cJSON_IsString(item) && item->valuestring && (fixed = utf8_fixed(item->valuestring))) {
-            cJSON_free(item->valuestring);
-            item->valuestring = fixed;
-        }
-        meta_utf8(item->child);
-    }
-}
-
 int session_write_meta(struct session *s)
 {
     if (!s->rec)
@@ -492,7 +428,7 @@ int session_write_meta(struct session *s)
     cJSON *m = build_meta(s);
     if (!m)
         return -1;
-    meta_utf8(m);
+    obs_meta_utf8(m);
     int rc = obs_rec_meta(s->rec, m);
     cJSON_Delete(m);
     return rc;
