@@ -625,6 +625,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         .keep_after_exit = opts->keep_after_exit,
         .quiet = opts->quiet,
         .no_gpu = opts->no_gpu,
+        .inject = !opts->no_inject,
     };
     r->s = session_new(loop, &so, err, errlen, usage_error);
     if (!r->s)
