@@ -125,7 +125,8 @@ static int run_plans(const struct run_opts *ro, struct plan **plans, size_t npla
         return MONI_EXIT_FAIL;
     }
     struct queue_opts qo = {
-        .out = base, .force = ro->force, .quiet = ro->quiet, .interval_ns = ro->interval_ns,
+        .out = base, .force = ro->force, .quiet = ro->quiet, .no_inject = ro->no_inject,
+        .interval_ns = ro->interval_ns,
         .duration_ns = ro->duration_ns, .jobs = ro->jobs, .metrics_listen = ro->metrics_listen,
     };
     struct queue *qu = queue_new(loop, plans, nplans, &qo, err, sizeof err);

@@ -511,6 +511,7 @@ struct queue;
 struct queue_opts {
     const char *out;            /* output directory (required) */
     bool force, quiet;
+    bool no_inject;             /* no preload library in the workloads (--no-inject) */
     int64_t interval_ns, duration_ns; /* override every experiment's; 0 = the plan's */
     int jobs;                   /* runs at a time; 0 = the first plan's queue.jobs */
     const char *metrics_listen; /* for runs that start while no other run is active */

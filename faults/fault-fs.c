@@ -53,13 +53,13 @@ static int parse_ops(const char *text, uint32_t *mask, char *err, size_t errlen)
                 known = true;
             }
         if (!known) {
-            snprintf(err, errlen, "fs: ops=%s: '%s' is not one of open,read,write,fsync,rename,"
+            snprintf(err, errlen, "ops=%s: '%s' is not one of open,read,write,fsync,rename,"
                      "close,all", text, t);
             return -1;
         }
     }
     if (!*mask) {
-        snprintf(err, errlen, "fs: ops: give at least one call");
+        snprintf(err, errlen, "ops: give at least one call");
         return -1;
     }
     return 0;
@@ -73,7 +73,7 @@ static int fs_pattern(const char *path, char *out, size_t len, char *err, size_t
     if (path[0] != '/') {
         char cwd[PATH_MAX];
         if (!getcwd(cwd, sizeof cwd)) {
-            snprintf(err, errlen, "fs: path=%s: %s", path, strerror(errno));
+            snprintf(err, errlen, "path=%s: %s", path, strerror(errno));
             return -1;
         }
         snprintf(abs, sizeof abs, "%s/%s", cwd, path);
@@ -92,7 +92,7 @@ static int fs_pattern(const char *path, char *out, size_t len, char *err, size_t
     else
         snprintf(out, len, "%s", abs);
     if (strlen(out) >= INJ_PAT_LEN) {
-        snprintf(err, errlen, "fs: path=%s: longer than %d bytes", path, INJ_PAT_LEN - 1);
+        snprintf(err, errlen, "path=%s: longer than %d bytes", path, INJ_PAT_LEN - 1);
         return -1;
     }
     return 0;
@@ -108,11 +108,11 @@ static int fs_arm(struct fault *f, char *err, size_t errlen)
     r.delay_ns = fault_ns(f, "delay");
     r.short_pct = (uint32_t)fault_num(f, "short");
     if (!r.err && !r.delay_ns && !r.short_pct) {
-        snprintf(err, errlen, "fs: give error=, delay= or short= (it would change nothing)");
+        snprintf(err, errlen, "give error=, delay= or short= (it would change nothing)");
         return FAULT_ERR_USAGE;
     }
     if (r.short_pct && !(r.ops & INJ_OP_WRITE)) {
-        snprintf(err, errlen, "fs: short= applies to writes: add write to ops=");
+        snprintf(err, errlen, "short= applies to writes: add write to ops=");
         return FAULT_ERR_USAGE;
     }
     if (fs_pattern(f->target.path, r.pattern, sizeof r.pattern, err, errlen) != 0)

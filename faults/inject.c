@@ -339,7 +339,7 @@ int inj_fault_arm(struct fault *f, const struct inj_rule *r, char *err, size_t e
     s->slot = -1;
     pid_t pid = f->target.pid > 0 ? f->target.pid : fault_workload_pid(f);
     if (pid <= 0) {
-        snprintf(err, errlen, "%s: needs a workload started by moni", f->ops->name);
+        snprintf(err, errlen, "needs a workload started by moni");
         return FAULT_ERR_USAGE;
     }
     char exe[64], why[PATH_MAX + 96], real[PATH_MAX];
@@ -348,25 +348,22 @@ int inj_fault_arm(struct fault *f, const struct inj_rule *r, char *err, size_t e
     real[n > 0 ? n : 0] = 0;
     exe_why(exe, why, sizeof why, 0);
     if (why[0]) {
-        snprintf(err, errlen, "%s: refused: %s (pid %d)", f->ops->name, n > 0 ? real : exe,
-                 (int)pid);
+        snprintf(err, errlen, "refused: %s (pid %d)", why, (int)pid);
         char *colon = strstr(why, " is ");
         if (colon) /* the reason names /proc/PID/exe: say it with the real path */
-            snprintf(err, errlen, "%s: refused: %s%s (pid %d)", f->ops->name, real, colon,
-                     (int)pid);
+            snprintf(err, errlen, "refused: %s%s (pid %d)", real, colon, (int)pid);
         return FAULT_ERR_USAGE;
     }
     proc_env(pid, INJ_ENV_CTL, s->ctl, sizeof s->ctl);
     if (!s->ctl[0] || !proc_maps_has(pid, INJ_LIB_NAME)) {
-        snprintf(err, errlen, "%s: refused: pid %d runs without %s (started with --no-inject, "
-                 "outside moni, or it clears LD_PRELOAD)", f->ops->name, (int)pid, INJ_LIB_NAME);
+        snprintf(err, errlen, "refused: pid %d runs without %s (started with --no-inject, "
+                 "outside moni, or it clears LD_PRELOAD)", (int)pid, INJ_LIB_NAME);
         return FAULT_ERR_USAGE;
     }
     if (inj_map_open(s->ctl, &s->m, err, errlen) != 0)
         return FAULT_ERR_FAIL;
     if (free_slot(&s->m) < 0) {
-        snprintf(err, errlen, "%s: all %d in-process fault slots are taken", f->ops->name,
-                 INJ_RULES);
+        snprintf(err, errlen, "all %d in-process fault slots are taken", INJ_RULES);
         return FAULT_ERR_FAIL;
     }
     return 0;
