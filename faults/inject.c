@@ -289,6 +289,8 @@ struct inj_fault {
     struct inj_map m;
     int slot;
     bool fired;
+    int64_t set_ns;   /* when the rule was written */
+    int64_t first_ns; /* the library's first changed call, 0 = none yet */
     uint64_t matched, injected;
 };
 
@@ -383,6 +385,7 @@ int inj_fault_fire(struct fault *f, char *err, size_t errlen)
     }
     if (s->rule.kind == INJ_CLOCK)
         s->rule.since_ns = moni_mono_ns();
+    s->set_ns = moni_mono_ns();
     rule_put(&s->m, slot, &s->rule);
     s->slot = slot;
     s->fired = true;
@@ -397,6 +400,7 @@ int inj_fault_check(struct fault *f, int64_t now)
     inj_heartbeat(&s->m);
     s->matched = atomic_load(&s->m.c->matched[s->slot]);
     s->injected = atomic_load(&s->m.c->injected[s->slot]);
+    s->first_ns = atomic_load(&s->m.c->first_ns[s->slot]);
     f->delivered = (double)s->injected;
     f->delivered_valid = true;
     if (!f->effective && s->injected > 0) {
@@ -416,6 +420,7 @@ void inj_fault_stop(struct fault *f)
         return;
     s->matched = atomic_load(&s->m.c->matched[s->slot]);
     s->injected = atomic_load(&s->m.c->injected[s->slot]);
+    s->first_ns = atomic_load(&s->m.c->first_ns[s->slot]);
     inj_rule_clear(&s->m, s->slot);
 }
 
@@ -444,6 +449,8 @@ void inj_fault_describe(const struct fault *f, cJSON *d)
     if (s->fired) {
         cJSON_AddNumberToObject(d, "matched_calls", (double)s->matched);
         cJSON_AddNumberToObject(d, "changed_calls", (double)s->injected);
+        if (s->first_ns) /* from the rule written to the first call it changed */
+            cJSON_AddNumberToObject(d, "first_change_ms", (double)(s->first_ns - s->set_ns) / 1e6);
     }
 }
 
