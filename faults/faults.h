@@ -379,6 +379,11 @@ int fault_undo_restore(struct fault *f, const char *path, const char *backup, mo
                        uid_t uid, gid_t gid);
 /* An in-process fault's rule: slot of the control block at ctl, cleared on undo. */
 int fault_undo_inject(struct fault *f, const char *ctl, int slot);
+/* A cgroup moni made (straggler): its processes go back to orig, then it is removed. */
+int fault_undo_cgroup(struct fault *f, const char *dir, const char *orig);
+/* That undo (faults/fault-straggler.c; the guardian and recover call it too): true
+ * when dir is gone; what says what was done. */
+bool fault_cgroup_release(const char *dir, const char *orig, char *what, size_t len);
 /* Shared memory for counters a child updates (MAP_SHARED, zeroed). */
 void *fault_shared_alloc(size_t len);
 void fault_shared_free(void *p, size_t len);

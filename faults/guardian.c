@@ -361,6 +361,8 @@ static bool undo_one(struct undo_item *it, bool same_boot, char *what, size_t le
                  ok ? "cleared" : "still set");
         return ok;
     }
+    case 'L': /* a straggler's cgroup: its processes back home, then removed */
+        return fault_cgroup_release(it->f[1], it->f[2], what, len);
     default:
         snprintf(what, len, "unknown item '%c'", it->type);
         return true;
@@ -372,7 +374,7 @@ static bool undo_one(struct undo_item *it, bool same_boot, char *what, size_t le
 static int undo_fault(struct undo_list *l, struct undo_item *j, int jfd, bool same_boot,
                       const char *by, const char *reason, FILE *out, bool dry_run)
 {
-    static const char order[] = "PCFQBI";
+    static const char order[] = "PCFQBIL";
     int failures = 0;
     cJSON *undo = cJSON_CreateArray();
     bool ok = true;

@@ -888,3 +888,8 @@ int fault_undo_inject(struct fault *f, const char *ctl, int slot)
 {
     return undo_line(f, "I\t%s\t%s\t%d\n", f->id_str, ctl, slot);
 }
+
+int fault_undo_cgroup(struct fault *f, const char *dir, const char *orig)
+{
+    return undo_line(f, "L\t%s\t%s\t%s\n", f->id_str, dir, orig);
+}
