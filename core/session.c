@@ -560,7 +560,7 @@ static void exec_line(void *arg, const char *line, size_t len, size_t term_len, 
  * workload's environment (faults/inject.c says why when they cannot). */
 static int inject_env(struct session *s)
 {
-    char exe[4096], *env[2];
+    char exe[4096], *env[3];
     if (obs_which(s->argv[0], exe, sizeof exe) < 0)
         snprintf(exe, sizeof exe, "%s", s->argv[0]);
     s->inject = fault_inject_prepare(s->out_dir, exe, env);
@@ -569,15 +569,15 @@ static int inject_env(struct session *s)
     size_t n = 0;
     while (s->env_add && s->env_add[n])
         n++;
-    char **ne = realloc(s->env_add, (n + 3) * sizeof *ne);
+    char **ne = realloc(s->env_add, (n + 4) * sizeof *ne);
     if (!ne) {
-        free(env[0]);
-        free(env[1]);
+        for (int i = 0; i < 3; i++)
+            free(env[i]);
         return -1;
     }
-    ne[n] = env[0];
-    ne[n + 1] = env[1];
-    ne[n + 2] = NULL;
+    for (int i = 0; i < 3 && env[i]; i++)
+        ne[n++] = env[i];
+    ne[n] = NULL;
     s->env_add = ne;
     s->o.env_add = ne;
     return 0;

@@ -299,10 +299,12 @@ pid_t injector_guardian_pid(const struct injector *inj); /* 0 if not started */
  * Prepares a workload about to start for the fs, dns, connect and clock kinds: checks
  * exe (a statically linked or set-user-ID program cannot take a preload library),
  * finds the library ($MONI_INJECT_LIB, next to moni, or PREFIX/lib/moni) and creates
- * RUN_DIR/inject.ctl.  Fills env[0] "LD_PRELOAD=..." and env[1] "MONI_INJECT_CTL=..."
- * (malloc'd; both NULL when refused) and returns meta.json's "inject" object:
- * {"enabled":true,"library":...,"ctl":...} or {"enabled":false,"reason":...}. */
-cJSON *fault_inject_prepare(const char *run_dir, const char *exe, char *env[2]);
+ * RUN_DIR/inject.ctl.  Fills env[0] "LD_PRELOAD=..." and env[1] "MONI_INJECT_CTL=...",
+ * and for an AddressSanitizer build env[2] "ASAN_OPTIONS=...verify_asan_link_order=0"
+ * (malloc'd; all NULL when refused, env[2] NULL when not needed) and returns
+ * meta.json's "inject" object: {"enabled":true,"library":...,"ctl":...} or
+ * {"enabled":false,"reason":...}. */
+cJSON *fault_inject_prepare(const char *run_dir, const char *exe, char *env[3]);
 
 /* ---- guardian state and `moni recover` ----------------------------------------------
  * The state directory: $MONI_STATE_DIR, else $XDG_STATE_HOME/moni, else

@@ -245,9 +245,23 @@ static void exe_why(const char *exe, char *why, size_t len, int depth)
         snprintf(why, len, "%s is statically linked: no preload library can enter it", exe);
 }
 
-cJSON *fault_inject_prepare(const char *run_dir, const char *exe, char *env[2])
+/* An AddressSanitizer build insists on its runtime coming first among the loaded
+ * libraries, which a preload breaks: such a program (it names libasan in its dynamic
+ * section, near the start of the file) gets verify_asan_link_order=0. */
+static bool needs_asan_order_off(const char *exe)
 {
-    env[0] = env[1] = NULL;
+    int fd = open(exe, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    static char head[512 * 1024];
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    return n > 0 && memmem(head, (size_t)n, "libasan.so", 10) != NULL;
+}
+
+cJSON *fault_inject_prepare(const char *run_dir, const char *exe, char *env[3])
+{
+    env[0] = env[1] = env[2] = NULL;
     cJSON *o = cJSON_CreateObject();
     char lib[PATH_MAX], ctl[PATH_MAX], why[PATH_MAX + 96], err[PATH_MAX + 64];
     exe_why(exe, why, sizeof why, 0);
@@ -263,10 +277,18 @@ cJSON *fault_inject_prepare(const char *run_dir, const char *exe, char *env[2])
             env[0] = NULL;
         if (asprintf(&env[1], "%s=%s", INJ_ENV_CTL, ctl) < 0)
             env[1] = NULL;
+        if (needs_asan_order_off(exe)) {
+            const char *ao = getenv("ASAN_OPTIONS");
+            bool more = ao && *ao;
+            if (asprintf(&env[2], "ASAN_OPTIONS=%s%sverify_asan_link_order=0", more ? ao : "",
+                         more ? ":" : "") < 0)
+                env[2] = NULL;
+        }
         if (!env[0] || !env[1]) {
             free(env[0]);
             free(env[1]);
-            env[0] = env[1] = NULL;
+            free(env[2]);
+            env[0] = env[1] = env[2] = NULL;
             snprintf(why, sizeof why, "out of memory");
         }
     }
