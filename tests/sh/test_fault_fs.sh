@@ -8,7 +8,7 @@
 #     and the writes succeed again;
 #  3. the library on its own: a rule from a live owner changes calls, the same rule
 #     with a stale heartbeat or a dead owner changes nothing; latency and short writes;
-#  4. refusals: --no-inject, a statically linked workload (named as such).
+#  4. refusals: --no-inject, a statically linked and a set-user-ID workload (named as such).
 set -u
 . "$MONI_SRC/tests/sh/wait_common.sh"
 . "$MONI_SRC/tests/sh/run_common.sh"
@@ -124,11 +124,11 @@ echo "3: delay 300ms: dd took $ms ms"
 # --- 4. refusals
 out=$TMPDIR/r4
 "$M" run --no-inject --out "$out" --duration 20s --fault "fs:error=EIO,path=$TMPDIR@1s+5s" -- \
-    sleep 10 >"$TMPDIR/r4.log" 2>&1
+    sleep 2 >"$TMPDIR/r4.log" 2>&1
 grep -q -- "--no-inject" "$TMPDIR/r4.log" || { cat "$TMPDIR/r4.log"; fail "4: --no-inject refusal unclear"; }
 $PY -c 'import json,sys; assert not json.load(open(sys.argv[1]))["inject"]["enabled"] if "inject" in json.load(open(sys.argv[1])) else True' "$out/meta.json" ||
     fail "4: meta.json says inject enabled with --no-inject"
-printf 'int main(void){for(;;);}\n' >"$TMPDIR/st.c"
+printf '#include <unistd.h>\nint main(void){sleep(2);return 0;}\n' >"$TMPDIR/st.c"
 if cc -static -o "$TMPDIR/static-prog" "$TMPDIR/st.c" 2>/dev/null; then
     out=$TMPDIR/r5
     "$M" run --out "$out" --duration 20s --fault "fs:error=EIO,path=$TMPDIR@1s+5s" -- \
@@ -143,4 +143,10 @@ EOF
 else
     echo "4: no static libc: static workload check skipped"
 fi
+cp "$(command -v sleep)" "$TMPDIR/suid-sleep" && chmod u+s "$TMPDIR/suid-sleep"
+out=$TMPDIR/r6
+"$M" run --out "$out" --duration 20s --fault "fs:error=EIO,path=$TMPDIR@1s+5s" -- \
+    "$TMPDIR/suid-sleep" 2 >"$TMPDIR/r6.log" 2>&1
+grep -q "set-user-ID" "$TMPDIR/r6.log" || { cat "$TMPDIR/r6.log"; fail "4: setuid workload not named"; }
+echo "4: $(grep -o 'refused: .*' "$TMPDIR/r6.log" | head -1)"
 echo PASS
