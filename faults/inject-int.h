@@ -24,7 +24,7 @@
 #define INJ_MAGIC 0x314a4e4931494e4dull /* "MNI1INJ1" */
 #define INJ_VERSION 1u
 #define INJ_RULES 8
-#define INJ_PAT_LEN 232
+#define INJ_PAT_LEN 224
 #define INJ_PAGE 4096
 #define INJ_FILE_SIZE (2 * INJ_PAGE)
 #define INJ_CTL_NAME "inject.ctl"       /* in the run directory */
@@ -45,7 +45,7 @@ enum {
 };
 
 /* connect: what happens to a matched connect() */
-enum { INJ_CONN_REFUSE = 0, INJ_CONN_TIMEOUT = 1, INJ_CONN_DELAY = 2 };
+enum { INJ_CONN_REFUSE = 0, INJ_CONN_TIMEOUT = 1, INJ_CONN_DELAY = 2, INJ_CONN_RESET = 3 };
 
 struct inj_rule {
     uint32_t kind;        /* enum inj_kind; INJ_NONE = free slot */
@@ -58,6 +58,7 @@ struct inj_rule {
     int64_t offset_ns;    /* clock: CLOCK_REALTIME shift */
     int64_t drift_ppm;    /* clock: extra ns per ms of CLOCK_MONOTONIC since since_ns */
     int64_t since_ns;     /* clock: drift origin (CLOCK_MONOTONIC) */
+    uint64_t reset_after; /* connect reset: bytes sent before the connection fails */
     char pattern[INJ_PAT_LEN]; /* fs: path prefix or glob; dns: host glob; connect: IP glob */
 };
 

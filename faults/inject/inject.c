@@ -55,6 +55,9 @@ static int (*real_close)(int);
 static int (*real_getaddrinfo)(const char *, const char *, const struct addrinfo *,
                                struct addrinfo **);
 static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 static int (*real_gettimeofday)(struct timeval *, void *);
 static time_t (*real_time)(time_t *);
@@ -77,6 +80,9 @@ static void resolve_all(void)
     RESOLVE(close);
     RESOLVE(getaddrinfo);
     RESOLVE(connect);
+    RESOLVE(send);
+    RESOLVE(sendto);
+    RESOLVE(sendmsg);
     RESOLVE(clock_gettime);
     RESOLVE(gettimeofday);
     RESOLVE(time);
@@ -354,8 +360,12 @@ static size_t write_gate(int fd, size_t n, int *fail)
     return n;
 }
 
+static int reset_gate(int fd, size_t n);
+
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
+    if (ACTIVE(INJ_CONNECT) && reset_gate(fd, n) < 0)
+        return -1;
     if (ACTIVE(INJ_FS)) {
         int fail;
         n = write_gate(fd, n, &fail);
@@ -409,8 +419,12 @@ EXPORT int renameat(int dfrom, const char *from, int dto, const char *to)
 
 /* close: the error is reported but the descriptor is closed all the same, as the
  * kernel does (retrying close(2) is a bug). */
+static void reset_forget(int fd);
+
 EXPORT int close(int fd)
 {
+    if (ACTIVE(INJ_CONNECT))
+        reset_forget(fd);
     if (ACTIVE(INJ_FS)) {
         struct inj_rule r;
         if (fs_pick(INJ_OP_CLOSE, fd, AT_FDCWD, NULL, NULL, &r)) {
@@ -451,9 +465,65 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 }
 
 /* ---- connect ------------------------------------------------------------------------- */
+/* Sockets a reset rule matched at connect(): bytes they may still send, plus one
+ * (0 = not watched).  Descriptors past the table are not watched. */
+#define RESET_FDS 4096
+static _Atomic uint64_t reset_left[RESET_FDS];
+
+static void reset_forget(int fd)
+{
+    if (fd >= 0 && fd < RESET_FDS)
+        atomic_store_explicit(&reset_left[fd], 0, memory_order_relaxed);
+}
+
+/* -1 with ECONNRESET (and the socket shut down) once the allowance is used up. */
+static int reset_gate(int fd, size_t n)
+{
+    if (fd < 0 || fd >= RESET_FDS)
+        return 0;
+    uint64_t left = atomic_load_explicit(&reset_left[fd], memory_order_relaxed);
+    if (!left)
+        return 0;
+    if (n < left - 1) {
+        atomic_store_explicit(&reset_left[fd], left - n, memory_order_relaxed);
+        return 0;
+    }
+    shutdown(fd, SHUT_RDWR);
+    errno = ECONNRESET;
+    return -1;
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    if (ACTIVE(INJ_CONNECT) && reset_gate(fd, n) < 0)
+        return -1;
+    return REAL(send)(fd, buf, n, flags);
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                      socklen_t tolen)
+{
+    if (ACTIVE(INJ_CONNECT) && reset_gate(fd, n) < 0)
+        return -1;
+    return REAL(sendto)(fd, buf, n, flags, to, tolen);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    if (ACTIVE(INJ_CONNECT)) {
+        size_t n = 0;
+        for (size_t i = 0; i < msg->msg_iovlen; i++)
+            n += msg->msg_iov[i].iov_len;
+        if (reset_gate(fd, n) < 0)
+            return -1;
+    }
+    return REAL(sendmsg)(fd, msg, flags);
+}
+
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
     if (ACTIVE(INJ_CONNECT) && sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+        reset_forget(fd); /* a descriptor number reused since an earlier rule */
         char ip[INET6_ADDRSTRLEN] = "";
         unsigned port;
         if (sa->sa_family == AF_INET) {
@@ -473,6 +543,12 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
                 continue;
             if (!take(&r[i], slot[i]))
                 break;
+            if (r[i].ops == INJ_CONN_RESET) {
+                if (fd >= 0 && fd < RESET_FDS)
+                    atomic_store_explicit(&reset_left[fd], r[i].reset_after + 1,
+                                          memory_order_relaxed);
+                break;
+            }
             if (r[i].delay_ns > 0 && r[i].ops != INJ_CONN_REFUSE)
                 sleep_ns(r[i].delay_ns);
             if (r[i].ops == INJ_CONN_REFUSE || r[i].ops == INJ_CONN_TIMEOUT) {

@@ -25,7 +25,7 @@ mkctl() {
 import os, struct, sys, time
 path, bits, kind, pat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 hb = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + 3600 * 10**9   # fresh for the whole bench
-rule = struct.pack("<IIiIqIIqqq232s", kind, 0x3f, 5, 1, 0, 0, 0, 0, 0, 0, pat.encode())
+rule = struct.pack("<IIiIqIIqqqQ224s", kind, 0x3f, 5, 1, 0, 0, 0, 0, 0, 0, 0, pat.encode())
 orders = struct.pack("<QIIIIiIqq", 0x314a4e4931494e4d, 1, 8192, bits, 0, os.getppid(), 0, hb,
                      3 * 10**9) + rule
 open(path, "wb").write(orders.ljust(8192, b"\0"))

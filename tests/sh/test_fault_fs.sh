@@ -91,8 +91,8 @@ path, pat, pid, age, err, delay, short = sys.argv[1], sys.argv[2], *map(float, s
 now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 hb = now - int(age * 1e9)
 ops = 0x3f                                 # open,read,write,fsync,rename,close
-rule = struct.pack("<IIiIqIIqqq232s", 1, ops, int(err), 1, int(delay), int(short), 0, 0, 0, 0,
-                   pat.encode())
+rule = struct.pack("<IIiIqIIqqqQ224s", 1, ops, int(err), 1, int(delay), int(short), 0, 0, 0, 0,
+                   0, pat.encode())
 orders = struct.pack("<QIIIIiIqq", 0x314a4e4931494e4d, 1, 8192, 1 << 1, 0, int(pid), 0, hb,
                      3 * 10**9) + rule
 open(path, "wb").write(orders.ljust(8192, b"\0"))
