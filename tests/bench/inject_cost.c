@@ -5,7 +5,7 @@
  *                               clock_gettime(CLOCK_REALTIME) as the program calls
  *                               them (wrapped under LD_PRELOAD), then of libc's own
  *                               (dlsym on libc.so.6: never wrapped), rounds
- *                               alternated in one process, best of 25 each
+ *                               alternated in one process, best of 200 each
  *   inject_cost spin fs PATH    write() 1 byte to PATH (truncated now and then)
  *   inject_cost spin dns HOST   getaddrinfo(HOST)
  *   inject_cost spin connect PORT   connect() to 127.0.0.1:PORT
@@ -66,7 +66,7 @@ static void cost(long n)
     }
     int fd = open("/dev/null", O_WRONLY);
     double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}};
-    for (int round = 0; round < 25; round++)
+    for (int round = 0; round < 200; round++)
         for (int what = 0; what < 2; what++)
             for (int direct = 0; direct < 2; direct++) {
                 double v = round_ns(what, direct, n, fd);
