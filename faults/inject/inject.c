@@ -185,8 +185,10 @@ static bool take(const struct inj_rule *r, int slot)
     if (r->every > 1 && n % r->every != 0)
         return false;
     atomic_fetch_add_explicit(&cnt->injected[slot], 1, memory_order_relaxed);
-    int64_t zero = 0;
-    atomic_compare_exchange_strong(&cnt->first_ns[slot], &zero, mono_ns());
+    if (!atomic_load_explicit(&cnt->first_ns[slot], memory_order_relaxed)) {
+        int64_t zero = 0;
+        atomic_compare_exchange_strong(&cnt->first_ns[slot], &zero, mono_ns());
+    }
     return true;
 }
 
