@@ -126,8 +126,8 @@ out=$TMPDIR/r4
 "$M" run --no-inject --out "$out" --duration 20s --fault "fs:error=EIO,path=$TMPDIR@1s+5s" -- \
     sleep 2 >"$TMPDIR/r4.log" 2>&1
 grep -q -- "--no-inject" "$TMPDIR/r4.log" || { cat "$TMPDIR/r4.log"; fail "4: --no-inject refusal unclear"; }
-$PY -c 'import json,sys; assert not json.load(open(sys.argv[1]))["inject"]["enabled"] if "inject" in json.load(open(sys.argv[1])) else True' "$out/meta.json" ||
-    fail "4: meta.json says inject enabled with --no-inject"
+$PY -c 'import json,sys; i = json.load(open(sys.argv[1]))["inject"]; assert not i["enabled"] and i["reason"] == "--no-inject", i' "$out/meta.json" ||
+    fail "4: meta.json does not say --no-inject"
 printf '#include <unistd.h>\nint main(void){sleep(2);return 0;}\n' >"$TMPDIR/st.c"
 if cc -static -o "$TMPDIR/static-prog" "$TMPDIR/st.c" 2>/dev/null; then
     out=$TMPDIR/r5
