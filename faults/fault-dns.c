@@ -1,6 +1,6 @@
 /* faults/fault-dns.c — name lookups inside the workload fail or slow down, through its
- * preload library (faults/inject/): getaddrinfo() of a host matching a glob returns
- * EAI_AGAIN or EAI_NONAME, after an optional delay.  Effective at the first changed
+ * preload library (faults/inject/): getaddrinfo() (or gethostbyname()) of a host
+ * matching a glob returns EAI_AGAIN or EAI_NONAME, after an optional delay.  Effective at the first changed
  * lookup the library counts. */
 #include <netdb.h>
 #include <stdio.h>

@@ -54,6 +54,7 @@ static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_close)(int);
 static int (*real_getaddrinfo)(const char *, const char *, const struct addrinfo *,
                                struct addrinfo **);
+static struct hostent *(*real_gethostbyname)(const char *);
 static int (*real_connect)(int, const struct sockaddr *, socklen_t);
 static ssize_t (*real_send)(int, const void *, size_t, int);
 static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
@@ -79,6 +80,7 @@ static void resolve_all(void)
     RESOLVE(renameat);
     RESOLVE(close);
     RESOLVE(getaddrinfo);
+    RESOLVE(gethostbyname);
     RESOLVE(connect);
     RESOLVE(send);
     RESOLVE(sendto);
@@ -444,26 +446,41 @@ EXPORT int close(int fd)
 }
 
 /* ---- dns ----------------------------------------------------------------------------- */
+/* The EAI_* error a lookup of name gets (after the rule's delay), 0 for none. */
+static int dns_gate(const char *name)
+{
+    struct inj_rule r[INJ_RULES];
+    int slot[INJ_RULES];
+    int n = rules_of(INJ_DNS, r, slot);
+    for (int i = 0; i < n; i++) {
+        if (fnmatch(r[i].pattern, name, FNM_CASEFOLD) != 0)
+            continue;
+        if (!take(&r[i], slot[i]))
+            return 0;
+        if (r[i].delay_ns > 0)
+            sleep_ns(r[i].delay_ns);
+        return r[i].err;
+    }
+    return 0;
+}
+
 EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                        struct addrinfo **res)
 {
-    if (ACTIVE(INJ_DNS) && node) {
-        struct inj_rule r[INJ_RULES];
-        int slot[INJ_RULES];
-        int n = rules_of(INJ_DNS, r, slot);
-        for (int i = 0; i < n; i++) {
-            if (fnmatch(r[i].pattern, node, FNM_CASEFOLD) != 0)
-                continue;
-            if (!take(&r[i], slot[i]))
-                break;
-            if (r[i].delay_ns > 0)
-                sleep_ns(r[i].delay_ns);
-            if (r[i].err)
-                return r[i].err;
-            break;
-        }
-    }
+    int e;
+    if (ACTIVE(INJ_DNS) && node && (e = dns_gate(node)) != 0)
+        return e;
     return REAL(getaddrinfo)(node, service, hints, res);
+}
+
+EXPORT struct hostent *gethostbyname(const char *name)
+{
+    int e;
+    if (ACTIVE(INJ_DNS) && name && (e = dns_gate(name)) != 0) {
+        h_errno = e == EAI_AGAIN ? TRY_AGAIN : HOST_NOT_FOUND;
+        return NULL;
+    }
+    return REAL(gethostbyname)(name);
 }
 
 /* ---- connect ------------------------------------------------------------------------- */
