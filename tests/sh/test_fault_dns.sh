@@ -24,6 +24,6 @@ out=$TMPDIR/ghb-run
 grep -q '^err 1$' "$out/workload.log" || { cat "$out/workload.log"; fail "gethostbyname did not fail"; }
 [ "$(tail -1 "$out/workload.log")" = "ok 0" ] || fail "gethostbyname still failing after the revert"
 echo "gethostbyname: $(grep -c '^err 1$' "$out/workload.log") failed lookups, then found again"
-"$M" fault run dns --for 1s >"$TMPDIR/bad.log" 2>&1; rc=$?
+"$M" fault run dns --for 1s --out "$TMPDIR/bad" >"$TMPDIR/bad.log" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "host" "$TMPDIR/bad.log" || { cat "$TMPDIR/bad.log"; fail "no host: exit $rc"; }
 echo PASS
