@@ -20,7 +20,7 @@ struct run_opts {
     size_t nplans;
     char *faults[MAX_LIST];
     size_t nfaults;
-    bool quick, force, quiet, dry_run;
+    bool quick, force, quiet, dry_run, no_inject;
     int jobs;
     const char *metrics_listen; /* --metrics-listen */
     char **argv;
@@ -71,6 +71,7 @@ static int run_single(const struct run_opts *ro)
         .fault_specs = ro->faults,
         .nfault_specs = ro->nfaults,
         .quiet = ro->quiet,
+        .no_inject = ro->no_inject,
         .metrics_listen = ro->metrics_listen,
     };
     bool usage_err = false;
@@ -124,7 +125,8 @@ static int run_plans(const struct run_opts *ro, struct plan **plans, size_t npla
         return MONI_EXIT_FAIL;
     }
     struct queue_opts qo = {
-        .out = base, .force = ro->force, .quiet = ro->quiet, .interval_ns = ro->interval_ns,
+        .out = base, .force = ro->force, .quiet = ro->quiet, .no_inject = ro->no_inject,
+        .interval_ns = ro->interval_ns,
         .duration_ns = ro->duration_ns, .jobs = ro->jobs, .metrics_listen = ro->metrics_listen,
     };
     struct queue *qu = queue_new(loop, plans, nplans, &qo, err, sizeof err);
@@ -155,6 +157,7 @@ static int run_options(const struct cmd_args *a, struct run_opts *ro)
     ro->force = cmd_flag(a, "force");
     ro->dry_run = cmd_flag(a, "dry-run");
     ro->quiet = cmd_flag(a, "quiet");
+    ro->no_inject = cmd_flag(a, "no-inject");
     ro->nplans = cmd_arg_list(a, "plan", ro->plans, MAX_LIST);
     ro->nfaults = cmd_arg_list(a, "fault", (const char **)ro->faults, MAX_LIST);
     ro->metrics_listen = cmd_arg(a, "metrics-listen");
@@ -316,6 +319,7 @@ static const struct cmd_opt run_opts_spec[] = {
     {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},
     {"quiet", 'q', NULL, 0, "no progress lines"},
+    {"no-inject", 0, NULL, 0, "no preload library in the workload (no fs/dns/connect/clock faults)"},
     {"dry-run", 0, NULL, 0, "check the faults and plans and print what would run"},
     {0},
 };

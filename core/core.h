@@ -190,6 +190,7 @@ struct session_opts {
     bool keep_after_exit;   /* the workload exiting does NOT end the session (console) */
     bool quiet;             /* no notes on stderr (the console shows them itself) */
     bool no_gpu;            /* skip the GPU source */
+    bool inject;            /* libmoni-inject.so in the workload (in-process faults) */
 };
 
 struct session_workload {
@@ -417,6 +418,7 @@ struct runner_opts {
     bool no_build;              /* skip the dataset at the end */
     int64_t grid_ns;            /* dataset grid; 0 = 1 s */
     bool quiet, no_gpu, keep_after_exit;
+    bool no_inject;             /* no preload library in the workload (--no-inject) */
     bool keep_loop;             /* do not stop the loop when the run is done (console) */
     const char *const *rule_paths; /* extra rule packs */
     size_t nrule_paths;
@@ -515,6 +517,7 @@ struct queue;
 struct queue_opts {
     const char *out;            /* output directory (required) */
     bool force, quiet;
+    bool no_inject;             /* no preload library in the workloads (--no-inject) */
     int64_t interval_ns, duration_ns; /* override every experiment's; 0 = the plan's */
     int jobs;                   /* runs at a time; 0 = the first plan's queue.jobs */
     const char *metrics_listen; /* for runs that start while no other run is active */

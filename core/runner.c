@@ -696,10 +696,17 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         .keep_after_exit = opts->keep_after_exit,
         .quiet = opts->quiet,
         .no_gpu = opts->no_gpu,
+        .inject = !opts->no_inject,
     };
     r->s = session_new(loop, &so, err, errlen, usage_error);
     if (!r->s)
         goto fail;
+    if (opts->no_inject && r->argv) { /* meta.json says why in-process faults are off */
+        cJSON *inj = cJSON_CreateObject();
+        cJSON_AddBoolToObject(inj, "enabled", false);
+        cJSON_AddStringToObject(inj, "reason", "--no-inject");
+        session_meta_set(r->s, "inject", inj);
+    }
     if (!opts->no_sre) {
         r->sre = sre_attach(r->s, opts->metrics_listen, NULL, err, errlen, usage_error);
         if (!r->sre)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/obs-int.h"
+#include "faults/faults.h"
 
 /* The built-in sources, one per resource, in samples.csv's column order. */
 const struct source_ops *const obs_sources[] = {
@@ -73,6 +74,7 @@ struct session {
     unsigned gpu_restarts; /* nvidia-smi child restarts */
     struct hooks on_tick, on_sample, on_line, on_exit, on_done;
     cJSON *extra, *notes;
+    cJSON *inject; /* meta.json's "inject": the preload library, or why not */
     struct moni_stamp start, end;
     int ticker, duration_timer;
     bool started, stopping, done, finished, restart_pending;
@@ -335,6 +337,8 @@ static cJSON *build_meta(struct session *s)
     else
         cJSON_AddNullToObject(m, "stop_reason");
 
+    if (s->inject)
+        cJSON_AddItemToObject(m, "inject", cJSON_Duplicate(s->inject, 1));
     cJSON *w = cJSON_AddObjectToObject(m, "workload");
     if (s->argv) {
         cJSON *av = cJSON_AddArrayToObject(w, "argv");
@@ -564,6 +568,33 @@ static void exec_line(void *arg, const char *line, size_t len, size_t term_len, 
         s->on_line.h[i].cb.line(s, line, len - term_len, lineno, stream, t, s->on_line.h[i].arg);
 }
 
+/* In-process faults: the preload library and its control block go into the
+ * workload's environment (faults/inject.c says why when they cannot). */
+static int inject_env(struct session *s)
+{
+    char exe[4096], *env[3];
+    if (obs_which(s->argv[0], exe, sizeof exe) < 0)
+        snprintf(exe, sizeof exe, "%s", s->argv[0]);
+    s->inject = fault_inject_prepare(s->out_dir, exe, env);
+    if (!env[0])
+        return 0;
+    size_t n = 0;
+    while (s->env_add && s->env_add[n])
+        n++;
+    char **ne = realloc(s->env_add, (n + 4) * sizeof *ne);
+    if (!ne) {
+        for (int i = 0; i < 3; i++)
+            free(env[i]);
+        return -1;
+    }
+    for (int i = 0; i < 3 && env[i]; i++)
+        ne[n++] = env[i];
+    ne[n] = NULL;
+    s->env_add = ne;
+    s->o.env_add = ne;
+    return 0;
+}
+
 static int spawn_workload(struct session *s, char *err, size_t errlen)
 {
     if (obs_exec_start(s->exec, err, errlen) < 0)
@@ -702,6 +733,10 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
     s->src = all;
     s->nsrc = k;
     s->started = true;
+    if (s->argv && s->out_dir && s->o.inject && inject_env(s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (s->argv) {
         s->exec = obs_exec_new(s->loop, s->argv, s->env_add, s->o.grace_ns, exec_line,
                                exec_exit, s);
@@ -853,6 +888,7 @@ void session_free(struct session *s)
     for (size_t i = 0; i < MONI_ARRAY_LEN(hs); i++)
         free(hs[i]->h);
     cJSON_Delete(s->extra);
+    cJSON_Delete(s->inject);
     obs_procfiles_free(s->procfiles);
     cJSON_Delete(s->notes);
     free(s->procs);

@@ -328,10 +328,15 @@ static bool active(const struct fault *f)
     return f->state == FAULT_ARMED || f->state == FAULT_FIRING;
 }
 
+static void set_effective(struct injector *inj, struct fault *f, const char *detail);
+
 static void do_stop(struct injector *inj, struct fault *f, const char *reason)
 {
     if (!active(f))
         return;
+    if (f->ops->check_at_stop && f->state == FAULT_FIRING && !f->effective &&
+        f->ops->check(f, moni_mono_ns()) == FAULT_CHECK_EFFECTIVE)
+        set_effective(inj, f, NULL);
     if (f->ops->stop)
         f->ops->stop(f);
     struct moni_stamp t = moni_now();
@@ -924,4 +929,14 @@ int fault_undo_restore(struct fault *f, const char *path, const char *backup, mo
         return undo_line(f, "B\t%s\t%s\t%s\n", f->id_str, path, backup);
     return undo_line(f, "B\t%s\t%s\t%s\t%o\t%u\t%u\n", f->id_str, path, backup,
                      (unsigned)(mode & 07777), (unsigned)uid, (unsigned)gid);
+}
+
+int fault_undo_inject(struct fault *f, const char *ctl, int slot)
+{
+    return undo_line(f, "I\t%s\t%s\t%d\n", f->id_str, ctl, slot);
+}
+
+int fault_undo_cgroup(struct fault *f, const char *dir, const char *orig)
+{
+    return undo_line(f, "L\t%s\t%s\t%s\n", f->id_str, dir, orig);
 }
