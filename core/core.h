@@ -412,6 +412,8 @@ struct runner_opts {
     int64_t grid_ns;            /* dataset grid; 0 = 1 s */
     bool quiet, no_gpu, keep_after_exit;
     bool keep_loop;             /* do not stop the loop when the run is done (console) */
+    bool control;               /* give moni-train --control even with no knob planned
+                                 * (the console arms knobs live) */
     const char *const *rule_paths; /* extra rule packs */
     size_t nrule_paths;
     /* Attach to a session the caller created and starts itself (`moni record`, the
@@ -610,8 +612,10 @@ bool runner_faults_ready(const struct runner *r, const char **why);
 size_t runner_fault_count(const struct runner *r); /* every fault since the start */
 bool runner_fault_get(const struct runner *r, size_t idx, struct runner_fault *out);
 size_t runner_faults_active(const struct runner *r); /* armed or firing */
-/* The arm form of a kind: its parameters, then the target keys it takes (port,
- * path defaulting to the run directory, pid) and "for".  Returns the count. */
+/* The arm form of a kind: what it cannot do without first ("set", the KEY=VALUE
+ * list of free-key kinds such as knob; a required port), its parameters, then the
+ * other target keys (port, path defaulting to the run directory or the control
+ * file, pid) and "for".  Returns the count. */
 struct runner_fault_param {
     char name[32], unit[16], def[48], help[96];
 };
@@ -620,12 +624,16 @@ size_t runner_fault_params(const struct runner *r, const char *kind, struct runn
 /* One form field as it is typed: 0, or -1 with a message. */
 int runner_fault_validate(const struct runner *r, const char *kind, const char *key,
                           const char *value, char *err, size_t errlen);
-/* Arms kind with the form's keys (parameters, port, pid, path, for); *id set. */
+/* Arms kind with the form's keys (parameters, port, pid, path, for); *id set.  A
+ * form the parameter spec refuses is refused here, before anything is journalled. */
 int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys,
                      const char *const *values, size_t n, int *id, char *err, size_t errlen);
 int runner_fault_fire(struct runner *r, int id, char *err, size_t errlen);
 int runner_fault_stop(struct runner *r, int id, char *err, size_t errlen);
 void runner_fault_stop_all(struct runner *r); /* panic button; also at quit */
+/* A workload line: the trainer's "[control] KEY=V applied" makes the firing
+ * control-file faults effective (planned ones are marked by the runner itself). */
+void runner_control_line(struct runner *r, const char *line, size_t len);
 /* Restarts the workload and points the injector's default target at the new pid. */
 int runner_restart_workload(struct runner *r, char *err, size_t errlen);
 /* Ranked causes of a run directory's logs so far, as text (malloc'd), or NULL with

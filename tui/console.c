@@ -271,6 +271,7 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
     (void)s;
     struct tui_live *lv = arg;
     tui_model_line(lv->m, lineno, stream, line, len);
+    runner_control_line(lv->run, line, len); /* a knob armed here takes effect */
     lv->m->last_line_mono = t->mono_ns;
 }
 
@@ -531,6 +532,7 @@ int tui_live_start(struct tui_live *lv, struct moni_loop *loop, struct tui_model
         .quiet = true,          /* the screen shows notes; stderr would tear it */
         .keep_after_exit = true, /* the workload ending leaves the console up */
         .keep_loop = true,
+        .control = true,         /* moni-train gets --control: knobs are armed live */
         .metrics_listen = o->metrics_listen, /* the runner's exporter and alerts */
     };
     lv->run = runner_new(loop, &ro, err, errlen, usage);

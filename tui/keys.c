@@ -28,9 +28,7 @@ static void open_form(struct tui *ui, int key)
     struct tui_form *f = &ui->form;
     memset(f, 0, sizeof *f);
     snprintf(f->kind, sizeof f->kind, "%s", kind);
-    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX);
-    for (size_t i = 0; i < f->n; i++)
-        snprintf(f->val[i], sizeof f->val[i], "%s", f->p[i].def);
+    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX); /* empty: the defaults */
     ui->overlay = TUI_O_FORM;
 }
 
@@ -46,12 +44,15 @@ static void submit_form(struct tui *ui)
 {
     struct tui_form *f = &ui->form;
     bool bad = false;
-    for (size_t i = 0; i < f->n; i++) {
+    for (size_t i = f->n; i-- > 0;) {
         validate_field(ui, i);
-        bad |= f->err[i][0] != 0;
+        if (f->err[i][0]) { /* the first bad field gets the focus (and scrolls in) */
+            bad = true;
+            f->cur = i;
+        }
     }
     if (bad) {
-        snprintf(f->msg, sizeof f->msg, "fix the fields marked above");
+        snprintf(f->msg, sizeof f->msg, "%s: %.130s", f->p[f->cur].name, f->err[f->cur]);
         return;
     }
     const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
@@ -242,7 +243,7 @@ const struct tui_keybind tui_keys[] = {
      key_pane, false},
     {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,
      "move the focus between panes", key_focus, false},
-    {{'a'}, "a", "Arm", "arm the selected fault (a form with defaults)", open_form, true},
+    {{'a'}, "a", "Arm", "arm the selected fault (a form of every parameter)", open_form, true},
     {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true},
     {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true},
     {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
@@ -332,6 +333,13 @@ static void over_form(struct tui *ui, int key)
         validate_field(ui, f->cur);
         if (f->n)
             f->cur = (f->cur + f->n - 1) % f->n;
+    } else if (key == KEY_NPAGE || key == KEY_PPAGE) {
+        validate_field(ui, f->cur);
+        size_t page = ui->lines > 8 ? (size_t)(ui->lines - 6) / 2 : 1; /* the fields shown */
+        if (key == KEY_NPAGE)
+            f->cur = f->cur + page < f->n ? f->cur + page : (f->n ? f->n - 1 : 0);
+        else
+            f->cur = f->cur > page ? f->cur - page : 0;
     } else if (f->n == 0 && (key == '\n' || key == '\r' || key == KEY_ENTER)) {
         submit_form(ui);
     } else if (f->n == 0 && key == ESC) {

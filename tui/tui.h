@@ -357,13 +357,17 @@ enum tui_overlay {
     TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL
 };
 
-#define TUI_FORM_MAX 12
+/* The arm form: one field per parameter, as many as the kind has (net: 18); the
+ * fields scroll.  An empty field is not given (the kind's default applies, shown
+ * greyed), as on the command line. */
+#define TUI_FORM_MAX 40
 struct tui_form {
     char kind[24];
     struct tui_param p[TUI_FORM_MAX];
-    char val[TUI_FORM_MAX][64];
+    char val[TUI_FORM_MAX][128];
     char err[TUI_FORM_MAX][96];
     size_t n, cur;
+    size_t top; /* first field shown */
     char msg[160]; /* arm failure */
 };
 
