@@ -567,6 +567,8 @@ const struct lp_rules *runner_rules(const struct runner *r);
 enum runner_sev { RUNNER_SEV_INFO, RUNNER_SEV_WARN, RUNNER_SEV_ERROR, RUNNER_SEV_CRIT };
 struct runner_record {          /* one parsed record (valid during the hook only) */
     bool is_event, is_metric;   /* log-rule match; metric line */
+    bool is_phase;              /* a phase line (evaluation, checkpoint save, ...) */
+    const char *phase;          /* its phase: "eval", "checkpoint_save", ...; "" if none */
     int64_t time_ns;            /* the line's own time, else when it was received */
     struct moni_stamp recv;
     uint64_t line;

@@ -22,6 +22,8 @@ void runner_record_view(const struct lp_record *rec, struct runner_record *out)
     memset(out, 0, sizeof *out);
     out->is_event = rec->kind == LP_KIND_EVENT;
     out->is_metric = rec->kind == LP_KIND_METRIC;
+    out->is_phase = rec->kind == LP_KIND_PHASE;
+    out->phase = out->is_phase ? lp_phase_name(rec->phase) : "";
     out->time_ns = lp_record_time(rec);
     out->recv = rec->recv;
     out->line = rec->line_no;

@@ -18,22 +18,26 @@
 
 /* ---- model updates ------------------------------------------------------------------ */
 
+/* The workload's state from its process: stopped (T), zombie, or gone with its
+ * status (call after update_procs: the root's state comes from the tree). */
 static void update_workload(struct tui_live *lv)
 {
     struct tui_model *m = lv->m;
     const struct session_workload *w = session_workload(lv->s);
-    if (!lv->has_workload)
-        snprintf(m->workload, sizeof m->workload, "none (observing)");
-    else if (w->running)
-        snprintf(m->workload, sizeof m->workload, "running pid %d%s", (int)w->pid,
-                 w->starts > 1 ? " (restarted)" : "");
-    else if (w->exit_signal)
-        snprintf(m->workload, sizeof m->workload, "killed by SIG%s", sigabbrev_np(w->exit_signal)
-                 ? sigabbrev_np(w->exit_signal) : "?");
-    else if (w->ended.mono_ns)
-        snprintf(m->workload, sizeof m->workload, "exited %d", w->exit_code);
-    else
-        snprintf(m->workload, sizeof m->workload, "starting");
+    struct tui_workload_state ws = {
+        .has_workload = lv->has_workload, .running = w->running, .ended = w->ended.mono_ns != 0,
+        .restarted = w->starts > 1, .pid = (int)w->pid, .exit_signal = w->exit_signal,
+        .exit_code = w->exit_code,
+    };
+    for (size_t i = 0; i < m->nprocs; i++)
+        if (m->procs[i].pid == ws.pid)
+            ws.state = m->procs[i].state;
+    char text[sizeof m->workload];
+    tui_fmt_workload(text, sizeof text, &ws);
+    if (strcmp(text, m->workload)) {
+        snprintf(m->workload, sizeof m->workload, "%s", text);
+        m->version++;
+    }
     if (w->last_line.mono_ns)
         m->last_line_mono = w->last_line.mono_ns;
 }
@@ -92,26 +96,9 @@ static void update_workers(struct tui_live *lv)
 
 static void update_training(struct tui_live *lv)
 {
-    struct tui_model *m = lv->m;
     struct runner_train st;
     runner_train_state(lv->run, &st);
-    m->loss_ok = st.loss_ok;
-    m->loss = st.loss;
-    m->lr_ok = st.lr_ok;
-    m->lr = st.lr;
-    m->step_ok = st.step_ok;
-    m->step = st.step;
-    m->max_steps_ok = st.max_steps_ok;
-    m->max_steps = st.max_steps;
-    m->epoch_ok = st.epoch_ok;
-    m->epoch = st.epoch;
-    if (st.tput_ok) { /* the last known rate stays until a new one */
-        m->tput_ok = true;
-        m->throughput = st.throughput;
-        snprintf(m->tput_unit, sizeof m->tput_unit, "%s", st.tput_unit);
-    }
-    m->nan_seen = st.nan_seen;
-    snprintf(m->phase, sizeof m->phase, "%s", st.phase);
+    tui_model_train(lv->m, &st);
 }
 
 static enum tui_fault_state row_state(enum runner_fault_state s)
@@ -206,8 +193,8 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     struct tui_live *lv = arg;
     tui_model_sample(lv->m, f);
     lv->m->moni_cpu_pct = session_stats(s)->moni_cpu_pct;
-    update_workload(lv);
     update_procs(lv);
+    update_workload(lv);
     update_workers(lv);
     update_training(lv);
     update_alerts(lv);
@@ -233,7 +220,9 @@ static void on_record(struct runner *run, const struct lp_record *rec, void *arg
         }
         return;
     }
-    if (!r.is_event)
+    if (r.is_phase)
+        tui_model_phase(m, r.phase);
+    if (!r.is_event && !r.is_phase) /* a phase line is an event too: evaluations, checkpoints */
         return;
     struct tui_event e = {0};
     e.real_ns = r.time_ns;

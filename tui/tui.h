@@ -134,7 +134,14 @@ struct tui_model {
     bool loss_ok, lr_ok, tput_ok, step_ok, max_steps_ok, epoch_ok;
     bool nan_seen, diverged;
     char tput_unit[16]; /* "it/s" or "samples/s" */
-    char phase[24];
+    char phase[24];     /* shown: a checkpoint or evaluation ends when training goes on */
+    char phase_raw[24]; /* the latest phase line's */
+    uint64_t phase_loss_mark; /* loss_samples when phase_raw began */
+    double phase_step_mark;   /* training step then (-1 unknown) */
+    double train_max;         /* the training bar's total */
+    bool train_max_ok;
+    double eval_step, eval_max; /* the evaluation's bar, kept apart (eval_max 0: unknown) */
+    bool eval_ok;
     struct tui_hist loss_hist;
     uint64_t loss_samples;
     double loss_min;
@@ -179,6 +186,20 @@ struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kin
 void tui_model_workers(struct tui_model *m, const struct runner_stage *st,
                        const struct runner_worker *w, size_t n, int64_t now);
 const char *tui_worker_state_name(enum tui_worker_state s);
+/* The parser's training state in, keeping what is true: a bar of another total or
+ * one drawn while evaluating is the evaluation's progress, not training's; an
+ * evaluation or checkpoint phase ends when training goes on (a loss line, a step). */
+void tui_model_train(struct tui_model *m, const struct runner_train *st);
+/* A phase line, as it is parsed ("eval", "checkpoint_save", "train", ...). */
+void tui_model_phase(struct tui_model *m, const char *phase);
+/* The workload as the header says it, from the process's own state. */
+struct tui_workload_state {
+    bool has_workload, running, ended, restarted;
+    int pid;
+    char state; /* /proc/PID/stat state of the root process, 0 unknown */
+    int exit_signal, exit_code;
+};
+void tui_fmt_workload(char *buf, size_t len, const struct tui_workload_state *w);
 /* Metric lookup by column name: latest value (false if absent or missing). */
 bool tui_model_get(const struct tui_model *m, const char *col, double *v);
 const struct tui_hist *tui_model_hist(const struct tui_model *m, const char *col);
