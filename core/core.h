@@ -608,6 +608,9 @@ struct runner_fault {           /* one fault armed in this run, as the console s
     bool delivered_valid;
     const char *dose_unit;      /* "pct", "bytes", "Bps", ... */
     char error[256];            /* "" if none */
+    char target[160];           /* "pid:1234", "port:8080", "path:/data", "" */
+    int64_t armed_ns, effective_ns; /* CLOCK_MONOTONIC, 0 = not reached */
+    int64_t for_ns;             /* requested window, 0 = open */
 };
 /* false without an injector (observe only, or no journal): why in *why. */
 bool runner_faults_ready(const struct runner *r, const char **why);

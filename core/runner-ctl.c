@@ -137,6 +137,10 @@ bool runner_fault_get(const struct runner *r, size_t idx, struct runner_fault *o
     out->delivered_valid = fi.delivered_valid;
     out->dose_unit = fi.dose_unit;
     snprintf(out->error, sizeof out->error, "%s", fi.error);
+    snprintf(out->target, sizeof out->target, "%s", fi.target);
+    out->armed_ns = fi.armed_ns;
+    out->effective_ns = fi.effective_ns;
+    out->for_ns = fi.for_ns;
     return true;
 }
 

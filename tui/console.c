@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -166,10 +167,11 @@ static void update_faults(struct tui_live *lv)
             char a[24], b[24];
             fmt_dose(fi.requested_dose, fi.dose_unit, a, sizeof a);
             fmt_dose(fi.delivered_valid ? fi.delivered_dose : NAN, fi.dose_unit, b, sizeof b);
+            /* compact, so that it shows at every width: requested->delivered */
             if (fi.state >= RUNNER_FAULT_FIRING || fi.delivered_valid)
-                snprintf(r->dose, sizeof r->dose, "req %s got %s", a, b);
+                snprintf(r->dose, sizeof r->dose, "%s->%s", a, fi.delivered_valid ? b : "?");
             else
-                snprintf(r->dose, sizeof r->dose, "req %s", a);
+                snprintf(r->dose, sizeof r->dose, "%s", a);
             snprintf(r->note, sizeof r->note, "%s%.80s", fi.error[0] ? "failed: " : "",
                      fi.error[0] ? fi.error : fi.effective ? "effective" : "");
         }
@@ -296,6 +298,18 @@ static void on_fault_event(struct runner *run, const char *fault_id, const char 
     (void)fault_id;
     struct tui_live *lv = arg;
     struct tui_model *m = lv->m;
+    if (json_line) { /* kept for the drill-down (Enter on a fault row) */
+        size_t n = strlen(json_line);
+        char *j = realloc(lv->journal, lv->journal_len + n + 2);
+        if (j) {
+            memcpy(j + lv->journal_len, json_line, n);
+            lv->journal_len += n;
+            if (!n || json_line[n - 1] != '\n')
+                j[lv->journal_len++] = '\n';
+            j[lv->journal_len] = 0;
+            lv->journal = j;
+        }
+    }
     cJSON *o = json_line ? cJSON_Parse(json_line) : NULL;
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
     const cJSON *lk = cJSON_GetObjectItemCaseSensitive(o, "label_kind");
@@ -478,6 +492,81 @@ static int act_restart(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+static const char *state_text(enum runner_fault_state s)
+{
+    return tui_fault_state_name(row_state(s));
+}
+
+/* The time of t after the run's start ("+12.3s"), or "-" when not reached. */
+static void since(const struct tui_live *lv, int64_t t, char *buf, size_t len)
+{
+    if (t)
+        snprintf(buf, len, "+%.1fs", (double)(t - lv->m->start_mono) / 1e9);
+    else
+        snprintf(buf, len, "-");
+}
+
+static void detail_text(struct tui_live *lv, const struct runner_fault *fi, FILE *f)
+{
+    char a[24], b[24], t1[24], t2[24], t3[24], t4[24];
+    fprintf(f, "fault %s  %s  %s\n", fi->id_str, fi->kind, state_text(fi->state));
+    fprintf(f, "parameters   %s\n", fi->params[0] ? fi->params : "(defaults)");
+    fprintf(f, "target       %s\n", fi->target[0] ? fi->target : "the workload");
+    fmt_dose(fi->requested_dose, fi->dose_unit, a, sizeof a);
+    fmt_dose(fi->delivered_valid ? fi->delivered_dose : NAN, fi->dose_unit, b, sizeof b);
+    fprintf(f, "dose         requested %s, delivered %s\n", a, fi->delivered_valid ? b : "not measured");
+    since(lv, fi->armed_ns, t1, sizeof t1);
+    since(lv, fi->fired_ns, t2, sizeof t2);
+    since(lv, fi->effective_ns, t3, sizeof t3);
+    since(lv, fi->stopped_ns, t4, sizeof t4);
+    fprintf(f, "times        armed %s  fired %s  effective %s  stopped %s\n", t1, t2, t3, t4);
+    const char *verdict = fi->effective ? "effective: its effect was seen from outside"
+                        : fi->state == RUNNER_FAULT_ARMED ? "not fired yet"
+                        : fi->state == RUNNER_FAULT_FAILED ? "failed"
+                        : fi->state == RUNNER_FAULT_FIRING ? "no effect seen yet"
+                        : "no effect seen while it fired";
+    fprintf(f, "effect       %s\n", verdict);
+    fprintf(f, "failure      %s\n", fi->error[0] ? fi->error : "none");
+    fprintf(f, "journal      (faults.jsonl, this fault's lines)\n");
+    char key[48];
+    snprintf(key, sizeof key, "\"fault_id\":\"%s\"", fi->id_str);
+    for (const char *p = lv->journal; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        if (memmem(p, n, key, strlen(key)))
+            fprintf(f, "  %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static char *act_fault_detail(void *ctx, const char *kind, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    struct runner_fault fi;
+    bool found = false;
+    size_t n = runner_fault_count(lv->run);
+    for (size_t i = 0; i < n; i++) {
+        struct runner_fault x;
+        if (runner_fault_get(lv->run, i, &x) && !strcmp(x.kind, kind)) {
+            fi = x;
+            found = true;
+        }
+    }
+    if (!found) {
+        snprintf(err, errlen, "no %s fault in this run yet (a arms one)", kind);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    detail_text(lv, &fi, f);
+    fclose(f);
+    return buf;
+}
+
 static char *act_diagnose(void *ctx, char *err, size_t errlen)
 {
     struct tui_live *lv = ctx;
@@ -579,6 +668,7 @@ void tui_live_actions(struct tui_live *lv, struct tui_actions *act)
         .mark = act_mark,
         .restart = act_restart,
         .diagnose = act_diagnose,
+        .fault_detail = act_fault_detail,
         .quit = act_quit,
     };
 }
@@ -610,5 +700,6 @@ int tui_live_finish(struct tui_live *lv)
 void tui_live_free(struct tui_live *lv)
 {
     runner_free(lv->run);
+    free(lv->journal);
     memset(lv, 0, sizeof *lv);
 }

@@ -5,6 +5,7 @@
  * Modal overlays (forms, prompts, dialogs) take keys first, then the table.  Keys
  * never block sampling: every action is quick or hands off to the feeder. */
 #include <curses.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,46 @@ static void key_digit(struct tui *ui, int key)
         ui->fault_sel = (size_t)(key - '1');
         ui->focus = TUI_P_FAULTS;
     }
+}
+
+/* Enter: the selected fault in detail, in a scrollable view.  Without the feeder's
+ * hook (a replay) the row's own facts. */
+static void key_detail(struct tui *ui, int key)
+{
+    (void)key;
+    const char *kind = sel_kind(ui);
+    if (!kind) {
+        tui_status(ui, true, "no fault selected");
+        return;
+    }
+    if (ui->m->blind) {
+        tui_status(ui, true, "faults are hidden in a blind replay");
+        return;
+    }
+    char err[256] = "", *t = NULL;
+    if (ui->act.fault_detail) {
+        t = ui->act.fault_detail(ui->act.ctx, kind, err, sizeof err);
+    } else {
+        const struct tui_fault_row *f = &ui->m->faults[ui->fault_sel];
+        size_t len = 0;
+        FILE *fp = open_memstream(&t, &len);
+        if (fp) {
+            fprintf(fp, "fault %s  %s  %s\nparameters   %s\ndose         %s\nnote         %s\n",
+                    f->id[0] ? f->id : "-", f->kind, tui_fault_state_name(f->state),
+                    f->params[0] ? f->params : "-", f->dose[0] ? f->dose : "-",
+                    f->note[0] ? f->note : "-");
+            fclose(fp);
+        }
+    }
+    if (!t) {
+        tui_status(ui, true, "%s: %s", kind, err[0] ? err : "no details");
+        return;
+    }
+    free(ui->diag_text);
+    ui->diag_text = t;
+    ui->diag_scroll = 0;
+    snprintf(ui->detail_title, sizeof ui->detail_title, "fault %s (j/k scroll, Esc closes)", kind);
+    ui->overlay = TUI_O_DETAIL;
 }
 
 /* ---- other actions ----------------------------------------------------------------- */
@@ -246,6 +287,8 @@ const struct tui_keybind tui_keys[] = {
     {{'a'}, "a", "Arm", "arm the selected fault (a form of every parameter)", open_form, true},
     {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true},
     {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true},
+    {{'\r', '\n', KEY_ENTER}, "Enter", NULL,
+     "the selected fault in detail: journal, dose, effect, failure", key_detail, false},
     {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
     {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true},
     {{'R'}, "R", "Restart", "restart the workload", key_restart, true},
@@ -406,6 +449,7 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_HELP] = over_help,       [TUI_O_FORM] = over_form,     [TUI_O_CONFIRM_QUIT] = over_confirm,
     [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
+    [TUI_O_DETAIL] = over_textview,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

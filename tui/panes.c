@@ -611,8 +611,10 @@ static void draw_faults(struct tui *ui, struct tui_rect r, bool focus)
         if (f->state == TUI_F_IDLE)
             snprintf(tail, sizeof tail, "%s", f->note);
         else
-            snprintf(tail, sizeof tail, "%s %s/%s %s%s%s", f->params, el, rem, f->dose,
-                     f->note[0] ? " " : "", f->note);
+            /* what it is doing first (dose, time), so that a narrow pane keeps it;
+             * Enter shows the rest */
+            snprintf(tail, sizeof tail, "%s%s%s/%s %s%s%s", f->dose, f->dose[0] ? " " : "", el, rem,
+                     f->note, f->note[0] ? " " : "", f->params);
         snprintf(line, sizeof line, "%zu %-9s %-7s %s", i + 1, f->kind, tui_fault_state_name(f->state),
                  tail);
         bool sel = i == ui->fault_sel;

@@ -58,7 +58,7 @@ struct tui_fault_row { /* one fault kind (the latest instance of it) */
     char params[96];    /* "workers=2 load=95%" */
     int64_t elapsed_ns; /* firing so far (or total when stopped); < 0 unknown */
     int64_t remaining_ns; /* until the hard stop; < 0 unknown */
-    char dose[64];      /* "req 95% got 93%" */
+    char dose[64];      /* compact: "95%→93%" (requested→delivered), "95%→?" */
     char note[96];      /* failure reason etc. */
 };
 
@@ -366,6 +366,9 @@ struct tui_actions {
     int (*stop_all)(void *ctx, char *err, size_t errlen);
     int (*mark)(void *ctx, const char *note, char *err, size_t errlen);
     int (*restart)(void *ctx, char *err, size_t errlen);
+    /* The latest fault of a kind in detail: its journal lines, requested and
+     * delivered dose, effect, failure (malloc'd text), or NULL with err. */
+    char *(*fault_detail)(void *ctx, const char *kind, char *err, size_t errlen);
     /* Diagnosis text (malloc'd, lines separated by \n), or NULL with err. */
     char *(*diagnose)(void *ctx, char *err, size_t errlen);
     /* Stops faults (if any) and ends the run; the console exits when the loop stops. */
@@ -375,7 +378,7 @@ struct tui_actions {
 /* ==== the console ================================================================ */
 enum tui_overlay {
     TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
-    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL
+    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL
 };
 
 /* The arm form: one field per parameter, as many as the kind has (net: 18); the
@@ -431,7 +434,8 @@ struct tui {
     enum tui_overlay overlay;
     struct tui_form form;
     char input[128];  /* mark / filter prompt */
-    char *diag_text;
+    char *diag_text;       /* the diagnosis or the fault drill-down (TUI_O_DETAIL) */
+    char detail_title[96];
     char status[200]; /* one-line message at the bottom */
     int64_t status_until;
     bool status_error;
@@ -513,6 +517,8 @@ struct tui_live {
     int marks_fd, poll_timer;
     char dir[512];
     bool has_workload, started, done, user_quit, exited_itself, restarting;
+    char *journal;        /* the fault journal's lines as written, for the drill-down */
+    size_t journal_len;
 };
 /* Creates and starts the run (files, workload, sampling).  -1 with err; *usage set
  * for input errors (exit 2). */

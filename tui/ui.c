@@ -306,6 +306,10 @@ void tui_draw(struct tui *ui)
             draw_textview(ui, "diagnosis (j/k scroll, Esc closes)", diag_count(ui->diag_text),
                           diag_line_at, ui->diag_scroll);
             break;
+        case TUI_O_DETAIL:
+            draw_textview(ui, ui->detail_title, diag_count(ui->diag_text), diag_line_at,
+                          ui->diag_scroll);
+            break;
         default: break;
         }
     }

@@ -23,7 +23,8 @@ start 120 40 MONI_CUDA_LIB="$fake" FAKE_CUDA_STATE="$CS" FAKE_CUDA_TOTAL=$((8 <<
 wait_for "loss [0-9]" 30
 
 # focus FIELD_ERE: Down until the form's cursor is on that field
-focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1; }
+# the focused field's name (not its value: a redraw of typed text is no move)
+focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1 | sed 's/^[^│]*│ //' | awk '{ print $1 }'; }
 focus_moved() { [ "$(focused)" != "$1" ]; }
 focus() {
     local i before
@@ -46,13 +47,16 @@ wait_for "port: required" 5
 [ "$(journal_lines)" = 0 ] || fail "a refused form was journalled: $(cat "$J")"
 focus "port"
 keys -l "$srv"
+wait_for "│ port +${srv}_" 5
 focus "delay \(s\)"
 keys -l "20ms"
+wait_for "│ delay \(s\) +20ms_" 5
 focus "direction"
 keys -l "sideways"
 wait_for "one of|both\|up\|down" 5          # inline validation
 keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace
 keys -l "up"
+wait_for "│ direction +up_" 5
 focus "for \(s\)"
 wait_for "arm net: fields [0-9]+-18 of 18" 5  # scrolled to the last field
 keys -l "60s"
@@ -67,6 +71,15 @@ grep '"event":"armed"' "$J" | grep -q '"delay":"20ms"' || fail "delay=20ms not j
 keys s
 wait_for ">5 net +stopped" 10
 wait_until 10 journal_has "$J" reverted f1 || fail "net not reverted"
+# the row shows the dose first; Enter drills down into the fault
+screen | grep -Eq ">5 net +stopped +20 ?ms->" || fail "the net row does not show its dose first"
+keys Enter
+wait_for "fault net \(j/k scroll" 5
+wait_for "dose +requested 20 ?ms, delivered" 5
+wait_for "effect +(effective|no effect seen while it fired)" 5
+wait_for '"event":"reverted","fault_id":"f1"' 5   # its journal lines
+keys Escape
+wait_gone_from_screen "fault net \(j/k scroll"
 
 # ---- gpu_mem through the fake CUDA driver: 1G held, then released
 keys 8 a
@@ -88,6 +101,12 @@ keys s
 wait_for ">8 gpu_mem +stopped" 10
 wait_gone $holder || fail "the holder $holder is still running"
 wait_until 10 journal_has "$J" reverted f2 || fail "gpu_mem not reverted"
+keys Enter
+wait_for "fault gpu_mem \(j/k scroll" 5
+wait_for "dose +requested 1.0G, delivered 1.0G" 5
+wait_for "effect +effective" 5
+keys Escape
+wait_gone_from_screen "fault gpu_mem \(j/k scroll"
 
 # ---- knob: the KEY=VALUE list, written to the control file moni-train was given
 keys 9 a

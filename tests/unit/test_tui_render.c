@@ -307,6 +307,26 @@ static void test_long_form(void **state)
     assert_string_equal(armed_vals, "lastfield=7 ");
 }
 
+/* A firing fault's row shows its dose (requested->delivered) even in a narrow pane,
+ * before the long parameter list. */
+static void test_fault_row(void **state)
+{
+    (void)state;
+    struct tui_fault_row *f = &model.faults[0];
+    f->state = TUI_F_FIRING;
+    snprintf(f->dose, sizeof f->dose, "95%%->93%%");
+    snprintf(f->params, sizeof f->params, "workers=2 load=95%% cpus=0-3 mode=duty period=100ms");
+    f->elapsed_ns = 5 * MONI_NS_PER_SEC;
+    f->remaining_ns = 25 * MONI_NS_PER_SEC;
+    model.version++;
+    tui_draw(&ui);
+    const char *s = grab();
+    assert_non_null(strstr(s, "1 cpu       firing  95%->93% 00:05"));
+    f->state = TUI_F_IDLE;
+    f->dose[0] = f->params[0] = 0;
+    f->elapsed_ns = f->remaining_ns = -1;
+}
+
 static void test_too_small(void **state)
 {
     (void)state;
@@ -326,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_panes),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_long_form),
+        cmocka_unit_test(test_fault_row),
         cmocka_unit_test(test_too_small),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
