@@ -203,9 +203,18 @@ static void key_mark(struct tui *ui, int key)
     ui->overlay = TUI_O_MARK;
 }
 
+/* R asks first: a restart ends the workload's current lifetime. */
 static void key_restart(struct tui *ui, int key)
 {
     (void)key;
+    if (!ui->act.restart)
+        tui_status(ui, true, "cannot restart here");
+    else
+        ui->overlay = TUI_O_CONFIRM_RESTART;
+}
+
+static void do_restart(struct tui *ui)
+{
     char err[256] = "";
     if (!ui->act.restart)
         tui_status(ui, true, "cannot restart here");
@@ -291,7 +300,7 @@ const struct tui_keybind tui_keys[] = {
      "the selected fault in detail: journal, dose, effect, failure", key_detail, false},
     {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
     {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true},
-    {{'R'}, "R", "Restart", "restart the workload", key_restart, true},
+    {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true},
     {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
     {{'l'}, "l", "Log", "raw workload log", key_rawlog, false},
@@ -363,6 +372,17 @@ static void over_confirm(struct tui *ui, int key)
         tui_quit(ui);
     else if (key == 'n' || key == 'N' || key == ESC || key == 'q')
         ui->overlay = TUI_O_NONE;
+}
+
+static void over_restart(struct tui *ui, int key)
+{
+    if (key == 'y' || key == 'Y' || key == '\n' || key == '\r') {
+        ui->overlay = TUI_O_NONE;
+        do_restart(ui);
+    } else if (key == 'n' || key == 'N' || key == ESC || key == 'q') {
+        ui->overlay = TUI_O_NONE;
+        tui_status(ui, false, "restart cancelled");
+    }
 }
 
 static void over_form(struct tui *ui, int key)
@@ -449,7 +469,7 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_HELP] = over_help,       [TUI_O_FORM] = over_form,     [TUI_O_CONFIRM_QUIT] = over_confirm,
     [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
-    [TUI_O_DETAIL] = over_textview,
+    [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

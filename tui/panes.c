@@ -126,29 +126,25 @@ static void draw_header(struct tui *ui, struct tui_rect r, bool focus)
 
 /* ---- GPU ------------------------------------------------------------------------------ */
 
+/* Without a GPU the pane is its title line: "GPU  no GPU: REASON" (clipped). */
+static int fit_gpu(const struct tui *ui) { return ui->m->ngpus > 0 ? 0 : 1; }
+
 static void draw_gpu(struct tui *ui, struct tui_rect r, bool focus)
 {
     const struct tui_model *m = ui->m;
-    char extra[64] = "";
-    if (m->ngpus > 0)
+    char extra[256] = "";
+    if (m->ngpus > 0) {
         snprintf(extra, sizeof extra, "%d GPU%s", m->ngpus, m->ngpus > 1 ? "s" : "");
-    title_bar(ui, TUI_P_GPU, r, focus, extra);
-    int y = r.y + 1, rows = r.h - 1;
-    if (m->ngpus <= 0) {
-        char line[256];
+    } else {
         const char *why = m->gpu_reason[0] ? m->gpu_reason : "none found";
         if (!strncmp(why, "no GPU data: ", 13)) /* the session's stderr wording */
             why += 13;
-        snprintf(line, sizeof line, "no GPU: %s", why);
-        /* wrapped over the pane's rows (byte-wise: the reason is ASCII) */
-        int w = r.w - 2, len = (int)strlen(line);
-        for (int off = 0; off < len && y < r.y + r.h; off += w, y++) {
-            char part[256];
-            snprintf(part, sizeof part, "%.*s", w, line + off);
-            text(y, r.x + 1, w, TUI_R_MUTED, part);
-        }
-        return;
+        snprintf(extra, sizeof extra, "no GPU: %s", why);
     }
+    title_bar(ui, TUI_P_GPU, r, focus, extra);
+    int y = r.y + 1, rows = r.h - 1;
+    if (m->ngpus <= 0)
+        return;
     int per = rows / m->ngpus;
     if (per < 1)
         per = 1;
@@ -819,7 +815,7 @@ static const struct pane_ops pane_header = {
 };
 static const struct pane_ops pane_gpu = {
     .name = "gpu", .title = "GPU", .place = TUI_PLACE_LEFT, .min_h = 2, .pref_h = 4, .prio = 1,
-    .focusable = true, .draw = draw_gpu,
+    .focusable = true, .draw = draw_gpu, .fit_h = fit_gpu,
 };
 static const struct pane_ops pane_cpu = {
     .name = "cpu", .title = "CPU / memory / PSI", .place = TUI_PLACE_LEFT, .min_h = 5, .pref_h = 10,

@@ -313,6 +313,9 @@ struct pane_ops {
     /* Rows it wants beyond its layout share now (multi-process rows), taken from the
      * panes below it, then above it, in its column, down to their keep_h; NULL: none. */
     int (*want_h)(const struct tui *ui);
+    /* Rows it needs now when that is fewer than its share (the GPU pane without a
+     * GPU: its title line); the rest goes to its column neighbour.  NULL or 0: all. */
+    int (*fit_h)(const struct tui *ui);
 };
 enum tui_pane_id {
     TUI_P_HEADER, TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS, TUI_P_FAULTS,
@@ -323,8 +326,9 @@ extern const struct pane_ops *const tui_panes[TUI_NPANES];
 #define TUI_MIN_COLS 80
 #define TUI_MIN_LINES 24
 bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES]);
-/* Grows the panes that want more rows now (want_h) out of their column neighbours:
- * the Workload pane's one row per process of a multi-process workload. */
+/* Grows the panes that want more rows now (want_h) out of their column neighbours
+ * (the Workload pane's one row per process of a multi-process workload), and gives
+ * the rows a pane does not need now (fit_h) to the pane below it (or above). */
 void tui_layout_grow(struct tui_rect out[TUI_NPANES], const struct tui *ui);
 
 /* ==== keys ========================================================================
@@ -378,7 +382,7 @@ struct tui_actions {
 /* ==== the console ================================================================ */
 enum tui_overlay {
     TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
-    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL
+    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART
 };
 
 /* The arm form: one field per parameter, as many as the kind has (net: 18); the

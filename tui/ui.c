@@ -213,6 +213,19 @@ static void draw_confirm(struct tui *ui)
     button(ui, y + 4, x + 30, "[n] keep running", 'n');
 }
 
+static void draw_confirm_restart(struct tui *ui)
+{
+    int h = 8, w = 66;
+    int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    box_at(ui, y, x, h, w, "restart the workload?");
+    char line[160];
+    snprintf(line, sizeof line, "The workload (%.60s) is stopped and started again", ui->m->workload);
+    tui_put(y + 2, x + 2, w - 4, line, false);
+    tui_put(y + 3, x + 2, w - 4, "from the start, in the same run.", false);
+    button(ui, y + 5, x + 2, "[y] restart it", 'y');
+    button(ui, y + 5, x + 20, "[n] keep it running", 'n');
+}
+
 static void draw_prompt(struct tui *ui, const char *label)
 {
     int y = ui->lines - 1;
@@ -296,6 +309,7 @@ void tui_draw(struct tui *ui)
         case TUI_O_HELP: draw_help(ui); break;
         case TUI_O_FORM: draw_form(ui); break;
         case TUI_O_CONFIRM_QUIT: draw_confirm(ui); break;
+        case TUI_O_CONFIRM_RESTART: draw_confirm_restart(ui); break;
         case TUI_O_MARK: draw_prompt(ui, "mark note: "); break;
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
         case TUI_O_RAWLOG:

@@ -192,6 +192,9 @@ static void test_panes(void **state)
     assert_non_null(strstr(s, "42.5%"));          /* CPU bar */
     assert_non_null(strstr(s, "1.0G/4.0G"));      /* memory */
     assert_non_null(strstr(s, "no GPU: NVML"));   /* the reason, never zeros */
+    /* one line, in the GPU pane's title: the CPU pane takes the rest */
+    assert_int_equal(ui.rect[TUI_P_GPU].h, 1);
+    assert_int_equal(ui.rect[TUI_P_CPU].y, ui.rect[TUI_P_GPU].y + 1);
     assert_non_null(strstr(s, "loss NaN"));       /* NaN shown as such */
     assert_non_null(strstr(s, "disk rd   2.0M")); /* compact I/O at 80x24 */
     assert_non_null(strstr(s, "net rx       -"));  /* missing is "-", not 0 */
