@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# test_tui_faults.sh — the fault kinds whose forms used to be cut short, armed, fired
-# and stopped from the keyboard in tmux: net with its port, delay, direction and
-# window (a form of 18 fields that scrolls at 120x40), gpu_mem through the fake CUDA
-# library, and knob with its KEY=VALUE list (lr=10: moni-train, started with its
-# control file, goes NaN on screen).  A form that does not validate is refused in
-# the form and journals nothing; the run then validates.
+# test_tui_faults.sh — fault kinds armed, fired and stopped from the keyboard in
+# tmux (cpu is in test_tui_console.sh): net with its port, delay, direction and
+# window (a form of 18 fields that scrolls at 120x40) and its drill-down, gpu_mem
+# through the fake CUDA library, mem, io, disk_fill, knob with its KEY=VALUE list
+# (lr=10: moni-train, started with its control file, goes NaN on screen), stop
+# (the header reads "stopped") and kill.  A form that does not validate is refused
+# in the form and journals nothing; the run then validates.
 . "$(dirname "$0")/tui_common.sh"
 fake="$MONI_BUILD/tests/libfake_cuda.so"
 [ -e "$fake" ] || { echo "skipped: no $fake"; exit 77; }
@@ -108,6 +109,27 @@ wait_for "effect +effective" 5
 keys Escape
 wait_gone_from_screen "fault gpu_mem \(j/k scroll"
 
+# ---- mem, io, disk_fill: one field each, then arm, fire, effective, stop
+# run N KIND ID FIELD_ERE VALUE: the whole cycle from the keyboard
+run() {
+    keys "$1" a
+    wait_for "arm $2" 5
+    focus "$4"
+    keys -l "$5"
+    wait_for "│ $4 +$5_" 5
+    keys Enter
+    wait_for ">$1 $2 +armed" 10
+    keys f
+    wait_for ">$1 $2 +firing" 10
+    wait_until 20 journal_has "$J" effective "$3" || fail "$2 never effective"
+    keys s
+    wait_for ">$1 $2 +stopped" 10
+    wait_until 15 journal_has "$J" reverted "$3" || fail "$2 not reverted"
+}
+run 2 mem f3 "size \(B\)" 64M
+run 4 io f4 "size \(B\)" 16M
+run 3 disk_fill f5 "size \(B\)" 16M
+
 # ---- knob: the KEY=VALUE list, written to the control file moni-train was given
 keys 9 a
 wait_for "arm knob" 5
@@ -122,17 +144,41 @@ wait_for ">9 knob +armed" 10
 keys f
 wait_for ">9 knob +firing" 10
 wait_for "loss NaN" 60                      # the trainer applied it: the loss on screen
-wait_until 10 journal_has "$J" effective f3 || fail "knob never effective (applied line)"
-grep '"event":"armed","fault_id":"f3"' "$J" | grep -q "path:$R/control" ||
-    fail "the knob did not target the run's control file: $(grep f3 "$J" | head -n 1)"
+wait_until 10 journal_has "$J" effective f6 || fail "knob never effective (applied line)"
+grep '"event":"armed","fault_id":"f6"' "$J" | grep -q "path:$R/control" ||
+    fail "the knob did not target the run's control file: $(grep f6 "$J" | head -n 1)"
 pgrep -f -- "--control $R/control" >/dev/null || fail "moni-train was not given --control $R/control"
 keys s
 wait_for ">9 knob +stopped" 10
-wait_until 10 journal_has "$J" reverted f3 || fail "knob not reverted"
+wait_until 10 journal_has "$J" reverted f6 || fail "knob not reverted"
+
+# ---- stop: the workload hangs for 3 s, and the header says so
+keys 7 a
+wait_for "arm stop" 5
+focus "duration \(s\)"
+keys -l "3s"
+wait_for "│ duration \(s\) +3s_" 5
+keys Enter
+wait_for ">7 stop +armed" 10
+keys f
+wait_for ">7 stop +firing" 10
+wait_for "workload stopped pid" 10
+wait_for ">7 stop +stopped" 15                     # it ends by itself
+wait_for "workload running pid" 10
+wait_until 10 journal_has "$J" reverted f7 || fail "stop not reverted"
+
+# ---- kill: the default SIGKILL to the workload
+keys 6 a
+wait_for "arm kill" 5
+keys Enter
+wait_for ">6 kill +armed" 10
+keys f
+wait_for "workload killed by SIGKILL" 15
+wait_until 10 journal_has "$J" fired f8 || fail "kill never fired"
 
 keys q
 rc=$(wait_exit 30)
-[ "$rc" = 0 ] || fail "moni exited $rc"
+[ "$rc" = 137 ] || fail "moni exited $rc, not the killed workload's 137"
 grep -q '"event":"failed"' "$J" && fail "a fault failed: $(grep failed "$J")"
 "$MONI_BUILD/moni" validate "$R" >"$W/validate.out" 2>&1 || {
     cat "$W/validate.out"; fail "moni validate exited $?"; }
