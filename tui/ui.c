@@ -1,8 +1,8 @@
 /* tui/ui.c — the console itself: terminal setup on the shared loop (stdin and
- * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (at
- * most ~10 Hz, only on change), themes, and the modal-on-screen overlays: help (from
- * the key table, tui/keys.c), the arm form, the quit dialog, prompts, raw log and
- * diagnosis views. */
+ * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (only
+ * on change: at most 4 Hz for new data, ~10 Hz after keys), themes, and the
+ * modal-on-screen overlays: help (from the key table, tui/keys.c), the arm form,
+ * the quit and restart dialogs, prompts, raw log, diagnosis and fault views. */
 #include <curses.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -17,7 +17,8 @@
 
 #include "tui/tui.h"
 
-#define REDRAW_NS (100 * MONI_NS_PER_MS)
+#define REDRAW_NS (100 * MONI_NS_PER_MS)       /* keys: the next tick draws */
+#define MODEL_REDRAW_NS (250 * MONI_NS_PER_MS) /* new data alone: at most 4 times a second */
 #define STATUS_NS (4 * MONI_NS_PER_SEC)
 
 static struct tui *fatal_ui; /* for tui_fatal: restore before printing */
@@ -409,7 +410,10 @@ static void on_redraw(struct moni_loop *loop, int64_t deadline, int64_t now, uin
         ui->status[0] = 0;
         ui->view_dirty = true;
     }
-    if (ui->view_dirty || ui->drawn_version != ui->m->version)
+    /* A chatty workload changes the model for every log line: drawing that at the
+     * key rate cost more CPU than htop on the same screen. */
+    if (ui->view_dirty ||
+        (ui->drawn_version != ui->m->version && now - ui->last_draw_ns >= MODEL_REDRAW_NS))
         tui_draw(ui);
 }
 
