@@ -187,6 +187,8 @@ static void update_faults(struct tui_live *lv)
 }
 
 static void update_alerts(struct tui_live *lv);
+static void check_step_triggers(struct tui_live *lv);
+static void check_event_triggers(struct tui_live *lv, const struct runner_record *r);
 
 /* ---- hooks -------------------------------------------------------------------------- */
 
@@ -199,6 +201,7 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     update_workload(lv);
     update_workers(lv);
     update_training(lv);
+    check_step_triggers(lv);
     update_alerts(lv);
 }
 
@@ -224,6 +227,8 @@ static void on_record(struct runner *run, const struct lp_record *rec, void *arg
     }
     if (r.is_phase)
         tui_model_phase(m, r.phase);
+    if (r.is_phase || r.is_event)
+        check_event_triggers(lv, &r);
     if (!r.is_event && !r.is_phase) /* a phase line is an event too: evaluations, checkpoints */
         return;
     struct tui_event e = {0};
@@ -387,22 +392,137 @@ static size_t act_params(void *ctx, const char *kind, struct tui_param *out, siz
         snprintf(out[i].def, sizeof out[i].def, "%s", p[i].def);
         snprintf(out[i].help, sizeof out[i].help, "%s", p[i].help);
     }
+    /* When it fires: the console's own fields, after the kind's */
+    static const struct tui_param trig[] = {
+        {"fire_after", "s", "", "fire this long after arming (30s); empty: by f"},
+        {"fire_at_step", "", "", "fire when training reaches this step"},
+        {"fire_on", "", "", "fire on a log event or phase: checkpoint_save, hf_running_eval, ..."},
+    };
+    for (size_t i = 0; n && i < MONI_ARRAY_LEN(trig) && n < max; i++)
+        out[n++] = trig[i];
     return n;
 }
+
+static bool trigger_key(const char *key) { return !strncmp(key, "fire_", 5); }
 
 static int act_validate(void *ctx, const char *kind, const char *key, const char *value, char *err,
                         size_t errlen)
 {
     struct tui_live *lv = ctx;
+    int64_t ns;
+    long long step;
+    if (!strcmp(key, "fire_after"))
+        return moni_parse_duration(value, &ns, err, errlen);
+    if (!strcmp(key, "fire_at_step"))
+        return moni_parse_int(value, 1, 1000000000000LL, &step, err, errlen);
+    if (!strcmp(key, "fire_on"))
+        return value[0] ? 0 : -1;
     return runner_fault_validate(lv->run, kind, key, value, err, errlen);
 }
 
+static void fire_trigger(struct tui_trigger *t, const char *why)
+{
+    struct tui_live *lv = t->lv;
+    if (!t->pending)
+        return;
+    t->pending = false;
+    if (t->timer >= 0)
+        moni_loop_cancel_timer(lv->loop, t->timer);
+    t->timer = -1;
+    char err[256] = "";
+    bool armed = false;
+    size_t n = runner_fault_count(lv->run);
+    for (size_t i = 0; i < n; i++) {
+        struct runner_fault fi;
+        if (runner_fault_get(lv->run, i, &fi) && fi.id == t->fault_id)
+            armed = fi.state == RUNNER_FAULT_ARMED;
+    }
+    if (!armed) /* fired by hand, or stopped, meanwhile */
+        return;
+    int rc = runner_fault_fire(lv->run, t->fault_id, err, sizeof err);
+    update_faults(lv);
+    if (lv->ui)
+        tui_status(lv->ui, rc != 0, rc ? "%s did not fire (%s): %s" : "%s fired: %s%.0s", t->kind,
+                   why, err);
+}
+
+static void on_trigger_timer(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed,
+                             void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)now;
+    (void)missed;
+    struct tui_trigger *t = arg;
+    t->timer = -1;
+    fire_trigger(t, "its delay passed");
+}
+
+/* Triggers waiting on the training step (after update_training). */
+static void check_step_triggers(struct tui_live *lv)
+{
+    for (size_t i = 0; i < MONI_ARRAY_LEN(lv->trig); i++) {
+        struct tui_trigger *t = &lv->trig[i];
+        if (t->pending && t->at_step > 0 && lv->m->step_ok && lv->m->step >= t->at_step)
+            fire_trigger(t, "its step was reached");
+    }
+}
+
+/* Triggers waiting on a log event or phase. */
+static void check_event_triggers(struct tui_live *lv, const struct runner_record *r)
+{
+    for (size_t i = 0; i < MONI_ARRAY_LEN(lv->trig); i++) {
+        struct tui_trigger *t = &lv->trig[i];
+        if (t->pending && t->on[0] && (!strcmp(t->on, r->rule) || (r->is_phase && !strcmp(t->on, r->phase))))
+            fire_trigger(t, t->on);
+    }
+}
+
+static int add_trigger(struct tui_live *lv, const char *kind, int id, const char *const *keys,
+                       const char *const *values, size_t n, char *err, size_t errlen)
+{
+    struct tui_trigger *t = NULL;
+    for (size_t i = 0; i < MONI_ARRAY_LEN(lv->trig) && !t; i++)
+        if (!lv->trig[i].pending)
+            t = &lv->trig[i];
+    if (!t) {
+        snprintf(err, errlen, "too many faults waiting on a trigger");
+        return -1;
+    }
+    *t = (struct tui_trigger){.lv = lv, .fault_id = id, .timer = -1, .pending = true};
+    snprintf(t->kind, sizeof t->kind, "%s", kind);
+    for (size_t i = 0; i < n; i++) {
+        int64_t ns;
+        if (!strcmp(keys[i], "fire_after") && !moni_parse_duration(values[i], &ns, err, errlen))
+            t->timer = moni_loop_add_timeout(lv->loop, moni_mono_ns() + ns, on_trigger_timer, t);
+        else if (!strcmp(keys[i], "fire_at_step"))
+            t->at_step = atof(values[i]);
+        else if (!strcmp(keys[i], "fire_on"))
+            snprintf(t->on, sizeof t->on, "%s", values[i]);
+    }
+    return 0;
+}
+
+/* Arms with the kind's fields; the fire_* fields set a trigger the console keeps. */
 static int act_arm(void *ctx, const char *kind, const char *const *keys, const char *const *values,
                    size_t n, char *err, size_t errlen)
 {
     struct tui_live *lv = ctx;
+    const char *k[TUI_FORM_MAX] = {0}, *v[TUI_FORM_MAX] = {0};
+    size_t nk = 0;
+    bool trig = false;
+    for (size_t i = 0; i < n && nk < TUI_FORM_MAX; i++) {
+        if (trigger_key(keys[i])) {
+            trig = true;
+            continue;
+        }
+        k[nk] = keys[i];
+        v[nk++] = values[i];
+    }
     int id;
-    int rc = runner_fault_arm(lv->run, kind, keys, values, n, &id, err, errlen);
+    int rc = runner_fault_arm(lv->run, kind, k, v, nk, &id, err, errlen);
+    if (rc == 0 && trig)
+        rc = add_trigger(lv, kind, id, keys, values, n, err, errlen);
     update_faults(lv);
     return rc;
 }

@@ -58,10 +58,12 @@ static void submit_form(struct tui *ui)
     }
     const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
     size_t n = 0;
+    bool trigger = false; /* the feeder's fire_* fields: it fires on its own */
     for (size_t i = 0; i < f->n; i++)
         if (f->val[i][0]) {
             keys[n] = f->p[i].name;
             vals[n++] = f->val[i];
+            trigger |= !strncmp(f->p[i].name, "fire_", 5);
         }
     char err[256] = "";
     if (ui->act.arm(ui->act.ctx, f->kind, keys, vals, n, err, sizeof err) != 0) {
@@ -69,7 +71,8 @@ static void submit_form(struct tui *ui)
         return;
     }
     ui->overlay = TUI_O_NONE;
-    tui_status(ui, false, "%s armed: f fires it", f->kind);
+    tui_status(ui, false, trigger ? "%s armed: fires on its trigger (f fires it now)"
+                                  : "%s armed: f fires it", f->kind);
 }
 
 static void on_selected(struct tui *ui, int (*fn)(void *, const char *, char *, size_t),

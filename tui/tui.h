@@ -513,6 +513,16 @@ struct tui_live_opts {
     const struct plan_experiment *plan_exp; /* --plan: its timed faults are scheduled */
     const char *plan_name;
 };
+/* A fault armed from the form to fire on a trigger: after a delay, at a training
+ * step, or on a log event or phase (the console fires it; f still fires it now). */
+struct tui_trigger {
+    struct tui_live *lv;
+    int fault_id, timer;
+    char kind[24];
+    double at_step;     /* > 0: when training reaches it */
+    char on[48];        /* "": none; a rule id or phase name */
+    bool pending;
+};
 struct tui_live {
     struct moni_loop *loop;
     struct runner *run;   /* owns the session, parser, injector and alerts */
@@ -524,6 +534,7 @@ struct tui_live {
     bool has_workload, started, done, user_quit, exited_itself, restarting;
     char *journal;        /* the fault journal's lines as written, for the drill-down */
     size_t journal_len;
+    struct tui_trigger trig[TUI_MAX_FAULTS];
 };
 /* Creates and starts the run (files, workload, sampling).  -1 with err; *usage set
  * for input errors (exit 2). */

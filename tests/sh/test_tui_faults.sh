@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_tui_faults.sh — fault kinds armed, fired and stopped from the keyboard in
 # tmux (cpu is in test_tui_console.sh): net with its port, delay, direction and
-# window (a form of 18 fields that scrolls at 120x40) and its drill-down, gpu_mem
+# window (a form of 21 fields that scrolls at 120x40) and its drill-down, gpu_mem
 # through the fake CUDA library, mem, io, disk_fill, knob with its KEY=VALUE list
 # (lr=10: moni-train, started with its control file, goes NaN on screen), stop
 # (the header reads "stopped") and kill.  A form that does not validate is refused
@@ -40,9 +40,9 @@ focus() {
 journal_lines() { if [ -e "$J" ]; then wc -l <"$J"; else echo 0; fi; }
 
 # ---- net: the port (first, it is required), delay, direction and the window,
-# the last of 18 fields (the form scrolls)
+# the 18th of 21 fields (the form scrolls)
 keys 5 a
-wait_for "arm net: fields 1-[0-9]+ of 18" 5
+wait_for "arm net: fields 1-[0-9]+ of 21" 5
 keys Enter                                  # no port: refused in the form
 wait_for "port: required" 5
 [ "$(journal_lines)" = 0 ] || fail "a refused form was journalled: $(cat "$J")"
@@ -59,7 +59,7 @@ keys BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace
 keys -l "up"
 wait_for "│ direction +up_" 5
 focus "for \(s\)"
-wait_for "arm net: fields [0-9]+-18 of 18" 5  # scrolled to the last field
+wait_for "arm net: fields [0-9]+-(1[89]|2[01]) of 21" 5  # scrolled down to it
 keys -l "60s"
 keys Enter
 wait_for ">5 net +armed" 10
