@@ -275,8 +275,22 @@ static void draw_cpu(struct tui *ui, struct tui_rect r, bool focus)
         rows -= core_lines;
     }
     const struct tui_hist *h = tui_model_hist(m, "cpu_pct");
-    if (rows > 0 && h)
+    const struct tui_hist *mh = tui_model_hist(m, "mem_used_bytes");
+    double mt = 0;
+    bool mem_ok = mh && tui_model_get(m, "mem_total_bytes", &mt) && mt > 0;
+    if (rows >= 4 && h && mem_ok && w > 20) {
+        /* CPU and memory history, each with its scale on top and its name below */
+        int ch = rows / 2;
+        char t[16];
+        tui_graph(y, x + 6, ch, w - 6, h, 100, TUI_R_GRAPH1, ui->ascii, graph_offset(ui));
+        text(y, x, 6, TUI_R_MUTED, "100%");
+        text(y + ch - 1, x, 6, TUI_R_MUTED, "cpu");
+        tui_graph(y + ch, x + 6, rows - ch, w - 6, mh, mt, TUI_R_GRAPH3, ui->ascii, graph_offset(ui));
+        text(y + ch, x, 6, TUI_R_MUTED, tui_fmt_rate(mt, true, t, sizeof t));
+        text(y + rows - 1, x, 6, TUI_R_MUTED, "mem");
+    } else if (rows > 0 && h) {
         tui_graph(y, x, rows, w, h, 100, TUI_R_GRAPH1, ui->ascii, graph_offset(ui));
+    }
 }
 
 /* ---- I/O ------------------------------------------------------------------------------ */
