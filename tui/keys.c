@@ -306,7 +306,7 @@ const struct tui_keybind tui_keys[] = {
     {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true},
     {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
-    {{'l'}, "l", "Log", "raw workload log", key_rawlog, false},
+    {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false},
     {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false},
     {{'t'}, "t", "Theme", "next colour theme", key_theme, false},
     {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false},
@@ -452,8 +452,77 @@ static void over_filter(struct tui *ui, int key)
         ui->overlay = TUI_O_NONE;
 }
 
+void tui_raw_pin(struct tui *ui)
+{
+    size_t n = ui->m->nlines;
+    uint64_t newest = n ? tui_model_line_at(ui->m, n - 1)->no : 0;
+    if (ui->raw_scroll && newest > ui->raw_newest) {
+        ui->raw_scroll += (size_t)(newest - ui->raw_newest);
+        if (ui->raw_scroll >= n)
+            ui->raw_scroll = n ? n - 1 : 0;
+    }
+    ui->raw_newest = newest;
+}
+
+/* The raw log line nearest to the bottom of the view that contains the search,
+ * going back (older, dir < 0) or forward (newer) from the line shown last. */
+static void raw_find(struct tui *ui, int dir)
+{
+    tui_raw_pin(ui);
+    size_t n = ui->m->nlines;
+    if (!ui->raw_search[0] || !n)
+        return;
+    size_t last = n - 1 - (ui->raw_scroll < n ? ui->raw_scroll : n - 1);
+    for (size_t k = 1; k <= n; k++) {
+        size_t i;
+        if (dir < 0) {
+            if (k > last)
+                break;
+            i = last - k;
+        } else {
+            if (last + k >= n)
+                break;
+            i = last + k;
+        }
+        const struct tui_line *l = tui_model_line_at(ui->m, i);
+        if (l->text && strcasestr(l->text, ui->raw_search)) {
+            ui->raw_scroll = n - 1 - i;
+            return;
+        }
+    }
+    tui_status(ui, true, "no %s line with \"%s\"", dir < 0 ? "older" : "newer", ui->raw_search);
+}
+
+static void over_rawsearch(struct tui *ui, int key)
+{
+    int r = edit_line(ui->input, sizeof ui->input, key);
+    if (r == 0)
+        return;
+    ui->overlay = TUI_O_RAWLOG;
+    if (r < 0)
+        return;
+    snprintf(ui->raw_search, sizeof ui->raw_search, "%.63s", ui->input);
+    ui->raw_scroll = 0; /* from the newest line back */
+    tui_raw_pin(ui);
+    size_t n = ui->m->nlines;
+    const struct tui_line *l = n ? tui_model_line_at(ui->m, n - 1) : NULL;
+    if (!(l && l->text && strcasestr(l->text, ui->raw_search)))
+        raw_find(ui, -1);
+}
+
 static void over_textview(struct tui *ui, int key)
 {
+    if (ui->overlay == TUI_O_RAWLOG)
+        tui_raw_pin(ui);
+    if (ui->overlay == TUI_O_RAWLOG && (key == '/' || key == 'n' || key == 'N')) {
+        if (key == '/') {
+            snprintf(ui->input, sizeof ui->input, "%s", ui->raw_search);
+            ui->overlay = TUI_O_RAWSEARCH;
+        } else {
+            raw_find(ui, key == 'n' ? -1 : 1);
+        }
+        return;
+    }
     size_t *sc = ui->overlay == TUI_O_RAWLOG ? &ui->raw_scroll : &ui->diag_scroll;
     size_t page = ui->lines > 6 ? (size_t)ui->lines - 6 : 1;
     if (key == 'k' || key == KEY_UP)
@@ -473,6 +542,7 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
     [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
+    [TUI_O_RAWSEARCH] = over_rawsearch,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

@@ -383,7 +383,8 @@ struct tui_actions {
 /* ==== the console ================================================================ */
 enum tui_overlay {
     TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
-    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART
+    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART,
+    TUI_O_RAWSEARCH
 };
 
 /* The arm form: one field per parameter, as many as the kind has (net: 18); the
@@ -432,6 +433,8 @@ struct tui {
     size_t proc_sel;
     size_t ev_scroll;      /* events scrolled back from the newest */
     size_t raw_scroll;
+    char raw_search[64];   /* the raw log's search (/ in the view, n and N move) */
+    uint64_t raw_newest;   /* newest line number when the raw view was last pinned */
     size_t diag_scroll;
     bool paused;
     uint64_t pause_samples, pause_loss; /* model counters when paused */
@@ -468,6 +471,9 @@ void tui_close(struct tui *ui);
 void tui_touch(struct tui *ui);
 /* Shows a one-line message for a few seconds. */
 void tui_status(struct tui *ui, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Keeps a scrolled raw log view on the same lines while new ones arrive (at the
+ * bottom, it follows the newest). */
+void tui_raw_pin(struct tui *ui);
 /* True if an event passes the `/` filter. */
 bool tui_event_matches(const struct tui *ui, const struct tui_event *e);
 /* Draws everything now (used by the redraw timer and the bench). */

@@ -314,9 +314,16 @@ void tui_draw(struct tui *ui)
         case TUI_O_MARK: draw_prompt(ui, "mark note: "); break;
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
         case TUI_O_RAWLOG:
-            draw_textview(ui, "raw log (workload.log; j/k scroll, Esc closes)", ui->m->nlines,
-                          raw_line_at, ui->raw_scroll);
+        case TUI_O_RAWSEARCH: {
+            char t[160];
+            tui_raw_pin(ui);
+            snprintf(t, sizeof t, "raw log (workload.log; j/k scroll, / search, n/N, Esc closes)%s%s",
+                     ui->raw_search[0] ? "  /" : "", ui->raw_search);
+            draw_textview(ui, t, ui->m->nlines, raw_line_at, ui->raw_scroll);
+            if (ui->overlay == TUI_O_RAWSEARCH)
+                draw_prompt(ui, "search log: ");
             break;
+        }
         case TUI_O_DIAG:
             draw_textview(ui, "diagnosis (j/k scroll, Esc closes)", diag_count(ui->diag_text),
                           diag_line_at, ui->diag_scroll);
