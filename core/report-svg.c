@@ -41,7 +41,7 @@ void report_html_begin(FILE *out, const char *title)
                  "body{font-family:sans-serif;color:" C_TEXT ";margin:24px;max-width:1150px}\n"
                  "svg{background:#fff;border:1px solid " C_GRID ";margin:8px 0 24px}\n"
                  "svg text{font-family:sans-serif;font-size:12px;fill:" C_TEXT "}\n"
-                 "table{border-collapse:collapse;margin:8px 0 24px}\n"
+                 "table{border-collapse:collapse;margin:8px 0 24px;font-size:12px}\n"
                  "td,th{border:1px solid " C_GRID ";padding:3px 8px;text-align:right}\n"
                  "th{background:#f2f3f4}\n"
                  "</style>\n</head>\n<body>\n<h1>");
@@ -373,7 +373,8 @@ void report_fig_bars(FILE *out, const struct report_bars *b)
             int y = gy + (int)k * bar_h;
             const char *col = bar_colors[k % MONI_ARRAY_LEN(bar_colors)];
             if (!isfinite(med)) {
-                snprintf(lab, sizeof lab, "%s: not detected", b->series[k]);
+                bool none = b->attempts && !b->attempts[g * b->nseries + k];
+                snprintf(lab, sizeof lab, "%s: %s", b->series[k], none ? "no attempts" : "not detected");
                 text_at(out, FIG_L + 4, y + bar_h - 4, "start", "#7f8c8d", lab);
                 continue;
             }

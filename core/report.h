@@ -67,6 +67,7 @@ struct report_bars {
     size_t ngroups, nseries;
     const char *const *groups, *const *series;
     const double *median, *p90; /* [group * nseries + series] */
+    const size_t *attempts;     /* the same shape, or NULL: 0 says "no attempts" */
 };
 void report_fig_bars(FILE *out, const struct report_bars *b);
 
