@@ -3,6 +3,7 @@
  * anonymised sessions, a seeded order per tester); `report` scores the answers
  * files against the truth and the machine (core/study*.c). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,90 @@ static int study_report_exec(struct cmd_args *a)
     return MONI_EXIT_OK;
 }
 
+/* A number option: def when absent; -1 after a usage error. */
+static int num_arg(struct cmd_args *a, const char *name, double def, double *out)
+{
+    const char *v = cmd_arg(a, name);
+    *out = def;
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    *out = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(*out)) {
+        cmd_usage_error(a, "--%s %s: expected a number", name, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int study_answer_exec(struct cmd_args *a)
+{
+    static const char *const flags[] = {"start", "detected", "done"};
+    struct study_answer ans = {.tester = cmd_arg(a, "tester"), .session = cmd_arg(a, "session"),
+                               .condition = cmd_arg(a, "condition"), .cause = cmd_arg(a, "cause"),
+                               .component = cmd_arg(a, "component"), .note = cmd_arg(a, "note"),
+                               .file = cmd_arg(a, "log"), .lines = -1};
+    int kinds = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (cmd_flag(a, flags[i])) {
+            ans.kind = flags[i];
+            kinds++;
+        }
+    if (ans.cause) {
+        ans.kind = "cause";
+        kinds++;
+    }
+    if (ans.file) {
+        ans.kind = "log";
+        kinds++;
+    }
+    if (kinds != 1)
+        return cmd_usage_error(a, "exactly one of --start, --detected, --cause, --log, --done");
+    if (!ans.tester || !ans.session || !ans.condition)
+        return cmd_usage_error(a, "--tester, --session and --condition are required");
+    double lines;
+    if (num_arg(a, "replay-s", NAN, &ans.replay_s) < 0 || num_arg(a, "confidence", NAN, &ans.confidence) < 0 ||
+        num_arg(a, "lines", -1, &lines) < 0)
+        return MONI_EXIT_USAGE;
+    if (cmd_arg(a, "lines") && (lines < 0 || lines != (double)(long)lines))
+        return cmd_usage_error(a, "--lines: expected a count");
+    ans.lines = (long)lines;
+    char err[1024];
+    if (study_answer_append(a->pos[0], &ans, err, sizeof err) < 0) {
+        moni_err("study answer: %s", err);
+        return MONI_EXIT_USAGE;
+    }
+    return MONI_EXIT_OK;
+}
+
+static const struct cmd_opt answer_opts[] = {
+    {"tester", 't', "NAME", 0, "who answers"},
+    {"session", 's', "ID", 0, "the session (s01, ...)"},
+    {"condition", 'c', "COND", 0, "the session's condition (logs, full)"},
+    {"replay-s", 'r', "S", 0, "the replay clock now, in seconds (detected, cause)"},
+    {"start", 0, NULL, 0, "the session begins"},
+    {"detected", 0, NULL, 0, "the tester sees a problem now"},
+    {"cause", 0, "LABEL", 0, "the suspected root cause (a later one revises it)"},
+    {"component", 0, "NAME", 0, "with --cause: the process or stage (train_worker_3)"},
+    {"confidence", 0, "P", 0, "with --cause: from 0 to 1"},
+    {"log", 0, "FILE", 0, "the tester opened this log file"},
+    {"lines", 0, "N", 0, "with --log: lines of it seen so far"},
+    {"note", 0, "TEXT", 0, "free text"},
+    {"done", 0, NULL, 0, "the session ends"},
+    {0},
+};
+
+static const struct cmd_entry study_answer_entry = {
+    .name = "answer",
+    .usage = "study answer STUDY_DIR --tester NAME --session ID --condition COND "
+             "(--start|--detected|--cause LABEL|--log FILE|--done) [--replay-s S] [--component NAME] "
+             "[--confidence P] [--lines N] [--note TEXT]",
+    .summary = "append one checked answer to a tester's answers file",
+    .args = {.opts = answer_opts, .min_pos = 1, .max_pos = 1, .pos_name = "STUDY_DIR"},
+    .exec = study_answer_exec,
+};
+
 static const struct cmd_opt new_opts[] = {
     {"out", 'o', "STUDY_DIR", 0, "the study directory to write (absent or empty)"},
     {"tester", 't', "NAME", STUDY_MAX_LIST, "a tester (repeatable)"},
@@ -91,11 +176,12 @@ static const struct cmd_entry study_report_entry = {
     .exec = study_report_exec,
 };
 
-static const struct cmd_entry *const study_subs[] = {&study_new_entry, &study_report_entry, NULL};
+static const struct cmd_entry *const study_subs[] = {&study_new_entry, &study_answer_entry,
+                                                     &study_report_entry, NULL};
 
 const struct cmd_entry cmd_study_entry = {
     .name = "study",
-    .usage = "study new|report ...",
+    .usage = "study new|answer|report ...",
     .summary = "blind MTTD studies: write one from runs, score the testers' answers",
     .subs = study_subs,
 };

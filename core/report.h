@@ -90,6 +90,19 @@ int study_new(const char *out, const struct study_new_opts *o, char *err, size_t
  * and prints a summary to out.  0, or -1 with err ("FILE:LINE: field: what"). */
 int study_report(const char *study, FILE *out, char *err, size_t errlen);
 
+/* One answer of a tester (moni-dataset(5) ANSWERS FILES), appended as one line to
+ * STUDY/testers/TESTER/answers.jsonl with the wall-clock time.  Checked against
+ * study.json (tester, session, condition) first.  0, or -1 with err. */
+struct study_answer {
+    const char *tester, *session, *condition;
+    const char *kind;          /* start detected cause log done */
+    double replay_s;           /* NaN: not given */
+    const char *cause, *component, *note, *file; /* NULL: not given */
+    double confidence;         /* NaN: not given */
+    long lines;                /* -1: not given */
+};
+int study_answer_append(const char *study, const struct study_answer *a, char *err, size_t errlen);
+
 /* Order statistics of the study's scores: the median and the p-th percentile with
  * linear interpolation between closest ranks (numpy's default).  NaN when n is 0. */
 double study_percentile(const double *v, size_t n, double p);

@@ -562,3 +562,93 @@ int study_new(const char *out, const struct study_new_opts *o, char *err, size_t
     free(c.runs);
     return rc;
 }
+
+/* ---- answers ---------------------------------------------------------------------------- */
+
+/* Whether the string array `key` of study.json holds s. */
+static bool study_lists(const cJSON *root, const char *key, const char *s)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(root, key))
+    if (cJSON_IsString(x) && !strcmp(x->valuestring, s))
+        return true;
+    return false;
+}
+
+static int answer_check(const cJSON *root, const struct study_answer *a, char *err, size_t errlen)
+{
+    static const char *const kinds[] = {"start", "detected", "cause", "log", "done", NULL};
+    size_t k = 0;
+    while (kinds[k] && strcmp(kinds[k], a->kind))
+        k++;
+    bool timed = !strcmp(a->kind, "detected") || !strcmp(a->kind, "cause");
+    if (!study_lists(root, "testers", a->tester))
+        snprintf(err, errlen, "--tester %s: not a tester of this study", a->tester);
+    else if (!study_lists(root, "sessions", a->session))
+        snprintf(err, errlen, "--session %s: not a session of this study", a->session);
+    else if (!study_lists(root, "conditions", a->condition))
+        snprintf(err, errlen, "--condition %s: not a condition of this study", a->condition);
+    else if (!kinds[k])
+        snprintf(err, errlen, "kind %s: one of start, detected, cause, log, done", a->kind);
+    else if (timed && isnan(a->replay_s))
+        snprintf(err, errlen, "--replay-s: required for a %s answer", a->kind);
+    else if (!isnan(a->replay_s) && !(a->replay_s >= 0))
+        snprintf(err, errlen, "--replay-s: must be >= 0");
+    else if (!strcmp(a->kind, "cause") && !(a->cause && *a->cause))
+        snprintf(err, errlen, "--cause: required");
+    else if (!strcmp(a->kind, "log") && !(a->file && *a->file))
+        snprintf(err, errlen, "--log: a file name is required");
+    else if (!isnan(a->confidence) && !(a->confidence >= 0 && a->confidence <= 1))
+        snprintf(err, errlen, "--confidence: must be from 0 to 1");
+    else
+        return 0;
+    return -1;
+}
+
+int study_answer_append(const char *study, const struct study_answer *a, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct moni_json doc;
+    snprintf(path, sizeof path, "%s/study.json", study);
+    if (moni_json_load(path, &doc, err, errlen) < 0)
+        return -1;
+    int rc = answer_check(doc.root, a, err, errlen);
+    moni_json_free(&doc);
+    if (rc < 0)
+        return -1;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "tester", a->tester);
+    cJSON_AddStringToObject(o, "session", a->session);
+    cJSON_AddStringToObject(o, "condition", a->condition);
+    cJSON_AddStringToObject(o, "kind", a->kind);
+    if (!isnan(a->replay_s))
+        cJSON_AddNumberToObject(o, "replay_s", a->replay_s);
+    char iso[MONI_ISO_LEN];
+    struct moni_stamp now = moni_now();
+    cJSON_AddStringToObject(o, "wall", moni_fmt_iso(now.real_ns, iso, sizeof iso));
+    if (a->cause)
+        cJSON_AddStringToObject(o, "cause", a->cause);
+    if (a->component)
+        cJSON_AddStringToObject(o, "component", a->component);
+    if (!isnan(a->confidence))
+        cJSON_AddNumberToObject(o, "confidence", a->confidence);
+    if (a->file)
+        cJSON_AddStringToObject(o, "file", a->file);
+    if (a->lines >= 0)
+        cJSON_AddNumberToObject(o, "lines", (double)a->lines);
+    if (a->note)
+        cJSON_AddStringToObject(o, "note", a->note);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    snprintf(path, sizeof path, "%s/testers/%s", study, a->tester);
+    int fd = line && moni_mkdir_p(path, 0755) == 0 ? rundir_open_append(path, "answers.jsonl") : -1;
+    rc = fd >= 0 ? rundir_append_line(fd, line, strlen(line)) : -1;
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -1; /* an answer is a measurement: on disk before we say so */
+    if (rc < 0)
+        snprintf(err, errlen, "%s/answers.jsonl: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    return rc;
+}
