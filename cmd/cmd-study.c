@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "core/core.h"
@@ -148,6 +149,42 @@ static const struct cmd_entry study_answer_entry = {
     .exec = study_answer_exec,
 };
 
+static int study_run_exec(struct cmd_args *a)
+{
+    const char *tester = cmd_arg(a, "tester"), *speed = cmd_arg(a, "speed");
+    if (!tester)
+        return cmd_usage_error(a, "--tester NAME is required");
+    double x;
+    if (num_arg(a, "speed", 1, &x) < 0)
+        return MONI_EXIT_USAGE;
+    if (!(x > 0))
+        return cmd_usage_error(a, "--speed %s: must be > 0", speed);
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        moni_err("study run: needs a terminal (the replay is the console)");
+        return MONI_EXIT_USAGE;
+    }
+    char err[1024];
+    if (study_run(a->pos[0], tester, speed, stdin, stdout, err, sizeof err) < 0) {
+        moni_err("study run: %s", err);
+        return MONI_EXIT_USAGE;
+    }
+    return MONI_EXIT_OK;
+}
+
+static const struct cmd_opt run_opts[] = {
+    {"tester", 't', "NAME", 0, "whose order to play"},
+    {"speed", 0, "X", 0, "replay speed (default 1)"},
+    {0},
+};
+
+static const struct cmd_entry study_run_entry = {
+    .name = "run",
+    .usage = "study run STUDY_DIR --tester NAME [--speed X]",
+    .summary = "play a tester's sessions in order in the blind replay",
+    .args = {.opts = run_opts, .min_pos = 1, .max_pos = 1, .pos_name = "STUDY_DIR"},
+    .exec = study_run_exec,
+};
+
 static const struct cmd_opt new_opts[] = {
     {"out", 'o', "STUDY_DIR", 0, "the study directory to write (absent or empty)"},
     {"tester", 't', "NAME", STUDY_MAX_LIST, "a tester (repeatable)"},
@@ -176,12 +213,12 @@ static const struct cmd_entry study_report_entry = {
     .exec = study_report_exec,
 };
 
-static const struct cmd_entry *const study_subs[] = {&study_new_entry, &study_answer_entry,
-                                                     &study_report_entry, NULL};
+static const struct cmd_entry *const study_subs[] = {&study_new_entry, &study_run_entry,
+                                                     &study_answer_entry, &study_report_entry, NULL};
 
 const struct cmd_entry cmd_study_entry = {
     .name = "study",
-    .usage = "study new|answer|report ...",
+    .usage = "study new|run|answer|report ...",
     .summary = "blind MTTD studies: write one from runs, score the testers' answers",
     .subs = study_subs,
 };

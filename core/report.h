@@ -103,6 +103,12 @@ struct study_answer {
 };
 int study_answer_append(const char *study, const struct study_answer *a, char *err, size_t errlen);
 
+/* Plays the tester's sessions not yet done, in order, each in the blind replay on
+ * this terminal (speed: its --speed, or NULL), with a prompt read from in between
+ * them; `start` and `done` answers frame each.  0, or -1 with err. */
+int study_run(const char *study, const char *tester, const char *speed, FILE *in, FILE *out,
+              char *err, size_t errlen);
+
 /* Order statistics of the study's scores: the median and the p-th percentile with
  * linear interpolation between closest ranks (numpy's default).  NaN when n is 0. */
 double study_percentile(const double *v, size_t n, double p);
