@@ -83,6 +83,10 @@ static const struct { enum lp_label cause, effect; } causes_rel[] = {
     {LP_LABEL_MEMORY_LEAK, LP_LABEL_HOST_OOM},
     {LP_LABEL_MEMORY_LEAK, LP_LABEL_PROCESS_KILLED},
     {LP_LABEL_PROCESS_HANG, LP_LABEL_PROCESS_KILLED},
+    /* a slow or lossy path comes before the timeouts it causes */
+    {LP_LABEL_NETWORK_DEGRADATION, LP_LABEL_NETWORK_TIMEOUT},
+    {LP_LABEL_NETWORK_DEGRADATION, LP_LABEL_NCCL_TIMEOUT},
+    {LP_LABEL_NETWORK_DEGRADATION, LP_LABEL_CLEANUP_FAILURE},
 };
 
 static bool causes(enum lp_label a, enum lp_label b)
