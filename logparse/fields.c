@@ -401,6 +401,24 @@ static const char *rate_unit_name(const char *s, size_t n, size_t i)
     return NULL;
 }
 
+/* "[20/100]" with no key before it: the step, when the line has none yet.  Only a
+ * closed bracket counts ("[10/02 11:27:04" is a date).  Returns the end, or 0. */
+static size_t bracket_progress(struct lp_parser *p, const char *s, size_t n, size_t i)
+{
+    size_t a = i + 1, ae, b, be;
+    while (a < n && s[a] == ' ')
+        a++;
+    if (lp_field_find(p, "step") || !progress_pair(s, n, a, &ae, &b, &be))
+        return 0;
+    size_t k = be;
+    while (k < n && s[k] == ' ')
+        k++;
+    if (k >= n || s[k] != ']')
+        return 0;
+    add_progress(p, "step", s, a, ae, b, be);
+    return k + 1;
+}
+
 /* key=value, key: value, "key = value", "key value" for known keys, progress as
  * "key N/M" or a leading "[N/M]"; two-word keys ("train loss", "max mem") joined. */
 static void extract_kv(struct lp_parser *p, const char *s, size_t n)
@@ -423,6 +441,11 @@ static void extract_kv(struct lp_parser *p, const char *s, size_t n)
     size_t pws = 0, pwe = 0; /* the previous word, if a single space before this key */
     while (i < n) {
         if (!lp_is_key_start(s[i]) || (i > 0 && lp_is_key_char(s[i - 1]))) {
+            size_t e;
+            if (s[i] == '[' && (e = bracket_progress(p, s, n, i))) { /* "Epoch 1 [20/100]" */
+                i = e;
+                continue;
+            }
             if (s[i] != ' ')
                 pwe = 0;
             i++;
