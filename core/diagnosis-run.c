@@ -61,7 +61,8 @@ static struct lp_diagnosis *log_diagnosis(const struct lp_rules *rules, const ch
     struct lp_recset set;
     lp_recset_init(&set);
     int rc = nfiles ? lp_parse_paths(rules, (const char *const *)files, nfiles,
-                                     LP_KIND_BIT(LP_KIND_EVENT), &set, err, errlen)
+                                     LP_KIND_BIT(LP_KIND_EVENT) | LP_KIND_BIT(LP_KIND_METRIC),
+                                     &set, err, errlen)
                     : 0;
     rundir_paths_free(files, nfiles);
     struct lp_diagnosis *d = rc == 0 ? lp_diagnose(&set) : NULL;
