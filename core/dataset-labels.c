@@ -172,6 +172,14 @@ struct base_stats {
     size_t n;
 };
 
+/* Moving averages of the kernel (load1/5/15, PSI's avg10/60/300) trail the effect by
+ * design: they say an effect happened, never when it ended. */
+static bool lags_by_design(const char *name)
+{
+    return !strcmp(name, "load1") || !strcmp(name, "load5") || !strcmp(name, "load15") ||
+           (!strncmp(name, "psi_", 4) && strstr(name, "_avg"));
+}
+
 static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_stats *bs)
 {
     size_t a = ds_row_of(d, f->start);
@@ -198,7 +206,7 @@ static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_st
                          d->cols[c].name);
         if (w > 0 && (size_t)w < sizeof f->affected - n)
             n += (size_t)w;
-        if (nmoved < MONI_ARRAY_LEN(moved)) {
+        if (nmoved < MONI_ARRAY_LEN(moved) && !lags_by_design(d->cols[c].name)) {
             moved[nmoved] = (int)c;
             bmean[nmoved] = mb;
             bsd[nmoved] = sb;
@@ -208,8 +216,8 @@ static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_st
     f->effect_end = f->end;
     if (f->label_kind != DS_LABEL_INTERVAL || !nmoved)
         return;
-    /* extend while any moved channel stays beyond 3 sd (and 5%) of its baseline,
-     * for at most the fault's own length plus 30 s */
+    /* extend while any moved channel (not a lagging average) stays beyond 3 sd (and
+     * 5%) of its baseline, for at most the fault's own length plus 30 s */
     size_t limit = b + (b - a + 1) + (size_t)(30 * MONI_NS_PER_SEC / d->grid_ns);
     size_t r = b + 1;
     for (; r < d->nrows && r <= limit; r++) {
