@@ -125,10 +125,10 @@ int autoenc_fit(struct autoenc *a, const double *x, size_t n, int dim,
         return -1;
     int hidden = o && o->hidden > 0 ? o->hidden : dim / 4;
     hidden = o && o->hidden > 0 ? hidden : (hidden < 2 ? 2 : hidden > 16 ? 16 : hidden);
-    int epochs = o && o->epochs > 0 ? o->epochs : 20;
+    int epochs = o && o->epochs > 0 ? o->epochs : 15;
     int batch = o && o->batch > 0 ? o->batch : 32;
     double lr = o && o->lr > 0 ? o->lr : 3e-3;
-    size_t max_rows = o && o->max_rows ? o->max_rows : 20000;
+    size_t max_rows = o && o->max_rows ? o->max_rows : 8192;
     uint64_t seed = (o ? o->seed : 0) ^ 0x6175746f656e6321ULL;
     a->dim = dim;
     a->hidden = hidden;

@@ -63,6 +63,7 @@ static int64_t grow(struct grow *g, uint32_t *idx, size_t n, int depth, int limi
     if (new_node(g->f, &id) < 0)
         return -1;
     g->f->nodes[id].size = (uint32_t)n;
+    g->f->nodes[id].split = iforest_c((double)n); /* until it is split */
     if (depth >= limit || n <= 1)
         return id;
     /* a random feature among those that still vary here (in random order) */
@@ -165,7 +166,7 @@ double iforest_score(const struct iforest *f, const double *row)
             nd = &f->nodes[row[nd->feat] < nd->split ? nd->left : nd->right];
             e++;
         }
-        sum += e + iforest_c(nd->size);
+        sum += e + nd->split; /* external nodes keep c(size) in split */
     }
     double mean = sum / (double)f->ntrees;
     return f->c_psi > 0 ? pow(2.0, -mean / f->c_psi) : 0.5;

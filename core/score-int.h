@@ -13,7 +13,7 @@
 struct if_node {
     int32_t feat;     /* -1: external node */
     uint32_t size;    /* external: training points that reached it */
-    double split;     /* internal: x[feat] < split goes left */
+    double split;     /* internal: x[feat] < split goes left; external: c(size) */
     uint32_t left, right;
 };
 struct iforest {
@@ -59,11 +59,11 @@ struct autoenc {
 };
 struct autoenc_opts {
     int hidden;        /* 0: dim / 4 clamped to [2, 16] */
-    int epochs;        /* 0: 20, more when that is fewer than min_steps batches */
+    int epochs;        /* 0: 15, more when that is fewer than min_steps batches */
     long min_steps;    /* 0: 4000 */
     int batch;         /* 0: 32 */
     double lr;         /* 0: 3e-3 */
-    size_t max_rows;   /* 0: 20000 (a seeded subsample of larger training sets) */
+    size_t max_rows;   /* 0: 8192 rows per epoch (a fresh seeded draw each epoch) */
     uint64_t seed;
 };
 /* Trains on x (n rows of dim) to reproduce its input (mean squared error).  0 or -1. */

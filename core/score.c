@@ -28,6 +28,7 @@ static const char *const model_names[M_N] = {"iforest", "autoencoder"};
 
 #define CLIP 1e6           /* standardised values beyond this are clipped */
 #define THRESHOLD_Q 0.99   /* threshold: this quantile of the training scores */
+#define THRESHOLD_ROWS 20000
 #define VUS_BUFFER 10      /* VUS-PR: buffers of 0..10 rows */
 #define IF_TREES 100
 #define IF_PSI 256
@@ -156,13 +157,16 @@ static int models_fit(struct models *m, const double *x, size_t n, int dim, uint
     if (iforest_fit(&m->forest, x, n, dim, IF_TREES, IF_PSI, seed) < 0 ||
         autoenc_fit(&m->ae, x, n, dim, &ao) < 0)
         return -1;
+    /* the threshold from at most THRESHOLD_ROWS training rows, evenly spaced */
+    size_t step = n > THRESHOLD_ROWS ? (n + THRESHOLD_ROWS - 1) / THRESHOLD_ROWS : 1, k_n = 0;
     double *tmp = malloc((n + 1) * sizeof *tmp);
     if (!tmp)
         return -1;
     for (int k = 0; k < M_N; k++) {
-        for (size_t r = 0; r < n; r++)
-            tmp[r] = model_score(m, k, x + r * (size_t)dim);
-        m->threshold[k] = eval_quantile(tmp, n, THRESHOLD_Q);
+        k_n = 0;
+        for (size_t r = 0; r < n; r += step)
+            tmp[k_n++] = model_score(m, k, x + r * (size_t)dim);
+        m->threshold[k] = eval_quantile(tmp, k_n, THRESHOLD_Q);
     }
     free(tmp);
     return 0;

@@ -2,11 +2,12 @@
 cpu fault, in the raw files moni build reads (samples.csv, meta.json,
 faults.jsonl).  Six channels driven by one load signal plus noise; under the fault
 cpu_pct and psi rise and progress falls, so the rows leave the healthy manifold.
-usage: synth_runs.py DIR SECONDS FAULT_START FAULT_LEN SEED [KIND [STRENGTH]]"""
+usage: synth_runs.py DIR SECONDS FAULT_START FAULT_LEN SEED [KIND [STRENGTH [EXTRA]]]
+EXTRA: that many more noisy columns (x0_pct ...), for the bench's wide matrix"""
 import json, math, os, random, sys
 from datetime import datetime, timezone
 
-def write(d, n, seed, fault=None, kind="cpu", k=1.0):
+def write(d, n, seed, fault=None, kind="cpu", k=1.0, extra=0):
     os.makedirs(d, exist_ok=True)
     rnd = random.Random(seed)
     real0, mono0 = 1795600800 * 10**9, 10**12
@@ -14,7 +15,7 @@ def write(d, n, seed, fault=None, kind="cpu", k=1.0):
         "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     with open(d + "/samples.csv", "w") as f:
         f.write("timestamp,mono_ns,cpu_pct,load_share,psi_cpu_some_pct,steps_per_s,"
-                "mem_used_bytes,net_rx_total\n")
+                "mem_used_bytes,net_rx_total" + "".join(",x%d_pct" % j for j in range(extra)) + "\n")
         rx = 0.0
         for i in range(n):
             t = i + 0.5
@@ -30,8 +31,9 @@ def write(d, n, seed, fault=None, kind="cpu", k=1.0):
             mem = 4e9 + 1e8 * load + rnd.gauss(0, 5e6)
             rx += 1e6 * load
             ns = int(t * 1e9)
-            f.write("%s,%d,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f\n" % (
+            f.write("%s,%d,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f" % (
                 iso(real0 + ns), mono0 + ns, cpu, share, psi, steps, mem, rx))
+            f.write("".join(",%.2f" % (50 * load + rnd.random()) for j in range(extra)) + "\n")
     meta = {"interval_ns": 10**9, "start": iso(real0), "end": iso(real0 + n * 10**9),
             "complete": True}
     json.dump(meta, open(d + "/meta.json", "w"))
@@ -47,4 +49,5 @@ def write(d, n, seed, fault=None, kind="cpu", k=1.0):
 if __name__ == "__main__":
     d, n, fs, fl, seed = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
     write(d, n, seed, (fs, fl) if fl > 0 else None, sys.argv[6] if len(sys.argv) > 6 else "cpu",
-          float(sys.argv[7]) if len(sys.argv) > 7 else 1.0)
+          float(sys.argv[7]) if len(sys.argv) > 7 else 1.0,
+          int(sys.argv[8]) if len(sys.argv) > 8 else 0)
