@@ -180,19 +180,10 @@ static void rule_free(struct rule *r)
     free(r->inst);
 }
 
-static int parse_rule(const struct moni_json *doc, const cJSON *obj, struct rule *r, char *err,
-                      size_t errlen)
+/* "name", "series", "per", "while", "severity", "summary": the strings, checked. */
+static int parse_rule_strings(const struct moni_json *doc, const cJSON *obj, struct rule *r,
+                              char *err, size_t errlen)
 {
-    memset(r, 0, sizeof *r);
-    r->scale = 1;
-    r->tolerance = 0.01;
-    r->min_fit = 0.8;
-    if (!cJSON_IsObject(obj)) {
-        moni_json_errf(doc, obj, err, errlen, "each rule must be an object");
-        return -1;
-    }
-    if (moni_json_check_keys(doc, obj, rule_keys, err, errlen) < 0)
-        return -1;
     if (get_string(doc, obj, "name", true, &r->name, err, errlen) < 0 ||
         get_string(doc, obj, "series", true, &r->series, err, errlen) < 0 ||
         get_string(doc, obj, "per", false, &r->per, err, errlen) < 0 ||
@@ -217,6 +208,13 @@ static int parse_rule(const struct moni_json *doc, const cJSON *obj, struct rule
                        "must be \"critical\", \"warning\" or \"info\"");
         return -1;
     }
+    return 0;
+}
+
+/* The {label} placeholders of "series" and "per", and "source". */
+static int parse_rule_series(const struct moni_json *doc, const cJSON *obj, struct rule *r,
+                             char *err, size_t errlen)
+{
     if (placeholder(r->series, &r->label_key) < 0) {
         moni_json_errf(doc, cJSON_GetObjectItemCaseSensitive(obj, "series"), err, errlen,
                        "at most one {label} placeholder of lower-case letters");
@@ -249,7 +247,13 @@ static int parse_rule(const struct moni_json *doc, const cJSON *obj, struct rule
         moni_json_errf(doc, src, err, errlen, "training series take no placeholder or \"per\"");
         return -1;
     }
+    return 0;
+}
 
+/* "check", "op", the numbers and durations, and what each check needs of them. */
+static int parse_rule_check(const struct moni_json *doc, const cJSON *obj, struct rule *r,
+                            char *err, size_t errlen)
+{
     const cJSON *chk = cJSON_GetObjectItemCaseSensitive(obj, "check");
     r->check = CHECK_THRESHOLD;
     if (chk) {
@@ -297,6 +301,26 @@ static int parse_rule(const struct moni_json *doc, const cJSON *obj, struct rule
         moni_json_errf(doc, obj, err, errlen, "tolerance must be >= 0 and min_fit in 0..1");
         return -1;
     }
+    return 0;
+}
+
+static int parse_rule(const struct moni_json *doc, const cJSON *obj, struct rule *r, char *err,
+                      size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->scale = 1;
+    r->tolerance = 0.01;
+    r->min_fit = 0.8;
+    if (!cJSON_IsObject(obj)) {
+        moni_json_errf(doc, obj, err, errlen, "each rule must be an object");
+        return -1;
+    }
+    if (moni_json_check_keys(doc, obj, rule_keys, err, errlen) < 0)
+        return -1;
+    if (parse_rule_strings(doc, obj, r, err, errlen) < 0 ||
+        parse_rule_series(doc, obj, r, err, errlen) < 0 ||
+        parse_rule_check(doc, obj, r, err, errlen) < 0)
+        return -1;
     if (!r->summary) {
         char s[256];
         snprintf(s, sizeof s, "%s on %s", check_names[r->check], r->series);

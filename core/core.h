@@ -60,7 +60,7 @@ struct exporter_extra {
     size_t nalerts;
 };
 
-/* ---- Prometheus exporter (core/exporter.c) ---------------------------------------
+/* ---- Prometheus exporter (core/exporter.c serves, core/exposition.c renders) ----------
  * Serves GET /metrics (text format 0.0.4) from a buffer rebuilt once per publish, on
  * non-blocking sockets driven by the loop; bounded connections, request size and
  * per-connection deadline, so no client can stall sampling.  listen is

@@ -251,7 +251,7 @@ static const struct det_param mem_params[] = {
     {"min_points", 4, "samples in the window before a fit counts"},
     {"min_rate_mib_s", 16, "growth of at least this many MiB per second"},
     {"min_r2", 0.8, "a fit at least this straight (r squared)"},
-    {"horizon_s", 900, "report when memory runs out within this many seconds"},
+    {"horizon_s", 300, "report when memory runs out within this many seconds"},
     {"clear_s", 30, "seconds without growth before another report"},
     {NULL, 0, NULL},
 };

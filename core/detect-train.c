@@ -114,12 +114,13 @@ static bool divergence_tick(struct det_ctx *c, void *state, struct detection *ou
 {
     struct divergence_state *st = state;
     const struct det_train *tr = c->train;
-    const double ratio = c->p[0], min_losses = c->p[1], sustain = c->p[2];
+    const double ratio = c->p[0], min_losses = c->p[1], sustain = c->p[2], extreme = c->p[3];
     long fresh = tr->nloss - st->seen;
     if (fresh > tr->loss.n)
         fresh = tr->loss.n;
     st->seen = tr->nloss;
     double last = NAN;
+    bool blown = false;
     for (long i = tr->loss.n - fresh; i < tr->loss.n; i++) {
         double v = series_at(&tr->loss, (int)i, true);
         if (++st->count == 1)
@@ -128,17 +129,21 @@ static bool divergence_tick(struct det_ctx *c, void *state, struct detection *ou
             st->above++;
         else
             st->above = 0;
+        /* orders of magnitude above the best need no history: an lr of 10 takes a
+         * loss of 0.69 to 1e7 in one logging interval */
+        blown |= st->count >= 2 && st->best > 0 && v > extreme * st->best;
         if (v < st->best)
             st->best = v;
         last = v;
     }
-    if (st->fired || st->above < (int)sustain)
+    if (st->fired || (st->above < (int)sustain && !blown))
         return false;
     st->fired = true;
     out->score = last / st->best;
     out->threshold = ratio;
-    DET_EVIDENCE(out, "the loss rose to %.4g, %.1fx its best %.4g, for %d logged values in a row",
-                 last, last / st->best, st->best, st->above);
+    DET_EVIDENCE(out, "the loss rose to %.4g, %.3gx its best %.4g (%d logged value%s above %gx)",
+                 last, last / st->best, st->best, st->above > 1 ? st->above : 1,
+                 st->above > 1 ? "s" : "", blown ? extreme : ratio);
     return true;
 }
 
@@ -146,6 +151,7 @@ static const struct det_param divergence_params[] = {
     {"ratio", 3, "the loss is this many times its lowest value so far"},
     {"min_losses", 10, "logged losses before the detector judges"},
     {"sustain", 3, "logged losses in a row above the ratio"},
+    {"extreme_ratio", 100, "a loss this many times its best is divergence at once"},
     {NULL, 0, NULL},
 };
 

@@ -248,6 +248,11 @@ void moni_json_errf(const struct moni_json *doc, const cJSON *item, char *err, s
         snprintf(err, errlen, "%s:%d: %s: %s", name, line, field, msg);
     else
         snprintf(err, errlen, "%s: %s: %s", name, field, msg);
+    /* errors are one line: a key or value with a newline or other control
+     * character in it must not break the message */
+    for (char *p = err; errlen && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
 }
 
 int moni_json_check_keys(const struct moni_json *doc, const cJSON *obj,

@@ -210,26 +210,11 @@ static void fault_clear(struct plan_fault *f)
     free(f->expected_failure_stage);
 }
 
-static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
+/* "params": an object {"load": "95%"} or the SPEC text "load=95%,workers=2", checked
+ * by the fault kind itself as `--fault` would be; kept as SPEC text. */
+static int parse_fault_params(struct ctx *c, const cJSON *o, const cJSON *kind,
+                              const struct fault_ops *ops, struct plan_fault *f)
 {
-    static const char *const keys[] = {"kind", "params", "target", "at", "for", "when",
-                                       "delay", "root_cause", "expected_failure_stage",
-                                       "comment", NULL};
-    memset(f, 0, sizeof *f);
-    f->line = moni_json_line(&c->doc, o);
-    if (!cJSON_IsObject(o))
-        FAIL(c, o, "a fault must be an object");
-    if (moni_json_check_keys(&c->doc, o, keys, c->err, c->errlen) < 0)
-        return -1;
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
-    if (!kind)
-        FAIL(c, o, "missing \"kind\"");
-    if (get_str(c, kind, &f->kind) < 0)
-        return -1;
-    const struct fault_ops *ops = fault_find(f->kind);
-    if (!ops)
-        FAIL(c, kind, "unknown fault kind '%s' (see 'moni fault list')", f->kind);
-    /* params: an object {"load": "95%"} or the SPEC text "load=95%,workers=2" */
     char ptext[1024] = "";
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params");
     if (cJSON_IsString(params)) {
@@ -258,7 +243,6 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
     } else if (params) {
         FAIL(c, params, "must be an object or \"key=value,...\"");
     }
-    /* validate through the fault kind itself, as `--fault` would */
     struct fault_kv kv[FAULT_MAX_PARAMS];
     size_t nkv = 0;
     char e[512];
@@ -268,21 +252,79 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
     if (fault_params_parse(ops, kv, nkv, &fp, e, sizeof e) != 0)
         FAIL(c, params ? params : kind, "%s", e);
     f->params = strdup(ptext);
+    return 0;
+}
+
+/* "target": "workload" (the default, kept as NULL), "pid=N", "port=N", "path=P". */
+static int parse_fault_target(struct ctx *c, const cJSON *o, struct plan_fault *f)
+{
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(o, "target");
-    if (tg) {
-        if (cJSON_IsNumber(tg)) {
-            char b[64];
-            snprintf(b, sizeof b, "pid=%d", tg->valueint);
-            f->target = strdup(b);
-        } else if (!cJSON_IsString(tg) || !tg->valuestring[0]) {
+    if (!tg)
+        return 0;
+    if (cJSON_IsNumber(tg)) {
+        char b[64];
+        snprintf(b, sizeof b, "pid=%d", tg->valueint);
+        f->target = strdup(b);
+    } else if (!cJSON_IsString(tg) || !tg->valuestring[0]) {
+        FAIL(c, tg, "must be \"workload\", \"pid=N\", \"port=N\" or \"path=P\"");
+    } else if (strcmp(tg->valuestring, "workload") != 0) {
+        if (strncmp(tg->valuestring, "pid=", 4) && strncmp(tg->valuestring, "port=", 5) &&
+            strncmp(tg->valuestring, "path=", 5))
             FAIL(c, tg, "must be \"workload\", \"pid=N\", \"port=N\" or \"path=P\"");
-        } else if (strcmp(tg->valuestring, "workload") != 0) {
-            if (strncmp(tg->valuestring, "pid=", 4) && strncmp(tg->valuestring, "port=", 5) &&
-                strncmp(tg->valuestring, "path=", 5))
-                FAIL(c, tg, "must be \"workload\", \"pid=N\", \"port=N\" or \"path=P\"");
-            f->target = strdup(tg->valuestring);
-        }
+        f->target = strdup(tg->valuestring);
     }
+    return 0;
+}
+
+/* "when": one trigger (an event, a rule or a phase of the rule packs), optionally
+ * narrowed by "text". */
+static int parse_fault_when(struct ctx *c, const cJSON *when, struct plan_fault *f)
+{
+    static const char *const wkeys[] = {"event", "rule", "phase", "text", NULL};
+    if (!cJSON_IsObject(when) || !when->child)
+        FAIL(c, when, "must be {\"event\": NAME}, {\"rule\": ID} or {\"phase\": NAME}");
+    if (moni_json_check_keys(&c->doc, when, wkeys, c->err, c->errlen) < 0)
+        return -1;
+    /* "text": only records whose line contains it ("step 2 stage=rollout") */
+    const cJSON *wt = cJSON_GetObjectItemCaseSensitive(when, "text");
+    if (wt) {
+        if (!cJSON_IsString(wt) || !wt->valuestring[0])
+            FAIL(c, wt, "must be a non-empty string");
+        f->when_text = strdup(wt->valuestring);
+    }
+    const cJSON *t = NULL;
+    int ntrig = 0;
+    for (const cJSON *k = when->child; k; k = k->next)
+        if (strcmp(k->string, "text")) {
+            t = k;
+            ntrig++;
+        }
+    if (ntrig == 0)
+        FAIL(c, when, "\"text\" needs one of \"event\", \"rule\" or \"phase\"");
+    if (ntrig > 1)
+        FAIL(c, when, "one trigger per fault");
+    if (!cJSON_IsString(t) || !t->valuestring[0])
+        FAIL(c, t, "must be a non-empty string");
+    if (!strcmp(t->string, "rule")) {
+        if (!known_rule(c, t->valuestring))
+            FAIL(c, t, "no rule '%s' in the rule packs%s", t->valuestring,
+                 c->rules_failed ? " (rule packs failed to load)" : "");
+        f->when_rule = strdup(t->valuestring);
+    } else if (!strcmp(t->string, "phase")) {
+        if (lp_phase_from_name(t->valuestring) < 0)
+            FAIL(c, t, "unknown phase '%s'", t->valuestring);
+        f->when_event = strdup(t->valuestring);
+    } else {
+        if (!known_event(c, t->valuestring))
+            FAIL(c, t, "no event or phase '%s' in the rule packs", t->valuestring);
+        f->when_event = strdup(t->valuestring);
+    }
+    return 0;
+}
+
+/* "at", "for", "delay" and "when": when the fault fires and for how long. */
+static int parse_fault_timing(struct ctx *c, const cJSON *o, struct plan_fault *f)
+{
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "at");
     if (at) {
         if (get_duration(c, at, &f->at_ns) < 0)
@@ -297,50 +339,38 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
         return -1;
     const cJSON *when = cJSON_GetObjectItemCaseSensitive(o, "when");
     if (when) {
-        static const char *const wkeys[] = {"event", "rule", "phase", "text", NULL};
-        if (!cJSON_IsObject(when) || !when->child)
-            FAIL(c, when, "must be {\"event\": NAME}, {\"rule\": ID} or {\"phase\": NAME}");
-        if (moni_json_check_keys(&c->doc, when, wkeys, c->err, c->errlen) < 0)
+        if (parse_fault_when(c, when, f) < 0)
             return -1;
-        /* "text": only records whose line contains it ("step 2 stage=rollout") */
-        const cJSON *wt = cJSON_GetObjectItemCaseSensitive(when, "text");
-        if (wt) {
-            if (!cJSON_IsString(wt) || !wt->valuestring[0])
-                FAIL(c, wt, "must be a non-empty string");
-            f->when_text = strdup(wt->valuestring);
-        }
-        const cJSON *t = NULL;
-        int ntrig = 0;
-        for (const cJSON *k = when->child; k; k = k->next)
-            if (strcmp(k->string, "text")) {
-                t = k;
-                ntrig++;
-            }
-        if (ntrig == 0)
-            FAIL(c, when, "\"text\" needs one of \"event\", \"rule\" or \"phase\"");
-        if (ntrig > 1)
-            FAIL(c, when, "one trigger per fault");
-        if (!cJSON_IsString(t) || !t->valuestring[0])
-            FAIL(c, t, "must be a non-empty string");
-        if (!strcmp(t->string, "rule")) {
-            if (!known_rule(c, t->valuestring))
-                FAIL(c, t, "no rule '%s' in the rule packs%s", t->valuestring,
-                     c->rules_failed ? " (rule packs failed to load)" : "");
-            f->when_rule = strdup(t->valuestring);
-        } else if (!strcmp(t->string, "phase")) {
-            if (lp_phase_from_name(t->valuestring) < 0)
-                FAIL(c, t, "unknown phase '%s'", t->valuestring);
-            f->when_event = strdup(t->valuestring);
-        } else {
-            if (!known_event(c, t->valuestring))
-                FAIL(c, t, "no event or phase '%s' in the rule packs", t->valuestring);
-            f->when_event = strdup(t->valuestring);
-        }
         if (at)
             FAIL(c, at, "use \"delay\" with \"when\" (not \"at\")");
     } else if (dl) {
         FAIL(c, dl, "\"delay\" needs \"when\"");
     }
+    return 0;
+}
+
+static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
+{
+    static const char *const keys[] = {"kind", "params", "target", "at", "for", "when",
+                                       "delay", "root_cause", "expected_failure_stage",
+                                       "comment", NULL};
+    memset(f, 0, sizeof *f);
+    f->line = moni_json_line(&c->doc, o);
+    if (!cJSON_IsObject(o))
+        FAIL(c, o, "a fault must be an object");
+    if (moni_json_check_keys(&c->doc, o, keys, c->err, c->errlen) < 0)
+        return -1;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    if (!kind)
+        FAIL(c, o, "missing \"kind\"");
+    if (get_str(c, kind, &f->kind) < 0)
+        return -1;
+    const struct fault_ops *ops = fault_find(f->kind);
+    if (!ops)
+        FAIL(c, kind, "unknown fault kind '%s' (see 'moni fault list')", f->kind);
+    if (parse_fault_params(c, o, kind, ops, f) < 0 || parse_fault_target(c, o, f) < 0 ||
+        parse_fault_timing(c, o, f) < 0)
+        return -1;
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(o, "root_cause");
     if (rc && get_str(c, rc, &f->root_cause) < 0)
         return -1;

@@ -198,14 +198,11 @@ static bool is_traceback_header(const struct lp_record *r)
     return n && r->text[n - 1] == ':' && memmem(r->text, n, "Exception in ", 13);
 }
 
-struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
+/* The error and labelled-warning events of set, counted into d, in time order. */
+static size_t select_records(const struct lp_recset *set, struct lp_diagnosis *d,
+                             const struct lp_record **rec)
 {
-    struct lp_diagnosis *d = calloc(1, sizeof *d);
-    const struct lp_record **rec = calloc(set->n ? set->n : 1, sizeof *rec);
-    struct cluster *cl = calloc(set->n ? set->n : 1, sizeof *cl);
-    size_t nrec = 0, ncl = 0;
-    if (!d || !rec || !cl)
-        goto oom;
+    size_t nrec = 0;
     for (size_t i = 0; i < set->n; i++) {
         const struct lp_record *r = &set->v[i];
         if (r->kind != LP_KIND_EVENT || !strcmp(r->rule_id, "line_truncated"))
@@ -222,6 +219,13 @@ struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
     }
     if (nrec)
         qsort(rec, nrec, sizeof *rec, cmp_rec);
+    return nrec;
+}
+
+/* One cluster per main label (per rule for unlabelled records); returns how many. */
+static size_t build_clusters(const struct lp_record *const *rec, size_t nrec, struct cluster *cl)
+{
+    size_t ncl = 0;
     for (size_t i = 0; i < nrec; i++) {
         const struct lp_record *r = rec[i];
         int lab = main_label(r->labels);
@@ -246,8 +250,13 @@ struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
         if (c->nev < MAX_EVIDENCE)
             c->ev[c->nev++] = r;
     }
-    /* insertion sort: the comparator is not a strict weak order across groups of
-     * related labels, so keep it simple and deterministic */
+    return ncl;
+}
+
+/* Insertion sort: the comparator is not a strict weak order across groups of
+ * related labels, so keep it simple and deterministic. */
+static void rank_clusters(struct cluster *cl, size_t ncl)
+{
     for (size_t i = 1; i < ncl; i++) {
         struct cluster t = cl[i];
         size_t j = i;
@@ -257,13 +266,18 @@ struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
         }
         cl[j] = t;
     }
+}
+
+/* The ranked clusters as causes, each with its action and evidence. */
+static int fill_causes(struct lp_diagnosis *d, const struct cluster *cl, size_t ncl)
+{
     d->causes = calloc(ncl ? ncl : 1, sizeof *d->causes);
     if (!d->causes)
-        goto oom;
+        return -1;
     d->ncauses = ncl;
     for (size_t k = 0; k < ncl; k++) {
         struct lp_cause *c = &d->causes[k];
-        struct cluster *s = &cl[k];
+        const struct cluster *s = &cl[k];
         c->label = s->label >= 0 ? (enum lp_label)s->label : LP_NLABELS;
         c->labels = s->labels;
         c->consequence = s->group == 2;
@@ -283,36 +297,62 @@ struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
             c->nevidence = s->nev;
         }
     }
-    /* The root cause explains the later errors of the other clusters. */
-    if (ncl) {
-        struct lp_cause *root = &d->causes[0];
-        struct cluster *rc = &cl[0];
-        root->explains = calloc(MAX_EXPLAINS, sizeof *root->explains);
-        int64_t t0 = cl_time(rc);
-        for (size_t i = 0; i < nrec && root->explains; i++) {
-            const struct lp_record *r = rec[i];
-            if (r->severity < LP_SEV_ERROR || lp_record_time(r) < t0)
-                continue;
-            int lab = main_label(r->labels);
-            if (lab == rc->label && (lab >= 0 || !strcmp(rc->key, r->rule_id)))
-                continue;
-            if (root->nexplains < MAX_EXPLAINS)
-                fill_evidence(&root->explains[root->nexplains++], r);
-        }
+    return 0;
+}
+
+static bool in_cluster(const struct cluster *c, const struct lp_record *r)
+{
+    int lab = main_label(r->labels);
+    return lab == c->label && (lab >= 0 || !strcmp(c->key, r->rule_id));
+}
+
+/* The root cause explains the later errors of the other clusters. */
+static void fill_explains(struct lp_cause *root, const struct cluster *rc,
+                          const struct lp_record *const *rec, size_t nrec)
+{
+    root->explains = calloc(MAX_EXPLAINS, sizeof *root->explains);
+    int64_t t0 = cl_time(rc);
+    for (size_t i = 0; i < nrec && root->explains; i++) {
+        const struct lp_record *r = rec[i];
+        if (r->severity < LP_SEV_ERROR || lp_record_time(r) < t0)
+            continue;
+        if (in_cluster(rc, r))
+            continue;
+        if (root->nexplains < MAX_EXPLAINS)
+            fill_evidence(&root->explains[root->nexplains++], r);
     }
-    /* last error */
+}
+
+/* The last error of the run, and whether it hides the root cause. */
+static void fill_last_error(struct lp_diagnosis *d, const struct cluster *cl, size_t ncl,
+                            const struct lp_record *const *rec, size_t nrec)
+{
     for (size_t i = nrec; i-- > 0;) {
         if (rec[i]->severity >= LP_SEV_ERROR) {
             fill_evidence(&d->last_error, rec[i]);
             d->has_last_error = true;
-            if (ncl) {
-                int lab = main_label(rec[i]->labels);
-                d->masked = !(lab == cl[0].label &&
-                              (lab >= 0 || !strcmp(cl[0].key, rec[i]->rule_id)));
-            }
+            if (ncl)
+                d->masked = !in_cluster(&cl[0], rec[i]);
             break;
         }
     }
+}
+
+struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
+{
+    struct lp_diagnosis *d = calloc(1, sizeof *d);
+    const struct lp_record **rec = calloc(set->n ? set->n : 1, sizeof *rec);
+    struct cluster *cl = calloc(set->n ? set->n : 1, sizeof *cl);
+    if (!d || !rec || !cl)
+        goto oom;
+    size_t nrec = select_records(set, d, rec);
+    size_t ncl = build_clusters(rec, nrec, cl);
+    rank_clusters(cl, ncl);
+    if (fill_causes(d, cl, ncl) < 0)
+        goto oom;
+    if (ncl)
+        fill_explains(&d->causes[0], &cl[0], rec, nrec);
+    fill_last_error(d, cl, ncl, rec, nrec);
     free(rec);
     free(cl);
     return d;

@@ -50,6 +50,9 @@ struct lp_rules {
 
 int lp_rule_exec(const struct lp_rule *r, const char *s, size_t len, pcre2_match_data *md,
                  pcre2_match_context *mc);
+/* Formats a message into err (if any); returns -1. */
+int lp_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand);
 
 #endif

@@ -1,72 +1,13 @@
 /* logparse/parser.c — the streaming parser: splits bytes of several sources into
- * lines (LF, CRLF, bare CR), strips ANSI escapes, groups Python tracebacks into one
- * event, runs the candidate rules of each line (prefilter first) and turns matches
- * into records; keeps the running training state. */
+ * lines (LF, CRLF, bare CR), strips ANSI escapes, hands each line to the traceback
+ * grouper (traceback.c), runs the candidate rules of each line (prefilter first)
+ * and turns matches into records, whose fields fields.c fills; keeps the running
+ * training state. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "logparse/lp-int.h"
-
-#define LP_MAX_FIELDS 64
-#define TB_MAX_EXC 4      /* exception lines kept of a chained traceback */
-#define TB_EXC_LEN 4096   /* bytes kept of each */
-#define TB_MAX_LINES 5000 /* a traceback longer than this is closed */
-
-enum tb_state { TB_NONE, TB_FRAMES, TB_AFTER_EXC, TB_CHAIN };
-
-struct tb {
-    enum tb_state st;
-    uint64_t first_line, last_line, nlines;
-    struct moni_stamp recv;
-    int64_t time_ns;
-    bool has_time;
-    size_t nexc;
-    char exc[TB_MAX_EXC][TB_EXC_LEN];
-    size_t exclen[TB_MAX_EXC];
-    uint64_t exc_line[TB_MAX_EXC];
-};
-
-struct source {
-    char *name;
-    char *buf; /* the partial line */
-    size_t len, cap;
-    bool pending_cr; /* last byte was CR: a following LF belongs to it */
-    bool overflow;   /* current line exceeded LP_MAX_LINE */
-    uint64_t line_no; /* LF-terminated lines completed so far */
-    int64_t last_time_ns;
-    struct tb *tb;
-};
-
-struct lp_parser {
-    const struct lp_rules *rules;
-    lp_record_cb cb;
-    void *arg;
-    struct source *src;
-    size_t nsrc, capsrc;
-    struct source *last_src;
-    pcre2_match_data *md;
-    pcre2_match_context *mc;
-    uint64_t *cand;
-    char *strip; /* ANSI-stripped line */
-    size_t stripcap;
-    char *arena; /* field names and texts of the current record */
-    size_t arenacap, arenalen;
-    struct lp_field fields[LP_MAX_FIELDS];
-    signed char fmetric[LP_MAX_FIELDS]; /* enum lp_metric of each field, or -1 */
-    size_t nfields;
-    struct lp_state st;
-};
-
-/* ---- small helpers --------------------------------------------------------------- */
-static const char *const metric_names[LP_NMETRICS] = {
-    "loss", "learning_rate", "grad_norm", "step", "max_steps", "epoch", "it_per_s",
-    "samples_per_second", "eval_loss", "eval_accuracy",
-};
-const char *lp_metric_name(enum lp_metric m)
-{
-    return (unsigned)m < LP_NMETRICS ? metric_names[m] : "?";
-}
+#include "logparse/parser-int.h"
 
 static int ensure(char **buf, size_t *cap, size_t need)
 {
@@ -81,149 +22,6 @@ static int ensure(char **buf, size_t *cap, size_t need)
     *buf = nb;
     *cap = nc;
     return 0;
-}
-
-static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
- * around allowed).  The common short case avoids strtod (Clinger's fast path). */
-static bool parse_num(const char *s, size_t n, double *out)
-{
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (!n || n > 64)
-        return false;
-    size_t i = 0;
-    bool neg = false;
-    if (s[i] == '-' || s[i] == '+')
-        neg = s[i++] == '-';
-    if (i < n && (s[i] == 'n' || s[i] == 'N' || s[i] == 'i' || s[i] == 'I')) {
-        size_t rest = n - i;
-        if (rest == 3 && !strncasecmp(s + i, "nan", 3)) {
-            *out = neg ? -NAN : NAN;
-            return true;
-        }
-        if ((rest == 3 && !strncasecmp(s + i, "inf", 3)) ||
-            (rest == 8 && !strncasecmp(s + i, "infinity", 8))) {
-            *out = neg ? -INFINITY : INFINITY;
-            return true;
-        }
-        return false;
-    }
-    uint64_t mant = 0;
-    int ndig = 0, exp10 = 0;
-    bool any = false;
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        if (ndig < 19) {
-            mant = mant * 10 + (uint64_t)(s[i] - '0');
-            if (mant)
-                ndig++;
-        } else {
-            exp10++;
-        }
-        i++;
-        any = true;
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (ndig < 19) {
-                mant = mant * 10 + (uint64_t)(s[i] - '0');
-                if (mant)
-                    ndig++;
-                exp10--;
-            }
-            i++;
-            any = true;
-        }
-    }
-    if (!any)
-        return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool eneg = false;
-        if (i < n && (s[i] == '-' || s[i] == '+'))
-            eneg = s[i++] == '-';
-        int e = 0;
-        bool edig = false;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (e < 10000)
-                e = e * 10 + (s[i] - '0');
-            i++;
-            edig = true;
-        }
-        if (!edig)
-            return false;
-        exp10 += eneg ? -e : e;
-    }
-    if (i != n)
-        return false;
-    double v;
-    if (mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        v = (double)mant;
-        v = exp10 < 0 ? v / pow10_tab[-exp10] : v * pow10_tab[exp10];
-    } else {
-        char tmp[72];
-        memcpy(tmp, s, n);
-        tmp[n] = '\0';
-        v = strtod(tmp, NULL);
-        *out = v;
-        return true;
-    }
-    *out = neg ? -v : v;
-    return true;
-}
-
-/* Normalised metric name: lower case, runs of other characters -> '_', then a few
- * aliases so every framework's spelling lands on one name. */
-static size_t norm_name(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t k = 0;
-    bool us = false;
-    for (size_t i = 0; i < n && k + 1 < cap; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (us && k)
-                out[k++] = '_';
-            us = false;
-            if (k + 1 < cap)
-                out[k++] = c;
-        } else {
-            us = true;
-        }
-    }
-    out[k] = '\0';
-    static const struct { const char *from, *to; } aliases[] = {
-        {"lm_loss", "loss"},
-        {"lr", "learning_rate"},
-        {"iteration", "step"},
-        {"iter", "step"},
-        {"global_step", "step"},
-        {"samples_per_sec", "samples_per_second"},
-        {"currsamplespersec", "samples_per_second"},
-        {"eval_acc", "eval_accuracy"},
-        {"val_loss", "eval_loss"},
-        {"val_acc", "eval_accuracy"},
-        {"grad_norm_", "grad_norm"},
-    };
-    if (k < 2 || k > 17 || !strchr("lignscev", out[0]))
-        return k;
-    for (size_t i = 0; i < MONI_ARRAY_LEN(aliases); i++)
-        if (out[0] == aliases[i].from[0] && !strcmp(out, aliases[i].from)) {
-            size_t l = strlen(aliases[i].to);
-            if (l + 1 <= cap) {
-                memcpy(out, aliases[i].to, l + 1);
-                k = l;
-            }
-            break;
-        }
-    return k;
 }
 
 /* ---- sources ------------------------------------------------------------------- */
@@ -296,192 +94,7 @@ void lp_parser_free(struct lp_parser *p)
 const struct lp_state *lp_parser_state(const struct lp_parser *p) { return &p->st; }
 void lp_parser_reset_state(struct lp_parser *p) { memset(&p->st, 0, sizeof p->st); }
 
-/* ---- fields ----------------------------------------------------------------------- */
-static const char *arena_put(struct lp_parser *p, const char *s, size_t n)
-{
-    if (p->arenalen + n + 1 > p->arenacap)
-        return NULL;
-    char *d = p->arena + p->arenalen;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    p->arenalen += n + 1;
-    return d;
-}
-
-static struct lp_field *field_find(struct lp_parser *p, const char *name)
-{
-    for (size_t i = 0; i < p->nfields; i++)
-        if (p->fields[i].name[0] == name[0] && !strcmp(p->fields[i].name, name))
-            return &p->fields[i];
-    return NULL;
-}
-
-static int metric_index(const char *name)
-{
-    for (int m = 0; m < LP_NMETRICS; m++)
-        if (name[0] == metric_names[m][0] && !strcmp(name, metric_names[m]))
-            return m;
-    return -1;
-}
-
-/* Adds a field (name normalised); numeric text gets is_num.  A later field of the
- * same name replaces an earlier one.  numeric_only drops non-numbers. */
-static void add_field(struct lp_parser *p, const char *name, size_t nlen, const char *text,
-                      size_t tlen, bool numeric_only, bool normalise)
-{
-    char nb[128];
-    size_t nl;
-    if (normalise) {
-        nl = norm_name(name, nlen, nb, sizeof nb);
-    } else {
-        nl = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
-        memcpy(nb, name, nl);
-        nb[nl] = '\0';
-    }
-    if (!nl)
-        return;
-    while (tlen && (*text == ' ' || *text == '\t'))
-        text++, tlen--;
-    while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
-        tlen--;
-    double v = 0;
-    bool isnum = parse_num(text, tlen, &v);
-    if (numeric_only && !isnum)
-        return;
-    struct lp_field *f = field_find(p, nb);
-    if (!f) {
-        if (p->nfields == LP_MAX_FIELDS)
-            return;
-        const char *n = arena_put(p, nb, nl);
-        if (!n)
-            return;
-        p->fmetric[p->nfields] = (signed char)metric_index(nb);
-        f = &p->fields[p->nfields++];
-        f->name = n;
-    }
-    const char *t = arena_put(p, text, tlen);
-    f->text = t ? t : "";
-    f->num = v;
-    f->is_num = isnum;
-}
-
-static bool is_key_start(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-static bool is_key_char(char c)
-{
-    return is_key_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '/' || c == '-';
-}
-
-/* {'loss': 0.69, "epoch": 1.0, ...}: every quoted key with a numeric value. */
-static void extract_pydict(struct lp_parser *p, const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        char q = s[i];
-        if (q != '\'' && q != '"') {
-            i++;
-            continue;
-        }
-        size_t ks = ++i;
-        while (i < n && s[i] != q)
-            i++;
-        if (i >= n)
-            return;
-        size_t ke = i++;
-        while (i < n && s[i] == ' ')
-            i++;
-        if (i >= n || s[i] != ':')
-            continue;
-        i++;
-        size_t vs = i;
-        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != '\'' && s[i] != '"')
-            i++;
-        if (i < n && (s[i] == '\'' || s[i] == '"'))
-            continue; /* a string value; its quote starts the next scan */
-        /* tensor(0.5) and np.float64(0.5) print their value in parentheses */
-        const char *v = s + vs;
-        size_t vl = i - vs;
-        const char *lp = memchr(v, '(', vl);
-        if (lp && vl && v[vl - 1] == ')') {
-            vl = (size_t)(v + vl - 1 - (lp + 1));
-            v = lp + 1;
-            const char *comma = memchr(v, ',', vl);
-            if (comma)
-                vl = (size_t)(comma - v);
-        }
-        add_field(p, s + ks, ke - ks, v, vl, true, true);
-    }
-}
-
-/* key=value, key: value (value numeric, key an identifier). */
-static void extract_kv(struct lp_parser *p, const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        if (!is_key_start(s[i]) || (i > 0 && is_key_char(s[i - 1]))) {
-            i++;
-            continue;
-        }
-        size_t ks = i;
-        while (i < n && is_key_char(s[i]))
-            i++;
-        size_t ke = i;
-        if (i < n && s[i] == '=') {
-            i++;
-        } else if (i + 1 < n && s[i] == ':' && s[i + 1] == ' ') {
-            i += 2;
-        } else {
-            continue;
-        }
-        while (i < n && s[i] == ' ')
-            i++;
-        if (i < n && s[i] == '[') /* lr=[0.0001] (DeepSpeed prints lists) */
-            i++;
-        size_t vs = i;
-        while (i < n && s[i] != ' ' && s[i] != ',' && s[i] != ';' && s[i] != '|' &&
-               s[i] != ']' && s[i] != ')' && s[i] != '}' && s[i] != '\t')
-            i++;
-        add_field(p, s + ks, ke - ks, s + vs, i - vs, true, true);
-    }
-}
-
-/* Megatron style: "| lm loss: 6.5E+00 | learning rate: 1.0E-04 |" */
-static void extract_pipe(struct lp_parser *p, const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        const char *bar = memchr(s + i, '|', n - i);
-        size_t e = bar ? (size_t)(bar - s) : n;
-        const char *colon = NULL;
-        for (size_t k = e; k > i; k--)
-            if (s[k - 1] == ':') {
-                colon = s + k - 1;
-                break;
-            }
-        if (colon) {
-            size_t ks = i, ke = (size_t)(colon - s);
-            while (ks < ke && s[ks] == ' ')
-                ks++;
-            add_field(p, s + ks, ke - ks, colon + 1, (size_t)(s + e - colon - 1), true, true);
-        }
-        i = e + 1;
-    }
-}
-
 /* ---- records ---------------------------------------------------------------------- */
-struct line_ctx {
-    struct source *src;
-    const char *text;
-    size_t len;
-    uint64_t line_no;
-    bool truncated;
-    struct moni_stamp recv;
-    bool has_time;
-    int64_t time_ns;
-};
-
 static void update_state(struct lp_parser *p, const struct lp_record *r)
 {
     struct lp_state *st = &p->st;
@@ -533,7 +146,7 @@ static void update_state(struct lp_parser *p, const struct lp_record *r)
     }
 }
 
-static void emit(struct lp_parser *p, struct lp_record *r)
+void lp_emit(struct lp_parser *p, struct lp_record *r)
 {
     r->fields = p->fields;
     r->nfields = p->nfields;
@@ -542,7 +155,7 @@ static void emit(struct lp_parser *p, struct lp_record *r)
         p->cb(r, p->arg);
 }
 
-static void record_base(struct lp_record *r, const struct line_ctx *lc)
+void lp_record_base(struct lp_record *r, const struct line_ctx *lc)
 {
     memset(r, 0, sizeof *r);
     r->source = lc->src->name;
@@ -557,57 +170,16 @@ static void record_base(struct lp_record *r, const struct line_ctx *lc)
     r->action = "";
 }
 
-/* Fields of one regex match: named groups, then the extractor. */
-static void match_fields(struct lp_parser *p, const struct lp_rule *rule, const char *s)
-{
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
-    const char *xs = s + ov[0];
-    size_t xn = ov[1] - ov[0];
-    for (size_t i = 0; i < rule->nnames; i++) {
-        int g = rule->names[i].group;
-        if (ov[2 * g] == PCRE2_UNSET)
-            continue;
-        if (!strcmp(rule->names[i].name, "kv")) {
-            xs = s + ov[2 * g];
-            xn = ov[2 * g + 1] - ov[2 * g];
-            continue;
-        }
-        const char *nm = rule->names[i].name;
-        add_field(p, nm, strlen(nm), s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], false,
-                  rule->kind == LP_KIND_METRIC);
-    }
-    switch (rule->extract) {
-    case LP_X_PYDICT: extract_pydict(p, xs, xn); break;
-    case LP_X_KV: extract_kv(p, xs, xn); break;
-    case LP_X_PIPE: extract_pipe(p, xs, xn); break;
-    case LP_X_NONE: break;
-    }
-    /* tqdm prints s/it when slower than one step a second. */
-    struct lp_field *spi = field_find(p, "s_per_it");
-    if (spi && spi->is_num && spi->num > 0 && !field_find(p, "it_per_s") &&
-        p->nfields < LP_MAX_FIELDS) {
-        char buf[32];
-        int l = snprintf(buf, sizeof buf, "%.17g", 1.0 / spi->num);
-        add_field(p, "it_per_s", 8, buf, (size_t)l, true, false);
-    }
-}
-
-static void start_fields(struct lp_parser *p)
-{
-    p->nfields = 0;
-    p->arenalen = 0;
-}
-
-/* Runs the rules on one line; returns true if an event rule matched.  only_events:
- * used for the exception line of a traceback. */
-static bool match_line(struct lp_parser *p, const struct line_ctx *lc, bool only_events,
-                       const struct tb *tb)
+/* Runs the rules on one line and emits a record per kind that matched; returns true
+ * if an event rule matched.  exception_probe (an exception line of a traceback): only
+ * event rules, and nothing is emitted, since the traceback builds its own record. */
+bool lp_match_line(struct lp_parser *p, const struct line_ctx *lc, bool exception_probe)
 {
     const struct lp_rules *rs = p->rules;
     if (!rs->n)
         return false;
     lp_rules_candidates(rs, lc->text, lc->len, p->cand);
-    bool done[3] = {only_events, false, only_events};
+    bool done[3] = {exception_probe, false, exception_probe};
     bool matched_event = false;
     for (size_t w = 0; w < rs->nwords; w++) {
         uint64_t bits = p->cand[w];
@@ -624,15 +196,15 @@ static bool match_line(struct lp_parser *p, const struct line_ctx *lc, bool only
                 continue;
             done[rule->kind] = true;
             struct lp_record r;
-            record_base(&r, lc);
+            lp_record_base(&r, lc);
             r.kind = rule->kind;
             r.rule_id = rule->id;
             r.event = rule->event;
             r.severity = rule->severity;
             r.labels = rule->labels;
             r.action = rule->action;
-            start_fields(p);
-            match_fields(p, rule, lc->text);
+            lp_fields_start(p);
+            lp_match_fields(p, rule, lc->text);
             if (rule->kind == LP_KIND_METRIC) {
                 size_t nnum = 0;
                 for (size_t f = 0; f < p->nfields; f++)
@@ -644,7 +216,7 @@ static bool match_line(struct lp_parser *p, const struct line_ctx *lc, bool only
             }
             if (rule->kind == LP_KIND_PHASE) {
                 r.phase = rule->phase;
-                const struct lp_field *pf = field_find(p, "phase");
+                const struct lp_field *pf = lp_field_find(p, "phase");
                 if (pf) {
                     int ph = lp_phase_from_name(pf->text);
                     if (ph > 0)
@@ -656,212 +228,14 @@ static bool match_line(struct lp_parser *p, const struct line_ctx *lc, bool only
                 }
                 r.event = lp_phase_name(r.phase);
             }
-            if (rule->kind == LP_KIND_EVENT) {
+            if (rule->kind == LP_KIND_EVENT)
                 matched_event = true;
-                if (tb) {
-                    r.first_line_no = tb->first_line;
-                    r.recv = tb->recv;
-                    if (tb->has_time) {
-                        r.has_time = true;
-                        r.time_ns = tb->time_ns;
-                    }
-                }
-            }
-            if (tb)
-                return true; /* caller emits with traceback fields */
-            emit(p, &r);
+            if (exception_probe)
+                return true;
+            lp_emit(p, &r);
         }
     }
     return matched_event;
-}
-
-/* Exception line "pkg.module.SomeError: message" -> type and message. */
-static bool exception_line(const char *s, size_t n, size_t *tlen, size_t *msg_off)
-{
-    size_t i = 0;
-    if (!n || !is_key_start(s[0]))
-        return false;
-    while (i < n && (is_key_char(s[i]) && s[i] != '/' && s[i] != '-'))
-        i++;
-    if (i < n && s[i] != ':')
-        return false;
-    static const char *const hints[] = {"Error", "Exception", "Interrupt", "Exit",
-                                        "Iteration", "Fault", "Timeout", "Warning"};
-    bool ok = false;
-    for (size_t h = 0; h < MONI_ARRAY_LEN(hints) && !ok; h++)
-        ok = memmem(s, i, hints[h], strlen(hints[h])) != NULL;
-    if (!ok)
-        return false;
-    *tlen = i;
-    *msg_off = i < n ? i + 1 : n;
-    while (*msg_off < n && s[*msg_off] == ' ')
-        (*msg_off)++;
-    return true;
-}
-
-static void tb_emit(struct lp_parser *p, struct source *src)
-{
-    struct tb *tb = src->tb;
-    if (!tb || tb->st == TB_NONE)
-        return;
-    struct line_ctx lc = {.src = src, .recv = tb->recv, .has_time = tb->has_time,
-                          .time_ns = tb->time_ns};
-    /* Try the causes first: the innermost exception of a chain is the root. */
-    struct lp_record r;
-    bool found = false;
-    size_t use = tb->nexc ? tb->nexc - 1 : 0;
-    for (size_t k = 0; k < tb->nexc && !found; k++) {
-        lc.text = tb->exc[k];
-        lc.len = tb->exclen[k];
-        lc.line_no = tb->exc_line[k];
-        if (match_line(p, &lc, true, tb)) {
-            found = true;
-            use = k;
-        }
-    }
-    /* match_line left the winning rule's fields in p->fields; rebuild the record. */
-    const struct lp_rule *rule = NULL;
-    if (found) {
-        /* Find the rule again by rerunning candidate selection on the chosen line. */
-        lp_rules_candidates(p->rules, tb->exc[use], tb->exclen[use], p->cand);
-        for (size_t w = 0; w < p->rules->nwords && !rule; w++) {
-            uint64_t bits = p->cand[w];
-            while (bits && !rule) {
-                size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-                bits &= bits - 1;
-                const struct lp_rule *c = p->rules->v[i];
-                if (c->kind == LP_KIND_EVENT &&
-                    lp_rule_exec(c, tb->exc[use], tb->exclen[use], p->md, p->mc) > 0)
-                    rule = c;
-            }
-        }
-        start_fields(p);
-        if (rule)
-            match_fields(p, rule, tb->exc[use]);
-    } else {
-        start_fields(p);
-    }
-    lc.text = tb->nexc ? tb->exc[tb->nexc - 1] : "Traceback (most recent call last):";
-    lc.len = tb->nexc ? tb->exclen[tb->nexc - 1] : strlen(lc.text);
-    lc.line_no = tb->nexc ? tb->exc_line[tb->nexc - 1] : tb->first_line;
-    record_base(&r, &lc);
-    r.first_line_no = tb->first_line;
-    r.kind = LP_KIND_EVENT;
-    if (rule) {
-        r.rule_id = rule->id;
-        r.event = rule->event;
-        r.severity = rule->severity;
-        r.labels = rule->labels;
-        r.action = rule->action;
-    } else {
-        r.rule_id = "unclassified";
-        r.event = "traceback";
-        r.severity = LP_SEV_ERROR;
-    }
-    /* exception type and message of the last (reported) exception; the cause too */
-    for (size_t k = 0; k < tb->nexc; k++) {
-        bool last = k + 1 == tb->nexc;
-        if (!last && k != 0)
-            continue;
-        size_t tl, mo;
-        if (exception_line(tb->exc[k], tb->exclen[k], &tl, &mo)) {
-            add_field(p, last ? "exc_type" : "cause_type", last ? 8 : 10, tb->exc[k], tl,
-                      false, false);
-            add_field(p, last ? "exc_message" : "cause_message", last ? 11 : 13,
-                      tb->exc[k] + mo, tb->exclen[k] - mo, false, false);
-        }
-    }
-    char nb[32];
-    int l = snprintf(nb, sizeof nb, "%llu", (unsigned long long)tb->nlines);
-    add_field(p, "traceback_lines", 15, nb, (size_t)l, false, false);
-    tb->st = TB_NONE;
-    tb->nexc = 0;
-    emit(p, &r);
-}
-
-/* Traceback grouping.  Returns true if the line was consumed by a traceback. */
-static bool tb_line(struct lp_parser *p, const struct line_ctx *lc)
-{
-    struct source *src = lc->src;
-    struct tb *tb = src->tb;
-    const char *s = lc->text;
-    size_t n = lc->len;
-    /* the header sits near the start (after a log prefix at most) */
-    bool starts = n >= 33 && memmem(s, n < 96 ? n : 96, "Traceback (most recent call last)", 33);
-    if (!tb || tb->st == TB_NONE) {
-        if (!starts)
-            return false;
-        if (!tb && !(tb = src->tb = calloc(1, sizeof *tb)))
-            return false;
-        tb->st = TB_FRAMES;
-        tb->first_line = tb->last_line = lc->line_no;
-        tb->nlines = 1;
-        tb->nexc = 0;
-        tb->recv = lc->recv;
-        tb->has_time = lc->has_time;
-        tb->time_ns = lc->time_ns;
-        return true;
-    }
-    bool blank = true;
-    for (size_t i = 0; i < n && blank; i++)
-        blank = s[i] == ' ' || s[i] == '\t';
-    size_t tl, mo;
-    switch (tb->st) {
-    case TB_FRAMES:
-        if (tb->nlines >= TB_MAX_LINES)
-            break;
-        if (blank || s[0] == ' ' || s[0] == '\t' || starts) {
-            tb->nlines++;
-            return true;
-        }
-        if (exception_line(s, n, &tl, &mo)) {
-            size_t k = tb->nexc < TB_MAX_EXC ? tb->nexc++ : TB_MAX_EXC - 1;
-            size_t cl = n < TB_EXC_LEN - 1 ? n : TB_EXC_LEN - 1;
-            memcpy(tb->exc[k], s, cl);
-            tb->exc[k][cl] = '\0';
-            tb->exclen[k] = cl;
-            tb->exc_line[k] = lc->line_no;
-            tb->nlines++;
-            tb->st = TB_AFTER_EXC;
-            return true;
-        }
-        /* "RuntimeError" lines of C++ exceptions may be followed by indented text;
-         * any other unindented line ends the traceback without a type. */
-        break;
-    case TB_AFTER_EXC:
-        if (blank) {
-            tb->nlines++;
-            return true;
-        }
-        if ((n >= 20 && !memcmp(s, "During handling of the above exception", 20)) ||
-            (n >= 20 && !memcmp(s, "The above exception was the direct cause", 20))) {
-            tb->st = TB_CHAIN;
-            tb->nlines++;
-            return true;
-        }
-        if (s[0] == ' ' || s[0] == '\t') { /* message continued on indented lines */
-            tb->nlines++;
-            return true;
-        }
-        break;
-    case TB_CHAIN:
-        if (blank) {
-            tb->nlines++;
-            return true;
-        }
-        if (starts) {
-            tb->st = TB_FRAMES;
-            tb->nlines++;
-            return true;
-        }
-        break;
-    case TB_NONE:
-        break;
-    }
-    tb_emit(p, src);
-    if (starts)
-        return tb_line(p, lc);
-    return false;
 }
 
 /* ---- lines ---------------------------------------------------------------------- */
@@ -928,22 +302,22 @@ static void process_line(struct lp_parser *p, struct source *src, const char *ra
     }
     if (truncated) {
         struct lp_record r;
-        record_base(&r, &lc);
+        lp_record_base(&r, &lc);
         r.kind = LP_KIND_EVENT;
         r.rule_id = "line_truncated";
         r.event = "line_truncated";
         r.severity = LP_SEV_WARNING;
-        start_fields(p);
+        lp_fields_start(p);
         char nb[32];
         int l = snprintf(nb, sizeof nb, "%u", LP_MAX_LINE);
-        add_field(p, "kept_bytes", 10, nb, (size_t)l, false, false);
+        lp_field_add(p, "kept_bytes", 10, nb, (size_t)l, false, false);
         /* the record text is the first 200 bytes; the full line still goes to rules */
         r.text_len = len < 200 ? len : 200;
-        emit(p, &r);
+        lp_emit(p, &r);
     }
-    if (tb_line(p, &lc))
+    if (lp_tb_line(p, &lc))
         return;
-    match_line(p, &lc, false, NULL);
+    lp_match_line(p, &lc, false);
 }
 
 void lp_parser_line(struct lp_parser *p, const char *source, const char *line, size_t len,
@@ -1056,7 +430,7 @@ static void flush_source(struct lp_parser *p, struct source *src)
         src->line_no++;
     }
     src->pending_cr = false;
-    tb_emit(p, src);
+    lp_tb_emit(p, src);
 }
 
 void lp_parser_flush(struct lp_parser *p, const char *source)
@@ -1069,129 +443,4 @@ void lp_parser_flush(struct lp_parser *p, const char *source)
     }
     for (size_t i = 0; i < p->nsrc; i++)
         flush_source(p, &p->src[i]);
-}
-
-/* ---- records: helpers and sets --------------------------------------------------- */
-int64_t lp_record_time(const struct lp_record *r)
-{
-    return r->time_ns ? r->time_ns : r->recv.real_ns;
-}
-
-const struct lp_field *lp_record_field(const struct lp_record *r, const char *name)
-{
-    for (size_t i = 0; i < r->nfields; i++)
-        if (!strcmp(r->fields[i].name, name))
-            return &r->fields[i];
-    return NULL;
-}
-
-void lp_recset_init(struct lp_recset *s) { memset(s, 0, sizeof *s); }
-
-static char *dupn(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-static void record_release(struct lp_record *r)
-{
-    free((char *)r->rule_id);
-    free((char *)r->event);
-    free((char *)r->action);
-    free((char *)r->source);
-    free((char *)r->text);
-    for (size_t i = 0; i < r->nfields; i++) {
-        free((char *)r->fields[i].name);
-        free((char *)r->fields[i].text);
-    }
-    free((void *)r->fields);
-}
-
-int lp_recset_add(struct lp_recset *s, const struct lp_record *r)
-{
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 256;
-        struct lp_record *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = nc;
-    }
-    struct lp_record *d = &s->v[s->n];
-    *d = *r;
-    d->rule_id = strdup(r->rule_id ? r->rule_id : "");
-    d->event = strdup(r->event ? r->event : "");
-    d->action = strdup(r->action ? r->action : "");
-    d->source = strdup(r->source ? r->source : "");
-    d->text = dupn(r->text ? r->text : "", r->text ? r->text_len : 0);
-    d->fields = NULL;
-    d->nfields = 0;
-    struct lp_field *f = r->nfields ? calloc(r->nfields, sizeof *f) : NULL;
-    bool ok = d->rule_id && d->event && d->action && d->source && d->text &&
-              (!r->nfields || f);
-    if (f) {
-        d->fields = f;
-        for (size_t i = 0; i < r->nfields; i++) {
-            f[i] = r->fields[i];
-            f[i].name = strdup(r->fields[i].name);
-            f[i].text = strdup(r->fields[i].text ? r->fields[i].text : "");
-            d->nfields = i + 1;
-            if (!f[i].name || !f[i].text)
-                ok = false;
-        }
-    }
-    if (!ok) {
-        record_release(d);
-        return -1;
-    }
-    s->n++;
-    return 0;
-}
-
-struct rec_idx {
-    struct lp_record r;
-    size_t i;
-};
-
-static int cmp_time_stable(const void *a, const void *b)
-{
-    const struct rec_idx *x = a, *y = b;
-    int64_t tx = lp_record_time(&x->r), ty = lp_record_time(&y->r);
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
-void lp_recset_sort(struct lp_recset *s)
-{
-    if (s->n < 2)
-        return;
-    struct rec_idx *tmp = malloc(s->n * sizeof *tmp);
-    if (!tmp)
-        return;
-    for (size_t i = 0; i < s->n; i++) {
-        tmp[i].r = s->v[i];
-        tmp[i].i = i;
-    }
-    qsort(tmp, s->n, sizeof *tmp, cmp_time_stable);
-    for (size_t i = 0; i < s->n; i++)
-        s->v[i] = tmp[i].r;
-    free(tmp);
-}
-
-void lp_recset_free(struct lp_recset *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        record_release(&s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-void lp_recset_collect(const struct lp_record *r, void *set)
-{
-    lp_recset_add(set, r);
 }

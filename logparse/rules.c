@@ -1,7 +1,6 @@
 /* logparse/rules.c — rule packs: JSON loading with line numbers, PCRE2 + JIT
- * compilation, and the literal prefilter index (an Aho-Corasick DFA over the
- * case-folded prefilter literals) that tells the parser which few rules can match a
- * line at all. */
+ * compilation, the vocabulary of labels and phases, and the accessors.  The
+ * prefilter index over a finished set is logparse/prefilter.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -176,9 +175,7 @@ void lp_rules_free(struct lp_rules *rs)
     free(rs);
 }
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
+int lp_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -199,7 +196,7 @@ static int str_array(const struct moni_json *doc, const cJSON *arr, char ***out,
     if (allow_string && cJSON_IsString(arr)) {
         *out = calloc(1, sizeof(char *));
         if (!*out || !(**out = strdup(arr->valuestring)))
-            return set_err(err, errlen, "out of memory");
+            return lp_set_err(err, errlen, "out of memory");
         *n = 1;
         return 0;
     }
@@ -210,7 +207,7 @@ static int str_array(const struct moni_json *doc, const cJSON *arr, char ***out,
     size_t cnt = (size_t)cJSON_GetArraySize(arr);
     *out = calloc(cnt ? cnt : 1, sizeof(char *));
     if (!*out)
-        return set_err(err, errlen, "out of memory");
+        return lp_set_err(err, errlen, "out of memory");
     const cJSON *it;
     cJSON_ArrayForEach(it, arr) {
         if (!cJSON_IsString(it)) {
@@ -219,7 +216,7 @@ static int str_array(const struct moni_json *doc, const cJSON *arr, char ***out,
             return -1;
         }
         if (!((*out)[*n] = strdup(it->valuestring)))
-            return set_err(err, errlen, "out of memory");
+            return lp_set_err(err, errlen, "out of memory");
         (*n)++;
     }
     return 0;
@@ -270,15 +267,209 @@ static int compile_rule(struct lp_rule *r, const struct moni_json *doc, const cJ
     if (cnt) {
         r->names = calloc(cnt, sizeof *r->names);
         if (!r->names)
-            return set_err(err, errlen, "out of memory");
+            return lp_set_err(err, errlen, "out of memory");
         for (uint32_t i = 0; i < cnt; i++) {
             const unsigned char *e = tab + (size_t)i * esz;
             r->names[i].group = (e[0] << 8) | e[1];
             if (!(r->names[i].name = strdup((const char *)e + 2)))
-                return set_err(err, errlen, "out of memory");
+                return lp_set_err(err, errlen, "out of memory");
             r->nnames++;
         }
     }
+    return 0;
+}
+
+/* What the steps of parse_rule share: the pack and the rule's id, for "FILE:LINE:
+ * rule ID: " errors. */
+struct rule_doc {
+    const struct moni_json *doc;
+    const char *id;
+    char *err;
+    size_t errlen;
+};
+
+#define RULE_FAIL(c, item, ...)                                                           \
+    do {                                                                                  \
+        rule_errf((c)->doc, (item), (c)->id, (c)->err, (c)->errlen, __VA_ARGS__);         \
+        return -1;                                                                        \
+    } while (0)
+
+static int check_rule_id(const struct moni_json *doc, const cJSON *obj, const cJSON *jid,
+                         const char *id, char *err, size_t errlen)
+{
+    if (!id || !*id) {
+        rule_errf(doc, jid ? jid : obj, id, err, errlen, "id: missing or not a non-empty string");
+        return -1;
+    }
+    for (const char *c = id; *c; c++)
+        if (!(*c == '_' || *c == '-' || *c == '.' || (*c >= '0' && *c <= '9') ||
+              (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) {
+            rule_errf(doc, jid, id, err, errlen, "id: only letters, digits, '_', '-' and '.'");
+            return -1;
+        }
+    return 0;
+}
+
+static int parse_kind(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *jk = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+    if (!cJSON_IsString(jk))
+        RULE_FAIL(c, jk ? jk : obj, "kind: missing; one of metric, event, phase");
+    if (!strcmp(jk->valuestring, "metric"))
+        r->kind = LP_KIND_METRIC;
+    else if (!strcmp(jk->valuestring, "event"))
+        r->kind = LP_KIND_EVENT;
+    else if (!strcmp(jk->valuestring, "phase"))
+        r->kind = LP_KIND_PHASE;
+    else
+        RULE_FAIL(c, jk, "kind: '%s' is not one of metric, event, phase", jk->valuestring);
+    return 0;
+}
+
+static int parse_pattern(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(obj, "pattern");
+    if (!cJSON_IsString(jp) || !*jp->valuestring)
+        RULE_FAIL(c, jp ? jp : obj, "pattern: missing or empty");
+    if (!(r->pattern = strdup(jp->valuestring)))
+        RULE_FAIL(c, obj, "out of memory");
+    return 0;
+}
+
+/* "event": an event rule's name (its id by default); a phase rule's phase. */
+static int parse_event(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *je = cJSON_GetObjectItemCaseSensitive(obj, "event");
+    if (je && !cJSON_IsString(je))
+        RULE_FAIL(c, je, "event: must be a string");
+    if (!(r->event = strdup(je ? je->valuestring : (r->kind == LP_KIND_EVENT ? c->id : ""))))
+        RULE_FAIL(c, obj, "out of memory");
+    if (r->kind == LP_KIND_PHASE) {
+        if (*r->event) {
+            int ph = lp_phase_from_name(r->event);
+            if (ph < 0)
+                RULE_FAIL(c, je, "event: '%s' is not a phase (startup, train, eval, "
+                                 "checkpoint_save, checkpoint_load, rollout, weight_update, "
+                                 "finished)", r->event);
+            r->phase = (enum lp_phase)ph;
+            free(r->event);
+            if (!(r->event = strdup(lp_phase_name(r->phase))))
+                RULE_FAIL(c, obj, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* "severity", "labels" and "action": what an event means to the reader. */
+static int parse_meaning(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(obj, "severity");
+    if (js) {
+        int s = -1;
+        for (int i = 0; cJSON_IsString(js) && i < 4; i++)
+            if (!strcmp(js->valuestring, sev_names[i]))
+                s = i;
+        if (s < 0)
+            RULE_FAIL(c, js, "severity: must be one of info, warning, error, critical");
+        r->severity = (enum lp_severity)s;
+    } else if (r->kind == LP_KIND_EVENT) {
+        r->severity = LP_SEV_ERROR;
+    }
+
+    const cJSON *jl = cJSON_GetObjectItemCaseSensitive(obj, "labels");
+    if (jl) {
+        if (!cJSON_IsArray(jl))
+            RULE_FAIL(c, jl, "labels: must be an array of label names");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, jl) {
+            int l = cJSON_IsString(it) ? lp_label_from_name(it->valuestring) : -1;
+            if (l < 0)
+                RULE_FAIL(c, it, "labels: '%s' is not a label of the vocabulary (see "
+                                 "moni-rules(5))",
+                          cJSON_IsString(it) ? it->valuestring : "(not a string)");
+            r->labels |= LP_LABEL_BIT(l);
+        }
+    }
+
+    const cJSON *ja = cJSON_GetObjectItemCaseSensitive(obj, "action");
+    if (ja && !cJSON_IsString(ja))
+        RULE_FAIL(c, ja, "action: must be a string");
+    if (!(r->action = strdup(ja ? ja->valuestring : "")))
+        RULE_FAIL(c, obj, "out of memory");
+    return 0;
+}
+
+/* "extract", "fallback" and "priority": how the rule is run. */
+static int parse_matching(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *jx = cJSON_GetObjectItemCaseSensitive(obj, "extract");
+    if (jx) {
+        if (!cJSON_IsString(jx))
+            RULE_FAIL(c, jx, "extract: must be a string");
+        if (!strcmp(jx->valuestring, "none"))
+            r->extract = LP_X_NONE;
+        else if (!strcmp(jx->valuestring, "pydict"))
+            r->extract = LP_X_PYDICT;
+        else if (!strcmp(jx->valuestring, "kv"))
+            r->extract = LP_X_KV;
+        else if (!strcmp(jx->valuestring, "pipe"))
+            r->extract = LP_X_PIPE;
+        else
+            RULE_FAIL(c, jx, "extract: '%s' is not one of none, pydict, kv, pipe",
+                      jx->valuestring);
+    }
+
+    const cJSON *jf = cJSON_GetObjectItemCaseSensitive(obj, "fallback");
+    if (jf) {
+        if (!cJSON_IsBool(jf))
+            RULE_FAIL(c, jf, "fallback: must be true or false");
+        r->fallback = cJSON_IsTrue(jf);
+        if (r->fallback && r->kind != LP_KIND_EVENT)
+            RULE_FAIL(c, jf, "fallback: only event rules can be fallbacks");
+    }
+    const cJSON *jpr = cJSON_GetObjectItemCaseSensitive(obj, "priority");
+    if (jpr) {
+        if (!cJSON_IsNumber(jpr) || jpr->valuedouble < -1000 || jpr->valuedouble > 1000)
+            RULE_FAIL(c, jpr, "priority: must be a number from -1000 to 1000");
+        r->priority = jpr->valueint;
+    }
+    return 0;
+}
+
+/* "prefilter": literals, case-folded for the index. */
+static int parse_prefilters(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *jpf = cJSON_GetObjectItemCaseSensitive(obj, "prefilter");
+    if (str_array(c->doc, jpf, &r->prefilters, &r->nprefilters, true, c->err, c->errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < r->nprefilters; i++) {
+        if (!*r->prefilters[i])
+            RULE_FAIL(c, jpf, "prefilter: literals must not be empty");
+        if (strlen(r->prefilters[i]) > 128)
+            RULE_FAIL(c, jpf, "prefilter: literals must be at most 128 bytes");
+        for (char *p = r->prefilters[i]; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    }
+    return 0;
+}
+
+/* "tests": lines the rule must and must not match (checked by the unit tests). */
+static int parse_tests(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
+{
+    const cJSON *jt = cJSON_GetObjectItemCaseSensitive(obj, "tests");
+    if (!jt)
+        return 0;
+    static const char *const tkeys[] = {"match", "nomatch", NULL};
+    if (!cJSON_IsObject(jt))
+        RULE_FAIL(c, jt, "tests: must be an object with match and nomatch arrays");
+    if (moni_json_check_keys(c->doc, jt, tkeys, c->err, c->errlen) < 0)
+        return -1;
+    if (str_array(c->doc, cJSON_GetObjectItemCaseSensitive(jt, "match"), &r->tests[0],
+                  &r->ntests[0], false, c->err, c->errlen) < 0 ||
+        str_array(c->doc, cJSON_GetObjectItemCaseSensitive(jt, "nomatch"), &r->tests[1],
+                  &r->ntests[1], false, c->err, c->errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -294,166 +485,30 @@ static int parse_rule(struct lp_rules *rs, const struct moni_json *doc, const cJ
     }
     if (moni_json_check_keys(doc, obj, rule_keys, err, errlen) < 0)
         return -1;
-    if (!id || !*id) {
-        rule_errf(doc, jid ? jid : obj, id, err, errlen, "id: missing or not a non-empty string");
+    if (check_rule_id(doc, obj, jid, id, err, errlen) < 0)
         return -1;
-    }
-    for (const char *c = id; *c; c++)
-        if (!(*c == '_' || *c == '-' || *c == '.' || (*c >= '0' && *c <= '9') ||
-              (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) {
-            rule_errf(doc, jid, id, err, errlen, "id: only letters, digits, '_', '-' and '.'");
-            return -1;
-        }
     struct lp_rule *r = calloc(1, sizeof *r);
     if (!r)
-        return set_err(err, errlen, "out of memory");
+        return lp_set_err(err, errlen, "out of memory");
     r->severity = LP_SEV_INFO;
     r->line = moni_json_line(doc, obj);
-#define FAIL(item, ...)                                                                   \
-    do {                                                                                  \
-        rule_errf(doc, (item), id, err, errlen, __VA_ARGS__);                             \
-        goto fail;                                                                        \
-    } while (0)
-    if (!(r->id = strdup(id)) || !(r->pack = strdup(doc->name)))
-        FAIL(obj, "out of memory");
-
-    const cJSON *jk = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-    if (!cJSON_IsString(jk))
-        FAIL(jk ? jk : obj, "kind: missing; one of metric, event, phase");
-    if (!strcmp(jk->valuestring, "metric"))
-        r->kind = LP_KIND_METRIC;
-    else if (!strcmp(jk->valuestring, "event"))
-        r->kind = LP_KIND_EVENT;
-    else if (!strcmp(jk->valuestring, "phase"))
-        r->kind = LP_KIND_PHASE;
-    else
-        FAIL(jk, "kind: '%s' is not one of metric, event, phase", jk->valuestring);
-
-    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(obj, "pattern");
-    if (!cJSON_IsString(jp) || !*jp->valuestring)
-        FAIL(jp ? jp : obj, "pattern: missing or empty");
-    if (!(r->pattern = strdup(jp->valuestring)))
-        FAIL(obj, "out of memory");
-
-    const cJSON *je = cJSON_GetObjectItemCaseSensitive(obj, "event");
-    if (je && !cJSON_IsString(je))
-        FAIL(je, "event: must be a string");
-    if (!(r->event = strdup(je ? je->valuestring : (r->kind == LP_KIND_EVENT ? id : ""))))
-        FAIL(obj, "out of memory");
-    if (r->kind == LP_KIND_PHASE) {
-        if (*r->event) {
-            int ph = lp_phase_from_name(r->event);
-            if (ph < 0)
-                FAIL(je, "event: '%s' is not a phase (startup, train, eval, checkpoint_save, "
-                         "checkpoint_load, rollout, weight_update, finished)", r->event);
-            r->phase = (enum lp_phase)ph;
-            free(r->event);
-            if (!(r->event = strdup(lp_phase_name(r->phase))))
-                FAIL(obj, "out of memory");
-        }
+    const struct rule_doc c = {doc, id, err, errlen};
+    if (!(r->id = strdup(id)) || !(r->pack = strdup(doc->name))) {
+        rule_errf(doc, obj, id, err, errlen, "out of memory");
+        rule_free(r);
+        return -1;
     }
-
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(obj, "severity");
-    if (js) {
-        int s = -1;
-        for (int i = 0; cJSON_IsString(js) && i < 4; i++)
-            if (!strcmp(js->valuestring, sev_names[i]))
-                s = i;
-        if (s < 0)
-            FAIL(js, "severity: must be one of info, warning, error, critical");
-        r->severity = (enum lp_severity)s;
-    } else if (r->kind == LP_KIND_EVENT) {
-        r->severity = LP_SEV_ERROR;
+    if (parse_kind(&c, obj, r) < 0 || parse_pattern(&c, obj, r) < 0 ||
+        parse_event(&c, obj, r) < 0 || parse_meaning(&c, obj, r) < 0 ||
+        parse_matching(&c, obj, r) < 0 || parse_prefilters(&c, obj, r) < 0 ||
+        parse_tests(&c, obj, r) < 0 ||
+        compile_rule(r, doc, cJSON_GetObjectItemCaseSensitive(obj, "pattern"), err, errlen) < 0) {
+        rule_free(r);
+        return -1;
     }
-
-    const cJSON *jl = cJSON_GetObjectItemCaseSensitive(obj, "labels");
-    if (jl) {
-        if (!cJSON_IsArray(jl))
-            FAIL(jl, "labels: must be an array of label names");
-        const cJSON *it;
-        cJSON_ArrayForEach(it, jl) {
-            int l = cJSON_IsString(it) ? lp_label_from_name(it->valuestring) : -1;
-            if (l < 0)
-                FAIL(it, "labels: '%s' is not a label of the vocabulary (see moni-rules(5))",
-                     cJSON_IsString(it) ? it->valuestring : "(not a string)");
-            r->labels |= LP_LABEL_BIT(l);
-        }
-    }
-
-    const cJSON *ja = cJSON_GetObjectItemCaseSensitive(obj, "action");
-    if (ja && !cJSON_IsString(ja))
-        FAIL(ja, "action: must be a string");
-    if (!(r->action = strdup(ja ? ja->valuestring : "")))
-        FAIL(obj, "out of memory");
-
-    const cJSON *jx = cJSON_GetObjectItemCaseSensitive(obj, "extract");
-    if (jx) {
-        if (!cJSON_IsString(jx))
-            FAIL(jx, "extract: must be a string");
-        if (!strcmp(jx->valuestring, "none"))
-            r->extract = LP_X_NONE;
-        else if (!strcmp(jx->valuestring, "pydict"))
-            r->extract = LP_X_PYDICT;
-        else if (!strcmp(jx->valuestring, "kv"))
-            r->extract = LP_X_KV;
-        else if (!strcmp(jx->valuestring, "pipe"))
-            r->extract = LP_X_PIPE;
-        else
-            FAIL(jx, "extract: '%s' is not one of none, pydict, kv, pipe", jx->valuestring);
-    }
-
-    const cJSON *jf = cJSON_GetObjectItemCaseSensitive(obj, "fallback");
-    if (jf) {
-        if (!cJSON_IsBool(jf))
-            FAIL(jf, "fallback: must be true or false");
-        r->fallback = cJSON_IsTrue(jf);
-        if (r->fallback && r->kind != LP_KIND_EVENT)
-            FAIL(jf, "fallback: only event rules can be fallbacks");
-    }
-    const cJSON *jpr = cJSON_GetObjectItemCaseSensitive(obj, "priority");
-    if (jpr) {
-        if (!cJSON_IsNumber(jpr) || jpr->valuedouble < -1000 || jpr->valuedouble > 1000)
-            FAIL(jpr, "priority: must be a number from -1000 to 1000");
-        r->priority = jpr->valueint;
-    }
-
-    const cJSON *jpf = cJSON_GetObjectItemCaseSensitive(obj, "prefilter");
-    if (str_array(doc, jpf, &r->prefilters, &r->nprefilters, true, err, errlen) < 0)
-        goto fail_keep;
-    for (size_t i = 0; i < r->nprefilters; i++) {
-        if (!*r->prefilters[i])
-            FAIL(jpf, "prefilter: literals must not be empty");
-        if (strlen(r->prefilters[i]) > 128)
-            FAIL(jpf, "prefilter: literals must be at most 128 bytes");
-        for (char *c = r->prefilters[i]; *c; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c = (char)(*c - 'A' + 'a');
-    }
-
-    const cJSON *jt = cJSON_GetObjectItemCaseSensitive(obj, "tests");
-    if (jt) {
-        static const char *const tkeys[] = {"match", "nomatch", NULL};
-        if (!cJSON_IsObject(jt))
-            FAIL(jt, "tests: must be an object with match and nomatch arrays");
-        if (moni_json_check_keys(doc, jt, tkeys, err, errlen) < 0)
-            goto fail_keep;
-        if (str_array(doc, cJSON_GetObjectItemCaseSensitive(jt, "match"), &r->tests[0],
-                      &r->ntests[0], false, err, errlen) < 0 ||
-            str_array(doc, cJSON_GetObjectItemCaseSensitive(jt, "nomatch"), &r->tests[1],
-                      &r->ntests[1], false, err, errlen) < 0)
-            goto fail_keep;
-    }
-
-    if (compile_rule(r, doc, jp, err, errlen) < 0)
-        goto fail_keep;
     (void)rs;
     *out = r;
     return 0;
-fail:
-fail_keep:
-    rule_free(r);
-    return -1;
-#undef FAIL
 }
 
 static int add_rule(struct lp_rules *rs, struct lp_rule *r)
@@ -496,7 +551,7 @@ static int add_doc(struct lp_rules *rs, const struct moni_json *doc, char *err, 
     size_t cnt = (size_t)cJSON_GetArraySize(rules), k = 0;
     struct lp_rule **tmp = calloc(cnt ? cnt : 1, sizeof *tmp);
     if (!tmp)
-        return set_err(err, errlen, "out of memory");
+        return lp_set_err(err, errlen, "out of memory");
     const cJSON *it;
     int rc = 0;
     cJSON_ArrayForEach(it, rules) {
@@ -517,7 +572,7 @@ static int add_doc(struct lp_rules *rs, const struct moni_json *doc, char *err, 
     }
     for (size_t j = 0; j < k; j++) {
         if (rc == 0 && add_rule(rs, tmp[j]) < 0) {
-            rc = set_err(err, errlen, "out of memory");
+            rc = lp_set_err(err, errlen, "out of memory");
         }
         if (rc < 0)
             rule_free(tmp[j]);
@@ -558,7 +613,7 @@ int lp_rules_add_dir(struct lp_rules *rs, const char *dir, char *err, size_t err
 {
     DIR *d = opendir(dir);
     if (!d)
-        return set_err(err, errlen, "%s: %s", dir, strerror(errno));
+        return lp_set_err(err, errlen, "%s: %s", dir, strerror(errno));
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;
@@ -571,13 +626,13 @@ int lp_rules_add_dir(struct lp_rules *rs, const char *dir, char *err, size_t err
             cap = cap ? cap * 2 : 16;
             char **nn = realloc(names, cap * sizeof *nn);
             if (!nn) {
-                rc = set_err(err, errlen, "out of memory");
+                rc = lp_set_err(err, errlen, "out of memory");
                 break;
             }
             names = nn;
         }
         if (!(names[n] = strdup(de->d_name))) {
-            rc = set_err(err, errlen, "out of memory");
+            rc = lp_set_err(err, errlen, "out of memory");
             break;
         }
         n++;
@@ -601,7 +656,7 @@ static int add_path(struct lp_rules *rs, const char *path, char *err, size_t err
 {
     struct stat st;
     if (stat(path, &st) < 0)
-        return set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return lp_set_err(err, errlen, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return lp_rules_add_dir(rs, path, err, errlen);
     return lp_rules_add_file(rs, path, err, errlen);
@@ -613,12 +668,12 @@ struct lp_rules *lp_rules_load(const char *const *paths, size_t npaths, unsigned
     struct lp_rules *rs = lp_rules_new();
     char dir[4096];
     if (!rs) {
-        set_err(err, errlen, "out of memory");
+        lp_set_err(err, errlen, "out of memory");
         return NULL;
     }
     if (flags & LP_LOAD_BUILTIN) {
         if (moni_data_dir("rules", dir, sizeof dir) < 0) {
-            set_err(err, errlen, "built-in rule packs not found (set MONI_DATA_DIR or "
+            lp_set_err(err, errlen, "built-in rule packs not found (set MONI_DATA_DIR or "
                                  "install moni)");
             goto fail;
         }
@@ -640,177 +695,4 @@ struct lp_rules *lp_rules_load(const char *const *paths, size_t npaths, unsigned
 fail:
     lp_rules_free(rs);
     return NULL;
-}
-
-/* ---- prefilter index -------------------------------------------------------------- */
-static int cmp_rule(const void *a, const void *b)
-{
-    const struct lp_rule *x = *(struct lp_rule *const *)a, *y = *(struct lp_rule *const *)b;
-    if (x->fallback != y->fallback)
-        return x->fallback ? 1 : -1;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
-{
-    free(rs->dfa);
-    free(rs->outs);
-    free(rs->out_of);
-    free(rs->always);
-    rs->dfa = NULL;
-    rs->outs = NULL;
-    rs->out_of = NULL;
-    rs->always = NULL;
-    if (rs->n)
-        qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
-    rs->nwords = (rs->n + 63) / 64;
-    if (rs->nwords == 0)
-        rs->nwords = 1;
-    rs->maxcap = 1;
-    for (size_t i = 0; i < rs->n; i++) {
-        rs->v[i]->index = i;
-        if (rs->v[i]->ncaptures + 1 > rs->maxcap)
-            rs->maxcap = rs->v[i]->ncaptures + 1;
-    }
-    rs->always = calloc(rs->nwords, sizeof(uint64_t));
-    if (!rs->always)
-        return set_err(err, errlen, "out of memory");
-
-    /* Byte classes: each byte that occurs in a literal gets its own class. */
-    memset(rs->cls, 0, sizeof rs->cls);
-    rs->ncls = 1;
-    size_t total = 1;
-    for (size_t i = 0; i < rs->n; i++) {
-        struct lp_rule *r = rs->v[i];
-        if (!r->nprefilters)
-            rs->always[i / 64] |= 1ull << (i % 64);
-        for (size_t j = 0; j < r->nprefilters; j++) {
-            for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
-                if (!rs->cls[*c])
-                    rs->cls[*c] = (uint8_t)rs->ncls++;
-                total++;
-            }
-        }
-    }
-    if (rs->ncls > 255)
-        return set_err(err, errlen, "prefilter literals use too many distinct bytes");
-    for (int c = 'A'; c <= 'Z'; c++)
-        rs->cls[c] = rs->cls[c - 'A' + 'a'];
-
-    /* Trie (goto function) in the dfa table, then BFS for failure links. */
-    size_t ncls = rs->ncls;
-    int32_t *go = malloc(total * ncls * sizeof *go);
-    int32_t *fail = calloc(total, sizeof *fail);
-    int32_t *queue = malloc(total * sizeof *queue);
-    uint64_t *outs = calloc(total * rs->nwords, sizeof *outs);
-    if (!go || !fail || !queue || !outs) {
-        free(go);
-        free(fail);
-        free(queue);
-        free(outs);
-        return set_err(err, errlen, "out of memory");
-    }
-    for (size_t i = 0; i < total * ncls; i++)
-        go[i] = -1;
-    size_t nstates = 1;
-    for (size_t i = 0; i < rs->n; i++) {
-        struct lp_rule *r = rs->v[i];
-        for (size_t j = 0; j < r->nprefilters; j++) {
-            int32_t s = 0;
-            for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
-                int32_t *slot = &go[(size_t)s * ncls + rs->cls[*c]];
-                if (*slot < 0)
-                    *slot = (int32_t)nstates++;
-                s = *slot;
-            }
-            outs[(size_t)s * rs->nwords + i / 64] |= 1ull << (i % 64);
-        }
-    }
-    size_t qh = 0, qt = 0;
-    for (size_t c = 0; c < ncls; c++) {
-        int32_t t = go[c];
-        if (t < 0) {
-            go[c] = 0;
-        } else {
-            fail[t] = 0;
-            queue[qt++] = t;
-        }
-    }
-    while (qh < qt) {
-        int32_t s = queue[qh++];
-        uint64_t *so = &outs[(size_t)s * rs->nwords], *fo = &outs[(size_t)fail[s] * rs->nwords];
-        for (size_t w = 0; w < rs->nwords; w++)
-            so[w] |= fo[w];
-        for (size_t c = 0; c < ncls; c++) {
-            int32_t t = go[(size_t)s * ncls + c];
-            if (t < 0) {
-                go[(size_t)s * ncls + c] = go[(size_t)fail[s] * ncls + c];
-            } else {
-                fail[t] = go[(size_t)fail[s] * ncls + c];
-                queue[qt++] = t;
-            }
-        }
-    }
-    /* Compact outputs: out_of[state] = 1 + index into outs, 0 = none. */
-    rs->out_of = calloc(nstates, sizeof *rs->out_of);
-    size_t nout = 0;
-    if (!rs->out_of)
-        goto oom;
-    for (size_t s = 0; s < nstates; s++) {
-        bool any = false;
-        for (size_t w = 0; w < rs->nwords; w++)
-            any |= outs[s * rs->nwords + w] != 0;
-        if (any) {
-            memmove(&outs[nout * rs->nwords], &outs[s * rs->nwords], rs->nwords * sizeof *outs);
-            rs->out_of[s] = (uint32_t)++nout;
-        }
-    }
-    /* Premultiply: an entry is next_state * ncls, with bit 31 set when the next
-     * state has outputs, so the scan loop does one lookup per byte. */
-    for (size_t i = 0; i < nstates * ncls; i++) {
-        uint32_t t = (uint32_t)go[i];
-        uint32_t e = t * (uint32_t)ncls;
-        if (rs->out_of[t])
-            e |= 0x80000000u;
-        go[i] = (int32_t)e;
-    }
-    rs->outs = outs;
-    rs->dfa = go;
-    rs->nstates = nstates;
-    free(fail);
-    free(queue);
-    rs->finished = true;
-    return 0;
-oom:
-    free(go);
-    free(fail);
-    free(queue);
-    free(outs);
-    return set_err(err, errlen, "out of memory");
-}
-
-/* Marks in cand (nwords words) every rule whose prefilter occurs in s, plus the
- * rules without a prefilter. */
-void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand)
-{
-    memcpy(cand, rs->always, rs->nwords * sizeof *cand);
-    if (!rs->dfa)
-        return;
-    const uint32_t *dfa = (const uint32_t *)rs->dfa;
-    const uint8_t *cls = rs->cls;
-    size_t ncls = rs->ncls, nw = rs->nwords;
-    uint32_t st = 0;
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    for (; p < end; p++) {
-        uint32_t e = dfa[st + cls[*p]];
-        st = e & 0x7fffffffu;
-        if (__builtin_expect(e >> 31, 0)) {
-            uint32_t o = rs->out_of[st / ncls];
-            const uint64_t *ob = &rs->outs[(size_t)(o - 1) * nw];
-            for (size_t w = 0; w < nw; w++)
-                cand[w] |= ob[w];
-        }
-    }
 }

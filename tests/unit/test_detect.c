@@ -208,6 +208,23 @@ static void test_divergence(void **st)
     sim_free(s);
 }
 
+/* lr = 10: 0.69 to 3.6e7 in one logging interval, long before ten losses are in */
+static void test_divergence_blowup_needs_no_history(void **st)
+{
+    (void)st;
+    struct sim *s = sim_new();
+    double losses[] = {0.6965, 0.6957, 3.6e7, 1.9e16};
+    for (int t = 0; t < 4; t++) {
+        healthy_row(s, t);
+        detect_metric(s->d, at(t), "loss", losses[t]);
+        detect_tick(s->d, &s->f);
+    }
+    const struct detection *d = first_of(s, "loss_divergence");
+    assert_non_null(d);
+    assert_true(det_t(d) == 2);
+    sim_free(s);
+}
+
 static void test_no_convergence(void **st)
 {
     (void)st;
@@ -585,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_healthy_run_is_silent),
         cmocka_unit_test(test_nonfinite_loss),
         cmocka_unit_test(test_divergence),
+        cmocka_unit_test(test_divergence_blowup_needs_no_history),
         cmocka_unit_test(test_no_convergence),
         cmocka_unit_test(test_throughput_drop_and_stall),
         cmocka_unit_test(test_stall_needs_a_live_process),

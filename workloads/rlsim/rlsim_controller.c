@@ -680,12 +680,18 @@ static int port_for(struct rlsim_config *cfg, int offset)
     return cfg->base_port ? cfg->base_port + offset : 0;
 }
 
-int rlsim_run_controller(struct rlsim_config *cfg, int argc, char **argv)
+static void name_proc(struct proc *p, enum rlsim_role role, int id, const char *what)
 {
-    struct ctl *c = calloc(1, sizeof *c);
-    c->cfg = cfg;
+    p->role = role;
+    p->id = id;
+    snprintf(p->name, sizeof p->name, "%s_%d", what, id);
+}
+
+/* Every port first: a collision is one clear line and exit 2, before any fork. */
+static int bind_ports(struct ctl *c)
+{
+    struct rlsim_config *cfg = c->cfg;
     int nt = cfg->train_workers, m = cfg->rollout_workers;
-    /* every port first: a collision is one clear line and exit 2, before any fork */
     c->meta_fd = c->sched.listen_fd = -1;
     for (int k = 0; k < RLSIM_MAX_WORKERS; k++)
         c->train[k].listen_fd = c->rollout[k].listen_fd = -1;
@@ -694,45 +700,62 @@ int rlsim_run_controller(struct rlsim_config *cfg, int argc, char **argv)
     if (bind_port("metaserver", cfg->meta_port >= 0 ? cfg->meta_port : port_for(cfg, 0), &c->meta_fd) ||
         bind_port("scheduler", cfg->sched_port >= 0 ? cfg->sched_port : port_for(cfg, 1),
                   &c->sched.listen_fd))
-        goto usage_fail;
+        return -1;
     for (int k = 0; k < nt; k++) {
         struct proc *p = &c->train[k];
-        p->role = RLSIM_TRAIN;
-        p->id = k;
-        snprintf(p->name, sizeof p->name, "train_worker_%d", k);
+        name_proc(p, RLSIM_TRAIN, k, "train_worker");
         if (bind_port(p->name, port_for(cfg, 2 + k), &p->listen_fd))
-            goto usage_fail;
+            return -1;
         p->port = rlsim_socket_port(p->listen_fd);
     }
     for (int j = 0; j < m; j++) {
         struct proc *p = &c->rollout[j];
-        p->role = RLSIM_ROLLOUT;
-        p->id = j;
-        snprintf(p->name, sizeof p->name, "rollout_worker_%d", j);
+        name_proc(p, RLSIM_ROLLOUT, j, "rollout_worker");
         if (bind_port(p->name, port_for(cfg, 2 + nt + j), &p->listen_fd))
-            goto usage_fail;
+            return -1;
         p->port = rlsim_socket_port(p->listen_fd);
     }
     c->meta_port = rlsim_socket_port(c->meta_fd);
     c->sched.port = rlsim_socket_port(c->sched.listen_fd);
+    return 0;
+}
+
+/* Closes what bind_ports opened (when the run does not start). */
+static void close_ports(struct ctl *c)
+{
+    if (c->meta_fd >= 0)
+        close(c->meta_fd);
+    if (c->sched.listen_fd >= 0)
+        close(c->sched.listen_fd);
+    for (int k = 0; k < RLSIM_MAX_WORKERS; k++) {
+        if (c->train[k].listen_fd >= 0)
+            close(c->train[k].listen_fd);
+        if (c->rollout[k].listen_fd >= 0)
+            close(c->rollout[k].listen_fd);
+    }
+}
+
+/* The log and checkpoint directories and controller.log. */
+static int open_logs(const struct rlsim_config *cfg)
+{
     if (mkdir_p(cfg->log_dir) || mkdir_p(cfg->ckpt_dir)) {
         fprintf(stderr, "moni-rlsim: cannot create %s: %s\n", cfg->log_dir, strerror(errno));
-        goto usage_fail;
+        return -1;
     }
     if (rlsim_log_open(cfg->log_dir, "controller", 1)) {
         fprintf(stderr, "moni-rlsim: cannot write %s/controller.log: %s\n", cfg->log_dir,
                 strerror(errno));
-        goto usage_fail;
+        return -1;
     }
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa = {.sa_handler = on_term};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    g_batch = calloc((size_t)cfg->batch_size + 1, sizeof *g_batch);
+    return 0;
+}
+
+static void log_config(const struct rlsim_config *cfg)
+{
     rlsim_log(RLSIM_INFO, "controller pid=%d: %d train workers, %d rollout workers, %d steps, "
-              "batch %d, weight sync %s%s, time scale %.3g", (int)getpid(), nt, m, cfg->steps,
-              cfg->batch_size, cfg->disk_sync ? "disk" : "meta", cfg->colocate ? ", colocated" : "",
-              cfg->time_scale);
+              "batch %d, weight sync %s%s, time scale %.3g", (int)getpid(), cfg->train_workers,
+              cfg->rollout_workers, cfg->steps, cfg->batch_size, cfg->disk_sync ? "disk" : "meta",
+              cfg->colocate ? ", colocated" : "", cfg->time_scale);
     rlsim_log(RLSIM_INFO, "timeouts: request %.1fs, rpc %.1fs, rollout %.1fs, scheduler %.1fs, "
               "event %.1fs, gpu lock %.1fs, checkpoint %.1fs", cfg->request_timeout_ms / 1e3,
               cfg->rpc_timeout_ms / 1e3, cfg->rollout_timeout_ms / 1e3,
@@ -741,15 +764,17 @@ int rlsim_run_controller(struct rlsim_config *cfg, int argc, char **argv)
     if (cfg->control[0])
         rlsim_log(RLSIM_INFO, "control file %s%s", cfg->control,
                   access(cfg->control, R_OK) ? " (not present yet)" : "");
-    c->meta = rlsim_meta_new();
-    rlsim_meta_serve(c->meta, c->meta_fd);
-    rlsim_log(RLSIM_INFO, "metaserver listening on 127.0.0.1:%d", c->meta_port);
-    int rc = 1;
-    c->step = 0;
-    c->stage = "startup";
+}
+
+/* Starts the scheduler and the workers; the children own their listening sockets
+ * from then on.  -1 (c->failure set) when the scheduler cannot be started. */
+static int spawn_all(struct ctl *c, int argc, char **argv)
+{
+    struct rlsim_config *cfg = c->cfg;
+    int nt = cfg->train_workers, m = cfg->rollout_workers;
     if (spawn(c, &c->sched, argc, argv)) {
         snprintf(c->failure, sizeof c->failure, "RuntimeError: fork failed: %s", strerror(errno));
-        goto out;
+        return -1;
     }
     rlsim_log(RLSIM_INFO, "worker scheduler pid=%d port=%d", (int)c->sched.pid, c->sched.port);
     for (int k = 0; k < nt; k++)
@@ -762,42 +787,58 @@ int rlsim_run_controller(struct rlsim_config *cfg, int argc, char **argv)
             rlsim_log(RLSIM_INFO, "worker %s pid=%d port=%d metaserver_port=%d", c->rollout[j].name,
                       (int)c->rollout[j].pid, c->rollout[j].port,
                       cfg->rollout_meta_port[j] ? cfg->rollout_meta_port[j] : c->meta_port);
-    /* the children own their listening sockets now */
     close(c->sched.listen_fd);
     for (int k = 0; k < nt; k++)
         close(c->train[k].listen_fd);
     for (int j = 0; j < m; j++)
         close(c->rollout[j].listen_fd);
+    return 0;
+}
+
+/* Every process answers /health; -1 (c->failure set) for the first that does not. */
+static int wait_ready(struct ctl *c)
+{
     struct proc *all[2 * RLSIM_MAX_WORKERS + 1];
     int na = 0;
     all[na++] = &c->sched;
-    for (int k = 0; k < nt; k++)
+    for (int k = 0; k < c->cfg->train_workers; k++)
         all[na++] = &c->train[k];
-    for (int j = 0; j < m; j++)
+    for (int j = 0; j < c->cfg->rollout_workers; j++)
         all[na++] = &c->rollout[j];
     for (int i = 0; i < na; i++)
         if (!all[i]->pid || health(all[i])) {
             snprintf(c->failure, sizeof c->failure, "RuntimeError: %s did not become ready",
                      all[i]->name);
             rlsim_log(RLSIM_ERROR, "%s", c->failure);
-            goto out;
+            return -1;
         }
-    /* job ids are the controller's; submission goes to the scheduler directly (the
-     * --scheduler-port-for-controller path is for the cleanup calls) */
+    return 0;
+}
+
+/* Job ids are the controller's; submission goes to the scheduler directly (the
+ * --scheduler-port-for-controller path is for the cleanup calls). */
+static void submit_jobs(struct ctl *c)
+{
     const char *groups[2] = {"train", "rollout"};
     for (int g = 0; g < 2; g++) {
         char path[96];
         struct rlsim_http_msg resp;
         snprintf(c->jobs[c->njobs++], sizeof c->jobs[0], "rlsim-%s-%d", groups[g], (int)getpid());
         snprintf(path, sizeof path, "/v1/jobs?name=%s", groups[g]);
-        int r = rlsim_http_call(c->sched.port, "POST", path, NULL, 0, cfg->scheduler_timeout_ms, &resp);
+        int r = rlsim_http_call(c->sched.port, "POST", path, NULL, 0, c->cfg->scheduler_timeout_ms,
+                                &resp);
         if (r == 0 && resp.status == 200)
             rlsim_log(RLSIM_INFO, "scheduler: job %s submitted", c->jobs[g]);
         else
             rlsim_log(RLSIM_WARNING, "scheduler: submitting job %s failed (rc=%d)", c->jobs[g], r);
         rlsim_http_msg_free(&resp);
     }
-    rlsim_log(RLSIM_INFO, "all %d workers ready", nt + m);
+}
+
+/* The steps, until the last or the first failure; 0 when all completed. */
+static int run_steps(struct ctl *c)
+{
+    struct rlsim_config *cfg = c->cfg;
     int64_t t_start = rlsim_now_ms();
     for (c->step = 1; c->step <= cfg->steps; c->step++) {
         int64_t t0 = rlsim_now_ms();
@@ -811,13 +852,17 @@ int rlsim_run_controller(struct rlsim_config *cfg, int argc, char **argv)
             break;
         rlsim_log(RLSIM_INFO, "step %d done in %.2fs", c->step, (rlsim_now_ms() - t0) / 1000.0);
     }
-    if (!c->failure[0]) {
-        rc = 0;
-        c->stage = "done";
-        rlsim_log(RLSIM_INFO, "pipeline completed: %d steps in %.2fs", cfg->steps,
-                  (rlsim_now_ms() - t_start) / 1000.0);
-    }
-out:
+    if (c->failure[0])
+        return 1;
+    c->stage = "done";
+    rlsim_log(RLSIM_INFO, "pipeline completed: %d steps in %.2fs", cfg->steps,
+              (rlsim_now_ms() - t_start) / 1000.0);
+    return 0;
+}
+
+/* Reports the outcome, stops the jobs and the processes, frees c; returns rc. */
+static int finish(struct ctl *c, int rc)
+{
     if (rc) {
         if (!c->failure[0])
             snprintf(c->failure, sizeof c->failure, "RuntimeError: pipeline failed");
@@ -829,24 +874,40 @@ out:
     if (rc)
         printf("moni-rlsim: FAILED at step %d stage=%s: %s\n", c->step, c->stage, c->failure);
     else
-        printf("moni-rlsim: OK: %d steps completed\n", cfg->steps);
+        printf("moni-rlsim: OK: %d steps completed\n", c->cfg->steps);
     fflush(stdout);
     rlsim_meta_free(c->meta);
     free(g_batch);
     g_batch = NULL;
     free(c);
     return rc;
-usage_fail:
-    if (c->meta_fd >= 0)
-        close(c->meta_fd);
-    if (c->sched.listen_fd >= 0)
-        close(c->sched.listen_fd);
-    for (int k = 0; k < RLSIM_MAX_WORKERS; k++) {
-        if (c->train[k].listen_fd >= 0)
-            close(c->train[k].listen_fd);
-        if (c->rollout[k].listen_fd >= 0)
-            close(c->rollout[k].listen_fd);
+}
+
+int rlsim_run_controller(struct rlsim_config *cfg, int argc, char **argv)
+{
+    struct ctl *c = calloc(1, sizeof *c);
+    c->cfg = cfg;
+    if (bind_ports(c) || open_logs(cfg)) {
+        close_ports(c);
+        free(c);
+        return 2;
     }
-    free(c);
-    return 2;
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_term};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    g_batch = calloc((size_t)cfg->batch_size + 1, sizeof *g_batch);
+    log_config(cfg);
+    c->meta = rlsim_meta_new();
+    rlsim_meta_serve(c->meta, c->meta_fd);
+    rlsim_log(RLSIM_INFO, "metaserver listening on 127.0.0.1:%d", c->meta_port);
+    int rc = 1;
+    c->step = 0;
+    c->stage = "startup";
+    if (spawn_all(c, argc, argv) == 0 && wait_ready(c) == 0) {
+        submit_jobs(c);
+        rlsim_log(RLSIM_INFO, "all %d workers ready", cfg->train_workers + cfg->rollout_workers);
+        rc = run_steps(c);
+    }
+    return finish(c, rc);
 }

@@ -184,152 +184,180 @@ static int parse_worker_port(const char *s, int *table)
     return 0;
 }
 
-int rlsim_parse_args(struct rlsim_config *c, int argc, char **argv)
+enum { N_DUR = 9 };
+
+/* What the options leave to finish_config: which durations were given (the others
+ * scale with --time-scale) and whether --batch-size and --checkpoint-dir were. */
+struct parse_state {
+    long *durs[N_DUR]; /* in the order of O_REQ_TO .. O_TRAIN_WORK */
+    int explicit[N_DUR];
+    int ckpt_set, batch_set;
+};
+
+/* --straggler-factor and --time-scale. */
+static int set_factor(struct rlsim_config *c, int o, const char *a)
 {
-    rlsim_config_defaults(c);
-    long v;
-    uint64_t sz;
-    enum { N_DUR = 9 };
-    long *durs[N_DUR] = {&c->request_timeout_ms, &c->rpc_timeout_ms, &c->rollout_timeout_ms,
-                         &c->scheduler_timeout_ms, &c->event_timeout_ms, &c->gpu_lock_timeout_ms,
-                         &c->ckpt_timeout_ms, &c->rollout_work_ms, &c->train_work_ms};
-    int explicit[N_DUR] = {0};
-    int ckpt_set = 0, batch_set = 0;
-    opterr = 0;
-    optind = 1;
-    int o;
-    int li = -1;
-    while ((o = getopt_long(argc, argv, ":", longopts, &li)) != -1) {
-        const char *a = optarg;
-        char name[64];
-        snprintf(name, sizeof name, "--%s", li >= 0 ? longopts[li].name : "?");
-        li = -1;
-        switch (o) {
-        case O_TRAIN: case O_ROLLOUT:
-            if (parse_int(a, 1, RLSIM_MAX_WORKERS, &v))
-                return usage_err("%s: expected a worker count 1..%d, got '%s'", name,
-                                 RLSIM_MAX_WORKERS, a);
-            *(o == O_TRAIN ? &c->train_workers : &c->rollout_workers) = (int)v;
-            break;
-        case O_STEPS:
-            if (parse_int(a, 1, 1000000, &v))
-                return usage_err("--steps: expected a number >= 1, got '%s'", a);
-            c->steps = (int)v;
-            break;
-        case O_BATCH:
-            if (parse_int(a, 1, 65536, &v))
-                return usage_err("--batch-size: expected 1..65536, got '%s'", a);
-            c->batch_size = (int)v;
-            batch_set = 1;
-            break;
-        case O_COLOCATE: c->colocate = 1; break;
-        case O_SYNC:
-            if (!strcmp(a, "meta"))
-                c->disk_sync = 0;
-            else if (!strcmp(a, "disk"))
-                c->disk_sync = 1;
-            else
-                return usage_err("--weight-sync: expected 'meta' or 'disk', got '%s'", a);
-            break;
-        case O_QUICK: c->time_scale = 0.1; break;
-        case O_STRAGGLER: {
-            char *e;
-            double d = strtod(a, &e);
-            if (e == a || *e || !(d == 0 || (d >= 1 && d <= 1000)))
-                return usage_err("--straggler-factor: expected 0 (off) or 1..1000, got '%s'", a);
-            c->straggler_factor = d;
-            break;
-        }
-        case O_SCALE: {
-            char *e;
-            double d = strtod(a, &e);
-            if (e == a || *e || !(d >= 0.001 && d <= 100))
-                return usage_err("--time-scale: expected a factor 0.001..100, got '%s'", a);
-            c->time_scale = d;
-            break;
-        }
-        case O_REQ_TO: case O_RPC_TO: case O_ROLL_TO: case O_SCHED_TO: case O_EVENT_TO:
-        case O_LOCK_TO: case O_CKPT_TO: case O_ROLL_WORK: case O_TRAIN_WORK: {
-            int i = o - O_REQ_TO;
-            if (rlsim_parse_duration_ms(a, durs[i]) || (*durs[i] == 0 && i < 7))
-                return usage_err("%s: expected a duration like 500ms, 30s or 2m, got '%s'",
-                                 name, a);
-            explicit[i] = 1;
-            break;
-        }
-        case O_GPU_MEM: case O_MODEL_MEM: case O_ACT: case O_SHARD: case O_CHUNK:
-            if (rlsim_parse_size(a, &sz) || sz == 0)
-                return usage_err("%s: expected a size like 512K, 16G, got '%s'", name, a);
-            if (o == O_GPU_MEM) c->gpu_mem_bytes = sz;
-            else if (o == O_MODEL_MEM) c->model_mem_bytes = sz;
-            else if (o == O_ACT) c->act_bytes_per_token = sz;
-            else if (sz > (256u << 20))
-                return usage_err("%s: at most 256M, got '%s'", name, a);
-            else if (o == O_SHARD) c->shard_bytes = (size_t)sz;
-            else c->chunk_bytes = (size_t)sz;
-            break;
-        case O_BASE: case O_META_PORT: case O_SCHED_PORT: case O_SCHED_FOR_CTL:
-            if (parse_int(a, o == O_SCHED_FOR_CTL ? 1 : 0, 65535, &v))
-                return usage_err("%s: expected a port 0..65535, got '%s'", name, a);
-            if (o == O_BASE && v > 65535 - 2 - 2 * RLSIM_MAX_WORKERS && v != 0)
-                return usage_err("--base-port: %ld leaves no room for the worker ports", v);
-            if (o == O_BASE) c->base_port = (int)v;
-            else if (o == O_META_PORT) c->meta_port = (int)v;
-            else if (o == O_SCHED_PORT) c->sched_port = (int)v;
-            else c->sched_port_for_controller = (int)v;
-            break;
-        case O_TRAIN_META: case O_ROLL_META:
-            if (parse_worker_port(a, o == O_TRAIN_META ? c->train_meta_port : c->rollout_meta_port))
-                return usage_err("%s: expected WORKER=PORT (e.g. 3=7001), got '%s'", name, a);
-            break;
-        case O_LOG_DIR: case O_CKPT_DIR: case O_CONTROL: {
-            char *dst = o == O_LOG_DIR ? c->log_dir : o == O_CKPT_DIR ? c->ckpt_dir : c->control;
-            if (!*a || strlen(a) >= RLSIM_PATH_MAX - 100)
-                return usage_err("%s: expected a path, got '%s'", name, a);
-            snprintf(dst, RLSIM_PATH_MAX, "%s", a);
-            if (o == O_CKPT_DIR)
-                ckpt_set = 1;
-            break;
-        }
-        case O_SEED:
-            if (parse_int(a, 0, 2147483647, &v))
-                return usage_err("--seed: expected a number, got '%s'", a);
-            c->seed = (unsigned)v;
-            break;
-        case O_HELP: fputs(help_text, stdout); return 1;
-        case O_VERSION: puts("moni-rlsim 0.1.0"); return 1;
-        case O_ROLE:
-            if (!strcmp(a, "train_worker")) c->role = RLSIM_TRAIN;
-            else if (!strcmp(a, "rollout_worker")) c->role = RLSIM_ROLLOUT;
-            else if (!strcmp(a, "scheduler")) c->role = RLSIM_SCHEDULER;
-            else return usage_err("--role: unknown role '%s'", a);
-            break;
-        case O_ID: case O_LISTEN_FD: case O_META_ACTUAL: case O_SCHED_ACTUAL: case O_PEER:
-        case O_CTL_PID:
-            if (parse_int(a, 0, 2147483647, &v))
-                return usage_err("%s: expected a number, got '%s'", name, a);
-            if (o == O_ID) c->id = (int)v;
-            else if (o == O_LISTEN_FD) c->listen_fd = (int)v;
-            else if (o == O_META_ACTUAL) c->meta_actual = (int)v;
-            else if (o == O_SCHED_ACTUAL) c->sched_actual = (int)v;
-            else if (o == O_PEER) c->peer_port = (int)v;
-            else c->controller_pid = (pid_t)v;
-            break;
-        case ':':
-            return usage_err("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_err("unknown option '%s'", argv[optind - 1]);
-        }
+    char *e;
+    double d = strtod(a, &e);
+    if (o == O_STRAGGLER) {
+        if (e == a || *e || !(d == 0 || (d >= 1 && d <= 1000)))
+            return usage_err("--straggler-factor: expected 0 (off) or 1..1000, got '%s'", a);
+        c->straggler_factor = d;
+    } else {
+        if (e == a || *e || !(d >= 0.001 && d <= 100))
+            return usage_err("--time-scale: expected a factor 0.001..100, got '%s'", a);
+        c->time_scale = d;
     }
-    if (optind < argc)
-        return usage_err("unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int set_duration(struct parse_state *ps, int o, const char *a, const char *name)
+{
+    int i = o - O_REQ_TO;
+    if (rlsim_parse_duration_ms(a, ps->durs[i]) || (*ps->durs[i] == 0 && i < 7))
+        return usage_err("%s: expected a duration like 500ms, 30s or 2m, got '%s'", name, a);
+    ps->explicit[i] = 1;
+    return 0;
+}
+
+static int set_size(struct rlsim_config *c, int o, const char *a, const char *name)
+{
+    uint64_t sz;
+    if (rlsim_parse_size(a, &sz) || sz == 0)
+        return usage_err("%s: expected a size like 512K, 16G, got '%s'", name, a);
+    if (o == O_GPU_MEM) c->gpu_mem_bytes = sz;
+    else if (o == O_MODEL_MEM) c->model_mem_bytes = sz;
+    else if (o == O_ACT) c->act_bytes_per_token = sz;
+    else if (sz > (256u << 20))
+        return usage_err("%s: at most 256M, got '%s'", name, a);
+    else if (o == O_SHARD) c->shard_bytes = (size_t)sz;
+    else c->chunk_bytes = (size_t)sz;
+    return 0;
+}
+
+static int set_port(struct rlsim_config *c, int o, const char *a, const char *name)
+{
+    long v;
+    if (parse_int(a, o == O_SCHED_FOR_CTL ? 1 : 0, 65535, &v))
+        return usage_err("%s: expected a port 0..65535, got '%s'", name, a);
+    if (o == O_BASE && v > 65535 - 2 - 2 * RLSIM_MAX_WORKERS && v != 0)
+        return usage_err("--base-port: %ld leaves no room for the worker ports", v);
+    if (o == O_BASE) c->base_port = (int)v;
+    else if (o == O_META_PORT) c->meta_port = (int)v;
+    else if (o == O_SCHED_PORT) c->sched_port = (int)v;
+    else c->sched_port_for_controller = (int)v;
+    return 0;
+}
+
+static int set_path(struct rlsim_config *c, struct parse_state *ps, int o, const char *a,
+                    const char *name)
+{
+    char *dst = o == O_LOG_DIR ? c->log_dir : o == O_CKPT_DIR ? c->ckpt_dir : c->control;
+    if (!*a || strlen(a) >= RLSIM_PATH_MAX - 100)
+        return usage_err("%s: expected a path, got '%s'", name, a);
+    snprintf(dst, RLSIM_PATH_MAX, "%s", a);
+    if (o == O_CKPT_DIR)
+        ps->ckpt_set = 1;
+    return 0;
+}
+
+/* --role and the numbers the controller passes to the processes it starts. */
+static int set_internal(struct rlsim_config *c, int o, const char *a, const char *name)
+{
+    long v;
+    if (o == O_ROLE) {
+        if (!strcmp(a, "train_worker")) c->role = RLSIM_TRAIN;
+        else if (!strcmp(a, "rollout_worker")) c->role = RLSIM_ROLLOUT;
+        else if (!strcmp(a, "scheduler")) c->role = RLSIM_SCHEDULER;
+        else return usage_err("--role: unknown role '%s'", a);
+        return 0;
+    }
+    if (parse_int(a, 0, 2147483647, &v))
+        return usage_err("%s: expected a number, got '%s'", name, a);
+    if (o == O_ID) c->id = (int)v;
+    else if (o == O_LISTEN_FD) c->listen_fd = (int)v;
+    else if (o == O_META_ACTUAL) c->meta_actual = (int)v;
+    else if (o == O_SCHED_ACTUAL) c->sched_actual = (int)v;
+    else if (o == O_PEER) c->peer_port = (int)v;
+    else c->controller_pid = (pid_t)v;
+    return 0;
+}
+
+/* One option o with value a (name: "--NAME" for messages); 0 = go on, 1 = done
+ * (--help, --version), 2 = bad usage (reported). */
+static int apply_option(struct rlsim_config *c, struct parse_state *ps, int o, const char *a,
+                        const char *name, char **argv)
+{
+    long v;
+    switch (o) {
+    case O_TRAIN: case O_ROLLOUT:
+        if (parse_int(a, 1, RLSIM_MAX_WORKERS, &v))
+            return usage_err("%s: expected a worker count 1..%d, got '%s'", name,
+                             RLSIM_MAX_WORKERS, a);
+        *(o == O_TRAIN ? &c->train_workers : &c->rollout_workers) = (int)v;
+        return 0;
+    case O_STEPS:
+        if (parse_int(a, 1, 1000000, &v))
+            return usage_err("--steps: expected a number >= 1, got '%s'", a);
+        c->steps = (int)v;
+        return 0;
+    case O_BATCH:
+        if (parse_int(a, 1, 65536, &v))
+            return usage_err("--batch-size: expected 1..65536, got '%s'", a);
+        c->batch_size = (int)v;
+        ps->batch_set = 1;
+        return 0;
+    case O_COLOCATE: c->colocate = 1; return 0;
+    case O_SYNC:
+        if (!strcmp(a, "meta"))
+            c->disk_sync = 0;
+        else if (!strcmp(a, "disk"))
+            c->disk_sync = 1;
+        else
+            return usage_err("--weight-sync: expected 'meta' or 'disk', got '%s'", a);
+        return 0;
+    case O_QUICK: c->time_scale = 0.1; return 0;
+    case O_STRAGGLER: case O_SCALE: return set_factor(c, o, a);
+    case O_REQ_TO: case O_RPC_TO: case O_ROLL_TO: case O_SCHED_TO: case O_EVENT_TO:
+    case O_LOCK_TO: case O_CKPT_TO: case O_ROLL_WORK: case O_TRAIN_WORK:
+        return set_duration(ps, o, a, name);
+    case O_GPU_MEM: case O_MODEL_MEM: case O_ACT: case O_SHARD: case O_CHUNK:
+        return set_size(c, o, a, name);
+    case O_BASE: case O_META_PORT: case O_SCHED_PORT: case O_SCHED_FOR_CTL:
+        return set_port(c, o, a, name);
+    case O_TRAIN_META: case O_ROLL_META:
+        if (parse_worker_port(a, o == O_TRAIN_META ? c->train_meta_port : c->rollout_meta_port))
+            return usage_err("%s: expected WORKER=PORT (e.g. 3=7001), got '%s'", name, a);
+        return 0;
+    case O_LOG_DIR: case O_CKPT_DIR: case O_CONTROL: return set_path(c, ps, o, a, name);
+    case O_SEED:
+        if (parse_int(a, 0, 2147483647, &v))
+            return usage_err("--seed: expected a number, got '%s'", a);
+        c->seed = (unsigned)v;
+        return 0;
+    case O_HELP: fputs(help_text, stdout); return 1;
+    case O_VERSION: puts("moni-rlsim 0.1.0"); return 1;
+    case O_ROLE: case O_ID: case O_LISTEN_FD: case O_META_ACTUAL: case O_SCHED_ACTUAL:
+    case O_PEER: case O_CTL_PID:
+        return set_internal(c, o, a, name);
+    case ':':
+        return usage_err("option '%s' needs a value", argv[optind - 1]);
+    default:
+        return usage_err("unknown option '%s'", argv[optind - 1]);
+    }
+}
+
+/* After the options: durations not given scale with --time-scale, the defaults
+ * that depend on other options, and the checks of the combination. */
+static int finish_config(struct rlsim_config *c, struct parse_state *ps)
+{
     for (int i = 0; i < N_DUR; i++)
-        if (!explicit[i]) {
-            *durs[i] = (long)llround(*durs[i] * c->time_scale);
-            if (*durs[i] < 1)
-                *durs[i] = 1;
+        if (!ps->explicit[i]) {
+            *ps->durs[i] = (long)llround(*ps->durs[i] * c->time_scale);
+            if (*ps->durs[i] < 1)
+                *ps->durs[i] = 1;
         }
-    if (!batch_set) { /* smallest multiple of both counts that is >= 64 */
+    if (!ps->batch_set) { /* smallest multiple of both counts that is >= 64 */
         int a = c->train_workers, b = c->rollout_workers, x = a, y = b;
         while (y) {
             int t = x % y;
@@ -355,7 +383,32 @@ int rlsim_parse_args(struct rlsim_config *c, int argc, char **argv)
             (c->rollout_meta_port[i] && i >= c->rollout_workers))
             return usage_err("--%s-meta-port: worker %d does not exist",
                              c->train_meta_port[i] ? "train" : "rollout", i);
-    if (!ckpt_set)
+    if (!ps->ckpt_set)
         snprintf(c->ckpt_dir, sizeof c->ckpt_dir, "%s/ckpt", c->log_dir);
     return 0;
+}
+
+int rlsim_parse_args(struct rlsim_config *c, int argc, char **argv)
+{
+    rlsim_config_defaults(c);
+    struct parse_state ps = {
+        .durs = {&c->request_timeout_ms, &c->rpc_timeout_ms, &c->rollout_timeout_ms,
+                 &c->scheduler_timeout_ms, &c->event_timeout_ms, &c->gpu_lock_timeout_ms,
+                 &c->ckpt_timeout_ms, &c->rollout_work_ms, &c->train_work_ms},
+    };
+    opterr = 0;
+    optind = 1;
+    int o;
+    int li = -1;
+    while ((o = getopt_long(argc, argv, ":", longopts, &li)) != -1) {
+        char name[64];
+        snprintf(name, sizeof name, "--%s", li >= 0 ? longopts[li].name : "?");
+        li = -1;
+        int rc = apply_option(c, &ps, o, optarg, name, argv);
+        if (rc)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_err("unexpected argument '%s'", argv[optind]);
+    return finish_config(c, &ps);
 }

@@ -325,16 +325,9 @@ static void fill_batch(struct run *r)
 	}
 }
 
-int train_main(int argc, char **argv)
+/* Line-buffered stdout, one malloc arena, --mem-limit, the signal handlers, the bar. */
+static int setup_process(struct run *r)
 {
-	static struct run run;
-	struct run *r = &run;
-	train_opts_default(&r->o);
-	int rc = train_opts_parse(&r->o, argc, argv, stdout, stderr);
-	if (rc == 1)
-		return 0;
-	if (rc != 0)
-		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* One malloc arena: per-thread arenas reserve 64 MiB of address space each,
 	 * which would make --mem-limit measure glibc, not the model. */
@@ -355,14 +348,20 @@ int train_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	bar.enabled = !r->o.no_progress;
 	bar.tty = isatty(STDERR_FILENO);
+	return 0;
+}
 
+/* The corpus, the model, its gradient, optimizer and thread pool, and the number of
+ * steps; returns the steps of one epoch. */
+static long setup_model(struct run *r)
+{
 	r->t0 = now_s();
 	r->spec = (struct train_corpus_spec){ .seed = r->o.data_seed, .train_samples = r->o.train_samples,
 					      .eval_samples = r->o.eval_samples, .shard_samples = 2000 };
-	char err[TRAIN_PATH_MAX * 2], num[64], num2[64];
+	char err[TRAIN_PATH_MAX * 2];
 	if (train_corpus_ensure(r->o.data_dir, &r->spec, stdout, err, sizeof(err)) != 0) {
 		errline("%s", err);
-		return 1;
+		return -1;
 	}
 	if (train_model_init(&r->model, r->o.features, r->o.hidden, TRAIN_CLASSES, r->o.seed) != 0)
 		oom_exit(((size_t)r->o.features + 3) * r->o.hidden * sizeof(float));
@@ -381,32 +380,32 @@ int train_main(int argc, char **argv)
 					    : (long)ceil(r->o.epochs * (double)steps_per_epoch);
 	if (r->total_steps < 1)
 		r->total_steps = 1;
+	return steps_per_epoch;
+}
 
-	if (r->o.resume) {
-		char ck[TRAIN_PATH_MAX + 64];
-		if (train_ckpt_latest(r->o.output_dir, ck, sizeof(ck)) < 0) {
-			errline("ValueError: No valid checkpoint found in output directory (%s)", r->o.output_dir);
-			return 1;
-		}
-		out("Loading checkpoint from %s\n", ck);
-		if (train_ckpt_load(ck, &r->model, &r->optim, &r->st, err, sizeof(err)) != 0) {
-			errline("%s", err);
-			return 1;
-		}
-		if (r->st.max_steps > 0 && r->o.max_steps <= 0)
-			r->total_steps = r->st.max_steps;
-		out("  Continuing training from checkpoint, will skip to saved global_step\n"
-		    "  Continuing training from global step %ld\n", r->st.global_step);
-	}
-	if (r->o.control[0])
-		snprintf(r->ctl.path, sizeof(r->ctl.path), "%s", r->o.control);
-
-	r->loader = train_loader_start(r->o.data_dir, &r->spec, r->o.features, r->o.seed,
-				       r->st.samples_seen, !r->o.keep_cache);
-	if (!r->loader) {
-		errline("RuntimeError: could not start the data loader thread: %s", strerror(errno));
+/* --resume: the latest checkpoint of the output directory. */
+static int resume(struct run *r)
+{
+	char ck[TRAIN_PATH_MAX + 64], err[TRAIN_PATH_MAX * 2];
+	if (train_ckpt_latest(r->o.output_dir, ck, sizeof(ck)) < 0) {
+		errline("ValueError: No valid checkpoint found in output directory (%s)", r->o.output_dir);
 		return 1;
 	}
+	out("Loading checkpoint from %s\n", ck);
+	if (train_ckpt_load(ck, &r->model, &r->optim, &r->st, err, sizeof(err)) != 0) {
+		errline("%s", err);
+		return 1;
+	}
+	if (r->st.max_steps > 0 && r->o.max_steps <= 0)
+		r->total_steps = r->st.max_steps;
+	out("  Continuing training from checkpoint, will skip to saved global_step\n"
+	    "  Continuing training from global step %ld\n", r->st.global_step);
+	return 0;
+}
+
+static void print_banner(const struct run *r, long steps_per_epoch)
+{
+	char num[64], num2[64];
 	out("***** Running training *****\n");
 	out("  Num examples = %s\n", commas(num, sizeof(num), r->o.train_samples));
 	out("  Num Epochs = %ld\n", (long)ceil((double)r->total_steps / (double)steps_per_epoch));
@@ -417,44 +416,57 @@ int train_main(int argc, char **argv)
 	out("  Number of trainable parameters = %s\n", commas(num2, sizeof(num2), (long)r->model.nparams));
 	out("  Optimizer = %s, threads = %d, data = %s (synthetic)\n",
 	    r->o.optimizer == TRAIN_OPT_ADAM ? "AdamW" : "SGD", train_pool_threads(r->pool), r->o.data_dir);
+}
 
-	bar_start("", r->st.global_step, r->total_steps);
-	double log_loss = 0, grad_norm = 0, train_t0 = now_s();
-	long log_n = 0, start_step = r->st.global_step, samples_at_start = r->st.samples_seen;
+/* One optimisation step: control file, batch, forward/backward, clipping, update,
+ * the --sleep-ms pause and the state.  Returns the loss; *grad_norm is set. */
+static double train_step(struct run *r, long step, double *grad_norm)
+{
+	apply_control(r, step);
+	if (r->batch_size > r->batch.cap) {
+		train_batch_free(&r->batch);
+		size_t bytes = 0;
+		if (train_batch_alloc(&r->batch, r->batch_size, r->o.features, r->o.hidden, &bytes) != 0)
+			oom_exit(bytes);
+	}
+	fill_batch(r);
+	if (r->nan_steps > 0) { /* a NaN in the input, as corrupt data would bring */
+		r->batch.x[0] = NAN;
+		r->nan_steps--;
+	}
+	double lr = current_lr(r, step);
+	double loss = train_forward_backward(&r->model, &r->batch, r->grad, r->pool);
+	*grad_norm = (double)(float)train_grad_norm(r->grad, r->model.nparams, r->pool);
+	if (r->o.max_grad_norm > 0 && *grad_norm > r->o.max_grad_norm)
+		train_scale(r->grad, r->model.nparams, (float)(r->o.max_grad_norm / (*grad_norm + 1e-6)),
+			    r->pool);
+	train_optim_step(&r->optim, r->model.params, r->grad, lr, r->pool);
+	if (r->sleep_ms > 0) {
+		struct timespec ts = { r->sleep_ms / 1000, (r->sleep_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !got_term)
+			;
+	}
+	r->st.global_step = step;
+	r->st.samples_seen += r->batch.n;
+	r->st.epoch = (double)r->st.samples_seen / (double)r->o.train_samples;
+	r->st.lr = lr;
+	r->st.total_loss += loss;
+	r->st.loss_steps++;
+	return loss;
+}
+
+/* The steps, with logging, evaluation and checkpoints on their schedules, then a
+ * last evaluation and checkpoint unless the last step did them.  Returns 1 when
+ * --stop-on-nan stopped it. */
+static int train_loop(struct run *r)
+{
+	double log_loss = 0, grad_norm = 0;
+	long log_n = 0;
 	bool saved_last = false, evaluated_last = false;
 	for (long step = r->st.global_step + 1; step <= r->total_steps; step++) {
 		if (got_term)
 			term_exit(r);
-		apply_control(r, step);
-		if (r->batch_size > r->batch.cap) {
-			train_batch_free(&r->batch);
-			size_t bytes = 0;
-			if (train_batch_alloc(&r->batch, r->batch_size, r->o.features, r->o.hidden, &bytes) != 0)
-				oom_exit(bytes);
-		}
-		fill_batch(r);
-		if (r->nan_steps > 0) { /* a NaN in the input, as corrupt data would bring */
-			r->batch.x[0] = NAN;
-			r->nan_steps--;
-		}
-		double lr = current_lr(r, step);
-		double loss = train_forward_backward(&r->model, &r->batch, r->grad, r->pool);
-		grad_norm = (double)(float)train_grad_norm(r->grad, r->model.nparams, r->pool);
-		if (r->o.max_grad_norm > 0 && grad_norm > r->o.max_grad_norm)
-			train_scale(r->grad, r->model.nparams, (float)(r->o.max_grad_norm / (grad_norm + 1e-6)),
-				    r->pool);
-		train_optim_step(&r->optim, r->model.params, r->grad, lr, r->pool);
-		if (r->sleep_ms > 0) {
-			struct timespec ts = { r->sleep_ms / 1000, (r->sleep_ms % 1000) * 1000000L };
-			while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !got_term)
-				;
-		}
-		r->st.global_step = step;
-		r->st.samples_seen += r->batch.n;
-		r->st.epoch = (double)r->st.samples_seen / (double)r->o.train_samples;
-		r->st.lr = lr;
-		r->st.total_loss += loss;
-		r->st.loss_steps++;
+		double loss = train_step(r, step, &grad_norm);
 		log_loss += loss;
 		log_n++;
 		bar.n = step;
@@ -491,6 +503,13 @@ int train_main(int argc, char **argv)
 	if (!saved_last)
 		save_checkpoint(r);
 	bar_end();
+	return 0;
+}
+
+/* The Trainer's closing lines: runtime and throughput since train_t0. */
+static void print_summary(const struct run *r, double train_t0, long start_step,
+			  long samples_at_start)
+{
 	double rt = now_s() - train_t0;
 	long steps = r->st.global_step - start_step, samples = r->st.samples_seen - samples_at_start;
 	out("\n\nTraining completed. Do not forget to share your model on huggingface.co/models =)\n\n\n");
@@ -503,6 +522,10 @@ int train_main(int argc, char **argv)
 	    train_pyfloat(d, sizeof(d), r->st.loss_steps ? r->st.total_loss / r->st.loss_steps : 0.0),
 	    train_pyfloat(e, sizeof(e), train_round(r->st.epoch, 2)));
 	out("  data loader wait: %.2fs of %.2fs\n", train_loader_wait_seconds(r->loader), rt);
+}
+
+static void teardown(struct run *r)
+{
 	train_loader_stop(r->loader);
 	train_pool_free(r->pool);
 	train_batch_free(&r->batch);
@@ -510,5 +533,42 @@ int train_main(int argc, char **argv)
 	train_optim_free(&r->optim);
 	train_model_free(&r->model);
 	free(r->grad);
+}
+
+int train_main(int argc, char **argv)
+{
+	static struct run run;
+	struct run *r = &run;
+	train_opts_default(&r->o);
+	int rc = train_opts_parse(&r->o, argc, argv, stdout, stderr);
+	if (rc == 1)
+		return 0;
+	if (rc != 0)
+		return 2;
+	if (setup_process(r) != 0)
+		return 1;
+	long steps_per_epoch = setup_model(r);
+	if (steps_per_epoch < 0)
+		return 1;
+	if (r->o.resume && resume(r) != 0)
+		return 1;
+	if (r->o.control[0])
+		snprintf(r->ctl.path, sizeof(r->ctl.path), "%s", r->o.control);
+
+	r->loader = train_loader_start(r->o.data_dir, &r->spec, r->o.features, r->o.seed,
+				       r->st.samples_seen, !r->o.keep_cache);
+	if (!r->loader) {
+		errline("RuntimeError: could not start the data loader thread: %s", strerror(errno));
+		return 1;
+	}
+	print_banner(r, steps_per_epoch);
+
+	bar_start("", r->st.global_step, r->total_steps);
+	double train_t0 = now_s();
+	long start_step = r->st.global_step, samples_at_start = r->st.samples_seen;
+	if (train_loop(r) != 0)
+		return 1;
+	print_summary(r, train_t0, start_step, samples_at_start);
+	teardown(r);
 	return 0;
 }

@@ -1,0 +1,239 @@
+/* logparse/prefilter.c — the literal prefilter index of a rule set: an Aho-Corasick
+ * DFA over the case-folded prefilter literals of the rules, which tells the parser
+ * which few rules can match a line at all.  Built once by lp_rules_finish (rules in
+ * their final order), then read per line by lp_rules_candidates; never changed while
+ * a parser uses the set. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "logparse/lp-int.h"
+
+/* Scratch tables of one build: the trie (goto function, then the full transition
+ * table) with failure links and per-state outputs, before they are compacted into
+ * the rule set. */
+struct ac_build {
+    size_t total;   /* literal bytes + 1: an upper bound on the states */
+    size_t nstates;
+    size_t ncls;
+    int32_t *go;    /* nstates x ncls */
+    int32_t *fail;
+    int32_t *queue;
+    uint64_t *outs; /* nwords per state: the rules whose literal ends there */
+};
+
+static void ac_build_free(struct ac_build *b)
+{
+    free(b->go);
+    free(b->fail);
+    free(b->queue);
+    free(b->outs);
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+    const struct lp_rule *x = *(struct lp_rule *const *)a, *y = *(struct lp_rule *const *)b;
+    if (x->fallback != y->fallback)
+        return x->fallback ? 1 : -1;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Drops the old index, puts the rules in matching order (fallbacks last, then
+ * priority, then load order) and sizes the bitsets and the match data. */
+static void order_rules(struct lp_rules *rs)
+{
+    free(rs->dfa);
+    free(rs->outs);
+    free(rs->out_of);
+    free(rs->always);
+    rs->dfa = NULL;
+    rs->outs = NULL;
+    rs->out_of = NULL;
+    rs->always = NULL;
+    if (rs->n)
+        qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
+    rs->nwords = (rs->n + 63) / 64;
+    if (rs->nwords == 0)
+        rs->nwords = 1;
+    rs->maxcap = 1;
+    for (size_t i = 0; i < rs->n; i++) {
+        rs->v[i]->index = i;
+        if (rs->v[i]->ncaptures + 1 > rs->maxcap)
+            rs->maxcap = rs->v[i]->ncaptures + 1;
+    }
+}
+
+/* The rules without a prefilter (always candidates), and the byte classes: each
+ * byte that occurs in a literal gets its own class, upper case folded onto lower. */
+static int classify_bytes(struct lp_rules *rs, size_t *total, char *err, size_t errlen)
+{
+    rs->always = calloc(rs->nwords, sizeof(uint64_t));
+    if (!rs->always)
+        return lp_set_err(err, errlen, "out of memory");
+    memset(rs->cls, 0, sizeof rs->cls);
+    rs->ncls = 1;
+    *total = 1;
+    for (size_t i = 0; i < rs->n; i++) {
+        struct lp_rule *r = rs->v[i];
+        if (!r->nprefilters)
+            rs->always[i / 64] |= 1ull << (i % 64);
+        for (size_t j = 0; j < r->nprefilters; j++) {
+            for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
+                if (!rs->cls[*c])
+                    rs->cls[*c] = (uint8_t)rs->ncls++;
+                (*total)++;
+            }
+        }
+    }
+    if (rs->ncls > 255)
+        return lp_set_err(err, errlen, "prefilter literals use too many distinct bytes");
+    for (int c = 'A'; c <= 'Z'; c++)
+        rs->cls[c] = rs->cls[c - 'A' + 'a'];
+    return 0;
+}
+
+/* The trie of every literal (goto function in b->go, -1 = no edge); a literal's
+ * last state outputs its rule. */
+static void build_trie(const struct lp_rules *rs, struct ac_build *b)
+{
+    size_t ncls = b->ncls;
+    for (size_t i = 0; i < b->total * ncls; i++)
+        b->go[i] = -1;
+    b->nstates = 1;
+    for (size_t i = 0; i < rs->n; i++) {
+        struct lp_rule *r = rs->v[i];
+        for (size_t j = 0; j < r->nprefilters; j++) {
+            int32_t s = 0;
+            for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
+                int32_t *slot = &b->go[(size_t)s * ncls + rs->cls[*c]];
+                if (*slot < 0)
+                    *slot = (int32_t)b->nstates++;
+                s = *slot;
+            }
+            b->outs[(size_t)s * rs->nwords + i / 64] |= 1ull << (i % 64);
+        }
+    }
+}
+
+/* Breadth first over the trie: failure links, outputs inherited along them, and
+ * the missing edges filled in, which turns the trie into a DFA. */
+static void link_failures(const struct lp_rules *rs, struct ac_build *b)
+{
+    size_t ncls = b->ncls;
+    int32_t *go = b->go, *fail = b->fail, *queue = b->queue;
+    size_t qh = 0, qt = 0;
+    for (size_t c = 0; c < ncls; c++) {
+        int32_t t = go[c];
+        if (t < 0) {
+            go[c] = 0;
+        } else {
+            fail[t] = 0;
+            queue[qt++] = t;
+        }
+    }
+    while (qh < qt) {
+        int32_t s = queue[qh++];
+        uint64_t *so = &b->outs[(size_t)s * rs->nwords];
+        uint64_t *fo = &b->outs[(size_t)fail[s] * rs->nwords];
+        for (size_t w = 0; w < rs->nwords; w++)
+            so[w] |= fo[w];
+        for (size_t c = 0; c < ncls; c++) {
+            int32_t t = go[(size_t)s * ncls + c];
+            if (t < 0) {
+                go[(size_t)s * ncls + c] = go[(size_t)fail[s] * ncls + c];
+            } else {
+                fail[t] = go[(size_t)fail[s] * ncls + c];
+                queue[qt++] = t;
+            }
+        }
+    }
+}
+
+/* Compacts the outputs: out_of[state] = 1 + index into outs, 0 = none. */
+static int compact_outputs(struct lp_rules *rs, struct ac_build *b)
+{
+    rs->out_of = calloc(b->nstates, sizeof *rs->out_of);
+    if (!rs->out_of)
+        return -1;
+    size_t nout = 0;
+    for (size_t s = 0; s < b->nstates; s++) {
+        bool any = false;
+        for (size_t w = 0; w < rs->nwords; w++)
+            any |= b->outs[s * rs->nwords + w] != 0;
+        if (any) {
+            memmove(&b->outs[nout * rs->nwords], &b->outs[s * rs->nwords],
+                    rs->nwords * sizeof *b->outs);
+            rs->out_of[s] = (uint32_t)++nout;
+        }
+    }
+    return 0;
+}
+
+/* Premultiplies the DFA: an entry is next_state * ncls, with bit 31 set when the
+ * next state has outputs, so the scan loop does one lookup per byte. */
+static void premultiply(const struct lp_rules *rs, struct ac_build *b)
+{
+    for (size_t i = 0; i < b->nstates * b->ncls; i++) {
+        uint32_t t = (uint32_t)b->go[i];
+        uint32_t e = t * (uint32_t)b->ncls;
+        if (rs->out_of[t])
+            e |= 0x80000000u;
+        b->go[i] = (int32_t)e;
+    }
+}
+
+int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
+{
+    order_rules(rs);
+    struct ac_build b = {0};
+    if (classify_bytes(rs, &b.total, err, errlen) < 0)
+        return -1;
+    b.ncls = rs->ncls;
+    b.go = malloc(b.total * b.ncls * sizeof *b.go);
+    b.fail = calloc(b.total, sizeof *b.fail);
+    b.queue = malloc(b.total * sizeof *b.queue);
+    b.outs = calloc(b.total * rs->nwords, sizeof *b.outs);
+    if (!b.go || !b.fail || !b.queue || !b.outs) {
+        ac_build_free(&b);
+        return lp_set_err(err, errlen, "out of memory");
+    }
+    build_trie(rs, &b);
+    link_failures(rs, &b);
+    if (compact_outputs(rs, &b) < 0) {
+        ac_build_free(&b);
+        return lp_set_err(err, errlen, "out of memory");
+    }
+    premultiply(rs, &b);
+    rs->outs = b.outs;
+    rs->dfa = b.go;
+    rs->nstates = b.nstates;
+    free(b.fail);
+    free(b.queue);
+    rs->finished = true;
+    return 0;
+}
+
+/* Marks in cand (nwords words) every rule whose prefilter occurs in s, plus the
+ * rules without a prefilter. */
+void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand)
+{
+    memcpy(cand, rs->always, rs->nwords * sizeof *cand);
+    if (!rs->dfa)
+        return;
+    const uint32_t *dfa = (const uint32_t *)rs->dfa;
+    const uint8_t *cls = rs->cls;
+    size_t ncls = rs->ncls, nw = rs->nwords;
+    uint32_t st = 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    for (; p < end; p++) {
+        uint32_t e = dfa[st + cls[*p]];
+        st = e & 0x7fffffffu;
+        if (__builtin_expect(e >> 31, 0)) {
+            uint32_t o = rs->out_of[st / ncls];
+            const uint64_t *ob = &rs->outs[(size_t)(o - 1) * nw];
+            for (size_t w = 0; w < nw; w++)
+                cand[w] |= ob[w];
+        }
+    }
+}
