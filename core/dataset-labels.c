@@ -221,6 +221,8 @@ static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_st
     size_t limit = b + (b - a + 1) + (size_t)(30 * MONI_NS_PER_SEC / d->grid_ns);
     size_t r = b + 1;
     for (; r < d->nrows && r <= limit; r++) {
+        if (d->phase[r] == DS_PH_FINISHED || d->phase[r] == DS_PH_IDLE)
+            break; /* the job is not running: nothing of it can stay away */
         bool away = false;
         for (size_t k = 0; k < nmoved && !away; k++) {
             double v;
@@ -267,7 +269,20 @@ void ds_compute_labels(struct ds *d)
                 inside[r] = 1;
         }
     }
-    /* the baseline (rows outside every window) is the same for every fault */
+    /* the baseline (rows outside every window) is the same for every fault: the
+     * rows where the job runs when there are enough of them, so that its idle and
+     * finished rows do not hide what a fault did to its CPU share or progress */
+    size_t running = 0;
+    for (size_t r = 0; inside && r < d->nrows; r++) {
+        bool run = d->phase[r] == DS_PH_TRAIN || d->phase[r] == DS_PH_EVAL ||
+                   d->phase[r] == DS_PH_CKPT;
+        if (!run && !inside[r])
+            inside[r] = 2; /* outside the baseline, not in a window */
+        running += run && !inside[r];
+    }
+    for (size_t r = 0; inside && running < 10 && r < d->nrows; r++)
+        if (inside[r] == 2)
+            inside[r] = 0; /* too few running rows: every row outside the windows */
     struct base_stats *bs = d->nfaults && inside ? calloc(d->ncols + 1, sizeof *bs) : NULL;
     for (size_t c = 0; bs && c < d->ncols; c++)
         bs[c].n = ds_stats(d, c, 0, d->nrows, inside, &bs[c].mean, &bs[c].sd);

@@ -267,6 +267,50 @@ static void test_loss_nan_column(void **state)
     ds_free(&d);
 }
 
+/* A cpu fault from 45 s to 55 s while the job trains (20 s .. 80 s): the job's CPU
+ * share is 50 while it trains, 35 inside the fault, 0 before it starts and after it
+ * ends.  The fault moved it (from 50 to 35), which a baseline that mixes in the
+ * idle and finished rows (mean 27.8, sd 24) cannot see. */
+static void share_value(int k, int c, char *out)
+{
+    (void)c;
+    double v = k < 20 || k >= 80 ? 0 : k >= 45 && k < 55 ? 35 : 50;
+    sprintf(out, "%.1f", v + (k % 3) * 0.5);
+}
+
+static void test_effect_against_running_rows(void **state)
+{
+    (void)state;
+    write_samples(100, "proc_cpu_pct", share_value);
+    char ts[5][MONI_ISO_LEN], buf[2048];
+    iso(10, ts[0]);
+    iso(80, ts[1]);
+    snprintf(buf, sizeof buf,
+             "{\"interval_ns\": 1000000000, \"end\": \"x\", \"workload\": {\"started\": \"%s\", "
+             "\"exit_code\": 0, \"ended\": \"%s\"}}",
+             ts[0], ts[1]);
+    put("meta.json", buf);
+    iso(20, ts[2]);
+    snprintf(buf, sizeof buf,
+             "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"kind\":\"phase\",\"event\":\"train\",\"phase\":\"train\"}\n",
+             ts[2], (long long)(MONO0 + S(20)));
+    put("events.jsonl", buf);
+    iso(45, ts[3]);
+    iso(55, ts[4]);
+    snprintf(buf, sizeof buf,
+             "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"fired\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n"
+             "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"stopped\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n",
+             ts[3], (long long)(MONO0 + S(45)), ts[4], (long long)(MONO0 + S(55)));
+    put("faults.jsonl", buf);
+    struct ds d;
+    char err[256];
+    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(d.phase[50], 2); /* train */
+    assert_int_equal(d.nfaults, 1);
+    assert_non_null(strstr(d.faults[0].affected, "proc_cpu_pct"));
+    ds_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +319,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_columns_left_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_effect_end_not_stretched_by_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loss_nan_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_effect_against_running_rows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
