@@ -263,7 +263,7 @@ static int export_matrix(const char *dir, const char *name, const struct scaler 
  * positives, rows outside every label the negatives (other faults' rows are left
  * out), plus each fault's detection delay per model. */
 struct kind_acc {
-    char kind[32];
+    char kind[160];  /* "cpu", or "knob (batch_too_large)" with the fault's root cause */
     size_t n, cap, runs, faults;
     double *s[M_N];
     unsigned char *y;
@@ -289,6 +289,16 @@ static struct kind_acc *kind_get(struct evaluation *ev, const char *kind)
     memset(k, 0, sizeof *k);
     snprintf(k->kind, sizeof k->kind, "%s", kind);
     return k;
+}
+
+/* The table's row of a fault: its kind, and its root cause when the plan named one
+ * (two knob faults are different failures). */
+static void fault_key(const struct ds_fault *f, char *key, size_t len)
+{
+    if (f->root_cause[0])
+        snprintf(key, len, "%s (%s)", f->kind, f->root_cause);
+    else
+        snprintf(key, len, "%s", f->kind);
 }
 
 static int kind_push(struct kind_acc *k, double *const sc[M_N], size_t r, unsigned char y)
@@ -335,7 +345,9 @@ static int evaluate_run(struct evaluation *ev, const struct ds *d, double *const
         const struct ds_fault *f = &d->faults[i];
         if (!f->labelled)
             continue;
-        struct kind_acc *k = kind_get(ev, f->kind);
+        char key[160];
+        fault_key(f, key, sizeof key);
+        struct kind_acc *k = kind_get(ev, key);
         if (!k)
             return -1;
         k->faults++;
@@ -350,17 +362,22 @@ static int evaluate_run(struct evaluation *ev, const struct ds *d, double *const
             nd[k->detected[mo]++] = dl;
         }
         bool first = true; /* this kind's rows of this run, once */
-        for (size_t j = 0; j < i; j++)
-            if (d->faults[j].labelled && !strcmp(d->faults[j].kind, f->kind))
+        char other[160];
+        for (size_t j = 0; j < i; j++) {
+            fault_key(&d->faults[j], other, sizeof other);
+            if (d->faults[j].labelled && !strcmp(other, key))
                 first = false;
+        }
         if (!first)
             continue;
         k->runs++;
         for (size_t r = 0; r < d->nrows; r++) {
             bool mine = false;
-            for (size_t j = 0; j < d->nfaults && !mine; j++)
-                mine = d->faults[j].labelled && !strcmp(d->faults[j].kind, f->kind) &&
+            for (size_t j = 0; j < d->nfaults && !mine; j++) {
+                fault_key(&d->faults[j], other, sizeof other);
+                mine = d->faults[j].labelled && !strcmp(other, key) &&
                        ds_fault_covers(d, &d->faults[j], r);
+            }
             if ((mine || !d->anomaly[r]) && kind_push(k, sc, r, mine) < 0)
                 return -1;
         }
@@ -398,6 +415,21 @@ static void table_row_of(const struct kind_acc *k, int mo, double threshold, str
     free(dl);
 }
 
+static void csv_text(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 static void fmt_metric(char *b, size_t len, double v)
 {
     if (isnan(v))
@@ -418,7 +450,7 @@ static int write_table(const struct evaluation *ev, const struct models *m, FILE
               "range_recall,range_f1,pa_f1_optimistic,detected,median_delay_s,threshold\n",
               csv);
     if (out)
-        fprintf(out, "%-11s %-12s %6s %6s %7s %7s %7s %7s %7s %7s %8s %8s %8s\n", "model",
+        fprintf(out, "%-11s %-28s %6s %6s %7s %7s %7s %7s %7s %7s %8s %8s %8s\n", "model",
                 "fault_kind", "faults", "ratio", "auc_roc", "auc_pr", "vus_pr", "rng_p", "rng_r",
                 "rng_f1", "pa_f1*", "detected", "delay_s");
     for (int mo = 0; mo < M_N; mo++)
@@ -436,12 +468,13 @@ static int write_table(const struct evaluation *ev, const struct models *m, FILE
             else
                 snprintf(dl, sizeof dl, "%.0f", t.delay);
             if (out)
-                fprintf(out, "%-11s %-12s %6zu %6s %7s %7s %7s %7s %7s %7s %8s %8s %8s\n",
+                fprintf(out, "%-11s %-28s %6zu %6s %7s %7s %7s %7s %7s %7s %8s %8s %8s\n",
                         model_names[mo], k->kind, k->faults, b[0], b[1], b[2], b[3], b[4], b[5],
                         b[6], b[7], det, dl);
             if (csv) {
-                fprintf(csv, "%s,%s,%zu,%zu,%zu", model_names[mo], k->kind, k->runs, k->faults,
-                        k->n);
+                fprintf(csv, "%s,", model_names[mo]);
+                csv_text(csv, k->kind);
+                fprintf(csv, ",%zu,%zu,%zu", k->runs, k->faults, k->n);
                 for (int j = 0; j < 8; j++)
                     fprintf(csv, ",%s", isnan(v[j]) ? "" : b[j]);
                 fprintf(csv, ",%zu,", k->detected[mo]);
