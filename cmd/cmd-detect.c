@@ -81,7 +81,7 @@ static int cmd_detect_exec(struct cmd_args *a)
 }
 
 static const struct cmd_opt detect_opts[] = {
-    {"train", 0, "RUN_DIR", 64, "a healthy run to train on (repeatable)"},
+    {"train", 0, "RUN_DIR", 64, "a healthy run to train on"},
     {"grid", 0, "D", 0, "grid step (default 1s, at least 10ms), as moni build"},
     {"csv", 0, "FILE", 0, "also write the evaluation table as CSV"},
     {"export", 0, "DIR", 0, "write the standardised matrices (train.csv, score-N.csv)"},
