@@ -1,30 +1,24 @@
 #!/usr/bin/env bash
-# moni detect on a 24-hour 1 Hz run (86400 rows, 106 columns; synthetic, from
-# tests/sh/synth_runs.py): training on a 24-hour baseline and scoring a 24-hour fault
-# run, beside scikit-learn's IsolationForest fitted and scored on the same
-# standardised matrices (the time to read them excluded).
+# The detectors' CPU per sample (all of core/detect*.c on a 120-column frame with a
+# loss and a step every tick), next to the observer's own per-tick cost: moni record
+# at 1 Hz over 30 s, CPU seconds / ticks (the observer figure of bench_observer).
 set -u
 M="$MONI_BUILD/moni"
-S="$MONI_SRC/tests/sh/synth_runs.py"
-D="$TMPDIR/day"
-/usr/bin/python3 "$S" "$D/baseline" 86400 0 0 1 cpu 1 100 || exit 1
-/usr/bin/python3 "$S" "$D/fault" 86400 40000 600 2 cpu 0.5 100 || exit 1
-t0=$EPOCHREALTIME
-"$M" detect -q --train "$D/baseline" --export "$D/exp" "$D/fault" || exit 1
-t1=$EPOCHREALTIME
-echo "   moni detect (build grid, fit both models, score, write): $(echo "$t1 - $t0" | bc) s"
-/usr/bin/python3 - "$D/exp" <<'PYEOF'
-import sys, time
-import numpy as np
-try:
-    from sklearn.ensemble import IsolationForest
-except ImportError:
-    print("   sklearn: not installed"); sys.exit(0)
-d = sys.argv[1]
-train = np.loadtxt(d + "/train.csv", delimiter=",", skiprows=1)
-test = np.loadtxt(d + "/score-1.csv", delimiter=",", skiprows=1)[:, :-1]
-t0 = time.time()
-f = IsolationForest(n_estimators=100, max_samples=256, random_state=0).fit(train)
-f.score_samples(test)
-print("   sklearn IsolationForest (fit + score only, same matrices): %.2f s" % (time.time() - t0))
-PYEOF
+BIN="$TMPDIR/detect_cost"
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$MONI_SRC" $(pkg-config --cflags libcjson) -o "$BIN" \
+    "$MONI_SRC/tests/bench/detect_cost.c" "$MONI_BUILD/libmoni.a" \
+    $(pkg-config --libs libcjson libpcre2-8) -lpthread -lm -ldl || { echo "   build failed"; exit 0; }
+read -r det_ns ticks <<<"$("$BIN" 86400)"
+"$M" record --out "$TMPDIR/obs" --interval 1s --duration 30s -- sleep 60 >/dev/null 2>&1 &
+pid=$!
+wait $pid
+ticks_obs=$(($(wc -l <"$TMPDIR/obs/samples.csv") - 1))
+# moni's own CPU is in samples.csv (moni_cpu_pct, % of a core over each tick)
+obs_ns=$(/usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+v = [float(r["moni_cpu_pct"]) for r in rows[2:] if r["moni_cpu_pct"]]
+print("%.0f" % (sum(v) / len(v) / 100 * 1e9))  # ns of CPU per 1 s tick
+' "$TMPDIR/obs/samples.csv")
+printf '   detectors: %s ns CPU per tick (%s ticks) | observer at 1 Hz: %s ns CPU per tick (%s ticks) | detectors/observer %.3f\n' \
+    "$det_ns" "$ticks" "$obs_ns" "$ticks_obs" "$(echo "$det_ns / $obs_ns" | bc -l)"
