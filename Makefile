@@ -66,12 +66,13 @@ LIBCMD   := $(BUILD)/libmonicmd.a
 LIBTRAIN := $(BUILD)/libtrain.a
 LIBRLSIM := $(BUILD)/librlsim.a
 BINS     := $(BUILD)/moni $(BUILD)/moni-train $(BUILD)/moni-rlsim
+INJECT_LIB := $(BUILD)/libmoni-inject.so
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FAKES    := $(patsubst tests/fakes/%.c,$(BUILD)/tests/lib%.so,$(FAKE_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps run test unit asan bench fuzz install uninstall clean check-deps
-all: $(BINS)
+all: $(BINS) $(INJECT_LIB)
 
 # --- dependencies -----------------------------------------------------------------
 deps:
@@ -117,6 +118,16 @@ $(BUILD)/moni-train: $(call obj,workloads/train/main.c) $(LIBTRAIN)
 $(BUILD)/moni-rlsim: $(call obj,workloads/rlsim/main.c) $(LIBRLSIM)
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
 
+# The preload library of the in-process faults (faults/inject/): its own rule, since
+# faults/*.c does not reach the subfolder and it must not link libmoni.  Never
+# sanitized (it is loaded into workloads that are not), no fortify wrappers (it
+# defines open/read/write itself), only its own symbols exported.
+INJECT_SRC := $(wildcard faults/inject/*.c)
+$(INJECT_LIB): $(INJECT_SRC) faults/inject-int.h | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -D_GNU_SOURCE -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 -I. -O2 -g \
+	  -fPIC -shared -fvisibility=hidden -o $@ $(INJECT_SRC) -ldl
+
 # --- tests ------------------------------------------------------------------------
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBCMD) $(LIBTUI) $(LIBMONI) $(LIBTRAIN) $(LIBRLSIM)
 	@mkdir -p $(dir $@)
@@ -127,7 +138,7 @@ $(BUILD)/tests/lib%.so: tests/fakes/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -O1 -g -fPIC -shared -o $@ $<
 
-unit: $(BINS) $(TESTS) $(FAKES)
+unit: $(BINS) $(INJECT_LIB) $(TESTS) $(FAKES)
 
 test: deps
 	$(MAKE) unit
@@ -161,6 +172,8 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/man/man7 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/moni
+	install -m 755 $(INJECT_LIB) $(DESTDIR)$(PREFIX)/lib/moni/
 	for f in logparse/rules/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/moni/rules/; done; true
 	for f in themes/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/moni/themes/; done; true
 	for f in examples/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/moni/examples/; done; true
@@ -170,7 +183,7 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,moni moni-train moni-rlsim)
-	rm -rf $(DESTDIR)$(PREFIX)/share/moni
+	rm -rf $(DESTDIR)$(PREFIX)/share/moni $(DESTDIR)$(PREFIX)/lib/moni
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/moni.1 $(DESTDIR)$(PREFIX)/share/man/man1/moni-*.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5/moni-*.5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man7/moni-*.7 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/moni

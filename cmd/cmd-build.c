@@ -14,7 +14,7 @@ static int build_one(const char *dir, void *opts)
     struct dataset_summary sum;
     if (dataset_build(dir, o, &sum, err, sizeof err) < 0) {
         moni_err("build: %s", err);
-        return MONI_EXIT_FAIL;
+        return sum.bad_input ? MONI_EXIT_USAGE : MONI_EXIT_FAIL;
     }
     printf("%s: %zu rows, %zu columns, %zu gap rows, %zu faults, %zu anomalous rows%s\n", dir,
            sum.rows, sum.columns, sum.gap_rows, sum.faults, sum.anomalous_rows,

@@ -70,7 +70,9 @@ static int diagnose_logs(const struct lp_rules *rules, const char *const *paths,
     char err[1024];
     struct lp_recset set;
     lp_recset_init(&set);
-    if (lp_parse_paths(rules, paths, n, LP_KIND_BIT(LP_KIND_EVENT), &set, err, sizeof err) < 0) {
+    /* metrics too: a NaN only in a metrics line, progress that stops */
+    if (lp_parse_paths(rules, paths, n, LP_KIND_BIT(LP_KIND_EVENT) | LP_KIND_BIT(LP_KIND_METRIC),
+                       &set, err, sizeof err) < 0) {
         moni_err("%s", err);
         lp_recset_free(&set);
         return MONI_EXIT_USAGE;

@@ -3,6 +3,7 @@
  * after --for or on Ctrl-C, print one line per journal event). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,37 @@ static const char *type_name(enum fault_param_type t)
     return "?";
 }
 
+/* Limits are printed the way the parser reads them back ("1024T", not "1.00P";
+ * "1m", not "1m00s"): a user may copy them into a SPEC. */
+static const char *size_exact(double v, char *buf, size_t len)
+{
+    static const char units[] = "TGMK";
+    unsigned long long n = (unsigned long long)llround(v);
+    for (int i = 0; units[i]; i++) {
+        unsigned long long m = 1ULL << (10 * (4 - i));
+        if (n && n % m == 0) {
+            snprintf(buf, len, "%llu%c", n / m, units[i]);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "%lluB", n);
+    return buf;
+}
+
+static const char *duration_exact(double seconds, char *buf, size_t len)
+{
+    long long ms = llround(seconds * 1000);
+    if (ms && ms % 3600000 == 0)
+        snprintf(buf, len, "%lldh", ms / 3600000);
+    else if (ms && ms % 60000 == 0)
+        snprintf(buf, len, "%lldm", ms / 60000);
+    else if (ms && ms % 1000 == 0)
+        snprintf(buf, len, "%llds", ms / 1000);
+    else
+        snprintf(buf, len, "%lldms", ms);
+    return buf;
+}
+
 static void limits_text(const struct fault_param *p, char *buf, size_t len)
 {
     char a[32], b[32];
@@ -45,12 +77,12 @@ static void limits_text(const struct fault_param *p, char *buf, size_t len)
     switch (p->type) {
     case FP_SIZE:
     case FP_RATE:
-        snprintf(buf, len, "%s..%s%s", moni_fmt_bytes(p->min, a, sizeof a),
-                 moni_fmt_bytes(p->max, b, sizeof b), p->type == FP_RATE ? "/s" : "");
+        snprintf(buf, len, "%s..%s%s", size_exact(p->min, a, sizeof a),
+                 size_exact(p->max, b, sizeof b), p->type == FP_RATE ? "/s" : "");
         break;
     case FP_DURATION:
-        snprintf(buf, len, "%s..%s", moni_fmt_duration((int64_t)(p->min * 1e9), a, sizeof a),
-                 moni_fmt_duration((int64_t)(p->max * 1e9), b, sizeof b));
+        snprintf(buf, len, "%s..%s", duration_exact(p->min, a, sizeof a),
+                 duration_exact(p->max, b, sizeof b));
         break;
     case FP_PERCENT:
         snprintf(buf, len, "%g%%..%g%%", p->min, p->max);

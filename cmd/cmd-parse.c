@@ -111,7 +111,8 @@ static bool json_number_text(const char *s)
 
 static void put_num(FILE *f, const struct lp_field *fl, bool json)
 {
-    if (json_number_text(fl->text)) {
+    /* the text as written is the value unless a unit or a scale converted it */
+    if (!fl->scaled && json_number_text(fl->text)) {
         fputs_unlocked(fl->text, f);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {
@@ -196,6 +197,19 @@ static void on_record(const struct lp_record *r, void *arg)
                 put_json_str(f, r->fields[i].text, strlen(r->fields[i].text));
         }
         putc_unlocked('}', f);
+        /* the keys as the log wrote them, where the names are canonical */
+        bool anyraw = false;
+        for (size_t i = 0; i < r->nfields; i++) {
+            if (!r->fields[i].raw)
+                continue;
+            fputs_unlocked(anyraw ? "," : ",\"raw\":{", f);
+            anyraw = true;
+            put_json_str(f, r->fields[i].name, strlen(r->fields[i].name));
+            putc_unlocked(':', f);
+            put_json_str(f, r->fields[i].raw, strlen(r->fields[i].raw));
+        }
+        if (anyraw)
+            putc_unlocked('}', f);
         if (r->first_line_no != r->line_no)
             fprintf(f, ",\"first_line\":%llu", (unsigned long long)r->first_line_no);
         if (r->truncated)

@@ -20,7 +20,7 @@ struct run_opts {
     size_t nplans;
     char *faults[MAX_LIST];
     size_t nfaults;
-    bool quick, force, quiet, dry_run;
+    bool quick, force, quiet, dry_run, no_inject;
     int jobs;
     const char *metrics_listen; /* --metrics-listen */
     char **argv;
@@ -71,6 +71,7 @@ static int run_single(const struct run_opts *ro)
         .fault_specs = ro->faults,
         .nfault_specs = ro->nfaults,
         .quiet = ro->quiet,
+        .no_inject = ro->no_inject,
         .metrics_listen = ro->metrics_listen,
     };
     bool usage_err = false;
@@ -124,7 +125,8 @@ static int run_plans(const struct run_opts *ro, struct plan **plans, size_t npla
         return MONI_EXIT_FAIL;
     }
     struct queue_opts qo = {
-        .out = base, .force = ro->force, .quiet = ro->quiet, .interval_ns = ro->interval_ns,
+        .out = base, .force = ro->force, .quiet = ro->quiet, .no_inject = ro->no_inject,
+        .interval_ns = ro->interval_ns,
         .duration_ns = ro->duration_ns, .jobs = ro->jobs, .metrics_listen = ro->metrics_listen,
     };
     struct queue *qu = queue_new(loop, plans, nplans, &qo, err, sizeof err);
@@ -155,6 +157,7 @@ static int run_options(const struct cmd_args *a, struct run_opts *ro)
     ro->force = cmd_flag(a, "force");
     ro->dry_run = cmd_flag(a, "dry-run");
     ro->quiet = cmd_flag(a, "quiet");
+    ro->no_inject = cmd_flag(a, "no-inject");
     ro->nplans = cmd_arg_list(a, "plan", ro->plans, MAX_LIST);
     ro->nfaults = cmd_arg_list(a, "fault", (const char **)ro->faults, MAX_LIST);
     ro->metrics_listen = cmd_arg(a, "metrics-listen");
@@ -215,9 +218,9 @@ static int load_plans(const struct run_opts *ro, struct plan **loaded)
     /* the specs of plan faults are checked by the runner too: try them now */
     for (size_t p = 0; p < ro->nplans; p++)
         for (size_t e = 0; e < loaded[p]->nexps; e++) {
-            struct runner_opts o = {.exp = &loaded[p]->exps[e]};
+            struct runner_opts o = {.exp = &loaded[p]->exps[e], .plan_path = ro->plans[p]};
             if (runner_check(&o, err, sizeof err) < 0) {
-                moni_err("%s: experiment %s: %s", ro->plans[p], loaded[p]->exps[e].name, err);
+                moni_err("%s", err);
                 free_plans(loaded, ro->nplans);
                 return -1;
             }
@@ -258,13 +261,41 @@ static void print_plans(const struct run_opts *ro, struct plan *const *loaded)
     }
 }
 
+/* --dry-run of a single run: the faults checked like a real run checks them, then
+ * what would run; nothing is created and nothing starts. */
+static int print_single(const struct run_opts *ro)
+{
+    char out[PATH_MAX], err[1024];
+    struct runner_opts o = {.fault_specs = ro->faults, .nfault_specs = ro->nfaults};
+    if (runner_check(&o, err, sizeof err) < 0) {
+        moni_err("run: %s", err);
+        return MONI_EXIT_USAGE;
+    }
+    if (ro->out)
+        snprintf(out, sizeof out, "%s", ro->out);
+    else
+        default_out("run", out, sizeof out);
+    char d[32], iv[32];
+    moni_fmt_duration(ro->duration_ns, d, sizeof d);
+    moni_fmt_duration(ro->interval_ns ? ro->interval_ns : MONI_NS_PER_SEC, iv, sizeof iv);
+    printf("run %s: every %s, %s:", out, iv, ro->duration_ns ? d : "until exit");
+    if (!ro->argv || !ro->argv[0])
+        printf(" moni-train");
+    for (size_t i = 0; ro->argv && ro->argv[i]; i++)
+        printf(" %s", ro->argv[i]);
+    printf("\n");
+    for (size_t i = 0; i < ro->nfaults; i++)
+        printf("  fault %s\n", ro->faults[i]);
+    return MONI_EXIT_OK;
+}
+
 static int cmd_run_exec(struct cmd_args *a)
 {
     struct run_opts ro = {0};
     if (run_options(a, &ro) < 0)
         return MONI_EXIT_USAGE;
     if (!ro.nplans)
-        return run_single(&ro);
+        return ro.dry_run ? print_single(&ro) : run_single(&ro);
     struct plan *loaded[MAX_LIST];
     if (load_plans(&ro, loaded) < 0)
         return MONI_EXIT_USAGE;
@@ -288,7 +319,8 @@ static const struct cmd_opt run_opts_spec[] = {
     {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},
     {"quiet", 'q', NULL, 0, "no progress lines"},
-    {"dry-run", 0, NULL, 0, "check the plans and print what would run"},
+    {"no-inject", 0, NULL, 0, "no preload library in the workload (no fs/dns/connect/clock faults)"},
+    {"dry-run", 0, NULL, 0, "check the faults and plans and print what would run"},
     {0},
 };
 

@@ -190,6 +190,7 @@ struct session_opts {
     bool keep_after_exit;   /* the workload exiting does NOT end the session (console) */
     bool quiet;             /* no notes on stderr (the console shows them itself) */
     bool no_gpu;            /* skip the GPU source */
+    bool inject;            /* libmoni-inject.so in the workload (in-process faults) */
 };
 
 struct session_workload {
@@ -299,6 +300,10 @@ void session_note(struct session *s, const char *fmt, ...) __attribute__((format
 int session_meta_set(struct session *s, const char *key, cJSON *item);
 /* Rewrites meta.json now (atomically); 0 or -1. */
 int session_write_meta(struct session *s);
+/* Writes into the run directory that failed so far (rows, log lines, meta.json), also
+ * after session_finish; *first (may be NULL) = the first one, "samples.csv: No space
+ * left on device", or "". */
+uint64_t session_write_errors(const struct session *s, const char **first);
 
 /* Lower-level pieces, exported for tests and other commands. */
 /* Formats one samples.csv row ("timestamp,mono_ns,v1,,v3\n"; missing = empty). */
@@ -324,6 +329,7 @@ struct dataset_opts {
 struct dataset_summary {
     size_t rows, columns, gap_rows, gaps, faults, anomalous_rows, bad_lines;
     bool incomplete; /* the run was killed (no end in meta.json, torn lines) */
+    bool bad_input;  /* failed: an input is there but unreadable (exit 2), nothing written */
 };
 int dataset_build(const char *run_dir, const struct dataset_opts *opts,
                   struct dataset_summary *sum, char *err, size_t errlen);
@@ -425,12 +431,14 @@ struct runner_opts {
     char *const *argv;          /* workload; NULL = the experiment's, else moni-train */
     const struct plan_experiment *exp; /* faults, labels, argv from a plan (or NULL) */
     const char *plan_name;      /* for meta.json */
+    const char *plan_path;      /* for messages about plan faults: "PLAN:LINE: ..." (or NULL) */
     char *const *fault_specs;   /* --fault SPECs (KIND[:k=v,...]@AT[+FOR]) */
     size_t nfault_specs;
     bool no_faults;             /* `moni record`: no injector at all */
     bool no_build;              /* skip the dataset at the end */
     int64_t grid_ns;            /* dataset grid; 0 = 1 s */
     bool quiet, no_gpu, keep_after_exit;
+    bool no_inject;             /* no preload library in the workload (--no-inject) */
     bool keep_loop;             /* do not stop the loop when the run is done (console) */
     const char *const *rule_paths; /* extra rule packs */
     size_t nrule_paths;
@@ -529,6 +537,7 @@ struct queue;
 struct queue_opts {
     const char *out;            /* output directory (required) */
     bool force, quiet;
+    bool no_inject;             /* no preload library in the workloads (--no-inject) */
     int64_t interval_ns, duration_ns; /* override every experiment's; 0 = the plan's */
     int jobs;                   /* runs at a time; 0 = the first plan's queue.jobs */
     const char *metrics_listen; /* for runs that start while no other run is active */

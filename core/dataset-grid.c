@@ -250,6 +250,7 @@ void ds_fill_log_index(struct ds *d, struct rundir_lines *idx, int col_rate, int
         }
     }
 out:
+    ds_note_torn(d, idx);
     free(cnt);
     free(last);
 }
@@ -402,6 +403,7 @@ void ds_fill_events(struct ds *d, struct rundir_jsonl *evr, int train0, int flag
             d->valid[r * d->ncols + (size_t)train0 + c] = 1;
         }
 out:
+    ds_note_torn(d, &evr->l);
     free(acc.sum);
     free(acc.cnt);
 }

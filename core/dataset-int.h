@@ -68,6 +68,10 @@ struct ds {
     int64_t first_mono, last_mono; /* of the samples */
     int64_t workload_start, workload_end; /* mono, 0 unknown */
     bool has_exit, crashed;
+    size_t ntorn;          /* files that end in a torn line (killed, disk full) */
+    char torn[256];        /* where: "samples.csv line 35, faults.jsonl line 4" */
+    int64_t span_lo, span_hi; /* the run's own start/end (meta.json, mono), 0 unknown */
+    size_t outliers;       /* samples far outside the run's span, left out */
     bool incomplete;       /* meta.json has no end: the run was killed */
     /* the detectors over the same raw files (core/detect-run.c): onsets in time order */
     struct detection *dets;
@@ -79,11 +83,17 @@ struct ds {
     char **left_out;
     size_t nleft_out;
 };
+/* After reading a file to its end: notes a torn last line (and the run incomplete). */
+struct rundir_lines;
+void ds_note_torn(struct ds *d, const struct rundir_lines *l);
 
 extern const char *const ds_phase_names[]; /* "startup" "train" ... indexed by phase[] */
 
 /* Reads the raw files of run_dir and aggregates them on the grid (grid_ns 0 = 1 s).
  * 0, or -1 with err (no samples.csv at all, unreadable files). */
+/* 0; -1 with err; DS_BAD_INPUT (-2) when an input is there but unreadable (a
+ * meta.json with a syntax error: err = "FILE:LINE: ..."). */
+#define DS_BAD_INPUT (-2)
 int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_t errlen);
 void ds_free(struct ds *d);
 int ds_find_col(const struct ds *d, const char *name);

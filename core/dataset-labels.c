@@ -125,8 +125,7 @@ void ds_read_journal(struct ds *d, struct rundir_jsonl *journal)
             f->label_kind = (enum ds_label_kind)lk;
         note_transition(f, rec.event, t, rec.t.iso);
     }
-    if (journal->l.torn)
-        d->incomplete = true;
+    ds_note_torn(d, &journal->l);
 }
 
 /* Per-fault labels the runner put in meta.json: experiment_labels.faults[] =

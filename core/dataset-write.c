@@ -364,8 +364,12 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     struct rundir_meta m;
     char merr[RUNDIR_ERR_LEN];
     cJSON *meta = rundir_meta_load(d->dir, &m, merr, sizeof merr) == 0 ? m.root : NULL;
+    char mpath[4096];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", d->dir);
+    if (!meta && access(mpath, F_OK) == 0) /* never overwrite what could not be read */
+        return seterr(err, errlen, "%s", merr);
     if (!meta)
-        meta = cJSON_CreateObject(); /* killed before meta.json was complete */
+        meta = cJSON_CreateObject(); /* killed before its first meta.json */
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "dataset");
     cJSON *ds = cJSON_AddObjectToObject(meta, "dataset");
     char iso[MONI_ISO_LEN];
@@ -422,8 +426,14 @@ int dataset_build(const char *run_dir, const struct dataset_opts *opts,
                   struct dataset_summary *sum, char *err, size_t errlen)
 {
     struct ds d;
-    if (ds_load(&d, run_dir, opts ? opts->grid_ns : 0, err, errlen) < 0)
+    int lrc = ds_load(&d, run_dir, opts ? opts->grid_ns : 0, err, errlen);
+    if (lrc < 0) {
+        if (sum) {
+            memset(sum, 0, sizeof *sum);
+            sum->bad_input = lrc == DS_BAD_INPUT;
+        }
         return -1;
+    }
     int rc = write_matrix(&d, err, errlen);
     if (rc == 0)
         rc = write_labels(&d, err, errlen);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -141,6 +142,19 @@ static int64_t row_mono(const struct rundir_samples *s, const struct rundir_samp
     return mono;
 }
 
+void ds_note_torn(struct ds *d, const struct rundir_lines *l)
+{
+    if (!l->torn)
+        return;
+    d->incomplete = true;
+    const char *base = strrchr(l->path, '/');
+    size_t n = strlen(d->torn);
+    if (n < sizeof d->torn - 1)
+        snprintf(d->torn + n, sizeof d->torn - n, "%s%s line %zu", n ? ", " : "",
+                 base ? base + 1 : l->path, l->lineno);
+    d->ntorn++;
+}
+
 static int read_samples(struct ds *d, struct ds_raw *rs, char *err, size_t errlen)
 {
     struct rundir_samples s;
@@ -166,8 +180,7 @@ static int read_samples(struct ds *d, struct ds_raw *rs, char *err, size_t errle
             return seterr(err, errlen, "out of memory");
         }
     }
-    if (s.l.torn)
-        d->incomplete = true;
+    ds_note_torn(d, &s.l);
     d->offset_ns = s.mono_field >= 0 ? oe.offset : 0;
     rundir_samples_close(&s);
     return 0;
@@ -221,6 +234,58 @@ static void median_interval(struct ds *d, const struct ds_raw *rs)
         }
     d->interval_ns = sp[m / 2] > 0 ? sp[m / 2] : 0;
     free(sp);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* One corrupt mono_ns (years away) must not make a grid of terabytes: samples outside
+ * the run's span (meta.json's start and end, a minute of slack) or, without them, away
+ * from the cluster around the median (a gap of more than an hour and 1000 intervals)
+ * are left out and counted as bad lines. */
+static void drop_outliers(struct ds *d, struct ds_raw *rs)
+{
+    if (rs->n < 2)
+        return;
+    int64_t *s = malloc(rs->n * sizeof *s);
+    if (!s)
+        return;
+    memcpy(s, rs->mono, rs->n * sizeof *s);
+    qsort(s, rs->n, sizeof *s, cmp_i64);
+    int64_t iv = d->interval_ns > 0 ? d->interval_ns : MONI_NS_PER_SEC;
+    int64_t gap = 3600 * MONI_NS_PER_SEC;
+    if (iv < INT64_MAX / 2000 && 1000 * iv > gap)
+        gap = 1000 * iv;
+    size_t m = rs->n / 2, a = m, b = m;
+    while (a > 0 && s[a] - s[a - 1] <= gap)
+        a--;
+    while (b + 1 < rs->n && s[b + 1] - s[b] <= gap)
+        b++;
+    int64_t lo = s[a], hi = s[b];
+    free(s);
+    const int64_t slack = 60 * MONI_NS_PER_SEC;
+    if (d->span_lo && d->span_lo - slack > lo)
+        lo = d->span_lo - slack;
+    if (d->span_hi && d->span_hi + slack < hi)
+        hi = d->span_hi + slack;
+    size_t k = 0, nc = rs->ncols;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (rs->mono[i] < lo || rs->mono[i] > hi) {
+            d->outliers++;
+            continue;
+        }
+        if (k != i) {
+            rs->mono[k] = rs->mono[i];
+            memmove(rs->val + k * nc, rs->val + i * nc, nc * sizeof *rs->val);
+            memmove(rs->valid + k * nc, rs->valid + i * nc, nc);
+        }
+        k++;
+    }
+    d->bad_lines += rs->n - k;
+    rs->n = k;
 }
 
 /* The grid: from the cell (aligned in wall time) of the first sample to the last. */
@@ -383,6 +448,18 @@ static int build_grid(struct ds *d, const struct ds_raw *rs, struct ds_inputs *i
 int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
+    /* A meta.json that is there but cannot be read is bad input, never "no meta":
+     * building on would replace it with a stub and lose the run id, argv and clock
+     * offset.  (A run killed before its first meta.json has none at all.) */
+    char mpath[4096];
+    struct stat mst;
+    snprintf(mpath, sizeof mpath, "%s/meta.json", run_dir);
+    if (stat(mpath, &mst) == 0) {
+        struct rundir_meta probe;
+        if (rundir_meta_load(run_dir, &probe, err, errlen) < 0)
+            return DS_BAD_INPUT;
+        rundir_meta_free(&probe);
+    }
     ds_copy(d->dir, sizeof d->dir, run_dir);
     d->grid_ns = grid_ns > 0 ? grid_ns : MONI_NS_PER_SEC;
     d->meta_late = -1;
@@ -398,8 +475,14 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     read_meta(d, &meta, have_meta);
     if (have_meta)
         apply_column_kinds(&rs, meta.root);
+    if (have_meta) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(meta.root, "start_mono_ns");
+        d->span_lo = cJSON_IsNumber(a) ? (int64_t)a->valuedouble : 0;
+        d->span_hi = meta.end_mono_ns;
+    }
     if (!d->interval_ns && rs.n > 2)
         median_interval(d, &rs);
+    drop_outliers(d, &rs);
     grid_geometry(d, &rs);
     run_detectors(d);
     struct ds_inputs in;

@@ -194,7 +194,9 @@ void obs_linebuf_feed(struct obs_linebuf *lb, const char *data, size_t len, obs_
         lb->len += take;
         data += take;
         len -= take;
-        size_t start = 0, i = 0;
+        /* only what came since the last call is looked at: rescanning a growing
+         * partial line per 16 KB read made a 50 MB line cost seconds of the loop */
+        size_t start = 0, i = lb->scan;
         while (i < lb->len) {
             char c = lb->buf[i];
             if (c == '\n') {
@@ -216,6 +218,7 @@ void obs_linebuf_feed(struct obs_linebuf *lb, const char *data, size_t len, obs_
         }
         memmove(lb->buf, lb->buf + start, lb->len - start);
         lb->len -= start;
+        lb->scan = i - start;
     }
 }
 
@@ -226,6 +229,7 @@ void obs_linebuf_flush(struct obs_linebuf *lb, obs_line_cb cb, void *arg)
         cb(arg, lb->buf, lb->len, term);
     }
     lb->len = 0;
+    lb->scan = 0;
 }
 
 void obs_linebuf_free(struct obs_linebuf *lb)

@@ -94,6 +94,7 @@ typedef void (*obs_line_cb)(void *arg, const char *line, size_t len, size_t term
 struct obs_linebuf {
     char *buf;
     size_t len, cap;
+    size_t scan;   /* bytes of buf already looked at: a long line is scanned once */
     bool after_cr; /* the previous chunk ended in CR: a leading LF belongs to it */
 };
 void obs_linebuf_feed(struct obs_linebuf *lb, const char *data, size_t len, obs_line_cb cb,
@@ -148,9 +149,16 @@ int obs_rec_row(struct obs_rec *r, const struct frame *f);
 int obs_rec_line(struct obs_rec *r, const char *line, size_t len, uint64_t lineno, int stream,
                  const struct moni_stamp *t);
 int obs_rec_meta(struct obs_rec *r, const cJSON *meta); /* temp + rename */
+/* Replaces every invalid UTF-8 byte in the strings (and keys) of item and what follows
+ * it by U+FFFD: meta.json is JSON, names and argv may be any bytes. */
+void obs_meta_utf8(cJSON *item);
 const char *obs_rec_dir(const struct obs_rec *r);
 uint64_t obs_rec_errors(const struct obs_rec *r);
+const char *obs_rec_first_error(const struct obs_rec *r); /* "FILE: strerror", "" if none */
 void obs_rec_close(struct obs_rec *r); /* fsync all, stop the fsync thread */
+/* The directory's lock fd (the caller closes it when the run is over; after close
+ * the next run may take the directory). */
+int obs_rec_take_lock(struct obs_rec *r);
 /* "line,timestamp,mono_ns,stream\n" row for workload.idx. */
 size_t obs_idx_row(uint64_t lineno, const struct moni_stamp *t, int stream, char *buf,
                    size_t len);

@@ -11,13 +11,48 @@
 #include "faults/faults.h"
 #include "logparse/logparse.h"
 
+struct item_line {
+    const cJSON *item;
+    int line;
+};
+
 struct ctx {
     struct moni_json doc;
+    struct item_line *by_item; /* doc's lines sorted by item: a lookup per fault must
+                                  not scan the document (40k faults took seconds) */
     char *err;
     size_t errlen;
     struct lp_rules *rules; /* loaded on the first trigger that needs it */
     bool rules_failed;
 };
+
+static int cmp_item(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct item_line *)a)->item;
+    uintptr_t y = (uintptr_t)((const struct item_line *)b)->item;
+    return (x > y) - (x < y);
+}
+
+static void index_lines(struct ctx *c)
+{
+    c->by_item = malloc((c->doc.nitems + 1) * sizeof *c->by_item);
+    if (!c->by_item || !c->doc.lines)
+        return;
+    for (size_t i = 0; i < c->doc.nitems; i++)
+        c->by_item[i] = (struct item_line){c->doc.items[i], c->doc.lines[i]};
+    qsort(c->by_item, c->doc.nitems, sizeof *c->by_item, cmp_item);
+}
+
+/* moni_json_line by binary search. */
+static int line_of(const struct ctx *c, const cJSON *item)
+{
+    if (!c->by_item || !c->doc.lines)
+        return moni_json_line(&c->doc, item);
+    struct item_line key = {item, 0};
+    const struct item_line *hit =
+        bsearch(&key, c->by_item, c->doc.nitems, sizeof key, cmp_item);
+    return hit ? hit->line : 0;
+}
 
 #define FAIL(c, item, ...)                                                                     \
     do {                                                                                       \
@@ -355,7 +390,7 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
                                        "delay", "root_cause", "expected_failure_stage",
                                        "comment", NULL};
     memset(f, 0, sizeof *f);
-    f->line = moni_json_line(&c->doc, o);
+    f->line = line_of(c, o);
     if (!cJSON_IsObject(o))
         FAIL(c, o, "a fault must be an object");
     if (moni_json_check_keys(&c->doc, o, keys, c->err, c->errlen) < 0)
@@ -603,6 +638,7 @@ struct plan *plan_load(const char *path, bool quick, char *err, size_t errlen)
     err[0] = '\0';
     if (moni_json_load(path, &c.doc, err, errlen) < 0)
         return NULL;
+    index_lines(&c);
     struct plan *p = calloc(1, sizeof *p);
     struct settings defaults = {0}, qs = {0};
     int rc = -1;
@@ -689,6 +725,7 @@ out:
     settings_free(&qs);
     lp_rules_free(c.rules);
     moni_json_free(&c.doc);
+    free(c.by_item);
     if (rc < 0) {
         if (err[0] == '\0')
             snprintf(err, errlen, "%s: out of memory", path);

@@ -320,6 +320,7 @@ static bool start_item(struct queue *qu, struct queue_item *it)
         .exp = it->exp,
         .plan_name = it->plan->name,
         .quiet = qu->o.quiet,
+        .no_inject = qu->o.no_inject,
         .keep_loop = true,
         /* One listener: with jobs > 1 only runs that start while no other run is
          * active serve /metrics (two cannot bind one port). */

@@ -7,7 +7,12 @@
  * every OBS_SYNC_SECS (the contract asks for at least every 5 s; an fdatasync costs
  * ~0.3 ms of CPU on ext4, so doing it every second was most of the observer's cost),
  * so the sampling thread never waits on the disk.  meta.json is replaced atomically
- * (write a temp file, fsync, rename). */
+ * (write a temp file, fsync, rename).
+ *
+ * One run at a time per directory: the run holds an flock on DIR/.moni.lock for its
+ * whole life (session_free releases it), creates its files exclusively, and --force
+ * removes every file an earlier run left before starting afresh, so two runs never
+ * interleave rows, journals or labels in one directory. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,9 +36,11 @@ enum { DIRTY_CSV = 1, DIRTY_LOG = 2, DIRTY_IDX = 4 };
 struct obs_rec {
     char *dir;
     int csv, log, idx;
+    int lock;          /* flock'd DIR/.moni.lock, -1 once handed to the session */
     char *row;
     size_t rowcap;
     uint64_t errors;
+    char first_error[256]; /* "samples.csv: No space left on device", "" if none */
     pthread_t syncer;
     bool syncer_started;
     pthread_mutex_t mu;
@@ -285,6 +294,15 @@ static void *syncer(void *arg)
     return NULL;
 }
 
+#define LOCK_NAME ".moni.lock"
+
+static void note_error(struct obs_rec *r, const char *file, int e)
+{
+    if (!r->errors++)
+        snprintf(r->first_error, sizeof r->first_error, "%s: %s", file, strerror(e));
+}
+
+
 static bool dir_empty(const char *path)
 {
     DIR *d = opendir(path);
@@ -293,17 +311,89 @@ static bool dir_empty(const char *path)
     struct dirent *de;
     bool empty = true;
     while (empty && (de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, LOCK_NAME))
             empty = false;
     closedir(d);
     return empty;
 }
 
+/* Locks dir for this run (held until the fd is closed): -1 with err when another run
+ * holds it.  The file stays: unlinking it would let a third run lock a new inode. */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" LOCK_NAME, dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "--out %s: cannot create %s: %s", dir, LOCK_NAME, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char who[32] = "";
+        ssize_t n = pread(fd, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = 0;
+        who[strcspn(who, "\n")] = 0;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "--out %s: another moni run is writing there%s%s%s", dir,
+                     who[0] ? " (pid " : "", who, who[0] ? ")" : "");
+        else
+            snprintf(err, errlen, "--out %s: cannot lock: %s", dir, strerror(e));
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0)
+        (void)!pwrite(fd, pid, (size_t)n, 0);
+    return fd;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb, (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* --force: the files of an earlier run go, so nothing is appended to its journal,
+ * events or labels (and moni-train does not resume its checkpoints).  Files moni
+ * does not know stay.  -1 with err. */
+static int clear_run_files(const char *dir, char *err, size_t errlen)
+{
+    static const char *const files[] = {
+        "samples.csv", "workload.log", "workload.idx", "meta.json", ".meta.json.tmp",
+        "events.jsonl", "faults.jsonl", "marks.jsonl", "alerts.jsonl", "detections.jsonl",
+        "tse_matrix.csv", "labels.csv", "ground_truth.csv", "windows.json", "session.cast",
+        "control", NULL};
+    static const char *const subdirs[] = {"checkpoints", "logs", NULL};
+    char path[4096];
+    for (size_t i = 0; files[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (unlink(path) < 0 && errno != ENOENT) {
+            snprintf(err, errlen, "--out %s: --force: cannot remove %s: %s", dir, files[i],
+                     strerror(errno));
+            return -1;
+        }
+    }
+    for (size_t i = 0; subdirs[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+            nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0) {
+            snprintf(err, errlen, "--out %s: --force: cannot remove %s/: %s", dir, subdirs[i],
+                     strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Files of a run are new: O_EXCL, so a second writer can never share one. */
 static int open_out(const struct obs_rec *r, const char *name, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", r->dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return fd;
@@ -311,39 +401,45 @@ static int open_out(const struct obs_rec *r, const char *name, char *err, size_t
 
 struct obs_rec *obs_rec_open(const char *dir, bool force, char *err, size_t errlen, bool *usage)
 {
-    if (usage)
-        *usage = false;
+    bool dummy;
+    if (!usage)
+        usage = &dummy;
+    *usage = true; /* every refusal below is about --out */
     struct stat sb;
     if (stat(dir, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode)) {
             snprintf(err, errlen, "--out %s: not a directory", dir);
-            if (usage)
-                *usage = true;
-            return NULL;
-        }
-        if (!force && !dir_empty(dir)) {
-            snprintf(err, errlen, "--out %s: directory is not empty (use --force to reuse it)",
-                     dir);
-            if (usage)
-                *usage = true;
             return NULL;
         }
     } else if (moni_mkdir_p(dir, 0755) < 0) {
         snprintf(err, errlen, "--out %s: cannot create: %s", dir, strerror(errno));
-        if (usage)
-            *usage = true;
         return NULL;
     }
     if (access(dir, W_OK) < 0) {
         snprintf(err, errlen, "--out %s: not writable: %s", dir, strerror(errno));
-        if (usage)
-            *usage = true;
         return NULL;
     }
-    struct obs_rec *r = calloc(1, sizeof *r);
-    if (!r)
+    /* lock first, then look: of two runs started at once, one sees the other */
+    int lock = lock_dir(dir, err, errlen);
+    if (lock < 0)
         return NULL;
+    if (!force && !dir_empty(dir)) {
+        snprintf(err, errlen, "--out %s: directory is not empty (use --force to reuse it)", dir);
+        close(lock);
+        return NULL;
+    }
+    if (force && clear_run_files(dir, err, errlen) < 0) {
+        close(lock);
+        return NULL;
+    }
+    *usage = false;
+    struct obs_rec *r = calloc(1, sizeof *r);
+    if (!r) {
+        close(lock);
+        return NULL;
+    }
     r->dir = strdup(dir);
+    r->lock = lock;
     r->csv = r->log = r->idx = -1;
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_t ca;
@@ -354,14 +450,13 @@ struct obs_rec *obs_rec_open(const char *dir, bool force, char *err, size_t errl
     if (!r->dir || (r->csv = open_out(r, "samples.csv", err, errlen)) < 0 ||
         (r->log = open_out(r, "workload.log", err, errlen)) < 0 ||
         (r->idx = open_out(r, "workload.idx", err, errlen)) < 0) {
-        if (usage)
-            *usage = true;
+        *usage = true;
         obs_rec_close(r);
         return NULL;
     }
     static const char idx_header[] = "line,timestamp,mono_ns,stream\n";
     if (moni_write_all(r->idx, idx_header, sizeof idx_header - 1) < 0)
-        r->errors++;
+        note_error(r, "workload.idx", errno);
     if (pthread_create(&r->syncer, NULL, syncer, r) == 0)
         r->syncer_started = true;
     return r;
@@ -370,7 +465,8 @@ struct obs_rec *obs_rec_open(const char *dir, bool force, char *err, size_t errl
 static int write_line(struct obs_rec *r, int fd, const char *buf, size_t len)
 {
     if (moni_write_all(fd, buf, len) < 0) {
-        r->errors++;
+        note_error(r, fd == r->csv ? "samples.csv" : fd == r->log ? "workload.log" : "workload.idx",
+                   errno);
         return -1;
     }
     unsigned bit = fd == r->csv ? DIRTY_CSV : fd == r->log ? DIRTY_LOG : DIRTY_IDX;
@@ -429,6 +525,70 @@ int obs_rec_line(struct obs_rec *r, const char *line, size_t len, uint64_t linen
     return rc;
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t len = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+               : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || /* overlong, surrogates */
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+/* A copy of s with every invalid UTF-8 byte replaced by U+FFFD (cJSON_malloc'd), or
+ * NULL if s is valid. */
+static char *utf8_fixed(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), bad = 0, k;
+    for (size_t i = 0; i < n; i += k ? k : 1)
+        bad += !(k = utf8_seq(p + i, n - i));
+    if (!bad)
+        return NULL;
+    char *out = cJSON_malloc(n + 2 * bad + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i += k ? k : 1) {
+        if ((k = utf8_seq(p + i, n - i))) {
+            memcpy(o, p + i, k);
+            o += k;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+/* meta.json is JSON, so UTF-8: names and argv from the command line or a plan may
+ * be any bytes (an experiment name in Latin-1 made the whole file unreadable). */
+void obs_meta_utf8(cJSON *item)
+{
+    for (; item; item = item->next) {
+        char *fixed;
+        if (item->string && (fixed = utf8_fixed(item->string))) {
+            if (!(item->type & cJSON_StringIsConst))
+                cJSON_free(item->string);
+            item->string = fixed;
+            item->type &= ~cJSON_StringIsConst;
+        }
+        if (cJSON_IsString(item) && item->valuestring && (fixed = utf8_fixed(item->valuestring))) {
+            cJSON_free(item->valuestring);
+            item->valuestring = fixed;
+        }
+        obs_meta_utf8(item->child);
+    }
+}
+
 int obs_rec_meta(struct obs_rec *r, const cJSON *meta)
 {
     char *text = cJSON_Print(meta);
@@ -437,21 +597,27 @@ int obs_rec_meta(struct obs_rec *r, const cJSON *meta)
     char tmp[4096], path[4096];
     snprintf(tmp, sizeof tmp, "%s/.meta.json.tmp", r->dir);
     snprintf(path, sizeof path, "%s/meta.json", r->dir);
-    int rc = -1;
+    int rc = -1, e = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        e = errno;
     if (fd >= 0) {
         size_t len = strlen(text);
         text[len] = '\n'; /* replaces the NUL; written with the length below */
         if (moni_write_all(fd, text, len + 1) == 0 && fsync(fd) == 0)
             rc = 0;
+        else
+            e = errno;
         close(fd);
-        if (rc == 0 && rename(tmp, path) < 0)
+        if (rc == 0 && rename(tmp, path) < 0) {
+            e = errno;
             rc = -1;
+        }
         if (rc < 0)
             unlink(tmp);
     }
     if (rc < 0)
-        r->errors++;
+        note_error(r, "meta.json", e);
     free(text);
     return rc;
 }
@@ -464,6 +630,18 @@ const char *obs_rec_dir(const struct obs_rec *r)
 uint64_t obs_rec_errors(const struct obs_rec *r)
 {
     return r->errors;
+}
+
+const char *obs_rec_first_error(const struct obs_rec *r)
+{
+    return r->first_error;
+}
+
+int obs_rec_take_lock(struct obs_rec *r)
+{
+    int fd = r->lock;
+    r->lock = -1;
+    return fd;
 }
 
 void obs_rec_close(struct obs_rec *r)
@@ -483,6 +661,8 @@ void obs_rec_close(struct obs_rec *r)
             fsync(fds[i]);
             close(fds[i]);
         }
+    if (r->lock >= 0)
+        close(r->lock);
     if (r->dir) { /* the directory entries too */
         int dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {

@@ -18,6 +18,9 @@
 
 #define RUNNER_MAX_HOOKS 8
 #define RUNNER_POLL_NS (100 * MONI_NS_PER_MS) /* injector checks: effective stamps to 0.1 s */
+/* The log rules see at most this much of a line: a 50 MB line (cut into 1 MB pieces
+ * by the executor) must not cost the sampling loop its ticks.  workload.log keeps it all. */
+#define RUNNER_PARSE_MAX (64 * 1024)
 
 enum sched_state { SCHED_WAIT, SCHED_ARMED, SCHED_TIMED, SCHED_FIRED, SCHED_FAILED };
 
@@ -51,9 +54,11 @@ struct runner {
     bool events_dirty;
     int poll_timer;
     struct sched *sched;
-    size_t nsched;
+    size_t nsched, cap_sched;
     int64_t start_mono;
     bool started, done, finished;
+    uint64_t events_errors;   /* events.jsonl lines that could not be written */
+    char write_error[300];    /* the first failed write in the run directory, "" if none */
     int status;
     struct {
         runner_record_cb cb;
@@ -180,19 +185,25 @@ static int plan_fault_spec(const struct plan_fault *pf, char *text, size_t len)
 static int add_sched(struct runner *r, const char *text, const struct plan_fault *pf, char *err,
                      size_t errlen)
 {
-    struct sched *s2 = realloc(r->sched, (r->nsched + 1) * sizeof *s2);
-    if (!s2) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    if (r->nsched == r->cap_sched) { /* doubling: a plan may hold thousands */
+        size_t cap = r->cap_sched ? 2 * r->cap_sched : 8;
+        struct sched *s2 = realloc(r->sched, cap * sizeof *s2);
+        if (!s2) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        r->sched = s2;
+        r->cap_sched = cap;
     }
-    r->sched = s2;
     struct sched *s = &r->sched[r->nsched];
     memset(s, 0, sizeof *s);
     s->timer = -1;
     snprintf(s->text, sizeof s->text, "%s", text);
     char e[512];
     if (fault_spec_parse(text, &s->spec, e, sizeof e) != 0) {
-        if (pf)
+        if (pf && r->o.plan_path)
+            snprintf(err, errlen, "%s:%d: %s", r->o.plan_path, pf->line, e);
+        else if (pf)
             snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
         else
             snprintf(err, errlen, "--fault %s: %s", text, e);
@@ -210,6 +221,18 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
     if (!s->spec.has_at && !s->when_event && !s->when_rule) {
         s->spec.has_at = true; /* no time given: at the start */
         s->spec.at_ns = 0;
+    }
+    /* the kind's own pre-flight now: a fault that cannot arm fails the run before
+     * the workload starts (moni-plan(5)), not as a note after it; before the
+     * defaults below, so a path given is checked and the run directory is not */
+    if (fault_spec_preflight(&s->spec, e, sizeof e) != 0) {
+        if (pf && r->o.plan_path)
+            snprintf(err, errlen, "%s:%d: %s", r->o.plan_path, pf->line, e);
+        else if (pf)
+            snprintf(err, errlen, "fault at line %d (%s): %s", pf->line, text, e);
+        else
+            snprintf(err, errlen, "--fault %s: %s", text, e);
+        return -1;
     }
     s->knob = s->spec.ops->control_file;
     /* kinds that work in a directory default to the run directory */
@@ -320,6 +343,9 @@ static void on_record(const struct lp_record *rec, void *arg)
             buf[n++] = '\n';
             if (moni_write_all(r->events_fd, buf, n) == 0)
                 r->events_dirty = true;
+            else if (!r->events_errors++)
+                snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s",
+                         strerror(errno));
         }
     }
     /* log triggers: the first matching record arms the fault's timer */
@@ -365,7 +391,8 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
             moni_warn("%s", e);
     }
     if (r->parser && !r->rlsim)
-        lp_parser_line(r->parser, "workload.log", line, len, *t);
+        lp_parser_line(r->parser, "workload.log", line,
+                       len < RUNNER_PARSE_MAX ? len : RUNNER_PARSE_MAX, *t);
     /* knob faults are effective when the trainer says it applied the change */
     if (r->inj && len > 9 && !memcmp(line, "[control]", 9) && memmem(line, len, "applied", 7)) {
         for (size_t i = 0; i < r->nsched; i++) {
@@ -384,7 +411,8 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
 static void fire_sched(struct runner *r, struct sched *s)
 {
     char e[512];
-    if (!r->inj || s->state == SCHED_FIRED || s->state == SCHED_FAILED || r->done)
+    if (!r->inj || s->state == SCHED_FIRED || s->state == SCHED_FAILED || r->done ||
+        r->write_error[0])
         return;
     if (injector_fire(r->inj, s->id, e, sizeof e) != 0) {
         s->state = SCHED_FAILED;
@@ -414,6 +442,43 @@ static void on_fire_timer(struct moni_loop *loop, int64_t deadline_ns, int64_t n
     fire_sched(r, s);
 }
 
+/* A write that failed in the run directory (disk full, EIO) ends the run: the
+ * faults stop at once (their labels could no longer be told), nothing more fires,
+ * and runner_finish exits non-zero saying what could not be finalised. */
+static bool write_failed(struct runner *r)
+{
+    if (r->write_error[0])
+        return true;
+    const char *what = "";
+    struct injector_stats st = {0};
+    if (r->inj)
+        injector_stats(r->inj, &st);
+    if (r->s && session_write_errors(r->s, &what))
+        snprintf(r->write_error, sizeof r->write_error, "%s", what);
+    else if (st.journal_errors)
+        snprintf(r->write_error, sizeof r->write_error, "faults.jsonl: a transition could "
+                 "not be journalled");
+    return r->write_error[0] != 0;
+}
+
+static void check_writes(struct runner *r)
+{
+    if (r->write_error[0] || !r->started || !write_failed(r))
+        return;
+    for (size_t i = 0; i < r->nsched; i++)
+        if (r->sched[i].timer >= 0) {
+            moni_loop_cancel_timer(r->loop, r->sched[i].timer);
+            r->sched[i].timer = -1;
+        }
+    if (r->inj)
+        injector_stop_all(r->inj);
+    session_note(r->s, "write failed in the run directory (%s): faults stopped, run ended",
+                 r->write_error);
+    moni_err("run %s: %s: faults stopped, ending the run", r->out_dir[0] ? r->out_dir : ".",
+             r->write_error);
+    runner_stop(r, "write error");
+}
+
 static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns, uint64_t missed,
                     void *arg)
 {
@@ -430,6 +495,7 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
         injector_stop_all_why(r->inj, "run duration reached");
     if (r->inj)
         injector_poll(r->inj);
+    check_writes(r);
 }
 
 static void on_sample(struct session *s, struct frame *f, void *arg)
@@ -455,6 +521,7 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
         r->events_dirty = false;
         r->events_synced = now;
     }
+    check_writes(r); /* a row that could not be written ends the run */
 }
 
 static void on_inj_event(struct injector *inj, const struct fault_info *fi, enum fault_event ev,
@@ -485,6 +552,10 @@ static void on_done(struct session *s, void *arg)
     (void)s;
     struct runner *r = arg;
     r->done = true;
+    /* a fault that ended the workload (kill) sees it gone now, before the faults
+     * are stopped: its effective line is journalled */
+    if (r->inj)
+        injector_poll(r->inj);
     if (!r->o.keep_loop && !r->attached)
         moni_loop_stop(r->loop);
 }
@@ -625,10 +696,17 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         .keep_after_exit = opts->keep_after_exit,
         .quiet = opts->quiet,
         .no_gpu = opts->no_gpu,
+        .inject = !opts->no_inject,
     };
     r->s = session_new(loop, &so, err, errlen, usage_error);
     if (!r->s)
         goto fail;
+    if (opts->no_inject && r->argv) { /* meta.json says why in-process faults are off */
+        cJSON *inj = cJSON_CreateObject();
+        cJSON_AddBoolToObject(inj, "enabled", false);
+        cJSON_AddStringToObject(inj, "reason", "--no-inject");
+        session_meta_set(r->s, "inject", inj);
+    }
     if (!opts->no_sre) {
         r->sre = sre_attach(r->s, opts->metrics_listen, NULL, err, errlen, usage_error);
         if (!r->sre)
@@ -660,9 +738,12 @@ int runner_check(const struct runner_opts *opts, char *err, size_t errlen)
         } else {
             rc = add_sched(&r, text, &e->faults[i], err, errlen);
         }
+        r.nsched = 0; /* checked: one slot (~14 KB) is reused for the next */
     }
-    for (size_t i = 0; rc == 0 && i < opts->nfault_specs; i++)
+    for (size_t i = 0; rc == 0 && i < opts->nfault_specs; i++) {
         rc = add_sched(&r, opts->fault_specs[i], NULL, err, errlen);
+        r.nsched = 0;
+    }
     free(r.sched);
     return rc;
 }
@@ -705,7 +786,7 @@ static int post_start(struct runner *r, char *err, size_t errlen)
     if (dir) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof path, "%s/events.jsonl", dir);
-        r->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        r->events_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (r->events_fd < 0)
             session_note(r->s, "events.jsonl: %s", strerror(errno));
         runner_det_start(r->det, dir, r->start_mono);
@@ -799,7 +880,9 @@ int runner_finish(struct runner *r)
         moni_loop_cancel_timer(r->loop, r->poll_timer);
         r->poll_timer = -1;
     }
+    uint64_t werr_before = session_write_errors(r->s, NULL);
     int status = session_finish(r->s); /* drains the last lines into the parser */
+    bool meta_final = session_write_errors(r->s, NULL) == werr_before;
     if (r->logs)
         runner_logs_poll(r->logs, true);
     if (r->parser)
@@ -808,22 +891,40 @@ int runner_finish(struct runner *r)
         sre_free(r->sre); /* it reads the injector: free it first */
         r->sre = NULL;
     }
+    bool journal_ok = true;
     if (r->inj) {
-        injector_free(r->inj); /* stops and reverts what is active, journals it */
+        injector_poll(r->inj); /* effects seen at the very end (the workload gone) */
+        injector_stop_all(r->inj); /* journals the stops while it can still be asked */
+        struct injector_stats st;
+        injector_stats(r->inj, &st);
+        journal_ok = st.journal_errors == 0;
+        injector_free(r->inj); /* reverts what is left, journals it */
         r->inj = NULL;
     }
     if (r->events_fd >= 0) {
-        fsync(r->events_fd);
+        if (fsync(r->events_fd) < 0 && !r->events_errors++)
+            snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s", strerror(errno));
         close(r->events_fd);
         r->events_fd = -1;
     }
     const char *dir = session_run_dir(r->s);
+    bool built = false;
     if (dir && r->started && !r->o.no_build) {
         char err[1024];
         struct dataset_opts dopts = {.grid_ns = r->o.grid_ns, .keep_detections = true};
         struct dataset_summary sum;
         if (dataset_build(dir, &dopts, &sum, err, sizeof err) < 0)
             moni_warn("dataset: %s", err);
+        else
+            built = true;
+    }
+    if (r->started && write_failed(r)) {
+        /* say what the run directory lacks; the run failed whatever the workload did */
+        moni_err("run %s: incomplete (%s): meta.json %s, faults.jsonl %s, dataset %s",
+                 dir ? dir : ".", r->write_error, meta_final ? "finalised" : "NOT finalised",
+                 journal_ok ? "complete" : "has lost transitions",
+                 built ? "built" : r->o.no_build ? "not asked for" : "NOT built");
+        status = MONI_EXIT_FAIL;
     }
     r->status = status;
     return status;

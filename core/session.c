@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/obs-int.h"
+#include "faults/faults.h"
 
 /* The built-in sources, one per resource, in samples.csv's column order. */
 const struct source_ops *const obs_sources[] = {
@@ -73,6 +74,7 @@ struct session {
     unsigned gpu_restarts; /* nvidia-smi child restarts */
     struct hooks on_tick, on_sample, on_line, on_exit, on_done;
     cJSON *extra, *notes;
+    cJSON *inject; /* meta.json's "inject": the preload library, or why not */
     struct moni_stamp start, end;
     int ticker, duration_timer;
     bool started, stopping, done, finished, restart_pending;
@@ -80,6 +82,9 @@ struct session {
     int col_moni_cpu, col_lag;
     int64_t prev_cpu_ns, prev_cpu_at;
     int exit_status;
+    int dir_lock;             /* the run directory's lock, held until session_free */
+    uint64_t write_errors;    /* the recorder's, kept once it is closed */
+    char write_error[256];
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -163,6 +168,7 @@ struct session *session_new(struct moni_loop *loop, const struct session_opts *o
     if (!s)
         return NULL;
     s->loop = loop;
+    s->dir_lock = -1;
     s->o = *opts;
     s->o.interval_ns = iv;
     if (s->o.grace_ns <= 0)
@@ -331,6 +337,8 @@ static cJSON *build_meta(struct session *s)
     else
         cJSON_AddNullToObject(m, "stop_reason");
 
+    if (s->inject)
+        cJSON_AddItemToObject(m, "inject", cJSON_Duplicate(s->inject, 1));
     cJSON *w = cJSON_AddObjectToObject(m, "workload");
     if (s->argv) {
         cJSON *av = cJSON_AddArrayToObject(w, "argv");
@@ -416,6 +424,13 @@ static cJSON *build_meta(struct session *s)
     return m;
 }
 
+uint64_t session_write_errors(const struct session *s, const char **first)
+{
+    if (first)
+        *first = s->rec ? obs_rec_first_error(s->rec) : s->write_error;
+    return s->rec ? obs_rec_errors(s->rec) : s->write_errors;
+}
+
 int session_write_meta(struct session *s)
 {
     if (!s->rec)
@@ -423,6 +438,7 @@ int session_write_meta(struct session *s)
     cJSON *m = build_meta(s);
     if (!m)
         return -1;
+    obs_meta_utf8(m);
     int rc = obs_rec_meta(s->rec, m);
     cJSON_Delete(m);
     return rc;
@@ -558,6 +574,33 @@ static void exec_line(void *arg, const char *line, size_t len, size_t term_len, 
         s->on_line.h[i].cb.line(s, line, len - term_len, lineno, stream, t, s->on_line.h[i].arg);
 }
 
+/* In-process faults: the preload library and its control block go into the
+ * workload's environment (faults/inject.c says why when they cannot). */
+static int inject_env(struct session *s)
+{
+    char exe[4096], *env[3];
+    if (obs_which(s->argv[0], exe, sizeof exe) < 0)
+        snprintf(exe, sizeof exe, "%s", s->argv[0]);
+    s->inject = fault_inject_prepare(s->out_dir, exe, env);
+    if (!env[0])
+        return 0;
+    size_t n = 0;
+    while (s->env_add && s->env_add[n])
+        n++;
+    char **ne = realloc(s->env_add, (n + 4) * sizeof *ne);
+    if (!ne) {
+        for (int i = 0; i < 3; i++)
+            free(env[i]);
+        return -1;
+    }
+    for (int i = 0; i < 3 && env[i]; i++)
+        ne[n++] = env[i];
+    ne[n] = NULL;
+    s->env_add = ne;
+    s->o.env_add = ne;
+    return 0;
+}
+
 static int spawn_workload(struct session *s, char *err, size_t errlen)
 {
     if (obs_exec_start(s->exec, err, errlen) < 0)
@@ -676,6 +719,7 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
         s->rec = obs_rec_open(s->out_dir, s->o.force, err, errlen, usage_error);
         if (!s->rec)
             return -1;
+        s->dir_lock = obs_rec_take_lock(s->rec);
     }
     /* Built-in sources first, then the ones others added, in that column order. */
     size_t extra = s->nsrc;
@@ -695,6 +739,10 @@ int session_start(struct session *s, char *err, size_t errlen, bool *usage_error
     s->src = all;
     s->nsrc = k;
     s->started = true;
+    if (s->argv && s->out_dir && s->o.inject && inject_env(s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (s->argv) {
         s->exec = obs_exec_new(s->loop, s->argv, s->env_add, s->o.grace_ns, exec_line,
                                exec_exit, s);
@@ -812,6 +860,8 @@ int session_finish(struct session *s)
     s->finished = true;
     session_write_meta(s);
     if (s->rec) {
+        s->write_errors = obs_rec_errors(s->rec);
+        snprintf(s->write_error, sizeof s->write_error, "%s", obs_rec_first_error(s->rec));
         obs_rec_close(s->rec);
         s->rec = NULL;
     }
@@ -837,11 +887,14 @@ void session_free(struct session *s)
     free(s->src);
     if (s->rec)
         obs_rec_close(s->rec);
+    if (s->dir_lock >= 0)
+        close(s->dir_lock);
     frame_free(&s->frame);
     struct hooks *hs[] = {&s->on_tick, &s->on_sample, &s->on_line, &s->on_exit, &s->on_done};
     for (size_t i = 0; i < MONI_ARRAY_LEN(hs); i++)
         free(hs[i]->h);
     cJSON_Delete(s->extra);
+    cJSON_Delete(s->inject);
     obs_procfiles_free(s->procfiles);
     cJSON_Delete(s->notes);
     free(s->procs);

@@ -172,6 +172,7 @@ static int report_run(const struct ds *d, const char *run_dir, const char *basel
         cJSON_AddNumberToObject(root, "bad_lines", (double)d->bad_lines);
         cJSON_AddNumberToObject(root, "anomalous_rows", (double)anomalous);
         cJSON_AddBoolToObject(root, "incomplete", d->incomplete);
+        cJSON_AddStringToObject(root, "torn", d->torn);
         if (baseline_dir)
             cJSON_AddStringToObject(root, "baseline", baseline_dir);
     } else {
@@ -188,6 +189,12 @@ static int report_run(const struct ds *d, const char *run_dir, const char *basel
     int problems = 0;
     if (d->nonmonotonic)
         problems++;
+    if (d->ntorn) { /* a write cut short: moni killed mid-line, or the disk filled up */
+        problems++;
+        if (!root)
+            fprintf(out, "  TORN LINES: %s (a write was cut short: killed or disk full)\n",
+                    d->torn);
+    }
     if (!d->nrows) {
         problems++; /* the workload died before the first tick, or nothing was sampled */
         if (!root)

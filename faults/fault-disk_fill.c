@@ -79,13 +79,32 @@ static uint64_t wanted_bytes(struct fault *f, const struct fs_usage *u, uint64_t
     return want > others ? want - others : 0;
 }
 
-static int disk_arm(struct fault *f, char *err, size_t errlen)
+static int disk_precheck(const struct fault *f, char *err, size_t errlen)
 {
-    const char *dir = f->target.path;
+    struct stat st;
+    if (f->target.path[0] && (stat(f->target.path, &st) || !S_ISDIR(st.st_mode))) {
+        snprintf(err, errlen, "%s: not a directory", f->target.path);
+        return FAULT_ERR_USAGE;
+    }
     if (fault_given(f, "to") == fault_given(f, "size")) {
         snprintf(err, errlen, "give exactly one of to=PCT or size=BYTES");
         return FAULT_ERR_USAGE;
     }
+    double ceiling = fault_given(f, "ceiling") ? fault_num(f, "ceiling") : fault_disk_ceiling(f);
+    if (fault_given(f, "to") && fault_num(f, "to") > ceiling) {
+        snprintf(err, errlen, "to=%s is beyond the safety ceiling of %g%%", fault_str(f, "to"),
+                 ceiling);
+        return FAULT_ERR_USAGE;
+    }
+    return 0;
+}
+
+static int disk_arm(struct fault *f, char *err, size_t errlen)
+{
+    const char *dir = f->target.path;
+    int rc = disk_precheck(f, err, errlen);
+    if (rc)
+        return rc;
     struct disk_state *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -329,4 +348,5 @@ const struct fault_ops fault_disk_fill_ops = {
     .revert = disk_revert,
     .describe = disk_describe,
     .release = disk_release,
+    .precheck = disk_precheck,
 };

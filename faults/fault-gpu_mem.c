@@ -177,6 +177,19 @@ static void hold_body(void *argp)
         pause(); /* hold; the driver frees everything when we die */
 }
 
+/* The driver library is there (the device itself is probed at arm, in a child). */
+static int gpu_precheck(const struct fault *f, char *err, size_t errlen)
+{
+    (void)f;
+    void *lib = dlopen(cuda_lib(), RTLD_LAZY | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(err, errlen, "cannot load %s (no NVIDIA driver?): %s", cuda_lib(), dlerror());
+        return FAULT_ERR_USAGE;
+    }
+    dlclose(lib);
+    return 0;
+}
+
 static int gpu_arm(struct fault *f, char *err, size_t errlen)
 {
     struct gpu_state *s = calloc(1, sizeof *s);
@@ -317,4 +330,5 @@ const struct fault_ops fault_gpu_mem_ops = {
     .revert = gpu_revert,
     .describe = gpu_describe,
     .release = gpu_release,
+    .precheck = gpu_precheck,
 };

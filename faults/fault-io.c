@@ -156,12 +156,13 @@ static uint64_t proc_io(pid_t pid)
     return total;
 }
 
-static int io_arm(struct fault *f, char *err, size_t errlen)
+/* What arm checks that acts on nothing (a path given must be a directory already;
+ * the run directory, the default, is made at the start). */
+static int io_precheck(const struct fault *f, char *err, size_t errlen)
 {
-    const char *dir = f->target.path;
     struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a directory", dir);
+    if (f->target.path[0] && (stat(f->target.path, &st) || !S_ISDIR(st.st_mode))) {
+        snprintf(err, errlen, "%s: not a directory", f->target.path);
         return FAULT_ERR_USAGE;
     }
     if (fault_num(f, "block") > fault_num(f, "size")) {
@@ -173,6 +174,15 @@ static int io_arm(struct fault *f, char *err, size_t errlen)
         snprintf(err, errlen, "direct=1 needs block to be a multiple of 4K");
         return FAULT_ERR_USAGE;
     }
+    return 0;
+}
+
+static int io_arm(struct fault *f, char *err, size_t errlen)
+{
+    const char *dir = f->target.path;
+    int rc = io_precheck(f, err, errlen); /* the path is always set by now */
+    if (rc)
+        return rc;
     struct io_state *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -354,4 +364,5 @@ const struct fault_ops fault_io_ops = {
     .revert = io_revert,
     .describe = io_describe,
     .release = io_release,
+    .precheck = io_precheck,
 };

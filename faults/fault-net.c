@@ -527,18 +527,31 @@ static int netem_arm(struct fault *f, struct net_state *s, char *err, size_t err
         out[strcspn(out, "\n")] = 0;
         return FAULT_ERR_FAIL;
     }
-    /* A root qdisc with a handle that is not ours belongs to someone else. */
-    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+    char what[100];
+    if (fault_qdisc_foreign(out, what, sizeof what) && !fault_num(f, "force")) {
+        snprintf(err, errlen, "iface=%s has a root qdisc moni does not own (%s); force=1 "
+                 "replaces it", dev, what);
+        return FAULT_ERR_FAIL;
+    }
+    return 0;
+}
+
+/* Every root qdisc but ours is someone's: also the default ones with handle 0:
+ * (pfifo_fast, fq_codel, mq), which an administrator may have tuned.  Only noqueue
+ * (no qdisc at all) is nobody's. */
+int fault_qdisc_foreign(const char *tc_show, char *what, size_t len)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", tc_show);
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         char kind[64], handle[32];
-        if (!strstr(l, " root ") || sscanf(l, "qdisc %63s %31s", kind, handle) != 2)
+        if (!strstr(l, " root") || sscanf(l, "qdisc %63s %31s", kind, handle) != 2)
             continue;
-        if (strcmp(handle, "0:") == 0 || strcmp(handle, QDISC_ROOT) == 0)
+        if (!strcmp(kind, "noqueue") || !strcmp(handle, QDISC_ROOT))
             continue;
-        if (!fault_num(f, "force")) {
-            snprintf(err, errlen, "iface=%s has a root qdisc moni does not own (%s %s); force=1 "
-                     "replaces it", dev, kind, handle);
-            return FAULT_ERR_FAIL;
-        }
+        snprintf(what, len, "%s %s", kind, handle);
+        return 1;
     }
     return 0;
 }
@@ -586,6 +599,33 @@ static int netem_fire(struct fault *f, struct net_state *s, char *err, size_t er
 }
 
 /* ---- ops ----------------------------------------------------------------------------- */
+/* Checks that need no socket, no tc and no target (arm repeats them). */
+static int net_precheck(const struct fault *f, char *err, size_t errlen)
+{
+    if (fault_num(f, "mode") == 1) {
+        if (fault_num(f, "stall") > 0 || fault_num(f, "reset") > 0 ||
+            fault_num(f, "reset_after") > 0) {
+            snprintf(err, errlen, "stall and reset need mode=proxy");
+            return FAULT_ERR_USAGE;
+        }
+        if (f->target.port == 22 && !fault_num(f, "allow_ssh")) {
+            snprintf(err, errlen, "port 22 is excluded (allow_ssh=1 to force)");
+            return FAULT_ERR_USAGE;
+        }
+        return 0;
+    }
+    struct in_addr a;
+    if (inet_pton(AF_INET, fault_str(f, "host"), &a) != 1) {
+        snprintf(err, errlen, "host=%s: not an IPv4 address", fault_str(f, "host"));
+        return FAULT_ERR_USAGE;
+    }
+    if ((int)fault_num(f, "listen") == f->target.port && a.s_addr == htonl(INADDR_LOOPBACK)) {
+        snprintf(err, errlen, "listen=%d is the target port", f->target.port);
+        return FAULT_ERR_USAGE;
+    }
+    return 0;
+}
+
 static int net_arm(struct fault *f, char *err, size_t errlen)
 {
     struct net_state *s = calloc(1, sizeof *s);
@@ -795,4 +835,5 @@ const struct fault_ops fault_net_ops = {
     .revert = net_revert,
     .describe = net_describe,
     .release = net_release,
+    .precheck = net_precheck,
 };

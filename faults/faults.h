@@ -141,6 +141,10 @@ struct fault_ops {
      * passes --control when one is planned, and the trainer's "[control] ... applied"
      * line makes it effective. */
     bool control_file;
+    /* check() only reads counters: it runs once more just before a stop, so an effect
+     * seen between the last poll and the stop (a workload that failed at once) is
+     * journalled as `effective`. */
+    bool check_at_stop;
     const char *dose_unit;  /* unit of requested/delivered dose: "pct", "bytes", "Bps", ... */
     const char *undo;       /* how it is undone (man page, list) */
     const struct fault_param *params;
@@ -161,6 +165,10 @@ struct fault_ops {
      * journal's "details" object. May be NULL. */
     void (*describe)(const struct fault *f, cJSON *details);
     void (*release)(struct fault *f); /* frees f->priv; may be NULL */
+    /* The part of arm's pre-flight that needs no target and acts on nothing
+     * (parameters that exclude each other, addresses, a library present): run before
+     * the workload starts.  f->priv is NULL and stays so.  0 or FAULT_ERR_*; may be NULL. */
+    int (*precheck)(const struct fault *f, char *err, size_t errlen);
 };
 enum { FAULT_OK = 0, FAULT_ERR_FAIL = -1, FAULT_ERR_USAGE = -2 };
 
@@ -202,6 +210,11 @@ struct fault_spec {
     int64_t for_ns; /* 0 = until stopped (or the kind ends by itself, or the max) */
 };
 int fault_spec_parse(const char *text, struct fault_spec *spec, char *err, size_t errlen);
+/* Everything arming checks that acts on nothing, for plans and --fault before anything
+ * starts: the target pid (never init, moni or a pid outside a workload that does not
+ * exist yet), the window against the default hard maximum, and the kind's precheck.
+ * 0, or FAULT_ERR_USAGE / FAULT_ERR_FAIL with err. */
+int fault_spec_preflight(const struct fault_spec *spec, char *err, size_t errlen);
 
 /* ---- the injector --------------------------------------------------------------------- */
 struct injector;
@@ -229,6 +242,7 @@ struct fault_info {
 struct injector_stats {
     uint64_t armed, fired, effective, failed, reverted; /* counters since start */
     size_t active;                                      /* armed or firing now */
+    uint64_t journal_errors;  /* journal lines that could not be written (disk full) */
 };
 
 /* One line of the journal as it was written (for the console timeline, plan labels). */
@@ -291,6 +305,17 @@ void injector_stats(const struct injector *inj, struct injector_stats *st);
 const char *injector_journal_path(const struct injector *inj);
 pid_t injector_guardian_pid(const struct injector *inj); /* 0 if not started */
 
+/* ---- in-process faults (libmoni-inject.so) ------------------------------------------
+ * Prepares a workload about to start for the fs, dns, connect and clock kinds: checks
+ * exe (a statically linked or set-user-ID program cannot take a preload library),
+ * finds the library ($MONI_INJECT_LIB, next to moni, or PREFIX/lib/moni) and creates
+ * RUN_DIR/inject.ctl.  Fills env[0] "LD_PRELOAD=..." and env[1] "MONI_INJECT_CTL=...",
+ * and for an AddressSanitizer build env[2] "ASAN_OPTIONS=...verify_asan_link_order=0"
+ * (malloc'd; all NULL when refused, env[2] NULL when not needed) and returns
+ * meta.json's "inject" object: {"enabled":true,"library":...,"ctl":...} or
+ * {"enabled":false,"reason":...}. */
+cJSON *fault_inject_prepare(const char *run_dir, const char *exe, char *env[3]);
+
 /* ---- guardian state and `moni recover` ----------------------------------------------
  * The state directory: $MONI_STATE_DIR, else $XDG_STATE_HOME/moni, else
  * $HOME/.local/state/moni, else the passwd entry's home; never a shared place such as
@@ -344,6 +369,9 @@ pid_t fault_workload_pid(const struct fault *f);
 /* The pid a signal kind acts on: the target's, or with name= the process of that
  * name in the target's tree.  -1 with err when there is no such process. */
 pid_t fault_target_pid_named(const struct fault *f, char *err, size_t errlen);
+/* 1 when `tc qdisc show` output holds a root qdisc moni does not own (what =
+ * "pfifo_fast 0:"), else 0 (none, noqueue, or moni's own). */
+int fault_qdisc_foreign(const char *tc_show, char *what, size_t len);
 /* ops->release for kinds whose priv is one malloc'd block. */
 void fault_release_priv(struct fault *f);
 
@@ -364,6 +392,13 @@ int fault_undo_qdisc(struct fault *f, const char *dev, const char *handle);
  * bits of mode; mode 0 = leave them). */
 int fault_undo_restore(struct fault *f, const char *path, const char *backup, mode_t mode,
                        uid_t uid, gid_t gid);
+/* An in-process fault's rule: slot of the control block at ctl, cleared on undo. */
+int fault_undo_inject(struct fault *f, const char *ctl, int slot);
+/* A cgroup moni made (straggler): its processes go back to orig, then it is removed. */
+int fault_undo_cgroup(struct fault *f, const char *dir, const char *orig);
+/* That undo (faults/fault-straggler.c; the guardian and recover call it too): true
+ * when dir is gone; what says what was done. */
+bool fault_cgroup_release(const char *dir, const char *orig, char *what, size_t len);
 /* Shared memory for counters a child updates (MAP_SHARED, zeroed). */
 void *fault_shared_alloc(size_t len);
 void fault_shared_free(void *p, size_t len);

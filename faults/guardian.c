@@ -45,6 +45,7 @@
 #endif
 #define MONI_FAULTS_INTERNAL
 #include "faults/faults.h"
+#include "faults/inject-int.h"
 
 #define TC_PATH_DEFAULT "/sbin/tc"
 #define MAX_FIELDS 6
@@ -354,6 +355,14 @@ static bool undo_one(struct undo_item *it, bool same_boot, char *what, size_t le
         snprintf(what, len, "control file %s: %s", it->f[1], ok ? "restored" : strerror(errno));
         return ok;
     }
+    case 'I': { /* an in-process fault's rule in a workload's control block */
+        bool ok = inj_clear_path(it->f[1], atoi(it->f[2]));
+        snprintf(what, len, "in-process rule %s in %s: %s", it->f[2], it->f[1],
+                 ok ? "cleared" : "still set");
+        return ok;
+    }
+    case 'L': /* a straggler's cgroup: its processes back home, then removed */
+        return fault_cgroup_release(it->f[1], it->f[2], what, len);
     default:
         snprintf(what, len, "unknown item '%c'", it->type);
         return true;
@@ -365,7 +374,7 @@ static bool undo_one(struct undo_item *it, bool same_boot, char *what, size_t le
 static int undo_fault(struct undo_list *l, struct undo_item *j, int jfd, bool same_boot,
                       const char *by, const char *reason, FILE *out, bool dry_run)
 {
-    static const char order[] = "PCFQB";
+    static const char order[] = "PCFQBIL";
     int failures = 0;
     cJSON *undo = cJSON_CreateArray();
     bool ok = true;

@@ -137,6 +137,15 @@ static void params_text(const struct fault *f, char *buf, size_t len)
                                  f->p.extra[i].key, f->p.extra[i].val);
 }
 
+/* A journal line that could not be written (disk full): counted, so the runner ends
+ * the run on it (injector_stats), and said. */
+static void journal_failed(struct injector *inj)
+{
+    int e = errno;
+    inj->st.journal_errors++;
+    moni_warn("faults journal %s: %s", inj->journal_path, strerror(e));
+}
+
 static void fill_info(const struct fault *f, struct fault_info *fi)
 {
     memset(fi, 0, sizeof *fi);
@@ -242,7 +251,7 @@ static void journal_to(struct injector *inj, struct fault *f, enum fault_event e
         return;
     if (inj->jfd >= 0 && write) {
         if (moni_write_all(inj->jfd, line, len) != 0 || fsync(inj->jfd) != 0)
-            moni_warn("faults journal %s: %s", inj->journal_path, strerror(errno));
+            journal_failed(inj);
     }
     if (inj->cb) {
         struct fault_info fi;
@@ -319,10 +328,15 @@ static bool active(const struct fault *f)
     return f->state == FAULT_ARMED || f->state == FAULT_FIRING;
 }
 
+static void set_effective(struct injector *inj, struct fault *f, const char *detail);
+
 static void do_stop(struct injector *inj, struct fault *f, const char *reason)
 {
     if (!active(f))
         return;
+    if (f->ops->check_at_stop && f->state == FAULT_FIRING && !f->effective &&
+        f->ops->check(f, moni_mono_ns()) == FAULT_CHECK_EFFECTIVE)
+        set_effective(inj, f, NULL);
     if (f->ops->stop)
         f->ops->stop(f);
     struct moni_stamp t = moni_now();
@@ -636,6 +650,44 @@ int injector_arm_spec(struct injector *inj, const struct fault_spec *spec, int *
                         err, errlen);
 }
 
+int fault_spec_preflight(const struct fault_spec *spec, char *err, size_t errlen)
+{
+    /* a stand-in injector: no workload yet, no guardian, the default limits */
+    struct injector tmp = {.max_ns = DEFAULT_MAX_NS, .mem_headroom = DEFAULT_MEM_HEADROOM,
+                           .disk_ceiling = DEFAULT_DISK_CEILING};
+    struct fault_target t = spec->target;
+    int rc;
+    if ((spec->ops->targets & FAULT_TGT_PID) && t.pid > 0 &&
+        (rc = check_pid(&tmp, spec->ops, &t, err, errlen)))
+        return rc;
+    if ((spec->ops->targets & FAULT_TGT_PORT) && (spec->ops->targets & FAULT_TGT_REQUIRED) &&
+        t.port <= 0) {
+        snprintf(err, errlen, "%s: missing target port: give --port N (or port=N)", spec->ops->name);
+        return FAULT_ERR_USAGE;
+    }
+    if (spec->for_ns < 0 || spec->for_ns > tmp.max_ns) {
+        char a[32], b[32];
+        snprintf(err, errlen, "%s: for=%s exceeds the hard maximum of %s", spec->ops->name,
+                 moni_fmt_duration(spec->for_ns, a, sizeof a),
+                 moni_fmt_duration(tmp.max_ns, b, sizeof b));
+        return FAULT_ERR_USAGE;
+    }
+    if (!spec->ops->precheck)
+        return 0;
+    struct fault f = {0};
+    f.ops = spec->ops;
+    f.inj = &tmp;
+    f.p = spec->params;
+    f.target = t;
+    f.for_ns = spec->for_ns;
+    f.max_ns = tmp.max_ns;
+    snprintf(f.id_str, sizeof f.id_str, "f0");
+    char why[512] = "";
+    if ((rc = spec->ops->precheck(&f, why, sizeof why)))
+        snprintf(err, errlen, "%s: %s", spec->ops->name, why);
+    return rc;
+}
+
 int injector_fire(struct injector *inj, int id, char *err, size_t errlen)
 {
     struct fault *f = find(inj, id);
@@ -877,4 +929,14 @@ int fault_undo_restore(struct fault *f, const char *path, const char *backup, mo
         return undo_line(f, "B\t%s\t%s\t%s\n", f->id_str, path, backup);
     return undo_line(f, "B\t%s\t%s\t%s\t%o\t%u\t%u\n", f->id_str, path, backup,
                      (unsigned)(mode & 07777), (unsigned)uid, (unsigned)gid);
+}
+
+int fault_undo_inject(struct fault *f, const char *ctl, int slot)
+{
+    return undo_line(f, "I\t%s\t%s\t%d\n", f->id_str, ctl, slot);
+}
+
+int fault_undo_cgroup(struct fault *f, const char *dir, const char *orig)
+{
+    return undo_line(f, "L\t%s\t%s\t%s\n", f->id_str, dir, orig);
 }

@@ -319,6 +319,11 @@ int fault_kv_split(const char *text, char sep, struct fault_kv *kv, size_t max, 
         }
         memcpy(kv[*n].key, p, klen);
         kv[*n].key[klen] = 0;
+        for (size_t i = 0; i < *n; i++) /* which one would win is anyone's guess */
+            if (!strcmp(kv[i].key, kv[*n].key)) {
+                snprintf(err, errlen, "%s= given twice", kv[i].key);
+                return -1;
+            }
         memcpy(kv[*n].val, eq + 1, vlen);
         kv[*n].val[vlen] = 0;
         (*n)++;
@@ -454,7 +459,7 @@ int fault_spec_parse(const char *text, struct fault_spec *spec, char *err, size_
             return FAULT_ERR_USAGE;
         }
     }
-    if (!params && *rest && rest != buf + klen) {
+    if (!params && *rest) { /* "cpu@@1s", "cpu@1s@2s": something left over */
         snprintf(err, errlen, "'%s': expected KIND[:key=value,...][@AT][+FOR]", text);
         return FAULT_ERR_USAGE;
     }

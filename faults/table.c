@@ -14,10 +14,17 @@ extern const struct fault_ops fault_kill_ops;
 extern const struct fault_ops fault_stop_ops;
 extern const struct fault_ops fault_gpu_mem_ops;
 extern const struct fault_ops fault_knob_ops;
+extern const struct fault_ops fault_fs_ops;
+extern const struct fault_ops fault_dns_ops;
+extern const struct fault_ops fault_connect_ops;
+extern const struct fault_ops fault_clock_ops;
+extern const struct fault_ops fault_straggler_ops;
 
 const struct fault_ops *const fault_table[] = {
     &fault_cpu_ops,  &fault_mem_ops,  &fault_disk_fill_ops, &fault_io_ops,   &fault_net_ops,
     &fault_kill_ops, &fault_stop_ops, &fault_gpu_mem_ops,   &fault_knob_ops,
+    &fault_fs_ops,   &fault_dns_ops,  &fault_connect_ops,   &fault_clock_ops,
+    &fault_straggler_ops,
 };
 const size_t fault_table_len = sizeof(fault_table) / sizeof(fault_table[0]);
 

@@ -15,11 +15,13 @@
 
 #define MAX_EVIDENCE 3
 #define MAX_EXPLAINS 20
-#define RELATED_WINDOW_NS (120 * MONI_NS_PER_SEC)
+#define RELATED_WINDOW_NS (600 * MONI_NS_PER_SEC)
 
 static const uint32_t consequence_mask =
     LP_LABEL_BIT(LP_LABEL_NETWORK_TIMEOUT) | LP_LABEL_BIT(LP_LABEL_CLEANUP_FAILURE) |
-    LP_LABEL_BIT(LP_LABEL_BATCH_MISMATCH) | LP_LABEL_BIT(LP_LABEL_NCCL_TIMEOUT);
+    LP_LABEL_BIT(LP_LABEL_BATCH_MISMATCH) | LP_LABEL_BIT(LP_LABEL_NCCL_TIMEOUT) |
+    LP_LABEL_BIT(LP_LABEL_PROCESS_CRASH) | LP_LABEL_BIT(LP_LABEL_SLOWDOWN) |
+    LP_LABEL_BIT(LP_LABEL_NETWORK_DEGRADATION);
 
 static const int label_weight[LP_NLABELS] = {
     [LP_LABEL_GPU_HARDWARE] = 100,        [LP_LABEL_CUDA_DRIVER_MISMATCH] = 95,
@@ -29,7 +31,11 @@ static const int label_weight[LP_NLABELS] = {
     [LP_LABEL_PROCESS_KILLED] = 70,       [LP_LABEL_DATALOADER_STUCK] = 60,
     [LP_LABEL_MODEL_CODE_ERROR] = 55,     [LP_LABEL_NCCL_TIMEOUT] = 40,
     [LP_LABEL_NETWORK_TIMEOUT] = 35,      [LP_LABEL_BATCH_MISMATCH] = 36,
-    [LP_LABEL_CLEANUP_FAILURE] = 37,
+    [LP_LABEL_CLEANUP_FAILURE] = 37,      [LP_LABEL_MEMORY_LEAK] = 85,
+    [LP_LABEL_PROCESS_HANG] = 65,         [LP_LABEL_IO_BOTTLENECK] = 50,
+    [LP_LABEL_CPU_CONTENTION] = 50,       [LP_LABEL_NO_CONVERGENCE] = 45,
+    [LP_LABEL_NETWORK_DEGRADATION] = 34,  [LP_LABEL_PROCESS_CRASH] = 30,
+    [LP_LABEL_SLOWDOWN] = 20,
 };
 
 static const char *const default_action[LP_NLABELS] = {
@@ -74,6 +80,13 @@ static const struct { enum lp_label cause, effect; } causes_rel[] = {
     {LP_LABEL_CUDA_OOM, LP_LABEL_MODEL_CODE_ERROR},
     {LP_LABEL_DISK_FULL, LP_LABEL_MODEL_CODE_ERROR},
     {LP_LABEL_NAN_LOSS, LP_LABEL_MODEL_CODE_ERROR},
+    {LP_LABEL_MEMORY_LEAK, LP_LABEL_HOST_OOM},
+    {LP_LABEL_MEMORY_LEAK, LP_LABEL_PROCESS_KILLED},
+    {LP_LABEL_PROCESS_HANG, LP_LABEL_PROCESS_KILLED},
+    /* a slow or lossy path comes before the timeouts it causes */
+    {LP_LABEL_NETWORK_DEGRADATION, LP_LABEL_NETWORK_TIMEOUT},
+    {LP_LABEL_NETWORK_DEGRADATION, LP_LABEL_NCCL_TIMEOUT},
+    {LP_LABEL_NETWORK_DEGRADATION, LP_LABEL_CLEANUP_FAILURE},
 };
 
 static bool causes(enum lp_label a, enum lp_label b)
@@ -93,12 +106,11 @@ static int main_label(uint32_t labels)
     return best;
 }
 
-/* 0 = labelled primary, 1 = unlabelled error, 2 = consequence only */
+/* 0 = labelled primary; 1 = an unlabelled error or a consequence (timeout,
+ * cleanup, a launcher's report): among these the earliest explains the rest. */
 static int record_group(const struct lp_record *r)
 {
-    if (!r->labels)
-        return 1;
-    return (r->labels & ~consequence_mask) ? 0 : 2;
+    return (r->labels & ~consequence_mask) ? 0 : 1;
 }
 
 struct cluster {
@@ -109,6 +121,7 @@ struct cluster {
     uint32_t labels;
     size_t count;
     const struct lp_record *first;
+    const struct lp_record *last;
     const struct lp_record *ev[MAX_EVIDENCE];
     size_t nev;
     const char *action;
@@ -146,10 +159,14 @@ static void free_evidence(struct lp_evidence *e)
     free((char *)e->text);
 }
 
+/* Within one log its line order is the time order (lines before the first stamp
+ * have only the receive time); across logs, the times. */
 static int cmp_rec(const void *a, const void *b)
 {
     const struct lp_record *x = *(const struct lp_record *const *)a;
     const struct lp_record *y = *(const struct lp_record *const *)b;
+    if (!strcmp(x->source, y->source) && x->line_no != y->line_no)
+        return x->line_no < y->line_no ? -1 : 1;
     int64_t tx = lp_record_time(x), ty = lp_record_time(y);
     if (tx != ty)
         return tx < ty ? -1 : 1;
@@ -161,28 +178,45 @@ static int cmp_rec(const void *a, const void *b)
 
 static int64_t cl_time(const struct cluster *c) { return lp_record_time(c->first); }
 
+/* The effect's first event comes within the window of the cause's events (a
+ * memory climb may start long before the kill; its last warning is what counts). */
+static bool related(const struct cluster *cause, const struct cluster *effect)
+{
+    int64_t te = cl_time(effect), t0 = cl_time(cause);
+    int64_t t1 = lp_record_time(cause->last ? cause->last : cause->first);
+    return te >= t0 - RELATED_WINDOW_NS && te <= t1 + RELATED_WINDOW_NS;
+}
+
 static int cmp_cluster(const void *a, const void *b)
 {
     const struct cluster *x = a, *y = b;
     if (x->group != y->group)
         return x->group < y->group ? -1 : 1;
+    /* a known cause ranks before its effect when both are close in time, whatever
+     * their severities (host memory at 97% is a warning, the kill it causes an error) */
+    if (x->label >= 0 && y->label >= 0) {
+        if (causes(x->label, y->label) && related(x, y))
+            return -1;
+        if (causes(y->label, x->label) && related(y, x))
+            return 1;
+    }
     /* errors before warning-only clusters */
     bool ex = x->maxsev >= LP_SEV_ERROR, ey = y->maxsev >= LP_SEV_ERROR;
     if (ex != ey)
         return ex ? -1 : 1;
-    int64_t tx = cl_time(x), ty = cl_time(y);
-    if (x->label >= 0 && y->label >= 0) {
-        uint64_t d = tx > ty ? (uint64_t)tx - (uint64_t)ty : (uint64_t)ty - (uint64_t)tx;
-        if (d <= (uint64_t)RELATED_WINDOW_NS) {
-            if (causes(x->label, y->label))
-                return -1;
-            if (causes(y->label, x->label))
-                return 1;
-        }
-    }
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
     return cmp_rec(&x->first, &y->first);
+}
+
+/* A traceback whose exception line was not recognised (a prefixed log, a cut
+ * output): it names nothing, so it cannot outrank the lines that follow it. */
+static bool is_empty_traceback(const struct lp_record *r)
+{
+    if (r->labels || strcmp(r->rule_id, "unclassified") || strcmp(r->event, "traceback"))
+        return false;
+    for (size_t i = 0; i < r->nfields; i++)
+        if (!strcmp(r->fields[i].name, "exc_type"))
+            return false;
+    return true;
 }
 
 /* "ERROR [train_worker_3] Exception in update_weights:" announces the traceback that
@@ -198,13 +232,15 @@ static bool is_traceback_header(const struct lp_record *r)
     return n && r->text[n - 1] == ':' && memmem(r->text, n, "Exception in ", 13);
 }
 
-/* The error and labelled-warning events of set, counted into d, in time order. */
-static size_t select_records(const struct lp_recset *set, struct lp_diagnosis *d,
-                             const struct lp_record **rec)
+/* The error and labelled-warning events of set and the quiet failures q, counted
+ * into d, in time order.  A run whose worst line is a warning has no root cause. */
+static size_t select_records(const struct lp_recset *set, const struct lp_quiet *q,
+                             struct lp_diagnosis *d, const struct lp_record **rec)
 {
     size_t nrec = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        const struct lp_record *r = &set->v[i];
+    bool any_error = false;
+    for (size_t i = 0; i < set->n + q->n; i++) {
+        const struct lp_record *r = i < set->n ? &set->v[i] : &q->rec[i - set->n];
         if (r->kind != LP_KIND_EVENT || !strcmp(r->rule_id, "line_truncated"))
             continue;
         d->nevents++;
@@ -212,11 +248,15 @@ static size_t select_records(const struct lp_recset *set, struct lp_diagnosis *d
             d->nunclassified++;
         if (r->severity >= LP_SEV_ERROR)
             d->nerrors++;
-        if (is_traceback_header(r))
+        if (is_traceback_header(r) || is_empty_traceback(r))
             continue;
-        if (r->severity >= LP_SEV_ERROR || (r->severity == LP_SEV_WARNING && r->labels))
+        if (r->severity >= LP_SEV_ERROR || (r->severity == LP_SEV_WARNING && r->labels)) {
             rec[nrec++] = r;
+            any_error |= r->severity >= LP_SEV_ERROR;
+        }
     }
+    if (!any_error)
+        return 0;
     if (nrec)
         qsort(rec, nrec, sizeof *rec, cmp_rec);
     return nrec;
@@ -242,6 +282,7 @@ static size_t build_clusters(const struct lp_record *const *rec, size_t nrec, st
             c->action = "";
         }
         c->count++;
+        c->last = r;
         c->labels |= r->labels;
         if (r->severity > c->maxsev)
             c->maxsev = r->severity;
@@ -280,7 +321,7 @@ static int fill_causes(struct lp_diagnosis *d, const struct cluster *cl, size_t 
         const struct cluster *s = &cl[k];
         c->label = s->label >= 0 ? (enum lp_label)s->label : LP_NLABELS;
         c->labels = s->labels;
-        c->consequence = s->group == 2;
+        c->consequence = s->labels && !(s->labels & ~consequence_mask);
         c->count = s->count;
         c->score = (double)(ncl - k) / (double)ncl;
         const char *act = s->action;
@@ -341,11 +382,13 @@ static void fill_last_error(struct lp_diagnosis *d, const struct cluster *cl, si
 struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
 {
     struct lp_diagnosis *d = calloc(1, sizeof *d);
-    const struct lp_record **rec = calloc(set->n ? set->n : 1, sizeof *rec);
-    struct cluster *cl = calloc(set->n ? set->n : 1, sizeof *cl);
-    if (!d || !rec || !cl)
+    struct lp_quiet *q = malloc(sizeof *q);
+    const struct lp_record **rec = calloc(set->n + 2, sizeof *rec);
+    struct cluster *cl = calloc(set->n + 2, sizeof *cl);
+    if (!d || !q || !rec || !cl)
         goto oom;
-    size_t nrec = select_records(set, d, rec);
+    lp_quiet_find(set, q);
+    size_t nrec = select_records(set, q, d, rec);
     size_t ncl = build_clusters(rec, nrec, cl);
     rank_clusters(cl, ncl);
     if (fill_causes(d, cl, ncl) < 0)
@@ -353,10 +396,12 @@ struct lp_diagnosis *lp_diagnose(const struct lp_recset *set)
     if (ncl)
         fill_explains(&d->causes[0], &cl[0], rec, nrec);
     fill_last_error(d, cl, ncl, rec, nrec);
+    free(q);
     free(rec);
     free(cl);
     return d;
 oom:
+    free(q);
     free(rec);
     free(cl);
     lp_diagnosis_free(d);

@@ -9,111 +9,16 @@
 #include "logparse/parser-int.h"
 
 static const char *const metric_names[LP_NMETRICS] = {
-    "loss", "learning_rate", "grad_norm", "step", "max_steps", "epoch", "it_per_s",
-    "samples_per_second", "eval_loss", "eval_accuracy",
+    "loss", "learning_rate", "grad_norm", "step", "total_steps", "epoch", "it_per_s",
+    "samples_per_s", "eval_loss", "eval_accuracy",
 };
 const char *lp_metric_name(enum lp_metric m)
 {
     return (unsigned)m < LP_NMETRICS ? metric_names[m] : "?";
 }
 
-static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
- * around allowed).  The common short case avoids strtod (Clinger's fast path). */
-static bool parse_num(const char *s, size_t n, double *out)
-{
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (!n || n > 64)
-        return false;
-    size_t i = 0;
-    bool neg = false;
-    if (s[i] == '-' || s[i] == '+')
-        neg = s[i++] == '-';
-    if (i < n && (s[i] == 'n' || s[i] == 'N' || s[i] == 'i' || s[i] == 'I')) {
-        size_t rest = n - i;
-        if (rest == 3 && !strncasecmp(s + i, "nan", 3)) {
-            *out = neg ? -NAN : NAN;
-            return true;
-        }
-        if ((rest == 3 && !strncasecmp(s + i, "inf", 3)) ||
-            (rest == 8 && !strncasecmp(s + i, "infinity", 8))) {
-            *out = neg ? -INFINITY : INFINITY;
-            return true;
-        }
-        return false;
-    }
-    uint64_t mant = 0;
-    int ndig = 0, exp10 = 0;
-    bool any = false;
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        if (ndig < 19) {
-            mant = mant * 10 + (uint64_t)(s[i] - '0');
-            if (mant)
-                ndig++;
-        } else {
-            exp10++;
-        }
-        i++;
-        any = true;
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (ndig < 19) {
-                mant = mant * 10 + (uint64_t)(s[i] - '0');
-                if (mant)
-                    ndig++;
-                exp10--;
-            }
-            i++;
-            any = true;
-        }
-    }
-    if (!any)
-        return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool eneg = false;
-        if (i < n && (s[i] == '-' || s[i] == '+'))
-            eneg = s[i++] == '-';
-        int e = 0;
-        bool edig = false;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (e < 10000)
-                e = e * 10 + (s[i] - '0');
-            i++;
-            edig = true;
-        }
-        if (!edig)
-            return false;
-        exp10 += eneg ? -e : e;
-    }
-    if (i != n)
-        return false;
-    double v;
-    if (mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        v = (double)mant;
-        v = exp10 < 0 ? v / pow10_tab[-exp10] : v * pow10_tab[exp10];
-    } else {
-        char tmp[72];
-        memcpy(tmp, s, n);
-        tmp[n] = '\0';
-        v = strtod(tmp, NULL);
-        *out = v;
-        return true;
-    }
-    *out = neg ? -v : v;
-    return true;
-}
-
-/* Normalised metric name: lower case, runs of other characters -> '_', then a few
- * aliases so every framework's spelling lands on one name. */
+/* Normalised metric key: lower case, runs of other characters -> '_' ("lm loss" ->
+ * lm_loss); metricnames.c then maps the spelling to its canonical name. */
 static size_t norm_name(const char *s, size_t n, char *out, size_t cap)
 {
     size_t k = 0;
@@ -133,30 +38,6 @@ static size_t norm_name(const char *s, size_t n, char *out, size_t cap)
         }
     }
     out[k] = '\0';
-    static const struct { const char *from, *to; } aliases[] = {
-        {"lm_loss", "loss"},
-        {"lr", "learning_rate"},
-        {"iteration", "step"},
-        {"iter", "step"},
-        {"global_step", "step"},
-        {"samples_per_sec", "samples_per_second"},
-        {"currsamplespersec", "samples_per_second"},
-        {"eval_acc", "eval_accuracy"},
-        {"val_loss", "eval_loss"},
-        {"val_acc", "eval_accuracy"},
-        {"grad_norm_", "grad_norm"},
-    };
-    if (k < 2 || k > 17 || !strchr("lignscev", out[0]))
-        return k;
-    for (size_t i = 0; i < MONI_ARRAY_LEN(aliases); i++)
-        if (out[0] == aliases[i].from[0] && !strcmp(out, aliases[i].from)) {
-            size_t l = strlen(aliases[i].to);
-            if (l + 1 <= cap) {
-                memcpy(out, aliases[i].to, l + 1);
-                k = l;
-            }
-            break;
-        }
     return k;
 }
 
@@ -179,38 +60,118 @@ static int metric_index(const char *name)
     return -1;
 }
 
-/* Adds a field (name normalised); numeric text gets is_num.  A later field of the
- * same name replaces an earlier one.  numeric_only drops non-numbers. */
-void lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,
+/* "48.13GiB(50.67%)": the percentage printed beside a memory value. */
+static bool paren_percent(const char *t, size_t n, const char **ps, size_t *pn)
+{
+    const char *lp = memchr(t, '(', n);
+    if (!lp)
+        return false;
+    const char *pct = memchr(lp, '%', (size_t)(t + n - lp));
+    if (!pct || pct == lp + 1)
+        return false;
+    *ps = lp + 1;
+    *pn = (size_t)(pct - lp - 1);
+    return true;
+}
+
+/* Canonical names of the keys seen lately, by their bytes as written: the same few
+ * keys come on every line, so most fields skip normalising and the table lookup. */
+#define CANON_SLOTS 256
+#define CANON_KEYLEN 40
+struct canon_slot {
+    uint8_t klen; /* 0: empty */
+    bool has_unit;
+    signed char metric;
+    char key[CANON_KEYLEN];
+    char name[CANON_KEYLEN];
+    struct lp_canon unit;
+};
+static _Thread_local struct canon_slot canon_cache[CANON_SLOTS];
+
+/* The canonical name of a metric key as written; false if it normalises to nothing. */
+static bool canon_key(const char *name, size_t nlen, char *nb, size_t cap,
+                      struct lp_canon *unit, bool *has_unit, int *metric)
+{
+    struct canon_slot *slot = NULL;
+    if (nlen && nlen < CANON_KEYLEN) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < nlen; i++)
+            h = (h ^ (unsigned char)name[i]) * 16777619u;
+        slot = &canon_cache[h & (CANON_SLOTS - 1)];
+        if (slot->klen == nlen && !memcmp(slot->key, name, nlen)) {
+            size_t l = strlen(slot->name);
+            memcpy(nb, slot->name, l + 1);
+            *unit = slot->unit;
+            *has_unit = slot->has_unit;
+            *metric = slot->metric;
+            return true;
+        }
+    }
+    char key[128];
+    if (!norm_name(name, nlen, key, sizeof key))
+        return false;
+    *has_unit = lp_canon_name(key, nb, cap, unit);
+    if (!*has_unit)
+        memcpy(nb, key, strlen(key) + 1);
+    *metric = metric_index(nb);
+    size_t nl = strlen(nb);
+    if (slot && nl < CANON_KEYLEN) {
+        slot->klen = (uint8_t)nlen;
+        memcpy(slot->key, name, nlen);
+        memcpy(slot->name, nb, nl + 1);
+        slot->unit = *unit;
+        slot->has_unit = *has_unit;
+        slot->metric = (signed char)*metric;
+    }
+    return true;
+}
+
+/* Adds a field.  Metric keys (normalise) get their canonical name and unit
+ * (metricnames.c) and keep the key as written in raw; numeric text gets is_num.  A
+ * later field of the same name replaces an earlier one.  numeric_only drops
+ * non-numbers.  Returns whether the field was added. */
+bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,
                   size_t tlen, bool numeric_only, bool normalise)
 {
     char nb[128];
     size_t nl;
+    struct lp_canon unit = {0};
+    bool has_unit = false;
+    int metric = -1;
     if (normalise) {
-        nl = norm_name(name, nlen, nb, sizeof nb);
+        if (!canon_key(name, nlen, nb, sizeof nb, &unit, &has_unit, &metric))
+            return false;
+        nl = strlen(nb);
     } else {
         nl = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
         memcpy(nb, name, nl);
         nb[nl] = '\0';
+        metric = -2; /* not looked up yet */
     }
     if (!nl)
-        return;
+        return false;
     while (tlen && (*text == ' ' || *text == '\t'))
         text++, tlen--;
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
-    bool isnum = parse_num(text, tlen, &v);
+    bool isnum = lp_parse_number(text, tlen, &v), scaled = false;
+    if (isnum && has_unit && unit.scale != 1) {
+        v *= unit.scale;
+        scaled = true;
+    } else if (!isnum && normalise) {
+        isnum = scaled = lp_parse_value(text, tlen, has_unit ? &unit : NULL, &v);
+    }
     if (numeric_only && !isnum)
-        return;
+        return false;
     struct lp_field *f = lp_field_find(p, nb);
     if (!f) {
         if (p->nfields == LP_MAX_FIELDS)
-            return;
+            return false;
         const char *n = arena_put(p, nb, nl);
         if (!n)
-            return;
-        p->fmetric[p->nfields] = (signed char)metric_index(nb);
+            return false;
+        p->fmetric[p->nfields] = (signed char)(metric == -2 ? metric_index(nb) : metric);
         f = &p->fields[p->nfields++];
         f->name = n;
     }
@@ -218,6 +179,16 @@ void lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     f->text = t ? t : "";
     f->num = v;
     f->is_num = isnum;
+    f->scaled = scaled;
+    f->raw = NULL;
+    if (normalise && (nlen != nl || memcmp(name, nb, nl)))
+        f->raw = arena_put(p, name, nlen);
+    const char *ps;
+    size_t pn;
+    if (isnum && has_unit && unit.unit == LP_UNIT_BYTES && !strncmp(nb, "mem_", 4) &&
+        paren_percent(text, tlen, &ps, &pn))
+        lp_field_add(p, "mem_pct", 7, ps, pn, true, false);
+    return true;
 }
 
 /* {'loss': 0.69, "epoch": 1.0, ...}: every quoted key with a numeric value. */
@@ -246,6 +217,8 @@ static void extract_pydict(struct lp_parser *p, const char *s, size_t n)
             i++;
         if (i < n && (s[i] == '\'' || s[i] == '"'))
             continue; /* a string value; its quote starts the next scan */
+        if (i >= n)
+            return; /* a dict cut by a terminal wrap: the last value may be cut too */
         /* tensor(0.5) and np.float64(0.5) print their value in parentheses */
         const char *v = s + vs;
         size_t vl = i - vs;
@@ -261,12 +234,190 @@ static void extract_pydict(struct lp_parser *p, const char *s, size_t n)
     }
 }
 
-/* key=value, key: value (value numeric, key an identifier). */
+/* Words that start a two-word key: "train loss", "max mem", "learning rate". */
+static bool key_first_word(const char *w, size_t n)
+{
+    static const char *const words[] = {"train", "val", "valid", "validation", "test",
+                                        "eval", "lm", "total", "max", "avg", "mean",
+                                        "learning", "grad", "loss", "global", "data",
+                                        "step", "iter"};
+    for (size_t i = 0; i < MONI_ARRAY_LEN(words); i++)
+        if (strlen(words[i]) == n && !strncasecmp(w, words[i], n))
+            return true;
+    return false;
+}
+
+static bool is_split_prefix(const char *w, size_t n)
+{
+    return (n == 5 && !strncasecmp(w, "train", 5)) || (n == 3 && !strncasecmp(w, "val", 3)) ||
+           (n == 5 && !strncasecmp(w, "valid", 5)) || (n == 4 && !strncasecmp(w, "test", 4)) ||
+           (n == 4 && !strncasecmp(w, "eval", 4)) ||
+           (n == 10 && !strncasecmp(w, "validation", 10));
+}
+
+static bool isdig(char c) { return c >= '0' && c <= '9'; }
+
+/* A key with a known spelling: the only keys read from "key value" (no = or :). */
+static bool known_key(const char *k, size_t n)
+{
+    char key[128], nb[128];
+    struct lp_canon u;
+    if (!norm_name(k, n, key, sizeof key))
+        return false;
+    size_t kl = strlen(key);
+    return lp_canon_name(key, nb, sizeof nb, &u) || lp_canon_lookup(key) ||
+           (kl >= 4 && !strcmp(key + kl - 4, "loss"));
+}
+
+/* The canonical name of key k: "step" or "epoch" when k counts progress. */
+static const char *progress_name(const char *k, size_t n)
+{
+    char key[64];
+    if (n >= sizeof key || !norm_name(k, n, key, sizeof key))
+        return NULL;
+    const struct lp_canon *c = lp_canon_lookup(key);
+    if (c && (!strcmp(c->name, "step") || !strcmp(c->name, "epoch")))
+        return c->name;
+    if (!strcmp(key, "batch") || !strcmp(key, "update") || !strcmp(key, "round"))
+        return "step";
+    return NULL;
+}
+
+/* "N/M" (spaces around / allowed) at s[i]: a progress pair; returns its end or 0. */
+static size_t progress_pair(const char *s, size_t n, size_t i, size_t *ae, size_t *bs,
+                            size_t *be)
+{
+    size_t k = i;
+    while (k < n && isdig(s[k]))
+        k++;
+    if (k == i)
+        return 0;
+    *ae = k;
+    while (k < n && s[k] == ' ')
+        k++;
+    if (k >= n || s[k] != '/')
+        return 0;
+    k++;
+    while (k < n && s[k] == ' ')
+        k++;
+    *bs = k;
+    while (k < n && isdig(s[k]))
+        k++;
+    if (k == *bs || (k < n && (s[k] == '.' || lp_is_key_start(s[k]))))
+        return 0;
+    *be = k;
+    return k;
+}
+
+static void add_progress(struct lp_parser *p, const char *name, const char *s, size_t a,
+                         size_t ae, size_t b, size_t be)
+{
+    bool ep = !strcmp(name, "epoch");
+    lp_field_add(p, ep ? "epoch" : "step", ep ? 5 : 4, s + a, ae - a, true, false);
+    lp_field_add(p, ep ? "total_epochs" : "total_steps", ep ? 12 : 11, s + b, be - b, true,
+                 false);
+}
+
+/* The end of a value starting at i: a number may hold thousands separators
+ * ("10,050") and a parenthesised note ("48.13GiB(50.67%)"). */
+static size_t value_end(const char *s, size_t n, size_t i)
+{
+    size_t vs = i;
+    bool digits = true;
+    while (i < n) {
+        char c = s[i];
+        if (c == ',' && digits && i > vs && i + 3 < n && isdig(s[i + 1]) && isdig(s[i + 2]) &&
+            isdig(s[i + 3]) && (i + 4 >= n || !isdig(s[i + 4]))) {
+            i += 4;
+            continue;
+        }
+        if (c == ' ' || c == ',' || c == ';' || c == '|' || c == ']' || c == ')' || c == '}' ||
+            c == '\t' || (c == ':' && (i + 1 >= n || s[i + 1] == ' ')))
+            break;
+        if (!isdig(c))
+            digits = false;
+        i++;
+    }
+    return i;
+}
+
+/* "48.13 GiB (50.67%)", "991 ms": a unit after a space belongs to the number before
+ * it (and a parenthesised percentage after the unit to both).  Returns the new end. */
+static size_t unit_after(const char *s, size_t n, size_t vs, size_t i)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB",
+                                        "TB",  "ms",  "us",  "s",   "sec", "%"};
+    if (i == vs || i + 1 >= n || s[i] != ' ' || !isdig(s[i - 1]))
+        return i;
+    size_t ws = i + 1, we = ws;
+    while (we < n && s[we] != ' ' && s[we] != ',' && s[we] != '|' && s[we] != ';' &&
+           s[we] != ')' && s[we] != ']' && s[we] != '(')
+        we++;
+    bool unit = false;
+    for (size_t k = 0; k < MONI_ARRAY_LEN(units) && !unit; k++)
+        unit = strlen(units[k]) == we - ws && !memcmp(s + ws, units[k], we - ws);
+    if (!unit)
+        return i;
+    size_t e = we;
+    if (e + 1 < n && s[e] == ' ' && s[e + 1] == '(') /* "GiB (50.67%)" */
+        e++;
+    if (e < n && s[e] == '(') {
+        const char *close = memchr(s + e, ')', n - e < 16 ? n - e : 16);
+        if (close && close[-1] == '%')
+            return (size_t)(close - s);
+    }
+    return we;
+}
+
+/* " samples/s" after a value: the unit names the metric when the key does not
+ * ("throughput: 1234 samples/s"). */
+static const char *rate_unit_name(const char *s, size_t n, size_t i)
+{
+    static const struct { const char *unit, *name; } units[] = {
+        {"samples/s", "samples_per_s"}, {"samples/sec", "samples_per_s"},
+        {"sample/s", "samples_per_s"},  {"img/s", "samples_per_s"},
+        {"imgs/s", "samples_per_s"},    {"images/s", "samples_per_s"},
+        {"tokens/s", "tokens_per_s"},   {"tokens/sec", "tokens_per_s"},
+        {"tok/s", "tokens_per_s"},      {"tok/sec", "tokens_per_s"},
+        {"it/s", "it_per_s"},           {"steps/s", "it_per_s"},
+        {"TFLOPS", "tflops"},           {"TFLOP/s", "tflops"},
+    };
+    if (i + 1 >= n || s[i] != ' ')
+        return NULL;
+    size_t ws = i + 1, we = ws;
+    while (we < n && s[we] != ' ' && s[we] != ',' && s[we] != '|' && s[we] != ';' &&
+           s[we] != ')' && s[we] != ']')
+        we++;
+    for (size_t k = 0; k < MONI_ARRAY_LEN(units); k++)
+        if (strlen(units[k].unit) == we - ws && !strncasecmp(s + ws, units[k].unit, we - ws))
+            return units[k].name;
+    return NULL;
+}
+
+/* key=value, key: value, "key = value", "key value" for known keys, progress as
+ * "key N/M" or a leading "[N/M]"; two-word keys ("train loss", "max mem") joined. */
 static void extract_kv(struct lp_parser *p, const char *s, size_t n)
 {
-    size_t i = 0;
+    size_t i = 0, a, ae, b, be;
+    while (i < n && s[i] == ' ')
+        i++;
+    a = i + 1;
+    while (a < n && s[a] == ' ')
+        a++;
+    if (i < n && s[i] == '[' && progress_pair(s, n, a, &ae, &b, &be)) {
+        size_t k = be;
+        while (k < n && s[k] == ' ')
+            k++;
+        if (k < n && s[k] == ']') {
+            add_progress(p, "step", s, a, ae, b, be);
+            i = k + 1;
+        }
+    }
+    size_t pws = 0, pwe = 0; /* the previous word, if a single space before this key */
     while (i < n) {
         if (!lp_is_key_start(s[i]) || (i > 0 && lp_is_key_char(s[i - 1]))) {
+            if (s[i] != ' ')
+                pwe = 0;
             i++;
             continue;
         }
@@ -274,22 +425,72 @@ static void extract_kv(struct lp_parser *p, const char *s, size_t n)
         while (i < n && lp_is_key_char(s[i]))
             i++;
         size_t ke = i;
-        if (i < n && s[i] == '=') {
-            i++;
-        } else if (i + 1 < n && s[i] == ':' && s[i + 1] == ' ') {
-            i += 2;
-        } else {
-            continue;
+        /* "train loss", "max mem": join with the word before when it starts a key */
+        char joined[128];
+        const char *key = s + ks;
+        size_t klen = ke - ks;
+        bool joinable = pwe && pwe + 1 == ks && key_first_word(s + pws, pwe - pws) &&
+                        pwe - pws + 1 + klen < sizeof joined;
+        if (joinable) {
+            size_t jl = pwe - pws;
+            memcpy(joined, s + pws, jl);
+            joined[jl] = ' ';
+            memcpy(joined + jl + 1, key, klen);
+            if (is_split_prefix(s + pws, jl) || known_key(joined, jl + 1 + klen)) {
+                key = joined;
+                klen += jl + 1;
+            }
         }
+        size_t sp = i;
         while (i < n && s[i] == ' ')
             i++;
-        if (i < n && s[i] == '[') /* lr=[0.0001] (DeepSpeed prints lists) */
+        bool bare = false;
+        if (i < n && (s[i] == '=' || s[i] == ':')) {
             i++;
+            while (i < n && s[i] == ' ')
+                i++;
+        } else if (i > sp) {
+            bare = true;
+            while (i < n && (s[i] == '|' || (unsigned char)s[i] >= 0x80 || s[i] == ' '))
+                i++; /* table cells: "val_acc │ 0.91" */
+        } else {
+            pws = ks;
+            pwe = ke;
+            continue;
+        }
+        if (i < n && s[i] == '[') { /* lr=[0.0001], Step [150/600] */
+            i++;
+            while (i < n && s[i] == ' ')
+                i++;
+        }
+        const char *pn = progress_name(key, klen);
+        if (pn && progress_pair(s, n, i, &ae, &b, &be)) {
+            a = i;
+            add_progress(p, pn, s, a, ae, b, be);
+            i = be;
+            pwe = 0;
+            continue;
+        }
+        if (bare && (!known_key(key, klen) ||
+                     !(i < n && (isdig(s[i]) || s[i] == '-' || s[i] == '.' || s[i] == 'n' ||
+                                 s[i] == 'i')))) {
+            i = sp;
+            pws = ks;
+            pwe = ke;
+            continue;
+        }
         size_t vs = i;
-        while (i < n && s[i] != ' ' && s[i] != ',' && s[i] != ';' && s[i] != '|' &&
-               s[i] != ']' && s[i] != ')' && s[i] != '}' && s[i] != '\t')
-            i++;
-        lp_field_add(p, s + ks, ke - ks, s + vs, i - vs, true, true);
+        i = value_end(s, n, i);
+        i = unit_after(s, n, vs, i);
+        const char *rate = rate_unit_name(s, n, i);
+        if (rate && !known_key(key, klen)) { /* "throughput: 1234 samples/s" */
+            lp_field_add(p, rate, strlen(rate), s + vs, i - vs, true, false);
+            pwe = 0;
+            continue;
+        }
+        if (!lp_field_add(p, key, klen, s + vs, i - vs, true, true))
+            i = vs; /* not a number ("wandb: train/loss 0.21"): its text may hold keys */
+        pwe = 0;
     }
 }
 
@@ -313,6 +514,36 @@ static void extract_pipe(struct lp_parser *p, const char *s, size_t n)
             lp_field_add(p, s + ks, ke - ks, colon + 1, (size_t)(s + e - colon - 1), true, true);
         }
         i = e + 1;
+    }
+}
+
+/* A line without a plain "loss" names its training loss otherwise (total_loss,
+ * train_loss, closs): copy the first such field to "loss". */
+static void copy_primary_loss(struct lp_parser *p)
+{
+    if (lp_field_find(p, "loss"))
+        return;
+    for (size_t i = 0; i < p->nfields; i++) {
+        const struct lp_field *f = &p->fields[i];
+        size_t l = strlen(f->name);
+        /* Lightning's train_loss_step / train_loss_epoch too */
+        if (l > 5 && !strcmp(f->name + l - 5, "_step"))
+            l -= 5;
+        else if (l > 6 && !strcmp(f->name + l - 6, "_epoch"))
+            l -= 6;
+        if (!f->is_num || l < 5 || strncmp(f->name + l - 4, "loss", 4) ||
+            !strncmp(f->name, "eval_", 5) || !strncmp(f->name, "test_", 5) ||
+            !strncmp(f->name, "val", 3) || strstr(f->name, "nll"))
+            continue;
+        const char *raw = f->name;
+        lp_field_add(p, "loss", 4, f->text, strlen(f->text), true, false);
+        struct lp_field *c = lp_field_find(p, "loss");
+        if (c) {
+            c->num = p->fields[i].num;
+            c->scaled = p->fields[i].scaled;
+            c->raw = raw;
+        }
+        return;
     }
 }
 
@@ -341,6 +572,8 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
     case LP_X_PIPE: extract_pipe(p, xs, xn); break;
     case LP_X_NONE: break;
     }
+    if (rule->kind == LP_KIND_METRIC)
+        copy_primary_loss(p);
     /* tqdm prints s/it when slower than one step a second. */
     struct lp_field *spi = lp_field_find(p, "s_per_it");
     if (spi && spi->is_num && spi->num > 0 && !lp_field_find(p, "it_per_s") &&

@@ -50,6 +50,15 @@ enum lp_label {
     LP_LABEL_PROCESS_KILLED,       /* Process_Killed */
     LP_LABEL_CLEANUP_FAILURE,      /* Cleanup_Failure */
     LP_LABEL_BATCH_MISMATCH,       /* Batch_Mismatch */
+    /* also named by core's detectors from metrics and the process's fate */
+    LP_LABEL_CPU_CONTENTION,       /* CPU_Contention */
+    LP_LABEL_IO_BOTTLENECK,        /* IO_Bottleneck */
+    LP_LABEL_MEMORY_LEAK,          /* Memory_Leak */
+    LP_LABEL_NO_CONVERGENCE,       /* No_Convergence */
+    LP_LABEL_PROCESS_HANG,         /* Process_Hang */
+    LP_LABEL_NETWORK_DEGRADATION,  /* Network_Degradation */
+    LP_LABEL_SLOWDOWN,             /* Slowdown */
+    LP_LABEL_PROCESS_CRASH,        /* Process_Crash */
     LP_NLABELS
 };
 #define LP_LABEL_BIT(l) (1u << (l))
@@ -130,6 +139,9 @@ struct lp_field {
     const char *text;  /* the captured text */
     double num;        /* numeric value (nan/inf kept as such) when is_num */
     bool is_num;
+    const char *raw;   /* the key as the log wrote it ("lm loss") when name is its
+                        * canonical form (moni-rules(5) METRIC NAMES); else NULL */
+    bool scaled;       /* num was converted (unit, scale, separators): text is not num */
 };
 
 struct lp_record {

@@ -10,6 +10,34 @@
 
 enum lp_extract { LP_X_NONE, LP_X_PYDICT, LP_X_KV, LP_X_PIPE };
 
+/* metricnames.c: canonical metric names (moni-rules(5) METRIC NAMES) and units */
+enum lp_unit { LP_UNIT_NUMBER, LP_UNIT_COUNT, LP_UNIT_SECONDS, LP_UNIT_BYTES, LP_UNIT_PERCENT };
+struct lp_canon {
+    const char *key;  /* normalised spelling in a log */
+    const char *name; /* canonical name */
+    enum lp_unit unit;
+    double scale;     /* factor for a value without its own unit (ms -> s: 1e-3) */
+};
+const struct lp_canon *lp_canon_lookup(const char *key);
+bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit);
+/* A number (decimal, exponent, nan, inf); the whole text, blanks around allowed. */
+bool lp_parse_number(const char *s, size_t n, double *out);
+/* A value with thousands separators and, given unit, a unit suffix or a default scale. */
+bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double *out);
+
+/* quiet.c: failures the diagnosis reads from metric records (a NaN loss no event
+ * names, progress that stops while the log goes on), as synthetic events */
+struct lp_quiet {
+    struct lp_record rec[2];
+    size_t n;
+    char text[600];
+};
+void lp_quiet_find(const struct lp_recset *set, struct lp_quiet *q);
+
+/* timestamp.c: lp_parse_timestamp, knowing whether ref is the receive time */
+int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
+                           int64_t *out_ns);
+
 struct lp_rule {
     char *id, *pattern, *event, *action, *pack;
     int line; /* line of the rule in its pack */

@@ -78,7 +78,7 @@ static inline void lp_fields_start(struct lp_parser *p)
     p->arenalen = 0;
 }
 /* Adds a field (name normalised if asked; a later one of the same name replaces it). */
-void lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,
+bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,
                   size_t tlen, bool numeric_only, bool normalise);
 static inline struct lp_field *lp_field_find(struct lp_parser *p, const char *name)
 {

@@ -294,7 +294,7 @@ static void process_line(struct lp_parser *p, struct source *src, const char *ra
                           .truncated = truncated, .recv = recv};
     int64_t ref = src->last_time_ns ? src->last_time_ns : recv.real_ns;
     int64_t t;
-    if (len && lp_parse_timestamp(s, len < 128 ? len : 128, ref, &t)) {
+    if (len && lp_parse_timestamp_ref(s, len < 128 ? len : 128, ref, !src->last_time_ns, &t)) {
         lc.has_time = true;
         lc.time_ns = src->last_time_ns = t;
     } else {

@@ -40,6 +40,7 @@ static void record_release(struct lp_record *r)
     for (size_t i = 0; i < r->nfields; i++) {
         free((char *)r->fields[i].name);
         free((char *)r->fields[i].text);
+        free((char *)r->fields[i].raw);
     }
     free((void *)r->fields);
 }
@@ -72,8 +73,9 @@ int lp_recset_add(struct lp_recset *s, const struct lp_record *r)
             f[i] = r->fields[i];
             f[i].name = strdup(r->fields[i].name);
             f[i].text = strdup(r->fields[i].text ? r->fields[i].text : "");
+            f[i].raw = r->fields[i].raw ? strdup(r->fields[i].raw) : NULL;
             d->nfields = i + 1;
-            if (!f[i].name || !f[i].text)
+            if (!f[i].name || !f[i].text || (r->fields[i].raw && !f[i].raw))
                 ok = false;
         }
     }

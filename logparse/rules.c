@@ -14,7 +14,9 @@ static const char *const label_names[LP_NLABELS] = {
     "CUDA_OutOfMemory", "Host_OOM",         "NaN_Loss",           "NCCL_Timeout",
     "Network_Timeout",  "DataLoader_Stuck", "Disk_Full",          "Permission_Denied",
     "Checkpoint_Corrupt", "CUDA_Driver_Mismatch", "GPU_Hardware", "Model_Code_Error",
-    "Process_Killed",   "Cleanup_Failure",  "Batch_Mismatch",
+    "Process_Killed",   "Cleanup_Failure",  "Batch_Mismatch",   "CPU_Contention",
+    "IO_Bottleneck",    "Memory_Leak",      "No_Convergence",   "Process_Hang",
+    "Network_Degradation", "Slowdown",      "Process_Crash",
 };
 static const char *const phase_names[LP_NPHASES] = {
     "none", "startup", "train", "eval", "checkpoint_save", "checkpoint_load",

@@ -124,8 +124,10 @@ static int month_of(const char *p)
     return 0;
 }
 
-/* A date without a year: pick the year that puts it nearest to ref. */
-static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_local)
+/* A date without a year: pick the year that puts it nearest to ref (or, when ref is
+ * the receive time, the latest year that does not put it in the future). */
+static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_local,
+                             bool ref_is_now)
 {
     int y;
     unsigned rm, rd;
@@ -133,6 +135,8 @@ static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_l
     int64_t best = 0, bestdist = INT64_MAX;
     for (int dy = -1; dy <= 1; dy++) {
         int64_t t = days_from_civil(y + dy, mo, d) * DAY_NS + tod;
+        if (ref_is_now && t - ref_local > DAY_NS)
+            continue;
         int64_t dist = t > ref_local ? t - ref_local : ref_local - t;
         if (dist < bestdist) {
             bestdist = dist;
@@ -142,9 +146,23 @@ static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_l
     return best;
 }
 
-int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_ns)
+/* ref_is_now: ref is the receive time, not a date the log gave before: a stamp
+ * without a date or a year then belongs to the latest past day or year, never to
+ * the future. */
+int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
+                           int64_t *out_ns)
 {
     pthread_once(&local_once, local_init);
+    /* torchrun's "[rank3]:" before the stamp */
+    if (len > 8 && !memcmp(s, "[rank", 5)) {
+        size_t k = 5;
+        while (k < len && k < 12 && isdig(s[k]))
+            k++;
+        if (k > 5 && k + 1 < len && s[k] == ']' && s[k + 1] == ':') {
+            s += k + 2;
+            len -= k + 2;
+        }
+    }
     size_t i = 0;
     while (i < len && i < 4 && (s[i] == '[' || s[i] == ' ' || s[i] == '('))
         i++;
@@ -162,10 +180,14 @@ int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_n
             int64_t ref_local = ref_ns + local_off_ns;
             int64_t day = ref_local >= 0 ? ref_local / DAY_NS * DAY_NS : 0;
             t = day + tod;
-            if (t - ref_local > DAY_NS / 2)
+            if (ref_is_now) {
+                if (t - ref_local > 60 * MONI_NS_PER_SEC)
+                    t -= DAY_NS;
+            } else if (t - ref_local > DAY_NS / 2) {
                 t -= DAY_NS;
-            else if (ref_local - t > DAY_NS / 2)
+            } else if (ref_local - t > DAY_NS / 2) {
                 t += DAY_NS;
+            }
             *out_ns = t - local_off_ns;
             return 1;
         }
@@ -174,7 +196,8 @@ int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_n
     if (n >= 14 && (p[0] == 'I' || p[0] == 'W' || p[0] == 'E' || p[0] == 'F') && p[5] == ' ') {
         int mo = num(p + 1, 2), d = num(p + 3, 2);
         if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && parse_tod(p + 6, n - 6, &tod)) {
-            *out_ns = complete_year((unsigned)mo, (unsigned)d, tod, ref_ns + local_off_ns) -
+            *out_ns = complete_year((unsigned)mo, (unsigned)d, tod, ref_ns + local_off_ns,
+                                    ref_is_now) -
                       local_off_ns;
             return 1;
         }
@@ -186,7 +209,8 @@ int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_n
             const char *q = p + 4;
             int d = q[0] == ' ' ? num(q + 1, 1) : num(q, 2);
             if (d >= 1 && d <= 31 && q[2] == ' ' && parse_tod(q + 3, n - 7, &tod)) {
-                *out_ns = complete_year((unsigned)mo, (unsigned)d, tod, ref_ns + local_off_ns) -
+                *out_ns = complete_year((unsigned)mo, (unsigned)d, tod,
+                                        ref_ns + local_off_ns, ref_is_now) -
                           local_off_ns;
                 return 1;
             }
@@ -202,4 +226,9 @@ int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_n
         }
     }
     return 0;
+}
+
+int lp_parse_timestamp(const char *s, size_t len, int64_t ref_ns, int64_t *out_ns)
+{
+    return lp_parse_timestamp_ref(s, len, ref_ns, false, out_ns);
 }

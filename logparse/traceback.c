@@ -129,6 +129,33 @@ void lp_tb_emit(struct lp_parser *p, struct source *src)
     lp_emit(p, &r);
 }
 
+/* torchrun prefixes every line of a rank's output with "[rank3]: " (and Ray with
+ * "(Worker pid=42) "): the traceback is what follows. */
+static void strip_rank_prefix(const char **s, size_t *n)
+{
+    const char *t = *s;
+    size_t k = 0;
+    if (*n > 8 && !memcmp(t, "[rank", 5)) {
+        k = 5;
+        while (k < *n && t[k] >= '0' && t[k] <= '9')
+            k++;
+        if (k == 5 || k + 1 >= *n || t[k] != ']' || t[k + 1] != ':')
+            return;
+        k += 2;
+    } else if (*n > 8 && t[0] == '(' && memmem(t, *n < 80 ? *n : 80, " pid=", 5)) {
+        const char *e = memchr(t, ')', *n < 80 ? *n : 80);
+        if (!e)
+            return;
+        k = (size_t)(e - t) + 1;
+    } else {
+        return;
+    }
+    if (k < *n && t[k] == ' ')
+        k++;
+    *s = t + k;
+    *n -= k;
+}
+
 /* Traceback grouping.  Returns true if the line was consumed by a traceback. */
 bool lp_tb_line(struct lp_parser *p, const struct line_ctx *lc)
 {
@@ -136,6 +163,7 @@ bool lp_tb_line(struct lp_parser *p, const struct line_ctx *lc)
     struct tb *tb = src->tb;
     const char *s = lc->text;
     size_t n = lc->len;
+    strip_rank_prefix(&s, &n);
     /* the header sits near the start (after a log prefix at most) */
     bool starts = n >= 33 && memmem(s, n < 96 ? n : 96, "Traceback (most recent call last)", 33);
     if (!tb || tb->st == TB_NONE) {

@@ -31,14 +31,16 @@ assert d["root_cause"] == label and d["component"] == comp, \
 ' "$label" "$comp" <<<"$out" || fail "$name: $(tail -n 1 "$d/stdout")"
 }
 
-# 1. weight-sync delay on train worker 3's MetaServer path: the rollout side fails
-scen s1_weight_sync Network_Timeout train_worker_3 \
+# 1. weight-sync delay on train worker 3's MetaServer path: the rollout side times out, but
+#    the slow path the train worker reported first is the cause
+scen s1_weight_sync Network_Degradation train_worker_3 \
     'train_worker.3.meta_delay_ms=1000@2\ntrain_worker.3.meta_jitter_ms=500@2\ntrain_worker.3.meta_loss_pct=10@2\n' \
     -- --steps 4 --request-timeout 3s --rpc-timeout 6s
 grep -q "InferenceEngineError: update_weights failed on rollout_worker_" "$TMPDIR/s1_weight_sync/controller.log" ||
     fail "s1: no InferenceEngineError on the rollout side"
-# 2. a rollout straggler: the train stage reports the batch size mismatch
-scen s2_rollout_cpu rollout_failure rollout_worker_3 'rollout_worker.3.work_factor=40@2\n' -- --steps 3
+# 2. a rollout straggler: the train stage reports the batch size mismatch; the cause is
+#    the worker's own "slow on 24% of one core" (CPU contention)
+scen s2_rollout_cpu CPU_Contention rollout_worker_3 'rollout_worker.3.work_factor=40@2\n' -- --steps 3
 grep -q "batch size mismatch" "$TMPDIR/s2_rollout_cpu/controller.log" || fail "s2: no batch size mismatch"
 # 3. CUDA OOM on train worker 3, masked by the cleanup's stop-job timeouts
 scen s3_gpu_oom CUDA_OutOfMemory train_worker_3 \

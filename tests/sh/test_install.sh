@@ -13,7 +13,7 @@ p="$stage/opt/moni"
 for f in bin/moni bin/moni-train bin/moni-rlsim share/man/man1/moni.1 share/man/man5/moni-plan.5 \
     share/man/man5/moni-dataset.5 share/man/man5/moni-rules.5 share/man/man7/moni-faults.7 \
     share/moni/rules/10-metrics.json share/moni/themes/default.json share/moni/examples/fault-matrix.json \
-    share/bash-completion/completions/moni; do
+    share/bash-completion/completions/moni lib/moni/libmoni-inject.so; do
     [ -e "$p/$f" ] || fail "not installed: $f"
 done
 [ -x "$p/bin/moni" ] || fail "moni not executable"

@@ -20,7 +20,7 @@ r=$(comp moni re); has "$r" record "moni re"; has "$r" recover "moni re"
 [[ "$r" != *run* ]] || fail "moni re offers run"
 r=$(comp moni ""); for c in run record fault parse diagnose doctor alerts grafana; do has "$r" $c "moni"; done
 r=$(comp moni fault run ""); for k in cpu mem disk_fill io net kill stop; do has "$r" $k "fault run"; done
-r=$(comp moni fault run c); [ "$r" = "cpu " ] || fail "fault run c -> [$r]"
+r=$(comp moni fault run cp); [ "$r" = "cpu " ] || fail "fault run cp -> [$r]"
 r=$(comp moni run --fault d); has "$r" "disk_fill:" "--fault d"
 r=$(comp moni --theme ""); for t in default light high-contrast colorblind; do has "$r" $t "--theme"; done
 r=$(comp moni --theme hi); [ "$r" = "high-contrast " ] || fail "--theme hi -> [$r]"

@@ -35,8 +35,9 @@ static double num(const struct fault_params *p, const char *key)
 static void test_table_complete(void **state)
 {
     (void)state;
-    static const char *const kinds[] = {"cpu", "mem", "disk_fill", "io", "net",
-                                        "kill", "stop", "gpu_mem", "knob"};
+    static const char *const kinds[] = {"cpu",     "mem",  "disk_fill", "io",     "net",
+                                        "kill",    "stop", "gpu_mem",   "knob",   "fs",
+                                        "dns",     "connect", "clock",  "straggler"};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         const struct fault_ops *o = fault_find(kinds[i]);
         assert_non_null(o);
@@ -55,7 +56,7 @@ static void test_table_complete(void **state)
             }
         }
     }
-    assert_int_equal(fault_table_len, 9);
+    assert_int_equal(fault_table_len, sizeof kinds / sizeof kinds[0]);
     assert_null(fault_find("nope"));
     assert_string_equal(fault_find("kill")->label_kind, "point");
 }

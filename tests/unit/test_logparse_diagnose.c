@@ -137,6 +137,59 @@ static void test_merge_sources(void **state)
     lp_recset_free(&s);
 }
 
+/* Causes behind wrappers and quiet failures. */
+static void test_wrappers_and_quiet(void **state)
+{
+    (void)state;
+    struct lp_recset s;
+    struct lp_diagnosis *d =
+        diag("node7:2211:2290 [3] include/alloc.h:124 NCCL WARN Cuda failure 'out of memory'\n"
+             "[rank0]:[E1012 04:41:10.102000 ProcessGroupNCCL.cpp:616] [Rank 0] Watchdog caught "
+             "collective operation timeout: WorkNCCL(SeqNum=912, OpType=ALLREDUCE)\n",
+             &s);
+    assert_int_equal(d->causes[0].label, LP_LABEL_CUDA_OOM);
+    assert_true(d->masked);
+    lp_diagnosis_free(d);
+    lp_recset_free(&s);
+    /* NaN only in a metrics line, and a run that says it succeeded */
+    d = diag("epoch 1 | loss 2.1033\nepoch 2 | loss nan\nDone. Model saved.\n", &s);
+    assert_int_equal(d->ncauses, 1);
+    assert_int_equal(d->causes[0].label, LP_LABEL_NAN_LOSS);
+    lp_diagnosis_free(d);
+    lp_recset_free(&s);
+    /* fp16 overflow bursts and other warnings alone: no root cause */
+    d = diag("Gradient overflow.  Skipping step, loss scaler 0 reducing loss scale to 16384.0\n"
+             "WARNING: tokenizer has no pad token\n"
+             "{'loss': 0.0, 'grad_norm': nan, 'learning_rate': 0.0, 'epoch': 0.0}\n"
+             "{'loss': 3.1, 'grad_norm': 2.5, 'learning_rate': 1e-05, 'epoch': 0.1}\n",
+             &s);
+    assert_int_equal(d->ncauses, 0);
+    lp_diagnosis_free(d);
+    lp_recset_free(&s);
+    /* progress that stops: the hang is named with its last progress line */
+    d = diag("2026-05-20 01:00:00 INFO step 1000 loss 1.71\n"
+             "2026-05-20 01:00:10 INFO step 1010 loss 1.70\n"
+             "2026-05-20 01:00:20 INFO step 1020 loss 1.70\n"
+             "2026-05-20 01:00:30 INFO step 1030 loss 1.69\n"
+             "2026-05-20 03:00:00 slurmstepd: error: *** JOB 12 ON n1 CANCELLED AT "
+             "2026-05-20T03:00:00 DUE TO TIME LIMIT ***\n",
+             &s);
+    assert_int_equal(d->causes[0].label, LP_LABEL_PROCESS_HANG);
+    assert_int_equal(d->causes[0].first.line_no, 4);
+    assert_non_null(strstr(d->causes[0].first.text, "no progress for 7170 s"));
+    lp_diagnosis_free(d);
+    lp_recset_free(&s);
+    /* ... but not when the log goes on with progress after a pause */
+    d = diag("2026-05-20 01:00:00 INFO step 1000 loss 1.71\n"
+             "2026-05-20 01:00:10 INFO step 1010 loss 1.70\n"
+             "2026-05-20 01:00:20 INFO step 1020 loss 1.70\n"
+             "2026-05-20 01:30:20 INFO eval_loss=1.80\n",
+             &s);
+    assert_int_equal(d->ncauses, 0);
+    lp_diagnosis_free(d);
+    lp_recset_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_kill_then_mismatch),
         cmocka_unit_test(test_ranking),
         cmocka_unit_test(test_merge_sources),
+        cmocka_unit_test(test_wrappers_and_quiet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
