@@ -64,6 +64,17 @@ static const char *duration_exact(double seconds, char *buf, size_t len)
     return buf;
 }
 
+/* A number as the parameter parser reads it back: whole numbers in full ("1000000",
+ * not "1e+06", which an int parameter refuses), others exactly. */
+static const char *number_exact(double v, char *buf, size_t len)
+{
+    if (v == (double)(long long)v && v > -1e15 && v < 1e15)
+        snprintf(buf, len, "%lld", (long long)v);
+    else
+        snprintf(buf, len, "%.15g", v);
+    return buf;
+}
+
 static void limits_text(const struct fault_param *p, char *buf, size_t len)
 {
     char a[32], b[32];
@@ -88,7 +99,8 @@ static void limits_text(const struct fault_param *p, char *buf, size_t len)
         snprintf(buf, len, "%g%%..%g%%", p->min, p->max);
         break;
     default:
-        snprintf(buf, len, "%g..%g", p->min, p->max);
+        snprintf(buf, len, "%s..%s", number_exact(p->min, a, sizeof a),
+                 number_exact(p->max, b, sizeof b));
     }
 }
 

@@ -120,5 +120,7 @@ extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_alerts_entry;
 extern const struct cmd_entry cmd_grafana_entry;
+extern const struct cmd_entry cmd_report_entry;
+extern const struct cmd_entry cmd_study_entry;
 
 #endif

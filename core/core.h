@@ -440,6 +440,8 @@ struct runner_opts {
     bool quiet, no_gpu, keep_after_exit;
     bool no_inject;             /* no preload library in the workload (--no-inject) */
     bool keep_loop;             /* do not stop the loop when the run is done (console) */
+    bool control;               /* give moni-train --control even with no knob planned
+                                 * (the console arms knobs live) */
     const char *const *rule_paths; /* extra rule packs */
     size_t nrule_paths;
     /* Attach to a session the caller created and starts itself (`moni record`, the
@@ -594,6 +596,8 @@ const struct lp_rules *runner_rules(const struct runner *r);
 enum runner_sev { RUNNER_SEV_INFO, RUNNER_SEV_WARN, RUNNER_SEV_ERROR, RUNNER_SEV_CRIT };
 struct runner_record {          /* one parsed record (valid during the hook only) */
     bool is_event, is_metric;   /* log-rule match; metric line */
+    bool is_phase;              /* a phase line (evaluation, checkpoint save, ...) */
+    const char *phase;          /* its phase: "eval", "checkpoint_save", ...; "" if none */
     int64_t time_ns;            /* the line's own time, else when it was received */
     struct moni_stamp recv;
     uint64_t line;
@@ -633,14 +637,19 @@ struct runner_fault {           /* one fault armed in this run, as the console s
     bool delivered_valid;
     const char *dose_unit;      /* "pct", "bytes", "Bps", ... */
     char error[256];            /* "" if none */
+    char target[160];           /* "pid:1234", "port:8080", "path:/data", "" */
+    int64_t armed_ns, effective_ns; /* CLOCK_MONOTONIC, 0 = not reached */
+    int64_t for_ns;             /* requested window, 0 = open */
 };
 /* false without an injector (observe only, or no journal): why in *why. */
 bool runner_faults_ready(const struct runner *r, const char **why);
 size_t runner_fault_count(const struct runner *r); /* every fault since the start */
 bool runner_fault_get(const struct runner *r, size_t idx, struct runner_fault *out);
 size_t runner_faults_active(const struct runner *r); /* armed or firing */
-/* The arm form of a kind: its parameters, then the target keys it takes (port,
- * path defaulting to the run directory, pid) and "for".  Returns the count. */
+/* The arm form of a kind: what it cannot do without first ("set", the KEY=VALUE
+ * list of free-key kinds such as knob; a required port), its parameters, then the
+ * other target keys (port, path defaulting to the run directory or the control
+ * file, pid) and "for".  Returns the count. */
 struct runner_fault_param {
     char name[32], unit[16], def[48], help[96];
 };
@@ -649,12 +658,16 @@ size_t runner_fault_params(const struct runner *r, const char *kind, struct runn
 /* One form field as it is typed: 0, or -1 with a message. */
 int runner_fault_validate(const struct runner *r, const char *kind, const char *key,
                           const char *value, char *err, size_t errlen);
-/* Arms kind with the form's keys (parameters, port, pid, path, for); *id set. */
+/* Arms kind with the form's keys (parameters, port, pid, path, for); *id set.  A
+ * form the parameter spec refuses is refused here, before anything is journalled. */
 int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys,
                      const char *const *values, size_t n, int *id, char *err, size_t errlen);
 int runner_fault_fire(struct runner *r, int id, char *err, size_t errlen);
 int runner_fault_stop(struct runner *r, int id, char *err, size_t errlen);
 void runner_fault_stop_all(struct runner *r); /* panic button; also at quit */
+/* A workload line: the trainer's "[control] KEY=V applied" makes the firing
+ * control-file faults effective (planned ones are marked by the runner itself). */
+void runner_control_line(struct runner *r, const char *line, size_t len);
 /* Restarts the workload and points the injector's default target at the new pid. */
 int runner_restart_workload(struct runner *r, char *err, size_t errlen);
 /* Ranked causes of a run directory's logs so far, as text (malloc'd), or NULL with

@@ -134,7 +134,12 @@ static void add_log_causes(struct run_diagnosis *d, const struct lp_diagnosis *l
         const struct lp_cause *lc = &logd->causes[i];
         if (own_stop(lc, fate))
             continue;
-        struct run_cause *c = find_cause(d, lp_label_name(lc->label));
+        /* an error no rule labels is named by its rule, as the log's own report does */
+        bool labelled = (unsigned)lc->label < LP_NLABELS;
+        const char *name = labelled ? lp_label_name(lc->label)
+                           : lc->first.rule_id && *lc->first.rule_id ? lc->first.rule_id
+                                                                     : "unclassified_error";
+        struct run_cause *c = find_cause(d, name);
         if (!c)
             return;
         if (!c->action)

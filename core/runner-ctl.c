@@ -4,6 +4,7 @@
  * the runner, owns the injector and the parser; it never includes faults/ or
  * logparse/.  Nothing here keeps state of its own. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ void runner_record_view(const struct lp_record *rec, struct runner_record *out)
     memset(out, 0, sizeof *out);
     out->is_event = rec->kind == LP_KIND_EVENT;
     out->is_metric = rec->kind == LP_KIND_METRIC;
+    out->is_phase = rec->kind == LP_KIND_PHASE;
+    out->phase = out->is_phase ? lp_phase_name(rec->phase) : "";
     out->time_ns = lp_record_time(rec);
     out->recv = rec->recv;
     out->line = rec->line_no;
@@ -134,6 +137,10 @@ bool runner_fault_get(const struct runner *r, size_t idx, struct runner_fault *o
     out->delivered_valid = fi.delivered_valid;
     out->dose_unit = fi.dose_unit;
     snprintf(out->error, sizeof out->error, "%s", fi.error);
+    snprintf(out->target, sizeof out->target, "%s", fi.target);
+    out->armed_ns = fi.armed_ns;
+    out->effective_ns = fi.effective_ns;
+    out->for_ns = fi.for_ns;
     return true;
 }
 
@@ -170,6 +177,23 @@ static void target_param(struct runner_fault_param *t, const char *name, const c
     snprintf(t->help, sizeof t->help, "%s", help);
 }
 
+/* The list field of kinds that take free keys (knob): "lr=10 nan_next_step=1". */
+#define LIST_FIELD "set"
+
+/* Where a kind acts when the form leaves path empty, as plans do: the control file
+ * for control-file kinds, else the run directory ("" when there is no run). */
+static void default_path(const struct runner *r, const struct fault_ops *ops, char *buf, size_t len)
+{
+    const struct session *s = r ? runner_session(r) : NULL;
+    const char *dir = s ? session_run_dir(s) : NULL;
+    if (!dir)
+        buf[0] = 0;
+    else if (ops->control_file)
+        snprintf(buf, len, "%s/control", dir);
+    else
+        snprintf(buf, len, "%s", dir);
+}
+
 size_t runner_fault_params(const struct runner *r, const char *kind, struct runner_fault_param *out,
                            size_t max)
 {
@@ -177,6 +201,13 @@ size_t runner_fault_params(const struct runner *r, const char *kind, struct runn
     if (!ops)
         return 0;
     size_t n = 0;
+    /* What the kind cannot do without comes first: the keys to write, the port. */
+    if (ops->free_keys && n < max)
+        target_param(&out[n++], LIST_FIELD, "", "",
+                     "KEY=VALUE pairs to write (lr=10 nan_next_step=1 sleep_ms=500)");
+    bool port_first = (ops->targets & FAULT_TGT_PORT) && (ops->targets & FAULT_TGT_REQUIRED);
+    if (port_first && n < max)
+        target_param(&out[n++], "port", "", "", "the port the workload's peer listens on (required)");
     for (size_t i = 0; i < ops->nparams && n < max; i++) {
         const struct fault_param *p = &ops->params[i];
         struct runner_fault_param *t = &out[n++];
@@ -185,18 +216,58 @@ size_t runner_fault_params(const struct runner *r, const char *kind, struct runn
         snprintf(help, sizeof help, "%s%s%s", p->help ? p->help : "", hint[0] ? "; " : "", hint);
         target_param(t, p->key, p->unit ? p->unit : "", p->def ? p->def : "", help);
     }
-    const struct session *s = r ? runner_session(r) : NULL; /* NULL: no run yet */
-    const char *dir = s ? session_run_dir(s) : NULL;
-    if ((ops->targets & FAULT_TGT_PORT) && n < max)
+    if ((ops->targets & FAULT_TGT_PORT) && !port_first && n < max)
         target_param(&out[n++], "port", "", "", "the port the workload's peer listens on");
-    if ((ops->targets & FAULT_TGT_PATH) && n < max)
-        target_param(&out[n++], "path", "", dir ? dir : "", "directory (its filesystem) to act on");
+    if ((ops->targets & FAULT_TGT_PATH) && n < max) {
+        char def[PATH_MAX];
+        default_path(r, ops, def, sizeof def);
+        target_param(&out[n++], "path", "", def,
+                     ops->control_file ? "the trainer's control file" : "directory (its filesystem) to act on");
+    }
     if ((ops->targets & FAULT_TGT_PID) && n < max)
         target_param(&out[n++], "pid", "", "", "target process; empty = the workload");
     if (n < max)
         target_param(&out[n++], "for", "s", "",
                      "window after firing (500ms, 30s, 2m); empty = until stopped");
     return n;
+}
+
+/* Splits a list field ("lr=10 nan_next_step=1", commas also separate) into kv,
+ * appended after *n (at most max).  0, or -1 with err. */
+static int split_list(const char *text, struct fault_kv *kv, size_t max, size_t *n, char *err,
+                      size_t errlen)
+{
+    size_t given = 0;
+    for (const char *p = text; *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, " \t,");
+        if (!len)
+            break;
+        const char *eq = memchr(p, '=', len);
+        if (!eq || eq == p) {
+            snprintf(err, errlen, "'%.*s': want KEY=VALUE", (int)(len > 40 ? 40 : len), p);
+            return -1;
+        }
+        size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
+        if (klen >= sizeof kv->key || vlen >= sizeof kv->val) {
+            snprintf(err, errlen, "'%.*s': too long", (int)(len > 40 ? 40 : len), p);
+            return -1;
+        }
+        if (*n >= max) {
+            snprintf(err, errlen, "too many pairs (at most %zu)", max);
+            return -1;
+        }
+        snprintf(kv[*n].key, sizeof kv->key, "%.*s", (int)klen, p);
+        snprintf(kv[*n].val, sizeof kv->val, "%.*s", (int)vlen, eq + 1);
+        (*n)++;
+        given++;
+        p += len;
+    }
+    if (!given) {
+        snprintf(err, errlen, "give at least one KEY=VALUE (lr=10)");
+        return -1;
+    }
+    return 0;
 }
 
 int runner_fault_validate(const struct runner *r, const char *kind, const char *key,
@@ -216,8 +287,16 @@ int runner_fault_validate(const struct runner *r, const char *kind, const char *
         long long v;
         return moni_parse_int(value, 1, !strcmp(key, "port") ? 65535 : 4194304, &v, err, errlen);
     }
-    if (!strcmp(key, "path"))
+    if (!strcmp(key, "path")) {
+        if (ops->control_file) /* the trainer creates it; its directory must exist */
+            return 0;
         return access(value, F_OK) == 0 ? 0 : (snprintf(err, errlen, "%s", strerror(errno)), -1);
+    }
+    if (ops->free_keys && !strcmp(key, LIST_FIELD)) {
+        struct fault_kv kv[FAULT_MAX_PARAMS];
+        size_t n = 0;
+        return split_list(value, kv, FAULT_MAX_PARAMS, &n, err, errlen);
+    }
     int idx = fault_param_index(ops, key);
     if (idx < 0) {
         snprintf(err, errlen, "unknown parameter");
@@ -227,36 +306,89 @@ int runner_fault_validate(const struct runner *r, const char *kind, const char *
     return fault_value_parse(&ops->params[idx], value, &v, err, errlen) == 0 ? 0 : -1;
 }
 
+/* The form's keys as the injector takes them: parameters (the list field split),
+ * the target (path defaulting as in a plan) and the window.  0, or -1 with err. */
+static int form_to_spec(const struct runner *r, const struct fault_ops *ops,
+                        const char *const *keys, const char *const *values, size_t n,
+                        struct fault_kv *kv, size_t *nkv, struct fault_target *tg,
+                        int64_t *for_ns, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (runner_fault_validate(r, ops->name, keys[i], values[i], err, errlen) != 0) {
+            char e[200];
+            snprintf(e, sizeof e, "%s", err);
+            snprintf(err, errlen, "%s: %s", keys[i], e);
+            return -1;
+        }
+        if (!strcmp(keys[i], "for")) {
+            moni_parse_duration(values[i], for_ns, err, errlen);
+        } else if (!strcmp(keys[i], "port")) {
+            tg->port = atoi(values[i]);
+        } else if (!strcmp(keys[i], "pid")) {
+            tg->pid = atoi(values[i]);
+        } else if (!strcmp(keys[i], "path")) {
+            snprintf(tg->path, sizeof tg->path, "%s", values[i]);
+        } else if (ops->free_keys && !strcmp(keys[i], LIST_FIELD)) {
+            if (split_list(values[i], kv, FAULT_MAX_PARAMS, nkv, err, errlen))
+                return -1;
+        } else if (*nkv < FAULT_MAX_PARAMS) {
+            snprintf(kv[*nkv].key, sizeof kv->key, "%s", keys[i]);
+            snprintf(kv[*nkv].val, sizeof kv->val, "%s", values[i]);
+            (*nkv)++;
+        }
+    }
+    if ((ops->targets & FAULT_TGT_PATH) && !tg->path[0])
+        default_path(r, ops, tg->path, sizeof tg->path);
+    /* Everything the parameter spec can tell before anything is journalled: a form
+     * that does not validate is not a fault. */
+    struct fault_params p;
+    if (fault_params_parse(ops, kv, *nkv, &p, err, errlen) != 0)
+        return -1;
+    if ((ops->targets & FAULT_TGT_PORT) && (ops->targets & FAULT_TGT_REQUIRED) && tg->port <= 0) {
+        snprintf(err, errlen, "port: required (the port the workload's peer listens on)");
+        return -1;
+    }
+    if (ops->free_keys && *nkv == 0) {
+        snprintf(err, errlen, LIST_FIELD ": give at least one KEY=VALUE (lr=10)");
+        return -1;
+    }
+    return 0;
+}
+
 int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys,
                      const char *const *values, size_t n, int *id, char *err, size_t errlen)
 {
     struct injector *inj = runner_injector(r);
-    if (!inj) {
-        snprintf(err, errlen, "faults are not available: no fault journal");
+    const struct fault_ops *ops = fault_find(kind);
+    if (!inj || !ops) {
+        snprintf(err, errlen, !inj ? "faults are not available: no fault journal" : "unknown fault kind");
         return -1;
     }
     struct fault_kv kv[FAULT_MAX_PARAMS];
     size_t nkv = 0;
     struct fault_target tg = {0};
     int64_t for_ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(keys[i], "for")) {
-            if (moni_parse_duration(values[i], &for_ns, err, errlen))
-                return -1;
-        } else if (!strcmp(keys[i], "port")) {
-            tg.port = atoi(values[i]);
-        } else if (!strcmp(keys[i], "pid")) {
-            tg.pid = atoi(values[i]);
-        } else if (!strcmp(keys[i], "path")) {
-            snprintf(tg.path, sizeof tg.path, "%s", values[i]);
-        } else if (nkv < FAULT_MAX_PARAMS) {
-            snprintf(kv[nkv].key, sizeof kv[nkv].key, "%s", keys[i]);
-            snprintf(kv[nkv].val, sizeof kv[nkv].val, "%s", values[i]);
-            nkv++;
-        }
-    }
+    if (form_to_spec(r, ops, keys, values, n, kv, &nkv, &tg, &for_ns, err, errlen) != 0)
+        return -1;
     int dummy;
     return injector_arm(inj, kind, kv, nkv, &tg, for_ns, id ? id : &dummy, err, errlen) ? -1 : 0;
+}
+
+void runner_control_line(struct runner *r, const char *line, size_t len)
+{
+    struct injector *inj = runner_injector(r);
+    if (!inj || len < 9 || memcmp(line, "[control]", 9) || !memmem(line, len, "applied", 7))
+        return;
+    size_t n = injector_count(inj);
+    for (size_t i = 0; i < n; i++) {
+        struct fault_info fi;
+        if (!injector_info(inj, i, &fi) || !fi.ops || !fi.ops->control_file || fi.effective ||
+            fi.state != FAULT_FIRING)
+            continue;
+        char detail[160];
+        snprintf(detail, sizeof detail, "%.*s", (int)(len < 150 ? len : 150), line);
+        injector_mark_effective(inj, fi.id, detail);
+    }
 }
 
 /* ---- controls ---------------------------------------------------------------------------- */

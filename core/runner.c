@@ -637,7 +637,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
                 goto fail;
             }
     }
-    bool need_control = false;
+    bool need_control = opts->control;
     for (size_t i = 0; i < r->nsched; i++)
         need_control |= r->sched[i].knob;
     r->argv = build_argv(r, need_control);

@@ -233,7 +233,8 @@ static bool is_traceback_header(const struct lp_record *r)
 }
 
 /* The error and labelled-warning events of set and the quiet failures q, counted
- * into d, in time order.  A run whose worst line is a warning has no root cause. */
+ * into d, in time order.  A run whose worst line is a warning has no root cause,
+ * unless it is a signal (SIGTERM, KeyboardInterrupt). */
 static size_t select_records(const struct lp_recset *set, const struct lp_quiet *q,
                              struct lp_diagnosis *d, const struct lp_record **rec)
 {
@@ -252,7 +253,9 @@ static size_t select_records(const struct lp_recset *set, const struct lp_quiet 
             continue;
         if (r->severity >= LP_SEV_ERROR || (r->severity == LP_SEV_WARNING && r->labels)) {
             rec[nrec++] = r;
-            any_error |= r->severity >= LP_SEV_ERROR;
+            /* a signal that ended the run is its fate even as a warning */
+            any_error |= r->severity >= LP_SEV_ERROR ||
+                         (r->labels & LP_LABEL_BIT(LP_LABEL_PROCESS_KILLED));
         }
     }
     if (!any_error)

@@ -80,6 +80,8 @@ static bool paren_percent(const char *t, size_t n, const char **ps, size_t *pn)
 #define CANON_KEYLEN 40
 struct canon_slot {
     uint8_t klen; /* 0: empty */
+    uint8_t nlen;
+    bool loss; /* the name has "loss" in it */
     bool has_unit;
     signed char metric;
     char key[CANON_KEYLEN];
@@ -88,9 +90,10 @@ struct canon_slot {
 };
 static _Thread_local struct canon_slot canon_cache[CANON_SLOTS];
 
-/* The canonical name of a metric key as written; false if it normalises to nothing. */
-static bool canon_key(const char *name, size_t nlen, char *nb, size_t cap,
-                      struct lp_canon *unit, bool *has_unit, int *metric)
+/* The canonical name of a metric key as written, into nb; returns its length, 0 if
+ * the key normalises to nothing. */
+static size_t canon_key(const char *name, size_t nlen, char *nb, size_t cap,
+                        struct lp_canon *unit, bool *has_unit, int *metric, bool *loss)
 {
     struct canon_slot *slot = NULL;
     if (nlen && nlen < CANON_KEYLEN) {
@@ -99,31 +102,34 @@ static bool canon_key(const char *name, size_t nlen, char *nb, size_t cap,
             h = (h ^ (unsigned char)name[i]) * 16777619u;
         slot = &canon_cache[h & (CANON_SLOTS - 1)];
         if (slot->klen == nlen && !memcmp(slot->key, name, nlen)) {
-            size_t l = strlen(slot->name);
-            memcpy(nb, slot->name, l + 1);
+            memcpy(nb, slot->name, (size_t)slot->nlen + 1);
             *unit = slot->unit;
             *has_unit = slot->has_unit;
             *metric = slot->metric;
-            return true;
+            *loss = slot->loss;
+            return slot->nlen;
         }
     }
     char key[128];
     if (!norm_name(name, nlen, key, sizeof key))
-        return false;
+        return 0;
     *has_unit = lp_canon_name(key, nb, cap, unit);
     if (!*has_unit)
         memcpy(nb, key, strlen(key) + 1);
     *metric = metric_index(nb);
     size_t nl = strlen(nb);
+    *loss = strstr(nb, "loss") != NULL;
     if (slot && nl < CANON_KEYLEN) {
         slot->klen = (uint8_t)nlen;
+        slot->nlen = (uint8_t)nl;
         memcpy(slot->key, name, nlen);
         memcpy(slot->name, nb, nl + 1);
         slot->unit = *unit;
         slot->has_unit = *has_unit;
         slot->metric = (signed char)*metric;
+        slot->loss = *loss;
     }
-    return true;
+    return nl;
 }
 
 /* Adds a field.  Metric keys (normalise) get their canonical name and unit
@@ -138,10 +144,10 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     struct lp_canon unit = {0};
     bool has_unit = false;
     int metric = -1;
+    bool loss = false;
     if (normalise) {
-        if (!canon_key(name, nlen, nb, sizeof nb, &unit, &has_unit, &metric))
+        if (!(nl = canon_key(name, nlen, nb, sizeof nb, &unit, &has_unit, &metric, &loss)))
             return false;
-        nl = strlen(nb);
     } else {
         nl = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
         memcpy(nb, name, nl);
@@ -180,6 +186,7 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     f->num = v;
     f->is_num = isnum;
     f->scaled = scaled;
+    p->loss_like |= loss;
     f->raw = NULL;
     if (normalise && (nlen != nl || memcmp(name, nb, nl)))
         f->raw = arena_put(p, name, nlen);
@@ -394,6 +401,24 @@ static const char *rate_unit_name(const char *s, size_t n, size_t i)
     return NULL;
 }
 
+/* "[20/100]" with no key before it: the step, when the line has none yet.  Only a
+ * closed bracket counts ("[10/02 11:27:04" is a date).  Returns the end, or 0. */
+static size_t bracket_progress(struct lp_parser *p, const char *s, size_t n, size_t i)
+{
+    size_t a = i + 1, ae, b, be;
+    while (a < n && s[a] == ' ')
+        a++;
+    if (lp_field_find(p, "step") || !progress_pair(s, n, a, &ae, &b, &be))
+        return 0;
+    size_t k = be;
+    while (k < n && s[k] == ' ')
+        k++;
+    if (k >= n || s[k] != ']')
+        return 0;
+    add_progress(p, "step", s, a, ae, b, be);
+    return k + 1;
+}
+
 /* key=value, key: value, "key = value", "key value" for known keys, progress as
  * "key N/M" or a leading "[N/M]"; two-word keys ("train loss", "max mem") joined. */
 static void extract_kv(struct lp_parser *p, const char *s, size_t n)
@@ -416,6 +441,11 @@ static void extract_kv(struct lp_parser *p, const char *s, size_t n)
     size_t pws = 0, pwe = 0; /* the previous word, if a single space before this key */
     while (i < n) {
         if (!lp_is_key_start(s[i]) || (i > 0 && lp_is_key_char(s[i - 1]))) {
+            size_t e;
+            if (s[i] == '[' && (e = bracket_progress(p, s, n, i))) { /* "Epoch 1 [20/100]" */
+                i = e;
+                continue;
+            }
             if (s[i] != ' ')
                 pwe = 0;
             i++;
@@ -521,7 +551,7 @@ static void extract_pipe(struct lp_parser *p, const char *s, size_t n)
  * train_loss, closs): copy the first such field to "loss". */
 static void copy_primary_loss(struct lp_parser *p)
 {
-    if (lp_field_find(p, "loss"))
+    if (!p->loss_like || lp_field_find(p, "loss"))
         return;
     for (size_t i = 0; i < p->nfields; i++) {
         const struct lp_field *f = &p->fields[i];

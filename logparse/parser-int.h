@@ -40,6 +40,7 @@ struct lp_parser {
     struct lp_field fields[LP_MAX_FIELDS];
     signed char fmetric[LP_MAX_FIELDS]; /* enum lp_metric of each field, or -1 */
     size_t nfields;
+    bool loss_like; /* a field of this record has "loss" in its name */
     struct lp_state st;
 };
 
@@ -76,6 +77,7 @@ static inline void lp_fields_start(struct lp_parser *p)
 {
     p->nfields = 0;
     p->arenalen = 0;
+    p->loss_like = false;
 }
 /* Adds a field (name normalised if asked; a later one of the same name replaces it). */
 bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,

@@ -126,7 +126,10 @@ static void find_hang(const struct lp_recset *set, struct lp_quiet *q)
     }
     free(t);
     int64_t silence = t_end - t_last;
-    int64_t need = usual * HANG_INTERVALS > HANG_MIN_SILENCE_NS ? usual * HANG_INTERVALS
+    /* gaps come from in-line stamps a log may garble: keep the product in range */
+    int64_t need = usual > HANG_MIN_SILENCE_NS / HANG_INTERVALS ? (usual > INT64_MAX / HANG_INTERVALS
+                                                                     ? INT64_MAX
+                                                                     : usual * HANG_INTERVALS)
                                                                 : HANG_MIN_SILENCE_NS;
     if (!ng || silence < need)
         return;

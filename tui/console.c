@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,22 +19,26 @@
 
 /* ---- model updates ------------------------------------------------------------------ */
 
+/* The workload's state from its process: stopped (T), zombie, or gone with its
+ * status (call after update_procs: the root's state comes from the tree). */
 static void update_workload(struct tui_live *lv)
 {
     struct tui_model *m = lv->m;
     const struct session_workload *w = session_workload(lv->s);
-    if (!lv->has_workload)
-        snprintf(m->workload, sizeof m->workload, "none (observing)");
-    else if (w->running)
-        snprintf(m->workload, sizeof m->workload, "running pid %d%s", (int)w->pid,
-                 w->starts > 1 ? " (restarted)" : "");
-    else if (w->exit_signal)
-        snprintf(m->workload, sizeof m->workload, "killed by SIG%s", sigabbrev_np(w->exit_signal)
-                 ? sigabbrev_np(w->exit_signal) : "?");
-    else if (w->ended.mono_ns)
-        snprintf(m->workload, sizeof m->workload, "exited %d", w->exit_code);
-    else
-        snprintf(m->workload, sizeof m->workload, "starting");
+    struct tui_workload_state ws = {
+        .has_workload = lv->has_workload, .running = w->running, .ended = w->ended.mono_ns != 0,
+        .restarted = w->starts > 1, .pid = (int)w->pid, .exit_signal = w->exit_signal,
+        .exit_code = w->exit_code,
+    };
+    for (size_t i = 0; i < m->nprocs; i++)
+        if (m->procs[i].pid == ws.pid)
+            ws.state = m->procs[i].state;
+    char text[sizeof m->workload];
+    tui_fmt_workload(text, sizeof text, &ws);
+    if (strcmp(text, m->workload)) {
+        snprintf(m->workload, sizeof m->workload, "%s", text);
+        m->version++;
+    }
     if (w->last_line.mono_ns)
         m->last_line_mono = w->last_line.mono_ns;
 }
@@ -92,26 +97,9 @@ static void update_workers(struct tui_live *lv)
 
 static void update_training(struct tui_live *lv)
 {
-    struct tui_model *m = lv->m;
     struct runner_train st;
     runner_train_state(lv->run, &st);
-    m->loss_ok = st.loss_ok;
-    m->loss = st.loss;
-    m->lr_ok = st.lr_ok;
-    m->lr = st.lr;
-    m->step_ok = st.step_ok;
-    m->step = st.step;
-    m->max_steps_ok = st.max_steps_ok;
-    m->max_steps = st.max_steps;
-    m->epoch_ok = st.epoch_ok;
-    m->epoch = st.epoch;
-    if (st.tput_ok) { /* the last known rate stays until a new one */
-        m->tput_ok = true;
-        m->throughput = st.throughput;
-        snprintf(m->tput_unit, sizeof m->tput_unit, "%s", st.tput_unit);
-    }
-    m->nan_seen = st.nan_seen;
-    snprintf(m->phase, sizeof m->phase, "%s", st.phase);
+    tui_model_train(lv->m, &st);
 }
 
 static enum tui_fault_state row_state(enum runner_fault_state s)
@@ -179,10 +167,11 @@ static void update_faults(struct tui_live *lv)
             char a[24], b[24];
             fmt_dose(fi.requested_dose, fi.dose_unit, a, sizeof a);
             fmt_dose(fi.delivered_valid ? fi.delivered_dose : NAN, fi.dose_unit, b, sizeof b);
+            /* compact, so that it shows at every width: requested->delivered */
             if (fi.state >= RUNNER_FAULT_FIRING || fi.delivered_valid)
-                snprintf(r->dose, sizeof r->dose, "req %s got %s", a, b);
+                snprintf(r->dose, sizeof r->dose, "%s->%s", a, fi.delivered_valid ? b : "?");
             else
-                snprintf(r->dose, sizeof r->dose, "req %s", a);
+                snprintf(r->dose, sizeof r->dose, "%s", a);
             snprintf(r->note, sizeof r->note, "%s%.80s", fi.error[0] ? "failed: " : "",
                      fi.error[0] ? fi.error : fi.effective ? "effective" : "");
         }
@@ -198,6 +187,8 @@ static void update_faults(struct tui_live *lv)
 }
 
 static void update_alerts(struct tui_live *lv);
+static void check_step_triggers(struct tui_live *lv);
+static void check_event_triggers(struct tui_live *lv, const struct runner_record *r);
 
 /* ---- hooks -------------------------------------------------------------------------- */
 
@@ -206,10 +197,11 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
     struct tui_live *lv = arg;
     tui_model_sample(lv->m, f);
     lv->m->moni_cpu_pct = session_stats(s)->moni_cpu_pct;
-    update_workload(lv);
     update_procs(lv);
+    update_workload(lv);
     update_workers(lv);
     update_training(lv);
+    check_step_triggers(lv);
     update_alerts(lv);
 }
 
@@ -233,7 +225,11 @@ static void on_record(struct runner *run, const struct lp_record *rec, void *arg
         }
         return;
     }
-    if (!r.is_event)
+    if (r.is_phase)
+        tui_model_phase(m, r.phase);
+    if (r.is_phase || r.is_event)
+        check_event_triggers(lv, &r);
+    if (!r.is_event && !r.is_phase) /* a phase line is an event too: evaluations, checkpoints */
         return;
     struct tui_event e = {0};
     e.real_ns = r.time_ns;
@@ -271,6 +267,7 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
     (void)s;
     struct tui_live *lv = arg;
     tui_model_line(lv->m, lineno, stream, line, len);
+    runner_control_line(lv->run, line, len); /* a knob armed here takes effect */
     lv->m->last_line_mono = t->mono_ns;
 }
 
@@ -306,6 +303,18 @@ static void on_fault_event(struct runner *run, const char *fault_id, const char 
     (void)fault_id;
     struct tui_live *lv = arg;
     struct tui_model *m = lv->m;
+    if (json_line) { /* kept for the drill-down (Enter on a fault row) */
+        size_t n = strlen(json_line);
+        char *j = realloc(lv->journal, lv->journal_len + n + 2);
+        if (j) {
+            memcpy(j + lv->journal_len, json_line, n);
+            lv->journal_len += n;
+            if (!n || json_line[n - 1] != '\n')
+                j[lv->journal_len++] = '\n';
+            j[lv->journal_len] = 0;
+            lv->journal = j;
+        }
+    }
     cJSON *o = json_line ? cJSON_Parse(json_line) : NULL;
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
     const cJSON *lk = cJSON_GetObjectItemCaseSensitive(o, "label_kind");
@@ -383,22 +392,137 @@ static size_t act_params(void *ctx, const char *kind, struct tui_param *out, siz
         snprintf(out[i].def, sizeof out[i].def, "%s", p[i].def);
         snprintf(out[i].help, sizeof out[i].help, "%s", p[i].help);
     }
+    /* When it fires: the console's own fields, after the kind's */
+    static const struct tui_param trig[] = {
+        {"fire_after", "s", "", "fire this long after arming (30s); empty: by f"},
+        {"fire_at_step", "", "", "fire when training reaches this step"},
+        {"fire_on", "", "", "fire on a log event or phase: checkpoint_save, hf_running_eval, ..."},
+    };
+    for (size_t i = 0; n && i < MONI_ARRAY_LEN(trig) && n < max; i++)
+        out[n++] = trig[i];
     return n;
 }
+
+static bool trigger_key(const char *key) { return !strncmp(key, "fire_", 5); }
 
 static int act_validate(void *ctx, const char *kind, const char *key, const char *value, char *err,
                         size_t errlen)
 {
     struct tui_live *lv = ctx;
+    int64_t ns;
+    long long step;
+    if (!strcmp(key, "fire_after"))
+        return moni_parse_duration(value, &ns, err, errlen);
+    if (!strcmp(key, "fire_at_step"))
+        return moni_parse_int(value, 1, 1000000000000LL, &step, err, errlen);
+    if (!strcmp(key, "fire_on"))
+        return value[0] ? 0 : -1;
     return runner_fault_validate(lv->run, kind, key, value, err, errlen);
 }
 
+static void fire_trigger(struct tui_trigger *t, const char *why)
+{
+    struct tui_live *lv = t->lv;
+    if (!t->pending)
+        return;
+    t->pending = false;
+    if (t->timer >= 0)
+        moni_loop_cancel_timer(lv->loop, t->timer);
+    t->timer = -1;
+    char err[256] = "";
+    bool armed = false;
+    size_t n = runner_fault_count(lv->run);
+    for (size_t i = 0; i < n; i++) {
+        struct runner_fault fi;
+        if (runner_fault_get(lv->run, i, &fi) && fi.id == t->fault_id)
+            armed = fi.state == RUNNER_FAULT_ARMED;
+    }
+    if (!armed) /* fired by hand, or stopped, meanwhile */
+        return;
+    int rc = runner_fault_fire(lv->run, t->fault_id, err, sizeof err);
+    update_faults(lv);
+    if (lv->ui)
+        tui_status(lv->ui, rc != 0, rc ? "%s did not fire (%s): %s" : "%s fired: %s%.0s", t->kind,
+                   why, err);
+}
+
+static void on_trigger_timer(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed,
+                             void *arg)
+{
+    (void)loop;
+    (void)deadline;
+    (void)now;
+    (void)missed;
+    struct tui_trigger *t = arg;
+    t->timer = -1;
+    fire_trigger(t, "its delay passed");
+}
+
+/* Triggers waiting on the training step (after update_training). */
+static void check_step_triggers(struct tui_live *lv)
+{
+    for (size_t i = 0; i < MONI_ARRAY_LEN(lv->trig); i++) {
+        struct tui_trigger *t = &lv->trig[i];
+        if (t->pending && t->at_step > 0 && lv->m->step_ok && lv->m->step >= t->at_step)
+            fire_trigger(t, "its step was reached");
+    }
+}
+
+/* Triggers waiting on a log event or phase. */
+static void check_event_triggers(struct tui_live *lv, const struct runner_record *r)
+{
+    for (size_t i = 0; i < MONI_ARRAY_LEN(lv->trig); i++) {
+        struct tui_trigger *t = &lv->trig[i];
+        if (t->pending && t->on[0] && (!strcmp(t->on, r->rule) || (r->is_phase && !strcmp(t->on, r->phase))))
+            fire_trigger(t, t->on);
+    }
+}
+
+static int add_trigger(struct tui_live *lv, const char *kind, int id, const char *const *keys,
+                       const char *const *values, size_t n, char *err, size_t errlen)
+{
+    struct tui_trigger *t = NULL;
+    for (size_t i = 0; i < MONI_ARRAY_LEN(lv->trig) && !t; i++)
+        if (!lv->trig[i].pending)
+            t = &lv->trig[i];
+    if (!t) {
+        snprintf(err, errlen, "too many faults waiting on a trigger");
+        return -1;
+    }
+    *t = (struct tui_trigger){.lv = lv, .fault_id = id, .timer = -1, .pending = true};
+    snprintf(t->kind, sizeof t->kind, "%s", kind);
+    for (size_t i = 0; i < n; i++) {
+        int64_t ns;
+        if (!strcmp(keys[i], "fire_after") && !moni_parse_duration(values[i], &ns, err, errlen))
+            t->timer = moni_loop_add_timeout(lv->loop, moni_mono_ns() + ns, on_trigger_timer, t);
+        else if (!strcmp(keys[i], "fire_at_step"))
+            t->at_step = atof(values[i]);
+        else if (!strcmp(keys[i], "fire_on"))
+            snprintf(t->on, sizeof t->on, "%s", values[i]);
+    }
+    return 0;
+}
+
+/* Arms with the kind's fields; the fire_* fields set a trigger the console keeps. */
 static int act_arm(void *ctx, const char *kind, const char *const *keys, const char *const *values,
                    size_t n, char *err, size_t errlen)
 {
     struct tui_live *lv = ctx;
+    const char *k[TUI_FORM_MAX] = {0}, *v[TUI_FORM_MAX] = {0};
+    size_t nk = 0;
+    bool trig = false;
+    for (size_t i = 0; i < n && nk < TUI_FORM_MAX; i++) {
+        if (trigger_key(keys[i])) {
+            trig = true;
+            continue;
+        }
+        k[nk] = keys[i];
+        v[nk++] = values[i];
+    }
     int id;
-    int rc = runner_fault_arm(lv->run, kind, keys, values, n, &id, err, errlen);
+    int rc = runner_fault_arm(lv->run, kind, k, v, nk, &id, err, errlen);
+    if (rc == 0 && trig)
+        rc = add_trigger(lv, kind, id, keys, values, n, err, errlen);
     update_faults(lv);
     return rc;
 }
@@ -488,6 +612,81 @@ static int act_restart(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+static const char *state_text(enum runner_fault_state s)
+{
+    return tui_fault_state_name(row_state(s));
+}
+
+/* The time of t after the run's start ("+12.3s"), or "-" when not reached. */
+static void since(const struct tui_live *lv, int64_t t, char *buf, size_t len)
+{
+    if (t)
+        snprintf(buf, len, "+%.1fs", (double)(t - lv->m->start_mono) / 1e9);
+    else
+        snprintf(buf, len, "-");
+}
+
+static void detail_text(struct tui_live *lv, const struct runner_fault *fi, FILE *f)
+{
+    char a[24], b[24], t1[24], t2[24], t3[24], t4[24];
+    fprintf(f, "fault %s  %s  %s\n", fi->id_str, fi->kind, state_text(fi->state));
+    fprintf(f, "parameters   %s\n", fi->params[0] ? fi->params : "(defaults)");
+    fprintf(f, "target       %s\n", fi->target[0] ? fi->target : "the workload");
+    fmt_dose(fi->requested_dose, fi->dose_unit, a, sizeof a);
+    fmt_dose(fi->delivered_valid ? fi->delivered_dose : NAN, fi->dose_unit, b, sizeof b);
+    fprintf(f, "dose         requested %s, delivered %s\n", a, fi->delivered_valid ? b : "not measured");
+    since(lv, fi->armed_ns, t1, sizeof t1);
+    since(lv, fi->fired_ns, t2, sizeof t2);
+    since(lv, fi->effective_ns, t3, sizeof t3);
+    since(lv, fi->stopped_ns, t4, sizeof t4);
+    fprintf(f, "times        armed %s  fired %s  effective %s  stopped %s\n", t1, t2, t3, t4);
+    const char *verdict = fi->effective ? "effective: its effect was seen from outside"
+                        : fi->state == RUNNER_FAULT_ARMED ? "not fired yet"
+                        : fi->state == RUNNER_FAULT_FAILED ? "failed"
+                        : fi->state == RUNNER_FAULT_FIRING ? "no effect seen yet"
+                        : "no effect seen while it fired";
+    fprintf(f, "effect       %s\n", verdict);
+    fprintf(f, "failure      %s\n", fi->error[0] ? fi->error : "none");
+    fprintf(f, "journal      (faults.jsonl, this fault's lines)\n");
+    char key[48];
+    snprintf(key, sizeof key, "\"fault_id\":\"%s\"", fi->id_str);
+    for (const char *p = lv->journal; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        if (memmem(p, n, key, strlen(key)))
+            fprintf(f, "  %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static char *act_fault_detail(void *ctx, const char *kind, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    struct runner_fault fi;
+    bool found = false;
+    size_t n = runner_fault_count(lv->run);
+    for (size_t i = 0; i < n; i++) {
+        struct runner_fault x;
+        if (runner_fault_get(lv->run, i, &x) && !strcmp(x.kind, kind)) {
+            fi = x;
+            found = true;
+        }
+    }
+    if (!found) {
+        snprintf(err, errlen, "no %s fault in this run yet (a arms one)", kind);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    detail_text(lv, &fi, f);
+    fclose(f);
+    return buf;
+}
+
 static char *act_diagnose(void *ctx, char *err, size_t errlen)
 {
     struct tui_live *lv = ctx;
@@ -531,6 +730,7 @@ int tui_live_start(struct tui_live *lv, struct moni_loop *loop, struct tui_model
         .quiet = true,          /* the screen shows notes; stderr would tear it */
         .keep_after_exit = true, /* the workload ending leaves the console up */
         .keep_loop = true,
+        .control = true,         /* moni-train gets --control: knobs are armed live */
         .metrics_listen = o->metrics_listen, /* the runner's exporter and alerts */
     };
     lv->run = runner_new(loop, &ro, err, errlen, usage);
@@ -588,6 +788,7 @@ void tui_live_actions(struct tui_live *lv, struct tui_actions *act)
         .mark = act_mark,
         .restart = act_restart,
         .diagnose = act_diagnose,
+        .fault_detail = act_fault_detail,
         .quit = act_quit,
     };
 }
@@ -619,5 +820,6 @@ int tui_live_finish(struct tui_live *lv)
 void tui_live_free(struct tui_live *lv)
 {
     runner_free(lv->run);
+    free(lv->journal);
     memset(lv, 0, sizeof *lv);
 }

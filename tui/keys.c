@@ -5,6 +5,7 @@
  * Modal overlays (forms, prompts, dialogs) take keys first, then the table.  Keys
  * never block sampling: every action is quick or hands off to the feeder. */
 #include <curses.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +29,7 @@ static void open_form(struct tui *ui, int key)
     struct tui_form *f = &ui->form;
     memset(f, 0, sizeof *f);
     snprintf(f->kind, sizeof f->kind, "%s", kind);
-    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX);
-    for (size_t i = 0; i < f->n; i++)
-        snprintf(f->val[i], sizeof f->val[i], "%s", f->p[i].def);
+    f->n = ui->act.params(ui->act.ctx, kind, f->p, TUI_FORM_MAX); /* empty: the defaults */
     ui->overlay = TUI_O_FORM;
 }
 
@@ -46,20 +45,25 @@ static void submit_form(struct tui *ui)
 {
     struct tui_form *f = &ui->form;
     bool bad = false;
-    for (size_t i = 0; i < f->n; i++) {
+    for (size_t i = f->n; i-- > 0;) {
         validate_field(ui, i);
-        bad |= f->err[i][0] != 0;
+        if (f->err[i][0]) { /* the first bad field gets the focus (and scrolls in) */
+            bad = true;
+            f->cur = i;
+        }
     }
     if (bad) {
-        snprintf(f->msg, sizeof f->msg, "fix the fields marked above");
+        snprintf(f->msg, sizeof f->msg, "%s: %.130s", f->p[f->cur].name, f->err[f->cur]);
         return;
     }
     const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
     size_t n = 0;
+    bool trigger = false; /* the feeder's fire_* fields: it fires on its own */
     for (size_t i = 0; i < f->n; i++)
         if (f->val[i][0]) {
             keys[n] = f->p[i].name;
             vals[n++] = f->val[i];
+            trigger |= !strncmp(f->p[i].name, "fire_", 5);
         }
     char err[256] = "";
     if (ui->act.arm(ui->act.ctx, f->kind, keys, vals, n, err, sizeof err) != 0) {
@@ -67,7 +71,8 @@ static void submit_form(struct tui *ui)
         return;
     }
     ui->overlay = TUI_O_NONE;
-    tui_status(ui, false, "%s armed: f fires it", f->kind);
+    tui_status(ui, false, trigger ? "%s armed: fires on its trigger (f fires it now)"
+                                  : "%s armed: f fires it", f->kind);
 }
 
 static void on_selected(struct tui *ui, int (*fn)(void *, const char *, char *, size_t),
@@ -116,6 +121,46 @@ static void key_digit(struct tui *ui, int key)
     }
 }
 
+/* Enter: the selected fault in detail, in a scrollable view.  Without the feeder's
+ * hook (a replay) the row's own facts. */
+static void key_detail(struct tui *ui, int key)
+{
+    (void)key;
+    const char *kind = sel_kind(ui);
+    if (!kind) {
+        tui_status(ui, true, "no fault selected");
+        return;
+    }
+    if (ui->m->blind) {
+        tui_status(ui, true, "faults are hidden in a blind replay");
+        return;
+    }
+    char err[256] = "", *t = NULL;
+    if (ui->act.fault_detail) {
+        t = ui->act.fault_detail(ui->act.ctx, kind, err, sizeof err);
+    } else {
+        const struct tui_fault_row *f = &ui->m->faults[ui->fault_sel];
+        size_t len = 0;
+        FILE *fp = open_memstream(&t, &len);
+        if (fp) {
+            fprintf(fp, "fault %s  %s  %s\nparameters   %s\ndose         %s\nnote         %s\n",
+                    f->id[0] ? f->id : "-", f->kind, tui_fault_state_name(f->state),
+                    f->params[0] ? f->params : "-", f->dose[0] ? f->dose : "-",
+                    f->note[0] ? f->note : "-");
+            fclose(fp);
+        }
+    }
+    if (!t) {
+        tui_status(ui, true, "%s: %s", kind, err[0] ? err : "no details");
+        return;
+    }
+    free(ui->diag_text);
+    ui->diag_text = t;
+    ui->diag_scroll = 0;
+    snprintf(ui->detail_title, sizeof ui->detail_title, "fault %s (j/k scroll, Esc closes)", kind);
+    ui->overlay = TUI_O_DETAIL;
+}
+
 /* ---- other actions ----------------------------------------------------------------- */
 
 static void key_help(struct tui *ui, int key)
@@ -161,9 +206,18 @@ static void key_mark(struct tui *ui, int key)
     ui->overlay = TUI_O_MARK;
 }
 
+/* R asks first: a restart ends the workload's current lifetime. */
 static void key_restart(struct tui *ui, int key)
 {
     (void)key;
+    if (!ui->act.restart)
+        tui_status(ui, true, "cannot restart here");
+    else
+        ui->overlay = TUI_O_CONFIRM_RESTART;
+}
+
+static void do_restart(struct tui *ui)
+{
     char err[256] = "";
     if (!ui->act.restart)
         tui_status(ui, true, "cannot restart here");
@@ -242,15 +296,17 @@ const struct tui_keybind tui_keys[] = {
      key_pane, false},
     {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,
      "move the focus between panes", key_focus, false},
-    {{'a'}, "a", "Arm", "arm the selected fault (a form with defaults)", open_form, true},
+    {{'a'}, "a", "Arm", "arm the selected fault (a form of every parameter)", open_form, true},
     {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true},
     {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true},
+    {{'\r', '\n', KEY_ENTER}, "Enter", NULL,
+     "the selected fault in detail: journal, dose, effect, failure", key_detail, false},
     {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
     {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true},
-    {{'R'}, "R", "Restart", "restart the workload", key_restart, true},
+    {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true},
     {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
-    {{'l'}, "l", "Log", "raw workload log", key_rawlog, false},
+    {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false},
     {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false},
     {{'t'}, "t", "Theme", "next colour theme", key_theme, false},
     {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false},
@@ -321,6 +377,17 @@ static void over_confirm(struct tui *ui, int key)
         ui->overlay = TUI_O_NONE;
 }
 
+static void over_restart(struct tui *ui, int key)
+{
+    if (key == 'y' || key == 'Y' || key == '\n' || key == '\r') {
+        ui->overlay = TUI_O_NONE;
+        do_restart(ui);
+    } else if (key == 'n' || key == 'N' || key == ESC || key == 'q') {
+        ui->overlay = TUI_O_NONE;
+        tui_status(ui, false, "restart cancelled");
+    }
+}
+
 static void over_form(struct tui *ui, int key)
 {
     struct tui_form *f = &ui->form;
@@ -332,6 +399,13 @@ static void over_form(struct tui *ui, int key)
         validate_field(ui, f->cur);
         if (f->n)
             f->cur = (f->cur + f->n - 1) % f->n;
+    } else if (key == KEY_NPAGE || key == KEY_PPAGE) {
+        validate_field(ui, f->cur);
+        size_t page = ui->lines > 8 ? (size_t)(ui->lines - 6) / 2 : 1; /* the fields shown */
+        if (key == KEY_NPAGE)
+            f->cur = f->cur + page < f->n ? f->cur + page : (f->n ? f->n - 1 : 0);
+        else
+            f->cur = f->cur > page ? f->cur - page : 0;
     } else if (f->n == 0 && (key == '\n' || key == '\r' || key == KEY_ENTER)) {
         submit_form(ui);
     } else if (f->n == 0 && key == ESC) {
@@ -378,8 +452,77 @@ static void over_filter(struct tui *ui, int key)
         ui->overlay = TUI_O_NONE;
 }
 
+void tui_raw_pin(struct tui *ui)
+{
+    size_t n = ui->m->nlines;
+    uint64_t newest = n ? tui_model_line_at(ui->m, n - 1)->no : 0;
+    if (ui->raw_scroll && newest > ui->raw_newest) {
+        ui->raw_scroll += (size_t)(newest - ui->raw_newest);
+        if (ui->raw_scroll >= n)
+            ui->raw_scroll = n ? n - 1 : 0;
+    }
+    ui->raw_newest = newest;
+}
+
+/* The raw log line nearest to the bottom of the view that contains the search,
+ * going back (older, dir < 0) or forward (newer) from the line shown last. */
+static void raw_find(struct tui *ui, int dir)
+{
+    tui_raw_pin(ui);
+    size_t n = ui->m->nlines;
+    if (!ui->raw_search[0] || !n)
+        return;
+    size_t last = n - 1 - (ui->raw_scroll < n ? ui->raw_scroll : n - 1);
+    for (size_t k = 1; k <= n; k++) {
+        size_t i;
+        if (dir < 0) {
+            if (k > last)
+                break;
+            i = last - k;
+        } else {
+            if (last + k >= n)
+                break;
+            i = last + k;
+        }
+        const struct tui_line *l = tui_model_line_at(ui->m, i);
+        if (l->text && strcasestr(l->text, ui->raw_search)) {
+            ui->raw_scroll = n - 1 - i;
+            return;
+        }
+    }
+    tui_status(ui, true, "no %s line with \"%s\"", dir < 0 ? "older" : "newer", ui->raw_search);
+}
+
+static void over_rawsearch(struct tui *ui, int key)
+{
+    int r = edit_line(ui->input, sizeof ui->input, key);
+    if (r == 0)
+        return;
+    ui->overlay = TUI_O_RAWLOG;
+    if (r < 0)
+        return;
+    snprintf(ui->raw_search, sizeof ui->raw_search, "%.63s", ui->input);
+    ui->raw_scroll = 0; /* from the newest line back */
+    tui_raw_pin(ui);
+    size_t n = ui->m->nlines;
+    const struct tui_line *l = n ? tui_model_line_at(ui->m, n - 1) : NULL;
+    if (!(l && l->text && strcasestr(l->text, ui->raw_search)))
+        raw_find(ui, -1);
+}
+
 static void over_textview(struct tui *ui, int key)
 {
+    if (ui->overlay == TUI_O_RAWLOG)
+        tui_raw_pin(ui);
+    if (ui->overlay == TUI_O_RAWLOG && (key == '/' || key == 'n' || key == 'N')) {
+        if (key == '/') {
+            snprintf(ui->input, sizeof ui->input, "%s", ui->raw_search);
+            ui->overlay = TUI_O_RAWSEARCH;
+        } else {
+            raw_find(ui, key == 'n' ? -1 : 1);
+        }
+        return;
+    }
     size_t *sc = ui->overlay == TUI_O_RAWLOG ? &ui->raw_scroll : &ui->diag_scroll;
     size_t page = ui->lines > 6 ? (size_t)ui->lines - 6 : 1;
     if (key == 'k' || key == KEY_UP)
@@ -398,6 +541,8 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_HELP] = over_help,       [TUI_O_FORM] = over_form,     [TUI_O_CONFIRM_QUIT] = over_confirm,
     [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
+    [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
+    [TUI_O_RAWSEARCH] = over_rawsearch,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

@@ -110,8 +110,30 @@ static int can_give(const struct tui_rect *out, int q, int want)
     return give < 0 ? 0 : give > want ? want : give;
 }
 
+/* A pane that needs fewer rows now gives them to its neighbour in the column. */
+static void layout_fit(struct tui_rect out[TUI_NPANES], const struct tui *ui)
+{
+    for (int p = 0; p < TUI_NPANES; p++) {
+        const struct pane_ops *o = tui_panes[p];
+        int need = o->fit_h ? o->fit_h(ui) : 0;
+        if (need <= 0 || need >= out[p].h)
+            continue;
+        int ids[TUI_NPANES], n = panes_at(o->place, ids), at = 0;
+        while (ids[at] != p)
+            at++;
+        if (n < 2)
+            continue;
+        int to = at + 1 < n ? at + 1 : at - 1;
+        out[ids[to]].h += out[p].h - need;
+        out[p].h = need;
+        for (int k = 1; k < n; k++) /* restacked from the column's top */
+            out[ids[k]].y = out[ids[k - 1]].y + out[ids[k - 1]].h;
+    }
+}
+
 void tui_layout_grow(struct tui_rect out[TUI_NPANES], const struct tui *ui)
 {
+    layout_fit(out, ui);
     for (int p = 0; p < TUI_NPANES; p++) {
         const struct pane_ops *o = tui_panes[p];
         if (!o->want_h || out[p].h <= 0)

@@ -271,3 +271,93 @@ bool tui_model_sum(const struct tui_model *m, const char *prefix, const char *su
     *v = sum;
     return any;
 }
+
+/* ---- training state: what is true now ----------------------------------------------- */
+
+/* Phases that end by themselves: training going on again ends them. */
+static bool transient_phase(const char *p)
+{
+    return !strcmp(p, "eval") || !strncmp(p, "checkpoint", 10);
+}
+
+static void show_phase(struct tui_model *m)
+{
+    bool resumed = m->loss_samples > m->phase_loss_mark ||
+                   (m->step_ok && m->phase_step_mark >= 0 && m->step > m->phase_step_mark);
+    const char *p = transient_phase(m->phase_raw) && resumed ? "train" : m->phase_raw;
+    if (strcmp(p, m->phase)) {
+        snprintf(m->phase, sizeof m->phase, "%s", p);
+        m->version++;
+    }
+}
+
+void tui_model_phase(struct tui_model *m, const char *phase)
+{
+    snprintf(m->phase_raw, sizeof m->phase_raw, "%s", phase ? phase : "");
+    m->phase_loss_mark = m->loss_samples;
+    m->phase_step_mark = m->step_ok ? m->step : -1;
+    show_phase(m);
+}
+
+void tui_model_train(struct tui_model *m, const struct runner_train *st)
+{
+    if (strcmp(st->phase, m->phase_raw)) /* a phase the records did not say */
+        tui_model_phase(m, st->phase);
+    m->loss_ok = st->loss_ok;
+    m->loss = st->loss;
+    m->lr_ok = st->lr_ok;
+    m->lr = st->lr;
+    m->epoch_ok = st->epoch_ok;
+    m->epoch = st->epoch;
+    /* A progress bar of another total, or any bar while evaluating, is not the
+     * training's: it is the evaluation's, shown apart. */
+    bool eval = !strcmp(m->phase_raw, "eval");
+    bool other_total = m->train_max_ok && st->max_steps_ok && st->max_steps != m->train_max;
+    if (st->step_ok && (eval || other_total)) {
+        m->eval_ok = true;
+        m->eval_step = st->step;
+        m->eval_max = st->max_steps_ok ? st->max_steps : 0;
+    } else {
+        m->step_ok = st->step_ok;
+        m->step = st->step;
+        if (st->max_steps_ok) {
+            m->train_max_ok = true;
+            m->train_max = st->max_steps;
+        }
+        m->max_steps_ok = m->train_max_ok;
+        m->max_steps = m->train_max;
+    }
+    if (st->tput_ok && !eval && !other_total) { /* the last known rate stays until a new one */
+        m->tput_ok = true;
+        m->throughput = st->throughput;
+        snprintf(m->tput_unit, sizeof m->tput_unit, "%s", st->tput_unit);
+    }
+    m->nan_seen = st->nan_seen;
+    show_phase(m);
+}
+
+void tui_fmt_workload(char *buf, size_t len, const struct tui_workload_state *w)
+{
+    if (!w->has_workload) {
+        snprintf(buf, len, "none (observing)");
+    } else if (w->running) {
+        const char *st = "running";
+        const char *why = "";
+        switch (w->state) {
+        case 'T': st = "stopped"; why = " (SIGSTOP: state T)"; break;
+        case 't': st = "stopped"; why = " (traced: state t)"; break;
+        case 'Z': st = "zombie"; why = " (exited, not reaped)"; break;
+        case 'X': st = "dead"; break;
+        case 'D': why = " (disk wait: state D)"; break;
+        default: break;
+        }
+        snprintf(buf, len, "%s pid %d%s%s", st, w->pid, why, w->restarted ? " (restarted)" : "");
+    } else if (w->exit_signal) {
+        const char *abbrev = sigabbrev_np(w->exit_signal);
+        snprintf(buf, len, "killed by SIG%s", abbrev ? abbrev : "?");
+    } else if (w->ended) {
+        snprintf(buf, len, "exited %d", w->exit_code);
+    } else {
+        snprintf(buf, len, "starting");
+    }
+}

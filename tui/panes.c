@@ -126,29 +126,25 @@ static void draw_header(struct tui *ui, struct tui_rect r, bool focus)
 
 /* ---- GPU ------------------------------------------------------------------------------ */
 
+/* Without a GPU the pane is its title line: "GPU  no GPU: REASON" (clipped). */
+static int fit_gpu(const struct tui *ui) { return ui->m->ngpus > 0 ? 0 : 1; }
+
 static void draw_gpu(struct tui *ui, struct tui_rect r, bool focus)
 {
     const struct tui_model *m = ui->m;
-    char extra[64] = "";
-    if (m->ngpus > 0)
+    char extra[256] = "";
+    if (m->ngpus > 0) {
         snprintf(extra, sizeof extra, "%d GPU%s", m->ngpus, m->ngpus > 1 ? "s" : "");
-    title_bar(ui, TUI_P_GPU, r, focus, extra);
-    int y = r.y + 1, rows = r.h - 1;
-    if (m->ngpus <= 0) {
-        char line[256];
+    } else {
         const char *why = m->gpu_reason[0] ? m->gpu_reason : "none found";
         if (!strncmp(why, "no GPU data: ", 13)) /* the session's stderr wording */
             why += 13;
-        snprintf(line, sizeof line, "no GPU: %s", why);
-        /* wrapped over the pane's rows (byte-wise: the reason is ASCII) */
-        int w = r.w - 2, len = (int)strlen(line);
-        for (int off = 0; off < len && y < r.y + r.h; off += w, y++) {
-            char part[256];
-            snprintf(part, sizeof part, "%.*s", w, line + off);
-            text(y, r.x + 1, w, TUI_R_MUTED, part);
-        }
-        return;
+        snprintf(extra, sizeof extra, "no GPU: %s", why);
     }
+    title_bar(ui, TUI_P_GPU, r, focus, extra);
+    int y = r.y + 1, rows = r.h - 1;
+    if (m->ngpus <= 0)
+        return;
     int per = rows / m->ngpus;
     if (per < 1)
         per = 1;
@@ -279,8 +275,22 @@ static void draw_cpu(struct tui *ui, struct tui_rect r, bool focus)
         rows -= core_lines;
     }
     const struct tui_hist *h = tui_model_hist(m, "cpu_pct");
-    if (rows > 0 && h)
+    const struct tui_hist *mh = tui_model_hist(m, "mem_used_bytes");
+    double mt = 0;
+    bool mem_ok = mh && tui_model_get(m, "mem_total_bytes", &mt) && mt > 0;
+    if (rows >= 4 && h && mem_ok && w > 20) {
+        /* CPU and memory history, each with its scale on top and its name below */
+        int ch = rows / 2;
+        char t[16];
+        tui_graph(y, x + 6, ch, w - 6, h, 100, TUI_R_GRAPH1, ui->ascii, graph_offset(ui));
+        text(y, x, 6, TUI_R_MUTED, "100%");
+        text(y + ch - 1, x, 6, TUI_R_MUTED, "cpu");
+        tui_graph(y + ch, x + 6, rows - ch, w - 6, mh, mt, TUI_R_GRAPH3, ui->ascii, graph_offset(ui));
+        text(y + ch, x, 6, TUI_R_MUTED, tui_fmt_rate(mt, true, t, sizeof t));
+        text(y + rows - 1, x, 6, TUI_R_MUTED, "mem");
+    } else if (rows > 0 && h) {
         tui_graph(y, x, rows, w, h, 100, TUI_R_GRAPH1, ui->ascii, graph_offset(ui));
+    }
 }
 
 /* ---- I/O ------------------------------------------------------------------------------ */
@@ -364,7 +374,16 @@ static void draw_train(struct tui *ui, struct tui_rect r, bool focus)
             snprintf(c, sizeof c, "%s/%.0f", tui_fmt_num(m->step, m->step_ok, a, sizeof a), m->max_steps);
         else
             tui_fmt_num(m->step, m->step_ok, c, sizeof c);
-        snprintf(line, sizeof line, "step %s  epoch %s  %s %s", c,
+        char ev[48] = ""; /* the evaluation's own bar, apart from training's */
+        if (m->eval_ok && !strcmp(m->phase, "eval")) {
+            char e1[16];
+            tui_fmt_num(m->eval_step, true, e1, sizeof e1);
+            if (m->eval_max > 0)
+                snprintf(ev, sizeof ev, "  eval %s/%.0f", e1, m->eval_max);
+            else
+                snprintf(ev, sizeof ev, "  eval %s", e1);
+        }
+        snprintf(line, sizeof line, "step %s%s  epoch %s  %s %s", c, ev,
                  tui_fmt_num(m->epoch, m->epoch_ok, b, sizeof b),
                  tui_fmt_num(m->throughput, m->tput_ok, d, sizeof d),
                  m->tput_unit[0] ? m->tput_unit : "it/s");
@@ -602,8 +621,10 @@ static void draw_faults(struct tui *ui, struct tui_rect r, bool focus)
         if (f->state == TUI_F_IDLE)
             snprintf(tail, sizeof tail, "%s", f->note);
         else
-            snprintf(tail, sizeof tail, "%s %s/%s %s%s%s", f->params, el, rem, f->dose,
-                     f->note[0] ? " " : "", f->note);
+            /* what it is doing first (dose, time), so that a narrow pane keeps it;
+             * Enter shows the rest */
+            snprintf(tail, sizeof tail, "%s%s%s/%s %s%s%s", f->dose, f->dose[0] ? " " : "", el, rem,
+                     f->note, f->note[0] ? " " : "", f->params);
         snprintf(line, sizeof line, "%zu %-9s %-7s %s", i + 1, f->kind, tui_fault_state_name(f->state),
                  tail);
         bool sel = i == ui->fault_sel;
@@ -689,6 +710,44 @@ static void draw_events(struct tui *ui, struct tui_rect r, bool focus)
 
 /* ---- timeline ------------------------------------------------------------------------------ */
 
+/* The timeline's rows, each with its label: fault windows and kills, then what was
+ * seen (detections, alerts, marks).  With one row only, everything shares it. */
+static int tl_row(enum tui_mark_kind k, int nrows)
+{
+    if (nrows < 2)
+        return 0;
+    return k == TUI_TL_FAULT || k == TUI_TL_KILL ? 0 : 1;
+}
+
+static void tl_item(struct tui *ui, const struct tui_tl_item *it, int y, int x, int c0, int c1)
+{
+    switch (it->kind) {
+    case TUI_TL_FAULT:
+        attrset(tui_attr(TUI_R_FAULT_FIRING));
+        for (int c = c0; c <= c1; c++)
+            mvaddstr(y, x + c, ui->ascii ? "=" : "━");
+        if (it->label[0])
+            mvaddch(y, x + c0, (chtype)(unsigned char)it->label[0]);
+        break;
+    case TUI_TL_KILL:
+        attrset(tui_attr(TUI_R_ERROR));
+        mvaddstr(y, x + c0, ui->ascii ? "x" : "✕");
+        break;
+    case TUI_TL_MARK:
+        attrset(tui_attr(TUI_R_MARK));
+        mvaddstr(y, x + c0, ui->ascii ? "^" : "▲");
+        break;
+    case TUI_TL_ALERT:
+        attrset(tui_attr(TUI_R_ALERT));
+        mvaddstr(y, x + c0, "!");
+        break;
+    case TUI_TL_DETECT:
+        attrset(tui_attr(TUI_R_WARN));
+        mvaddstr(y, x + c0, ui->ascii ? "*" : "◆");
+        break;
+    }
+}
+
 static void draw_timeline(struct tui *ui, struct tui_rect r, bool focus)
 {
     const struct tui_model *m = ui->m;
@@ -699,49 +758,30 @@ static void draw_timeline(struct tui *ui, struct tui_rect r, bool focus)
              el, ui->ascii ? "=" : "━", ui->ascii ? "x" : "✕", ui->ascii ? "^" : "▲", "!",
              ui->ascii ? "*" : "◆");
     title_bar(ui, TUI_P_TIMELINE, r, focus, extra);
-    int y = r.y + 1, x = r.x, w = r.w;
-    fill(y, x, w, TUI_R_TEXT);
-    attrset(tui_attr(TUI_R_MUTED));
-    tui_hline(y, x, w, ui->ascii);
-    if (t1 <= t0 || w < 2)
+    int nrows = r.h - 1 > 2 ? 2 : r.h - 1;
+    static const char *const labels[2][2] = {{"faults ", "events "}, {"all    ", ""}};
+    int lw = r.w > 40 ? 8 : 0; /* row labels, when there is room */
+    for (int i = 0; i < nrows; i++) {
+        fill(r.y + 1 + i, r.x, r.w, TUI_R_TEXT);
+        if (lw)
+            text(r.y + 1 + i, r.x + 1, lw - 1, TUI_R_MUTED, labels[nrows < 2][i]);
+    }
+    int x = r.x + lw, w = r.w - lw - 1;
+    if (t1 <= t0 || w < 2 || nrows < 1)
         return;
     double span = (double)(t1 - t0);
     for (size_t i = 0; i < m->ntl; i++) {
         const struct tui_tl_item *it = &m->tl[i];
         if (m->blind && (it->kind == TUI_TL_FAULT || it->kind == TUI_TL_KILL))
             continue;
-        int64_t s = it->start_mono < t0 ? t0 : it->start_mono;
+        int64_t s0 = it->start_mono < t0 ? t0 : it->start_mono;
         int64_t e = it->end_mono ? it->end_mono : t1;
-        int c0 = (int)((double)(s - t0) / span * (w - 1));
+        int c0 = (int)((double)(s0 - t0) / span * (w - 1));
         int c1 = (int)((double)(e - t0) / span * (w - 1));
         if (c0 < 0) c0 = 0;
         if (c1 >= w) c1 = w - 1;
         if (c0 >= w) c0 = w - 1;
-        switch (it->kind) {
-        case TUI_TL_FAULT:
-            attrset(tui_attr(TUI_R_FAULT_FIRING));
-            for (int c = c0; c <= c1; c++)
-                mvaddstr(y, x + c, ui->ascii ? "=" : "━");
-            if (it->label[0])
-                mvaddch(y, x + c0, (chtype)(unsigned char)it->label[0]);
-            break;
-        case TUI_TL_KILL:
-            attrset(tui_attr(TUI_R_ERROR));
-            mvaddstr(y, x + c0, ui->ascii ? "x" : "✕");
-            break;
-        case TUI_TL_MARK:
-            attrset(tui_attr(TUI_R_MARK));
-            mvaddstr(y, x + c0, ui->ascii ? "^" : "▲");
-            break;
-        case TUI_TL_ALERT:
-            attrset(tui_attr(TUI_R_ALERT));
-            mvaddstr(y, x + c0, "!");
-            break;
-        case TUI_TL_DETECT:
-            attrset(tui_attr(TUI_R_WARN));
-            mvaddstr(y, x + c0, ui->ascii ? "*" : "◆");
-            break;
-        }
+        tl_item(ui, it, r.y + 1 + tl_row(it->kind, nrows), x, c0, c1);
     }
     attrset(tui_attr(TUI_R_TEXT));
 }
@@ -789,7 +829,7 @@ static const struct pane_ops pane_header = {
 };
 static const struct pane_ops pane_gpu = {
     .name = "gpu", .title = "GPU", .place = TUI_PLACE_LEFT, .min_h = 2, .pref_h = 4, .prio = 1,
-    .focusable = true, .draw = draw_gpu,
+    .focusable = true, .draw = draw_gpu, .fit_h = fit_gpu,
 };
 static const struct pane_ops pane_cpu = {
     .name = "cpu", .title = "CPU / memory / PSI", .place = TUI_PLACE_LEFT, .min_h = 5, .pref_h = 10,
@@ -818,7 +858,7 @@ static const struct pane_ops pane_events = {
     .body_pct = 25, .focusable = true, .draw = draw_events, .rows = rows_events, .key = key_events,
 };
 static const struct pane_ops pane_timeline = {
-    .name = "timeline", .title = "Timeline", .place = TUI_PLACE_BOTTOM, .min_h = 2, .pref_h = 2,
+    .name = "timeline", .title = "Timeline", .place = TUI_PLACE_BOTTOM, .min_h = 2, .pref_h = 3,
     .focusable = true, .draw = draw_timeline,
 };
 static const struct pane_ops pane_footer = {

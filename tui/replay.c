@@ -235,10 +235,11 @@ static void fault_of(struct rp_fault *f, const struct rundir_fault *j, int64_t o
     cJSON_ArrayForEach(it, j->params) if (cJSON_IsString(it))
         snprintf(f->params + strlen(f->params), sizeof f->params - strlen(f->params), "%s%s=%s",
                  f->params[0] ? " " : "", it->string, it->valuestring);
-    if (!isnan(j->requested_dose))
-        snprintf(f->dose, sizeof f->dose, "req %.3g%s%.3g %s", j->requested_dose,
-                 isnan(j->delivered_dose) ? "" : " got ",
-                 isnan(j->delivered_dose) ? 0.0 : j->delivered_dose, j->dose_unit);
+    if (!isnan(j->requested_dose) && isnan(j->delivered_dose))
+        snprintf(f->dose, sizeof f->dose, "%.3g %s", j->requested_dose, j->dose_unit);
+    else if (!isnan(j->requested_dose)) /* compact, as the live row: requested->delivered */
+        snprintf(f->dose, sizeof f->dose, "%.3g->%.3g %s", j->requested_dose, j->delivered_dose,
+                 j->dose_unit);
 }
 
 static void load_faults(struct tui_replay *r, const char *dir, int64_t offset)

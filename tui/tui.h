@@ -14,7 +14,8 @@
 /* ==== model: what the panes draw =================================================
  * The console draws only from this snapshot.  A feeder (live: tui/console.c; replay:
  * tui/replay.c) updates it from the loop's thread and bumps version; the screen is
- * redrawn at most ~10 times a second and only when version (or the view) changed. */
+ * redrawn only when version (at most 4 times a second) or the view (keys: ~10 times
+ * a second) changed. */
 
 #define TUI_HIST_LEN 512 /* samples kept per metric for graphs */
 struct tui_hist {
@@ -58,7 +59,7 @@ struct tui_fault_row { /* one fault kind (the latest instance of it) */
     char params[96];    /* "workers=2 load=95%" */
     int64_t elapsed_ns; /* firing so far (or total when stopped); < 0 unknown */
     int64_t remaining_ns; /* until the hard stop; < 0 unknown */
-    char dose[64];      /* "req 95% got 93%" */
+    char dose[64];      /* compact: "95%→93%" (requested→delivered), "95%→?" */
     char note[96];      /* failure reason etc. */
 };
 
@@ -134,7 +135,14 @@ struct tui_model {
     bool loss_ok, lr_ok, tput_ok, step_ok, max_steps_ok, epoch_ok;
     bool nan_seen, diverged;
     char tput_unit[16]; /* "it/s" or "samples/s" */
-    char phase[24];
+    char phase[24];     /* shown: a checkpoint or evaluation ends when training goes on */
+    char phase_raw[24]; /* the latest phase line's */
+    uint64_t phase_loss_mark; /* loss_samples when phase_raw began */
+    double phase_step_mark;   /* training step then (-1 unknown) */
+    double train_max;         /* the training bar's total */
+    bool train_max_ok;
+    double eval_step, eval_max; /* the evaluation's bar, kept apart (eval_max 0: unknown) */
+    bool eval_ok;
     struct tui_hist loss_hist;
     uint64_t loss_samples;
     double loss_min;
@@ -179,6 +187,20 @@ struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kin
 void tui_model_workers(struct tui_model *m, const struct runner_stage *st,
                        const struct runner_worker *w, size_t n, int64_t now);
 const char *tui_worker_state_name(enum tui_worker_state s);
+/* The parser's training state in, keeping what is true: a bar of another total or
+ * one drawn while evaluating is the evaluation's progress, not training's; an
+ * evaluation or checkpoint phase ends when training goes on (a loss line, a step). */
+void tui_model_train(struct tui_model *m, const struct runner_train *st);
+/* A phase line, as it is parsed ("eval", "checkpoint_save", "train", ...). */
+void tui_model_phase(struct tui_model *m, const char *phase);
+/* The workload as the header says it, from the process's own state. */
+struct tui_workload_state {
+    bool has_workload, running, ended, restarted;
+    int pid;
+    char state; /* /proc/PID/stat state of the root process, 0 unknown */
+    int exit_signal, exit_code;
+};
+void tui_fmt_workload(char *buf, size_t len, const struct tui_workload_state *w);
 /* Metric lookup by column name: latest value (false if absent or missing). */
 bool tui_model_get(const struct tui_model *m, const char *col, double *v);
 const struct tui_hist *tui_model_hist(const struct tui_model *m, const char *col);
@@ -292,6 +314,9 @@ struct pane_ops {
     /* Rows it wants beyond its layout share now (multi-process rows), taken from the
      * panes below it, then above it, in its column, down to their keep_h; NULL: none. */
     int (*want_h)(const struct tui *ui);
+    /* Rows it needs now when that is fewer than its share (the GPU pane without a
+     * GPU: its title line); the rest goes to its column neighbour.  NULL or 0: all. */
+    int (*fit_h)(const struct tui *ui);
 };
 enum tui_pane_id {
     TUI_P_HEADER, TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS, TUI_P_FAULTS,
@@ -302,8 +327,9 @@ extern const struct pane_ops *const tui_panes[TUI_NPANES];
 #define TUI_MIN_COLS 80
 #define TUI_MIN_LINES 24
 bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES]);
-/* Grows the panes that want more rows now (want_h) out of their column neighbours:
- * the Workload pane's one row per process of a multi-process workload. */
+/* Grows the panes that want more rows now (want_h) out of their column neighbours
+ * (the Workload pane's one row per process of a multi-process workload), and gives
+ * the rows a pane does not need now (fit_h) to the pane below it (or above). */
 void tui_layout_grow(struct tui_rect out[TUI_NPANES], const struct tui *ui);
 
 /* ==== keys ========================================================================
@@ -345,6 +371,9 @@ struct tui_actions {
     int (*stop_all)(void *ctx, char *err, size_t errlen);
     int (*mark)(void *ctx, const char *note, char *err, size_t errlen);
     int (*restart)(void *ctx, char *err, size_t errlen);
+    /* The latest fault of a kind in detail: its journal lines, requested and
+     * delivered dose, effect, failure (malloc'd text), or NULL with err. */
+    char *(*fault_detail)(void *ctx, const char *kind, char *err, size_t errlen);
     /* Diagnosis text (malloc'd, lines separated by \n), or NULL with err. */
     char *(*diagnose)(void *ctx, char *err, size_t errlen);
     /* Stops faults (if any) and ends the run; the console exits when the loop stops. */
@@ -354,16 +383,21 @@ struct tui_actions {
 /* ==== the console ================================================================ */
 enum tui_overlay {
     TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
-    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL
+    TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART,
+    TUI_O_RAWSEARCH
 };
 
-#define TUI_FORM_MAX 12
+/* The arm form: one field per parameter, as many as the kind has (net: 18); the
+ * fields scroll.  An empty field is not given (the kind's default applies, shown
+ * greyed), as on the command line. */
+#define TUI_FORM_MAX 40
 struct tui_form {
     char kind[24];
     struct tui_param p[TUI_FORM_MAX];
-    char val[TUI_FORM_MAX][64];
+    char val[TUI_FORM_MAX][128];
     char err[TUI_FORM_MAX][96];
     size_t n, cur;
+    size_t top; /* first field shown */
     char msg[160]; /* arm failure */
 };
 
@@ -399,6 +433,8 @@ struct tui {
     size_t proc_sel;
     size_t ev_scroll;      /* events scrolled back from the newest */
     size_t raw_scroll;
+    char raw_search[64];   /* the raw log's search (/ in the view, n and N move) */
+    uint64_t raw_newest;   /* newest line number when the raw view was last pinned */
     size_t diag_scroll;
     bool paused;
     uint64_t pause_samples, pause_loss; /* model counters when paused */
@@ -406,7 +442,8 @@ struct tui {
     enum tui_overlay overlay;
     struct tui_form form;
     char input[128];  /* mark / filter prompt */
-    char *diag_text;
+    char *diag_text;       /* the diagnosis or the fault drill-down (TUI_O_DETAIL) */
+    char detail_title[96];
     char status[200]; /* one-line message at the bottom */
     int64_t status_until;
     bool status_error;
@@ -434,6 +471,9 @@ void tui_close(struct tui *ui);
 void tui_touch(struct tui *ui);
 /* Shows a one-line message for a few seconds. */
 void tui_status(struct tui *ui, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Keeps a scrolled raw log view on the same lines while new ones arrive (at the
+ * bottom, it follows the newest). */
+void tui_raw_pin(struct tui *ui);
 /* True if an event passes the `/` filter. */
 bool tui_event_matches(const struct tui *ui, const struct tui_event *e);
 /* Draws everything now (used by the redraw timer and the bench). */
@@ -479,6 +519,16 @@ struct tui_live_opts {
     const struct plan_experiment *plan_exp; /* --plan: its timed faults are scheduled */
     const char *plan_name;
 };
+/* A fault armed from the form to fire on a trigger: after a delay, at a training
+ * step, or on a log event or phase (the console fires it; f still fires it now). */
+struct tui_trigger {
+    struct tui_live *lv;
+    int fault_id, timer;
+    char kind[24];
+    double at_step;     /* > 0: when training reaches it */
+    char on[48];        /* "": none; a rule id or phase name */
+    bool pending;
+};
 struct tui_live {
     struct moni_loop *loop;
     struct runner *run;   /* owns the session, parser, injector and alerts */
@@ -488,6 +538,9 @@ struct tui_live {
     int marks_fd, poll_timer;
     char dir[512];
     bool has_workload, started, done, user_quit, exited_itself, restarting;
+    char *journal;        /* the fault journal's lines as written, for the drill-down */
+    size_t journal_len;
+    struct tui_trigger trig[TUI_MAX_FAULTS];
 };
 /* Creates and starts the run (files, workload, sampling).  -1 with err; *usage set
  * for input errors (exit 2). */

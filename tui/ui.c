@@ -1,8 +1,8 @@
 /* tui/ui.c — the console itself: terminal setup on the shared loop (stdin and
- * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (at
- * most ~10 Hz, only on change), themes, and the modal-on-screen overlays: help (from
- * the key table, tui/keys.c), the arm form, the quit dialog, prompts, raw log and
- * diagnosis views. */
+ * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (only
+ * on change: at most 4 Hz for new data, ~10 Hz after keys), themes, and the
+ * modal-on-screen overlays: help (from the key table, tui/keys.c), the arm form,
+ * the quit and restart dialogs, prompts, raw log, diagnosis and fault views. */
 #include <curses.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -17,7 +17,8 @@
 
 #include "tui/tui.h"
 
-#define REDRAW_NS (100 * MONI_NS_PER_MS)
+#define REDRAW_NS (100 * MONI_NS_PER_MS)       /* keys: the next tick draws */
+#define MODEL_REDRAW_NS (250 * MONI_NS_PER_MS) /* new data alone: at most 4 times a second */
 #define STATUS_NS (4 * MONI_NS_PER_SEC)
 
 static struct tui *fatal_ui; /* for tui_fatal: restore before printing */
@@ -118,47 +119,86 @@ static void draw_help(struct tui *ui)
     }
 }
 
+/* Keeps the focused field inside the rows shown (vis fields from f->top). */
+static void form_scroll(struct tui_form *f, size_t vis)
+{
+    if (!vis)
+        vis = 1;
+    if (f->cur < f->top)
+        f->top = f->cur;
+    else if (f->cur >= f->top + vis)
+        f->top = f->cur + 1 - vis;
+    if (f->top + vis > f->n)
+        f->top = f->n > vis ? f->n - vis : 0;
+}
+
+static void draw_field(struct tui *ui, const struct tui_form *f, size_t i, int row, int x, int w)
+{
+    char lab[64];
+    snprintf(lab, sizeof lab, "%s%s%s%s", f->p[i].name, f->p[i].unit[0] ? " (" : "", f->p[i].unit,
+             f->p[i].unit[0] ? ")" : "");
+    attrset(tui_attr(i == f->cur ? TUI_R_ACCENT : TUI_R_DIALOG));
+    tui_put(row, x + 2, 22, lab, true);
+    int vw = w - 27 > 46 ? 46 : w - 27;
+    char v[160];
+    if (f->val[i][0] || i == f->cur) {
+        /* the end of a long value stays in view while it is typed */
+        const char *val = f->val[i];
+        int len = (int)strlen(val);
+        if (len > vw - 2)
+            val += len - (vw - 2);
+        snprintf(v, sizeof v, "%s%s", val, i == f->cur ? "_" : "");
+        attrset(tui_attr(TUI_R_INPUT));
+    } else { /* not given: the kind's default applies */
+        snprintf(v, sizeof v, "%s", f->p[i].def);
+        attrset(tui_attr(TUI_R_INPUT) | A_DIM);
+    }
+    tui_put(row, x + 25, vw, v, true);
+    if (ui->nclicks < MONI_ARRAY_LEN(ui->clicks))
+        ui->clicks[ui->nclicks++] = (struct tui_click){row, x + 2, w - 4, 0, -2, (int)i};
+    attrset(tui_attr(f->err[i][0] ? TUI_R_ERROR : TUI_R_MUTED));
+    char hint[200];
+    if (f->err[i][0])
+        snprintf(hint, sizeof hint, "%s", f->err[i]);
+    else
+        snprintf(hint, sizeof hint, "%s%s%s", f->p[i].help, f->p[i].def[0] ? "; default " : "",
+                 f->p[i].def);
+    tui_put(row + 1, x + 4, w - 6, hint, true);
+}
+
+/* The arm form: two rows per field, scrolled to keep the focused one in view. */
 static void draw_form(struct tui *ui)
 {
     struct tui_form *f = &ui->form;
-    int h = (int)f->n * 2 + 6, w = 76;
-    if (h > ui->lines)
-        h = ui->lines;
+    int h = (int)f->n * 2 + 6, w = 80;
+    if (h > ui->lines - 2)
+        h = ui->lines - 2;
     if (w > ui->cols)
         w = ui->cols;
     int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
-    char title[64];
-    snprintf(title, sizeof title, "arm %s", f->kind);
+    size_t vis = (size_t)((h - 4) / 2);
+    form_scroll(f, vis);
+    char title[96];
+    if (vis < f->n)
+        snprintf(title, sizeof title, "arm %s: fields %zu-%zu of %zu", f->kind, f->top + 1,
+                 f->top + vis < f->n ? f->top + vis : f->n, f->n);
+    else
+        snprintf(title, sizeof title, "arm %s", f->kind);
     box_at(ui, y, x, h, w, title);
     int row = y + 1;
-    for (size_t i = 0; i < f->n && row + 1 < y + h - 3; i++, row += 2) {
-        char lab[64];
-        snprintf(lab, sizeof lab, "%s%s%s%s", f->p[i].name, f->p[i].unit[0] ? " (" : "", f->p[i].unit,
-                 f->p[i].unit[0] ? ")" : "");
-        attrset(tui_attr(i == f->cur ? TUI_R_ACCENT : TUI_R_DIALOG));
-        tui_put(row, x + 2, 22, lab, true);
-        attrset(tui_attr(TUI_R_INPUT));
-        char v[80];
-        snprintf(v, sizeof v, "%s%s", f->val[i], i == f->cur ? "_" : "");
-        tui_put(row, x + 25, 24, v, true);
-        if (ui->nclicks < MONI_ARRAY_LEN(ui->clicks))
-            ui->clicks[ui->nclicks++] = (struct tui_click){row, x + 2, w - 4, 0, -2, (int)i};
-        attrset(tui_attr(f->err[i][0] ? TUI_R_ERROR : TUI_R_MUTED));
-        char hint[160];
-        if (f->err[i][0])
-            snprintf(hint, sizeof hint, "%s", f->err[i]);
-        else
-            snprintf(hint, sizeof hint, "%s%s%s", f->p[i].help, f->p[i].def[0] ? "; default " : "",
-                     f->p[i].def);
-        tui_put(row, x + 50, w - 52, "", false);
-        tui_put(row + 1, x + 4, w - 6, hint, true);
-    }
+    for (size_t i = f->top; i < f->n && i < f->top + vis; i++, row += 2)
+        draw_field(ui, f, i, row, x, w);
+    attrset(tui_attr(TUI_R_MUTED));
+    if (f->top > 0)
+        tui_put(y, x + w - 12, 10, ui->ascii ? " ^ more " : " ↑ more ", false);
+    if (f->top + vis < f->n)
+        tui_put(y + h - 3, x + w - 12, 10, ui->ascii ? " v more " : " ↓ more ", false);
     attrset(tui_attr(TUI_R_ERROR));
-    tui_put(y + h - 3, x + 2, w - 4, f->msg, true);
+    tui_put(y + h - 3, x + 2, w - 16, f->msg, true);
     button(ui, y + h - 2, x + 2, "[Enter] arm", '\n');
     button(ui, y + h - 2, x + 16, "[Esc] cancel", 27);
     attrset(tui_attr(TUI_R_MUTED));
-    tui_put(y + h - 2, x + 31, w - 33, "Tab/Up/Down: field", false);
+    tui_put(y + h - 2, x + 31, w - 33, "Tab/Up/Down: field  PgUp/PgDn: page  empty: default", false);
 }
 
 static void draw_confirm(struct tui *ui)
@@ -172,6 +212,19 @@ static void draw_confirm(struct tui *ui)
     tui_put(y + 2, x + 2, w - 4, line, false);
     button(ui, y + 4, x + 2, "[y] stop faults and quit", 'y');
     button(ui, y + 4, x + 30, "[n] keep running", 'n');
+}
+
+static void draw_confirm_restart(struct tui *ui)
+{
+    int h = 8, w = 66;
+    int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    box_at(ui, y, x, h, w, "restart the workload?");
+    char line[160];
+    snprintf(line, sizeof line, "The workload (%.60s) is stopped and started again", ui->m->workload);
+    tui_put(y + 2, x + 2, w - 4, line, false);
+    tui_put(y + 3, x + 2, w - 4, "from the start, in the same run.", false);
+    button(ui, y + 5, x + 2, "[y] restart it", 'y');
+    button(ui, y + 5, x + 20, "[n] keep it running", 'n');
 }
 
 static void draw_prompt(struct tui *ui, const char *label)
@@ -257,15 +310,27 @@ void tui_draw(struct tui *ui)
         case TUI_O_HELP: draw_help(ui); break;
         case TUI_O_FORM: draw_form(ui); break;
         case TUI_O_CONFIRM_QUIT: draw_confirm(ui); break;
+        case TUI_O_CONFIRM_RESTART: draw_confirm_restart(ui); break;
         case TUI_O_MARK: draw_prompt(ui, "mark note: "); break;
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
         case TUI_O_RAWLOG:
-            draw_textview(ui, "raw log (workload.log; j/k scroll, Esc closes)", ui->m->nlines,
-                          raw_line_at, ui->raw_scroll);
+        case TUI_O_RAWSEARCH: {
+            char t[160];
+            tui_raw_pin(ui);
+            snprintf(t, sizeof t, "raw log (workload.log; j/k scroll, / search, n/N, Esc closes)%s%s",
+                     ui->raw_search[0] ? "  /" : "", ui->raw_search);
+            draw_textview(ui, t, ui->m->nlines, raw_line_at, ui->raw_scroll);
+            if (ui->overlay == TUI_O_RAWSEARCH)
+                draw_prompt(ui, "search log: ");
             break;
+        }
         case TUI_O_DIAG:
             draw_textview(ui, "diagnosis (j/k scroll, Esc closes)", diag_count(ui->diag_text),
                           diag_line_at, ui->diag_scroll);
+            break;
+        case TUI_O_DETAIL:
+            draw_textview(ui, ui->detail_title, diag_count(ui->diag_text), diag_line_at,
+                          ui->diag_scroll);
             break;
         default: break;
         }
@@ -352,7 +417,10 @@ static void on_redraw(struct moni_loop *loop, int64_t deadline, int64_t now, uin
         ui->status[0] = 0;
         ui->view_dirty = true;
     }
-    if (ui->view_dirty || ui->drawn_version != ui->m->version)
+    /* A chatty workload changes the model for every log line: drawing that at the
+     * key rate cost more CPU than htop on the same screen. */
+    if (ui->view_dirty ||
+        (ui->drawn_version != ui->m->version && now - ui->last_draw_ns >= MODEL_REDRAW_NS))
         tui_draw(ui);
 }
 

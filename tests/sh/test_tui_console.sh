@@ -81,6 +81,15 @@ PYEOF
 keys l
 wait_for "raw log \(workload.log" 3
 wait_for "[0-9]+  \{'loss': " 3
+# search back to the start of training (scrolled out of a long log)
+keys /
+wait_for "search log:" 3
+keys -l "optimization steps"
+keys Enter
+wait_for "/optimization steps" 3
+wait_for "Total optimization steps" 3
+keys n                                  # no older one: said so
+wait_for 'no older line with "optimization steps"' 3
 keys Escape
 keys d
 wait_for "diagnosis \(j/k scroll" 5

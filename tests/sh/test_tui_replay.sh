@@ -14,7 +14,12 @@ grep -q '"event":"fired","fault_id":"f1"' "$R/faults.jsonl" || fail "the recordi
 start 120 36 -- replay "$R" --speed 2
 wait_for "moni REPLAY" 10
 wait_for "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T" 3      # the run's own timestamps
-wait_for "cpu +firing +.*load=30%" 8
+wait_for "cpu +firing +30" 8                     # the dose first (requested 30%)
+keys Enter                                         # the row in detail
+wait_for "fault cpu \(j/k scroll" 5
+wait_for "parameters +.*load=30%" 5
+keys Escape
+wait_gone_from_screen "fault cpu \(j/k scroll"
 wait_for "loss [0-9]" 5
 wait_for "cpu +stopped" 8
 wait_for "kill +(firing|stopped)" 8
@@ -35,6 +40,8 @@ echo "$s" | grep -Eq "cpu +(armed|firing|stopped)" && fail "blind replay shows t
 echo "$s" | grep -A1 " Timeline " | tail -n 1 | grep -q "━" && fail "blind replay shows the fault window"
 keys d     # no diagnosis in a blind replay
 wait_for "no diagnosis available" 3
+keys Enter # nor a fault's details
+wait_for "faults are hidden in a blind replay" 3
 keys q
 wait_exit 10 >/dev/null
 

@@ -29,8 +29,15 @@ keys j k    # keys while too small do nothing harmful
 T resize-window -t m -x 100 -y 30
 wait_for "Faults .*a arm" 5
 screen | grep -q "too small" && fail "message stayed after enlarging"
-# R restarts the workload (sleep dies on SIGTERM at once)
+# R asks, n keeps it; then R and y restart the workload (sleep dies on SIGTERM at once)
 keys R
+wait_for "restart the workload\?" 5
+keys n
+wait_for "restart cancelled" 5
+screen | grep -q "(restarted)" && fail "n restarted the workload"
+keys R
+wait_for "restart the workload\?" 5
+keys y
 wait_for "running pid [0-9]+ \(restarted\)" 10
 keys q
 rc=$(wait_exit 20)

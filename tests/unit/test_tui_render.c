@@ -29,7 +29,14 @@ static int quits, fires;
 static size_t mock_params(void *ctx, const char *kind, struct tui_param *out, size_t max)
 {
     (void)ctx;
-    (void)kind;
+    if (!strcmp(kind, "mem")) { /* a long form (net has 18 fields) */
+        size_t n = max < 18 ? max : 18;
+        for (size_t i = 0; i < n; i++) {
+            out[i] = (struct tui_param){"", "", "0", "a field"};
+            snprintf(out[i].name, sizeof out[i].name, i + 1 == n ? "lastfield" : "field%zu", i);
+        }
+        return n;
+    }
     if (max < 2)
         return 0;
     out[0] = (struct tui_param){"load", "%", "95%", "duty cycle"};
@@ -185,6 +192,9 @@ static void test_panes(void **state)
     assert_non_null(strstr(s, "42.5%"));          /* CPU bar */
     assert_non_null(strstr(s, "1.0G/4.0G"));      /* memory */
     assert_non_null(strstr(s, "no GPU: NVML"));   /* the reason, never zeros */
+    /* one line, in the GPU pane's title: the CPU pane takes the rest */
+    assert_int_equal(ui.rect[TUI_P_GPU].h, 1);
+    assert_int_equal(ui.rect[TUI_P_CPU].y, ui.rect[TUI_P_GPU].y + 1);
     assert_non_null(strstr(s, "loss NaN"));       /* NaN shown as such */
     assert_non_null(strstr(s, "disk rd   2.0M")); /* compact I/O at 80x24 */
     assert_non_null(strstr(s, "net rx       -"));  /* missing is "-", not 0 */
@@ -212,12 +222,13 @@ static void test_keys(void **state)
     assert_int_equal(ui.fault_sel, 1);
     tui_key(&ui, 'k');
     assert_int_equal(ui.fault_sel, 0);
-    /* arm form: defaults filled, inline validation, then arm */
+    /* arm form: empty fields show the defaults (not given), inline validation,
+     * then arm with only what was typed */
     tui_key(&ui, 'a');
     assert_int_equal(ui.overlay, TUI_O_FORM);
-    assert_string_equal(ui.form.val[0], "95%");
-    for (int i = 0; i < 3; i++)
-        tui_key(&ui, KEY_BACKSPACE);
+    assert_string_equal(ui.form.val[0], "");
+    tui_draw(&ui);
+    assert_non_null(strstr(grab(), "95%"));
     tui_key(&ui, '1');
     tui_key(&ui, '5');
     tui_key(&ui, '0');
@@ -230,7 +241,7 @@ static void test_keys(void **state)
     tui_key(&ui, '\r');
     assert_int_equal(ui.overlay, TUI_O_NONE);
     assert_string_equal(armed_kind, "cpu");
-    assert_string_equal(armed_vals, "load=1 workers=1 ");
+    assert_string_equal(armed_vals, "load=1 ");
     tui_key(&ui, 'f');
     assert_int_equal(fires, 1);
     /* mark */
@@ -268,6 +279,57 @@ static void test_keys(void **state)
     assert_false(ui.paused);
 }
 
+/* A form longer than the screen scrolls: every field is reachable (the net form's
+ * port, direction and window were cut off at 12 fields). */
+static void test_long_form(void **state)
+{
+    (void)state;
+    tui_key(&ui, '2');
+    tui_key(&ui, 'a');
+    assert_int_equal(ui.overlay, TUI_O_FORM);
+    assert_int_equal(ui.form.n, 18);
+    tui_draw(&ui);
+    const char *s = grab();
+    assert_non_null(strstr(s, "arm mem: fields 1-"));
+    assert_null(strstr(s, "lastfield"));
+    for (int i = 0; i < 17; i++)
+        tui_key(&ui, KEY_DOWN);
+    tui_draw(&ui);
+    s = grab();
+    assert_non_null(strstr(s, "lastfield"));
+    assert_non_null(strstr(s, "-18 of 18"));
+    tui_key(&ui, '7');
+    tui_key(&ui, KEY_PPAGE);
+    tui_key(&ui, KEY_PPAGE);
+    assert_int_equal(ui.form.cur, 0);
+    tui_draw(&ui);
+    assert_non_null(strstr(grab(), "field0"));
+    tui_key(&ui, '\r');
+    assert_int_equal(ui.overlay, TUI_O_NONE);
+    assert_string_equal(armed_kind, "mem");
+    assert_string_equal(armed_vals, "lastfield=7 ");
+}
+
+/* A firing fault's row shows its dose (requested->delivered) even in a narrow pane,
+ * before the long parameter list. */
+static void test_fault_row(void **state)
+{
+    (void)state;
+    struct tui_fault_row *f = &model.faults[0];
+    f->state = TUI_F_FIRING;
+    snprintf(f->dose, sizeof f->dose, "95%%->93%%");
+    snprintf(f->params, sizeof f->params, "workers=2 load=95%% cpus=0-3 mode=duty period=100ms");
+    f->elapsed_ns = 5 * MONI_NS_PER_SEC;
+    f->remaining_ns = 25 * MONI_NS_PER_SEC;
+    model.version++;
+    tui_draw(&ui);
+    const char *s = grab();
+    assert_non_null(strstr(s, "1 cpu       firing  95%->93% 00:05"));
+    f->state = TUI_F_IDLE;
+    f->dose[0] = f->params[0] = 0;
+    f->elapsed_ns = f->remaining_ns = -1;
+}
+
 static void test_too_small(void **state)
 {
     (void)state;
@@ -286,6 +348,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_panes),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_long_form),
+        cmocka_unit_test(test_fault_row),
         cmocka_unit_test(test_too_small),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
