@@ -1,7 +1,8 @@
 /* cmd/cmd-validate.c — `moni validate [--baseline DIR] [--grid D] [--json] RUN...`:
  * a data-quality report per run (see core/validate.c).  A plan's output directory
  * validates every run in it against its "baseline" run when there is one.  Exit 0
- * when every run is clean, 1 when problems were found. */
+ * when every run is clean, 1 when problems were found.  --detectors: the L2/L3
+ * detectors' evaluation table instead (core/score.c). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,76 @@ static int validate_run(const char *run, void *arg)
     return validate_one(run, a->baseline, a->grid, a->json);
 }
 
+/* --detectors: the runs named baseline* (or --baseline) train the L2/L3 detectors,
+ * the others are scored and the evaluation table printed; a plan's output directory
+ * also gets detectors.csv. */
+struct run_list {
+    char *path[1024];
+    bool is_base[1024];
+    size_t n;
+    const char *baseline;
+};
+
+static int collect_run(const char *run, void *arg)
+{
+    struct run_list *l = arg;
+    if (l->n == 1024)
+        return MONI_EXIT_OK;
+    const char *base = strrchr(run, '/');
+    base = base ? base + 1 : run;
+    l->is_base[l->n] = l->baseline ? !strcmp(run, l->baseline) : !strncmp(base, "baseline", 8);
+    l->path[l->n] = strdup(run);
+    if (l->path[l->n])
+        l->n++;
+    return MONI_EXIT_OK;
+}
+
+static int validate_detectors(struct cmd_args *a, const char *baseline, int64_t grid)
+{
+    struct run_list *l = calloc(1, sizeof *l);
+    if (!l)
+        return MONI_EXIT_FAIL;
+    l->baseline = baseline;
+    int rc = MONI_EXIT_OK;
+    for (int i = 0; i < a->npos && rc == MONI_EXIT_OK; i++)
+        rc = dataset_for_each_run(a->pos[i], "validate", collect_run, l);
+    const char *train[64], *runs[1024];
+    size_t nt = 0, nr = 0;
+    char sibling[PATH_MAX];
+    if (!baseline && a->npos >= 1 && dataset_is_run_dir(a->pos[0]) &&
+        find_baseline(a->pos[0], sibling, sizeof sibling))
+        baseline = sibling; /* a run of a plan: its plan's baseline */
+    if (baseline)
+        train[nt++] = baseline;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->is_base[i] && !baseline && nt < 64)
+            train[nt++] = l->path[i];
+        else if (!l->is_base[i])
+            runs[nr++] = l->path[i];
+    }
+    char csv[PATH_MAX + 32] = "";
+    if (a->npos == 1 && !dataset_is_run_dir(a->pos[0]))
+        snprintf(csv, sizeof csv, "%s/detectors.csv", a->pos[0]);
+    if (rc == MONI_EXIT_OK && !nt) {
+        moni_err("validate: --detectors: no healthy run to train on (a run named baseline, "
+                 "or --baseline RUN_DIR)");
+        rc = MONI_EXIT_USAGE;
+    }
+    if (rc == MONI_EXIT_OK) {
+        struct detect_opts o = {.train = train, .ntrain = nt, .grid_ns = grid,
+                                .table = stdout, .csv_path = csv[0] ? csv : NULL};
+        char err[1024];
+        if (detect_score_runs(runs, nr, &o, err, sizeof err) < 0) {
+            moni_err("validate: %s", err);
+            rc = MONI_EXIT_FAIL;
+        }
+    }
+    for (size_t i = 0; i < l->n; i++)
+        free(l->path[i]);
+    free(l);
+    return rc;
+}
+
 static int cmd_validate_exec(struct cmd_args *a)
 {
     const char *baseline = cmd_arg(a, "baseline"), *v = cmd_arg(a, "grid");
@@ -73,6 +144,8 @@ static int cmd_validate_exec(struct cmd_args *a)
             return MONI_EXIT_USAGE;
         }
     }
+    if (cmd_flag(a, "detectors"))
+        return validate_detectors(a, baseline, grid);
     struct validate_args args = {baseline, grid, json};
     int rc = MONI_EXIT_OK;
     for (int i = 0; i < a->npos; i++) {
@@ -87,12 +160,14 @@ static const struct cmd_opt validate_opts[] = {
     {"baseline", 0, "RUN_DIR", 0, "a healthy run to measure fault effects against"},
     {"grid", 0, "D", 0, "grid step (default 1s, at least 10ms)"},
     {"json", 0, NULL, 0, "the report as JSON"},
+    {"detectors", 0, NULL, 0,
+     "train the Isolation Forest and autoencoder on the baseline runs, evaluate on the others"},
     {0},
 };
 
 const struct cmd_entry cmd_validate_entry = {
     .name = "validate",
-    .usage = "validate [--baseline RUN_DIR] [--grid D] [--json] RUN_DIR...",
+    .usage = "validate [--baseline RUN_DIR] [--grid D] [--json] [--detectors] RUN_DIR...",
     .summary = "data-quality report per run: gaps, time, labels, fault effects",
     .args = {.opts = validate_opts, .min_pos = 1, .max_pos = 256, .pos_name = "RUN_DIR"},
     .exec = cmd_validate_exec,

@@ -114,6 +114,7 @@ extern const struct cmd_entry cmd_parse_entry;
 extern const struct cmd_entry cmd_diagnose_entry;
 extern const struct cmd_entry cmd_build_entry;
 extern const struct cmd_entry cmd_validate_entry;
+extern const struct cmd_entry cmd_detect_entry;
 extern const struct cmd_entry cmd_replay_entry;
 extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_recover_entry;

@@ -346,6 +346,26 @@ bool dataset_is_run_dir(const char *dir);
 int dataset_for_each_run(const char *dir, const char *cmd, int (*fn)(const char *run, void *arg),
                          void *arg);
 
+/* L2 and L3 detectors (issue 18; core/score.c): an Isolation Forest and an
+ * autoencoder fitted on the standardised rows of healthy runs (train), then scoring
+ * every row of runs.  With write_scores each run gets scores.csv and one
+ * TimeEval-style file per model (scores-iforest.ts, scores-autoencoder.ts); with
+ * export_dir the standardised matrices go there (train.csv, score-N.csv).  The
+ * evaluation table (per model and fault kind) goes to table (text) and csv_path
+ * (detectors.csv) when given.  0, or -1 with err. */
+struct detect_opts {
+    const char *const *train;
+    size_t ntrain;
+    int64_t grid_ns;        /* 0 = 1 s */
+    bool write_scores;
+    const char *export_dir; /* or NULL */
+    FILE *table;            /* or NULL */
+    const char *csv_path;   /* or NULL */
+    uint64_t seed;
+};
+int detect_score_runs(const char *const *runs, size_t nruns, const struct detect_opts *o,
+                      char *err, size_t errlen);
+
 /* A plan (moni-plan(5)): experiments, each one run of a workload with faults. */
 struct plan_fault {
     char *kind;          /* a fault kind (fault_find) or "knob" */

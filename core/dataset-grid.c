@@ -96,11 +96,15 @@ size_t ds_stats(const struct ds *d, size_t col, size_t a, size_t b, const unsign
 }
 
 
-/* "disk_read_total" -> "disk_read_per_s", "psi_io_some_total_us" -> "psi_io_some_us_per_s" */
+/* "disk_read_total" -> "disk_read_per_s", "psi_io_some_total_us" -> "psi_io_some_us_per_s",
+ * "gpu0_ecc_corrected" -> "gpu0_ecc_corrected_per_s" */
 static void counter_rate_name(const char *name, char *out, size_t len)
 {
     const char *t = strstr(name, "_total");
-    snprintf(out, len, "%.*s%s_per_s", (int)(t - name), name, t + 6);
+    if (!t)
+        snprintf(out, len, "%s_per_s", name);
+    else
+        snprintf(out, len, "%.*s%s_per_s", (int)(t - name), name, t + 6);
 }
 
 
@@ -158,6 +162,8 @@ void ds_fill_samples(struct ds *d, const struct ds_raw *rs, const int *colmap)
     }
     for (size_t r = 0; r < d->nrows; r++) {
         for (size_t c = 0; c < nc; c++) {
+            if (colmap[c] < 0)
+                continue; /* left out: no sample fills it */
             size_t k = r * nc + c, o = r * d->ncols + (size_t)colmap[c];
             if (rs->counter[c]) {
                 if (!cell_t[k])
@@ -306,6 +312,13 @@ static int metric_record(struct ds *d, struct train_acc *acc, const cJSON *field
                 !isfinite(v) && in_grid) {
                 d->val[r * d->ncols + (size_t)flag0 + 1] = 1; /* event_nan */
             }
+            if (!strcmp(train_cols[c].col, "loss") && in_grid) {
+                /* loss_nan (just before the flags): a NaN loss is not a missing one */
+                size_t k = r * d->ncols + (size_t)flag0 - 1;
+                d->valid[k] = 1;
+                if (!isfinite(v))
+                    d->val[k] = 1;
+            }
             if (in_grid) {
                 acc->sum[r * ntrain + c] += v;
                 acc->cnt[r * ntrain + c]++;
@@ -395,7 +408,7 @@ out:
     free(acc.cnt);
 }
 
-/* The log's columns: training metrics, then event flags. */
+/* The log's columns: training metrics, loss_nan, then event flags. */
 int ds_add_log_cols(struct ds *d, int *train0, int *flag0)
 {
     *train0 = *flag0 = -1;
@@ -406,6 +419,10 @@ int ds_add_log_cols(struct ds *d, int *train0, int *flag0)
         if (c == 0)
             *train0 = k;
     }
+    /* 1 where a logged loss was NaN or infinite, 0 where it was finite, missing where
+     * no loss was logged (both an empty cell and "nan" read as NaN in pandas) */
+    if (ds_add_col(d, "loss_nan", DS_FLAG) < 0)
+        return -1;
     for (size_t c = 0; c < MONI_ARRAY_LEN(flag_cols); c++) {
         int k = ds_add_col(d, flag_cols[c].col, DS_FLAG);
         if (k < 0)
@@ -427,6 +444,19 @@ int ds_add_sample_cols(struct ds *d, const struct ds_raw *rs, int *colmap, bool 
             counter_rate_name(rs->names[c], name, sizeof name);
         else
             ds_copy(name, sizeof name, rs->names[c]);
+        bool filled = false;
+        for (size_t i = 0; i < rs->n && !filled; i++)
+            filled = rs->valid[i * rs->ncols + c];
+        if (!filled && rs->n) {
+            /* a column this machine cannot fill: out of the matrix, noted in meta.json */
+            char **l = realloc(d->left_out, (d->nleft_out + 1) * sizeof *l);
+            if (!l || !(l[d->nleft_out] = strdup(rs->names[c])))
+                return -1;
+            d->left_out = l;
+            d->nleft_out++;
+            colmap[c] = -1;
+            continue;
+        }
         colmap[c] = ds_add_col(d, name, rs->counter[c] ? DS_COUNTER : DS_GAUGE);
         if (colmap[c] < 0)
             return -1;

@@ -78,6 +78,10 @@ struct ds {
     size_t ndets;
     bool dets_ran;
     bool has_live_detections; /* detections.jsonl exists already */
+    /* samples.csv columns no sample fills (gpu0_* without a GPU): left out of the
+     * matrix, named in meta.json */
+    char **left_out;
+    size_t nleft_out;
 };
 /* After reading a file to its end: notes a torn last line (and the run incomplete). */
 struct rundir_lines;
@@ -136,7 +140,8 @@ struct ds_phase_change {
     int phase;
 };
 int ds_add_col(struct ds *d, const char *name, enum ds_kind kind);
-/* The samples' columns (counters renamed to rates); colmap: raw column -> grid column.
+/* The samples' columns (counters renamed to rates); colmap: raw column -> grid column,
+ * -1 for a column no sample fills (left out, named in d->left_out).
  * *heartbeat: the samples carry a heartbeat of their own.  0 or -1. */
 int ds_add_sample_cols(struct ds *d, const struct ds_raw *rs, int *colmap, bool *heartbeat);
 /* The training metrics and the event flags from events.jsonl: first column of each. */

@@ -171,6 +171,14 @@ struct base_stats {
     size_t n;
 };
 
+/* Moving averages of the kernel (load1/5/15, PSI's avg10/60/300) trail the effect by
+ * design: they say an effect happened, never when it ended. */
+static bool lags_by_design(const char *name)
+{
+    return !strcmp(name, "load1") || !strcmp(name, "load5") || !strcmp(name, "load15") ||
+           (!strncmp(name, "psi_", 4) && strstr(name, "_avg"));
+}
+
 static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_stats *bs)
 {
     size_t a = ds_row_of(d, f->start);
@@ -197,7 +205,7 @@ static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_st
                          d->cols[c].name);
         if (w > 0 && (size_t)w < sizeof f->affected - n)
             n += (size_t)w;
-        if (nmoved < MONI_ARRAY_LEN(moved)) {
+        if (nmoved < MONI_ARRAY_LEN(moved) && !lags_by_design(d->cols[c].name)) {
             moved[nmoved] = (int)c;
             bmean[nmoved] = mb;
             bsd[nmoved] = sb;
@@ -207,11 +215,13 @@ static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_st
     f->effect_end = f->end;
     if (f->label_kind != DS_LABEL_INTERVAL || !nmoved)
         return;
-    /* extend while any moved channel stays beyond 3 sd (and 5%) of its baseline,
-     * for at most the fault's own length plus 30 s */
+    /* extend while any moved channel (not a lagging average) stays beyond 3 sd (and
+     * 5%) of its baseline, for at most the fault's own length plus 30 s */
     size_t limit = b + (b - a + 1) + (size_t)(30 * MONI_NS_PER_SEC / d->grid_ns);
     size_t r = b + 1;
     for (; r < d->nrows && r <= limit; r++) {
+        if (d->phase[r] == DS_PH_FINISHED || d->phase[r] == DS_PH_IDLE)
+            break; /* the job is not running: nothing of it can stay away */
         bool away = false;
         for (size_t k = 0; k < nmoved && !away; k++) {
             double v;
@@ -258,7 +268,20 @@ void ds_compute_labels(struct ds *d)
                 inside[r] = 1;
         }
     }
-    /* the baseline (rows outside every window) is the same for every fault */
+    /* the baseline (rows outside every window) is the same for every fault: the
+     * rows where the job runs when there are enough of them, so that its idle and
+     * finished rows do not hide what a fault did to its CPU share or progress */
+    size_t running = 0;
+    for (size_t r = 0; inside && r < d->nrows; r++) {
+        bool run = d->phase[r] == DS_PH_TRAIN || d->phase[r] == DS_PH_EVAL ||
+                   d->phase[r] == DS_PH_CKPT;
+        if (!run && !inside[r])
+            inside[r] = 2; /* outside the baseline, not in a window */
+        running += run && !inside[r];
+    }
+    for (size_t r = 0; inside && running < 10 && r < d->nrows; r++)
+        if (inside[r] == 2)
+            inside[r] = 0; /* too few running rows: every row outside the windows */
     struct base_stats *bs = d->nfaults && inside ? calloc(d->ncols + 1, sizeof *bs) : NULL;
     for (size_t c = 0; bs && c < d->ncols; c++)
         bs[c].n = ds_stats(d, c, 0, d->nrows, inside, &bs[c].mean, &bs[c].sd);

@@ -390,6 +390,9 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
         an += d->anomaly[r];
     cJSON_AddNumberToObject(ds, "anomalous_rows", (double)an);
     cJSON_AddBoolToObject(ds, "incomplete", d->incomplete);
+    cJSON *left = cJSON_AddArrayToObject(ds, "columns_left_out");
+    for (size_t i = 0; left && i < d->nleft_out; i++)
+        cJSON_AddItemToArray(left, cJSON_CreateString(d->left_out[i]));
     cJSON_AddStringToObject(ds, "built", moni_fmt_iso(moni_now().real_ns, iso, sizeof iso));
     int rc = rundir_meta_write(d->dir, meta, err, errlen);
     cJSON_Delete(meta);

@@ -44,11 +44,29 @@ static void raw_free(struct ds_raw *rs)
     free(rs->valid);
 }
 
-/* Cumulative columns (rates are derived per cell): "*_total" by convention. */
+/* Cumulative columns (rates are derived per cell) of a run recorded before meta.json
+ * had column_kinds: "*_total" and "*_total_us" by the convention of those versions;
+ * "*_total_bytes" are capacities (mem_total_bytes), gauges. */
 static bool is_counter_name(const char *name)
 {
     size_t n = strlen(name);
+    if (n > 12 && !strcmp(name + n - 12, "_total_bytes"))
+        return false;
     return (n > 6 && !strcmp(name + n - 6, "_total")) || strstr(name, "_total_");
+}
+
+/* The kinds the sources declared (meta.json "column_kinds": name -> "gauge" or
+ * "counter") win over the names. */
+static void apply_column_kinds(struct ds_raw *rs, const cJSON *meta)
+{
+    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(meta, "column_kinds");
+    if (!cJSON_IsObject(kinds))
+        return;
+    for (size_t c = 0; c < rs->ncols; c++) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(kinds, rs->names[c]);
+        if (cJSON_IsString(k))
+            rs->counter[c] = !strcmp(k->valuestring, "counter");
+    }
 }
 
 static int raw_columns(struct ds_raw *rs, const struct rundir_samples *s)
@@ -455,6 +473,8 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     char merr[RUNDIR_ERR_LEN];
     bool have_meta = rundir_meta_load(run_dir, &meta, merr, sizeof merr) == 0;
     read_meta(d, &meta, have_meta);
+    if (have_meta)
+        apply_column_kinds(&rs, meta.root);
     if (have_meta) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(meta.root, "start_mono_ns");
         d->span_lo = cJSON_IsNumber(a) ? (int64_t)a->valuedouble : 0;
@@ -490,6 +510,9 @@ void ds_free(struct ds *d)
     free(d->anomaly);
     free(d->faults);
     free(d->dets);
+    for (size_t i = 0; i < d->nleft_out; i++)
+        free(d->left_out[i]);
+    free(d->left_out);
     memset(d, 0, sizeof *d);
 }
 

@@ -106,6 +106,10 @@ void obs_linebuf_free(struct obs_linebuf *lb);
  * is reported to the caller rather than as exit status 127. ----------------------- */
 /* Finds name on $PATH (or takes it as a path if it has a '/'); 0 or -1 (errno set). */
 int obs_which(const char *name, char *out, size_t len);
+/* fs_out_used_pct from statvfs block counts as df(1) computes it: used / (used +
+ * available to unprivileged users), used = blocks - free; NaN when both are 0. */
+double obs_fs_used_pct(unsigned long long blocks, unsigned long long bfree,
+                       unsigned long long bavail);
 struct obs_spawn_opts {
     int stdin_fd, stdout_fd, stderr_fd; /* -1 = /dev/null */
     bool new_group;                     /* setpgid(0, 0) */

@@ -412,6 +412,12 @@ static cJSON *build_meta(struct session *s)
         cJSON_AddItemToArray(srcs, o);
     }
     cJSON_AddNumberToObject(m, "columns", (double)s->frame.ncols);
+    /* each column's kind as its source declared it: the dataset derives rates from
+     * the counters, never from a name */
+    cJSON *kinds = cJSON_AddObjectToObject(m, "column_kinds");
+    for (size_t i = 0; kinds && i < s->frame.ncols; i++)
+        cJSON_AddStringToObject(kinds, s->frame.cols[i].name,
+                                s->frame.cols[i].kind == METRIC_COUNTER ? "counter" : "gauge");
     cJSON_AddItemToObject(m, "notes", cJSON_Duplicate(s->notes, true));
     for (cJSON *e = s->extra->child; e; e = e->next)
         cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, true));

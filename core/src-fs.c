@@ -28,6 +28,16 @@ static int fs_init(struct session *s, struct frame *f, void *arg, void **state, 
     return 0;
 }
 
+double obs_fs_used_pct(unsigned long long blocks, unsigned long long bfree,
+                       unsigned long long bavail)
+{
+    /* the blocks reserved for root are neither used nor available, as in df */
+    unsigned long long used = blocks > bfree ? blocks - bfree : 0;
+    if (used + bavail == 0)
+        return 0.0 / 0.0;
+    return 100.0 * (double)used / (double)(used + bavail);
+}
+
 static void fs_sample(struct session *s, void *state, struct frame *f)
 {
     struct fs_state *st = state;
@@ -35,7 +45,9 @@ static void fs_sample(struct session *s, void *state, struct frame *f)
     struct statvfs sv;
     if (statvfs(dir ? dir : ".", &sv) != 0 || sv.f_blocks == 0)
         return; /* missing, not 0 */
-    frame_set(f, st->used, 100.0 * (1.0 - (double)sv.f_bfree / (double)sv.f_blocks));
+    double pct = obs_fs_used_pct(sv.f_blocks, sv.f_bfree, sv.f_bavail);
+    if (pct == pct) /* not NaN */
+        frame_set(f, st->used, pct);
     frame_set(f, st->free_, (double)sv.f_bavail * (double)sv.f_frsize);
 }
 
