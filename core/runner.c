@@ -601,6 +601,27 @@ static void write_labels_meta(struct runner *r)
 
 /* ---- API ----------------------------------------------------------------------------- */
 
+/* The rule packs: built-in, the user's and --rules.  Without installed packs the run
+ * still goes on (no events), and says so.  NULL with err on a bad pack. */
+static struct lp_rules *load_rules(const struct runner_opts *opts, char *err, size_t errlen)
+{
+    struct lp_rules *rules = lp_rules_load(opts->rule_paths, opts->nrule_paths,
+                                           LP_LOAD_BUILTIN | LP_LOAD_USER, err, errlen);
+    if (!rules && strstr(err, "not found")) {
+        if (!opts->quiet)
+            moni_warn("%s; the log is recorded but not parsed", err);
+        rules = lp_rules_load(opts->rule_paths, opts->nrule_paths, LP_LOAD_USER, err, errlen);
+        if (!rules) {
+            rules = lp_rules_new();
+            if (rules && lp_rules_finish(rules, err, errlen) < 0) {
+                lp_rules_free(rules);
+                rules = NULL;
+            }
+        }
+    }
+    return rules;
+}
+
 struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts, char *err,
                           size_t errlen, bool *usage_error)
 {
@@ -646,21 +667,7 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         goto fail;
     }
     r->rlsim = is_builtin(r->argv[0], "moni-rlsim");
-    r->rules = lp_rules_load(opts->rule_paths, opts->nrule_paths, LP_LOAD_BUILTIN | LP_LOAD_USER,
-                             err, errlen);
-    if (!r->rules && strstr(err, "not found")) {
-        /* no installed packs: still run (no events), and say so */
-        if (!opts->quiet)
-            moni_warn("%s; the log is recorded but not parsed", err);
-        r->rules = lp_rules_load(opts->rule_paths, opts->nrule_paths, LP_LOAD_USER, err, errlen);
-        if (!r->rules) {
-            r->rules = lp_rules_new();
-            if (r->rules && lp_rules_finish(r->rules, err, errlen) < 0) {
-                lp_rules_free(r->rules);
-                r->rules = NULL;
-            }
-        }
-    }
+    r->rules = load_rules(opts, err, errlen);
     if (!r->rules) {
         *usage_error = true;
         goto fail;
