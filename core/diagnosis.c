@@ -48,6 +48,10 @@ static const struct {
                   "checkpoints elsewhere", false},
     {"CUDA_OutOfMemory", "lower the batch size or sequence length, free other GPU users, "
                          "or enable activation checkpointing", false},
+    {"Straggler", "one process or node runs slower than its peers: check its CPU quota and "
+                  "throttling (cpu.stat), its node's load, or move it", false},
+    {"Clock_Skew", "the job's wall clock jumped or drifts: check NTP/chrony on the node; "
+                   "timeouts and timestamps computed from it are wrong", false},
     {"Slowdown", "progress slowed without a resource cause seen: compare with the phases "
                  "and the log around that time", true},
     {"Process_Crash", "the job exited with an error: its last error lines say why", true},
