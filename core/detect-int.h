@@ -69,12 +69,12 @@ struct det_ctx {
 };
 
 /* A condition that must hold need_on_s before it fires and be gone need_off_s
- * before it may fire again. */
+ * before it may fire again.  All zero is a valid, inactive latch (detector states
+ * are zeroed per run). */
 struct det_latch {
-    bool active;
+    bool active, on_set, off_set;
     double on_since, off_since;
 };
-void det_latch_init(struct det_latch *l);
 /* Returns true on the onset (the moment it becomes active). */
 bool det_latch_update(struct det_latch *l, bool cond, double t, double need_on_s,
                       double need_off_s);

@@ -45,28 +45,18 @@ bool det_falling(const struct det_series *s, double min_rate, double min_r2, int
     return whole;
 }
 
-static void latch_once(struct det_latch *l, bool *init)
-{
-    if (!*init) {
-        det_latch_init(l);
-        *init = true;
-    }
-}
-
 #define MIB (1024.0 * 1024.0)
 
 /* ---- cpu_contention --------------------------------------------------------------- */
 
 struct contention_state {
     struct det_latch latch;
-    bool init;
     double proc_base, other_base, psi_base, last_t;
 };
 
 static bool contention_tick(struct det_ctx *c, void *state, struct detection *out)
 {
     struct contention_state *st = state;
-    latch_once(&st->latch, &st->init);
     const double warmup = c->p[0], tau = c->p[1], share_drop = c->p[2], other_rise = c->p[3],
                  psi_min = c->p[4], psi_rise = c->p[5], sustain = c->p[6], clear = c->p[7];
     double proc = c->col[DC_PROC_CPU], cpu = c->col[DC_CPU_PCT], psi = c->col[DC_PSI_CPU];
@@ -134,14 +124,12 @@ const struct detector_ops det_cpu_contention = {
 
 struct io_state {
     struct det_latch latch;
-    bool init;
     double psi_base, iow_base, last_t;
 };
 
 static bool io_tick(struct det_ctx *c, void *state, struct detection *out)
 {
     struct io_state *st = state;
-    latch_once(&st->latch, &st->init);
     const double warmup = c->p[0], tau = c->p[1], psi_min = c->p[2], rise = c->p[3],
                  iow_min = c->p[4], slow_ratio = c->p[5], need_slow = c->p[6],
                  sustain = c->p[7], clear = c->p[8];
@@ -204,13 +192,11 @@ const struct detector_ops det_io_bottleneck = {
 struct mem_state {
     struct det_series rss, avail;
     struct det_latch latch;
-    bool init;
 };
 
 static bool mem_tick(struct det_ctx *c, void *state, struct detection *out)
 {
     struct mem_state *st = state;
-    latch_once(&st->latch, &st->init);
     const double warmup = c->p[0], window = c->p[1], min_points = c->p[2],
                  min_rate = c->p[3] * MIB, min_r2 = c->p[4], horizon = c->p[5], clear = c->p[6];
     double rss = c->col[DC_PROC_RSS], avail = c->col[DC_MEM_AVAIL];
@@ -271,14 +257,12 @@ const struct detector_ops det_memory_growth = {
 struct fill_state {
     struct det_series free, used;
     struct det_latch latch;
-    bool init;
 };
 
 /* Shared by fs_fill and gpu_mem: free falls toward 0, or used% jumps or is high. */
 static bool fill_check(struct det_ctx *c, struct fill_state *st, double free_v, double used_pct,
                        struct detection *out, const char *what)
 {
-    latch_once(&st->latch, &st->init);
     const double window = c->p[0], min_points = c->p[1], min_rate = c->p[2] * MIB,
                  min_r2 = c->p[3], horizon = c->p[4], used_max = c->p[5], jump = c->p[6],
                  clear = c->p[7];
@@ -374,13 +358,11 @@ const struct detector_ops det_gpu_mem = {
 
 struct net_state {
     struct det_latch latch;
-    bool init;
 };
 
 static bool net_tick(struct det_ctx *c, void *state, struct detection *out)
 {
     struct net_state *st = state;
-    latch_once(&st->latch, &st->init);
     const double window = c->p[0], min_events = c->p[1], clear = c->p[2];
     int n = det_series_count_since(&c->train->net_events, c->t, window);
     if (!det_latch_update(&st->latch, n >= (int)min_events, c->t, 0, clear))

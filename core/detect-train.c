@@ -224,16 +224,11 @@ const struct detector_ops det_no_convergence = {
 
 struct thr_state {
     struct det_latch latch;
-    bool init;
 };
 
 static bool thr_tick(struct det_ctx *c, void *state, struct detection *out)
 {
     struct thr_state *st = state;
-    if (!st->init) {
-        det_latch_init(&st->latch);
-        st->init = true;
-    }
     const double ratio = c->p[0], sustain = c->p[1], clear = c->p[2];
     bool cond = !c->ended && !isnan(c->rate) && !isnan(c->rate_base) && c->rate_base > 0 &&
                 c->rate < ratio * c->rate_base;

@@ -77,29 +77,27 @@ bool det_latch_update(struct det_latch *l, bool cond, double t, double need_on_s
                       double need_off_s)
 {
     if (cond) {
-        l->off_since = NAN;
-        if (isnan(l->on_since))
+        l->off_set = false;
+        if (!l->on_set) {
+            l->on_set = true;
             l->on_since = t;
+        }
         if (!l->active && t - l->on_since >= need_on_s - 1e-9) {
             l->active = true;
             return true;
         }
     } else {
-        l->on_since = NAN;
+        l->on_set = false;
         if (l->active) {
-            if (isnan(l->off_since))
+            if (!l->off_set) {
+                l->off_set = true;
                 l->off_since = t;
+            }
             if (t - l->off_since >= need_off_s - 1e-9)
                 l->active = false;
         }
     }
     return false;
-}
-
-void det_latch_init(struct det_latch *l)
-{
-    l->active = false;
-    l->on_since = l->off_since = NAN;
 }
 
 double det_ewma(double avg, double v, double dt, double tau_s)
