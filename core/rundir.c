@@ -447,7 +447,10 @@ int rundir_idx_next(struct rundir_lines *r, struct rundir_idx *x)
         *f3 = '\0';
         x->ts = f2 + 1;
     }
-    if (!x->mono && !(x->ts && moni_parse_iso(x->ts, &x->real) == 0))
+    /* both clocks when both are there: the diagnosis dates log lines by wall time */
+    if (x->ts && moni_parse_iso(x->ts, &x->real) != 0)
+        x->real = 0;
+    if (!x->mono && !x->real)
         return rundir_lines_bad(r, "mono_ns", "no readable time");
     return 1;
 }

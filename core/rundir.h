@@ -139,8 +139,8 @@ int rundir_samples_append(int fd, const struct frame *f);
 struct rundir_idx {
     uint64_t line;
     const char *ts;            /* as written */
-    int64_t mono;              /* 0 when unreadable ... */
-    int64_t real;              /* ... then parsed from ts */
+    int64_t mono;              /* 0 when unreadable */
+    int64_t real;              /* parsed from ts; 0 when unreadable */
     int stream;                /* 1 stdout, 2 stderr */
 };
 int rundir_idx_open(struct rundir_lines *r, const char *dir);

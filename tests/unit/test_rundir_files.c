@@ -227,6 +227,7 @@ static void test_idx_round_trip(void **state)
     assert_int_equal(rundir_idx_next(&r, &x), 1);
     assert_int_equal(x.line, 1);
     assert_int_equal(x.mono, T1.mono_ns);
+    assert_int_equal(x.real / 1000000, T1.real_ns / 1000000); /* the wall time too */
     assert_int_equal(x.stream, 1);
     assert_int_equal(rundir_idx_next(&r, &x), 1);
     assert_int_equal(x.mono, T2.mono_ns);
