@@ -5,8 +5,10 @@
 set -u
 . "$MONI_SRC/tests/sh/run_common.sh"
 d="$TMPDIR/run"
-"$M" run --quiet --out "$d" --interval 100ms --duration 4s -- "$PY" -c \
-    "import sys, time; time.sleep(1); sys.stdout.write('x' * 50000000 + '\n'); sys.stdout.flush(); time.sleep(30)" \
+# the run ends when the workload does, once the line is out (a fixed --duration lost
+# the line on a loaded machine where Python took longer to build it)
+"$M" run --quiet --out "$d" --interval 100ms --duration 120s -- "$PY" -c \
+    "import sys, time; time.sleep(1); sys.stdout.write('x' * 50000000 + '\n'); sys.stdout.flush(); time.sleep(2)" \
     >/dev/null 2>&1 || fail "run failed"
 [ "$(stat -c %s "$d/workload.log")" -eq 50000001 ] || fail "workload.log is $(stat -c %s "$d/workload.log") bytes"
 missed=$("$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))['ticks']['missed'])" "$d/meta.json")
