@@ -103,12 +103,39 @@ const struct detector_ops det_loss_nonfinite = {
 
 /* ---- loss_divergence: the loss climbs far above its best -------------------------- */
 
+/* Judged on medians: the level now is the median of the last 5 logged losses, the
+ * reference the median of up to 59 losses before them.  Minima are no reference: a
+ * healthy 15-epoch run logged 0.08 once among values of 0.2 to 0.4, and its later
+ * values then read as 3-5x "the best" all the time; a diverging loss, by contrast,
+ * leaves its own recent past behind within a few logged values. */
+#define DIV_NOW 5
+#define DIV_WIN 64
+
 struct divergence_state {
     long seen, count;
-    double best;
+    double recent[DIV_WIN];
+    double base; /* the reference at the last judgement */
     int above;
     bool fired;
 };
+
+/* The median of the logged losses from `skip` back to `skip + n` before the last. */
+static double recent_median(const struct divergence_state *st, int skip, int n)
+{
+    if (skip + n > st->count)
+        n = (int)st->count - skip;
+    if (n <= 0)
+        return NAN;
+    double v[DIV_WIN];
+    for (int i = 0; i < n; i++) { /* insertion sort of at most 64 */
+        double x = st->recent[(st->count - 1 - skip - i) % DIV_WIN];
+        int j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 static bool divergence_tick(struct det_ctx *c, void *state, struct detection *out)
 {
@@ -119,39 +146,51 @@ static bool divergence_tick(struct det_ctx *c, void *state, struct detection *ou
     if (fresh > tr->loss.n)
         fresh = tr->loss.n;
     st->seen = tr->nloss;
-    double last = NAN;
+    double last = NAN, level = NAN;
     bool blown = false;
     for (long i = tr->loss.n - fresh; i < tr->loss.n; i++) {
         double v = series_at(&tr->loss, (int)i, true);
-        if (++st->count == 1)
-            st->best = v;
-        if (st->count > (long)min_losses && st->best > 0 && v > ratio * st->best)
-            st->above++;
-        else
-            st->above = 0;
-        /* orders of magnitude above the best need no history: an lr of 10 takes a
+        if (!isfinite(v))
+            continue; /* loss_nonfinite's business */
+        /* orders of magnitude above the past need no history: an lr of 10 takes a
          * loss of 0.69 to 1e7 in one logging interval */
-        blown |= st->count >= 2 && st->best > 0 && v > extreme * st->best;
-        if (v < st->best)
-            st->best = v;
+        double past = recent_median(st, 0, DIV_WIN);
+        if (st->count >= 2 && past > 0 && v > extreme * past) {
+            blown = true;
+            st->base = past;
+        }
+        st->recent[st->count++ % DIV_WIN] = v;
+        if (blown)
+            break;
+        level = recent_median(st, 0, DIV_NOW);
+        double base = recent_median(st, DIV_NOW, DIV_WIN - DIV_NOW);
+        if (st->count > (long)min_losses && base > 0 && level > ratio * base) {
+            if (!st->above)
+                st->base = base;
+            st->above++;
+        } else {
+            st->above = 0;
+        }
         last = v;
     }
     if (st->fired || (st->above < (int)sustain && !blown))
         return false;
     st->fired = true;
-    out->score = last / st->best;
+    double shown = blown ? st->recent[(st->count - 1) % DIV_WIN] : level;
+    (void)last;
+    out->score = shown / st->base;
     out->threshold = ratio;
-    DET_EVIDENCE(out, "the loss rose to %.4g, %.3gx its best %.4g (%d logged value%s above %gx)",
-                 last, last / st->best, st->best, st->above > 1 ? st->above : 1,
-                 st->above > 1 ? "s" : "", blown ? extreme : ratio);
+    DET_EVIDENCE(out, "the loss rose to %.4g, %.3gx its level before, %.4g (%s)", shown,
+                 shown / st->base, st->base,
+                 blown ? "one logged value" : "median of the last 5 logged values");
     return true;
 }
 
 static const struct det_param divergence_params[] = {
-    {"ratio", 3, "the loss is this many times its lowest value so far"},
+    {"ratio", 3, "the median of the last 5 losses is this many times the median of the 59 before"},
     {"min_losses", 10, "logged losses before the detector judges"},
-    {"sustain", 3, "logged losses in a row above the ratio"},
-    {"extreme_ratio", 100, "a loss this many times its best is divergence at once"},
+    {"sustain", 1, "logged losses in a row whose 5-median is above the ratio (a median is 3 values already)"},
+    {"extreme_ratio", 100, "a loss this many times the median before it is divergence at once"},
     {NULL, 0, NULL},
 };
 
