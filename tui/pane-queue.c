@@ -1,5 +1,6 @@
 /* tui/pane-queue.c — the plan's queue view, drawn over the panes: every experiment
- * of the loaded plan with its state (queued, running, done, failed, skipped), the
+ * of the loaded plan with its state (queued, running, done, failed, skipped; after
+ * an abort: aborted, not run), the
  * running one's progress, the plan's ETA, and the keys that run, skip and abort
  * it (the same actions as the :run, :skip and :abort commands). */
 #include <curses.h>
@@ -16,7 +17,7 @@ static enum tui_role state_role(const char *state)
         return TUI_R_OK;
     if (!strcmp(state, "failed"))
         return TUI_R_ERROR;
-    if (!strcmp(state, "skipped"))
+    if (!strcmp(state, "skipped") || !strcmp(state, "not run") || !strcmp(state, "aborted"))
         return TUI_R_MUTED;
     return TUI_R_DIALOG;
 }

@@ -38,6 +38,7 @@ struct tui_console {
     long item;                 /* the queue item in the live view, -1 */
     bool plan_running;         /* start items in turn */
     bool plan_failed;          /* an item failed: exit 1 */
+    bool cmd_for_plan;         /* --plan with -- CMD: CMD runs every experiment */
     int64_t next_at;           /* no start before: the finished item's cooldown */
     int wait_timer;
     /* the default workload: moni-train writing its checkpoints in the run */
@@ -48,11 +49,12 @@ struct tui_console {
 
 /* ---- one run ------------------------------------------------------------------------ */
 
-/* The workload: the console's CMD, the experiment's, or moni-train.  NULL with err. */
+/* The workload: the console's CMD (for a plan loaded live, only its own run), the
+ * experiment's, or moni-train.  NULL with err. */
 static char *const *pick_workload(struct tui_console *c, const struct plan_experiment *exp,
                                   const char *dir, char *err, size_t errlen)
 {
-    if (c->o.cmd)
+    if (c->o.cmd && (!exp || c->cmd_for_plan))
         return c->o.cmd;
     if (exp && exp->argv)
         return exp->argv;
@@ -355,14 +357,18 @@ bool tui_plan_item(const struct tui *ui, size_t idx, const char **name, const ch
     *name = info.name;
     *outcome = info.state == QUEUE_ITEM_DONE ? info.outcome : "";
     *exit_status = info.exit;
+    struct queue_progress qp;
+    queue_progress(c->queue, &qp);
     if (info.state == QUEUE_ITEM_PENDING)
-        *state = "queued";
+        *state = qp.interrupted ? "not run" : "queued";
     else if (info.state == QUEUE_ITEM_RUNNING)
         *state = "running";
     else if (!strcmp(info.outcome, "skipped"))
         *state = "skipped";
     else if (!strcmp(info.outcome, "completed") || !strcmp(info.outcome, "failed_as_injected"))
         *state = "done";
+    else if (!strcmp(info.outcome, "interrupted"))
+        *state = "aborted";
     else
         *state = "failed";
     return true;
@@ -510,6 +516,7 @@ static int first_run(struct tui_console *c)
             return MONI_EXIT_FAIL;
         }
         c->plan_running = true;
+        c->cmd_for_plan = true;
         if (start_item(c, err, sizeof err, &usage) != 0) {
             moni_err("%s", err);
             return usage ? MONI_EXIT_USAGE : MONI_EXIT_FAIL;
@@ -544,6 +551,7 @@ static void console_loop(struct tui_console *c)
             moni_err("event loop failed");
             return;
         }
+        moni_loop_resume(c->loop); /* a stop asked for while switching stays asked */
         if (c->ui->quitting || !advance(c))
             return;
     }
