@@ -22,7 +22,7 @@ cat >"$W/stopplan.json" <<'PLAN'
    {"name": "s3", "workload": ["sleep", "300"]}]}
 PLAN
 start 120 40 -- --out "$R" --interval 200ms -- sleep 600
-wait_for 'REC .*/run' 15
+wait_for 'REC ' 15
 
 # an unknown command: one line, naming it, with the nearest command
 keys :
