@@ -136,7 +136,8 @@ static void add_arg(struct tui *ui, struct cands *c, const char *word)
 {
     char w[128];
     snprintf(w, sizeof w, "%s", word);
-    for (char *alt = strtok(w, "|"); alt; alt = strtok(NULL, "|")) {
+    char *save = NULL;
+    for (char *alt = strtok_r(w, "|", &save); alt; alt = strtok_r(NULL, "|", &save)) {
         if (!strcmp(alt, "KIND")) {
             for (size_t i = 0; i < ui->m->nfaults; i++)
                 add(c, ui->m->faults[i].kind);

@@ -106,9 +106,10 @@ static void draw_help(struct tui *ui)
     if (w > ui->cols)
         w = ui->cols;
     int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
-    bool longer = n + 4 > h; /* then j/k scroll it */
-    if (!longer || ui->help_scroll > (size_t)(n + 4 - h))
-        ui->help_scroll = longer ? (size_t)(n + 4 - h) : 0;
+    bool longer = n + 4 > h; /* then j/k scroll it (keys on rows 2 .. h-2) */
+    size_t most = longer && n > h - 3 ? (size_t)(n - (h - 3)) : 0;
+    if (ui->help_scroll > most)
+        ui->help_scroll = most;
     box_at(ui, y, x, h, w, ui->m->replay ? "moni keys in a replay (any key closes)"
                        : longer ? "moni keys (j/k scroll, any other key closes; : runs commands)"
                                 : "moni keys (any key closes; : runs commands)");
@@ -530,4 +531,7 @@ void tui_close(struct tui *ui)
     tui_theme_list_free(&ui->themes);
     free(ui->diag_text);
     ui->diag_text = NULL;
+    free(ui->presets);
+    ui->presets = NULL;
+    ui->npresets = 0;
 }

@@ -155,6 +155,42 @@ static void check_help(void)
     assert_int_equal(ui.overlay, TUI_O_NONE);
 }
 
+/* On a screen shorter than the list, j/k scroll the help and every key can be
+ * read; any other key closes it. */
+static void test_help_scrolls(void **state)
+{
+    (void)state;
+    model.replay = false;
+    ui.lines = 24;
+    ui.overlay = TUI_O_NONE;
+    tui_key(&ui, '?');
+    int n = 0;
+    for (size_t i = 0; i < tui_nkeys; i++)
+        n += tui_keybind_shown(&ui, &tui_keys[i]);
+    assert_true(n + 4 > 24); /* else there is nothing to scroll */
+    int x = (COLS - 72) / 2;
+    char keys[32];
+    tui_draw(&ui);
+    row_text(2, x + 2, 20, keys); /* box at row 0: the first key on row 2 */
+    assert_string_equal(keys, tui_keys[0].keys);
+    tui_key(&ui, 'j');
+    tui_key(&ui, KEY_DOWN);
+    tui_draw(&ui);
+    row_text(2, x + 2, 20, keys);
+    assert_string_equal(keys, tui_keys[2].keys);
+    for (int i = 0; i < 60; i++) /* past the end: the last key stays on the last row */
+        tui_key(&ui, 'j');
+    tui_draw(&ui);
+    row_text(24 - 2, x + 2, 20, keys);
+    assert_string_equal(keys, tui_keys[tui_nkeys - 1].keys);
+    tui_key(&ui, 'k');
+    assert_int_equal(ui.overlay, TUI_O_HELP);
+    tui_key(&ui, 'x');
+    assert_int_equal(ui.overlay, TUI_O_NONE);
+    assert_int_equal(ui.help_scroll, 0);
+    ui.lines = ROWS;
+}
+
 static void test_table_is_sound(void **state)
 {
     (void)state;
@@ -392,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_footer_and_help_live),
         cmocka_unit_test(test_replay_refuses_live_keys),
         cmocka_unit_test(test_panes_focus_and_select),
+        cmocka_unit_test(test_help_scrolls),
         cmocka_unit_test(test_man_page_matches),
         cmocka_unit_test(test_readme_matches),
     };
