@@ -315,12 +315,13 @@ int tui_plan_load(struct tui *ui, const char *path, char *err, size_t errlen)
     struct plan *p = load_plan(path, err, errlen);
     if (!p)
         return -1;
-    /* beside the console's first run: RUN-PLAN, RUN-PLAN-2, ... */
+    /* beside the console's first run (or --plan's directory): RUN-PLAN, RUN-PLAN-2 */
+    const char *base = c->o.plan_path ? c->o.out : c->first_dir;
     char out[PATH_MAX];
     struct stat st;
-    snprintf(out, sizeof out, "%s-%s", c->first_dir, p->name);
+    snprintf(out, sizeof out, "%s-%s", base, p->name);
     for (int k = 2; stat(out, &st) == 0 && k < 1000; k++)
-        snprintf(out, sizeof out, "%s-%s-%d", c->first_dir, p->name, k);
+        snprintf(out, sizeof out, "%s-%s-%d", base, p->name, k);
     return open_queue(c, p, out, err, errlen);
 }
 
