@@ -147,6 +147,8 @@ int moni_loop_run(struct moni_loop *loop);
 /* One pass: waits up to timeout_ms (-1 forever) and dispatches what is ready. */
 int moni_loop_once(struct moni_loop *loop, int timeout_ms);
 void moni_loop_stop(struct moni_loop *loop);
+/* Clears a stop so that moni_loop_run runs again (the console, between two runs). */
+void moni_loop_resume(struct moni_loop *loop);
 bool moni_loop_stopped(const struct moni_loop *loop);
 
 /* ---- metric frames -------------------------------------------------------------

@@ -299,6 +299,11 @@ void moni_loop_stop(struct moni_loop *l)
     l->stop = true;
 }
 
+void moni_loop_resume(struct moni_loop *l)
+{
+    l->stop = false;
+}
+
 bool moni_loop_stopped(const struct moni_loop *l)
 {
     return l->stop;

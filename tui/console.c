@@ -728,7 +728,7 @@ int tui_live_start(struct tui_live *lv, struct moni_loop *loop, struct tui_model
         .exp = o->plan_exp,
         .plan_name = o->plan_name,
         .quiet = true,          /* the screen shows notes; stderr would tear it */
-        .keep_after_exit = true, /* the workload ending leaves the console up */
+        .keep_after_exit = !o->end_with_workload, /* else the console stays up after it */
         .keep_loop = true,
         .control = true,         /* moni-train gets --control: knobs are armed live */
         .metrics_listen = o->metrics_listen, /* the runner's exporter and alerts */

@@ -59,11 +59,14 @@ static void submit_form(struct tui *ui)
     const char *keys[TUI_FORM_MAX], *vals[TUI_FORM_MAX];
     size_t n = 0;
     bool trigger = false; /* the feeder's fire_* fields: it fires on its own */
+    struct tui_preset spec = {0}; /* for "repeat last fault" and presets */
+    snprintf(spec.kind, sizeof spec.kind, "%s", f->kind);
     for (size_t i = 0; i < f->n; i++)
         if (f->val[i][0]) {
             keys[n] = f->p[i].name;
             vals[n++] = f->val[i];
             trigger |= !strncmp(f->p[i].name, "fire_", 5);
+            tui_preset_add(&spec, f->p[i].name, f->val[i]);
         }
     char err[256] = "";
     if (ui->act.arm(ui->act.ctx, f->kind, keys, vals, n, err, sizeof err) != 0) {
@@ -71,6 +74,7 @@ static void submit_form(struct tui *ui)
         return;
     }
     ui->overlay = TUI_O_NONE;
+    tui_preset_armed(ui, &spec);
     tui_status(ui, false, trigger ? "%s armed: fires on its trigger (f fires it now)"
                                   : "%s armed: f fires it", f->kind);
 }
@@ -92,6 +96,8 @@ static void key_fire(struct tui *ui, int key)
 {
     (void)key;
     on_selected(ui, ui->act.fire, "fire", "fired");
+    if (!ui->status_error && sel_kind(ui))
+        tui_preset_fired(ui, sel_kind(ui));
 }
 
 static void key_stop(struct tui *ui, int key)
@@ -112,9 +118,11 @@ static void key_panic(struct tui *ui, int key)
         tui_status(ui, false, "PANIC: every fault stopped");
 }
 
-/* 1-9: the Nth fault kind, in the faults pane. */
+/* 1-9: the Nth fault kind, in the faults pane (`:select N`). */
 static void key_digit(struct tui *ui, int key)
 {
+    if (ui->cmd_arg)
+        key = '0' + atoi(ui->cmd_arg);
     if ((size_t)(key - '1') < ui->m->nfaults) {
         ui->fault_sel = (size_t)(key - '1');
         ui->focus = TUI_P_FAULTS;
@@ -199,11 +207,15 @@ static void key_focus(struct tui *ui, int key)
     }
 }
 
+static void over_mark(struct tui *ui, int key);
+
 static void key_mark(struct tui *ui, int key)
 {
     (void)key;
-    ui->input[0] = 0;
+    snprintf(ui->input, sizeof ui->input, "%s", ui->cmd_arg ? ui->cmd_arg : "");
     ui->overlay = TUI_O_MARK;
+    if (ui->cmd_arg) /* `:mark NOTE` */
+        over_mark(ui, '\n');
 }
 
 /* R asks first: a restart ends the workload's current lifetime. */
@@ -236,11 +248,15 @@ static void key_pause(struct tui *ui, int key)
     tui_status(ui, false, ui->paused ? "graphs paused (recording goes on); p resumes" : "graphs resumed");
 }
 
+static void over_filter(struct tui *ui, int key);
+
 static void key_filter(struct tui *ui, int key)
 {
     (void)key;
-    snprintf(ui->input, sizeof ui->input, "%s", ui->filter);
+    snprintf(ui->input, sizeof ui->input, "%s", ui->cmd_arg ? ui->cmd_arg : ui->filter);
     ui->overlay = TUI_O_FILTER;
+    if (ui->cmd_arg) /* `:filter TEXT` */
+        over_filter(ui, '\n');
 }
 
 static void key_rawlog(struct tui *ui, int key)
@@ -290,29 +306,47 @@ static void key_escape(struct tui *ui, int key)
 #define ESC 27
 
 const struct tui_keybind tui_keys[] = {
-    {{'?', KEY_F(1)}, "?  F1", "Help", "this help", key_help, false},
-    {{'1', '2', '3', '4', '5', '6', '7', '8', '9'}, "1-9", NULL, "select fault kind N", key_digit, false},
+    {{'?', KEY_F(1)}, "?  F1", "Help", "this help", key_help, false, "help", NULL},
+    {{'1', '2', '3', '4', '5', '6', '7', '8', '9'}, "1-9", NULL, "select fault kind N", key_digit, false,
+     "select", "N|KIND"},
     {{'j', 'k', KEY_UP, KEY_DOWN}, "j  k  Up  Down", NULL, "select a row / scroll the focused pane",
-     key_pane, false},
+     key_pane, false, "down", NULL},
     {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,
-     "move the focus between panes", key_focus, false},
-    {{'a'}, "a", "Arm", "arm the selected fault (a form of every parameter)", open_form, true},
-    {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true},
-    {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true},
+     "move the focus between panes", key_focus, false, "focus", NULL},
+    {{'a'}, "a", "Arm", "arm the selected fault (a form of every parameter)", open_form, true, "arm",
+     "[KIND]"},
+    {{'f'}, "f", "Fire", "fire the armed fault", key_fire, true, "fire", "[KIND]"},
+    {{'s'}, "s", "Stop", "stop the selected fault", key_stop, true, "stop", "[KIND]"},
     {{'\r', '\n', KEY_ENTER}, "Enter", NULL,
-     "the selected fault in detail: journal, dose, effect, failure", key_detail, false},
-    {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
-    {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true},
-    {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true},
-    {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
-    {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
-    {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false},
-    {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false},
-    {{'t'}, "t", "Theme", "next colour theme", key_theme, false},
-    {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false},
+     "the selected fault in detail: journal, dose, effect, failure", key_detail, false, "detail",
+     "[KIND]"},
+    {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true, "panic", NULL},
+    {{'.'}, ".", NULL, "fire the last fired fault again (same fields)", tui_key_again, true, "again",
+     NULL},
+    {{'v'}, "v", NULL, "fault presets: list, fire, save the last fault", tui_key_preset, true, "preset",
+     "[list|save|fire] [NAME]"},
+    {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true, "mark", "[NOTE]"},
+    {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true, "restart", NULL},
+    {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false, "pause", NULL},
+    {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false, "filter", "[TEXT]"},
+    {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false, "log", NULL},
+    {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false, "diag", NULL},
+    {{'t'}, "t", "Theme", "next colour theme", key_theme, false, "theme", NULL},
+    {{'o'}, "o", NULL, "plan queue: each experiment, progress, ETA", tui_key_queue, true, "queue", NULL},
+    {{'L'}, "L", NULL, "load a plan file (moni-plan(5)); o r runs it", tui_key_plan, true, "plan",
+     "FILE"},
+    {{0}, "o  r", NULL, "run the plan's experiments in turn", tui_key_plan_run, true, "run", NULL},
+    {{0}, "o  s", NULL, "skip an experiment (stops it when running)", tui_key_plan_skip, true,
+     "skip", "[N|NAME]"},
+    {{0}, "o  A", NULL, "abort the plan: stop its run, start no more", tui_key_plan_abort, true,
+     "abort", NULL},
+    {{':'}, ":", NULL, "command line: a command per key; Tab completes", tui_key_cmdline, false,
+     "command", "[TEXT]"},
+    {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false, "clear",
+     NULL},
     {{'q', 'Q', KEY_F(10), CTRL_C}, "q  F10", "Quit", "quit (asks while faults are active)", key_quit,
-     false},
-    {{0}, "mouse", NULL, "click a pane, a row or a bottom-bar button", NULL, false},
+     false, "quit", NULL},
+    {{0}, "mouse", NULL, "click a pane, a row or a bottom-bar button", NULL, false, NULL, NULL},
 };
 const size_t tui_nkeys = MONI_ARRAY_LEN(tui_keys);
 
@@ -356,10 +390,30 @@ static int edit_line(char *buf, size_t len, int key)
     return 0;
 }
 
+int tui_edit_line(char *buf, size_t len, int key)
+{
+    return edit_line(buf, len, key);
+}
+
 static void over_help(struct tui *ui, int key)
 {
-    (void)key; /* any key closes */
+    if (key == 'j' || key == KEY_DOWN || key == KEY_NPAGE) { /* when it is longer than the screen */
+        ui->help_scroll += key == KEY_NPAGE ? 10 : 1;
+        return;
+    }
+    if (key == 'k' || key == KEY_UP || key == KEY_PPAGE) {
+        size_t d = key == KEY_PPAGE ? 10 : 1;
+        ui->help_scroll = ui->help_scroll > d ? ui->help_scroll - d : 0;
+        return;
+    }
+    ui->help_scroll = 0; /* any other key closes */
     ui->overlay = TUI_O_NONE;
+}
+
+static void over_view(struct tui *ui, int key)
+{
+    const struct pane_ops *v = ui->overlay == TUI_O_QUEUE ? &tui_view_queue : &tui_view_presets;
+    v->key(ui, key);
 }
 
 static void over_too_small(struct tui *ui, int key)
@@ -542,7 +596,8 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
     [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
-    [TUI_O_RAWSEARCH] = over_rawsearch,
+    [TUI_O_RAWSEARCH] = over_rawsearch, [TUI_O_CMDLINE] = tui_cmdline_key,
+    [TUI_O_QUEUE] = over_view,      [TUI_O_PRESETS] = over_view,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

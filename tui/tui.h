@@ -342,12 +342,83 @@ struct tui_keybind {
     const char *help;    /* one line in the help overlay */
     void (*action)(struct tui *ui, int key); /* NULL: listed only (mouse) */
     bool live_only;      /* refused in a replay, and not listed there */
+    const char *cmd;     /* its `:` command ("fire"); NULL only for a row without action */
+    /* the command's argument as words, for the usage line and Tab: "a|b" literal
+     * choices, KIND a fault kind, FILE a path, NAME a preset, others free text;
+     * [..] optional.  NULL: no argument.  The action reads it in ui->cmd_arg. */
+    const char *cmd_arg;
 };
 extern const struct tui_keybind tui_keys[];
 extern const size_t tui_nkeys;
 const struct tui_keybind *tui_keybind_find(int key); /* NULL if no row has it */
 /* False for a live-only key in a replay: refused, and not in its help or footer. */
 bool tui_keybind_shown(const struct tui *ui, const struct tui_keybind *k);
+
+/* ==== the `:` command line (tui/cmdline.c) ========================================
+ * Every row of the key table with a command name is a command: `:fire cpu` selects
+ * the kind named by a KIND argument, then does what f does.  Unknown names get one
+ * line naming them and the nearest known command.  Pure parts are unit-tested. */
+#define TUI_CMD_MAXC 64
+/* Optimal string alignment distance (did-you-mean). */
+size_t tui_cmd_distance(const char *a, const char *b);
+/* The row of a command: its exact name, else a unique prefix; NULL otherwise. */
+const struct tui_keybind *tui_cmd_find(const struct tui *ui, const char *name, size_t len);
+/* What the last word of line may become: commands, then the argument's words
+ * (choices, kinds, presets, paths).  *word: offset of that word in line.  Sorted,
+ * without duplicates; returns the count (at most max). */
+size_t tui_cmd_candidates(struct tui *ui, const char *line, char (*out)[TUI_CMD_MAXC], size_t max,
+                          size_t *word);
+/* Tab: completes line in place (one candidate, or their common prefix); the
+ * candidates as one line in hint.  Returns the count. */
+size_t tui_cmd_complete(struct tui *ui, char *line, size_t len, char *hint, size_t hintlen);
+/* Runs one command line (without the ':'). */
+void tui_cmd_run(struct tui *ui, const char *line);
+/* Edits a line buffer with a key: 1 on Enter, -1 on Esc, 0 otherwise. */
+int tui_edit_line(char *buf, size_t len, int key);
+/* Opens the command line with text already typed ("plan "). */
+void tui_cmdline_open(struct tui *ui, const char *text);
+void tui_cmdline_key(struct tui *ui, int key);
+void tui_cmdline_draw(struct tui *ui);
+/* Key table actions of cmdline.c, the queue (plan-run.c) and presets (presets.c). */
+void tui_key_cmdline(struct tui *ui, int key);
+void tui_key_queue(struct tui *ui, int key);
+void tui_key_plan(struct tui *ui, int key);
+void tui_key_plan_run(struct tui *ui, int key);
+void tui_key_plan_skip(struct tui *ui, int key);
+void tui_key_plan_abort(struct tui *ui, int key);
+void tui_key_again(struct tui *ui, int key);
+void tui_key_preset(struct tui *ui, int key);
+
+/* ==== fault presets (tui/presets.c) ===============================================
+ * "Repeat last fault": the last fault fired from the console (its kind and form
+ * fields) is kept; `.` arms and fires it again; presets save it by name per user in
+ * $XDG_CONFIG_HOME/moni/presets.json (~/.config/moni/):
+ *   {"cpu-half": {"kind": "cpu", "params": {"workers": "1", "load": "50%"}}}
+ * A bad file is one line "FILE:LINE: field: what is wrong", never a crash. */
+struct tui_preset {
+    char name[48];
+    char kind[24];
+    char kv[1024]; /* "key=value\n" per field, in form order (a value may hold '=') */
+};
+int tui_preset_add(struct tui_preset *p, const char *key, const char *value);
+/* Splits kv into keys and values (pointers into bufs); returns the count. */
+size_t tui_preset_fields(const struct tui_preset *p, char *bufs, size_t buflen, const char **keys,
+                         const char **vals, size_t max);
+/* Parses a presets file's text: 0 with *out (malloc'd) and *n, or -1 with err. */
+int tui_presets_parse(const char *name, const char *text, size_t len, struct tui_preset **out,
+                      size_t *n, char *err, size_t errlen);
+/* Loads path (a missing file is no presets); -1 with err. */
+int tui_presets_load(const char *path, struct tui_preset **out, size_t *n, char *err, size_t errlen);
+/* Replaces the preset of p's name (or adds it) and writes the file whole. */
+int tui_presets_save(const char *path, const struct tui_preset *p, char *err, size_t errlen);
+int tui_presets_path(char *out, size_t len);
+/* Reads the user's presets into ui->presets (an error into ui->preset_err). */
+void tui_presets_reload(struct tui *ui);
+/* Arms and fires a preset (triggers: armed, fires on them); status line says so. */
+void tui_preset_fire(struct tui *ui, const struct tui_preset *p);
+/* The console calls these when the form arms and when f fires a kind. */
+void tui_preset_armed(struct tui *ui, const struct tui_preset *p);
+void tui_preset_fired(struct tui *ui, const char *kind);
 
 /* ==== actions the console can take (live) ========================================
  * The feeder fills this; replay leaves the action hooks NULL (read-only). */
@@ -384,8 +455,10 @@ struct tui_actions {
 enum tui_overlay {
     TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
     TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART,
-    TUI_O_RAWSEARCH
+    TUI_O_RAWSEARCH, TUI_O_CMDLINE, TUI_O_QUEUE, TUI_O_PRESETS
 };
+/* Full-screen views drawn over the panes, as pane_ops (draw, rows, key, select). */
+extern const struct pane_ops tui_view_queue, tui_view_presets;
 
 /* The arm form: one field per parameter, as many as the kind has (net: 18); the
  * fields scroll.  An empty field is not given (the kind's default applies, shown
@@ -459,6 +532,18 @@ struct tui {
     /* terminal */
     struct tui_screen *scr;
     bool quitting;
+    /* the `:` command line, help scrolling, the plan queue and presets */
+    const char *cmd_arg;   /* the argument of the command being run, else NULL */
+    char cmd_hint[240];    /* Tab's candidates, above the prompt */
+    enum tui_overlay cmd_back; /* the view the command line was opened over */
+    size_t help_scroll;
+    struct tui_console *con; /* the live console's session and plan (NULL in a replay) */
+    size_t queue_sel, preset_sel;
+    struct tui_preset *presets;
+    size_t npresets;
+    struct tui_preset armed[TUI_MAX_FAULTS]; /* per fault row: the form's last arm */
+    struct tui_preset last_fired;            /* kind "" until one fired */
+    char preset_err[300];                    /* the presets file's error, "" if none */
 };
 
 /* Sets up the console around a loop and a model (themes, screen, stdin and SIGWINCH
@@ -518,6 +603,7 @@ struct tui_live_opts {
     const char *metrics_listen;
     const struct plan_experiment *plan_exp; /* --plan: its timed faults are scheduled */
     const char *plan_name;
+    bool end_with_workload; /* a plan's experiment: the run ends when its workload does */
 };
 /* A fault armed from the form to fire on a trigger: after a delay, at a training
  * step, or on a log event or phase (the console fires it; f still fires it now). */
@@ -554,6 +640,41 @@ void tui_live_free(struct tui_live *lv);
 /* Diagnosis of a run directory's logs as text (malloc'd), or NULL with err: a thin
  * wrapper of core's runner_diagnose_dir for `moni replay` (rules NULL: loaded). */
 char *tui_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);
+
+/* ==== the live console's session (tui/plan-run.c) =================================
+ * One live run at a time on one screen.  With a plan (--plan FILE, or `:plan FILE`
+ * and r), the plan's experiment queue (core/queue.c) runs every experiment in turn,
+ * each in its own run directory (OUT/NAME, runs.csv in OUT): when one ends (its
+ * workload exits, its duration passes, skip, abort) the next starts after its
+ * cooldown, and the console stays up when the plan is done. */
+struct tui_console_opts {
+    const char *out;           /* the run directory, or the plan's output directory */
+    const char *plan_path;     /* --plan FILE, or NULL */
+    int64_t interval_ns;       /* 0: the experiment's, else 1 s */
+    char **cmd;                /* the workload after --, or NULL: the plan's, or moni-train */
+    const char *metrics_listen;
+    const char *theme;
+    bool ascii;
+};
+/* Runs the console until the user quits; returns the exit status.  Errors before
+ * the screen opens are printed (exit 2 for bad input). */
+int tui_console_run(const struct tui_console_opts *o);
+/* `:plan FILE`: loads a plan into the queue (not started: r runs it).  -1 with err. */
+int tui_plan_load(struct tui *ui, const char *path, char *err, size_t errlen);
+/* The queue view's facts: the plan's name and directory, the items and the running
+ * one's progress.  false without a plan. */
+struct tui_plan_view {
+    const char *name, *dir;
+    size_t n, finished;
+    long running;              /* the item in the live view, -1 */
+    bool started, aborted, waiting;
+    double eta_s;              /* planned time left (< 0 unknown) */
+    double elapsed_s, planned_s; /* the running item's (planned 0: open) */
+};
+bool tui_plan_view(const struct tui *ui, struct tui_plan_view *v);
+/* One item: name, state word (queued, running, done, failed, skipped), outcome. */
+bool tui_plan_item(const struct tui *ui, size_t idx, const char **name, const char **state,
+                   const char **outcome, int *exit_status);
 
 /* Loads a recorded run directory into a replay feeder that advances the model on
  * the loop's clock.  -1 with err. */

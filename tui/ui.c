@@ -106,11 +106,17 @@ static void draw_help(struct tui *ui)
     if (w > ui->cols)
         w = ui->cols;
     int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    bool longer = n + 4 > h; /* then j/k scroll it (keys on rows 2 .. h-2) */
+    size_t most = longer && n > h - 3 ? (size_t)(n - (h - 3)) : 0;
+    if (ui->help_scroll > most)
+        ui->help_scroll = most;
     box_at(ui, y, x, h, w, ui->m->replay ? "moni keys in a replay (any key closes)"
-                                         : "moni keys (any key closes)");
+                       : longer ? "moni keys (j/k scroll, any other key closes; : runs commands)"
+                                : "moni keys (any key closes; : runs commands)");
     int row = y + 2;
+    size_t skip = ui->help_scroll;
     for (size_t i = 0; i < tui_nkeys && row < y + h - 1; i++) {
-        if (!tui_keybind_shown(ui, &tui_keys[i]))
+        if (!tui_keybind_shown(ui, &tui_keys[i]) || (skip && skip--))
             continue;
         attrset(tui_attr(TUI_R_ACCENT));
         tui_put(row, x + 2, 20, tui_keys[i].keys, false);
@@ -328,6 +334,16 @@ void tui_draw(struct tui *ui)
             draw_textview(ui, "diagnosis (j/k scroll, Esc closes)", diag_count(ui->diag_text),
                           diag_line_at, ui->diag_scroll);
             break;
+        case TUI_O_CMDLINE:
+            if (ui->cmd_back == TUI_O_QUEUE || ui->cmd_back == TUI_O_PRESETS)
+                (ui->cmd_back == TUI_O_QUEUE ? &tui_view_queue : &tui_view_presets)
+                    ->draw(ui, (struct tui_rect){1, 0, ui->lines - 3, ui->cols}, true);
+            tui_cmdline_draw(ui);
+            break;
+        case TUI_O_QUEUE: tui_view_queue.draw(ui, (struct tui_rect){1, 0, ui->lines - 2, ui->cols}, true); break;
+        case TUI_O_PRESETS:
+            tui_view_presets.draw(ui, (struct tui_rect){1, 0, ui->lines - 2, ui->cols}, true);
+            break;
         case TUI_O_DETAIL:
             draw_textview(ui, ui->detail_title, diag_count(ui->diag_text), diag_line_at,
                           ui->diag_scroll);
@@ -515,4 +531,7 @@ void tui_close(struct tui *ui)
     tui_theme_list_free(&ui->themes);
     free(ui->diag_text);
     ui->diag_text = NULL;
+    free(ui->presets);
+    ui->presets = NULL;
+    ui->npresets = 0;
 }

@@ -19,7 +19,7 @@
 #include "tui/tui.h"
 
 #define COLS 200
-#define ROWS 24
+#define ROWS 40 /* the whole help fits (it scrolls on smaller screens) */
 
 static struct tui_model model;
 static struct tui ui;
@@ -60,7 +60,7 @@ static int setup(void **state)
 {
     (void)state;
     setlocale(LC_ALL, "C.UTF-8");
-    setenv("LINES", "24", 1);
+    setenv("LINES", "40", 1);
     setenv("COLUMNS", "200", 1);
     out_f = fopen("/dev/null", "w");
     in_f = fopen("/dev/null", "r");
@@ -155,6 +155,42 @@ static void check_help(void)
     assert_int_equal(ui.overlay, TUI_O_NONE);
 }
 
+/* On a screen shorter than the list, j/k scroll the help and every key can be
+ * read; any other key closes it. */
+static void test_help_scrolls(void **state)
+{
+    (void)state;
+    model.replay = false;
+    ui.lines = 24;
+    ui.overlay = TUI_O_NONE;
+    tui_key(&ui, '?');
+    int n = 0;
+    for (size_t i = 0; i < tui_nkeys; i++)
+        n += tui_keybind_shown(&ui, &tui_keys[i]);
+    assert_true(n + 4 > 24); /* else there is nothing to scroll */
+    int x = (COLS - 72) / 2;
+    char keys[32];
+    tui_draw(&ui);
+    row_text(2, x + 2, 20, keys); /* box at row 0: the first key on row 2 */
+    assert_string_equal(keys, tui_keys[0].keys);
+    tui_key(&ui, 'j');
+    tui_key(&ui, KEY_DOWN);
+    tui_draw(&ui);
+    row_text(2, x + 2, 20, keys);
+    assert_string_equal(keys, tui_keys[2].keys);
+    for (int i = 0; i < 60; i++) /* past the end: the last key stays on the last row */
+        tui_key(&ui, 'j');
+    tui_draw(&ui);
+    row_text(24 - 2, x + 2, 20, keys);
+    assert_string_equal(keys, tui_keys[tui_nkeys - 1].keys);
+    tui_key(&ui, 'k');
+    assert_int_equal(ui.overlay, TUI_O_HELP);
+    tui_key(&ui, 'x');
+    assert_int_equal(ui.overlay, TUI_O_NONE);
+    assert_int_equal(ui.help_scroll, 0);
+    ui.lines = ROWS;
+}
+
 static void test_table_is_sound(void **state)
 {
     (void)state;
@@ -164,6 +200,11 @@ static void test_table_is_sound(void **state)
         assert_non_null(b->keys);
         assert_non_null(b->help);
         assert_true(b->action || !b->codes[0]); /* a key that does nothing is a bug */
+        /* every action is a `:` command, found by its name, named once */
+        assert_true(!b->action || (b->cmd && b->cmd[0]));
+        if (b->cmd)
+            assert_ptr_equal(tui_cmd_find(&ui, b->cmd, strlen(b->cmd)), b);
+        assert_true(b->codes[0] || b->cmd || !b->action); /* a row without a key is a command */
         if (b->label) /* the footer shows codes[0] as a character */
             assert_true(b->codes[0] > ' ' && b->codes[0] < 0x7f);
         for (size_t k = 0; k < MONI_ARRAY_LEN(b->codes) && b->codes[k]; k++)
@@ -195,7 +236,7 @@ static void test_replay_refuses_live_keys(void **state)
     size_t live = 0;
     for (size_t i = 0; i < tui_nkeys; i++) {
         const struct tui_keybind *b = &tui_keys[i];
-        if (!b->live_only)
+        if (!b->live_only || !b->codes[0])
             continue;
         live++;
         calls = 0;
@@ -319,12 +360,18 @@ static void test_man_page_matches(void **state)
         man_keys(it + 5, keys, sizeof keys);
         char *next = strstr(it + 1, "\n.It ");
         size_t dlen = next ? (size_t)(next - it) : strlen(it);
-        char *desc = strndup(it, dlen);
+        char *desc = strndup(it, dlen), *desc0 = desc;
         for (char *c = desc; *c; c++)
             *c = (char)tolower((unsigned char)*c);
         bool says_live = strstr(desc, "not in a replay") != NULL;
-        free(desc);
-        if (i >= tui_nkeys || strcmp(keys, tui_keys[i].keys) || says_live != tui_keys[i].live_only) {
+        char cmd[64] = "";
+        if (i < tui_nkeys && tui_keys[i].cmd) /* the command, as ".Ic :fire" */
+            snprintf(cmd, sizeof cmd, "\n.ic :%s", tui_keys[i].cmd);
+        bool says_cmd = !cmd[0] || ((desc = strstr(desc, cmd)) && strchr(" \n", desc[strlen(cmd)]));
+        if (!says_cmd)
+            fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu lacks '.Ic :%s'\n", i + 1, tui_keys[i].cmd);
+        free(desc0);
+        if (!says_cmd || i >= tui_nkeys || strcmp(keys, tui_keys[i].keys) || says_live != tui_keys[i].live_only) {
             fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu: '%s'%s; the table has '%s'%s\n", i + 1,
                     keys, says_live ? " (not in a replay)" : "", i < tui_nkeys ? tui_keys[i].keys : "-",
                     i < tui_nkeys && tui_keys[i].live_only ? " (not in a replay)" : "");
@@ -345,7 +392,7 @@ static void test_readme_matches(void **state)
     char *readme = slurp("README.md");
     if (!readme)
         skip();
-    char want[8192] = "| Key | Does | In a replay |\n|---|---|---|\n";
+    char want[8192] = "| Key | Command | Does | In a replay |\n|---|---|---|---|\n";
     for (size_t i = 0; i < tui_nkeys; i++) {
         size_t n = strlen(want);
         n += (size_t)snprintf(want + n, sizeof want - n, "|");
@@ -353,6 +400,18 @@ static void test_readme_matches(void **state)
         snprintf(keys, sizeof keys, "%s", tui_keys[i].keys);
         for (char *k = strtok(keys, " "); k; k = strtok(NULL, " "))
             n += (size_t)snprintf(want + n, sizeof want - n, " `%s`", k);
+        char arg[96] = "", *o = arg; /* a '|' in a table cell is written \| */
+        for (const char *c = tui_keys[i].cmd_arg; c && *c && o < arg + sizeof arg - 3; c++) {
+            if (*c == '|')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o = 0;
+        if (tui_keys[i].cmd)
+            n += (size_t)snprintf(want + n, sizeof want - n, " | `:%s%s%s`", tui_keys[i].cmd,
+                                  arg[0] ? " " : "", arg);
+        else
+            n += (size_t)snprintf(want + n, sizeof want - n, " | -");
         snprintf(want + n, sizeof want - n, " | %s | %s |\n", tui_keys[i].help,
                  tui_keys[i].live_only ? "no" : "yes");
     }
@@ -369,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_footer_and_help_live),
         cmocka_unit_test(test_replay_refuses_live_keys),
         cmocka_unit_test(test_panes_focus_and_select),
+        cmocka_unit_test(test_help_scrolls),
         cmocka_unit_test(test_man_page_matches),
         cmocka_unit_test(test_readme_matches),
     };
