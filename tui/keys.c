@@ -112,11 +112,15 @@ static void key_panic(struct tui *ui, int key)
         tui_status(ui, false, "PANIC: every fault stopped");
 }
 
-/* 1-9: the Nth fault kind, in the faults pane. */
+/* 1-9: the Nth fault kind, in the faults pane; 0: the 10th, and pressed again the
+ * ones after it (11, 12, ... then 10 again), so every kind of the table has a key. */
 static void key_digit(struct tui *ui, int key)
 {
-    if ((size_t)(key - '1') < ui->m->nfaults) {
-        ui->fault_sel = (size_t)(key - '1');
+    size_t n = ui->m->nfaults, want = (size_t)(key - '1');
+    if (key == '0')
+        want = ui->fault_sel >= 9 && ui->fault_sel + 1 < n ? ui->fault_sel + 1 : 9;
+    if (want < n) {
+        ui->fault_sel = want;
         ui->focus = TUI_P_FAULTS;
     }
 }
@@ -292,6 +296,8 @@ static void key_escape(struct tui *ui, int key)
 const struct tui_keybind tui_keys[] = {
     {{'?', KEY_F(1)}, "?  F1", "Help", "this help", key_help, false},
     {{'1', '2', '3', '4', '5', '6', '7', '8', '9'}, "1-9", NULL, "select fault kind N", key_digit, false},
+    {{'0'}, "0", NULL, "select fault kind 10; again: 11, 12, ... (the in-process kinds)", key_digit,
+     false},
     {{'j', 'k', KEY_UP, KEY_DOWN}, "j  k  Up  Down", NULL, "select a row / scroll the focused pane",
      key_pane, false},
     {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,
