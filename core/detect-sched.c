@@ -15,26 +15,31 @@ struct straggler_state {
     int runnable, ticks; /* ticks with a runnable workload, of those while slowed */
 };
 
-/* The reasons a slowdown is not a straggler's, as text for the evidence ("" = none). */
-static const char *straggler_excuse(const struct det_ctx *c, const struct straggler_state *st,
-                                    double proc, double other)
+/* Why the CPU the workload lost is contention, not a limit on it ("" = it is not). */
+static const char *cpu_excuse(const struct det_ctx *c, const struct straggler_state *st,
+                              double proc, double other)
 {
-    const double other_margin = c->p[4], io_max = c->p[5], mem_max = c->p[6],
-                 psi_rise = c->p[10];
+    const double other_margin = c->p[4], psi_rise = c->p[10];
     double all = 100.0 * c->ncpu, lost = st->proc_base - proc;
     double idle_now = all - proc - other, idle_before = all - st->proc_base - st->other_base;
     /* what the workload gave up lies idle: nobody took it, whatever PSI says (a
      * throttled job's waiting counts as CPU pressure) */
     if (idle_now >= 0.5 * lost)
-        goto resources;
+        return "";
     /* a full machine: the others may have soaked up what the job gave up, no more; and
-     * the pressure on the CPUs must not have grown (contention, not a quota) */
+     * the pressure on the CPUs must not have grown */
     if (other - st->other_base > (idle_before > 0 ? lost - idle_before : lost) + other_margin)
         return "others took the CPU";
     if (!isnan(c->col[DC_PSI_CPU]) && c->col[DC_PSI_CPU] >= 20 &&
         c->col[DC_PSI_CPU] >= psi_rise * (st->psi_base > 1 ? st->psi_base : 1))
         return "CPU pressure rose";
-resources:
+    return "";
+}
+
+/* Why the workload waits on something else than the CPU ("" = nothing seen). */
+static const char *wait_excuse(const struct det_ctx *c)
+{
+    const double io_max = c->p[5], mem_max = c->p[6];
     if ((!isnan(c->col[DC_PSI_IO]) && c->col[DC_PSI_IO] >= io_max) ||
         (!isnan(c->col[DC_CPU_IOWAIT]) && c->col[DC_CPU_IOWAIT] >= io_max))
         return "I/O pressure";
@@ -43,6 +48,14 @@ resources:
     if (!isnan(c->col[DC_PROC_D]) && c->col[DC_PROC_D] >= 1)
         return "waiting on the disk";
     return "";
+}
+
+/* The reasons a slowdown is not a straggler's ("" = none). */
+static const char *straggler_excuse(const struct det_ctx *c, const struct straggler_state *st,
+                                    double proc, double other)
+{
+    const char *why = cpu_excuse(c, st, proc, other);
+    return why[0] ? why : wait_excuse(c);
 }
 
 static bool straggler_tick(struct det_ctx *c, void *state, struct detection *out)

@@ -14,6 +14,11 @@ export MONI_STATE_DIR=$TMPDIR/state
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done' EXIT
 
+# the shipped plan of these kinds checks out (faults, targets, triggers), runs nothing
+"$M" run --plan "$MONI_SRC/examples/fault-matrix-inject.json" --quick --dry-run \
+    >"$TMPDIR/plan.out" 2>&1 || fail "examples/fault-matrix-inject.json: $(cat "$TMPDIR/plan.out")"
+[ "$(grep -c '^    fault ' "$TMPDIR/plan.out")" = 5 ] || fail "the plan's 5 faults: $(cat "$TMPDIR/plan.out")"
+
 "$M" run --out "$TMPDIR/strag" --duration 80s --fault 'straggler:cpus=0.02@30s+40s' -- \
     "$MONI_BUILD/moni-train" --logging-steps 5 --no-progress --output-dir "$TMPDIR/strag-out" \
     >"$TMPDIR/strag.log" 2>&1 &
