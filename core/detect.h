@@ -36,7 +36,7 @@ struct det_param {
     const char *help;
 };
 
-#define DET_MAX_PARAMS 10
+#define DET_MAX_PARAMS 12
 
 struct det_ctx; /* what a detector sees at a tick (core/detect.c) */
 

@@ -331,9 +331,24 @@ static void test_clock_silent_on_lag_and_small_steps(void **st)
     sim_free(s);
 }
 
+/* Every detector's parameters fit the configuration's table (DET_MAX_PARAMS). */
+static void test_params_fit(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < ndetectors; i++) {
+        size_t n = 0;
+        while (detectors[i]->params[n].name)
+            n++;
+        if (n > DET_MAX_PARAMS)
+            print_message("%s has %zu parameters\n", detectors[i]->name, n);
+        assert_true(n <= DET_MAX_PARAMS);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params_fit),
         cmocka_unit_test(test_straggler_quota),
         cmocka_unit_test(test_straggler_on_a_busy_machine),
         cmocka_unit_test(test_throttled_pressure_is_not_contention),
