@@ -29,6 +29,7 @@ enum det_col {
     DC_NET_ERR,    /* rx + tx errors per second */
     DC_GPU_USED,   /* summed over GPUs */
     DC_GPU_TOTAL,
+    DC_PROC_R,     /* workload processes in state R (runnable) */
     DC_N
 };
 
@@ -53,6 +54,8 @@ struct det_train {
     double step;                     /* NaN before the first */
     struct det_series thr;           /* explicit throughput values */
     struct det_series net_events;    /* network-trouble log events */
+    struct det_series clock_off;     /* (t, in-line time - arrival time, s) of stamped lines */
+    long clock_n;                    /* stamped lines so far */
 };
 
 struct det_ctx {
@@ -99,6 +102,6 @@ bool det_falling(const struct det_series *s, double min_rate, double min_r2, int
 extern const struct detector_ops det_loss_nonfinite, det_loss_divergence, det_no_convergence,
     det_throughput_drop, det_progress_stall, det_process_stopped, det_cpu_contention,
     det_io_bottleneck, det_memory_growth, det_fs_fill, det_gpu_mem, det_net_errors,
-    det_process_exit;
+    det_process_exit, det_straggler, det_clock_skew;
 
 #endif /* MONI_DETECT_INT_H */

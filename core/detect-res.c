@@ -75,8 +75,12 @@ static bool contention_tick(struct det_ctx *c, void *state, struct detection *ou
     bool warm = c->t >= warmup && st->proc_base > 0;
     bool share = warm && st->proc_base >= 10 && proc < share_drop * st->proc_base;
     bool others = warm && other - st->other_base >= other_rise;
+    /* CPU pressure with the CPUs the workload lost lying idle is a limit on the
+     * workload (a quota: detect-sched.c's straggler), not competition for the CPUs */
+    double idle = 100.0 * c->ncpu - cpu * c->ncpu;
     bool pressure = warm && !isnan(psi) && psi >= psi_min &&
-                    psi >= psi_rise * (st->psi_base > 1 ? st->psi_base : 1);
+                    psi >= psi_rise * (st->psi_base > 1 ? st->psi_base : 1) &&
+                    idle < 0.5 * (st->proc_base - proc);
     bool cond = share && (others || pressure);
     bool onset = det_latch_update(&st->latch, cond, c->t, sustain, clear);
     if (!cond && !st->latch.active) {

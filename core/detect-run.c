@@ -16,6 +16,8 @@
 
 void detect_feed_record(struct detect *d, const struct lp_record *rec)
 {
+    if (rec->has_time)
+        detect_log_time(d, rec->recv.mono_ns, rec->recv.real_ns, rec->time_ns);
     if (rec->kind == LP_KIND_METRIC) {
         for (size_t i = 0; i < rec->nfields; i++)
             if (rec->fields[i].name && rec->fields[i].is_num)
@@ -34,6 +36,10 @@ void detect_feed_record(struct detect *d, const struct lp_record *rec)
 
 static void feed_event(struct detect *d, const struct rundir_event *ev, int64_t mono)
 {
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(ev->obj, "time");
+    int64_t line_ns;
+    if (cJSON_IsString(time) && ev->t.real && moni_parse_iso(time->valuestring, &line_ns) == 0)
+        detect_log_time(d, mono, ev->t.real, line_ns);
     if (strcmp(ev->kind, "metric") == 0 && cJSON_IsObject(ev->fields)) {
         const cJSON *f;
         cJSON_ArrayForEach(f, ev->fields) {

@@ -339,6 +339,7 @@ static const char *const col_names[DC_N] = {
     [DC_FS_FREE] = "fs_out_free_bytes",
     [DC_FS_USED] = "fs_out_used_pct",
     [DC_NET_ERR] = "net_rx_errors", /* + net_tx_errors, folded below */
+    [DC_PROC_R] = "proc_state_R",
 };
 
 struct detect {
@@ -467,6 +468,13 @@ void detect_event(struct detect *d, int64_t mono_ns, const char *const *labels, 
             return;
         }
     }
+}
+
+void detect_log_time(struct detect *d, int64_t mono_ns, int64_t recv_real_ns, int64_t line_real_ns)
+{
+    double t = rel_t(d, mono_ns);
+    det_series_push(&d->train.clock_off, t, (double)(line_real_ns - recv_real_ns) / 1e9);
+    d->train.clock_n++;
 }
 
 static void resolve_columns(struct detect *d, const struct frame *f)

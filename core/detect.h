@@ -36,7 +36,7 @@ struct det_param {
     const char *help;
 };
 
-#define DET_MAX_PARAMS 10
+#define DET_MAX_PARAMS 12
 
 struct det_ctx; /* what a detector sees at a tick (core/detect.c) */
 
@@ -89,6 +89,10 @@ void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double v
 /* A log event with its root-cause labels (e.g. "Network_Timeout") and severity. */
 void detect_event(struct detect *d, int64_t mono_ns, const char *const *labels, size_t nlabels,
                   const char *severity);
+/* A log line that carries its own time: when it arrived (wall clock of moni's sample
+ * clock) and the time written in it.  clock_skew watches the difference. */
+void detect_log_time(struct detect *d, int64_t mono_ns, int64_t recv_real_ns,
+                     int64_t line_real_ns);
 /* One samples row.  Runs every detector; detections are passed to the callback. */
 void detect_tick(struct detect *d, const struct frame *f);
 

@@ -75,6 +75,8 @@ static const char *const absorbs[][2] = {
     {"Host_OOM", "Memory_Leak"},  {"Host_OOM", "Process_Killed"},
     {"Host_OOM", "Process_Crash"}, {"NaN_Loss", "Process_Crash"},
     {"Disk_Full", "Process_Crash"}, {"CUDA_OutOfMemory", "Process_Crash"},
+    /* a job starved of CPU though runnable stops logging: its silence is no deadlock */
+    {"Straggler", "Process_Hang"},
 };
 
 static struct run_cause *find_cause(struct run_diagnosis *d, const char *label)

@@ -352,7 +352,10 @@ static int form_to_spec(const struct runner *r, const struct fault_ops *ops,
         snprintf(err, errlen, LIST_FIELD ": give at least one KEY=VALUE (lr=10)");
         return -1;
     }
-    return 0;
+    /* and the kind's own pre-flight that acts on nothing (a dns fault without a host),
+     * as a plan gets before its runs start */
+    struct fault_spec spec = {.ops = ops, .params = p, .target = *tg, .for_ns = *for_ns};
+    return fault_spec_preflight(&spec, err, errlen) == 0 ? 0 : -1;
 }
 
 int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys,

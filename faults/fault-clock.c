@@ -18,15 +18,24 @@ static const struct fault_param clock_params[] = {
      "extra microseconds per second from the firing on (1e6: twice as fast)"},
 };
 
+/* What the parameters alone can refuse, before anything is journalled (plans, forms). */
+static int clock_precheck(const struct fault *f, char *err, size_t errlen)
+{
+    if (!(int64_t)(fault_num(f, "offset") * 1e9) && !(int64_t)fault_num(f, "drift")) {
+        snprintf(err, errlen, "give offset= or drift= (it would change nothing)");
+        return FAULT_ERR_USAGE;
+    }
+    return 0;
+}
+
 static int clock_arm(struct fault *f, char *err, size_t errlen)
 {
     struct inj_rule r = {.kind = INJ_CLOCK, .every = 1};
     r.offset_ns = (int64_t)(fault_num(f, "offset") * 1e9);
     r.drift_ppm = (int64_t)fault_num(f, "drift");
-    if (!r.offset_ns && !r.drift_ppm) {
-        snprintf(err, errlen, "give offset= or drift= (it would change nothing)");
-        return FAULT_ERR_USAGE;
-    }
+    int rc = clock_precheck(f, err, errlen);
+    if (rc)
+        return rc;
     snprintf(f->mode, sizeof f->mode, "%s", r.drift_ppm ? "drift" : "offset");
     f->requested = 1;
     return inj_fault_arm(f, &r, err, errlen);
@@ -52,4 +61,5 @@ const struct fault_ops fault_clock_ops = {
     .revert = inj_fault_revert,
     .describe = inj_fault_describe,
     .release = inj_fault_release,
+    .precheck = clock_precheck,
 };

@@ -21,26 +21,36 @@ static const struct fault_param dns_params[] = {
 };
 static const int dns_errors[] = {EAI_AGAIN, EAI_NONAME, 0}; /* as the enum's choices */
 
-static int dns_arm(struct fault *f, char *err, size_t errlen)
+/* What the parameters alone can refuse, before anything is journalled (plans, forms). */
+static int dns_precheck(const struct fault *f, char *err, size_t errlen)
 {
-    struct inj_rule r = {.kind = INJ_DNS, .every = (uint32_t)fault_num(f, "every")};
     const char *host = fault_str(f, "host");
     if (!host[0]) {
         snprintf(err, errlen, "host: give the host names to fail (a glob, e.g. host=*.local)");
         return FAULT_ERR_USAGE;
     }
-    if (strlen(host) >= sizeof r.pattern) {
-        snprintf(err, errlen, "host=%s: longer than %zu bytes", host, sizeof r.pattern - 1);
+    if (strlen(host) >= INJ_PAT_LEN) {
+        snprintf(err, errlen, "host=%s: longer than %d bytes", host, INJ_PAT_LEN - 1);
         return FAULT_ERR_USAGE;
     }
-    snprintf(r.pattern, sizeof r.pattern, "%s", host);
     int e = (int)fault_num(f, "error");
-    r.err = e >= 0 && e < (int)MONI_ARRAY_LEN(dns_errors) ? dns_errors[e] : 0;
-    r.delay_ns = fault_ns(f, "delay");
-    if (!r.err && !r.delay_ns) {
+    if ((e < 0 || e >= (int)MONI_ARRAY_LEN(dns_errors) || !dns_errors[e]) && !fault_ns(f, "delay")) {
         snprintf(err, errlen, "error=none needs delay= (it would change nothing)");
         return FAULT_ERR_USAGE;
     }
+    return 0;
+}
+
+static int dns_arm(struct fault *f, char *err, size_t errlen)
+{
+    struct inj_rule r = {.kind = INJ_DNS, .every = (uint32_t)fault_num(f, "every")};
+    int rc = dns_precheck(f, err, errlen);
+    if (rc)
+        return rc;
+    snprintf(r.pattern, sizeof r.pattern, "%s", fault_str(f, "host"));
+    int e = (int)fault_num(f, "error");
+    r.err = e >= 0 && e < (int)MONI_ARRAY_LEN(dns_errors) ? dns_errors[e] : 0;
+    r.delay_ns = fault_ns(f, "delay");
     snprintf(f->mode, sizeof f->mode, "%s", r.err ? fault_str(f, "error") : "delay");
     f->requested = 1;
     return inj_fault_arm(f, &r, err, errlen);
@@ -66,4 +76,5 @@ const struct fault_ops fault_dns_ops = {
     .revert = inj_fault_revert,
     .describe = inj_fault_describe,
     .release = inj_fault_release,
+    .precheck = dns_precheck,
 };

@@ -98,23 +98,40 @@ static int fs_pattern(const char *path, char *out, size_t len, char *err, size_t
     return 0;
 }
 
-static int fs_arm(struct fault *f, char *err, size_t errlen)
+/* The rule the parameters ask for, or what is wrong with them; acts on nothing, so
+ * plans and the console's form check it before anything is journalled. */
+static int fs_rule(const struct fault *f, struct inj_rule *r, char *err, size_t errlen)
 {
-    struct inj_rule r = {.kind = INJ_FS, .every = (uint32_t)fault_num(f, "every")};
-    if (parse_ops(fault_str(f, "ops"), &r.ops, err, errlen) != 0)
+    *r = (struct inj_rule){.kind = INJ_FS, .every = (uint32_t)fault_num(f, "every")};
+    if (parse_ops(fault_str(f, "ops"), &r->ops, err, errlen) != 0)
         return FAULT_ERR_USAGE;
     int e = (int)fault_num(f, "error");
-    r.err = e >= 0 && e < (int)MONI_ARRAY_LEN(fs_errnos) ? fs_errnos[e] : 0;
-    r.delay_ns = fault_ns(f, "delay");
-    r.short_pct = (uint32_t)fault_num(f, "short");
-    if (!r.err && !r.delay_ns && !r.short_pct) {
+    r->err = e >= 0 && e < (int)MONI_ARRAY_LEN(fs_errnos) ? fs_errnos[e] : 0;
+    r->delay_ns = fault_ns(f, "delay");
+    r->short_pct = (uint32_t)fault_num(f, "short");
+    if (!r->err && !r->delay_ns && !r->short_pct) {
         snprintf(err, errlen, "give error=, delay= or short= (it would change nothing)");
         return FAULT_ERR_USAGE;
     }
-    if (r.short_pct && !(r.ops & INJ_OP_WRITE)) {
+    if (r->short_pct && !(r->ops & INJ_OP_WRITE)) {
         snprintf(err, errlen, "short= applies to writes: add write to ops=");
         return FAULT_ERR_USAGE;
     }
+    return 0;
+}
+
+static int fs_precheck(const struct fault *f, char *err, size_t errlen)
+{
+    struct inj_rule r;
+    return fs_rule(f, &r, err, errlen);
+}
+
+static int fs_arm(struct fault *f, char *err, size_t errlen)
+{
+    struct inj_rule r;
+    int rc = fs_rule(f, &r, err, errlen);
+    if (rc)
+        return rc;
     if (fs_pattern(f->target.path, r.pattern, sizeof r.pattern, err, errlen) != 0)
         return FAULT_ERR_USAGE;
     snprintf(f->mode, sizeof f->mode, "%s", r.err ? fault_str(f, "error") : r.short_pct ? "short"
@@ -143,4 +160,5 @@ const struct fault_ops fault_fs_ops = {
     .revert = inj_fault_revert,
     .describe = inj_fault_describe,
     .release = inj_fault_release,
+    .precheck = fs_precheck,
 };

@@ -118,13 +118,18 @@ static void key_panic(struct tui *ui, int key)
         tui_status(ui, false, "PANIC: every fault stopped");
 }
 
-/* 1-9: the Nth fault kind, in the faults pane (`:select N`). */
+/* 1-9: the Nth fault kind, in the faults pane; 0: the 10th, and pressed again the
+ * ones after it (11, 12, ... then 10 again), so every kind of the table has a key.
+ * `:select N` takes any N. */
 static void key_digit(struct tui *ui, int key)
 {
+    size_t n = ui->m->nfaults, want = (size_t)(key - '1');
     if (ui->cmd_arg)
-        key = '0' + atoi(ui->cmd_arg);
-    if ((size_t)(key - '1') < ui->m->nfaults) {
-        ui->fault_sel = (size_t)(key - '1');
+        want = (size_t)atoi(ui->cmd_arg) - 1;
+    else if (key == '0')
+        want = ui->fault_sel >= 9 && ui->fault_sel + 1 < n ? ui->fault_sel + 1 : 9;
+    if (want < n) {
+        ui->fault_sel = want;
         ui->focus = TUI_P_FAULTS;
     }
 }
@@ -309,6 +314,8 @@ const struct tui_keybind tui_keys[] = {
     {{'?', KEY_F(1)}, "?  F1", "Help", "this help", key_help, false, "help", NULL},
     {{'1', '2', '3', '4', '5', '6', '7', '8', '9'}, "1-9", NULL, "select fault kind N", key_digit, false,
      "select", "N|KIND"},
+    {{'0'}, "0", NULL, "select fault kind 10; again: 11, 12, ... (the in-process kinds)", key_digit,
+     false, "next-kind", NULL},
     {{'j', 'k', KEY_UP, KEY_DOWN}, "j  k  Up  Down", NULL, "select a row / scroll the focused pane",
      key_pane, false, "down", NULL},
     {{'h', KEY_LEFT, KEY_RIGHT, '\t', KEY_BTAB}, "h  Left  Right  Tab", NULL,

@@ -625,19 +625,20 @@ static void draw_faults(struct tui *ui, struct tui_rect r, bool focus)
              * Enter shows the rest */
             snprintf(tail, sizeof tail, "%s%s%s/%s %s%s%s", f->dose, f->dose[0] ? " " : "", el, rem,
                      f->note, f->note[0] ? " " : "", f->params);
-        snprintf(line, sizeof line, "%zu %-9s %-7s %s", i + 1, f->kind, tui_fault_state_name(f->state),
+        snprintf(line, sizeof line, "%zu %-10s %-7s %s", i + 1, f->kind, tui_fault_state_name(f->state),
                  tail);
         bool sel = i == ui->fault_sel;
         if (sel)
             fill(y, x - 1, w + 2, TUI_R_SELECT);
         attrset(tui_attr(TUI_R_SELECT));
         mvaddstr(y, x - 1, sel ? ">" : " ");
-        text(y, x, 12, sel ? TUI_R_SELECT : TUI_R_TEXT, line);
+        /* "14 straggler": two digits and the longest kind name, then a space */
+        text(y, x, 13, sel ? TUI_R_SELECT : TUI_R_TEXT, line);
         char st[16];
         snprintf(st, sizeof st, "%-7s", tui_fault_state_name(f->state));
-        text(y, x + 12, 7, fault_role(f->state), st);
-        if (w > 21)
-            text(y, x + 20, w - 20, sel ? TUI_R_SELECT : TUI_R_TEXT, tail);
+        text(y, x + 13, 7, fault_role(f->state), st);
+        if (w > 22)
+            text(y, x + 21, w - 21, sel ? TUI_R_SELECT : TUI_R_TEXT, tail);
         clickable_rows(ui, TUI_P_FAULTS, y, r.x, r.w, 1, (int)i);
         y++;
     }

@@ -324,7 +324,7 @@ static void test_fault_row(void **state)
     model.version++;
     tui_draw(&ui);
     const char *s = grab();
-    assert_non_null(strstr(s, "1 cpu       firing  95%->93% 00:05"));
+    assert_non_null(strstr(s, "1 cpu        firing  95%->93% 00:05"));
     f->state = TUI_F_IDLE;
     f->dose[0] = f->params[0] = 0;
     f->elapsed_ns = f->remaining_ns = -1;

@@ -10,6 +10,8 @@ int main(int argc, char **argv)
     switch (cfg.role) {
     case RLSIM_TRAIN:
     case RLSIM_ROLLOUT:
+        if (cfg.master_addr[0])
+            rlsim_http_set_master(cfg.master_addr);
         return rlsim_run_worker(&cfg);
     case RLSIM_SCHEDULER:
         return rlsim_run_scheduler(&cfg);

@@ -44,6 +44,7 @@ struct rlsim_config {
     int rollout_meta_port[RLSIM_MAX_WORKERS];
     int sched_port_for_controller;          /* 0 = direct */
     char log_dir[RLSIM_PATH_MAX], ckpt_dir[RLSIM_PATH_MAX], control[RLSIM_PATH_MAX];
+    char master_addr[256]; /* --master-addr: the name workers resolve; "" = loopback */
     unsigned seed;
     /* child-only (set by the controller on re-exec) */
     enum rlsim_role role;
@@ -85,7 +86,11 @@ double rlsim_ctl_num(const char *path, const char *role, int id, const char *nam
 
 /* ---- HTTP/1.1 over loopback (rlsim_http.c) ----------------------------------------- */
 enum { RLSIM_HTTP_OK = 0, RLSIM_HTTP_TIMEOUT = -1, RLSIM_HTTP_REFUSED = -2,
-       RLSIM_HTTP_CLOSED = -3, RLSIM_HTTP_BAD = -4, RLSIM_HTTP_CONNECT_TIMEOUT = -5 };
+       RLSIM_HTTP_CLOSED = -3, RLSIM_HTTP_BAD = -4, RLSIM_HTTP_CONNECT_TIMEOUT = -5,
+       RLSIM_HTTP_NAME = -6 /* the master address did not resolve */ };
+/* Workers reach the pipeline's services through HOST (resolved with getaddrinfo on every
+ * connection, as a client library does) instead of the loopback address. */
+void rlsim_http_set_master(const char *host);
 struct rlsim_http_msg {
     char method[16], path[512];   /* requests */
     int status;                   /* responses */

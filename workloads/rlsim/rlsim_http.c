@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -179,16 +180,42 @@ static long remaining(int64_t deadline)
     return r < 0 ? 0 : (long)r;
 }
 
+static char master_host[256];
+static __thread int master_gai_error;
+
+void rlsim_http_set_master(const char *host)
+{
+    snprintf(master_host, sizeof master_host, "%s", host ? host : "");
+}
+
+/* The address connections go to: loopback, or the master's name resolved now. */
+static int master_address(struct in_addr *out)
+{
+    out->s_addr = htonl(INADDR_LOOPBACK);
+    if (!master_host[0])
+        return 0;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int e = getaddrinfo(master_host, NULL, &hints, &res);
+    if (e != 0 || !res) {
+        master_gai_error = e ? e : EAI_NONAME;
+        return RLSIM_HTTP_NAME;
+    }
+    *out = ((const struct sockaddr_in *)res->ai_addr)->sin_addr;
+    freeaddrinfo(res);
+    return 0;
+}
+
 int rlsim_http_connect(struct rlsim_http_conn *c, int port, long timeout_ms)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
     c->port = port;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (master_address(&a.sin_addr) != 0)
+        return RLSIM_HTTP_NAME;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return RLSIM_HTTP_REFUSED;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
         if (errno != EINPROGRESS) {
             close(fd);
@@ -379,6 +406,13 @@ void rlsim_http_strerror(int rc, int port, const char *url, long timeout_ms, cha
                  "requests.exceptions.ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=%d): "
                  "Max retries exceeded with url: %s (Caused by NewConnectionError('Failed to "
                  "establish a new connection: [Errno 111] Connection refused'))", port, url);
+        break;
+    case RLSIM_HTTP_NAME:
+        snprintf(buf, len,
+                 "requests.exceptions.ConnectionError: HTTPConnectionPool(host='%s', port=%d): "
+                 "Max retries exceeded with url: %s (Caused by NameResolutionError(\"Failed to "
+                 "resolve '%s' ([Errno %d] %s)\"))", master_host, port, url, master_host,
+                 master_gai_error, gai_strerror(master_gai_error));
         break;
     case RLSIM_HTTP_CLOSED:
         snprintf(buf, len,

@@ -118,7 +118,7 @@ static const char help_text[] =
     "  --act-per-token SIZE --shard-size SIZE --chunk-size SIZE\n"
     "  --base-port P --meta-port P --scheduler-port P\n"
     "  --train-meta-port K=P --rollout-meta-port K=P --scheduler-port-for-controller P\n"
-    "  --log-dir DIR --ckpt-dir DIR --control FILE --seed N\n"
+    "  --log-dir DIR --ckpt-dir DIR --control FILE --seed N --master-addr HOST\n"
     "See moni-rlsim(1).\n";
 
 enum {
@@ -127,7 +127,7 @@ enum {
     O_ROLL_WORK, O_TRAIN_WORK, O_GPU_MEM, O_MODEL_MEM, O_ACT, O_SHARD, O_CHUNK,
     O_BASE, O_META_PORT, O_SCHED_PORT, O_TRAIN_META, O_ROLL_META, O_SCHED_FOR_CTL,
     O_LOG_DIR, O_CKPT_DIR, O_CONTROL, O_SEED, O_HELP, O_VERSION, O_STRAGGLER,
-    O_ROLE, O_ID, O_LISTEN_FD, O_META_ACTUAL, O_SCHED_ACTUAL, O_PEER, O_CTL_PID,
+    O_ROLE, O_ID, O_LISTEN_FD, O_META_ACTUAL, O_SCHED_ACTUAL, O_PEER, O_CTL_PID, O_MASTER,
 };
 
 static const struct option longopts[] = {
@@ -149,7 +149,7 @@ static const struct option longopts[] = {
     {"log-dir", 1, 0, O_LOG_DIR}, {"ckpt-dir", 1, 0, O_CKPT_DIR},
     {"control", 1, 0, O_CONTROL}, {"seed", 1, 0, O_SEED},
     {"help", 0, 0, O_HELP}, {"version", 0, 0, O_VERSION},
-    {"straggler-factor", 1, 0, O_STRAGGLER},
+    {"straggler-factor", 1, 0, O_STRAGGLER}, {"master-addr", 1, 0, O_MASTER},
     /* internal: set by the controller when it re-executes itself */
     {"role", 1, 0, O_ROLE}, {"id", 1, 0, O_ID}, {"listen-fd", 1, 0, O_LISTEN_FD},
     {"meta-actual", 1, 0, O_META_ACTUAL}, {"sched-actual", 1, 0, O_SCHED_ACTUAL},
@@ -334,6 +334,11 @@ static int apply_option(struct rlsim_config *c, struct parse_state *ps, int o, c
         if (parse_int(a, 0, 2147483647, &v))
             return usage_err("--seed: expected a number, got '%s'", a);
         c->seed = (unsigned)v;
+        return 0;
+    case O_MASTER:
+        if (!*a || strlen(a) >= sizeof c->master_addr)
+            return usage_err("--master-addr: expected a host name, got '%s'", a);
+        snprintf(c->master_addr, sizeof c->master_addr, "%s", a);
         return 0;
     case O_HELP: fputs(help_text, stdout); return 1;
     case O_VERSION: puts("moni-rlsim 0.1.0"); return 1;
