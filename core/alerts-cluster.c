@@ -78,9 +78,11 @@ int alerts_export_cluster(FILE *out, int64_t scrape_ns)
           slow_for, "warning",
           "\"{{ $labels.node }} (rank {{ $labels.rank }}) trains at under 70% of job "
           "{{ $labels.job_id }}'s median\"");
+    /* down = no successful scrape in three intervals, not one slow scrape */
     snprintf(expr, sizeof expr,
-             "(max by (" BY_NODE ") (up{job_id!=\"\"}) == 0) or (moni_node:heartbeat_age_seconds > %s)",
-             stale);
+             "(max by (" BY_NODE ") (max_over_time(up{job_id!=\"\"}[%s])) == 0) or "
+             "(moni_node:heartbeat_age_seconds > %s)",
+             forb, stale);
     alert(out, "MoniNodeHeartbeatMissing", expr, forb, "critical",
           "\"moni on {{ $labels.node }} (job {{ $labels.job_id }}) has gone silent\"");
     alert(out, "MoniNodeGpuMemoryClimbing", "moni_node:gpu_memory_used_bytes:deriv > 1048576",
