@@ -101,6 +101,8 @@ static int record_session(const struct session_opts *o, const char *metrics_list
         moni_loop_free(loop);
         return usage ? MONI_EXIT_USAGE : MONI_EXIT_FAIL;
     }
+    /* the log's training metrics on /metrics too (a cluster's straggler rule reads the step) */
+    sre_set_sources(sre, runner_parser(run), NULL);
     if (session_start(s, err, sizeof err, &usage) < 0) {
         runner_free(run);
         moni_err("record: %s", err);
