@@ -25,7 +25,7 @@ CORE_PKGS := libcjson libpcre2-8
 # Debian packages `make deps` installs when missing: build, tests, bench.
 DEB_BUILD := build-essential pkg-config libncurses-dev libcjson-dev libpcre2-dev libcmocka-dev
 DEB_TEST  := tmux python3 python3-psutil python3-pandas python3-sklearn iproute2 procps curl mandoc \
-             prometheus valgrind clang libclang-rt-14-dev util-linux chromium
+             prometheus prometheus-node-exporter valgrind clang libclang-rt-14-dev util-linux chromium
 DEB_BENCH := stress-ng htop btop hyperfine
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 

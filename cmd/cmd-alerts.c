@@ -28,6 +28,12 @@ static struct alerts *load_rules(const char *path)
 static int alerts_export(struct cmd_args *a)
 {
     const char *rules = cmd_arg(a, "rules"), *outp = cmd_arg(a, "out");
+    const char *scrape = cmd_arg(a, "scrape-interval");
+    int64_t scrape_ns = 15 * MONI_NS_PER_SEC;
+    char err[256];
+    if (scrape && (moni_parse_duration(scrape, &scrape_ns, err, sizeof err) < 0 ||
+                   scrape_ns < MONI_NS_PER_SEC || scrape_ns % MONI_NS_PER_SEC))
+        return cmd_usage_error(a, "--scrape-interval %s: want whole seconds, at least 1s", scrape);
     struct alerts *al = load_rules(rules);
     if (!al)
         return MONI_EXIT_USAGE;
@@ -38,6 +44,8 @@ static int alerts_export(struct cmd_args *a)
         return MONI_EXIT_FAIL;
     }
     int rc = alerts_export_prometheus(al, out);
+    if (rc == 0)
+        rc = alerts_export_cluster(out, scrape_ns);
     if (out != stdout && fclose(out) != 0)
         rc = -1;
     else if (out == stdout && fflush(out) != 0)
@@ -227,6 +235,7 @@ static int alerts_exporter_demo(struct cmd_args *a)
 static const struct cmd_opt export_opts[] = {
     {"rules", 0, "FILE", 0, "alert rules (default: the user's file, else the shipped one)"},
     {"out", 0, "FILE", 0, "write the Prometheus rules here (default: standard output)"},
+    {"scrape-interval", 0, "D", 0, "Prometheus' scrape interval, for the cross-node rules (default 15s)"},
     {0},
 };
 static const struct cmd_opt check_opts[] = {
@@ -243,7 +252,7 @@ static const struct cmd_opt demo_opts[] = {
 
 static const struct cmd_entry alerts_export_entry = {
     .name = "export",
-    .usage = "alerts export [--rules FILE] [--out FILE]",
+    .usage = "alerts export [--rules FILE] [--out FILE] [--scrape-interval D]",
     .summary = "write the alert rules as a Prometheus rules file",
     .args = {.opts = export_opts},
     .exec = alerts_export,

@@ -35,6 +35,8 @@ static int cmd_console_exec(struct cmd_args *ca)
     tui_block_signals();
     struct console_args a;
     read_args(ca, &a);
+    if (cmd_prometheus_sd(ca) < 0)
+        return MONI_EXIT_USAGE;
     int64_t interval = 0;
     char err[1024];
     if (a.interval && moni_parse_duration(a.interval, &interval, err, sizeof err) != 0) {
@@ -68,13 +70,14 @@ static const struct cmd_opt console_opts[] = {
     {"interval", 0, "D", 0, "sampling period (default 1s)"},
     {"ascii", 0, NULL, 0, "ASCII only, no line-drawing characters"},
     {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
+    CMD_PROMETHEUS_SD_OPT,
     {0},
 };
 
 const struct cmd_entry cmd_console_entry = {
     .name = "console",
     .usage = "[--plan FILE] [--out DIR] [--theme NAME] [--interval D] [--ascii] "
-             "[--metrics-listen [ADDR:]PORT] [-- CMD ARGS...]",
+             "[--metrics-listen [ADDR:]PORT] [--prometheus-sd FILE] [-- CMD ARGS...]",
     .summary = "full-screen console (default when no command is given)",
     .args = {.opts = console_opts, .command = true},
     .exec = cmd_console_exec,

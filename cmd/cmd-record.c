@@ -101,6 +101,8 @@ static int record_session(const struct session_opts *o, const char *metrics_list
         moni_loop_free(loop);
         return usage ? MONI_EXIT_USAGE : MONI_EXIT_FAIL;
     }
+    /* the log's training metrics on /metrics too (a cluster's straggler rule reads the step) */
+    sre_set_sources(sre, runner_parser(run), NULL);
     if (session_start(s, err, sizeof err, &usage) < 0) {
         runner_free(run);
         moni_err("record: %s", err);
@@ -126,7 +128,7 @@ static int record_session(const struct session_opts *o, const char *metrics_list
 static int cmd_record_exec(struct cmd_args *a)
 {
     struct session_opts o = {0};
-    if (record_options(a, &o) < 0)
+    if (record_options(a, &o) < 0 || cmd_prometheus_sd(a) < 0)
         return MONI_EXIT_USAGE;
     return record_session(&o, cmd_arg(a, "metrics-listen"));
 }
@@ -137,13 +139,14 @@ static const struct cmd_opt record_opts[] = {
     {"duration", 0, "D", 0, "stop the run after this long"},
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},
     {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
+    CMD_PROMETHEUS_SD_OPT,
     {0},
 };
 
 const struct cmd_entry cmd_record_entry = {
     .name = "record",
     .usage = "record --out DIR [--interval D] [--duration D] [--force] "
-             "[--metrics-listen [ADDR:]PORT] [-- CMD ARGS...]",
+             "[--metrics-listen [ADDR:]PORT] [--prometheus-sd FILE] [-- CMD ARGS...]",
     .summary = "headless observe-only run (no faults)",
     .args = {.opts = record_opts, .command = true},
     .exec = cmd_record_exec,

@@ -292,7 +292,7 @@ static int print_single(const struct run_opts *ro)
 static int cmd_run_exec(struct cmd_args *a)
 {
     struct run_opts ro = {0};
-    if (run_options(a, &ro) < 0)
+    if (run_options(a, &ro) < 0 || cmd_prometheus_sd(a) < 0)
         return MONI_EXIT_USAGE;
     if (!ro.nplans)
         return ro.dry_run ? print_single(&ro) : run_single(&ro);
@@ -317,6 +317,7 @@ static const struct cmd_opt run_opts_spec[] = {
     {"quick", 0, NULL, 0, "apply the plans' \"quick\" overrides"},
     {"jobs", 0, "N", 0, "plan runs at a time, 1..64 (default: the plan's)"},
     {"metrics-listen", 0, "[ADDR:]PORT", 0, "serve Prometheus /metrics here"},
+    CMD_PROMETHEUS_SD_OPT,
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},
     {"quiet", 'q', NULL, 0, "no progress lines"},
     {"no-inject", 0, NULL, 0, "no preload library in the workload (no fs/dns/connect/clock faults)"},
@@ -327,7 +328,7 @@ static const struct cmd_opt run_opts_spec[] = {
 const struct cmd_entry cmd_run_entry = {
     .name = "run",
     .usage = "run [--plan FILE]... [--fault SPEC]... [--out DIR] [--interval D] [--duration D] "
-             "[--quick] [--jobs N] [--metrics-listen [ADDR:]PORT] [--force] [--quiet] [--dry-run] [-- CMD ARGS...]",
+             "[--quick] [--jobs N] [--metrics-listen [ADDR:]PORT] [--prometheus-sd FILE] [--force] [--quiet] [--dry-run] [-- CMD ARGS...]",
     .summary = "headless run: one workload with faults, or every experiment of plans",
     .args = {.opts = run_opts_spec, .command = true},
     .exec = cmd_run_exec,

@@ -105,6 +105,13 @@ void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out);
 size_t cmd_edit_distance(const char *a, const char *b);
 const char *cmd_suggest(const char *word, const char *const *cands, size_t n);
 
+/* --prometheus-sd FILE (cmd/prom-opts.c): checked (it needs --metrics-listen) and
+ * set for the exporters to come; 0, or -1 after a usage error. */
+#define CMD_PROMETHEUS_SD_OPT                                                              \
+    {"prometheus-sd", 0, "FILE", 0,                                                        \
+     "write a Prometheus file_sd target file (%j %n %r: job id, node, rank)"}
+int cmd_prometheus_sd(const struct cmd_args *a);
+
 /* The commands (cmd/cmd-*.c); the table is in cmd/main.c. */
 extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_run_entry;
@@ -118,6 +125,7 @@ extern const struct cmd_entry cmd_detect_entry;
 extern const struct cmd_entry cmd_replay_entry;
 extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_recover_entry;
+extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_alerts_entry;
 extern const struct cmd_entry cmd_grafana_entry;
 extern const struct cmd_entry cmd_report_entry;

@@ -13,6 +13,7 @@ static const struct cmd_entry *const command_table[] = {
     &cmd_parse_entry,   &cmd_diagnose_entry, &cmd_build_entry,    &cmd_validate_entry,
     &cmd_replay_entry,  &cmd_doctor_entry,   &cmd_recover_entry,  &cmd_alerts_entry,
     &cmd_grafana_entry, &cmd_report_entry,   &cmd_study_entry,    &cmd_detect_entry,
+    &cmd_top_entry,
 };
 
 static void print_usage(FILE *out)

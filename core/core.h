@@ -79,6 +79,26 @@ char *exporter_render(const struct frame *f, const struct exporter_extra *extra,
  * column's unit to the family's base unit.  Returns 0, or -1 if it is not exported. */
 int exporter_family_for(const char *name, bool train, char *family, size_t len, double *scale);
 
+/* ---- cluster identity and Prometheus file_sd target (core/prom-target.c) ----------
+ * job_id: MONI_JOB_ID, else SLURM_JOB_ID; node: MONI_NODE, else SLURMD_NODENAME, else
+ * the host name; rank: MONI_RANK, else SLURM_PROCID.  When in_job (any of those job
+ * variables is set, or a target file was asked for) every exported series carries
+ * the non-empty ones as labels; outside a job the exposition is unchanged. */
+struct prom_identity {
+    char job_id[64], node[128], rank[16];
+    bool in_job;
+};
+void prom_identity_read(struct prom_identity *id);
+/* --prometheus-sd FILE, process-wide: every exporter started afterwards writes its
+ * target there (%j %n %r expanded; a directory gets moni-JOB-NODE-RANK.json) and
+ * removes it when it stops.  NULL or "" = none. */
+void prom_set_sd_file(const char *path);
+const char *prom_sd_file(void);
+int prom_sd_expand(const char *pattern, const struct prom_identity *id, char *out, size_t cap);
+/* Writes FILE atomically: [{"targets": [target], "labels": {job_id, node, rank}}]. */
+int prom_sd_write(const char *path, const char *target, const struct prom_identity *id,
+                  char *err, size_t errlen);
+
 /* ---- alert engine (core/alerts.c) -------------------------------------------------
  * Rules in JSON (moni(1) ALERTS; default examples/alerts.json, user
  * $XDG_CONFIG_HOME/moni/alerts.json).  Evaluated each tick over the frame and the
@@ -101,6 +121,10 @@ size_t alerts_count(const struct alerts *al); /* rules loaded */
 size_t alerts_firing(const struct alerts *al, const struct moni_alert_state **out);
 /* Writes the rules as a Prometheus rules file (YAML) over the exported names. */
 int alerts_export_prometheus(const struct alerts *al, FILE *out);
+/* Appends the cross-node group (core/alerts-cluster.c): recording rules and the
+ * straggler, heartbeat-missing and GPU-memory-climbing alerts, their windows scaled
+ * to Prometheus' scrape interval (at least 1 s). */
+int alerts_export_cluster(FILE *out, int64_t scrape_ns);
 
 /* ---- exporter + alerts attached to a session (core/sre.c) -------------------------
  * Call before session_start.  Adds the fs_out_used_pct / fs_out_free_bytes columns

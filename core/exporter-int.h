@@ -14,8 +14,11 @@ void expo_plan_free(struct expo_plan *p); /* NULL is fine */
 
 /* The exposition text of f (NULL: no frame yet) and x (NULL: none), remapping the
  * plan first when f's columns changed; malloc'd, *len its length.  NULL when out of
- * memory (the caller keeps serving its previous text). */
+ * memory (the caller keeps serving its previous text).  ident (NULL or "": none)
+ * is `key="value",...` added after every sample's own labels. */
 char *expo_render(struct expo_plan *p, const struct frame *f, const struct exporter_extra *x,
-                  size_t *len);
+                  const char *ident, size_t *len);
+/* The job_id/node/rank labels of id as ident wants them; "" outside a job. */
+void expo_identity_labels(const struct prom_identity *id, char *out, size_t cap);
 
 #endif

@@ -5,7 +5,11 @@
  * reference-counted buffer; a scrape only copies bytes out of it, so serving costs
  * the sampler nothing but a few syscalls.  Hostile clients are bounded three ways:
  * at most EXP_MAX_CONNS connections (the oldest is dropped), at most EXP_MAX_REQUEST
- * bytes of request (431, then close) and EXP_DEADLINE_NS per connection (slowloris). */
+ * bytes of request (431, then close) and EXP_DEADLINE_NS per connection (slowloris).
+ *
+ * In a cluster job every series carries the job_id/node/rank labels of
+ * core/prom-target.c, and with --prometheus-sd the exporter writes its file_sd
+ * target file once it is listening and removes it when it stops. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -53,6 +57,8 @@ struct exporter {
     int lfd, port, sweep_id;
     bool paused; /* listener off after EMFILE, until the next sweep */
     struct expo_plan *plan; /* the frame's layout, mapped once */
+    char ident[320];        /* job_id/node/rank labels of every series ("" outside a job) */
+    char sd_file[4096];     /* the file_sd target file written at start, "" if none */
     struct body *cur;
     struct conn conns[EXP_MAX_CONNS];
 };
@@ -311,6 +317,35 @@ static int parse_listen(const char *spec, struct sockaddr_in *sa, char *err, siz
     return 0;
 }
 
+/* The identity labels, and the file_sd target file when one was asked for.  A
+ * wildcard listener is announced under the node's name, which the other nodes and
+ * Prometheus can resolve; a specific address as it is. */
+static int announce_target(struct exporter *ex, const struct sockaddr_in *sa, char *err,
+                           size_t errlen)
+{
+    struct prom_identity id;
+    prom_identity_read(&id);
+    expo_identity_labels(&id, ex->ident, sizeof ex->ident);
+    const char *pattern = prom_sd_file();
+    if (!pattern)
+        return 0;
+    if (prom_sd_expand(pattern, &id, ex->sd_file, sizeof ex->sd_file) < 0) {
+        snprintf(err, errlen, "--prometheus-sd: path too long: '%s'", pattern);
+        ex->sd_file[0] = '\0';
+        return -1;
+    }
+    char host[INET_ADDRSTRLEN] = "", target[400];
+    bool wildcard = sa->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (!wildcard)
+        inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
+    snprintf(target, sizeof target, "%s:%d", wildcard ? id.node : host, ex->port);
+    if (prom_sd_write(ex->sd_file, target, &id, err, errlen) < 0) {
+        ex->sd_file[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 struct exporter *exporter_start(struct moni_loop *loop, const char *addr, char *err,
                                 size_t errlen)
 {
@@ -347,6 +382,11 @@ struct exporter *exporter_start(struct moni_loop *loop, const char *addr, char *
         snprintf(err, errlen, "--metrics-listen: cannot start the deadline timer");
         goto fail;
     }
+    if (announce_target(ex, &sa, err, errlen) < 0) {
+        moni_loop_cancel_timer(loop, ex->sweep_id);
+        moni_loop_del_fd(loop, ex->lfd);
+        goto fail;
+    }
     exporter_publish(ex, NULL, NULL);
     return ex;
 fail:
@@ -362,7 +402,7 @@ void exporter_publish(struct exporter *ex, const struct frame *f, const struct e
     if (!ex)
         return;
     size_t len = 0;
-    char *text = expo_render(ex->plan, f, x, &len);
+    char *text = expo_render(ex->plan, f, x, ex->ident, &len);
     if (!text)
         return; /* keep serving the previous snapshot */
     struct body *b = malloc(sizeof *b + len + 1);
@@ -388,6 +428,8 @@ void exporter_stop(struct exporter *ex)
         moni_loop_cancel_timer(ex->loop, ex->sweep_id);
     moni_loop_del_fd(ex->loop, ex->lfd);
     close(ex->lfd);
+    if (ex->sd_file[0]) /* the node leaves the job: Prometheus drops the target */
+        unlink(ex->sd_file);
     body_unref(ex->cur);
     expo_plan_free(ex->plan);
     free(ex);

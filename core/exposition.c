@@ -572,7 +572,24 @@ static void emit_family_head(struct sbuf *b, const struct family *fam)
     sb_printf(b, "\n# TYPE %s %s\n", fam->name, fam->type);
 }
 
-static void emit_frame(struct sbuf *b, const struct fplan *p, const struct frame *f)
+/* {own,ident} with either part possibly empty; nothing when both are. */
+static void put_labels(struct sbuf *b, const char *own, const char *ident)
+{
+    bool o = own && *own, i = ident && *ident;
+    if (!o && !i)
+        return;
+    sb_puts(b, "{");
+    if (o)
+        sb_puts(b, own);
+    if (o && i)
+        sb_puts(b, ",");
+    if (i)
+        sb_puts(b, ident);
+    sb_puts(b, "}");
+}
+
+static void emit_frame(struct sbuf *b, const struct fplan *p, const struct frame *f,
+                       const char *ident)
 {
     size_t k = 0;
     for (size_t fi = 0; fi < p->fams.nfams; fi++) {
@@ -587,11 +604,7 @@ static void emit_frame(struct sbuf *b, const struct fplan *p, const struct frame
                 head = true;
             }
             sb_puts(b, fam->name);
-            if (p->cp[k].labels[0]) {
-                sb_puts(b, "{");
-                sb_puts(b, p->cp[k].labels);
-                sb_puts(b, "}");
-            }
+            put_labels(b, p->cp[k].labels, ident);
             sb_puts(b, " ");
             put_value(b, v * p->cp[k].scale);
             sb_puts(b, "\n");
@@ -717,29 +730,28 @@ static void add_alert_samples(struct render *r, const struct exporter_extra *x)
 
 /* Writes the families of r in order, the frame's after the first nmeta of them. */
 static void write_families(struct sbuf *b, const struct render *r, size_t nmeta,
-                           const struct fplan *plan, const struct frame *f)
+                           const struct fplan *plan, const struct frame *f, const char *ident)
 {
     for (size_t fi = 0; fi < r->nfams && !r->oom; fi++) {
         if (fi == nmeta && plan && f)
-            emit_frame(b, plan, f);
+            emit_frame(b, plan, f, ident);
         emit_family_head(b, &r->fams[fi]);
         for (size_t i = 0; i < r->ns; i++) {
             if (r->s[i].fam != fi)
                 continue;
             sb_puts(b, r->fams[fi].name);
-            if (r->s[i].labels[0])
-                sb_printf(b, "{%s}", r->s[i].labels);
+            put_labels(b, r->s[i].labels, ident);
             sb_puts(b, " ");
             put_value(b, r->s[i].v);
             sb_puts(b, "\n");
         }
     }
     if (nmeta >= r->nfams && plan && f)
-        emit_frame(b, plan, f);
+        emit_frame(b, plan, f, ident);
 }
 
 static char *render_text(const struct fplan *plan, const struct frame *f,
-                         const struct exporter_extra *x, size_t *len)
+                         const struct exporter_extra *x, const char *ident, size_t *len)
 {
     struct render r = {0};
     add_meta_samples(&r, f);
@@ -751,7 +763,7 @@ static char *render_text(const struct fplan *plan, const struct frame *f,
         add_alert_samples(&r, x);
     }
     struct sbuf b = {0};
-    write_families(&b, &r, nmeta, plan, f);
+    write_families(&b, &r, nmeta, plan, f, ident);
     bool oom = r.oom || b.oom;
     render_free(&r);
     if (oom) {
@@ -770,7 +782,7 @@ char *exporter_render(const struct frame *f, const struct exporter_extra *x, siz
     struct fplan plan = {0};
     if (f && fplan_build(&plan, f) < 0)
         return NULL;
-    char *t = render_text(f ? &plan : NULL, f, x, len);
+    char *t = render_text(f ? &plan : NULL, f, x, NULL, len);
     fplan_free(&plan);
     return t;
 }
@@ -793,10 +805,22 @@ void expo_plan_free(struct expo_plan *p)
     free(p);
 }
 
+void expo_identity_labels(const struct prom_identity *id, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!id || !id->in_job)
+        return;
+    const char *keys[] = {"job_id", "node", "rank"};
+    const char *vals[] = {id->job_id, id->node, id->rank};
+    for (size_t i = 0; i < MONI_ARRAY_LEN(keys); i++)
+        if (vals[i][0])
+            append_label(out, cap, keys[i], vals[i], strlen(vals[i]));
+}
+
 char *expo_render(struct expo_plan *p, const struct frame *f, const struct exporter_extra *x,
-                  size_t *len)
+                  const char *ident, size_t *len)
 {
     if (f && !fplan_matches(&p->fp, f) && fplan_build(&p->fp, f) < 0)
         return NULL;
-    return render_text(f ? &p->fp : NULL, f, x, len);
+    return render_text(f ? &p->fp : NULL, f, x, ident, len);
 }

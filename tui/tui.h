@@ -686,4 +686,15 @@ bool tui_replay_advance(struct tui_replay *r, double t);
 double tui_replay_duration(const struct tui_replay *r);
 void tui_replay_close(struct tui_replay *r);
 
+/* ==== the cluster console: `moni top` (tui/top*.c) ================================
+ * A full-screen view of a job's nodes built from PromQL instant queries to an
+ * existing Prometheus (url "http://HOST[:PORT][/PREFIX]"); job NULL = every node
+ * with a node label.  Returns the exit status (2 for a bad url). */
+struct tui_top_opts {
+    const char *url, *job;
+    int64_t interval_ns; /* between refreshes */
+    int timeout_ms;      /* per HTTP request */
+};
+int tui_top_run(const struct tui_top_opts *o);
+
 #endif

@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 # --- alert rules ---------------------------------------------------------------
 "$M" alerts export >"$TMPDIR/rules.yml" || fail "alerts export exited $?"
 grep -q "alert: TrainingLossHigh" "$TMPDIR/rules.yml" || fail "no TrainingLossHigh rule"
-n=$(grep -c '^      - alert: ' "$TMPDIR/rules.yml")
+n=$(grep -Ec '^      - (alert|record): ' "$TMPDIR/rules.yml")  # promtool counts both
 [ "$n" -ge 8 ] || fail "only $n rules exported"
 if command -v promtool >/dev/null; then
     promtool check rules "$TMPDIR/rules.yml" >"$TMPDIR/pc.txt" 2>&1 || { cat "$TMPDIR/pc.txt"; fail "promtool check rules"; }
