@@ -306,9 +306,15 @@ const struct tui_keybind tui_keys[] = {
     {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true},
     {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
-    {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false},
+    {{'l'}, "l", "Log", "raw log: / search, n N older/newer, e E errors, w W warnings, t times, r redraws", key_rawlog, false},
     {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false},
     {{'t'}, "t", "Theme", "next colour theme", key_theme, false},
+    {{'o', KEY_F(6)}, "o  F6", NULL, "processes: next sort key (CPU%, RSS, threads, PID, command)",
+     tui_procs_key_sort, false},
+    {{'|', KEY_F(4)}, "|  F4", NULL, "processes: filter by command or PID (Esc clears)",
+     tui_procs_key_filter, false},
+    {{'K', KEY_F(9)}, "K  F9", NULL, "processes: send a signal to the selected one (asks first)",
+     tui_procs_key_signal, true},
     {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false},
     {{'q', 'Q', KEY_F(10), CTRL_C}, "q  F10", "Quit", "quit (asks while faults are active)", key_quit,
      false},
@@ -355,6 +361,8 @@ static int edit_line(char *buf, size_t len, int key)
     }
     return 0;
 }
+
+int tui_edit_line(char *buf, size_t len, int key) { return edit_line(buf, len, key); }
 
 static void over_help(struct tui *ui, int key)
 {
@@ -514,6 +522,8 @@ static void over_textview(struct tui *ui, int key)
 {
     if (ui->overlay == TUI_O_RAWLOG)
         tui_raw_pin(ui);
+    if (ui->overlay == TUI_O_RAWLOG && tui_rawlog_key(ui, key))
+        return;
     if (ui->overlay == TUI_O_RAWLOG && (key == '/' || key == 'n' || key == 'N')) {
         if (key == '/') {
             snprintf(ui->input, sizeof ui->input, "%s", ui->raw_search);
@@ -543,6 +553,7 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
     [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
     [TUI_O_RAWSEARCH] = over_rawsearch,
+    [TUI_O_PROC_SIGNAL] = tui_procs_overlay_key, [TUI_O_PROC_FILTER] = tui_procs_overlay_key,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

@@ -255,14 +255,6 @@ static void draw_textview(struct tui *ui, const char *title, size_t nlines,
         tui_put(y + 1 + (int)(i - start), 1, w - 2, line_at(ui, i, buf, sizeof buf), false);
 }
 
-static const char *raw_line_at(struct tui *ui, size_t i, char *buf, size_t len)
-{
-    const struct tui_line *l = tui_model_line_at(ui->m, i);
-    snprintf(buf, len, "%6llu%s %s", (unsigned long long)l->no, l->stream == 2 ? "!" : " ",
-             l->text ? l->text : "");
-    return buf;
-}
-
 static size_t diag_count(const char *t)
 {
     size_t n = 0;
@@ -315,11 +307,8 @@ void tui_draw(struct tui *ui)
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
         case TUI_O_RAWLOG:
         case TUI_O_RAWSEARCH: {
-            char t[160];
             tui_raw_pin(ui);
-            snprintf(t, sizeof t, "raw log (workload.log; j/k scroll, / search, n/N, Esc closes)%s%s",
-                     ui->raw_search[0] ? "  /" : "", ui->raw_search);
-            draw_textview(ui, t, ui->m->nlines, raw_line_at, ui->raw_scroll);
+            tui_rawlog_draw(ui);
             if (ui->overlay == TUI_O_RAWSEARCH)
                 draw_prompt(ui, "search log: ");
             break;
@@ -332,6 +321,8 @@ void tui_draw(struct tui *ui)
             draw_textview(ui, ui->detail_title, diag_count(ui->diag_text), diag_line_at,
                           ui->diag_scroll);
             break;
+        case TUI_O_PROC_SIGNAL:
+        case TUI_O_PROC_FILTER: tui_procs_overlay_draw(ui); break;
         default: break;
         }
     }
@@ -515,4 +506,5 @@ void tui_close(struct tui *ui)
     tui_theme_list_free(&ui->themes);
     free(ui->diag_text);
     ui->diag_text = NULL;
+    tui_procs_free(ui);
 }
