@@ -201,7 +201,7 @@ void tui_rawlog_draw(struct tui *ui)
         char ts[MONI_ISO_LEN] = "", buf[1200];
         if (!ui->raw_no_times && l->real_ns)
             moni_fmt_iso(l->real_ns, ts, sizeof ts);
-        snprintf(buf, sizeof buf, "%6llu%s %s%s%s", (unsigned long long)l->no, l->stream == 2 ? "!" : " ",
+        snprintf(buf, sizeof buf, "%6llu%s %.12s%s%s", (unsigned long long)l->no, l->stream == 2 ? "!" : " ",
                  ts[0] ? ts + 11 : "", ts[0] ? " " : "", l->text ? l->text : "");
         int sev = line_sev(m, l->no);
         attrset(tui_attr(sev > 0 ? role[sev] : TUI_R_DIALOG));

@@ -492,6 +492,7 @@ struct tui {
     int64_t last_draw_ns;
     int draw_timer;
     uint64_t frames;
+    int64_t opened_ns;  /* frames / time: MONI_TUI_FRAMES=1 says both at the end */
     struct tui_click clicks[128];
     size_t nclicks;
     /* terminal */

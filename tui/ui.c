@@ -427,6 +427,7 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
         if (tui_panes[p]->focus_at_start)
             ui->focus = p;
     ui->draw_timer = -1;
+    ui->opened_ns = moni_mono_ns();
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
     ui->ascii = opts->ascii || !cs || strcasecmp(cs, "UTF-8") != 0;
@@ -501,6 +502,10 @@ void tui_close(struct tui *ui)
     }
     tui_screen_close(ui->scr);
     ui->scr = NULL;
+    const char *fr = getenv("MONI_TUI_FRAMES"); /* the redraw tests and the bench */
+    if (fr && *fr == '1')
+        fprintf(stderr, "moni: console drew %llu frames in %.1f s\n", (unsigned long long)ui->frames,
+                (double)(moni_mono_ns() - ui->opened_ns) / 1e9);
     if (fatal_ui == ui)
         fatal_ui = NULL;
     tui_theme_list_free(&ui->themes);
