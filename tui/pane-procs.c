@@ -536,7 +536,7 @@ static void draw_procs(struct tui *ui, struct tui_rect r, bool focus)
         snprintf(hb, sizeof hb, "heartbeat %.1fs ago", age);
     else
         snprintf(hb, sizeof hb, "no log line yet");
-    snprintf(extra, sizeof extra, "%s  sort %s%s%s  o sort  | filter  K signal", hb,
+    snprintf(extra, sizeof extra, "%s  sort %s%s%s  o sort  \\ filter  K signal", hb,
              tui_proc_sort_name(ps->sort), ps->filter[0] ? "  filter: " : "", ps->filter);
     tui_pane_title(ui, TUI_P_PROCS, r, focus, extra);
     int x = r.x + 1, w = r.w - 2, y = r.y + 1, rows = r.h - 1;
@@ -590,9 +590,8 @@ static void key_procs(struct tui *ui, int key)
     }
 }
 
-void tui_procs_key_sort(struct tui *ui, int key)
+static void key_sort(struct tui *ui)
 {
-    (void)key;
     struct tui_procs *ps = state(ui);
     if (!ps)
         return;
@@ -601,9 +600,8 @@ void tui_procs_key_sort(struct tui *ui, int key)
     tui_status(ui, false, "processes sorted by %s", tui_proc_sort_name(ps->sort));
 }
 
-void tui_procs_key_filter(struct tui *ui, int key)
+static void key_filter(struct tui *ui)
 {
-    (void)key;
     struct tui_procs *ps = state(ui);
     if (!ps)
         return;
@@ -612,11 +610,14 @@ void tui_procs_key_filter(struct tui *ui, int key)
     ui->overlay = TUI_O_PROC_FILTER;
 }
 
-void tui_procs_key_signal(struct tui *ui, int key)
+static void key_signal(struct tui *ui)
 {
-    (void)key;
     struct tui_procs *ps = state(ui);
     ui->focus = TUI_P_PROCS;
+    if (ui->m->replay) {
+        tui_status(ui, true, "K: signals only in a live run, not in a replay");
+        return;
+    }
     if (!ps || ui->m->nworkers || ui->proc_sel >= ps->nrows || ps->rows[ui->proc_sel].kind == ROW_HEAD) {
         tui_status(ui, true, "no process selected (j/k in the Workload pane)");
         return;
@@ -640,6 +641,16 @@ void tui_procs_key_signal(struct tui *ui, int key)
     ps->sig_idx = 0;
     snprintf(ps->sig_what, sizeof ps->sig_what, "%d %.80s", r->p.pid, cmd_of(&r->p));
     ui->overlay = TUI_O_PROC_SIGNAL;
+}
+
+void tui_procs_key(struct tui *ui, int key)
+{
+    if (key == 'o' || key == KEY_F(6))
+        key_sort(ui);
+    else if (key == '\\' || key == KEY_F(4))
+        key_filter(ui);
+    else
+        key_signal(ui);
 }
 
 /* Sends the dialog's signal if the pid is still the process it was opened for. */

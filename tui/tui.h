@@ -349,9 +349,9 @@ void tui_pane_clickable(struct tui *ui, int pane, int y, int x, int w, int n, in
 extern const struct pane_ops tui_pane_procs;
 struct tui_procs; /* the pane's view and scan state (ui->procs) */
 void tui_procs_free(struct tui *ui);
-void tui_procs_key_sort(struct tui *ui, int key);   /* next sort key */
-void tui_procs_key_filter(struct tui *ui, int key); /* filter prompt */
-void tui_procs_key_signal(struct tui *ui, int key); /* signal dialog for the selection */
+/* o/F6: next sort key; \ or F4: the filter prompt; K/F9: the signal dialog for the
+ * selected process (live runs only). */
+void tui_procs_key(struct tui *ui, int key);
 void tui_procs_overlay_key(struct tui *ui, int key); /* TUI_O_PROC_* overlays */
 void tui_procs_overlay_draw(struct tui *ui);
 enum tui_proc_sort { TUI_PS_CPU, TUI_PS_RSS, TUI_PS_THREADS, TUI_PS_PID, TUI_PS_COMMAND, TUI_PS_N };

@@ -48,14 +48,14 @@ keys o                                   # back to CPU%
 wait_for "sort CPU%" 5
 
 # the filter: the workload's PID alone
-keys '|'
+keys '\'
 wait_for "filter processes:" 5
 keys -l "$pid"
 keys Enter
 wait_for "filter: $pid" 5
 wait_gone_from_screen "other processes by" 10
 screen | grep -Eq " $pid [RSDT] .*moni-train" || fail "the filtered row is gone"
-keys '|'
+keys '\'
 wait_for "filter processes:" 5
 keys Escape
 wait_for "other processes by" 10
