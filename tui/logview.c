@@ -182,9 +182,10 @@ void tui_rawlog_draw(struct tui *ui)
         mvhline(y + i, 0, ' ', w);
     tui_box(y, 0, h, w, ui->ascii);
     char t[200];
-    snprintf(t, sizeof t, " raw log (workload.log; / n N search, e E errors, w W warnings, t times %s, "
-             "r redraws %s, Esc closes)%s%s ", ui->raw_no_times ? "off" : "on",
-             ui->raw_all_redraws ? "shown" : "collapsed", ui->raw_search[0] ? "  /" : "", ui->raw_search);
+    /* the search first: a narrow screen clips the key list, not it */
+    snprintf(t, sizeof t, " raw log%s%s (workload.log; / n N search, e E errors, w W warnings, t times %s, "
+             "r redraws %s, Esc closes) ", ui->raw_search[0] ? " /" : "", ui->raw_search,
+             ui->raw_no_times ? "off" : "on", ui->raw_all_redraws ? "shown" : "collapsed");
     attrset(tui_attr(TUI_R_TITLE_FOCUS));
     tui_put(y, 2, w - 4, t, false);
     int rows = h - 2;

@@ -14,7 +14,7 @@
 /* ==== model: what the panes draw =================================================
  * The console draws only from this snapshot.  A feeder (live: tui/console.c; replay:
  * tui/replay.c) updates it from the loop's thread and bumps version; the screen is
- * redrawn only when version (at most 4 times a second) or the view (keys: ~10 times
+ * redrawn only when version (at most twice a second) or the view (keys: ~10 times
  * a second) changed. */
 
 #define TUI_HIST_LEN 512 /* samples kept per metric for graphs */

@@ -1,6 +1,6 @@
 /* tui/ui.c — the console itself: terminal setup on the shared loop (stdin and
  * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (only
- * on change: at most 4 Hz for new data, ~10 Hz after keys), themes, and the
+ * on change: at most 2 Hz for new data, ~10 Hz after keys), themes, and the
  * modal-on-screen overlays: help (from the key table, tui/keys.c), the arm form,
  * the quit and restart dialogs, prompts, raw log, diagnosis and fault views. */
 #include <curses.h>
@@ -18,7 +18,7 @@
 #include "tui/tui.h"
 
 #define REDRAW_NS (100 * MONI_NS_PER_MS)       /* keys: the next tick draws */
-#define MODEL_REDRAW_NS (250 * MONI_NS_PER_MS) /* new data alone: at most 4 times a second */
+#define MODEL_REDRAW_NS (500 * MONI_NS_PER_MS) /* new data alone: at most twice a second */
 #define STATUS_NS (4 * MONI_NS_PER_SEC)
 
 static struct tui *fatal_ui; /* for tui_fatal: restore before printing */

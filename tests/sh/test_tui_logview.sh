@@ -55,8 +55,9 @@ wait_for "search log:" 5
 keys -l "marker-xyz"
 keys Enter
 wait_until 10 bottom_is "marker-xyz" || fail "/ did not find the line: $(last_row)"
+wait_for "raw log /marker-xyz \(workload.log" 5
 keys Escape
-wait_gone_from_screen "raw log \(workload.log" 5
+wait_gone_from_screen "raw log .*\(workload.log" 5
 touch "$W/done"
 wait_for "workload exited 0" 15
 keys q
