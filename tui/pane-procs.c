@@ -22,7 +22,7 @@
 
 #define SCAN_NS (2 * MONI_NS_PER_SEC) /* htop's default refresh is 1.5 s */
 #define OTHERS_MAX 40                 /* other processes listed */
-#define ROWS_MAX (TUI_MAX_PROCS + OTHERS_MAX + 16)
+#define ROWS_MAX (TUI_MAX_PROCS + OTHERS_MAX + 80) /* + moni's own and the heading */
 #define MATCH_NS (3 * MONI_NS_PER_SEC) /* an injector started this close to its fault's fire */
 
 enum row_kind { ROW_WORKLOAD, ROW_INJECTOR, ROW_HEAD, ROW_OTHER };
@@ -57,6 +57,8 @@ struct tui_procs {
     struct rec *rec;
     size_t nrec;
     int64_t scan_ns;
+    struct rec **others; /* the scan's other processes, sorted for the list */
+    size_t cap_others;
     /* the rows of the last draw (j/k and the dialog act on them) */
     struct row rows[ROWS_MAX];
     size_t nrows;
@@ -101,14 +103,14 @@ bool tui_proc_matches(const struct tui_proc *p, const char *filter)
     return strcasestr(p->cmd, filter) || strcasestr(p->comm, filter) || !strcmp(pid, filter);
 }
 
-bool tui_proc_may_signal(int pid, int ppid, int self, int workload_root, const char **why)
+bool tui_proc_may_signal(int pid, int ppid, int self, bool in_workload, const char **why)
 {
     const char *w = NULL;
     if (pid <= 1)
         w = "not a process moni may signal";
     else if (pid == self)
         w = "that is moni itself";
-    else if (ppid == self && pid != workload_root)
+    else if (ppid == self && !in_workload)
         w = "that is moni's guardian or a fault injector (s stops its fault)";
     if (why)
         *why = w;
@@ -234,6 +236,7 @@ void tui_procs_free(struct tui *ui)
     if (!ui->procs)
         return;
     free(ui->procs->rec);
+    free(ui->procs->others);
     free(ui->procs);
     ui->procs = NULL;
 }
@@ -244,11 +247,6 @@ static bool in_tree(const struct tui_model *m, int pid)
         if (m->procs[i].pid == pid)
             return true;
     return false;
-}
-
-static int workload_root(const struct tui_model *m)
-{
-    return m->nprocs ? m->procs[0].pid : 0; /* the tree is in order, its root first */
 }
 
 /* The fault whose firing began closest to when an injector process started. */
@@ -302,7 +300,14 @@ static void build_rows(struct tui *ui)
     if (m->replay || !ps->nrec)
         return;
     int self = (int)getpid();
-    struct rec *others[TUI_MAX_PROCS * 4];
+    if (ps->cap_others < ps->nrec) {
+        struct rec **o = realloc(ps->others, ps->nrec * sizeof *o);
+        if (!o)
+            return;
+        ps->others = o;
+        ps->cap_others = ps->nrec;
+    }
+    struct rec **others = ps->others;
     size_t no = 0;
     for (size_t i = 0; i < ps->nrec; i++) {
         struct rec *r = &ps->rec[i];
@@ -319,8 +324,7 @@ static void build_rows(struct tui *ui)
                 add_row(ps, &r->p, ROW_INJECTOR, tag);
             continue;
         }
-        if (no < MONI_ARRAY_LEN(others))
-            others[no++] = r;
+        others[no++] = r;
     }
     sort_key = ps->sort;
     qsort(others, no, sizeof others[0], cmp_other);
@@ -624,7 +628,7 @@ static void key_signal(struct tui *ui)
     }
     const struct row *r = &ps->rows[ui->proc_sel];
     const char *why;
-    if (!tui_proc_may_signal(r->p.pid, r->p.ppid, (int)getpid(), workload_root(ui->m), &why)) {
+    if (!tui_proc_may_signal(r->p.pid, r->p.ppid, (int)getpid(), in_tree(ui->m, r->p.pid), &why)) {
         tui_status(ui, true, "no signal to %d: %s", r->p.pid, why);
         return;
     }
@@ -665,7 +669,7 @@ static void send_signal(struct tui *ui)
     const char *why;
     if (n <= 0 || (buf[n] = 0, procfs_parse_pid_stat(buf, &st)) != 0 || st.starttime != ps->sig_start)
         tui_status(ui, true, "%s not sent: process %d is gone", name, ps->sig_pid);
-    else if (!tui_proc_may_signal(st.pid, st.ppid, (int)getpid(), workload_root(ui->m), &why))
+    else if (!tui_proc_may_signal(st.pid, st.ppid, (int)getpid(), in_tree(ui->m, st.pid), &why))
         tui_status(ui, true, "%s not sent: %s", name, why);
     else if (kill(st.pid, signals[ps->sig_idx].sig) != 0)
         tui_status(ui, true, "%s to %d: %s", name, st.pid, strerror(errno));

@@ -359,10 +359,10 @@ const char *tui_proc_sort_name(enum tui_proc_sort k);
 /* Pure helpers (unit-tested): qsort-style order of two rows for a key (bigger
  * first for CPU, RSS and threads), whether a row passes a filter (command or pid,
  * case-insensitive), and whether moni may signal pid (not moni, not one of its
- * own children other than the workload's root: the guardian and the injectors). */
+ * own children outside the workload's tree: the guardian and the injectors). */
 int tui_proc_cmp(const struct tui_proc *a, const struct tui_proc *b, enum tui_proc_sort k);
 bool tui_proc_matches(const struct tui_proc *p, const char *filter);
-bool tui_proc_may_signal(int pid, int ppid, int self, int workload_root, const char **why);
+bool tui_proc_may_signal(int pid, int ppid, int self, bool in_workload, const char **why);
 
 /* ==== keys ========================================================================
  * ONE table (tui/keys.c): the dispatcher, the footer buttons, the help overlay and

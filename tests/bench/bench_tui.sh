@@ -44,18 +44,18 @@ measure() {
     local pm ph pb=0 m0 h0 b0=0 m1 h1 b1=0 l0 l1
     pm=$(pid_of moni) ph=$(pid_of htop)
     [ $have_btop = 1 ] && pb=$(pid_of btop)
-    l0=$(wc -l < "$W/run$n/workload.log" 2>/dev/null || echo 0)
+    l0=$(tr "\r" "\n" < "$W/run$n/workload.log" 2>/dev/null | wc -l)
     m0=$(cpu_ticks "$pm") h0=$(cpu_ticks "$ph")
     [ $have_btop = 1 ] && b0=$(cpu_ticks "$pb")
     sleep "$SECS"
     m1=$(cpu_ticks "$pm") h1=$(cpu_ticks "$ph")
     [ $have_btop = 1 ] && b1=$(cpu_ticks "$pb")
-    l1=$(wc -l < "$W/run$n/workload.log" 2>/dev/null || echo 0)
+    l1=$(tr "\r" "\n" < "$W/run$n/workload.log" 2>/dev/null | wc -l)
     local mr hr br=0
     mr=$(hwm_kb "$pm") hr=$(hwm_kb "$ph")
     [ $have_btop = 1 ] && br=$(hwm_kb "$pb")
     local dm=$((m1 - m0)) dh=$((h1 - h0)) db=$((b1 - b0))
-    echo "   ${w}x${h}, moni-train workload ($(( (l1 - l0) / SECS )) log lines/s), ${SECS} s window, CPU ticks (${HZ}/s):"
+    echo "   ${w}x${h}, moni-train workload ($(( (l1 - l0) / SECS )) log lines/s, CR redraws counted), ${SECS} s window, CPU ticks (${HZ}/s):"
     echo "     moni $dm | htop $dh$([ $have_btop = 1 ] && echo " | btop $db")  -> moni/htop $(awk -v a="$dm" -v b="$dh" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }') (target <= 1)"
     echo "   peak RSS: moni $(awk -v k="$mr" 'BEGIN { printf "%.1f", k / 1024 }') MB (target < 15 MB) | htop $(awk -v k="$hr" 'BEGIN { printf "%.1f", k / 1024 }') MB$([ $have_btop = 1 ] && awk -v k="$br" 'BEGIN { printf " | btop %.1f MB", k / 1024 }')"
     T kill-server 2>/dev/null

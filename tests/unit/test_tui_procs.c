@@ -69,18 +69,18 @@ static void test_may_signal(void **state)
     (void)state;
     const char *why = NULL;
     int self = 100, root = 101;
-    assert_true(tui_proc_may_signal(root, self, self, root, &why)); /* the workload */
+    assert_true(tui_proc_may_signal(root, self, self, true, &why)); /* the workload's root */
     assert_null(why);
-    assert_true(tui_proc_may_signal(205, root, self, root, &why)); /* its child */
-    assert_true(tui_proc_may_signal(999, 1, self, root, &why));    /* another process */
-    assert_false(tui_proc_may_signal(self, 1, self, root, &why));  /* moni */
+    assert_true(tui_proc_may_signal(205, root, self, true, &why)); /* its child */
+    assert_true(tui_proc_may_signal(999, 1, self, false, &why));   /* another process */
+    assert_false(tui_proc_may_signal(self, 1, self, false, &why)); /* moni */
     assert_non_null(strstr(why, "moni itself"));
-    assert_false(tui_proc_may_signal(102, self, self, root, &why)); /* guardian, injector */
+    assert_false(tui_proc_may_signal(102, self, self, false, &why)); /* guardian, injector */
     assert_non_null(strstr(why, "guardian"));
-    assert_false(tui_proc_may_signal(1, 0, self, root, &why));
-    assert_false(tui_proc_may_signal(0, 0, self, root, &why));
-    /* no workload (observing): every child of moni is its own */
-    assert_false(tui_proc_may_signal(101, self, self, 0, &why));
+    assert_false(tui_proc_may_signal(1, 0, self, false, &why));
+    assert_false(tui_proc_may_signal(0, 0, self, false, &why));
+    /* moni itself even if it were listed in the tree */
+    assert_false(tui_proc_may_signal(self, 1, self, true, &why));
 }
 
 static void test_bar_key(void **state)
