@@ -20,7 +20,7 @@
 
 #include "tui/tui.h"
 
-#define SCAN_NS (2 * MONI_NS_PER_SEC) /* htop's default refresh is 1.5 s */
+#define SCAN_NS (3 * MONI_NS_PER_SEC) /* htop refreshes every 1.5 s; the scan is ~1/10 of the console's CPU at 2 s */
 #define OTHERS_MAX 40                 /* other processes listed */
 #define ROWS_MAX (TUI_MAX_PROCS + OTHERS_MAX + 80) /* + moni's own and the heading */
 #define MATCH_NS (3 * MONI_NS_PER_SEC) /* an injector started this close to its fault's fire */

@@ -343,7 +343,7 @@ void tui_pane_clickable(struct tui *ui, int pane, int y, int x, int w, int n, in
  * htop's main view for this job: the workload's tree, moni's own injector processes
  * (burners, hog, writer: moni's children other than the workload and the guardian)
  * marked with their fault kind, then the other processes of the machine by the sort
- * key (a /proc scan every 2 s through core's procfs readers, live runs only).  A
+ * key (a /proc scan every 3 s through core's procfs readers, live runs only).  A
  * filter, sort key cycling and a signal to the selected process after a
  * confirmation (never to moni, its guardian or its injectors). */
 extern const struct pane_ops tui_pane_procs;
