@@ -3,8 +3,10 @@
 # the same size, all started together and measured over the same window: CPU ticks
 # from /proc/PID/stat (utime + stime of the whole process) and peak RSS (VmHWM), at
 # 120x40 and at 200x60.  The console's workload is moni-train with its progress bar
-# on (a chatty log: loss lines and CR-redrawn bars); htop and btop refresh once a
-# second, as the console samples.  Then the cost of one full redraw at 200x60.
+# on and its default logging (a loss line every 10 steps, CR-redrawn bars); htop and
+# btop refresh once a second, as the console samples.  Then the cost of one full
+# redraw at 200x60.  A chattier log costs the console more: every line is recorded,
+# parsed and (metrics, events) written to events.jsonl by core, whatever is drawn.
 # BENCH_SECONDS shortens the 60 s window.  Never pass/fail; target: moni <= htop,
 # peak RSS < 15 MB.
 set -u
@@ -24,7 +26,7 @@ printf 'update_ms = 1000\ncolor_theme = "Default"\n' > "$W/config/btop/btop.conf
 ENV=(env LANG=C.UTF-8 TERM=xterm-256color MONI_DATA_DIR="$W/data" XDG_CONFIG_HOME="$W/config"
      MONI_STATE_DIR="$W/state")
 TRAIN=("$MONI_BUILD/moni-train" --data-dir "$W/train-data" --train-samples 4000 --eval-samples 400
-       --features 4096 --hidden 32 --threads 1 --max-steps 100000000 --logging-steps 1)
+       --features 4096 --hidden 32 --threads 1 --max-steps 100000000)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
