@@ -76,6 +76,7 @@ static void update_procs(struct tui_live *lv)
         t->depth = depth;
         t->state = p[i].state;
         snprintf(t->comm, sizeof t->comm, "%s", p[i].comm);
+        snprintf(t->cmd, sizeof t->cmd, "%s", p[i].cmd);
         t->cpu_pct = p[i].cpu_pct;
         t->rss_bytes = (double)p[i].rss_bytes;
         t->threads = p[i].threads;
@@ -267,6 +268,7 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
     (void)s;
     struct tui_live *lv = arg;
     tui_model_line(lv->m, lineno, stream, line, len);
+    tui_model_line_stamp(lv->m, t->real_ns);
     runner_control_line(lv->run, line, len); /* a knob armed here takes effect */
     lv->m->last_line_mono = t->mono_ns;
 }

@@ -336,7 +336,8 @@ const struct tui_keybind tui_keys[] = {
     {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true, "restart", NULL},
     {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false, "pause", NULL},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false, "filter", "[TEXT]"},
-    {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false, "log", NULL},
+    {{'l'}, "l", "Log", "raw log: / n N search, e E errors, w W warnings", key_rawlog, false, "log",
+     NULL},
     {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false, "diag", NULL},
     {{'t'}, "t", "Theme", "next colour theme", key_theme, false, "theme", NULL},
     {{'o'}, "o", NULL, "plan queue: each experiment, progress, ETA", tui_key_queue, true, "queue", NULL},
@@ -347,6 +348,8 @@ const struct tui_keybind tui_keys[] = {
      "skip", "[N|NAME]"},
     {{0}, "o  A", NULL, "abort the plan: stop its run, start no more", tui_key_plan_abort, true,
      "abort", NULL},
+    {{'>', '\\', 'K', KEY_F(6), KEY_F(4), KEY_F(9)}, ">  \\  K  F6  F4  F9", NULL,
+     "processes: > sort, \\ filter, K signal (asks)", tui_procs_key, false, "procs", NULL},
     {{':'}, ":", NULL, "command line: a command per key; Tab completes", tui_key_cmdline, false,
      "command", "[TEXT]"},
     {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false, "clear",
@@ -397,10 +400,7 @@ static int edit_line(char *buf, size_t len, int key)
     return 0;
 }
 
-int tui_edit_line(char *buf, size_t len, int key)
-{
-    return edit_line(buf, len, key);
-}
+int tui_edit_line(char *buf, size_t len, int key) { return edit_line(buf, len, key); }
 
 static void over_help(struct tui *ui, int key)
 {
@@ -575,6 +575,8 @@ static void over_textview(struct tui *ui, int key)
 {
     if (ui->overlay == TUI_O_RAWLOG)
         tui_raw_pin(ui);
+    if (ui->overlay == TUI_O_RAWLOG && tui_rawlog_key(ui, key))
+        return;
     if (ui->overlay == TUI_O_RAWLOG && (key == '/' || key == 'n' || key == 'N')) {
         if (key == '/') {
             snprintf(ui->input, sizeof ui->input, "%s", ui->raw_search);
@@ -605,6 +607,7 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
     [TUI_O_RAWSEARCH] = over_rawsearch, [TUI_O_CMDLINE] = tui_cmdline_key,
     [TUI_O_QUEUE] = over_view,      [TUI_O_PRESETS] = over_view,
+    [TUI_O_PROC_SIGNAL] = tui_procs_overlay_key, [TUI_O_PROC_FILTER] = tui_procs_overlay_key,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */

@@ -123,6 +123,7 @@ void tui_model_line(struct tui_model *m, uint64_t no, int stream, const char *te
     l->text = strndup(text, len);
     l->no = no;
     l->stream = stream;
+    l->real_ns = 0; /* until tui_model_line_stamp */
     m->version++;
 }
 

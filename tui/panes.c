@@ -39,6 +39,16 @@ static void clickable_rows(struct tui *ui, int pane, int y, int x, int w, int n,
         ui->clicks[ui->nclicks++] = (struct tui_click){y + i, x, w, 0, pane, first_row + i};
 }
 
+/* For the panes in files of their own (tui/pane-*.c). */
+void tui_pane_title(struct tui *ui, int pane, struct tui_rect r, bool focus, const char *extra)
+{
+    title_bar(ui, pane, r, focus, extra);
+}
+void tui_pane_clickable(struct tui *ui, int pane, int y, int x, int w, int n, int first_row)
+{
+    clickable_rows(ui, pane, y, x, w, n, first_row);
+}
+
 static void text(int y, int x, int w, enum tui_role role, const char *s)
 {
     attrset(tui_attr(role));
@@ -400,13 +410,6 @@ static void draw_train(struct tui *ui, struct tui_rect r, bool focus)
     }
 }
 
-/* ---- workload processes ---------------------------------------------------------------- */
-
-static size_t rows_procs(const struct tui *ui)
-{
-    return ui->m->nworkers ? ui->m->nworkers : ui->m->nprocs;
-}
-
 /* j/k/arrows move a selection of n rows. */
 static void move_sel(size_t *sel, size_t n, int key)
 {
@@ -414,171 +417,6 @@ static void move_sel(size_t *sel, size_t n, int key)
         (*sel)--;
     else if ((key == 'j' || key == KEY_DOWN) && *sel + 1 < n)
         (*sel)++;
-}
-
-static void key_procs(struct tui *ui, int key) { move_sel(&ui->proc_sel, rows_procs(ui), key); }
-static void select_procs(struct tui *ui, size_t row) { ui->proc_sel = row; }
-
-/* A multi-process workload: a stage row and one row per process (at most 60). */
-static int want_procs(const struct tui *ui)
-{
-    size_t n = ui->m->nworkers;
-    return n ? (int)(n > 60 ? 60 : n) + 2 : 0;
-}
-
-/* "3s", "2m05s", "1h02m": how long the controller has been in its stage. */
-static char *fmt_for(int64_t ns, char *buf, size_t len)
-{
-    long long s = ns > 0 ? (long long)(ns / MONI_NS_PER_SEC) : 0;
-    if (s >= 3600)
-        snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
-    else if (s >= 60)
-        snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
-    else
-        snprintf(buf, len, "%llds", s);
-    return buf;
-}
-
-/* Multi-process workload (moni-rlsim): process and problem counts in the title, the
- * controller's stage on the first row, then one row per process: name, CPU%, RSS, state (running / quiet Ns / error: RULE / gone)
- * and, when the pane is wide, its latest warning or error. */
-static void draw_workers(struct tui *ui, struct tui_rect r, bool focus)
-{
-    const struct tui_model *m = ui->m;
-    int64_t now = moni_mono_ns();
-    char extra[128], d[16];
-    size_t nerr = 0, ngone = 0;
-    for (size_t i = 0; i < m->nworkers; i++) {
-        nerr += m->workers[i].state == TUI_W_ERROR;
-        ngone += m->workers[i].state == TUI_W_GONE;
-    }
-    if (nerr || ngone)
-        snprintf(extra, sizeof extra, "%zu procs, %zu err, %zu gone", m->nworkers, nerr, ngone);
-    else
-        snprintf(extra, sizeof extra, "%zu procs", m->nworkers);
-    title_bar(ui, TUI_P_PROCS, r, focus, extra);
-    int x = r.x + 1, w = r.w - 2, y = r.y + 1, rows = r.h - 1;
-    if (rows <= 0 || w <= 0)
-        return;
-    char head[128];
-    int64_t end = now; /* a pipeline whose processes are all gone stopped at its last line */
-    if (ngone == m->nworkers) {
-        end = m->pipe_since_mono;
-        for (size_t i = 0; i < m->nworkers; i++)
-            end = m->workers[i].last_line_mono > end ? m->workers[i].last_line_mono : end;
-    }
-    if (m->pipe_step >= 0)
-        snprintf(head, sizeof head, "step %ld stage=%s (for %s)", m->pipe_step, m->pipe_stage,
-                 fmt_for(end - m->pipe_since_mono, d, sizeof d));
-    else
-        snprintf(head, sizeof head, "stage=- (no step line yet)");
-    text(y++, x, w, m->pipe_step >= 0 ? TUI_R_ACCENT : TUI_R_MUTED, head);
-    rows--;
-    int nw = 7; /* the longest name, at least "process", at most 20 columns */
-    for (size_t i = 0; i < m->nworkers; i++) {
-        int l = (int)strlen(m->workers[i].name);
-        nw = l > nw ? l : nw;
-    }
-    nw = nw > 20 ? 20 : nw;
-    size_t first = 0;
-    if (ui->proc_sel >= (size_t)rows)
-        first = ui->proc_sel - (size_t)rows + 1;
-    for (size_t i = first; i < m->nworkers && (int)(i - first) < rows; i++, y++) {
-        const struct tui_worker *wk = &m->workers[i];
-        char cpu[16] = "    -", rss[16] = "-", st[96];
-        enum tui_role role = TUI_R_OK;
-        if (wk->cpu_pct >= 0)
-            snprintf(cpu, sizeof cpu, "%5.1f", wk->cpu_pct);
-        if (wk->rss_bytes >= 0)
-            tui_fmt_rate(wk->rss_bytes, true, rss, sizeof rss);
-        switch (wk->state) {
-        case TUI_W_GONE: /* with the last error it logged, if any */
-            snprintf(st, sizeof st, "gone%s%s", wk->last_rule[0] && strcmp(wk->last_severity, "warning")
-                     ? ", error: " : "", wk->last_rule[0] && strcmp(wk->last_severity, "warning")
-                     ? wk->last_rule : "");
-            role = TUI_R_ERROR;
-            break;
-        case TUI_W_ERROR:
-            snprintf(st, sizeof st, "error: %s", wk->last_rule[0] ? wk->last_rule : wk->last_severity);
-            role = !strcmp(wk->last_severity, "critical") ? TUI_R_CRIT : TUI_R_ERROR;
-            break;
-        case TUI_W_QUIET:
-            snprintf(st, sizeof st, "quiet %s", fmt_for(now - wk->last_line_mono, d, sizeof d));
-            role = TUI_R_WARN;
-            break;
-        default:
-            snprintf(st, sizeof st, wk->lines ? "running" : "running (no line yet)");
-            break;
-        }
-        snprintf(head, sizeof head, "%-*.*s %s %5s ", nw, nw, wk->name, cpu, rss);
-        bool sel = focus && i == ui->proc_sel;
-        if (sel)
-            fill(y, x, w, TUI_R_SELECT);
-        text(y, x, w, sel ? TUI_R_SELECT : TUI_R_TEXT, head);
-        int hw = tui_strwidth(head);
-        if (w > hw) {
-            text(y, x + hw, w - hw, sel ? TUI_R_SELECT : role, st);
-            /* wide panes: the latest warning or error after the state */
-            int sw = tui_strwidth(st) + 2;
-            if (wk->last_text[0] && w - hw - sw > 12)
-                text(y, x + hw + sw, w - hw - sw, sel ? TUI_R_SELECT : TUI_R_MUTED, wk->last_text);
-        }
-        clickable_rows(ui, TUI_P_PROCS, y, x, w, 1, (int)i);
-    }
-}
-
-static void draw_procs(struct tui *ui, struct tui_rect r, bool focus)
-{
-    const struct tui_model *m = ui->m;
-    if (m->nworkers) {
-        draw_workers(ui, r, focus);
-        return;
-    }
-    char extra[96] = "";
-    double hb;
-    if (m->last_line_mono && m->now_mono >= m->last_line_mono)
-        snprintf(extra, sizeof extra, "heartbeat %.1fs ago",
-                 (double)(m->now_mono - m->last_line_mono) / 1e9);
-    else if (tui_model_get(m, "proc_heartbeat_age_s", &hb))
-        snprintf(extra, sizeof extra, "heartbeat %.1fs ago", hb);
-    else
-        snprintf(extra, sizeof extra, "no log line yet");
-    title_bar(ui, TUI_P_PROCS, r, focus, extra);
-    int x = r.x + 1, w = r.w - 2, y = r.y + 1, rows = r.h - 1;
-    if (rows <= 0)
-        return;
-    text(y++, x, w, TUI_R_MUTED, "    PID  CPU%    RSS S THR COMMAND");
-    rows--;
-    if (m->nprocs == 0 && rows > 0) {
-        text(y, x, w, TUI_R_MUTED, m->workload);
-        return;
-    }
-    size_t first = 0;
-    if (ui->proc_sel >= (size_t)rows)
-        first = ui->proc_sel - (size_t)rows + 1;
-    for (size_t i = first; i < m->nprocs && (int)(i - first) < rows; i++) {
-        const struct tui_proc *p = &m->procs[i];
-        char cpu[16], rss[16], line[256], ind[24] = "";
-        if (p->cpu_pct >= 0)
-            snprintf(cpu, sizeof cpu, "%5.1f", p->cpu_pct);
-        else
-            snprintf(cpu, sizeof cpu, "    -");
-        int d = p->depth > 6 ? 6 : p->depth;
-        for (int k = 0; k < d; k++)
-            strcat(ind, " ");
-        if (d)
-            strcat(ind, ui->ascii ? "`-" : "└");
-        snprintf(line, sizeof line, "%7d %s %6s %c %3d %s%s", p->pid, cpu,
-                 tui_fmt_rate(p->rss_bytes, true, rss, sizeof rss), p->state, p->threads, ind, p->comm);
-        bool sel = focus && i == ui->proc_sel;
-        enum tui_role role = sel ? TUI_R_SELECT : p->state == 'T' || p->state == 'D' ? TUI_R_WARN
-                           : p->state == 'Z' ? TUI_R_ERROR : TUI_R_TEXT;
-        if (sel)
-            fill(y, x, w, TUI_R_SELECT);
-        text(y, x, w, role, line);
-        clickable_rows(ui, TUI_P_PROCS, y, x, w, 1, (int)i);
-        y++;
-    }
 }
 
 /* ---- faults ------------------------------------------------------------------------------ */
@@ -844,11 +682,6 @@ static const struct pane_ops pane_train = {
     .name = "train", .title = "Training", .place = TUI_PLACE_RIGHT, .min_h = 4, .pref_h = 8,
     .prio = 1, .keep_h = 6 /* two lines and a loss graph */, .focusable = true, .draw = draw_train,
 };
-static const struct pane_ops pane_procs = {
-    .name = "procs", .title = "Workload", .place = TUI_PLACE_RIGHT, .min_h = 3, .pref_h = 8,
-    .prio = 2, .focusable = true, .draw = draw_procs, .rows = rows_procs, .key = key_procs,
-    .select = select_procs, .want_h = want_procs,
-};
 static const struct pane_ops pane_faults = {
     .name = "faults", .title = "Faults", .place = TUI_PLACE_RIGHT, .min_h = 4, .pref_h = 11,
     .prio = 0, .keep_h = 5 /* four kinds */, .focusable = true, .focus_at_start = true,
@@ -869,7 +702,7 @@ static const struct pane_ops pane_footer = {
 
 const struct pane_ops *const tui_panes[TUI_NPANES] = {
     [TUI_P_HEADER] = &pane_header, [TUI_P_GPU] = &pane_gpu,       [TUI_P_CPU] = &pane_cpu,
-    [TUI_P_IO] = &pane_io,         [TUI_P_TRAIN] = &pane_train,   [TUI_P_PROCS] = &pane_procs,
+    [TUI_P_IO] = &pane_io,         [TUI_P_TRAIN] = &pane_train,   [TUI_P_PROCS] = &tui_pane_procs,
     [TUI_P_FAULTS] = &pane_faults, [TUI_P_EVENTS] = &pane_events, [TUI_P_TIMELINE] = &pane_timeline,
     [TUI_P_FOOTER] = &pane_footer,
 };

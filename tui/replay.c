@@ -416,6 +416,7 @@ bool tui_replay_advance(struct tui_replay *r, double t)
     while (r->next_line < r->nlines && r->lines[r->next_line].mono <= target) {
         const struct rp_line *l = &r->lines[r->next_line++];
         tui_model_line(m, l->no, l->stream, r->log + l->off, l->len);
+        tui_model_line_stamp(m, l->mono + (r->real[0] - r->mono[0]));
         m->last_line_mono = l->mono;
     }
     while (r->next_rec < r->nrecs && r->recs[r->next_rec].mono <= target) {

@@ -14,7 +14,7 @@
 /* ==== model: what the panes draw =================================================
  * The console draws only from this snapshot.  A feeder (live: tui/console.c; replay:
  * tui/replay.c) updates it from the loop's thread and bumps version; the screen is
- * redrawn only when version (at most 4 times a second) or the view (keys: ~10 times
+ * redrawn only when version (at most twice a second) or the view (keys: ~10 times
  * a second) changed. */
 
 #define TUI_HIST_LEN 512 /* samples kept per metric for graphs */
@@ -47,6 +47,7 @@ struct tui_proc {
     double cpu_pct; /* < 0 unknown */
     double rss_bytes;
     int threads;
+    char cmd[96]; /* command line, shortened ("" unknown: comm is shown) */
 };
 
 enum tui_fault_state { TUI_F_IDLE, TUI_F_ARMED, TUI_F_FIRING, TUI_F_STOPPED, TUI_F_FAILED };
@@ -74,6 +75,7 @@ struct tui_line { /* raw log line */
     uint64_t no;
     int stream;
     char *text;
+    int64_t real_ns; /* when it was written (0 unknown); tui_model_line_stamp */
 };
 
 #define TUI_MAX_EVENTS 1000
@@ -179,6 +181,8 @@ void tui_model_event(struct tui_model *m, const struct tui_event *e);
 const struct tui_event *tui_model_event_at(const struct tui_model *m, size_t i); /* 0 oldest */
 void tui_model_line(struct tui_model *m, uint64_t no, int stream, const char *text, size_t len);
 const struct tui_line *tui_model_line_at(const struct tui_model *m, size_t i); /* 0 oldest */
+/* The newest line's time (tui/logview.c). */
+void tui_model_line_stamp(struct tui_model *m, int64_t real_ns);
 struct tui_tl_item *tui_model_tl_add(struct tui_model *m, enum tui_mark_kind kind,
                                      int64_t start, int64_t end, const char *label);
 /* Copies the runner's pipeline stage and per-process entries in (call after the
@@ -331,6 +335,34 @@ bool tui_layout(int lines, int cols, struct tui_rect out[TUI_NPANES]);
  * (the Workload pane's one row per process of a multi-process workload), and gives
  * the rows a pane does not need now (fit_h) to the pane below it (or above). */
 void tui_layout_grow(struct tui_rect out[TUI_NPANES], const struct tui *ui);
+/* The title bar and clickable rows of panes defined in files of their own. */
+void tui_pane_title(struct tui *ui, int pane, struct tui_rect r, bool focus, const char *extra);
+void tui_pane_clickable(struct tui *ui, int pane, int y, int x, int w, int n, int first_row);
+
+/* ==== the process pane (tui/pane-procs.c) =========================================
+ * htop's main view for this job: the workload's tree, moni's own injector processes
+ * (burners, hog, writer: moni's children other than the workload and the guardian)
+ * marked with their fault kind, then the other processes of the machine by the sort
+ * key (a /proc scan every 3 s through core's procfs readers, live runs only).  A
+ * filter, sort key cycling and a signal to the selected process after a
+ * confirmation (never to moni, its guardian or its injectors). */
+extern const struct pane_ops tui_pane_procs;
+struct tui_procs; /* the pane's view and scan state (ui->procs) */
+void tui_procs_free(struct tui *ui);
+/* o/F6: next sort key; \ or F4: the filter prompt; K/F9: the signal dialog for the
+ * selected process (live runs only). */
+void tui_procs_key(struct tui *ui, int key);
+void tui_procs_overlay_key(struct tui *ui, int key); /* TUI_O_PROC_* overlays */
+void tui_procs_overlay_draw(struct tui *ui);
+enum tui_proc_sort { TUI_PS_CPU, TUI_PS_RSS, TUI_PS_THREADS, TUI_PS_PID, TUI_PS_COMMAND, TUI_PS_N };
+const char *tui_proc_sort_name(enum tui_proc_sort k);
+/* Pure helpers (unit-tested): qsort-style order of two rows for a key (bigger
+ * first for CPU, RSS and threads), whether a row passes a filter (command or pid,
+ * case-insensitive), and whether moni may signal pid (not moni, not one of its
+ * own children outside the workload's tree: the guardian and the injectors). */
+int tui_proc_cmp(const struct tui_proc *a, const struct tui_proc *b, enum tui_proc_sort k);
+bool tui_proc_matches(const struct tui_proc *p, const char *filter);
+bool tui_proc_may_signal(int pid, int ppid, int self, bool in_workload, const char **why);
 
 /* ==== keys ========================================================================
  * ONE table (tui/keys.c): the dispatcher, the footer buttons, the help overlay and
@@ -353,6 +385,8 @@ extern const size_t tui_nkeys;
 const struct tui_keybind *tui_keybind_find(int key); /* NULL if no row has it */
 /* False for a live-only key in a replay: refused, and not in its help or footer. */
 bool tui_keybind_shown(const struct tui *ui, const struct tui_keybind *k);
+/* Edits a prompt's line buffer with one key: 1 on Enter, -1 on Esc, 0 otherwise. */
+int tui_edit_line(char *buf, size_t len, int key);
 
 /* ==== the `:` command line (tui/cmdline.c) ========================================
  * Every row of the key table with a command name is a command: `:fire cpu` selects
@@ -455,7 +489,8 @@ struct tui_actions {
 enum tui_overlay {
     TUI_O_NONE, TUI_O_HELP, TUI_O_FORM, TUI_O_CONFIRM_QUIT, TUI_O_MARK, TUI_O_FILTER,
     TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART,
-    TUI_O_RAWSEARCH, TUI_O_CMDLINE, TUI_O_QUEUE, TUI_O_PRESETS
+    TUI_O_RAWSEARCH, TUI_O_CMDLINE, TUI_O_QUEUE, TUI_O_PRESETS,
+    TUI_O_PROC_SIGNAL, TUI_O_PROC_FILTER, /* tui/pane-procs.c */
 };
 /* Full-screen views drawn over the panes, as pane_ops (draw, rows, key, select). */
 extern const struct pane_ops tui_view_queue, tui_view_presets;
@@ -504,10 +539,13 @@ struct tui {
     int focus;             /* pane with the keyboard focus */
     size_t fault_sel;      /* selected fault row */
     size_t proc_sel;
+    struct tui_procs *procs; /* the process pane's view (tui/pane-procs.c) */
     size_t ev_scroll;      /* events scrolled back from the newest */
     size_t raw_scroll;
     char raw_search[64];   /* the raw log's search (/ in the view, n and N move) */
     uint64_t raw_newest;   /* newest line number when the raw view was last pinned */
+    bool raw_no_times;     /* the raw view hides the lines' times (t) */
+    bool raw_all_redraws;  /* ... shows every progress-bar redraw (r) */
     size_t diag_scroll;
     bool paused;
     uint64_t pause_samples, pause_loss; /* model counters when paused */
@@ -527,6 +565,7 @@ struct tui {
     int64_t last_draw_ns;
     int draw_timer;
     uint64_t frames;
+    int64_t opened_ns;  /* frames / time: MONI_TUI_FRAMES=1 says both at the end */
     struct tui_click clicks[128];
     size_t nclicks;
     /* terminal */
@@ -559,6 +598,13 @@ void tui_status(struct tui *ui, bool error, const char *fmt, ...) __attribute__(
 /* Keeps a scrolled raw log view on the same lines while new ones arrive (at the
  * bottom, it follows the newest). */
 void tui_raw_pin(struct tui *ui);
+/* The raw log view (tui/logview.c): drawn over the panes; its own keys (e E w W
+ * t r, and j k over collapsed lines) return true when taken.  tui_line_bar_key
+ * (unit-tested): whether a line is a progress bar (tqdm, Keras) and the key its
+ * redraws share. */
+void tui_rawlog_draw(struct tui *ui);
+bool tui_rawlog_key(struct tui *ui, int key);
+bool tui_line_bar_key(const char *s, char *key, size_t len);
 /* True if an event passes the `/` filter. */
 bool tui_event_matches(const struct tui *ui, const struct tui_event *e);
 /* Draws everything now (used by the redraw timer and the bench). */

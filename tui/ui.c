@@ -1,6 +1,6 @@
 /* tui/ui.c — the console itself: terminal setup on the shared loop (stdin and
  * SIGWINCH are loop sources, so keys never block sampling), the redraw timer (only
- * on change: at most 4 Hz for new data, ~10 Hz after keys), themes, and the
+ * on change: at most 2 Hz for new data, ~10 Hz after keys), themes, and the
  * modal-on-screen overlays: help (from the key table, tui/keys.c), the arm form,
  * the quit and restart dialogs, prompts, raw log, diagnosis and fault views. */
 #include <curses.h>
@@ -18,7 +18,7 @@
 #include "tui/tui.h"
 
 #define REDRAW_NS (100 * MONI_NS_PER_MS)       /* keys: the next tick draws */
-#define MODEL_REDRAW_NS (250 * MONI_NS_PER_MS) /* new data alone: at most 4 times a second */
+#define MODEL_REDRAW_NS (500 * MONI_NS_PER_MS) /* new data alone: at most twice a second */
 #define STATUS_NS (4 * MONI_NS_PER_SEC)
 
 static struct tui *fatal_ui; /* for tui_fatal: restore before printing */
@@ -261,14 +261,6 @@ static void draw_textview(struct tui *ui, const char *title, size_t nlines,
         tui_put(y + 1 + (int)(i - start), 1, w - 2, line_at(ui, i, buf, sizeof buf), false);
 }
 
-static const char *raw_line_at(struct tui *ui, size_t i, char *buf, size_t len)
-{
-    const struct tui_line *l = tui_model_line_at(ui->m, i);
-    snprintf(buf, len, "%6llu%s %s", (unsigned long long)l->no, l->stream == 2 ? "!" : " ",
-             l->text ? l->text : "");
-    return buf;
-}
-
 static size_t diag_count(const char *t)
 {
     size_t n = 0;
@@ -321,11 +313,8 @@ void tui_draw(struct tui *ui)
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
         case TUI_O_RAWLOG:
         case TUI_O_RAWSEARCH: {
-            char t[160];
             tui_raw_pin(ui);
-            snprintf(t, sizeof t, "raw log (workload.log; j/k scroll, / search, n/N, Esc closes)%s%s",
-                     ui->raw_search[0] ? "  /" : "", ui->raw_search);
-            draw_textview(ui, t, ui->m->nlines, raw_line_at, ui->raw_scroll);
+            tui_rawlog_draw(ui);
             if (ui->overlay == TUI_O_RAWSEARCH)
                 draw_prompt(ui, "search log: ");
             break;
@@ -348,6 +337,8 @@ void tui_draw(struct tui *ui)
             draw_textview(ui, ui->detail_title, diag_count(ui->diag_text), diag_line_at,
                           ui->diag_scroll);
             break;
+        case TUI_O_PROC_SIGNAL:
+        case TUI_O_PROC_FILTER: tui_procs_overlay_draw(ui); break;
         default: break;
         }
     }
@@ -452,6 +443,7 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
         if (tui_panes[p]->focus_at_start)
             ui->focus = p;
     ui->draw_timer = -1;
+    ui->opened_ns = moni_mono_ns();
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
     ui->ascii = opts->ascii || !cs || strcasecmp(cs, "UTF-8") != 0;
@@ -526,6 +518,10 @@ void tui_close(struct tui *ui)
     }
     tui_screen_close(ui->scr);
     ui->scr = NULL;
+    const char *fr = getenv("MONI_TUI_FRAMES"); /* the redraw tests and the bench */
+    if (fr && *fr == '1')
+        fprintf(stderr, "moni: console drew %llu frames in %.1f s\n", (unsigned long long)ui->frames,
+                (double)(moni_mono_ns() - ui->opened_ns) / 1e9);
     if (fatal_ui == ui)
         fatal_ui = NULL;
     tui_theme_list_free(&ui->themes);
@@ -534,4 +530,5 @@ void tui_close(struct tui *ui)
     free(ui->presets);
     ui->presets = NULL;
     ui->npresets = 0;
+    tui_procs_free(ui);
 }

@@ -80,7 +80,7 @@ PYEOF
 # raw log, diagnosis, restart, mouse
 keys l
 wait_for "raw log \(workload.log" 3
-wait_for "[0-9]+  \{'loss': " 3
+wait_for "[0-9]+  [0-9:.]{12} \{'loss': " 3   # numbered, with its time
 # search back to the start of training (scrolled out of a long log)
 keys /
 wait_for "search log:" 3

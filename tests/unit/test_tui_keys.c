@@ -330,6 +330,9 @@ static void man_keys(const char *it, char *out, size_t len)
         for (const char *t = tok; *t && c < clean + sizeof clean - 2;) {
             if (!strncmp(t, "\\&", 2)) {
                 t += 2;
+            } else if (!strncmp(t, "\\e", 2)) { /* a backslash */
+                *c++ = '\\';
+                t += 2;
             } else if (!strncmp(t, "\\(en", 4)) {
                 *c++ = '-';
                 t += 4;
