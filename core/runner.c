@@ -976,6 +976,7 @@ void runner_progress(const struct runner *r, double *elapsed_s, double *planned_
 }
 
 uint64_t runner_fired(const struct runner *r) { return r->fired; }
+char *const *runner_argv(const struct runner *r) { return r->argv; }
 
 const struct runner_stage *runner_stage(const struct runner *r)
 {
