@@ -369,6 +369,15 @@ struct detect_opts {
 };
 int detect_score_runs(const char *const *runs, size_t nruns, const struct detect_opts *o,
                       char *err, size_t errlen);
+/* A baseline (healthy) run: its directory is named baseline* (plans name their healthy
+ * experiment so); `moni validate --detectors` and a plan's detectors.csv both train
+ * on these. */
+bool detect_is_baseline_run(const char *run_dir);
+/* A plan's detectors.csv (core/score-plan.c): trains on the baseline runs among runs,
+ * scores the others into PLAN_DIR/detectors.csv.  1 written, 0 nothing to write, -1
+ * an error; msg says which in one line (no baseline, nothing to score, the error). */
+int detect_plan_csv(const char *plan_dir, const char *const *runs, size_t nruns, int64_t grid_ns,
+                    char *msg, size_t msglen);
 
 /* A plan (moni-plan(5)): experiments, each one run of a workload with faults. */
 struct plan_fault {
