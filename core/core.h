@@ -404,6 +404,7 @@ struct plan_experiment {
     char *root_cause, *expected_failure_stage;
     int repeat;            /* >= 1 */
     int priority;          /* higher runs first; ties keep file order */
+    char *const *schema;   /* the plan's fixed matrix columns (its schema), or NULL */
 };
 struct plan_queue {
     int jobs;              /* runs at a time (default 1) */
@@ -415,6 +416,7 @@ struct plan_queue {
 };
 struct plan {
     char *path, *name;
+    char **schema;         /* "schema": fixed tse_matrix.csv columns, NULL-terminated, or NULL */
     struct plan_experiment *exps;
     size_t nexps;
     struct plan_queue queue;

@@ -88,6 +88,10 @@ struct ds {
      * matrix, named in meta.json */
     char **left_out;
     size_t nleft_out;
+    /* meta.json "dataset_schema" (a plan's fixed schema): tse_matrix.csv has exactly
+     * these columns, in this order; one the run cannot fill is empty */
+    char **schema;
+    size_t nschema;
 };
 /* After reading a file to its end: notes a torn last line (and the run incomplete). */
 struct rundir_lines;

@@ -218,6 +218,13 @@ static void read_meta(struct ds *d, const struct rundir_meta *m, bool have)
     d->crashed = m->crashed;
     if (!m->complete)
         d->incomplete = true;
+    /* The plan's fixed schema for the matrix (written by the runner). */
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(m->root, "dataset_schema");
+    int nsch = cJSON_IsArray(sch) ? cJSON_GetArraySize(sch) : 0;
+    d->schema = nsch > 0 ? calloc((size_t)nsch, sizeof *d->schema) : NULL;
+    for (const cJSON *it = d->schema ? sch->child : NULL; it; it = it->next)
+        if (cJSON_IsString(it) && (d->schema[d->nschema] = strdup(it->valuestring)))
+            d->nschema++;
     /* The plan's labels for this run (written by the runner). */
     ds_copy(d->global_label, sizeof d->global_label, m->global_label);
     ds_copy(d->global_root_cause, sizeof d->global_root_cause, m->global_root_cause);
@@ -522,6 +529,9 @@ void ds_free(struct ds *d)
     free(d->faults);
     free(d->dets);
     free(d->lives);
+    for (size_t i = 0; i < d->nschema; i++)
+        free(d->schema[i]);
+    free(d->schema);
     for (size_t i = 0; i < d->nleft_out; i++)
         free(d->left_out[i]);
     free(d->left_out);
