@@ -306,6 +306,42 @@ static cJSON *host_json(void)
     return h;
 }
 
+/* meta.json's "workload": the argv, the last start's fields and every lifetime. */
+static void add_workload(const struct session *s, cJSON *m)
+{
+    cJSON *w = cJSON_AddObjectToObject(m, "workload");
+    if (s->argv) {
+        cJSON *av = cJSON_AddArrayToObject(w, "argv");
+        for (size_t i = 0; s->argv[i]; i++)
+            cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
+        cJSON_AddNumberToObject(w, "pid", s->w.pid);
+        cJSON_AddNumberToObject(w, "starts", s->w.starts);
+        add_iso(w, "started", s->w.started.real_ns);
+        add_iso(w, "ended", s->w.ended.real_ns);
+        bool ended = s->w.ended.mono_ns && !s->w.running;
+        if (ended && !s->w.exit_signal)
+            cJSON_AddNumberToObject(w, "exit_code", s->w.exit_code);
+        else
+            cJSON_AddNullToObject(w, "exit_code");
+        if (ended && s->w.exit_signal) {
+            cJSON_AddNumberToObject(w, "exit_signal", s->w.exit_signal);
+            cJSON_AddStringToObject(w, "exit_signal_name", signame(s->w.exit_signal));
+        } else {
+            cJSON_AddNullToObject(w, "exit_signal");
+        }
+        if (ended) {
+            /* the detectors' process fate, so that `moni build` judges as the run did */
+            cJSON_AddBoolToObject(w, "ended_by_moni", s->w.ended_by_moni);
+            cJSON_AddBoolToObject(w, "oom_killed", s->w.oom_killed);
+        }
+        cJSON_AddNumberToObject(w, "log_lines", (double)s->w.lines);
+        /* every start and end (restarts, resumes); the fields above: the last one */
+        cJSON_AddItemToObject(w, "lifetimes", cJSON_Duplicate(s->lifetimes, 1));
+    } else {
+        cJSON_AddNullToObject(w, "argv");
+    }
+}
+
 static cJSON *build_meta(struct session *s)
 {
     cJSON *m = cJSON_CreateObject();
@@ -343,37 +379,7 @@ static cJSON *build_meta(struct session *s)
 
     if (s->inject)
         cJSON_AddItemToObject(m, "inject", cJSON_Duplicate(s->inject, 1));
-    cJSON *w = cJSON_AddObjectToObject(m, "workload");
-    if (s->argv) {
-        cJSON *av = cJSON_AddArrayToObject(w, "argv");
-        for (size_t i = 0; s->argv[i]; i++)
-            cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
-        cJSON_AddNumberToObject(w, "pid", s->w.pid);
-        cJSON_AddNumberToObject(w, "starts", s->w.starts);
-        add_iso(w, "started", s->w.started.real_ns);
-        add_iso(w, "ended", s->w.ended.real_ns);
-        bool ended = s->w.ended.mono_ns && !s->w.running;
-        if (ended && !s->w.exit_signal)
-            cJSON_AddNumberToObject(w, "exit_code", s->w.exit_code);
-        else
-            cJSON_AddNullToObject(w, "exit_code");
-        if (ended && s->w.exit_signal) {
-            cJSON_AddNumberToObject(w, "exit_signal", s->w.exit_signal);
-            cJSON_AddStringToObject(w, "exit_signal_name", signame(s->w.exit_signal));
-        } else {
-            cJSON_AddNullToObject(w, "exit_signal");
-        }
-        if (ended) {
-            /* the detectors' process fate, so that `moni build` judges as the run did */
-            cJSON_AddBoolToObject(w, "ended_by_moni", s->w.ended_by_moni);
-            cJSON_AddBoolToObject(w, "oom_killed", s->w.oom_killed);
-        }
-        cJSON_AddNumberToObject(w, "log_lines", (double)s->w.lines);
-        /* every start and end (restarts, resumes); the fields above: the last one */
-        cJSON_AddItemToObject(w, "lifetimes", cJSON_Duplicate(s->lifetimes, 1));
-    } else {
-        cJSON_AddNullToObject(w, "argv");
-    }
+    add_workload(s, m);
 
     cJSON *t = cJSON_AddObjectToObject(m, "ticks");
     cJSON_AddNumberToObject(t, "taken", (double)s->stats.ticks);
@@ -619,10 +625,12 @@ static int spawn_workload(struct session *s, char *err, size_t errlen)
     s->w.ended = (struct moni_stamp){0, 0};
     s->w.starts++;
     rundir_lifetime_begin(s->lifetimes, &s->w.started, (int)s->w.pid, s->resumed_from);
-    if (s->w.starts > 1)
+    if (s->w.starts > 1) {
         session_note(s, "workload restarted (start %u, pid %d)%s%s", s->w.starts,
                      (int)s->w.pid, s->resumed_from ? ", resumed from " : "",
                      s->resumed_from ? s->resumed_from : "");
+        session_write_meta(s); /* the lifetimes so far survive a kill of moni */
+    }
     return 0;
 }
 
