@@ -404,6 +404,8 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     struct rundir_meta m;
     char merr[RUNDIR_ERR_LEN];
     cJSON *meta = rundir_meta_load(d->dir, &m, merr, sizeof merr) == 0 ? m.root : NULL;
+    if (meta)
+        free(m.lifetimes); /* only the document is kept (and freed below) */
     char mpath[4096];
     snprintf(mpath, sizeof mpath, "%s/meta.json", d->dir);
     if (!meta && access(mpath, F_OK) == 0) /* never overwrite what could not be read */

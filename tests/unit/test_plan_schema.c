@@ -208,8 +208,9 @@ static void test_same_columns_on_two_machines(void **state)
     char *empty = cJSON_PrintUnformatted(cJSON_GetObjectItem(s, "columns_empty"));
     assert_string_equal(empty, "[\"gpu0_util_pct\",\"disk_vdb_busy_pct\"]");
     free(empty);
-    assert_non_null(strstr(cJSON_PrintUnformatted(cJSON_GetObjectItem(s, "columns_not_in_schema")),
-                           "net_rx_Bps"));
+    char *out = cJSON_PrintUnformatted(cJSON_GetObjectItem(s, "columns_not_in_schema"));
+    assert_non_null(strstr(out, "net_rx_Bps"));
+    free(out);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(m.root, "dataset"), "columns")->valueint, 5);
     rundir_meta_free(&m);
 }
