@@ -28,7 +28,7 @@ grep -q "Continuing training" "$R/workload.log" && fail "restarted on n"
 keys R
 wait_for "\[r\] resume from checkpoint" 5
 keys r
-wait_for "workload resumed from" 5
+wait_for "running pid [0-9]+ \(restarted\)" 20
 wait_for_file_line "$R/workload.log" "Continuing training from global step [1-9]" 30 ||
     fail "moni-train did not resume"
 wait_for_file_line "$R/workload.log" "'loss'.*" 30 || fail "no training after the resume"
