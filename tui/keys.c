@@ -389,7 +389,7 @@ static void over_confirm(struct tui *ui, int key)
 
 static void over_restart(struct tui *ui, int key)
 {
-    if ((key == 'r' || key == 'c') && ui->resume_from[0]) {
+    if (key == 'r' && ui->resume_from[0]) {
         ui->overlay = TUI_O_NONE;
         do_restart(ui, true);
     } else if (key == 'y' || key == 'Y' || key == '\n' || key == '\r') {
