@@ -112,6 +112,30 @@ static void on_signal_queue(struct moni_loop *loop, int signo, void *arg)
     queue_abort(arg, why);
 }
 
+/* After the last run of a plan: its detectors.csv (trained on the baseline runs). */
+static void plan_detectors(const struct queue *qu, const struct plan *pl, bool quiet)
+{
+    size_t n = queue_len(qu), k = 0;
+    const char **runs = calloc(n + 1, sizeof *runs);
+    char dir[PATH_MAX] = "", msg[PATH_MAX + 512];
+    struct queue_item_info it;
+    for (size_t i = 0; runs && i < n; i++)
+        if (queue_item(qu, i, &it) && it.plan == pl && it.state == QUEUE_ITEM_DONE)
+            runs[k++] = it.dir;
+    if (k) {
+        snprintf(dir, sizeof dir, "%s", runs[0]);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        int rc = detect_plan_csv(dir, runs, k, 0, msg, sizeof msg);
+        if (rc < 0)
+            moni_warn("%s", msg);
+        else if (!quiet)
+            fprintf(stderr, "moni: %s\n", msg);
+    }
+    free(runs);
+}
+
 static int run_plans(const struct run_opts *ro, struct plan **plans, size_t nplans)
 {
     char base[PATH_MAX], err[1024];
@@ -141,6 +165,10 @@ static int run_plans(const struct run_opts *ro, struct plan **plans, size_t npla
     while (queue_step(qu))
         moni_loop_once(loop, queue_wait_ms(qu));
     int rc = queue_finish(qu);
+    struct queue_progress qp;
+    queue_progress(qu, &qp);
+    for (size_t p = 0; p < nplans && !qp.interrupted; p++)
+        plan_detectors(qu, plans[p], ro->quiet);
     queue_free(qu);
     moni_loop_free(loop);
     return rc;

@@ -73,9 +73,7 @@ static int collect_run(const char *run, void *arg)
     struct run_list *l = arg;
     if (l->n == 1024)
         return MONI_EXIT_OK;
-    const char *base = strrchr(run, '/');
-    base = base ? base + 1 : run;
-    l->is_base[l->n] = l->baseline ? !strcmp(run, l->baseline) : !strncmp(base, "baseline", 8);
+    l->is_base[l->n] = l->baseline ? !strcmp(run, l->baseline) : detect_is_baseline_run(run);
     l->path[l->n] = strdup(run);
     if (l->path[l->n])
         l->n++;

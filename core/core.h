@@ -274,6 +274,10 @@ void session_free(struct session *s);
 /* Workload control (console). restart: stop it if running, then start it again
  * with the same argv; the log and its line numbers continue. */
 int session_restart_workload(struct session *s);
+/* The same, the new lifetime started with extra arguments after the run's argv (NULL:
+ * none) and noted in meta.json's workload.lifetimes as resumed from resumed_from
+ * (NULL: a fresh start). */
+int session_restart_workload_with(struct session *s, char *const *extra, const char *resumed_from);
 int session_stop_workload(struct session *s); /* SIGTERM group, SIGKILL after grace */
 int session_signal_workload(struct session *s, int signo); /* to the whole group */
 
@@ -389,6 +393,15 @@ struct detect_opts {
 };
 int detect_score_runs(const char *const *runs, size_t nruns, const struct detect_opts *o,
                       char *err, size_t errlen);
+/* A baseline (healthy) run: its directory is named baseline* (plans name their healthy
+ * experiment so); `moni validate --detectors` and a plan's detectors.csv both train
+ * on these. */
+bool detect_is_baseline_run(const char *run_dir);
+/* A plan's detectors.csv (core/score-plan.c): trains on the baseline runs among runs,
+ * scores the others into PLAN_DIR/detectors.csv.  1 written, 0 nothing to write, -1
+ * an error; msg says which in one line (no baseline, nothing to score, the error). */
+int detect_plan_csv(const char *plan_dir, const char *const *runs, size_t nruns, int64_t grid_ns,
+                    char *msg, size_t msglen);
 
 /* A plan (moni-plan(5)): experiments, each one run of a workload with faults. */
 struct plan_fault {
@@ -415,6 +428,7 @@ struct plan_experiment {
     char *root_cause, *expected_failure_stage;
     int repeat;            /* >= 1 */
     int priority;          /* higher runs first; ties keep file order */
+    char *const *schema;   /* the plan's fixed matrix columns (its schema), or NULL */
 };
 struct plan_queue {
     int jobs;              /* runs at a time (default 1) */
@@ -426,6 +440,7 @@ struct plan_queue {
 };
 struct plan {
     char *path, *name;
+    char **schema;         /* "schema": fixed tse_matrix.csv columns, NULL-terminated, or NULL */
     struct plan_experiment *exps;
     size_t nexps;
     struct plan_queue queue;
@@ -507,6 +522,7 @@ struct lp_parser *runner_parser(const struct runner *r);
 void runner_progress(const struct runner *r, double *elapsed_s, double *planned_s);
 /* Faults that fired so far (the queue retries failed runs none of whose faults fired). */
 uint64_t runner_fired(const struct runner *r);
+char *const *runner_argv(const struct runner *r); /* the workload's argv (NULL-terminated) */
 /* Formats one log record as an events.jsonl line (no newline); returns its length. */
 size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len);
 /* Multi-process workloads (moni-rlsim): the runner follows RUN_DIR/logs/ *.log live
@@ -694,6 +710,12 @@ void runner_fault_stop_all(struct runner *r); /* panic button; also at quit */
 void runner_control_line(struct runner *r, const char *line, size_t len);
 /* Restarts the workload and points the injector's default target at the new pid. */
 int runner_restart_workload(struct runner *r, char *err, size_t errlen);
+/* Resuming: the latest checkpoint the workload could resume from (1, its path in
+ * ckpt), or 0 when the workload cannot resume (not a workload known to, or no
+ * checkpoint yet).  restart_resume: resume from it when resume and there is one,
+ * else from scratch; the new lifetime in meta.json names the checkpoint. */
+int runner_resume_point(const struct runner *r, char *ckpt, size_t len);
+int runner_restart_resume(struct runner *r, bool resume, char *err, size_t errlen);
 /* Ranked causes of a run directory's logs so far, as text (malloc'd), or NULL with
  * err.  rules NULL: the built-in and user packs, loaded for this call. */
 char *runner_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);

@@ -10,8 +10,8 @@
 #include "core/core.h"
 #include "core/dataset-int.h"
 
-const char *const ds_phase_names[] = {"idle",       "startup", "train",    "eval",
-                                      "checkpoint", "crashed", "finished", NULL};
+const char *const ds_phase_names[] = {"idle",    "startup",  "train", "eval", "checkpoint",
+                                      "crashed", "finished", "dead",  NULL};
 
 /* Training metrics taken from events.jsonl metric records: column, then the field
  * names (as normalised by the log parser, plus common aliases). */
@@ -470,8 +470,29 @@ static int cmp_pc(const void *a, const void *b)
     return x->t < y->t ? -1 : x->t > y->t;
 }
 
+/* The lifetimes as phase changes: each start begins afresh (startup: the last
+ * lifetime's phase does not carry over), each end but the last begins "dead". */
+int ds_add_lifetime_changes(const struct ds *d, struct ds_phase_change **pc, size_t *npc)
+{
+    if (d->nlives < 2)
+        return 0;
+    struct ds_phase_change *p2 = realloc(*pc, (*npc + 2 * d->nlives) * sizeof *p2);
+    if (!p2)
+        return -1;
+    *pc = p2;
+    for (size_t i = 0; i < d->nlives; i++) {
+        if (i && d->lives[i].start)
+            p2[(*npc)++] = (struct ds_phase_change){d->lives[i].start, DS_PH_STARTUP};
+        if (i + 1 < d->nlives && d->lives[i].end)
+            p2[(*npc)++] = (struct ds_phase_change){d->lives[i].end, DS_PH_DEAD};
+    }
+    return 0;
+}
+
 /* Phase per row: the phase in effect at the cell's end, except that an eval or a
- * checkpoint that began inside the cell names the cell (short stages stay visible). */
+ * checkpoint that began inside the cell names the cell (short stages stay visible),
+ * and a cell in which the workload was dead between two lifetimes is "dead" (a
+ * restart shows however fast it was). */
 void ds_fill_phases(struct ds *d, struct ds_phase_change *pc, size_t npc)
 {
     if (npc)
@@ -481,9 +502,11 @@ void ds_fill_phases(struct ds *d, struct ds_phase_change *pc, size_t npc)
     for (size_t r = 0; r < d->nrows; r++) {
         int64_t a = d->t0_mono + (int64_t)r * d->grid_ns, b = a + d->grid_ns;
         int special = -1;
+        if (cur == DS_PH_DEAD)
+            special = cur;
         while (j < npc && pc[j].t < b) {
             cur = pc[j].phase;
-            if (cur == DS_PH_EVAL || cur == DS_PH_CKPT)
+            if (cur == DS_PH_DEAD || ((cur == DS_PH_EVAL || cur == DS_PH_CKPT) && special != DS_PH_DEAD))
                 special = cur;
             j++;
         }

@@ -66,7 +66,13 @@ struct ds {
     int64_t interval_ns;   /* sampling interval (meta.json or median spacing) */
     long long meta_late;   /* the session's own late-tick count, -1 if unknown */
     int64_t first_mono, last_mono; /* of the samples */
-    int64_t workload_start, workload_end; /* mono, 0 unknown */
+    int64_t workload_start, workload_end; /* mono, 0 unknown: first start, last end */
+    /* every lifetime of the workload (meta.json workload.lifetimes): [start, end)
+     * in mono, end 0 when unknown; between two of them the phase is "dead" */
+    struct ds_lifetime {
+        int64_t start, end;
+    } *lives;
+    size_t nlives;
     bool has_exit, crashed;
     size_t ntorn;          /* files that end in a torn line (killed, disk full) */
     char torn[256];        /* where: "samples.csv line 35, faults.jsonl line 4" */
@@ -82,6 +88,10 @@ struct ds {
      * matrix, named in meta.json */
     char **left_out;
     size_t nleft_out;
+    /* meta.json "dataset_schema" (a plan's fixed schema): tse_matrix.csv has exactly
+     * these columns, in this order; one the run cannot fill is empty */
+    char **schema;
+    size_t nschema;
 };
 /* After reading a file to its end: notes a torn last line (and the run incomplete). */
 struct rundir_lines;
@@ -134,7 +144,7 @@ struct ds_raw {
 
 /* dataset-grid.c: the columns and what fills them. */
 enum { DS_PH_IDLE, DS_PH_STARTUP, DS_PH_TRAIN, DS_PH_EVAL, DS_PH_CKPT, DS_PH_CRASHED,
-       DS_PH_FINISHED };
+       DS_PH_FINISHED, DS_PH_DEAD };
 struct ds_phase_change {
     int64_t t;
     int phase;
@@ -152,6 +162,8 @@ void ds_count_gaps(struct ds *d, const struct ds_raw *rs);
 void ds_fill_log_index(struct ds *d, struct rundir_lines *idx, int col_rate, int col_age);
 void ds_fill_events(struct ds *d, struct rundir_jsonl *ev, int train0, int flag0,
                     struct ds_phase_change **pc, size_t *npc);
+/* The lifetimes' starts and the dead times between them, added to the changes. */
+int ds_add_lifetime_changes(const struct ds *d, struct ds_phase_change **pc, size_t *npc);
 void ds_fill_phases(struct ds *d, struct ds_phase_change *pc, size_t npc);
 
 /* dataset-labels.c: the faults from the injector journal, their windows and effects. */

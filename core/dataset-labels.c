@@ -220,7 +220,8 @@ static void fault_effects(struct ds *d, struct ds_fault *f, const struct base_st
     size_t limit = b + (b - a + 1) + (size_t)(30 * MONI_NS_PER_SEC / d->grid_ns);
     size_t r = b + 1;
     for (; r < d->nrows && r <= limit; r++) {
-        if (d->phase[r] == DS_PH_FINISHED || d->phase[r] == DS_PH_IDLE)
+        if (d->phase[r] == DS_PH_FINISHED || d->phase[r] == DS_PH_IDLE ||
+            d->phase[r] == DS_PH_DEAD)
             break; /* the job is not running: nothing of it can stay away */
         bool away = false;
         for (size_t k = 0; k < nmoved && !away; k++) {

@@ -153,19 +153,33 @@ static void fmt_mono(const struct ds *d, int64_t mono, char *iso, size_t len)
         moni_fmt_iso(mono + d->offset_ns, iso, len);
 }
 
+/* The matrix's columns: the grid's, or the plan's fixed schema (meta.json
+ * "dataset_schema") with -1 for a column this run does not have. */
+static int *matrix_columns(const struct ds *d, size_t *n)
+{
+    *n = d->nschema ? d->nschema : d->ncols;
+    int *map = malloc((*n + 1) * sizeof *map);
+    for (size_t c = 0; map && c < *n; c++)
+        map[c] = d->nschema ? ds_find_col(d, d->schema[c]) : (int)c;
+    return map;
+}
+
 static int write_matrix(const struct ds *d, char *err, size_t errlen)
 {
     struct out o;
     if (out_open(&o, d->dir, "tse_matrix.csv", err, errlen) < 0)
         return -1;
+    size_t ncols;
+    int *map = matrix_columns(d, &ncols);
     fputs("timestamp", o.f);
-    for (size_t c = 0; c < d->ncols; c++) {
+    for (size_t c = 0; c < ncols; c++) {
         fputc(',', o.f);
-        fputs(d->cols[c].name, o.f);
+        fputs(d->nschema ? d->schema[c] : d->cols[c].name, o.f);
     }
     fputs(",is_anomaly\n", o.f);
-    char *line = malloc(64 + d->ncols * 32);
+    char *line = map ? malloc(64 + ncols * 32) : NULL;
     if (!line) {
+        free(map);
         fclose(o.f);
         unlink(o.tmp);
         return seterr(err, errlen, "out of memory");
@@ -184,10 +198,10 @@ static int write_matrix(const struct ds *d, char *err, size_t errlen)
         memcpy(line, iso, n);
         const double *v = d->val + r * d->ncols;
         const unsigned char *ok = d->valid + r * d->ncols;
-        for (size_t c = 0; c < d->ncols; c++) {
+        for (size_t c = 0; c < ncols; c++) {
             line[n++] = ',';
-            if (ok[c])
-                n += fmt_num(v[c], line + n);
+            if (map[c] >= 0 && ok[map[c]])
+                n += fmt_num(v[map[c]], line + n);
         }
         line[n++] = ',';
         line[n++] = d->anomaly[r] ? '1' : '0';
@@ -195,6 +209,7 @@ static int write_matrix(const struct ds *d, char *err, size_t errlen)
         fwrite(line, 1, n, o.f);
     }
     free(line);
+    free(map);
     return out_close(&o, err, errlen);
 }
 
@@ -358,12 +373,39 @@ static int write_windows(const struct ds *d, char *err, size_t errlen)
     return write_json(d, "windows.json", root, err, errlen);
 }
 
+/* A fixed schema's notes: the schema's columns this run left empty (the machine has
+ * no such column, or no sample filled it) and the run's columns it left out. */
+static void schema_meta(const struct ds *d, cJSON *ds)
+{
+    cJSON *s = cJSON_AddObjectToObject(ds, "schema");
+    cJSON_AddNumberToObject(s, "columns", (double)d->nschema);
+    cJSON *empty = cJSON_AddArrayToObject(s, "columns_empty");
+    for (size_t i = 0; i < d->nschema; i++) {
+        int c = ds_find_col(d, d->schema[i]);
+        bool filled = false;
+        for (size_t r = 0; c >= 0 && r < d->nrows && !filled; r++)
+            filled = d->valid[r * d->ncols + (size_t)c];
+        if (!filled)
+            cJSON_AddItemToArray(empty, cJSON_CreateString(d->schema[i]));
+    }
+    cJSON *out = cJSON_AddArrayToObject(s, "columns_not_in_schema");
+    for (size_t c = 0; c < d->ncols; c++) {
+        bool in = false;
+        for (size_t i = 0; i < d->nschema && !in; i++)
+            in = !strcmp(d->schema[i], d->cols[c].name);
+        if (!in)
+            cJSON_AddItemToArray(out, cJSON_CreateString(d->cols[c].name));
+    }
+}
+
 /* meta.json gets a "dataset" object: what was built and the data-quality counts. */
 static int update_meta(const struct ds *d, char *err, size_t errlen)
 {
     struct rundir_meta m;
     char merr[RUNDIR_ERR_LEN];
     cJSON *meta = rundir_meta_load(d->dir, &m, merr, sizeof merr) == 0 ? m.root : NULL;
+    if (meta)
+        free(m.lifetimes); /* only the document is kept (and freed below) */
     char mpath[4096];
     snprintf(mpath, sizeof mpath, "%s/meta.json", d->dir);
     if (!meta && access(mpath, F_OK) == 0) /* never overwrite what could not be read */
@@ -375,7 +417,7 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     char iso[MONI_ISO_LEN];
     cJSON_AddNumberToObject(ds, "grid_ns", (double)d->grid_ns);
     cJSON_AddNumberToObject(ds, "rows", (double)d->nrows);
-    cJSON_AddNumberToObject(ds, "columns", (double)d->ncols + 2);
+    cJSON_AddNumberToObject(ds, "columns", (double)(d->nschema ? d->nschema : d->ncols) + 2);
     cJSON_AddNumberToObject(ds, "samples", (double)d->nsamples);
     cJSON_AddNumberToObject(ds, "gap_rows", (double)d->gap_cells);
     cJSON_AddNumberToObject(ds, "gaps", (double)d->gap_runs);
@@ -393,6 +435,8 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     cJSON *left = cJSON_AddArrayToObject(ds, "columns_left_out");
     for (size_t i = 0; left && i < d->nleft_out; i++)
         cJSON_AddItemToArray(left, cJSON_CreateString(d->left_out[i]));
+    if (d->nschema)
+        schema_meta(d, ds);
     cJSON_AddStringToObject(ds, "built", moni_fmt_iso(moni_now().real_ns, iso, sizeof iso));
     int rc = rundir_meta_write(d->dir, meta, err, errlen);
     cJSON_Delete(meta);
@@ -448,7 +492,7 @@ int dataset_build(const char *run_dir, const struct dataset_opts *opts,
     if (sum) {
         memset(sum, 0, sizeof *sum);
         sum->rows = d.nrows;
-        sum->columns = d.ncols + 2;
+        sum->columns = (d.nschema ? d.nschema : d.ncols) + 2;
         sum->gap_rows = d.gap_cells;
         sum->gaps = d.gap_runs;
         sum->faults = d.nfaults;

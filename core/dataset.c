@@ -205,10 +205,26 @@ static void read_meta(struct ds *d, const struct rundir_meta *m, bool have)
         d->meta_late = m->ticks_late;
     d->workload_start = rundir_mono(&m->started, d->offset_ns);
     d->workload_end = rundir_mono(&m->ended, d->offset_ns);
+    /* every lifetime: the first start and the last end bound the job's phases */
+    d->lives = m->nlifetimes ? calloc(m->nlifetimes, sizeof *d->lives) : NULL;
+    for (size_t i = 0; d->lives && i < m->nlifetimes; i++) {
+        d->lives[i].start = rundir_mono(&m->lifetimes[i].started, d->offset_ns);
+        d->lives[i].end = rundir_mono(&m->lifetimes[i].ended, d->offset_ns);
+        d->nlives++;
+    }
+    if (d->nlives && d->lives[0].start)
+        d->workload_start = d->lives[0].start;
     d->has_exit = m->has_exit;
     d->crashed = m->crashed;
     if (!m->complete)
         d->incomplete = true;
+    /* The plan's fixed schema for the matrix (written by the runner). */
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(m->root, "dataset_schema");
+    int nsch = cJSON_IsArray(sch) ? cJSON_GetArraySize(sch) : 0;
+    d->schema = nsch > 0 ? calloc((size_t)nsch, sizeof *d->schema) : NULL;
+    for (const cJSON *it = d->schema ? sch->child : NULL; it; it = it->next)
+        if (cJSON_IsString(it) && (d->schema[d->nschema] = strdup(it->valuestring)))
+            d->nschema++;
     /* The plan's labels for this run (written by the runner). */
     ds_copy(d->global_label, sizeof d->global_label, m->global_label);
     ds_copy(d->global_root_cause, sizeof d->global_root_cause, m->global_root_cause);
@@ -438,6 +454,8 @@ static int build_grid(struct ds *d, const struct ds_raw *rs, struct ds_inputs *i
     if (in->has_events)
         ds_fill_events(d, &in->events, train0, flag0, &pc, &npc);
     fill_detections(d, det0);
+    if (ds_add_lifetime_changes(d, &pc, &npc) < 0)
+        npc = 0; /* out of memory: no phases rather than wrong ones */
     ds_fill_phases(d, pc, npc);
     ds_compute_labels(d);
     free(pc);
@@ -510,6 +528,10 @@ void ds_free(struct ds *d)
     free(d->anomaly);
     free(d->faults);
     free(d->dets);
+    free(d->lives);
+    for (size_t i = 0; i < d->nschema; i++)
+        free(d->schema[i]);
+    free(d->schema);
     for (size_t i = 0; i < d->nleft_out; i++)
         free(d->left_out[i]);
     free(d->left_out);

@@ -343,6 +343,11 @@ static void on_pidfd(struct moni_loop *loop, int fd, uint32_t events, void *arg)
     reap(arg);
 }
 
+void obs_exec_set_argv(struct obs_exec *e, char *const *argv)
+{
+    e->argv = argv;
+}
+
 struct obs_exec *obs_exec_new(struct moni_loop *loop, char *const *argv, char *const *env_add,
                               int64_t grace_ns, obs_exec_line_cb on_line,
                               obs_exec_exit_cb on_exit, void *arg)

@@ -130,6 +130,8 @@ struct obs_exec *obs_exec_new(struct moni_loop *loop, char *const *argv, char *c
                               obs_exec_exit_cb on_exit, void *arg);
 /* Resolves argv[0] on $PATH and spawns it; -1 with err if it cannot be executed. */
 int obs_exec_start(struct obs_exec *e, char *err, size_t errlen);
+/* The argv of the next start (a restart with other arguments); the caller keeps it. */
+void obs_exec_set_argv(struct obs_exec *e, char *const *argv);
 void obs_exec_stop(struct obs_exec *e);             /* SIGTERM, SIGKILL after grace */
 int obs_exec_signal(struct obs_exec *e, int signo); /* to the group */
 pid_t obs_exec_pid(const struct obs_exec *e);

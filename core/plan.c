@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/plan-int.h"
 #include "faults/faults.h"
 #include "logparse/logparse.h"
 
@@ -655,7 +656,7 @@ struct plan *plan_load(const char *path, bool quick, char *err, size_t errlen)
                                    .gate_max_wait_ns = 10 * 60 * MONI_NS_PER_SEC};
     const cJSON *root = c.doc.root;
     static const char *const keys[] = {"name", "defaults", "experiments", "queue", "quick",
-                                       "comment", "description", NULL};
+                                       "comment", "description", "schema", NULL};
     static const char *const dkeys[] = {"workload", "args", "interval", "duration", "cooldown",
                                         NULL};
     if (!cJSON_IsObject(root)) {
@@ -696,6 +697,9 @@ struct plan *plan_load(const char *path, bool quick, char *err, size_t errlen)
     const cJSON *qu = cJSON_GetObjectItemCaseSensitive(root, "queue");
     if (qu && parse_queue(&c, qu, &p->queue) < 0)
         goto out;
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(root, "schema");
+    if (sch && plan_schema_parse(&c.doc, sch, path, &p->schema, err, errlen) < 0)
+        goto out;
     if (quick && qs.has_cooldown)
         p->queue.cooldown_ns = qs.cooldown_ns;
     const cJSON *exps = cJSON_GetObjectItemCaseSensitive(root, "experiments");
@@ -717,6 +721,7 @@ struct plan *plan_load(const char *path, bool quick, char *err, size_t errlen)
             experiment_clear(&p->exps[p->nexps]);
             goto out;
         }
+        p->exps[p->nexps].schema = p->schema;
         p->nexps++;
     }
     rc = 0;
@@ -742,6 +747,7 @@ void plan_free(struct plan *p)
     for (size_t i = 0; i < p->nexps; i++)
         experiment_clear(&p->exps[i]);
     free(p->exps);
+    plan_schema_free(p->schema);
     free(p->name);
     free(p->path);
     free(p);

@@ -221,6 +221,7 @@ int rundir_meta_load(const char *dir, struct rundir_meta *m, char *err, size_t e
     if (cJSON_IsNumber(late))
         m->ticks_late = (long long)late->valuedouble;
     meta_workload(m, root);
+    rundir_meta_lifetimes(m);
     const cJSON *complete = cJSON_GetObjectItemCaseSensitive(root, "complete");
     m->complete = !cJSON_IsFalse(complete) &&
                   cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "end"));
@@ -242,6 +243,7 @@ int rundir_meta_load(const char *dir, struct rundir_meta *m, char *err, size_t e
 void rundir_meta_free(struct rundir_meta *m)
 {
     cJSON_Delete(m->root);
+    free(m->lifetimes);
     memset(m, 0, sizeof *m);
 }
 

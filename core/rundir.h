@@ -99,6 +99,15 @@ struct rundir_meta {
     const char *global_label, *global_root_cause, *global_stage;
     const cJSON *fault_labels; /* array of {fault_id, root_cause, expected_failure_stage,
                                   label_kind}, or NULL */
+    /* workload.lifetimes, one per start (core/rundir-lifetimes.c); a run recorded
+     * before them gets its one known start and end; none when it never started */
+    struct rundir_lifetime *lifetimes;
+    size_t nlifetimes;
+};
+struct rundir_lifetime {
+    struct rundir_stamp started, ended; /* ended zero while (or if killed) running */
+    bool has_exit, crashed, ended_by_moni;
+    const char *resumed_from;  /* the checkpoint it resumed from, "" for a fresh start */
 };
 /* 0; -1 with "DIR/meta.json: ..." (missing, or "FILE:LINE: ..." syntax) in err. */
 int rundir_meta_load(const char *dir, struct rundir_meta *m, char *err, size_t errlen);
@@ -106,6 +115,14 @@ void rundir_meta_free(struct rundir_meta *m);
 /* Writes root (pretty-printed, then a newline) as DIR/meta.json atomically (a
  * temporary file, fsync, rename).  0, or -1 with err. */
 int rundir_meta_write(const char *dir, const cJSON *root, char *err, size_t errlen);
+/* The writer's side of workload.lifetimes (the array is the caller's): a new
+ * lifetime at t; then its end (the last open one).  0 or -1 (out of memory). */
+int rundir_lifetime_begin(cJSON *lifetimes, const struct moni_stamp *t, int pid,
+                          const char *resumed_from);
+void rundir_lifetime_end(cJSON *lifetimes, const struct moni_stamp *t, int exit_code,
+                         int exit_signal, bool ended_by_moni);
+/* Fills m->lifetimes from m->root (rundir_meta_load calls it). */
+void rundir_meta_lifetimes(struct rundir_meta *m);
 
 /* ---- samples.csv ------------------------------------------------------------------
  * timestamp,mono_ns, then one column per metric; a missing value is an empty cell. */

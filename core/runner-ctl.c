@@ -3,6 +3,7 @@
  * stop, panic) and diagnosis.  The console goes through these so that one driver,
  * the runner, owns the injector and the parser; it never includes faults/ or
  * logparse/.  Nothing here keeps state of its own. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -425,8 +426,82 @@ void runner_fault_stop_all(struct runner *r)
 
 int runner_restart_workload(struct runner *r, char *err, size_t errlen)
 {
+    return runner_restart_resume(r, false, err, errlen);
+}
+
+/* Workloads that resume from checkpoints of their own: where they keep them, what a
+ * complete one holds, and the flag that asks for it.  One row per workload. */
+static const struct resume_ops {
+    const char *program;     /* argv[0]'s base name */
+    const char *dir_option;  /* the option naming the checkpoint directory */
+    const char *default_dir; /* without it */
+    const char *prefix;      /* checkpoint directories: PREFIX + step */
+    const char *state_file;  /* written into a checkpoint last */
+    const char *flag;        /* resume from the latest checkpoint */
+} resumable[] = {
+    {"moni-train", "--output-dir", "moni-train-out", "checkpoint-", "trainer_state.json",
+     "--resume"},
+};
+
+static const struct resume_ops *resume_ops_of(char *const *argv, const char **dir)
+{
+    if (!argv || !argv[0])
+        return NULL;
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    for (size_t i = 0; i < MONI_ARRAY_LEN(resumable); i++) {
+        const struct resume_ops *ro = &resumable[i];
+        if (strcmp(base, ro->program))
+            continue;
+        size_t ol = strlen(ro->dir_option);
+        *dir = ro->default_dir;
+        for (size_t a = 1; argv[a]; a++)
+            if (!strcmp(argv[a], ro->dir_option) && argv[a + 1])
+                *dir = argv[++a];
+            else if (!strncmp(argv[a], ro->dir_option, ol) && argv[a][ol] == '=')
+                *dir = argv[a] + ol + 1;
+        return ro;
+    }
+    return NULL;
+}
+
+int runner_resume_point(const struct runner *r, char *ckpt, size_t len)
+{
+    const char *dir = NULL;
+    const struct resume_ops *ro = resume_ops_of(runner_argv(r), &dir);
+    DIR *dp = ro ? opendir(dir) : NULL;
+    if (!dp)
+        return 0;
+    long best = -1;
+    size_t pl = strlen(ro->prefix);
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        char *end, path[PATH_MAX];
+        if (strncmp(e->d_name, ro->prefix, pl))
+            continue;
+        long step = strtol(e->d_name + pl, &end, 10);
+        snprintf(path, sizeof path, "%s/%s/%s", dir, e->d_name, ro->state_file);
+        if (*end || end == e->d_name + pl || step <= best || access(path, R_OK) != 0)
+            continue;
+        best = step;
+        snprintf(ckpt, len, "%s/%s", dir, e->d_name);
+    }
+    closedir(dp);
+    return best >= 0;
+}
+
+int runner_restart_resume(struct runner *r, bool resume, char *err, size_t errlen)
+{
     struct session *s = runner_session(r);
-    if (!s || session_restart_workload(s) != 0) {
+    char ckpt[PATH_MAX] = "";
+    const char *dir;
+    const struct resume_ops *ro = resume_ops_of(runner_argv(r), &dir);
+    if (resume && !runner_resume_point(r, ckpt, sizeof ckpt)) {
+        snprintf(err, errlen, "no checkpoint to resume from");
+        return -1;
+    }
+    char *const extra[] = {(char *)(ro ? ro->flag : ""), NULL};
+    if (!s || session_restart_workload_with(s, resume ? extra : NULL, resume ? ckpt : NULL) != 0) {
         snprintf(err, errlen, "could not restart the workload");
         return -1;
     }

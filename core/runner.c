@@ -595,6 +595,12 @@ static void write_labels_meta(struct runner *r)
         cJSON_AddItemToArray(fa, o);
     }
     session_meta_set(r->s, "experiment_labels", lab);
+    if (e && e->schema) { /* the plan's fixed matrix columns, for every build of the run */
+        cJSON *sch = cJSON_CreateArray();
+        for (size_t i = 0; sch && e->schema[i]; i++)
+            cJSON_AddItemToArray(sch, cJSON_CreateString(e->schema[i]));
+        session_meta_set(r->s, "dataset_schema", sch);
+    }
     if (r->o.plan_name)
         session_meta_set(r->s, "plan", cJSON_CreateString(r->o.plan_name));
 }
@@ -976,6 +982,7 @@ void runner_progress(const struct runner *r, double *elapsed_s, double *planned_
 }
 
 uint64_t runner_fired(const struct runner *r) { return r->fired; }
+char *const *runner_argv(const struct runner *r) { return r->argv; }
 
 const struct runner_stage *runner_stage(const struct runner *r)
 {

@@ -75,6 +75,9 @@ struct session {
     struct hooks on_tick, on_sample, on_line, on_exit, on_done;
     cJSON *extra, *notes;
     cJSON *inject; /* meta.json's "inject": the preload library, or why not */
+    cJSON *lifetimes;   /* meta.json's workload.lifetimes (core/rundir-lifetimes.c) */
+    char **argv_next;   /* a restart's argv (argv + its extra arguments), or NULL */
+    char *resumed_from; /* the checkpoint the next/current start resumes from */
     struct moni_stamp start, end;
     int ticker, duration_timer;
     bool started, stopping, done, finished, restart_pending;
@@ -186,6 +189,7 @@ struct session *session_new(struct moni_loop *loop, const struct session_opts *o
     s->extra = cJSON_CreateObject();
     s->procfiles = obs_procfiles_new();
     s->notes = cJSON_CreateArray();
+    s->lifetimes = cJSON_CreateArray();
     frame_init(&s->frame);
     moni_clock_init();
     if (opts->run_id) {
@@ -210,7 +214,7 @@ struct session *session_new(struct moni_loop *loop, const struct session_opts *o
         snprintf(id, sizeof id, "%s-%s-%d", compact, host, (int)getpid());
         s->run_id = strdup(id);
     }
-    if (!s->run_id || !s->extra || !s->notes || !s->procfiles || (opts->argv && !s->argv) ||
+    if (!s->run_id || !s->extra || !s->notes || !s->lifetimes || !s->procfiles || (opts->argv && !s->argv) ||
         (opts->out_dir && !s->out_dir)) {
         session_free(s);
         snprintf(err, errlen, "out of memory");
@@ -302,6 +306,42 @@ static cJSON *host_json(void)
     return h;
 }
 
+/* meta.json's "workload": the argv, the last start's fields and every lifetime. */
+static void add_workload(const struct session *s, cJSON *m)
+{
+    cJSON *w = cJSON_AddObjectToObject(m, "workload");
+    if (s->argv) {
+        cJSON *av = cJSON_AddArrayToObject(w, "argv");
+        for (size_t i = 0; s->argv[i]; i++)
+            cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
+        cJSON_AddNumberToObject(w, "pid", s->w.pid);
+        cJSON_AddNumberToObject(w, "starts", s->w.starts);
+        add_iso(w, "started", s->w.started.real_ns);
+        add_iso(w, "ended", s->w.ended.real_ns);
+        bool ended = s->w.ended.mono_ns && !s->w.running;
+        if (ended && !s->w.exit_signal)
+            cJSON_AddNumberToObject(w, "exit_code", s->w.exit_code);
+        else
+            cJSON_AddNullToObject(w, "exit_code");
+        if (ended && s->w.exit_signal) {
+            cJSON_AddNumberToObject(w, "exit_signal", s->w.exit_signal);
+            cJSON_AddStringToObject(w, "exit_signal_name", signame(s->w.exit_signal));
+        } else {
+            cJSON_AddNullToObject(w, "exit_signal");
+        }
+        if (ended) {
+            /* the detectors' process fate, so that `moni build` judges as the run did */
+            cJSON_AddBoolToObject(w, "ended_by_moni", s->w.ended_by_moni);
+            cJSON_AddBoolToObject(w, "oom_killed", s->w.oom_killed);
+        }
+        cJSON_AddNumberToObject(w, "log_lines", (double)s->w.lines);
+        /* every start and end (restarts, resumes); the fields above: the last one */
+        cJSON_AddItemToObject(w, "lifetimes", cJSON_Duplicate(s->lifetimes, 1));
+    } else {
+        cJSON_AddNullToObject(w, "argv");
+    }
+}
+
 static cJSON *build_meta(struct session *s)
 {
     cJSON *m = cJSON_CreateObject();
@@ -339,35 +379,7 @@ static cJSON *build_meta(struct session *s)
 
     if (s->inject)
         cJSON_AddItemToObject(m, "inject", cJSON_Duplicate(s->inject, 1));
-    cJSON *w = cJSON_AddObjectToObject(m, "workload");
-    if (s->argv) {
-        cJSON *av = cJSON_AddArrayToObject(w, "argv");
-        for (size_t i = 0; s->argv[i]; i++)
-            cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
-        cJSON_AddNumberToObject(w, "pid", s->w.pid);
-        cJSON_AddNumberToObject(w, "starts", s->w.starts);
-        add_iso(w, "started", s->w.started.real_ns);
-        add_iso(w, "ended", s->w.ended.real_ns);
-        bool ended = s->w.ended.mono_ns && !s->w.running;
-        if (ended && !s->w.exit_signal)
-            cJSON_AddNumberToObject(w, "exit_code", s->w.exit_code);
-        else
-            cJSON_AddNullToObject(w, "exit_code");
-        if (ended && s->w.exit_signal) {
-            cJSON_AddNumberToObject(w, "exit_signal", s->w.exit_signal);
-            cJSON_AddStringToObject(w, "exit_signal_name", signame(s->w.exit_signal));
-        } else {
-            cJSON_AddNullToObject(w, "exit_signal");
-        }
-        if (ended) {
-            /* the detectors' process fate, so that `moni build` judges as the run did */
-            cJSON_AddBoolToObject(w, "ended_by_moni", s->w.ended_by_moni);
-            cJSON_AddBoolToObject(w, "oom_killed", s->w.oom_killed);
-        }
-        cJSON_AddNumberToObject(w, "log_lines", (double)s->w.lines);
-    } else {
-        cJSON_AddNullToObject(w, "argv");
-    }
+    add_workload(s, m);
 
     cJSON *t = cJSON_AddObjectToObject(m, "ticks");
     cJSON_AddNumberToObject(t, "taken", (double)s->stats.ticks);
@@ -612,8 +624,13 @@ static int spawn_workload(struct session *s, char *err, size_t errlen)
     s->w.started = moni_now();
     s->w.ended = (struct moni_stamp){0, 0};
     s->w.starts++;
-    if (s->w.starts > 1)
-        session_note(s, "workload restarted (start %u, pid %d)", s->w.starts, (int)s->w.pid);
+    rundir_lifetime_begin(s->lifetimes, &s->w.started, (int)s->w.pid, s->resumed_from);
+    if (s->w.starts > 1) {
+        session_note(s, "workload restarted (start %u, pid %d)%s%s", s->w.starts,
+                     (int)s->w.pid, s->resumed_from ? ", resumed from " : "",
+                     s->resumed_from ? s->resumed_from : "");
+        session_write_meta(s); /* the lifetimes so far survive a kill of moni */
+    }
     return 0;
 }
 
@@ -634,6 +651,7 @@ static void exec_exit(void *arg, int wstatus, const struct moni_stamp *t)
     s->w.ended_by_moni = s->stopping || s->restart_pending;
     s->w.oom_killed = s->w.exit_signal == SIGKILL && !s->w.ended_by_moni &&
                       det_kmsg_oom_killed(s->w.pid, s->w.started.mono_ns);
+    rundir_lifetime_end(s->lifetimes, t, s->w.exit_code, s->w.exit_signal, s->w.ended_by_moni);
     for (size_t i = 0; i < s->on_exit.n; i++)
         s->on_exit.h[i].cb.event(s, s->on_exit.h[i].arg);
     if (s->restart_pending && !s->stopping) {
@@ -655,8 +673,34 @@ static void exec_exit(void *arg, int wstatus, const struct moni_stamp *t)
 
 int session_restart_workload(struct session *s)
 {
+    return session_restart_workload_with(s, NULL, NULL);
+}
+
+int session_restart_workload_with(struct session *s, char *const *extra, const char *resumed_from)
+{
     if (!s->exec || !s->started || s->done)
         return -1;
+    /* the next start's argv: the run's own, plus extra (e.g. --resume) */
+    char **next = NULL;
+    size_t n = 0, k = 0;
+    while (extra && extra[k])
+        k++;
+    if (k) {
+        while (s->argv[n])
+            n++;
+        if (!(next = calloc(n + k + 1, sizeof *next)))
+            return -1;
+        for (size_t i = 0; i < n + k; i++)
+            if (!(next[i] = strdup(i < n ? s->argv[i] : extra[i - n]))) {
+                free_argv(next);
+                return -1;
+            }
+    }
+    obs_exec_set_argv(s->exec, next ? next : s->argv);
+    free_argv(s->argv_next);
+    s->argv_next = next;
+    free(s->resumed_from);
+    s->resumed_from = resumed_from ? strdup(resumed_from) : NULL;
     if (s->w.running) {
         s->restart_pending = true;
         obs_exec_stop(s->exec);
@@ -837,6 +881,7 @@ int session_finish(struct session *s)
             s->w.running = false;
             s->w.ended = moni_now();
             s->w.exit_signal = SIGKILL;
+            rundir_lifetime_end(s->lifetimes, &s->w.ended, 0, SIGKILL, true);
             session_note(s, "workload still running at the end: killed");
         }
         obs_exec_free(s->exec); /* SIGKILLs what is left of the group, reaps */
@@ -895,6 +940,9 @@ void session_free(struct session *s)
         free(hs[i]->h);
     cJSON_Delete(s->extra);
     cJSON_Delete(s->inject);
+    cJSON_Delete(s->lifetimes);
+    free_argv(s->argv_next);
+    free(s->resumed_from);
     obs_procfiles_free(s->procfiles);
     cJSON_Delete(s->notes);
     free(s->procs);

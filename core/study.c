@@ -343,6 +343,14 @@ static int copy_meta(const char *run, const char *dst, const char *session, char
         cJSON_AddItemToArray(one, cJSON_CreateString(b ? b + 1 : cJSON_IsString(a0) ? a0->valuestring : "workload"));
         cJSON_ReplaceItemInObjectCaseSensitive(w, "argv", one);
     }
+    cJSON *life; /* a resumed lifetime's checkpoint path names the run: its base name only */
+    cJSON_ArrayForEach(life, cJSON_GetObjectItemCaseSensitive(w, "lifetimes"))
+    {
+        const cJSON *rf = cJSON_GetObjectItemCaseSensitive(life, "resumed_from");
+        const char *b = cJSON_IsString(rf) ? strrchr(rf->valuestring, '/') : NULL;
+        if (b)
+            cJSON_ReplaceItemInObjectCaseSensitive(life, "resumed_from", cJSON_CreateString(b + 1));
+    }
     int rc = rundir_meta_write(dst, m.root, err, errlen);
     rundir_meta_free(&m);
     return rc;

@@ -614,6 +614,33 @@ static int act_restart(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+static int act_resume_point(void *ctx, char *ckpt, size_t len)
+{
+    struct tui_live *lv = ctx;
+    return lv->has_workload ? runner_resume_point(lv->run, ckpt, len) : 0;
+}
+
+/* R: from scratch, or from the workload's latest checkpoint */
+static int act_restart_resume(void *ctx, bool resume, char *err, size_t errlen)
+{
+    struct tui_live *lv = ctx;
+    if (!resume)
+        return act_restart(ctx, err, errlen);
+    if (!lv->has_workload) {
+        snprintf(err, errlen, "no workload (observing only)");
+        return -1;
+    }
+    lv->restarting = session_workload(lv->s)->running;
+    lv->exited_itself = false;
+    if (runner_restart_resume(lv->run, true, err, errlen) != 0) {
+        lv->restarting = false;
+        return -1;
+    }
+    update_workload(lv);
+    lv->m->version++;
+    return 0;
+}
+
 static const char *state_text(enum runner_fault_state s)
 {
     return tui_fault_state_name(row_state(s));
@@ -789,6 +816,8 @@ void tui_live_actions(struct tui_live *lv, struct tui_actions *act)
         .stop_all = act_stop_all,
         .mark = act_mark,
         .restart = act_restart,
+        .resume_point = act_resume_point,
+        .restart_resume = act_restart_resume,
         .diagnose = act_diagnose,
         .fault_detail = act_fault_detail,
         .quit = act_quit,

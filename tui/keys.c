@@ -223,25 +223,35 @@ static void key_mark(struct tui *ui, int key)
         over_mark(ui, '\n');
 }
 
-/* R asks first: a restart ends the workload's current lifetime. */
+/* R asks first: a restart ends the workload's current lifetime.  Where the workload
+ * can resume and has a checkpoint, the dialog offers to resume from it. */
 static void key_restart(struct tui *ui, int key)
 {
     (void)key;
-    if (!ui->act.restart)
+    ui->resume_from[0] = '\0';
+    if (!ui->act.restart) {
         tui_status(ui, true, "cannot restart here");
-    else
-        ui->overlay = TUI_O_CONFIRM_RESTART;
+        return;
+    }
+    if (ui->act.resume_point &&
+        ui->act.resume_point(ui->act.ctx, ui->resume_from, sizeof ui->resume_from) != 1)
+        ui->resume_from[0] = '\0';
+    ui->overlay = TUI_O_CONFIRM_RESTART;
 }
 
-static void do_restart(struct tui *ui)
+static void do_restart(struct tui *ui, bool resume)
 {
     char err[256] = "";
-    if (!ui->act.restart)
-        tui_status(ui, true, "cannot restart here");
-    else if (ui->act.restart(ui->act.ctx, err, sizeof err) != 0)
+    int rc = resume && ui->act.restart_resume
+                 ? ui->act.restart_resume(ui->act.ctx, true, err, sizeof err)
+             : ui->act.restart ? ui->act.restart(ui->act.ctx, err, sizeof err)
+                               : (snprintf(err, sizeof err, "cannot restart here"), -1);
+    if (rc != 0)
         tui_status(ui, true, "restart: %s", err);
+    else if (resume)
+        tui_status(ui, false, "workload resumed from %s", ui->resume_from);
     else
-        tui_status(ui, false, "workload restarted");
+        tui_status(ui, false, "workload restarted from scratch");
 }
 
 static void key_pause(struct tui *ui, int key)
@@ -333,7 +343,7 @@ const struct tui_keybind tui_keys[] = {
     {{'v'}, "v", NULL, "fault presets: list, fire, save the last fault", tui_key_preset, true, "preset",
      "[list|save|fire] [NAME]"},
     {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true, "mark", "[NOTE]"},
-    {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true, "restart", NULL},
+    {{'R'}, "R", "Restart", "restart the workload (asks first; offers resume)", key_restart, true, "restart", NULL},
     {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false, "pause", NULL},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false, "filter", "[TEXT]"},
     {{'l'}, "l", "Log", "raw log: / n N search, e E errors, w W warnings", key_rawlog, false, "log",
@@ -440,9 +450,12 @@ static void over_confirm(struct tui *ui, int key)
 
 static void over_restart(struct tui *ui, int key)
 {
-    if (key == 'y' || key == 'Y' || key == '\n' || key == '\r') {
+    if (key == 'r' && ui->resume_from[0]) {
         ui->overlay = TUI_O_NONE;
-        do_restart(ui);
+        do_restart(ui, true);
+    } else if (key == 'y' || key == 'Y' || key == '\n' || key == '\r') {
+        ui->overlay = TUI_O_NONE;
+        do_restart(ui, false);
     } else if (key == 'n' || key == 'N' || key == ESC || key == 'q') {
         ui->overlay = TUI_O_NONE;
         tui_status(ui, false, "restart cancelled");

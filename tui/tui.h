@@ -476,6 +476,10 @@ struct tui_actions {
     int (*stop_all)(void *ctx, char *err, size_t errlen);
     int (*mark)(void *ctx, const char *note, char *err, size_t errlen);
     int (*restart)(void *ctx, char *err, size_t errlen);
+    /* Resume: the checkpoint a restart could resume from (1 and its path), or 0 when
+     * the workload cannot resume; then a restart that resumes (resume) or not. */
+    int (*resume_point)(void *ctx, char *ckpt, size_t len);
+    int (*restart_resume)(void *ctx, bool resume, char *err, size_t errlen);
     /* The latest fault of a kind in detail: its journal lines, requested and
      * delivered dose, effect, failure (malloc'd text), or NULL with err. */
     char *(*fault_detail)(void *ctx, const char *kind, char *err, size_t errlen);
@@ -553,6 +557,7 @@ struct tui {
     enum tui_overlay overlay;
     struct tui_form form;
     char input[128];  /* mark / filter prompt */
+    char resume_from[256]; /* the restart dialog's checkpoint to resume from, "" none */
     char *diag_text;       /* the diagnosis or the fault drill-down (TUI_O_DETAIL) */
     char detail_title[96];
     char status[200]; /* one-line message at the bottom */

@@ -224,13 +224,26 @@ static void draw_confirm_restart(struct tui *ui)
 {
     int h = 8, w = 66;
     int y = (ui->lines - h) / 2, x = (ui->cols - w) / 2;
+    bool resume = ui->resume_from[0] != '\0';
+    if (resume)
+        h += 2;
     box_at(ui, y, x, h, w, "restart the workload?");
-    char line[160];
+    char line[320];
     snprintf(line, sizeof line, "The workload (%.60s) is stopped and started again", ui->m->workload);
     tui_put(y + 2, x + 2, w - 4, line, false);
-    tui_put(y + 3, x + 2, w - 4, "from the start, in the same run.", false);
-    button(ui, y + 5, x + 2, "[y] restart it", 'y');
-    button(ui, y + 5, x + 20, "[n] keep it running", 'n');
+    tui_put(y + 3, x + 2, w - 4, "in the same run (a new lifetime in meta.json).", false);
+    if (resume) {
+        const char *base = strrchr(ui->resume_from, '/');
+        snprintf(line, sizeof line, "It can resume from its last checkpoint, %s.",
+                 base ? base + 1 : ui->resume_from);
+        tui_put(y + 4, x + 2, w - 4, line, false);
+        button(ui, y + 6, x + 2, "[r] resume from checkpoint", 'r');
+        button(ui, y + 6, x + 32, "[y] from scratch", 'y');
+        button(ui, y + 7, x + 2, "[n] keep it running", 'n');
+    } else {
+        button(ui, y + 5, x + 2, "[y] restart from scratch", 'y');
+        button(ui, y + 5, x + 30, "[n] keep it running", 'n');
+    }
 }
 
 static void draw_prompt(struct tui *ui, const char *label)
