@@ -150,8 +150,10 @@ static void rule_free(struct lp_rule *r)
             free(r->tests[w][i]);
         free(r->tests[w]);
     }
-    for (size_t i = 0; i < r->nnames; i++)
+    for (size_t i = 0; i < r->nnames; i++) {
         free(r->names[i].name);
+        free(r->names[i].field);
+    }
     free(r->names);
     if (r->re)
         pcre2_code_free(r->re);
@@ -276,6 +278,8 @@ static int compile_rule(struct lp_rule *r, const struct moni_json *doc, const cJ
             if (!(r->names[i].name = strdup((const char *)e + 2)))
                 return lp_set_err(err, errlen, "out of memory");
             r->nnames++;
+            if (lp_group_prepare(&r->names[i], r->kind == LP_KIND_METRIC) < 0)
+                return lp_set_err(err, errlen, "out of memory");
         }
     }
     return 0;
