@@ -68,6 +68,20 @@ static inline void jb_putc(struct jbuf *j, char c)
         j->b[j->n++] = c;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* True when none of the 8 bytes of x needs escaping: each is in 0x20-0x7f and is
+ * neither '"' nor '\\' (exact word-at-a-time tests: "some byte < 0x20", "some byte
+ * is zero" after xor). */
+static inline bool plain8(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    uint64_t bad = (x & HIGHS) | ((x - ONES * 0x20) & ~x & HIGHS) |
+                   ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
+    return !bad;
+}
+
 /* JSON string body: escapes quotes, backslashes, control bytes; bytes >= 0x80 that
  * are not valid UTF-8 become U+FFFD so the output always parses. */
 static void jb_json_str(struct jbuf *j, const char *s, size_t n)
@@ -79,6 +93,17 @@ static void jb_json_str(struct jbuf *j, const char *s, size_t n)
     *d++ = '"';
     size_t i = 0;
     while (i < n) {
+        /* eight plain bytes at a time (no quote, backslash, control or high byte) */
+        if (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (plain8(x)) {
+                memcpy(d, &x, 8);
+                d += 8;
+                i += 8;
+                continue;
+            }
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             *d++ = (char)c;
@@ -127,8 +152,9 @@ static void jb_json_str(struct jbuf *j, const char *s, size_t n)
     j->n = (size_t)(d - j->b);
 }
 
-/* The captured text is printed as is when it already is a JSON number. */
-static bool json_number_text(const char *s)
+/* The captured text is printed as is when it already is a JSON number: its length,
+ * or 0 when it is not one. */
+static size_t json_number_len(const char *s)
 {
     const char *p = s;
     if (*p == '-')
@@ -139,11 +165,11 @@ static bool json_number_text(const char *s)
         while (*p >= '0' && *p <= '9')
             p++;
     else
-        return false;
+        return 0;
     if (*p == '.') {
         p++;
         if (!(*p >= '0' && *p <= '9'))
-            return false;
+            return 0;
         while (*p >= '0' && *p <= '9')
             p++;
     }
@@ -152,17 +178,17 @@ static bool json_number_text(const char *s)
         if (*p == '+' || *p == '-')
             p++;
         if (!(*p >= '0' && *p <= '9'))
-            return false;
+            return 0;
         while (*p >= '0' && *p <= '9')
             p++;
     }
-    return *p == '\0';
+    return *p == '\0' ? (size_t)(p - s) : 0;
 }
 
 static void put_num(FILE *f, const struct lp_field *fl, bool json)
 {
     /* the text as written is the value unless a unit or a scale converted it */
-    if (!fl->scaled && json_number_text(fl->text)) {
+    if (!fl->scaled && json_number_len(fl->text)) {
         fputs_unlocked(fl->text, f);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {
@@ -177,8 +203,9 @@ static void put_num(FILE *f, const struct lp_field *fl, bool json)
 /* put_num for JSON into the record buffer */
 static void jb_num(struct jbuf *j, const struct lp_field *fl)
 {
-    if (!fl->scaled && json_number_text(fl->text)) {
-        jb_put(j, fl->text, strlen(fl->text));
+    size_t nl;
+    if (!fl->scaled && (nl = json_number_len(fl->text))) {
+        jb_put(j, fl->text, nl);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {
         if (fl->num != fl->num)
