@@ -5,6 +5,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "logparse/logparse.h"
 
@@ -76,7 +77,7 @@ struct lp_rule {
     char **tests[2];
     size_t ntests[2];
     pcre2_code *re;
-    bool jit;
+    atomic_int jit_state; /* rules.c: JIT compiled at the first match (enum jit_state) */
     uint32_t ncaptures;
     struct lp_group *names; /* named groups, in PCRE2's (alphabetical) order */
     size_t nnames;
