@@ -164,6 +164,8 @@ static bool tb_header(const char *s, size_t n)
     static const char hdr[] = "Traceback (most recent call last)";
     const size_t hl = sizeof hdr - 1;
     size_t lim = n < 96 ? n : 96;
+    if (lp_reference_paths)
+        return n >= hl && memmem(s, lim, hdr, hl);
     if (lim < hl)
         return false;
     const char *p = s, *last = s + lim - hl; /* the last place the header can start */
