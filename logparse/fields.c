@@ -90,8 +90,23 @@ struct canon_slot {
 };
 static _Thread_local struct canon_slot canon_cache[CANON_SLOTS];
 
-/* The canonical name of a metric key as written, into nb; returns its length, 0 if
- * the key normalises to nothing. */
+/* The canonical name of a metric key as written, into nb (cap >= 128); returns its
+ * length, 0 if the key normalises to nothing. */
+static size_t canon_compute(const char *name, size_t nlen, char *nb, size_t cap,
+                            struct lp_canon *unit, bool *has_unit, int *metric, bool *loss)
+{
+    char key[128];
+    if (!norm_name(name, nlen, key, sizeof key))
+        return 0;
+    *has_unit = lp_canon_name(key, nb, cap, unit);
+    if (!*has_unit)
+        memcpy(nb, key, strlen(key) + 1);
+    *metric = metric_index(nb);
+    *loss = strstr(nb, "loss") != NULL;
+    return strlen(nb);
+}
+
+/* canon_compute through a cache of the keys seen lately */
 static size_t canon_key(const char *name, size_t nlen, char *nb, size_t cap,
                         struct lp_canon *unit, bool *has_unit, int *metric, bool *loss)
 {
@@ -110,15 +125,9 @@ static size_t canon_key(const char *name, size_t nlen, char *nb, size_t cap,
             return slot->nlen;
         }
     }
-    char key[128];
-    if (!norm_name(name, nlen, key, sizeof key))
+    size_t nl = canon_compute(name, nlen, nb, cap, unit, has_unit, metric, loss);
+    if (!nl)
         return 0;
-    *has_unit = lp_canon_name(key, nb, cap, unit);
-    if (!*has_unit)
-        memcpy(nb, key, strlen(key) + 1);
-    *metric = metric_index(nb);
-    size_t nl = strlen(nb);
-    *loss = strstr(nb, "loss") != NULL;
     if (slot && nl < CANON_KEYLEN) {
         slot->klen = (uint8_t)nlen;
         slot->nlen = (uint8_t)nl;
@@ -132,6 +141,22 @@ static size_t canon_key(const char *name, size_t nlen, char *nb, size_t cap,
     return nl;
 }
 
+/* A field's name, worked out: the name to store (canonical for metric keys), how
+ * its values convert, and the key as written when that differs (raw). */
+struct field_key {
+    const char *name;   /* NUL-terminated */
+    size_t len;
+    bool stable;        /* name and raw outlive the record: no copy into the arena */
+    const char *raw;    /* the key as written, NULL when the name is the same */
+    size_t rawlen;
+    struct lp_canon unit;
+    bool has_unit, normalise, loss;
+    int metric;         /* enum lp_metric, -1 none, -2 not looked up yet */
+};
+
+static bool field_add_key(struct lp_parser *p, const struct field_key *k, const char *text,
+                          size_t tlen, bool numeric_only);
+
 /* Adds a field.  Metric keys (normalise) get their canonical name and unit
  * (metricnames.c) and keep the key as written in raw; numeric text gets is_num.  A
  * later field of the same name replaces an earlier one.  numeric_only drops
@@ -140,44 +165,52 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
                   size_t tlen, bool numeric_only, bool normalise)
 {
     char nb[128];
-    size_t nl;
-    struct lp_canon unit = {0};
-    bool has_unit = false;
-    int metric = -1;
-    bool loss = false;
+    struct field_key k = {.name = nb, .normalise = normalise, .metric = -1};
     if (normalise) {
-        if (!(nl = canon_key(name, nlen, nb, sizeof nb, &unit, &has_unit, &metric, &loss)))
+        if (!(k.len = canon_key(name, nlen, nb, sizeof nb, &k.unit, &k.has_unit, &k.metric,
+                                &k.loss)))
             return false;
+        if (nlen != k.len || memcmp(name, nb, k.len)) {
+            k.raw = name;
+            k.rawlen = nlen;
+        }
     } else {
-        nl = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
-        memcpy(nb, name, nl);
-        nb[nl] = '\0';
-        metric = -2; /* not looked up yet */
+        k.len = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
+        memcpy(nb, name, k.len);
+        nb[k.len] = '\0';
+        k.metric = -2; /* not looked up yet */
     }
-    if (!nl)
+    if (!k.len)
         return false;
+    return field_add_key(p, &k, text, tlen, numeric_only);
+}
+
+static bool field_add_key(struct lp_parser *p, const struct field_key *k, const char *text,
+                          size_t tlen, bool numeric_only)
+{
     while (tlen && (*text == ' ' || *text == '\t'))
         text++, tlen--;
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
     bool isnum = lp_parse_number(text, tlen, &v), scaled = false;
-    if (isnum && has_unit && unit.scale != 1) {
-        v *= unit.scale;
+    if (isnum && k->has_unit && k->unit.scale != 1) {
+        v *= k->unit.scale;
         scaled = true;
-    } else if (!isnum && normalise) {
-        isnum = scaled = lp_parse_value(text, tlen, has_unit ? &unit : NULL, &v);
+    } else if (!isnum && k->normalise) {
+        isnum = scaled = lp_parse_value(text, tlen, k->has_unit ? &k->unit : NULL, &v);
     }
     if (numeric_only && !isnum)
         return false;
-    struct lp_field *f = lp_field_find(p, nb);
+    struct lp_field *f = lp_field_find(p, k->name);
     if (!f) {
         if (p->nfields == LP_MAX_FIELDS)
             return false;
-        const char *n = arena_put(p, nb, nl);
+        const char *n = k->stable ? k->name : arena_put(p, k->name, k->len);
         if (!n)
             return false;
-        p->fmetric[p->nfields] = (signed char)(metric == -2 ? metric_index(nb) : metric);
+        p->fmetric[p->nfields] =
+            (signed char)(k->metric == -2 ? metric_index(k->name) : k->metric);
         f = &p->fields[p->nfields++];
         f->name = n;
     }
@@ -186,16 +219,41 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     f->num = v;
     f->is_num = isnum;
     f->scaled = scaled;
-    p->loss_like |= loss;
+    p->loss_like |= k->loss;
     f->raw = NULL;
-    if (normalise && (nlen != nl || memcmp(name, nb, nl)))
-        f->raw = arena_put(p, name, nlen);
+    if (k->raw)
+        f->raw = k->stable ? k->raw : arena_put(p, k->raw, k->rawlen);
     const char *ps;
     size_t pn;
-    if (isnum && has_unit && unit.unit == LP_UNIT_BYTES && !strncmp(nb, "mem_", 4) &&
+    if (isnum && k->has_unit && k->unit.unit == LP_UNIT_BYTES && !strncmp(k->name, "mem_", 4) &&
         paren_percent(text, tlen, &ps, &pn))
         lp_field_add(p, "mem_pct", 7, ps, pn, true, false);
     return true;
+}
+
+int lp_group_prepare(struct lp_group *g, bool normalise)
+{
+    char nb[128];
+    size_t nlen = strlen(g->name);
+    int metric = -1;
+    g->is_kv = !strcmp(g->name, "kv");
+    g->unit = (struct lp_canon){0};
+    g->has_unit = g->loss = g->renamed = false;
+    if (normalise) {
+        g->field_len = canon_compute(g->name, nlen, nb, sizeof nb, &g->unit, &g->has_unit,
+                                     &metric, &g->loss);
+        g->renamed = g->field_len && (nlen != g->field_len || memcmp(g->name, nb, nlen));
+    } else {
+        g->field_len = nlen < sizeof nb - 1 ? nlen : sizeof nb - 1;
+        memcpy(nb, g->name, g->field_len);
+        nb[g->field_len] = '\0';
+        metric = metric_index(nb);
+    }
+    g->metric = (signed char)metric;
+    g->field = NULL;
+    if (g->field_len && !(g->field = strdup(nb)))
+        return -1;
+    return 0;
 }
 
 /* {'loss': 0.69, "epoch": 1.0, ...}: every quoted key with a numeric value. */
@@ -583,18 +641,33 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
     const char *xs = s + ov[0];
     size_t xn = ov[1] - ov[0];
+    bool normalise = rule->kind == LP_KIND_METRIC;
     for (size_t i = 0; i < rule->nnames; i++) {
-        int g = rule->names[i].group;
+        const struct lp_group *gr = &rule->names[i];
+        int g = gr->group;
         if (ov[2 * g] == PCRE2_UNSET)
             continue;
-        if (!strcmp(rule->names[i].name, "kv")) {
+        if (gr->is_kv) {
             xs = s + ov[2 * g];
             xn = ov[2 * g + 1] - ov[2 * g];
             continue;
         }
-        const char *nm = rule->names[i].name;
-        lp_field_add(p, nm, strlen(nm), s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], false,
-                  rule->kind == LP_KIND_METRIC);
+        const char *ts = s + ov[2 * g];
+        size_t tl = ov[2 * g + 1] - ov[2 * g];
+        if (lp_reference_paths) {
+            lp_field_add(p, gr->name, strlen(gr->name), ts, tl, false, normalise);
+            continue;
+        }
+        if (!gr->field) /* the name normalises to nothing */
+            continue;
+        /* the field name worked out at load: no normalising, no lookup, no copy */
+        struct field_key k = {.name = gr->field, .len = gr->field_len, .stable = true,
+                              .raw = gr->renamed ? gr->name : NULL,
+                              .rawlen = gr->renamed ? strlen(gr->name) : 0,
+                              .unit = gr->unit, .has_unit = gr->has_unit,
+                              .normalise = normalise, .loss = gr->loss,
+                              .metric = gr->metric};
+        field_add_key(p, &k, ts, tl, false);
     }
     switch (rule->extract) {
     case LP_X_PYDICT: extract_pydict(p, xs, xn); break;

@@ -5,6 +5,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "logparse/logparse.h"
 
@@ -38,6 +39,27 @@ void lp_quiet_find(const struct lp_recset *set, struct lp_quiet *q);
 int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
                            int64_t *out_ns);
 
+/* A named group of a rule, with the field name it gives worked out once at load
+ * (fields.c: lp_group_prepare) instead of on every match. */
+struct lp_group {
+    int group;
+    char *name;      /* as written in the pattern */
+    bool is_kv;      /* "kv": the extractor's input, not a field */
+    char *field;     /* the field's name (canonical for metric rules); NULL: none */
+    size_t field_len;
+    bool renamed;    /* field differs from name: name is kept as the field's raw */
+    bool has_unit;
+    bool loss;       /* the name has "loss" in it (metric rules) */
+    signed char metric; /* enum lp_metric, or -1 */
+    struct lp_canon unit;
+};
+/* Fills g's field name from its name; normalise for metric rules.  0 or -1 (ENOMEM). */
+int lp_group_prepare(struct lp_group *g, bool normalise);
+
+/* Tests only: true runs the plain reference code instead of each fast path; the
+ * records must be the same either way (test_logparse_fast compares them). */
+extern bool lp_reference_paths;
+
 struct lp_rule {
     char *id, *pattern, *event, *action, *pack;
     int line; /* line of the rule in its pack */
@@ -55,9 +77,9 @@ struct lp_rule {
     char **tests[2];
     size_t ntests[2];
     pcre2_code *re;
-    bool jit;
+    atomic_int jit_state; /* rules.c: JIT compiled at the first match (enum jit_state) */
     uint32_t ncaptures;
-    struct { int group; char *name; } *names;
+    struct lp_group *names; /* named groups, in PCRE2's (alphabetical) order */
     size_t nnames;
 };
 

@@ -9,6 +9,8 @@
 
 #include "logparse/parser-int.h"
 
+bool lp_reference_paths;
+
 static int ensure(char **buf, size_t *cap, size_t need)
 {
     if (need <= *cap)

@@ -98,8 +98,10 @@ static int classify_bytes(struct lp_rules *rs, size_t *total, char *err, size_t 
 static void build_trie(const struct lp_rules *rs, struct ac_build *b)
 {
     size_t ncls = b->ncls;
-    for (size_t i = 0; i < b->total * ncls; i++)
-        b->go[i] = -1;
+    /* a state's row is set when the state is made: only the rows used are touched
+     * (the table is sized for the worst case, no shared prefixes) */
+    for (size_t c = 0; c < ncls; c++)
+        b->go[c] = -1;
     b->nstates = 1;
     for (size_t i = 0; i < rs->n; i++) {
         struct lp_rule *r = rs->v[i];
@@ -107,8 +109,11 @@ static void build_trie(const struct lp_rules *rs, struct ac_build *b)
             int32_t s = 0;
             for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
                 int32_t *slot = &b->go[(size_t)s * ncls + rs->cls[*c]];
-                if (*slot < 0)
+                if (*slot < 0) {
+                    for (size_t k = 0; k < ncls; k++)
+                        b->go[b->nstates * ncls + k] = -1;
                     *slot = (int32_t)b->nstates++;
+                }
                 s = *slot;
             }
             b->outs[(size_t)s * rs->nwords + i / 64] |= 1ull << (i % 64);
@@ -205,6 +210,10 @@ int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
         return lp_set_err(err, errlen, "out of memory");
     }
     premultiply(rs, &b);
+    /* give back the rows of the worst-case sizing that no state used */
+    int32_t *fit = realloc(b.go, b.nstates * b.ncls * sizeof *b.go);
+    if (fit)
+        b.go = fit;
     rs->outs = b.outs;
     rs->dfa = b.go;
     rs->nstates = b.nstates;

@@ -3,6 +3,7 @@
  * prefilter index over a finished set is logparse/prefilter.c. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,12 +125,37 @@ int lp_rule_matches(const struct lp_rule *r, const char *line, size_t len)
     return rc > 0;
 }
 
+/* A rule is JIT compiled the first time it runs, not at load: the prefilter keeps
+ * most rules of the packs off most logs, and compiling all of them at start-up cost
+ * a session more instructions and memory than its first minute of sampling.  The
+ * set is shared read-only between parsers (threads), hence the lock around the one
+ * compilation and the atomic state. */
+enum jit_state { JIT_UNTRIED, JIT_READY, JIT_NONE };
+static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int rule_jit(const struct lp_rule *r)
+{
+    int st = atomic_load_explicit(&r->jit_state, memory_order_acquire);
+    if (st != JIT_UNTRIED)
+        return st;
+    struct lp_rule *w = (struct lp_rule *)r; /* allocated by us, never const itself */
+    pthread_mutex_lock(&jit_lock);
+    st = atomic_load_explicit(&w->jit_state, memory_order_relaxed);
+    if (st == JIT_UNTRIED) {
+        st = pcre2_jit_compile(w->re, PCRE2_JIT_COMPLETE) == 0 ? JIT_READY : JIT_NONE;
+        atomic_store_explicit(&w->jit_state, st, memory_order_release);
+    }
+    pthread_mutex_unlock(&jit_lock);
+    return st;
+}
+
 int lp_rule_exec(const struct lp_rule *r, const char *s, size_t len, pcre2_match_data *md,
                  pcre2_match_context *mc)
 {
-    if (r->jit)
+    if (rule_jit(r) == JIT_READY)
         return pcre2_jit_match(r->re, (PCRE2_SPTR)s, len, 0, 0, md, mc);
-    return pcre2_match(r->re, (PCRE2_SPTR)s, len, 0, 0, md, mc);
+    /* PCRE2_NO_JIT: the interpreter, as the JIT failed for this pattern */
+    return pcre2_match(r->re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, md, mc);
 }
 
 /* ---- construction ------------------------------------------------------------------ */
@@ -150,8 +176,10 @@ static void rule_free(struct lp_rule *r)
             free(r->tests[w][i]);
         free(r->tests[w]);
     }
-    for (size_t i = 0; i < r->nnames; i++)
+    for (size_t i = 0; i < r->nnames; i++) {
         free(r->names[i].name);
+        free(r->names[i].field);
+    }
     free(r->names);
     if (r->re)
         pcre2_code_free(r->re);
@@ -259,7 +287,7 @@ static int compile_rule(struct lp_rule *r, const struct moni_json *doc, const cJ
                   (size_t)off);
         return -1;
     }
-    r->jit = pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0;
+    atomic_init(&r->jit_state, JIT_UNTRIED); /* compiled at the first match */
     uint32_t cnt = 0, esz = 0;
     PCRE2_SPTR tab = NULL;
     pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &r->ncaptures);
@@ -276,6 +304,8 @@ static int compile_rule(struct lp_rule *r, const struct moni_json *doc, const cJ
             if (!(r->names[i].name = strdup((const char *)e + 2)))
                 return lp_set_err(err, errlen, "out of memory");
             r->nnames++;
+            if (lp_group_prepare(&r->names[i], r->kind == LP_KIND_METRIC) < 0)
+                return lp_set_err(err, errlen, "out of memory");
         }
     }
     return 0;

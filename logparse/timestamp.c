@@ -118,6 +118,8 @@ static int parse_iso(const char *p, size_t n, int64_t *out, bool *naive)
 static int month_of(const char *p)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (!lp_reference_paths && !memchr("JFMASOND", p[0], 8)) /* most lines: no month */
+        return 0;
     for (int i = 0; i < 12; i++)
         if (!memcmp(p, months + 3 * i, 3))
             return i + 1;
@@ -218,9 +220,24 @@ int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_i
     }
     /* An ISO stamp a little further in: "INFO 2026-11-25 ..." or "[rank0] 2026-...". */
     size_t lim = len < 64 ? len : 64;
-    for (size_t k = i + 1; k + 19 <= len && k < lim; k++) {
-        if (s[k] == '2' && (k == 0 || !isdig(s[k - 1])) && s[k + 4] == '-' &&
-            parse_iso(s + k, len - k, &t, &naive)) {
+    if (lp_reference_paths) {
+        for (size_t k = i + 1; k + 19 <= len && k < lim; k++) {
+            if (s[k] == '2' && (k == 0 || !isdig(s[k - 1])) && s[k + 4] == '-' &&
+                parse_iso(s + k, len - k, &t, &naive)) {
+                *out_ns = naive ? t - local_off_ns : t;
+                return 1;
+            }
+        }
+        return 0;
+    }
+    /* (k + 19 <= len and k < lim: k stops before min(lim, len - 18); found by memchr) */
+    size_t kend = len >= 19 && len - 18 < lim ? len - 18 : len >= 19 ? lim : 0;
+    for (size_t k = i + 1; k < kend; k++) {
+        const char *two = memchr(s + k, '2', kend - k);
+        if (!two)
+            break;
+        k = (size_t)(two - s);
+        if (!isdig(s[k - 1]) && s[k + 4] == '-' && parse_iso(s + k, len - k, &t, &naive)) {
             *out_ns = naive ? t - local_off_ns : t;
             return 1;
         }

@@ -156,6 +156,28 @@ static void strip_rank_prefix(const char **s, size_t *n)
     *n -= k;
 }
 
+/* "Traceback (most recent call last)" within the first 96 bytes.  Runs on every
+ * line: a 'T' is looked for first (memchr), and only there the header compared,
+ * which is much cheaper than a general substring search. */
+static bool tb_header(const char *s, size_t n)
+{
+    static const char hdr[] = "Traceback (most recent call last)";
+    const size_t hl = sizeof hdr - 1;
+    size_t lim = n < 96 ? n : 96;
+    if (lp_reference_paths)
+        return n >= hl && memmem(s, lim, hdr, hl);
+    if (lim < hl)
+        return false;
+    const char *p = s, *last = s + lim - hl; /* the last place the header can start */
+    while ((p = memchr(p, 'T', (size_t)(last - p) + 1))) {
+        if (!memcmp(p + 1, hdr + 1, hl - 1))
+            return true;
+        if (p++ == last)
+            break;
+    }
+    return false;
+}
+
 /* Traceback grouping.  Returns true if the line was consumed by a traceback. */
 bool lp_tb_line(struct lp_parser *p, const struct line_ctx *lc)
 {
@@ -165,7 +187,7 @@ bool lp_tb_line(struct lp_parser *p, const struct line_ctx *lc)
     size_t n = lc->len;
     strip_rank_prefix(&s, &n);
     /* the header sits near the start (after a log prefix at most) */
-    bool starts = n >= 33 && memmem(s, n < 96 ? n : 96, "Traceback (most recent call last)", 33);
+    bool starts = tb_header(s, n);
     if (!tb || tb->st == TB_NONE) {
         if (!starts)
             return false;
