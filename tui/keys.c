@@ -192,7 +192,7 @@ static void key_focus(struct tui *ui, int key)
     int d = key == 'h' || key == KEY_LEFT || key == KEY_BTAB ? -1 : 1;
     for (int i = 0, p = ui->focus; i < TUI_NPANES; i++) {
         p = (p + d + TUI_NPANES) % TUI_NPANES;
-        if (tui_panes[p]->focusable) {
+        if (tui_panes[p]->focusable && !(ui->logs_only && ui->rect[p].h <= 0)) {
             ui->focus = p;
             return;
         }
@@ -230,6 +230,10 @@ static void do_restart(struct tui *ui)
 static void key_pause(struct tui *ui, int key)
 {
     (void)key;
+    if (ui->replay) { /* a replay's clock stops: nothing moves */
+        tui_replay_key_pause(ui);
+        return;
+    }
     ui->paused = !ui->paused;
     ui->pause_samples = ui->m->samples;
     ui->pause_loss = ui->m->loss_samples;
@@ -304,7 +308,20 @@ const struct tui_keybind tui_keys[] = {
     {{'X'}, "X", "Panic", "panic: stop every fault now", key_panic, true},
     {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true},
     {{'R'}, "R", "Restart", "restart the workload (asks first)", key_restart, true},
-    {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false},
+    {{'p'}, "p", "Pause", "pause the graphs (recording goes on); in a replay, the replay", key_pause,
+     false},
+    {{'[', ']', '{', '}', KEY_SLEFT, KEY_SRIGHT}, "[  ]  {  }", NULL,
+     "replay: back, forward 10 s (also Shift-Left, Shift-Right); { } 60 s", tui_replay_key_seek,
+     TUI_KEY_REPLAY},
+    {{KEY_HOME, KEY_END}, "Home  End", NULL, "replay: to the start, to the end", tui_replay_key_seek,
+     TUI_KEY_REPLAY},
+    {{'g'}, "g", NULL, "replay: go to a time (90, 1:30, 1m30s)", tui_replay_key_goto, TUI_KEY_REPLAY},
+    {{'>', '<', '+', '-'}, "<  >", NULL, "replay speed down, up: 0.5x 1x 2x 5x 10x max", tui_replay_key_speed,
+     TUI_KEY_REPLAY},
+    {{'!'}, "!", "Problem", "study: I see a problem now (recorded with the replay time)",
+     tui_answer_detected, TUI_KEY_STUDY},
+    {{'c'}, "c", "Cause", "study: name the root cause (a picker; again to revise)", tui_answer_open,
+     TUI_KEY_STUDY},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false},
     {{'l'}, "l", "Log", "raw workload log (/ searches, n older, N newer)", key_rawlog, false},
     {{'d'}, "d", "Diag", "run the diagnosis now", key_diagnose, false},
@@ -327,7 +344,12 @@ const struct tui_keybind *tui_keybind_find(int key)
 
 bool tui_keybind_shown(const struct tui *ui, const struct tui_keybind *k)
 {
-    return !(k->live_only && ui->m->replay);
+    switch (k->where) {
+    case TUI_KEY_LIVE: return !ui->m->replay;
+    case TUI_KEY_REPLAY: return ui->m->replay;
+    case TUI_KEY_STUDY: return ui->m->replay && ui->study;
+    default: return true;
+    }
 }
 
 /* ---- overlays: modal on screen, so they take keys before the table ------------------ */
@@ -542,7 +564,8 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_MARK] = over_mark,       [TUI_O_FILTER] = over_filter, [TUI_O_RAWLOG] = over_textview,
     [TUI_O_DIAG] = over_textview,   [TUI_O_TOO_SMALL] = over_too_small,
     [TUI_O_DETAIL] = over_textview, [TUI_O_CONFIRM_RESTART] = over_restart,
-    [TUI_O_RAWSEARCH] = over_rawsearch,
+    [TUI_O_RAWSEARCH] = over_rawsearch, [TUI_O_GOTO] = tui_replay_over_goto,
+    [TUI_O_ANSWER] = tui_answer_key,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -565,8 +588,10 @@ void tui_key(struct tui *ui, int key)
     if (!b || !b->action)
         return;
     if (!tui_keybind_shown(ui, b)) {
-        tui_status(ui, true, "%s (%s): only in a live run, not in a replay", b->keys,
-                   b->label ? b->label : b->help);
+        tui_status(ui, true, "%s (%s): only %s", b->keys, b->label ? b->label : b->help,
+                   b->where == TUI_KEY_LIVE    ? "in a live run, not in a replay"
+                   : b->where == TUI_KEY_STUDY ? "while answering a blind study (moni study run)"
+                                               : "in a replay");
         return;
     }
     b->action(ui, key);

@@ -304,8 +304,13 @@ void tui_draw(struct tui *ui)
         attrset(tui_attr(TUI_R_TEXT));
     } else {
         tui_layout_grow(ui->rect, ui);
+        if (ui->logs_only)
+            tui_logs_layout(ui);
         for (int p = 0; p < TUI_NPANES; p++)
-            tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
+            if (ui->rect[p].h > 0)
+                tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
+        if (ui->logs_only)
+            tui_logs_draw(ui);
         switch (ui->overlay) {
         case TUI_O_HELP: draw_help(ui); break;
         case TUI_O_FORM: draw_form(ui); break;
@@ -313,6 +318,8 @@ void tui_draw(struct tui *ui)
         case TUI_O_CONFIRM_RESTART: draw_confirm_restart(ui); break;
         case TUI_O_MARK: draw_prompt(ui, "mark note: "); break;
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
+        case TUI_O_GOTO: draw_prompt(ui, "go to (90, 1:30, 1m30s): "); break;
+        case TUI_O_ANSWER: tui_answer_draw(ui); break;
         case TUI_O_RAWLOG:
         case TUI_O_RAWSEARCH: {
             char t[160];
@@ -515,4 +522,5 @@ void tui_close(struct tui *ui)
     tui_theme_list_free(&ui->themes);
     free(ui->diag_text);
     ui->diag_text = NULL;
+    tui_answer_close(ui);
 }

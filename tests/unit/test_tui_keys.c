@@ -195,7 +195,7 @@ static void test_replay_refuses_live_keys(void **state)
     size_t live = 0;
     for (size_t i = 0; i < tui_nkeys; i++) {
         const struct tui_keybind *b = &tui_keys[i];
-        if (!b->live_only)
+        if (b->where != TUI_KEY_LIVE)
             continue;
         live++;
         calls = 0;
@@ -272,6 +272,12 @@ static char *slurp(const char *rel)
     return buf;
 }
 
+/* The README's "In a replay" column for a key. */
+static const char *where_text(enum tui_key_where w)
+{
+    return w == TUI_KEY_LIVE ? "no" : w == TUI_KEY_REPLAY ? "only" : w == TUI_KEY_STUDY ? "study" : "yes";
+}
+
 /* A man page .It line as the table spells keys: "Ic \&? , F1" -> "?  F1". */
 static void man_keys(const char *it, char *out, size_t len)
 {
@@ -322,12 +328,16 @@ static void test_man_page_matches(void **state)
         char *desc = strndup(it, dlen);
         for (char *c = desc; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        bool says_live = strstr(desc, "not in a replay") != NULL;
+        /* where a key works, as the page says it */
+        enum tui_key_where says = strstr(desc, "not in a replay")            ? TUI_KEY_LIVE
+                                : strstr(desc, "only in a blind study")      ? TUI_KEY_STUDY
+                                : strstr(desc, "only in a replay")           ? TUI_KEY_REPLAY
+                                                                             : TUI_KEY_ANY;
         free(desc);
-        if (i >= tui_nkeys || strcmp(keys, tui_keys[i].keys) || says_live != tui_keys[i].live_only) {
-            fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu: '%s'%s; the table has '%s'%s\n", i + 1,
-                    keys, says_live ? " (not in a replay)" : "", i < tui_nkeys ? tui_keys[i].keys : "-",
-                    i < tui_nkeys && tui_keys[i].live_only ? " (not in a replay)" : "");
+        if (i >= tui_nkeys || strcmp(keys, tui_keys[i].keys) || says != tui_keys[i].where) {
+            fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu: '%s' (%s); the table has '%s' (%s)\n", i + 1,
+                    keys, where_text(says), i < tui_nkeys ? tui_keys[i].keys : "-",
+                    i < tui_nkeys ? where_text(tui_keys[i].where) : "-");
             ok = false;
         }
     }
@@ -354,7 +364,7 @@ static void test_readme_matches(void **state)
         for (char *k = strtok(keys, " "); k; k = strtok(NULL, " "))
             n += (size_t)snprintf(want + n, sizeof want - n, " `%s`", k);
         snprintf(want + n, sizeof want - n, " | %s | %s |\n", tui_keys[i].help,
-                 tui_keys[i].live_only ? "no" : "yes");
+                 where_text(tui_keys[i].where));
     }
     if (!strstr(readme, want))
         fprintf(stderr, "README.md should hold this key table (from tui/keys.c):\n%s", want);
