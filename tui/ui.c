@@ -480,6 +480,12 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    /* Home and End as tmux, screen and the Linux console send them (xterm's terminfo
+     * knows only ESC O H / ESC O F): otherwise ESC [ 1 ~ would read as four keys */
+    define_key("\033[1~", KEY_HOME);
+    define_key("\033[4~", KEY_END);
+    define_key("\033[H", KEY_HOME);
+    define_key("\033[F", KEY_END);
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
