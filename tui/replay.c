@@ -322,6 +322,24 @@ static void load_meta(struct tui_replay *r, const char *dir)
     rundir_meta_free(&meta);
 }
 
+static void blind_name(const char *dir, char *out, size_t len)
+{
+    char d[512];
+    snprintf(d, sizeof d, "%s", dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = 0;
+    char *base = strrchr(d, '/');
+    if (!base) {
+        snprintf(out, len, "(hidden)");
+        return;
+    }
+    *base++ = 0;
+    const char *parent = strrchr(d, '/');
+    parent = parent ? parent + 1 : d;
+    snprintf(out, len, "%s", !strcmp(parent, "sessions") ? base : "(hidden)");
+}
+
 /* The model as it is before the first sample: the run's facts, fault rows (every
  * kind seen in the journal), nothing played yet. */
 static void model_setup(struct tui_replay *r)
@@ -336,6 +354,9 @@ static void model_setup(struct tui_replay *r)
     snprintf(m->run_dir, sizeof m->run_dir, "%s", r->dir);
     if (!m->run_id[0])
         snprintf(m->run_id, sizeof m->run_id, "%s", r->dir);
+    if (r->blind) /* a run's id or directory may name its experiment: only a study's
+                   * session number (STUDY/sessions/sNN) is shown */
+        blind_name(r->dir, m->run_id, sizeof m->run_id);
     for (size_t i = 0; i < r->nfl && m->nfaults < TUI_MAX_FAULTS; i++) {
         bool seen = false;
         for (size_t k = 0; k < m->nfaults; k++)
