@@ -5,7 +5,8 @@
  * processes, a confidence and a free-text note, each skipped with Enter.  Every
  * answer is one line of the tester's answers file through core's
  * study_answer_append (the one format, moni-dataset(5)), timed by the replay clock
- * when the cause was chosen; a later answer revises, and all are kept. */
+ * when the cause was chosen; a later answer revises, and all are kept.  Opening the
+ * raw log (l) is a `log` answer with the lines written so far. */
 #include <curses.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +63,17 @@ void tui_answer_detected(struct tui *ui, int key)
     struct study_answer a = {.kind = "detected", .replay_s = replay_now(ui), .confidence = NAN, .lines = -1};
     if (record(ui, &a) == 0)
         tui_status(ui, false, "recorded: a problem seen at %.1f s (c names the cause)", a.replay_s);
+}
+
+void tui_answer_log(struct tui *ui)
+{
+    if (!ui->study)
+        return;
+    size_t n = ui->m->nlines;
+    const struct tui_line *l = n ? tui_model_line_at(ui->m, n - 1) : NULL;
+    struct study_answer a = {.kind = "log", .file = "workload.log", .replay_s = replay_now(ui),
+                             .confidence = NAN, .lines = l ? (long)l->no : 0};
+    record(ui, &a);
 }
 
 /* ---- the list: items that pass the filter ------------------------------------------- */

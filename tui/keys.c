@@ -250,6 +250,8 @@ static void key_filter(struct tui *ui, int key)
 static void key_rawlog(struct tui *ui, int key)
 {
     (void)key;
+    if (ui->study) /* a study counts the log lines a tester opened */
+        tui_answer_log(ui);
     ui->raw_scroll = 0;
     ui->overlay = TUI_O_RAWLOG;
 }

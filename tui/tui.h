@@ -614,6 +614,8 @@ void tui_answer_open(struct tui *ui, int key);
 void tui_answer_key(struct tui *ui, int key);
 void tui_answer_draw(struct tui *ui);
 void tui_answer_close(struct tui *ui);
+/* The raw log was opened: a `log` answer with the lines written so far. */
+void tui_answer_log(struct tui *ui);
 /* The logs condition: the header, the raw log, the log events and the footer only
  * (an engineer with the job's log and nothing else).  Called after the layout. */
 void tui_logs_layout(struct tui *ui);
