@@ -26,7 +26,7 @@ static struct tui_rect raw_rect(const struct tui *ui)
 
 void tui_logs_layout(struct tui *ui)
 {
-    int top = 0, bottom = 0, wide_h = 0;
+    int top = 0, bottom = 0;
     for (int p = 0; p < TUI_NPANES; p++) {
         const struct pane_ops *o = tui_panes[p];
         struct tui_rect *r = &ui->rect[p];
@@ -46,7 +46,6 @@ void tui_logs_layout(struct tui *ui)
             continue;
         int h = body / 3 > o->min_h ? body / 3 : o->min_h;
         y -= h;
-        wide_h += h;
         ui->rect[p] = (struct tui_rect){y, 0, h, ui->cols};
     }
     for (int p = 0, y2 = ui->lines - bottom; p < TUI_NPANES; p++) /* the bottom band, restacked */
@@ -54,7 +53,6 @@ void tui_logs_layout(struct tui *ui)
             ui->rect[p].y = y2;
             y2 += ui->rect[p].h;
         }
-    (void)wide_h;
     if (ui->rect[ui->focus].h <= 0 || !tui_panes[ui->focus]->focusable)
         for (int p = 0; p < TUI_NPANES; p++)
             if (tui_panes[p]->focusable && ui->rect[p].h > 0) {

@@ -79,7 +79,7 @@ def answer(sc, label, note, component=None):
 
 def play_session(sc):
     """One session from the replay's first screen to q; returns what was answered."""
-    sc.wait(r"moni REPLAY \(blind\)")
+    sc.wait(r"moni REPLAY \(blind\)", 60)
     while True:
         t = sc.text()
         # the header's clock and the footer's status are moni's, not the workload's
@@ -112,7 +112,15 @@ def main():
         prompts = list(re.finditer(r"session (\d+) of (\d+): (s\d+), condition (\w+)", t))
         m = prompts[-1] if prompts else None
         if m and t.rstrip().endswith("stops the study here:"):
-            sc.keys("Enter")
+            # an Enter typed while the terminal changes hands may be lost: again
+            for _ in range(5):
+                sc.keys("Enter")
+                try:
+                    sc.wait(r"moni REPLAY \(blind\)", 15)
+                    break
+                except TimeoutError:
+                    if not sc.text().rstrip().endswith("stops the study here:"):
+                        raise
             got = play_session(sc)
             played += 1
             print("participant: %s %s -> %s" % (m.group(3), m.group(4), got), flush=True)
