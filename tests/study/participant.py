@@ -20,11 +20,12 @@ import time
 RULES = [
     ("nan loss", r"loss (nan|inf)\b|\bnan\b.*loss|NaN", "NaN_Loss"),
     ("gpu oom", r"CUDA out of memory|CUDA error: out of memory|OutOfMemoryError", "CUDA_OutOfMemory"),
-    ("host oom", r"MemoryError|[Oo]ut of memory|Cannot allocate|bad_alloc", "Host_OOM"),
+    ("host oom", r"MemoryError|[Oo]ut of memory|[Cc]an(not|'t) allocate|bad_alloc|\bOOM\b", "Host_OOM"),
     ("disk", r"No space left|ENOSPC|[Tt]runcated|checkpoint.*(corrupt|fail)", "Disk_Full"),
     ("nccl", r"NCCL", "NCCL_Timeout"),
     ("timeout", r"[Tt]imed? ?out|[Tt]imeout", "Network_Timeout"),
-    ("killed", r"killed by SIG|Killed", "Process_Killed"),
+    # (SIGTERM at the end of a run is moni stopping it at its duration)
+    ("killed", r"killed by SIGKILL|\bKilled\b", "Process_Killed"),
     ("hang", r"deadlock|[Hh]ung|stalled|quiet [1-9][0-9]s", "Process_Hang"),
     ("io", r"PSI some cpu [0-9.]+%  mem [0-9.-]+%?  io ([3-9][0-9]|100)\.", "IO_Bottleneck"),
     ("error", r" ERR |Traceback|[Ee]rror:", "Model_Code_Error"),
