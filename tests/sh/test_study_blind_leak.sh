@@ -8,6 +8,10 @@
 # then with the raw log and the help open.  No capture may show the kind's fault
 # row, its parameters, its labels (the causes the study accepts), the scenario or
 # run name, the run's path, a journal or detection word, or the session's truth.
+# Not checked: what the workload itself wrote.  moni-train announces a knob in its
+# log ("[control] lr=10.0 applied at step 4"), and the study keeps the workload's
+# logs as they were, so a knob session's raw log shows that line (see the report
+# of issue 19's helper: scrubbing it means rewriting workload.log and its index).
 set -u
 . "$(dirname "$0")/report_common.sh"   # synth_run
 . "$(dirname "$0")/tui_common.sh"      # the console in tmux, fail()
