@@ -103,6 +103,14 @@ struct study_answer {
 };
 int study_answer_append(const char *study, const struct study_answer *a, char *err, size_t errlen);
 
+/* The root-cause labels a tester may answer with: the parser's vocabulary, the labels
+ * the fault kinds' effects show as, sorted, and "healthy" (no fault) last.  Count. */
+#define STUDY_LABEL_LEN 48
+size_t study_cause_labels(char (*out)[STUDY_LABEL_LEN], size_t max);
+/* Whether study.json knows the tester, session and condition: 0, or -1 with err. */
+int study_context_check(const char *study, const char *tester, const char *session, const char *cond,
+                        char *err, size_t errlen);
+
 /* Plays the tester's sessions not yet done, in order, each in the blind replay on
  * this terminal (speed: its --speed, or NULL), with a prompt read from in between
  * them; `start` and `done` answers frame each.  0, or -1 with err. */

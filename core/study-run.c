@@ -1,9 +1,10 @@
 /* core/study-run.c — `moni study run STUDY --tester NAME`: plays a tester's sessions in
  * the order of testers/NAME/order.json, each in the blind replay (`moni replay
- * SESSION --blind`, spawned with argv), with a prompt between them.  A `start` and a
- * `done` answer frame each session; a session already done is skipped, so a study
- * can stop and go on another day.  The answers during a session are given with
- * `moni study answer` (the console has no answer key yet). */
+ * SESSION --blind --study ...`, spawned with argv), with a prompt between them.  A
+ * `start` and a `done` answer frame each session; a session already done is
+ * skipped, so a study can stop and go on another day.  The answers during a session
+ * are given in the console (! a problem seen, c the cause; the logs condition shows
+ * the log panes only), or with `moni study answer`. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -41,8 +42,10 @@ static bool answers_say_done(const char *tdir, const char *session, const char *
     return done;
 }
 
-/* Runs `moni replay DIR --blind [--speed X]` on this terminal; its exit status. */
-static int play(const char *dir, const char *speed, char *err, size_t errlen)
+/* Runs `moni replay DIR --blind --study ... [--speed X]` on this terminal; its exit
+ * status. */
+static int play(const char *dir, const char *study, const char *tester, const char *session,
+                const char *cond, const char *speed, char *err, size_t errlen)
 {
     char exe[PATH_MAX], bin[PATH_MAX + 8];
     if (moni_exe_dir(exe, sizeof exe) < 0) {
@@ -50,7 +53,9 @@ static int play(const char *dir, const char *speed, char *err, size_t errlen)
         return -1;
     }
     snprintf(bin, sizeof bin, "%s/moni", exe);
-    char *argv[] = {bin, "replay", (char *)dir, "--blind", speed ? "--speed" : NULL, (char *)speed, NULL};
+    char *argv[] = {bin, "replay", (char *)dir, "--blind", "--study", (char *)study, "--tester",
+                    (char *)tester, "--session", (char *)session, "--condition", (char *)cond,
+                    speed ? "--speed" : NULL, (char *)speed, NULL};
     struct obs_spawn_opts o = {.stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2, .pdeathsig = SIGTERM};
     pid_t pid = obs_spawn(bin, argv, &o);
     if (pid < 0) {
@@ -79,8 +84,7 @@ static int frame_answer(const char *study, const char *tester, const char *sessi
 
 static const char *condition_hint(const char *cond)
 {
-    return !strcmp(cond, "logs") ? "logs only: keep to the raw log (l) and the events pane"
-                                 : "every pane";
+    return !strcmp(cond, "logs") ? "logs only: the raw log and the log events" : "every pane";
 }
 
 int study_run(const char *study, const char *tester, const char *speed, FILE *in, FILE *out,
@@ -105,17 +109,18 @@ int study_run(const char *study, const char *tester, const char *speed, FILE *in
         if (answers_say_done(tdir, s->valuestring, c->valuestring))
             continue;
         fprintf(out, "\nsession %d of %d: %s, condition %s (%s).\n"
-                     "Answer with: moni study answer %s -t %s -s %s -c %s ...\n"
+                     "In the replay: ! when you see a problem, c to name the root cause (again to\n"
+                     "revise), p pauses, q ends the session.\n"
                      "Enter starts it, q and Enter stops the study here: ",
-                i + 1, n, s->valuestring, c->valuestring, condition_hint(c->valuestring), study, tester,
-                s->valuestring, c->valuestring);
+                i + 1, n, s->valuestring, c->valuestring, condition_hint(c->valuestring));
         fflush(out);
         char line[64];
         if (!fgets(line, sizeof line, in) || line[0] == 'q')
             break;
         snprintf(path, sizeof path, "%s/sessions/%s", study, s->valuestring);
         rc = frame_answer(study, tester, s->valuestring, c->valuestring, "start", err, errlen);
-        int st = rc == 0 ? play(path, speed, err, errlen) : -1;
+        int st = rc == 0 ? play(path, study, tester, s->valuestring, c->valuestring, speed, err, errlen)
+                         : -1;
         if (st != 0) {
             if (st > 0)
                 snprintf(err, errlen, "the replay of %s exited with status %d", s->valuestring, st);

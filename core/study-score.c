@@ -198,8 +198,8 @@ static const char *jstr(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A detection event at replay time t (a detected answer, or a cause answer given
- * without one): before the onset a false alarm, else the first one is the detection. */
+/* A detection event at replay time t (a detected answer, or a cause other than
+ * "healthy" given without one): before the onset a false alarm, else the first one is the detection. */
 static void detection_event(struct attempt *a, const struct truth *t, double r)
 {
     if (t->healthy || r < t->onset)
@@ -279,7 +279,8 @@ static int apply_answer(struct study *s, struct rundir_lines *l, const cJSON *o)
         a->detecting = true;
         detection_event(a, t, r);
     } else if (!strcmp(kind, "cause")) {
-        if (!a->detecting) {
+        /* "healthy" says there is nothing to detect: no detection, no false alarm */
+        if (!a->detecting && strcmp(jstr(o, "cause"), "healthy")) {
             a->detecting = true;
             detection_event(a, t, r);
         }

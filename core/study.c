@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "core/report.h"
 #include "core/rundir.h"
 #include "faults/faults.h"
+#include "logparse/logparse.h"
 #include "core/study-int.h"
 
 static const char *const known_conditions[] = {"logs", "full", NULL};
@@ -658,5 +660,52 @@ int study_answer_append(const char *study, const struct study_answer *a, char *e
     if (fd >= 0)
         close(fd);
     free(line);
+    return rc;
+}
+
+/* ---- the cause vocabulary and the answering context of the console ---------------------- */
+
+static size_t add_cause(char (*out)[STUDY_LABEL_LEN], size_t n, size_t max, const char *s, size_t len)
+{
+    if (!len || len >= STUDY_LABEL_LEN || n >= max)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(out[i]) == len && !strncmp(out[i], s, len))
+            return n;
+    snprintf(out[n], STUDY_LABEL_LEN, "%.*s", (int)len, s);
+    return n + 1;
+}
+
+static int cmp_label(const void *a, const void *b) { return strcasecmp(a, b); }
+
+size_t study_cause_labels(char (*out)[STUDY_LABEL_LEN], size_t max)
+{
+    size_t n = 0;
+    for (int l = 0; l < LP_NLABELS; l++) {
+        const char *name = lp_label_name((enum lp_label)l);
+        n = add_cause(out, n, max, name, strlen(name));
+    }
+    for (size_t k = 0; k < fault_table_len; k++) /* what the fault kinds' effects show as */
+        for (const char *p = fault_table[k]->effect_labels; p && *p;) {
+            size_t len = strcspn(p, ",");
+            n = add_cause(out, n, max, p, len);
+            p += len + (p[len] == ',');
+        }
+    qsort(out, n, sizeof out[0], cmp_label);
+    return add_cause(out, n, max, "healthy", 7); /* no fault: last */
+}
+
+int study_context_check(const char *study, const char *tester, const char *session, const char *cond,
+                        char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct moni_json doc;
+    snprintf(path, sizeof path, "%s/study.json", study);
+    if (moni_json_load(path, &doc, err, errlen) < 0)
+        return -1;
+    struct study_answer a = {.tester = tester, .session = session, .condition = cond, .kind = "start",
+                             .replay_s = NAN, .confidence = NAN, .lines = -1};
+    int rc = answer_check(doc.root, &a, err, errlen);
+    moni_json_free(&doc);
     return rc;
 }

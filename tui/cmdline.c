@@ -259,7 +259,10 @@ void tui_cmd_run(struct tui *ui, const char *line)
         return;
     }
     if (!tui_keybind_shown(ui, b)) {
-        tui_status(ui, true, ":%s: only in a live run, not in a replay", b->cmd);
+        tui_status(ui, true, ":%s: only %s", b->cmd,
+                   b->where == TUI_KEY_LIVE    ? "in a live run, not in a replay"
+                   : b->where == TUI_KEY_STUDY ? "while answering a blind study (moni study run)"
+                                               : "in a replay");
         return;
     }
     if (*arg && !b->cmd_arg) {

@@ -205,7 +205,7 @@ static void key_focus(struct tui *ui, int key)
     int d = key == 'h' || key == KEY_LEFT || key == KEY_BTAB ? -1 : 1;
     for (int i = 0, p = ui->focus; i < TUI_NPANES; i++) {
         p = (p + d + TUI_NPANES) % TUI_NPANES;
-        if (tui_panes[p]->focusable) {
+        if (tui_panes[p]->focusable && !(ui->logs_only && ui->rect[p].h <= 0)) {
             ui->focus = p;
             return;
         }
@@ -257,6 +257,10 @@ static void do_restart(struct tui *ui, bool resume)
 static void key_pause(struct tui *ui, int key)
 {
     (void)key;
+    if (ui->replay) { /* a replay's clock stops: nothing moves */
+        tui_replay_key_pause(ui);
+        return;
+    }
     ui->paused = !ui->paused;
     ui->pause_samples = ui->m->samples;
     ui->pause_loss = ui->m->loss_samples;
@@ -277,6 +281,8 @@ static void key_filter(struct tui *ui, int key)
 static void key_rawlog(struct tui *ui, int key)
 {
     (void)key;
+    if (ui->study) /* a study counts the log lines a tester opened */
+        tui_answer_log(ui);
     ui->raw_scroll = 0;
     ui->overlay = TUI_O_RAWLOG;
 }
@@ -344,7 +350,21 @@ const struct tui_keybind tui_keys[] = {
      "[list|save|fire] [NAME]"},
     {{'m'}, "m", "Mark", "mark: type a note (marks.jsonl)", key_mark, true, "mark", "[NOTE]"},
     {{'R'}, "R", "Restart", "restart the workload (asks first; offers resume)", key_restart, true, "restart", NULL},
-    {{'p'}, "p", "Pause", "pause the graphs (recording goes on)", key_pause, false, "pause", NULL},
+    {{'p'}, "p", "Pause", "pause the graphs (recording goes on); in a replay, the replay", key_pause,
+     false, "pause", NULL},
+    {{'[', ']', '{', '}', KEY_SLEFT, KEY_SRIGHT}, "[  ]  {  }", NULL,
+     "replay: back, forward 10 s (also Shift-Left, Shift-Right); { } 60 s", tui_replay_key_seek,
+     TUI_KEY_REPLAY, "seek", NULL},
+    {{KEY_HOME, KEY_END}, "Home  End", NULL, "replay: to the start, to the end", tui_replay_key_seek,
+     TUI_KEY_REPLAY, "start", NULL},
+    {{'g'}, "g", NULL, "replay: go to a time (90, 1:30, 1m30s)", tui_replay_key_goto, TUI_KEY_REPLAY,
+     "goto", NULL},
+    {{'>', '<', '+', '-'}, "<  >", NULL, "replay speed down, up: 0.5x 1x 2x 5x 10x max",
+     tui_replay_key_speed, TUI_KEY_REPLAY, "faster", NULL},
+    {{'!'}, "!", "Problem", "study: I see a problem now (recorded with the replay time)",
+     tui_answer_detected, TUI_KEY_STUDY, "problem", NULL},
+    {{'c'}, "c", "Cause", "study: name the root cause (a picker; again to revise)", tui_answer_open,
+     TUI_KEY_STUDY, "cause", NULL},
     {{'/'}, "/", "Filter", "filter log events (Esc clears)", key_filter, false, "filter", "[TEXT]"},
     {{'l'}, "l", "Log", "raw log: / n N search, e E errors, w W warnings", key_rawlog, false, "log",
      NULL},
@@ -358,8 +378,8 @@ const struct tui_keybind tui_keys[] = {
      "skip", "[N|NAME]"},
     {{0}, "o  A", NULL, "abort the plan: stop its run, start no more", tui_key_plan_abort, true,
      "abort", NULL},
-    {{'>', '\\', 'K', KEY_F(6), KEY_F(4), KEY_F(9)}, ">  \\  K  F6  F4  F9", NULL,
-     "processes: > sort, \\ filter, K signal (asks)", tui_procs_key, false, "procs", NULL},
+    {{'O', '\\', 'K', KEY_F(6), KEY_F(4), KEY_F(9)}, "O  \\  K  F6  F4  F9", NULL,
+     "processes: O sort, \\ filter, K signal (asks)", tui_procs_key, false, "procs", NULL},
     {{':'}, ":", NULL, "command line: a command per key; Tab completes", tui_key_cmdline, false,
      "command", "[TEXT]"},
     {{ESC}, "Esc", NULL, "close a view, form or prompt; clear the filter", key_escape, false, "clear",
@@ -381,7 +401,12 @@ const struct tui_keybind *tui_keybind_find(int key)
 
 bool tui_keybind_shown(const struct tui *ui, const struct tui_keybind *k)
 {
-    return !(k->live_only && ui->m->replay);
+    switch (k->where) {
+    case TUI_KEY_LIVE: return !ui->m->replay;
+    case TUI_KEY_REPLAY: return ui->m->replay;
+    case TUI_KEY_STUDY: return ui->m->replay && ui->study;
+    default: return true;
+    }
 }
 
 /* ---- overlays: modal on screen, so they take keys before the table ------------------ */
@@ -621,6 +646,7 @@ static void (*const overlay_keys[])(struct tui *ui, int key) = {
     [TUI_O_RAWSEARCH] = over_rawsearch, [TUI_O_CMDLINE] = tui_cmdline_key,
     [TUI_O_QUEUE] = over_view,      [TUI_O_PRESETS] = over_view,
     [TUI_O_PROC_SIGNAL] = tui_procs_overlay_key, [TUI_O_PROC_FILTER] = tui_procs_overlay_key,
+    [TUI_O_GOTO] = tui_replay_over_goto, [TUI_O_ANSWER] = tui_answer_key,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -643,8 +669,10 @@ void tui_key(struct tui *ui, int key)
     if (!b || !b->action)
         return;
     if (!tui_keybind_shown(ui, b)) {
-        tui_status(ui, true, "%s (%s): only in a live run, not in a replay", b->keys,
-                   b->label ? b->label : b->help);
+        tui_status(ui, true, "%s (%s): only %s", b->keys, b->label ? b->label : b->help,
+                   b->where == TUI_KEY_LIVE    ? "in a live run, not in a replay"
+                   : b->where == TUI_KEY_STUDY ? "while answering a blind study (moni study run)"
+                                               : "in a replay");
         return;
     }
     b->action(ui, key);

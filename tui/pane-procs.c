@@ -649,7 +649,7 @@ static void key_signal(struct tui *ui)
 
 void tui_procs_key(struct tui *ui, int key)
 {
-    if (key == '>' || key == KEY_F(6)) /* htop's keys for the sort column */
+    if (key == 'O' || key == KEY_F(6)) /* F6: htop's key for the sort column */
         key_sort(ui);
     else if (key == '\\' || key == KEY_F(4))
         key_filter(ui);

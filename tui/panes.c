@@ -98,7 +98,7 @@ static void draw_header(struct tui *ui, struct tui_rect r, bool focus)
     (void)focus;
     const struct tui_model *m = ui->m;
     fill(r.y, r.x, r.w, TUI_R_HEADER);
-    char el[32], iv[32], line[1200], cpu[32] = "-";
+    char el[64], iv[32], line[1200], cpu[32] = "-";
     fmt_dur(m->now_mono && m->start_mono ? m->now_mono - m->start_mono : 0, el, sizeof el);
     moni_fmt_duration(m->interval_ns, iv, sizeof iv);
     if (m->moni_cpu_pct >= 0)
@@ -107,6 +107,8 @@ static void draw_header(struct tui *ui, struct tui_rect r, bool focus)
         char iso[MONI_ISO_LEN] = "-";
         if (m->now_real)
             moni_fmt_iso(m->now_real, iso, sizeof iso);
+        if (ui->replay) /* the replay's clock: position/length, speed, PAUSED */
+            tui_replay_clock_text(ui->replay, moni_mono_ns(), el, sizeof el);
         snprintf(line, sizeof line, " moni REPLAY%s %s | %s | %s | workload %s | every %s%s",
                  m->blind ? " (blind)" : "", m->run_id, el, iso, m->workload, iv,
                  ui->paused ? " | PAUSED" : "");
@@ -664,7 +666,7 @@ static void draw_footer(struct tui *ui, struct tui_rect r, bool focus)
  * on the right; the log events across; the timeline and the footer at the bottom. */
 static const struct pane_ops pane_header = {
     .name = "header", .title = "moni", .place = TUI_PLACE_TOP, .min_h = 1, .pref_h = 1,
-    .draw = draw_header,
+    .draw = draw_header, .logs = true,
 };
 static const struct pane_ops pane_gpu = {
     .name = "gpu", .title = "GPU", .place = TUI_PLACE_LEFT, .min_h = 2, .pref_h = 4, .prio = 1,
@@ -690,6 +692,7 @@ static const struct pane_ops pane_faults = {
 static const struct pane_ops pane_events = {
     .name = "events", .title = "Log events", .place = TUI_PLACE_WIDE, .min_h = 4, .pref_h = 8,
     .body_pct = 25, .focusable = true, .draw = draw_events, .rows = rows_events, .key = key_events,
+    .logs = true,
 };
 static const struct pane_ops pane_timeline = {
     .name = "timeline", .title = "Timeline", .place = TUI_PLACE_BOTTOM, .min_h = 2, .pref_h = 3,
@@ -697,7 +700,7 @@ static const struct pane_ops pane_timeline = {
 };
 static const struct pane_ops pane_footer = {
     .name = "footer", .title = "", .place = TUI_PLACE_BOTTOM, .min_h = 1, .pref_h = 1,
-    .draw = draw_footer,
+    .draw = draw_footer, .logs = true,
 };
 
 const struct pane_ops *const tui_panes[TUI_NPANES] = {

@@ -59,6 +59,14 @@ struct tui_replay {
     int64_t t0, t_end;
     char end_state[64];
     struct pipeline_replay *pipe; /* RUN_DIR/logs/ of a multi-process workload, or NULL */
+    char dir[512];
+    int64_t offset; /* wall = mono + offset */
+    /* the replay's clock: pos seconds into the run at wall time base (CLOCK_MONOTONIC),
+     * moving at speed unless paused */
+    double pos, speed;
+    int64_t base;
+    bool paused, clock_started;
+    double played; /* the time the model was last advanced to */
 };
 
 /* ---- loaders: every file through core/rundir ---------------------------------------- */
@@ -186,7 +194,8 @@ static void event_of(struct tui_event *e, const struct rundir_event *ev, int64_t
                  e->labels[0] ? "," : "", it->valuestring);
 }
 
-static void load_events(struct tui_replay *r, const char *dir, int64_t offset)
+/* keep false: only the pipeline's rows are fed again (a rewind). */
+static void load_events(struct tui_replay *r, const char *dir, int64_t offset, bool keep)
 {
     struct rundir_jsonl in;
     if (rundir_jsonl_open(&in, dir, "events.jsonl") != 0) {
@@ -203,6 +212,8 @@ static void load_events(struct tui_replay *r, const char *dir, int64_t offset)
         rec.mono = rundir_mono(&ev.t, offset);
         /* a process's warnings and errors, for its row (multi-process workloads) */
         pipeline_replay_event(r->pipe, rec.mono, ev.file, ev.rule, ev.severity, ev.text);
+        if (!keep)
+            continue;
         if (!strcmp(ev.kind, "metric")) {
             rec.kind = RP_METRIC;
             metric_values(&rec, ev.fields);
@@ -311,41 +322,41 @@ static void load_meta(struct tui_replay *r, const char *dir)
     rundir_meta_free(&meta);
 }
 
-struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model *m, char *err,
-                                   size_t errlen)
+static void blind_name(const char *dir, char *out, size_t len)
 {
-    struct tui_replay *r = calloc(1, sizeof *r);
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+    char d[512];
+    snprintf(d, sizeof d, "%s", dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = 0;
+    char *base = strrchr(d, '/');
+    if (!base) {
+        snprintf(out, len, "(hidden)");
+        return;
     }
-    r->m = m;
-    r->blind = blind;
-    frame_init(&r->frame);
-    if (load_samples(r, dir, err, errlen) != 0) {
-        tui_replay_close(r);
-        return NULL;
-    }
-    /* wall = mono + offset, from the first row (ms: enough to place log lines and
-     * the records of old files that have no mono_ns) */
-    int64_t offset = r->real[0] - r->mono[0];
-    r->pipe = pipeline_replay_open(dir, offset);
-    load_log(r, dir);
-    load_events(r, dir, offset);
-    load_faults(r, dir, offset);
-    load_meta(r, dir);
-    r->t0 = r->mono[0];
-    if (r->t_end < r->mono[r->nrows - 1])
-        r->t_end = r->mono[r->nrows - 1];
+    *base++ = 0;
+    const char *parent = strrchr(d, '/');
+    parent = parent ? parent + 1 : d;
+    snprintf(out, len, "%s", !strcmp(parent, "sessions") ? base : "(hidden)");
+}
+
+/* The model as it is before the first sample: the run's facts, fault rows (every
+ * kind seen in the journal), nothing played yet. */
+static void model_setup(struct tui_replay *r)
+{
+    struct tui_model *m = r->m;
+    load_meta(r, r->dir);
     m->replay = true;
-    m->blind = blind;
+    m->blind = r->blind;
     m->start_mono = r->t0;
     m->now_mono = r->t0;
     m->now_real = r->real[0];
-    snprintf(m->run_dir, sizeof m->run_dir, "%s", dir);
+    snprintf(m->run_dir, sizeof m->run_dir, "%s", r->dir);
     if (!m->run_id[0])
-        snprintf(m->run_id, sizeof m->run_id, "%s", dir);
-    /* Fault rows: every kind seen in the journal. */
+        snprintf(m->run_id, sizeof m->run_id, "%s", r->dir);
+    if (r->blind) /* a run's id or directory may name its experiment: only a study's
+                   * session number (STUDY/sessions/sNN) is shown */
+        blind_name(r->dir, m->run_id, sizeof m->run_id);
     for (size_t i = 0; i < r->nfl && m->nfaults < TUI_MAX_FAULTS; i++) {
         bool seen = false;
         for (size_t k = 0; k < m->nfaults; k++)
@@ -357,7 +368,53 @@ struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model
             row->elapsed_ns = row->remaining_ns = -1;
         }
     }
+}
+
+struct tui_replay *tui_replay_open(const char *dir, bool blind, struct tui_model *m, char *err,
+                                   size_t errlen)
+{
+    struct tui_replay *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->m = m;
+    r->blind = blind;
+    r->speed = 1;
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    frame_init(&r->frame);
+    if (load_samples(r, dir, err, errlen) != 0) {
+        tui_replay_close(r);
+        return NULL;
+    }
+    /* wall = mono + offset, from the first row (ms: enough to place log lines and
+     * the records of old files that have no mono_ns) */
+    r->offset = r->real[0] - r->mono[0];
+    r->pipe = pipeline_replay_open(dir, r->offset);
+    load_log(r, dir);
+    load_events(r, dir, r->offset, true);
+    load_faults(r, dir, r->offset);
+    r->t0 = r->mono[0];
+    model_setup(r); /* meta.json's end, too */
+    if (r->t_end < r->mono[r->nrows - 1])
+        r->t_end = r->mono[r->nrows - 1];
     return r;
+}
+
+/* Back to the start: a fresh model and every file from its first record (the model
+ * only moves forward, so seeking back replays up to the new time). */
+static void rewind_replay(struct tui_replay *r)
+{
+    tui_model_free(r->m);
+    tui_model_init(r->m);
+    r->next_row = r->next_line = r->next_rec = r->next_fl = r->next_mark = 0;
+    pipeline_replay_free(r->pipe);
+    r->pipe = pipeline_replay_open(r->dir, r->offset);
+    if (r->pipe)
+        load_events(r, r->dir, r->offset, false);
+    int64_t t_end = r->t_end;
+    model_setup(r);
+    r->t_end = t_end;
 }
 
 double tui_replay_duration(const struct tui_replay *r)
@@ -403,6 +460,7 @@ static void apply_fault(struct tui_replay *r, const struct rp_fault *f)
 bool tui_replay_advance(struct tui_replay *r, double t)
 {
     struct tui_model *m = r->m;
+    r->played = t;
     int64_t target = r->t0 + (int64_t)(t * 1e9);
     while (r->next_row < r->nrows && r->mono[r->next_row] <= target) {
         size_t i = r->next_row++;
@@ -479,6 +537,84 @@ bool tui_replay_advance(struct tui_replay *r, double t)
     snprintf(m->workload, sizeof m->workload, "%s", end && r->end_state[0] ? r->end_state : "running");
     m->version++;
     return end;
+}
+
+/* ---- the replay's clock: pause, seek, speed ------------------------------------------ */
+
+double tui_replay_pos(const struct tui_replay *r, int64_t now)
+{
+    double p = r->pos;
+    if (r->clock_started && !r->paused)
+        p += (double)(now - r->base) / 1e9 * r->speed;
+    double d = tui_replay_duration(r);
+    return p > d ? d : p < 0 ? 0 : p;
+}
+
+bool tui_replay_tick(struct tui_replay *r, int64_t now)
+{
+    if (!r->clock_started) {
+        r->clock_started = true;
+        r->base = now;
+    }
+    return tui_replay_advance(r, tui_replay_pos(r, now));
+}
+
+/* The clock goes on from here: what changes next counts from now. */
+static void rebase(struct tui_replay *r, int64_t now)
+{
+    r->pos = tui_replay_pos(r, now);
+    r->base = now;
+}
+
+void tui_replay_pause(struct tui_replay *r, bool paused, int64_t now)
+{
+    rebase(r, now);
+    r->paused = paused;
+}
+
+bool tui_replay_paused(const struct tui_replay *r) { return r->paused; }
+
+void tui_replay_set_speed(struct tui_replay *r, double speed, int64_t now)
+{
+    if (!(speed > 0))
+        return;
+    rebase(r, now);
+    r->speed = speed;
+}
+
+double tui_replay_speed(const struct tui_replay *r) { return r->speed; }
+
+void tui_replay_seek(struct tui_replay *r, double t, int64_t now)
+{
+    double d = tui_replay_duration(r);
+    t = t < 0 ? 0 : t > d ? d : t;
+    if (t < r->played)
+        rewind_replay(r);
+    r->pos = t;
+    r->base = now;
+    r->clock_started = true;
+    tui_replay_advance(r, t);
+}
+
+static void fmt_clock(double s, char *buf, size_t len)
+{
+    long v = (long)s;
+    if (v >= 3600)
+        snprintf(buf, len, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
+    else
+        snprintf(buf, len, "%02ld:%02ld", v / 60, v % 60);
+}
+
+void tui_replay_clock_text(const struct tui_replay *r, int64_t now, char *buf, size_t len)
+{
+    char a[24], b[24], sp[16];
+    fmt_clock(tui_replay_pos(r, now), a, sizeof a);
+    fmt_clock(tui_replay_duration(r), b, sizeof b);
+    if (r->speed >= TUI_REPLAY_MAX_SPEED)
+        snprintf(sp, sizeof sp, "max");
+    else
+        snprintf(sp, sizeof sp, "%gx", r->speed);
+    snprintf(buf, len, "%s/%s %s%s", a, b, sp, r->paused ? " PAUSED" : "");
 }
 
 void tui_replay_close(struct tui_replay *r)

@@ -321,6 +321,7 @@ struct pane_ops {
     /* Rows it needs now when that is fewer than its share (the GPU pane without a
      * GPU: its title line); the rest goes to its column neighbour.  NULL or 0: all. */
     int (*fit_h)(const struct tui *ui);
+    bool logs;           /* kept in the logs-only layout (a study's logs condition) */
 };
 enum tui_pane_id {
     TUI_P_HEADER, TUI_P_GPU, TUI_P_CPU, TUI_P_IO, TUI_P_TRAIN, TUI_P_PROCS, TUI_P_FAULTS,
@@ -367,13 +368,19 @@ bool tui_proc_may_signal(int pid, int ppid, int self, bool in_workload, const ch
 /* ==== keys ========================================================================
  * ONE table (tui/keys.c): the dispatcher, the footer buttons, the help overlay and
  * moni(1)'s key list all read it.  Adding a key is adding a row. */
+enum tui_key_where {
+    TUI_KEY_ANY,    /* everywhere (a row's `false`) */
+    TUI_KEY_LIVE,   /* in a live run, not in a replay (a row's `true`) */
+    TUI_KEY_REPLAY, /* only in a replay: its clock */
+    TUI_KEY_STUDY,  /* only while answering a blind study (moni study run) */
+};
 struct tui_keybind {
     int codes[10];       /* curses key codes it answers to, 0-terminated */
     const char *keys;    /* as the help and moni(1) list them: "q  F10" */
     const char *label;   /* footer button ("Quit"; shown after codes[0]), NULL: none */
     const char *help;    /* one line in the help overlay */
     void (*action)(struct tui *ui, int key); /* NULL: listed only (mouse) */
-    bool live_only;      /* refused in a replay, and not listed there */
+    enum tui_key_where where; /* where it works (elsewhere refused and not listed) */
     const char *cmd;     /* its `:` command ("fire"); NULL only for a row without action */
     /* the command's argument as words, for the usage line and Tab: "a|b" literal
      * choices, KIND a fault kind, FILE a path, NAME a preset, others free text;
@@ -495,6 +502,7 @@ enum tui_overlay {
     TUI_O_RAWLOG, TUI_O_DIAG, TUI_O_TOO_SMALL, TUI_O_DETAIL, TUI_O_CONFIRM_RESTART,
     TUI_O_RAWSEARCH, TUI_O_CMDLINE, TUI_O_QUEUE, TUI_O_PRESETS,
     TUI_O_PROC_SIGNAL, TUI_O_PROC_FILTER, /* tui/pane-procs.c */
+    TUI_O_GOTO, TUI_O_ANSWER
 };
 /* Full-screen views drawn over the panes, as pane_ops (draw, rows, key, select). */
 extern const struct pane_ops tui_view_queue, tui_view_presets;
@@ -588,6 +596,12 @@ struct tui {
     struct tui_preset armed[TUI_MAX_FAULTS]; /* per fault row: the form's last arm */
     struct tui_preset last_fired;            /* kind "" until one fired */
     char preset_err[300];                    /* the presets file's error, "" if none */
+    /* a replay: its clock (pause, seek, speed keys); NULL live */
+    struct tui_replay *replay;
+    /* a blind study's session: answers go to its answers file (NULL: none) */
+    const struct tui_study *study;
+    struct tui_picker *picker; /* the cause picker while it is open */
+    bool logs_only;            /* the study's logs condition: log panes only */
 };
 
 /* Sets up the console around a loop and a model (themes, screen, stdin and SIGWINCH
@@ -736,6 +750,49 @@ struct tui_replay *tui_replay_open(const char *run_dir, bool blind, struct tui_m
 bool tui_replay_advance(struct tui_replay *r, double t);
 double tui_replay_duration(const struct tui_replay *r);
 void tui_replay_close(struct tui_replay *r);
+/* The replay's clock (now: CLOCK_MONOTONIC ns).  tick advances the model to the
+ * clock's time (true at the end); seek goes to t seconds, back as well as forward;
+ * speed TUI_REPLAY_MAX_SPEED is shown as "max". */
+#define TUI_REPLAY_MAX_SPEED 100.0
+bool tui_replay_tick(struct tui_replay *r, int64_t now);
+double tui_replay_pos(const struct tui_replay *r, int64_t now);
+void tui_replay_pause(struct tui_replay *r, bool paused, int64_t now);
+bool tui_replay_paused(const struct tui_replay *r);
+void tui_replay_set_speed(struct tui_replay *r, double speed, int64_t now);
+double tui_replay_speed(const struct tui_replay *r);
+void tui_replay_seek(struct tui_replay *r, double t, int64_t now);
+/* The replay's keys (tui/replay-keys.c, rows of the key table): [ ] { } Home End
+ * seek, g goes to a time (a prompt), < > the speed; p pauses. */
+void tui_replay_key_seek(struct tui *ui, int key);
+void tui_replay_key_speed(struct tui *ui, int key);
+void tui_replay_key_goto(struct tui *ui, int key);
+void tui_replay_key_pause(struct tui *ui);
+void tui_replay_over_goto(struct tui *ui, int key);
+/* "01:23/05:00 2x PAUSED", for the header. */
+void tui_replay_clock_text(const struct tui_replay *r, int64_t now, char *buf, size_t len);
+/* Parses a time to go to: "90", "90s", "1:30", "1m30s".  0, or -1. */
+int tui_replay_parse_time(const char *s, double *out);
+
+/* ==== answering inside a blind study (tui/answer.c) ==============================
+ * `moni study run` plays each session with the study's context: ! records "I see a
+ * problem now", c opens the cause picker (the labels moni knows, filtered as you
+ * type; then the component of a multi-process run, a confidence and a note).  Each
+ * answer is one line of STUDY/testers/NAME/answers.jsonl (core's
+ * study_answer_append) with the replay clock's time. */
+struct tui_study {
+    const char *dir, *tester, *session, *condition;
+};
+void tui_answer_detected(struct tui *ui, int key);
+void tui_answer_open(struct tui *ui, int key);
+void tui_answer_key(struct tui *ui, int key);
+void tui_answer_draw(struct tui *ui);
+void tui_answer_close(struct tui *ui);
+/* The raw log was opened: a `log` answer with the lines written so far. */
+void tui_answer_log(struct tui *ui);
+/* The logs condition: the header, the raw log, the log events and the footer only
+ * (an engineer with the job's log and nothing else).  Called after the layout. */
+void tui_logs_layout(struct tui *ui);
+void tui_logs_draw(struct tui *ui);
 
 /* ==== the cluster console: `moni top` (tui/top*.c) ================================
  * A full-screen view of a job's nodes built from PromQL instant queries to an

@@ -315,8 +315,13 @@ void tui_draw(struct tui *ui)
         attrset(tui_attr(TUI_R_TEXT));
     } else {
         tui_layout_grow(ui->rect, ui);
+        if (ui->logs_only)
+            tui_logs_layout(ui);
         for (int p = 0; p < TUI_NPANES; p++)
-            tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
+            if (ui->rect[p].h > 0)
+                tui_panes[p]->draw(ui, ui->rect[p], ui->focus == p);
+        if (ui->logs_only)
+            tui_logs_draw(ui);
         switch (ui->overlay) {
         case TUI_O_HELP: draw_help(ui); break;
         case TUI_O_FORM: draw_form(ui); break;
@@ -324,6 +329,8 @@ void tui_draw(struct tui *ui)
         case TUI_O_CONFIRM_RESTART: draw_confirm_restart(ui); break;
         case TUI_O_MARK: draw_prompt(ui, "mark note: "); break;
         case TUI_O_FILTER: draw_prompt(ui, "filter events: "); break;
+        case TUI_O_GOTO: draw_prompt(ui, "go to (90, 1:30, 1m30s): "); break;
+        case TUI_O_ANSWER: tui_answer_draw(ui); break;
         case TUI_O_RAWLOG:
         case TUI_O_RAWSEARCH: {
             tui_raw_pin(ui);
@@ -494,6 +501,12 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    /* Home and End as tmux, screen and the Linux console send them (xterm's terminfo
+     * knows only ESC O H / ESC O F): otherwise ESC [ 1 ~ would read as four keys */
+    define_key("\033[1~", KEY_HOME);
+    define_key("\033[4~", KEY_END);
+    define_key("\033[H", KEY_HOME);
+    define_key("\033[F", KEY_END);
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
@@ -544,4 +557,5 @@ void tui_close(struct tui *ui)
     ui->presets = NULL;
     ui->npresets = 0;
     tui_procs_free(ui);
+    tui_answer_close(ui);
 }

@@ -48,4 +48,19 @@ r = pd.read_csv(sys.argv[1]).set_index(["scenario", "condition"]).loc[("exp_stop
 assert abs(r.mttd_median_s - 3.5) < 1e-6 and abs(r.diagnose_median_s - 6) < 1e-6, r
 assert r.misdiagnosed == 0 and r.log_files_mean == 1 and r.log_lines_mean == 40, r
 PYEOF
+# answering "healthy" says there is nothing to detect: neither a detection nor a
+# false alarm; a real cause named on a healthy run is a false alarm
+synth_run "$TMPDIR/hruns/healthy" healthy 0 || fail "synthetic healthy run"
+H="$TMPDIR/hstudy"
+"$M" study new --out "$H" --tester ana --tester ben --condition logs "$TMPDIR/hruns" >/dev/null ||
+    fail "study new (healthy) exited $?"
+"$M" study answer "$H" -t ana -s s01 -c logs --cause healthy --replay-s 30 || fail "healthy answer exited $?"
+"$M" study answer "$H" -t ben -s s01 -c logs --cause Process_Hang --replay-s 12 || fail "cause answer exited $?"
+"$M" study report "$H" >/dev/null || fail "study report (healthy) exited $?"
+"$PY" - "$H/report/attempts.csv" <<'PYEOF' || fail "healthy scores"
+import pandas as pd, sys
+a = pd.read_csv(sys.argv[1]).set_index("tester")
+assert a.loc["ana"].false_alarms == 0 and not a.loc["ana"].misdiagnosed, a.loc["ana"]
+assert a.loc["ben"].false_alarms == 1 and a.loc["ben"].misdiagnosed, a.loc["ben"]
+PYEOF
 echo ok

@@ -20,7 +20,7 @@ start 120 36 -- study run "$S" --tester ana --speed 4
 wait_for "session 1 of 2: $first, condition logs" 10
 keys Enter
 wait_for "moni REPLAY \(blind\)" 10
-wait_for "hidden \(blind replay\)" 5
+wait_for "logs only: the job.s output" 5   # the logs condition: the log panes only
 screen_lacks "stop|exp_" || fail "the blind replay names the fault or the scenario"
 "$M" study answer "$S" -t ana -s "$first" -c logs --detected -r 7 || fail "answer exited $?"
 keys q

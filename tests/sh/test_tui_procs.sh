@@ -22,7 +22,7 @@ wait_for "\[cpu injector\] moni" 10
 wait_for "\[moni guardian\] moni" 10
 
 # no signal to the guardian: it is the row after the workload's
-keys '>'                                 # focus on the pane (and sort by RSS)
+keys O                                   # focus on the pane (and sort by RSS)
 wait_for "sort RSS" 5
 keys Down
 gpid=$(screen | grep -oE "[0-9]+ [RSD] +[0-9.]+ +[^ ]+ +[0-9]+ \[moni guardian\]" | awk '{ print $1 }')
@@ -34,7 +34,7 @@ wait_for "[ >]1 cpu +stopped" 10
 wait_gone_from_screen "\[cpu injector\]" 10
 
 # sorting by PID: the other processes' PIDs rise
-keys '>' '>'                             # threads, then PID
+keys O O                                 # threads, then PID
 wait_for "other processes by PID" 5
 others() { # the PIDs under the heading, in the pane (right half)
     screen | cut -c81- | awk '/other processes by/ { on = 1; next } on && $1 ~ /^[0-9]+$/ { print $1; next } on { exit }'
@@ -42,9 +42,9 @@ others() { # the PIDs under the heading, in the pane (right half)
 two_others() { [ "$(others | wc -l)" -ge 2 ]; }
 wait_until 10 two_others || fail "fewer than two other processes listed"
 others | sort -n -c || fail "not sorted by PID: $(others | tr '\n' ' ')"
-keys '>'                                 # command
+keys O                                   # command
 wait_for "other processes by command" 5
-keys '>'                                 # back to CPU%
+keys O                                   # back to CPU%
 wait_for "sort CPU%" 5
 
 # the filter: the workload's PID alone

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `moni replay RUN_DIR [--blind]`: a run recorded headless (moni run with a cpu fault
-# and a kill) plays back in the console on its own timestamps; --blind hides the
+# and a kill) plays back in the console on its own timestamps; p pauses the replay's
+# clock, Home/End/g/[ ] seek (back as well), < > set the speed; --blind hides the
 # faults, their timeline windows and the root-cause labels; a bad directory is one
 # error line and exit 2.
 . "$(dirname "$0")/tui_common.sh"
@@ -29,6 +30,45 @@ screen | grep -A1 " Timeline " | tail -n 1 | grep -q "━" || fail "no fault win
 keys q
 rc=$(wait_exit 10)
 [ "$rc" = 0 ] || fail "replay exited $rc"
+
+# the replay's clock: pause stops it, Home/End and g seek (back replays from the
+# start: the panes show what they showed then), < > step the speed
+T kill-server 2>/dev/null
+start 120 36 -- replay "$R"
+wait_for "moni REPLAY .*\| 00:0[0-9]/00:0[0-9] 1x \|" 10
+keys p
+wait_for "00:0[0-9]/00:0[0-9] 1x PAUSED" 5
+clock() { screen | head -n 1 | grep -oE '[0-9]{2}:[0-9]{2}/[0-9]{2}:[0-9]{2}'; }
+c1=$(clock)
+clock_moved() { [ "$(clock)" != "$c1" ]; }
+# paused, the clock stays for 3 s (at 1x it would move within 1 s)
+wait_until 3 clock_moved && fail "the paused clock moved: $c1 -> $(clock)"
+keys End
+wait_for "killed by SIGKILL" 5
+wait_for "cpu +stopped" 5
+keys Home
+wait_for "\| 00:00/00:0[0-9] 1x PAUSED" 5
+wait_gone_from_screen "killed by SIGKILL" 5
+wait_for "cpu +armed" 5                  # before its fire: the fault row as it was
+keys g 2 Enter                           # the cpu fault fired at 1 s for 2 s
+wait_for "\| 00:02/00:0[0-9] 1x PAUSED" 5
+wait_for "cpu +firing" 5
+keys '>' '>'
+wait_for "00:02/00:0[0-9] 5x PAUSED" 5
+keys '<' '<' '<'
+wait_for "00:02/00:0[0-9] 0.5x PAUSED" 5
+for i in 1 2 3 4 5 6; do keys '>'; done
+wait_for "00:02/00:0[0-9] max PAUSED" 5
+keys g x Enter                           # a prompt that takes only times
+wait_for "go to: '' is not a time" 5
+keys p
+wait_for "end of the recording" 10
+keys '['                                 # back from the end: it plays on
+wait_gone_from_screen "end of the recording" 5
+keys '!'                                 # no study here: refused with why
+wait_for "only while answering a blind study" 5
+keys q
+wait_exit 10 >/dev/null
 
 T kill-server 2>/dev/null
 start 120 36 -- replay "$R" --blind --speed 3

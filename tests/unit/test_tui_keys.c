@@ -236,7 +236,7 @@ static void test_replay_refuses_live_keys(void **state)
     size_t live = 0;
     for (size_t i = 0; i < tui_nkeys; i++) {
         const struct tui_keybind *b = &tui_keys[i];
-        if (!b->live_only || !b->codes[0])
+        if (b->where != TUI_KEY_LIVE || !b->codes[0])
             continue;
         live++;
         calls = 0;
@@ -313,6 +313,12 @@ static char *slurp(const char *rel)
     return buf;
 }
 
+/* The README's "In a replay" column for a key. */
+static const char *where_text(enum tui_key_where w)
+{
+    return w == TUI_KEY_LIVE ? "no" : w == TUI_KEY_REPLAY ? "only" : w == TUI_KEY_STUDY ? "study" : "yes";
+}
+
 /* A man page .It line as the table spells keys: "Ic \&? , F1" -> "?  F1". */
 static void man_keys(const char *it, char *out, size_t len)
 {
@@ -366,7 +372,11 @@ static void test_man_page_matches(void **state)
         char *desc = strndup(it, dlen), *desc0 = desc;
         for (char *c = desc; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        bool says_live = strstr(desc, "not in a replay") != NULL;
+        /* where a key works, as the page says it */
+        enum tui_key_where says = strstr(desc, "not in a replay")            ? TUI_KEY_LIVE
+                                : strstr(desc, "only in a blind study")      ? TUI_KEY_STUDY
+                                : strstr(desc, "only in a replay")           ? TUI_KEY_REPLAY
+                                                                             : TUI_KEY_ANY;
         char cmd[64] = "";
         if (i < tui_nkeys && tui_keys[i].cmd) /* the command, as ".Ic :fire" */
             snprintf(cmd, sizeof cmd, "\n.ic :%s", tui_keys[i].cmd);
@@ -374,10 +384,10 @@ static void test_man_page_matches(void **state)
         if (!says_cmd)
             fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu lacks '.Ic :%s'\n", i + 1, tui_keys[i].cmd);
         free(desc0);
-        if (!says_cmd || i >= tui_nkeys || strcmp(keys, tui_keys[i].keys) || says_live != tui_keys[i].live_only) {
-            fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu: '%s'%s; the table has '%s'%s\n", i + 1,
-                    keys, says_live ? " (not in a replay)" : "", i < tui_nkeys ? tui_keys[i].keys : "-",
-                    i < tui_nkeys && tui_keys[i].live_only ? " (not in a replay)" : "");
+        if (!says_cmd || i >= tui_nkeys || strcmp(keys, tui_keys[i].keys) || says != tui_keys[i].where) {
+            fprintf(stderr, "man/moni.1 CONSOLE KEYS item %zu: '%s' (%s); the table has '%s' (%s)\n", i + 1,
+                    keys, where_text(says), i < tui_nkeys ? tui_keys[i].keys : "-",
+                    i < tui_nkeys ? where_text(tui_keys[i].where) : "-");
             ok = false;
         }
     }
@@ -416,7 +426,7 @@ static void test_readme_matches(void **state)
         else
             n += (size_t)snprintf(want + n, sizeof want - n, " | -");
         snprintf(want + n, sizeof want - n, " | %s | %s |\n", tui_keys[i].help,
-                 tui_keys[i].live_only ? "no" : "yes");
+                 where_text(tui_keys[i].where));
     }
     if (!strstr(readme, want))
         fprintf(stderr, "README.md should hold this key table (from tui/keys.c):\n%s", want);
