@@ -34,6 +34,12 @@ static int record_options(const struct cmd_args *a, struct session_opts *o)
         return cmd_usage_error(a, "--out DIR is required"), -1;
     if (!*o->out_dir)
         return cmd_usage_error(a, "--out: empty directory name"), -1;
+    static char out[4096]; /* --out DIR/%n: one directory per node of a Slurm job */
+    if (node_expand_out_here(o->out_dir, out, sizeof out, err, sizeof err) < 0) {
+        moni_err("record: --out %s", err);
+        return -1;
+    }
+    o->out_dir = out;
     if ((v = cmd_arg(a, "interval"))) {
         if (moni_parse_duration(v, &o->interval_ns, err, sizeof err) < 0) {
             moni_err("record: --interval: %s", err);

@@ -24,6 +24,8 @@ struct run_opts {
     int jobs;
     const char *metrics_listen; /* --metrics-listen */
     char **argv;
+    const char *out_pattern;    /* --out as given (%n, %j, %t unexpanded) */
+    char out_buf[PATH_MAX];     /* --out expanded for this node */
 };
 
 static void default_out(const char *stem, char *out, size_t len)
@@ -128,6 +130,7 @@ static int run_plans(const struct run_opts *ro, struct plan **plans, size_t npla
         .out = base, .force = ro->force, .quiet = ro->quiet, .no_inject = ro->no_inject,
         .interval_ns = ro->interval_ns,
         .duration_ns = ro->duration_ns, .jobs = ro->jobs, .metrics_listen = ro->metrics_listen,
+        .out_pattern = ro->out_pattern,
     };
     struct queue *qu = queue_new(loop, plans, nplans, &qo, err, sizeof err);
     if (!qu) {
@@ -164,6 +167,14 @@ static int run_options(const struct cmd_args *a, struct run_opts *ro)
     ro->argv = a->cmd;
     if ((ro->out = cmd_arg(a, "out")) && !*ro->out)
         return cmd_usage_error(a, "--out: empty directory name"), -1;
+    if (ro->out) { /* --out DIR/%n: one directory per node of a Slurm job */
+        if (node_expand_out_here(ro->out, ro->out_buf, sizeof ro->out_buf, err, sizeof err) < 0) {
+            moni_err("run: --out %s", err);
+            return -1;
+        }
+        ro->out_pattern = ro->out;
+        ro->out = ro->out_buf;
+    }
     if ((v = cmd_arg(a, "interval")) &&
         (moni_parse_duration(v, &ro->interval_ns, err, sizeof err) < 0 ||
          ro->interval_ns < 10 * MONI_NS_PER_MS || ro->interval_ns > 60 * MONI_NS_PER_SEC)) {
