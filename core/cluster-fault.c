@@ -1,7 +1,7 @@
 /* core/cluster-fault.c — faults on chosen nodes of a cluster job (moni-plan(5)
  * CLUSTER FAULTS).  Every node runs the same plan; a fault that names "nodes" or
- * "ranks" fires in the runner of each named node that is rank 0, and rank 0's runner
- * sends it to the other named nodes through the scheduler:
+ * "ranks" is rank 0's to fire: in its own runner when it is named itself, and on the
+ * other named nodes through the scheduler:
  *     srun --overlap --jobid=JOB -w NODE -N1 -n1 moni fault run --spec SPEC
  *          --run RUN_DIR_OF_THAT_NODE --id-prefix cK-
  * spawned with argv (no shell), at the fault's time or on its log trigger as rank 0
@@ -59,10 +59,15 @@ struct cluster_dispatch {
     bool quiet;
 };
 
+/* Only rank 0 acts on a fault that names nodes or ranks: on itself when named, on
+ * the others through srun.  A named node never fires it on its own (it would fire
+ * twice). */
 bool cluster_fault_here(const struct plan_fault *pf, const struct node_identity *id)
 {
     if (!pf->nnodes && !pf->nranks)
         return true;
+    if (id->rank != 0)
+        return false;
     for (size_t i = 0; i < pf->nnodes; i++)
         if (!strcmp(pf->nodes[i], id->node))
             return true;

@@ -728,8 +728,8 @@ int node_of_rank(const struct node_identity *id, int rank, char *out, size_t len
 int node_first_rank(const struct node_identity *id, const char *node);
 
 /* ---- faults on chosen nodes of a cluster job (core/cluster-fault.c) ----------------
- * A plan fault with "nodes"/"ranks" fires in the runner of each named node; rank 0's
- * runner also sends it to the other named nodes through srun (MONI_SRUN overrides),
+ * A plan fault with "nodes"/"ranks" is rank 0's: its runner fires it when rank 0 is
+ * named, and sends it to the other named nodes through srun (MONI_SRUN overrides),
  * where `moni fault run --run DIR` journals it into that node's run directory. */
 bool cluster_fault_here(const struct plan_fault *pf, const struct node_identity *id);
 bool cluster_fault_needs_control(const struct plan_fault *pf); /* a knob: --control */
@@ -750,6 +750,40 @@ void cluster_dispatch_record(struct cluster_dispatch *d, const struct lp_record 
 void cluster_dispatch_finish(struct cluster_dispatch *d); /* stops what still runs */
 cJSON *cluster_dispatch_json(const struct cluster_dispatch *d); /* meta "cluster_faults" */
 void cluster_dispatch_free(struct cluster_dispatch *d);
+
+/* ---- a cluster job's dataset (core/cluster-build.c, core/cluster-diagnose.c) ---------
+ * The node runs of one job: DIR/NODE or DIR/NODE/EXPERIMENT (a plan), each a run
+ * directory with meta.json's "node" block; DIR/cluster is the merged output. */
+struct cluster_node_run {
+    char *dir, *group;       /* run directory; experiment ("" for DIR/NODE) */
+    char node[128];          /* meta.json node.node, else the directory name */
+    int rank;                /* node.rank, -1 unknown */
+    char job_id[32];
+    bool has_clock, clock_synced;
+    double clock_maxerror_s;
+};
+struct cluster_runs {
+    struct cluster_node_run *v; /* sorted by experiment, rank, node */
+    size_t n;
+};
+int cluster_runs_find(const char *dir, struct cluster_runs *c, char *err, size_t errlen);
+void cluster_runs_free(struct cluster_runs *c);
+struct cluster_build_summary {
+    size_t groups, nodes, rows, faults, anomalous_rows;
+    bool bad_input;          /* exit 2: nothing to merge, or a node's input unreadable */
+};
+/* Builds every node's dataset, then DIR/cluster[/EXPERIMENT]/{tse_matrix.csv,
+ * labels.csv, ground_truth.csv, cluster.json} (moni-dataset(5) CLUSTER DATASET);
+ * a line per node and group to progress (may be NULL).  0, or -1 with err. */
+int cluster_build(const char *dir, const struct dataset_opts *o, FILE *progress,
+                  struct cluster_build_summary *sum, char *err, size_t errlen);
+/* Ranks causes across the nodes of DIR: every node's run diagnosis, then the node
+ * that failed first (its earliest evidence), not the one with the most evidence.
+ * Text or JSON to out.  0, or -1 with err (*bad_input: exit 2). */
+struct lp_rules;
+struct det_config;
+int cluster_diagnose(const char *dir, const struct lp_rules *rules, const struct det_config *cfg,
+                     bool json, FILE *out, char *err, size_t errlen);
 
 /* ==== end experiments ============================================================== */
 
