@@ -624,6 +624,33 @@ static struct lp_rules *load_rules(const struct runner_opts *opts, char *err, si
     return rules;
 }
 
+/* The plan's faults for this node (a cluster fault is rank 0's: core/cluster-fault.c),
+ * then the --fault SPECs, each checked now.  *ctl_elsewhere: a knob planned for
+ * another node (this workload needs --control too).  0, or -1 with err. */
+static int add_faults(struct runner *r, const struct runner_opts *opts, bool *ctl_elsewhere,
+                      char *err, size_t errlen)
+{
+    const struct plan_experiment *e = opts->exp;
+    struct node_identity self;
+    node_identity_from(&self, NULL, NULL);
+    if (e && cluster_faults_check(e, opts->plan_path, &self, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; e && i < e->nfaults; i++) {
+        char text[1200];
+        if (!cluster_fault_here(&e->faults[i], &self)) { /* another node's */
+            *ctl_elsewhere |= cluster_fault_needs_control(&e->faults[i]);
+            continue;
+        }
+        if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0 ||
+            add_sched(r, text, &e->faults[i], err, errlen) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < opts->nfault_specs; i++)
+        if (add_sched(r, opts->fault_specs[i], NULL, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts, char *err,
                           size_t errlen, bool *usage_error)
 {
@@ -645,31 +672,9 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
         snprintf(r->out_dir, sizeof r->out_dir, "%s", opts->out_dir);
     snprintf(r->control_path, sizeof r->control_path, "%s/control", r->out_dir[0] ? r->out_dir : ".");
     /* faults: plan ones, then --fault SPECs; every one validated now */
-    if (!opts->no_faults) {
-        const struct plan_experiment *e = opts->exp;
-        struct node_identity self;
-        node_identity_from(&self, NULL, NULL);
-        if (e && cluster_faults_check(e, opts->plan_path, &self, err, errlen) < 0) {
-            *usage_error = true;
-            goto fail;
-        }
-        for (size_t i = 0; e && i < e->nfaults; i++) {
-            char text[1200];
-            if (!cluster_fault_here(&e->faults[i], &self)) { /* another node's */
-                opts_control |= cluster_fault_needs_control(&e->faults[i]);
-                continue;
-            }
-            if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0 ||
-                add_sched(r, text, &e->faults[i], err, errlen) < 0) {
-                *usage_error = true;
-                goto fail;
-            }
-        }
-        for (size_t i = 0; i < opts->nfault_specs; i++)
-            if (add_sched(r, opts->fault_specs[i], NULL, err, errlen) < 0) {
-                *usage_error = true;
-                goto fail;
-            }
+    if (!opts->no_faults && add_faults(r, opts, &opts_control, err, errlen) < 0) {
+        *usage_error = true;
+        goto fail;
     }
     bool need_control = opts->control || opts_control;
     for (size_t i = 0; i < r->nsched; i++)
