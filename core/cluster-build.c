@@ -165,6 +165,16 @@ int cluster_runs_find(const char *dir, struct cluster_runs *c, char *err, size_t
         return -1;
     }
     qsort(c->v, c->n, sizeof *c->v, cmp_run);
+    /* one job's nodes: no node and rank twice in an experiment (a plan's output
+     * directory, runs of one host, is not a cluster) */
+    for (size_t i = 1; i < c->n; i++)
+        if (!strcmp(c->v[i].group, c->v[i - 1].group) && !strcmp(c->v[i].node, c->v[i - 1].node) &&
+            c->v[i].rank == c->v[i - 1].rank) {
+            snprintf(err, errlen, "%s: %s and %s are both node %s rank %d: not the nodes of one job",
+                     dir, c->v[i - 1].dir, c->v[i].dir, c->v[i].node, c->v[i].rank);
+            cluster_runs_free(c);
+            return -1;
+        }
     return 0;
 oom:
     free_names(nodes, n);

@@ -766,6 +766,8 @@ struct cluster_runs {
     struct cluster_node_run *v; /* sorted by experiment, rank, node */
     size_t n;
 };
+/* 0; -1 with err when there is none, or a node and rank twice in one experiment
+ * (runs of one host, such as a plan's output, are not a job's nodes). */
 int cluster_runs_find(const char *dir, struct cluster_runs *c, char *err, size_t errlen);
 void cluster_runs_free(struct cluster_runs *c);
 struct cluster_build_summary {

@@ -7,7 +7,8 @@
 #   - --out DIR/%n-%t expands per node, an unknown %x is refused (exit 2);
 #   - rank 0 sends the fault to rank 1's run directory (srun --overlap --jobid -w),
 #     rank 1 journals it (ids c1-fN), rank 0 records what it sent, nobody else fires;
-#   - moni build --cluster labels rank 1's rows only; moni diagnose names rank 1.
+#   - moni build --cluster labels rank 1's rows only (and refuses two runs of one
+#     node as a job); moni diagnose on the job ranks no node but rank 1.
 set -u
 . "$MONI_SRC/tests/sh/wait_common.sh"
 M="$MONI_BUILD/moni"
@@ -48,6 +49,12 @@ SLURMD_NODENAME=nodeb SLURM_PROCID=1 "$M" record --out "$TMPDIR/rec/%j-%n-%t" --
 [ -f "$TMPDIR/rec/77-nodeb-1/meta.json" ] || fail "--out %j-%n-%t not expanded: $(ls "$TMPDIR/rec")"
 $PY -c 'import json,sys; n=json.load(open(sys.argv[1]))["node"]; assert n["job_id"]=="77" and n["node"]=="nodeb" and n["rank"]==1 and n["ntasks"]==2, n' \
     "$TMPDIR/rec/77-nodeb-1/meta.json" || fail "meta.json node block"
+SLURMD_NODENAME=nodeb SLURM_PROCID=1 "$M" record --out "$TMPDIR/rec/again" --duration 1s -- true \
+    >"$TMPDIR/rec2.log" 2>&1 || fail "second record"
+# two runs of one node and rank are not a job's nodes: refused, not merged
+"$M" build --cluster "$TMPDIR/rec" >"$TMPDIR/notcl.log" 2>&1
+[ $? -eq 2 ] && grep -q "not the nodes of one job" "$TMPDIR/notcl.log" ||
+    fail "build --cluster on one node's runs: $(cat "$TMPDIR/notcl.log")"
 "$M" record --out "$TMPDIR/rec/%q" --duration 1s -- true >"$TMPDIR/q.log" 2>&1
 [ $? -eq 2 ] && grep -q "unknown '%q'" "$TMPDIR/q.log" || fail "--out %q: $(cat "$TMPDIR/q.log")"
 
@@ -114,5 +121,16 @@ assert set(an) == {"nodea", "nodeb"} and an["nodeb"] >= 1 and an["nodea"] == 0, 
 labels = list(csv.DictReader(open(os.path.join(d, "labels.csv"))))
 assert all(l["node"] == "nodeb" for l in labels if l["fault_id"]), labels
 assert [l["node"] for l in labels] == [r["node"] for r in rows]
+PYEOF
+"$M" diagnose --json "$OUT" >"$TMPDIR/diag.json" 2>"$TMPDIR/diag.err" || fail "diagnose on the job: $(cat "$TMPDIR/diag.err")"
+$PY - "$TMPDIR/diag.json" <<'PYEOF' || fail "diagnosis: $(head -c 400 "$TMPDIR/diag.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+g = d["experiments"][0]
+assert g["nodes"] == 2, g
+rc = g["root_cause"]
+# the hung sleep on nodeb is the only trouble, if the detectors see it at all
+assert rc is None or rc["node"] == "nodeb", rc
+assert "nodea" in g["healthy"], g["healthy"]
 PYEOF
 echo ok
