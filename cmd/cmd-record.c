@@ -138,7 +138,7 @@ static int cmd_record_exec(struct cmd_args *a)
 }
 
 static const struct cmd_opt record_opts[] = {
-    {"out", 0, "DIR", 0, "the run directory (required)"},
+    {"out", 0, "DIR", 0, "the run directory (required; %n node, %j job, %t rank)"},
     {"interval", 0, "D", 0, "sampling period, 10ms..60s (default 1s)"},
     {"duration", 0, "D", 0, "stop the run after this long"},
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},

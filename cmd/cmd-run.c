@@ -322,7 +322,7 @@ static int cmd_run_exec(struct cmd_args *a)
 static const struct cmd_opt run_opts_spec[] = {
     {"plan", 0, "FILE", MAX_LIST, "run every experiment of this plan (moni-plan(5))"},
     {"fault", 0, "SPEC", MAX_LIST, "a fault for a single run: KIND[:key=value,...]@AT[+FOR]"},
-    {"out", 0, "DIR", 0, "run (or plan output) directory (default runs/NAME-TIME)"},
+    {"out", 0, "DIR", 0, "run (or plan output) directory (default runs/NAME-TIME; %n node, %j job, %t rank)"},
     {"interval", 0, "D", 0, "sampling period, 10ms..60s (default 1s or the plan's)"},
     {"duration", 0, "D", 0, "stop each run after this long"},
     {"quick", 0, NULL, 0, "apply the plans' \"quick\" overrides"},
