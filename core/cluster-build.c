@@ -580,6 +580,14 @@ int cluster_build(const char *dir, const struct dataset_opts *o, FILE *progress,
             fprintf(progress, "%s: %zu nodes merged\n", out, b - a);
         a = b;
     }
+    double worst = 0; /* a row's time is only as good as the node's clock */
+    for (size_t i = 0; i < c.n; i++)
+        if (c.v[i].has_clock && c.v[i].clock_maxerror_s > worst)
+            worst = c.v[i].clock_maxerror_s;
+    int64_t grid = o->grid_ns ? o->grid_ns : MONI_NS_PER_SEC;
+    if (rc == 0 && progress && worst * 1e9 > (double)grid / 2)
+        fprintf(progress, "note: a node's clock may be off by up to %.3gs (adjtimex maxerror): "
+                "rows of one time may be that far apart\n", worst);
     cluster_runs_free(&c);
     return rc;
 }
