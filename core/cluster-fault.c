@@ -34,7 +34,7 @@ struct cl_target {
     pid_t pid;           /* the srun child while it runs */
     int status;          /* its wait status once reaped */
     bool sent, reaped;
-    int64_t sent_real;
+    int64_t sent_real, sent_mono;
     char error[160];     /* could not be sent */
 };
 
@@ -207,6 +207,7 @@ static void send_one(struct cluster_dispatch *d, struct cl_fault *cf, struct cl_
     int e = posix_spawn(&t->pid, d->launcher, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     t->sent_real = moni_now().real_ns;
+    t->sent_mono = moni_mono_ns();
     if (e) {
         t->pid = 0;
         t->reaped = true;
@@ -362,8 +363,10 @@ void cluster_dispatch_record(struct cluster_dispatch *d, const struct lp_record 
     }
 }
 
-/* Ends what is still running on other nodes (SIGTERM to srun, which passes it on to
- * the node's `moni fault run`: it stops and reverts), waiting up to 5 s. */
+/* Waits for what still runs on other nodes to end its window (killing srun early
+ * can cancel the step, and Slurm then kills the node's `moni fault run` and its
+ * guardian together: nothing would revert), then SIGTERM to srun for what is left,
+ * 5 s, SIGKILL. */
 void cluster_dispatch_finish(struct cluster_dispatch *d)
 {
     if (!d)
@@ -378,6 +381,22 @@ void cluster_dispatch_finish(struct cluster_dispatch *d)
         d->reaper = -1;
     }
     reap(d, false);
+    int64_t until = 0;
+    for (size_t i = 0; i < d->nf; i++)
+        for (size_t k = 0; k < d->f[i].nt; k++) {
+            const struct cl_target *t = &d->f[i].t[k];
+            int64_t end = t->sent_mono + d->f[i].pf->for_ns + 5 * MONI_NS_PER_SEC;
+            if (t->sent && !t->reaped && d->f[i].pf->for_ns && end > until)
+                until = end;
+        }
+    for (bool running = true; running && moni_mono_ns() < until;) {
+        moni_sleep_ns(100 * MONI_NS_PER_MS);
+        reap(d, false);
+        running = false;
+        for (size_t i = 0; i < d->nf; i++)
+            for (size_t k = 0; k < d->f[i].nt; k++)
+                running |= d->f[i].t[k].sent && !d->f[i].t[k].reaped;
+    }
     int64_t deadline = moni_mono_ns() + 5 * MONI_NS_PER_SEC;
     bool left = false;
     for (size_t i = 0; i < d->nf; i++)

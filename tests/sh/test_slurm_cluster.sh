@@ -109,7 +109,9 @@ $PY - "$MONI_SRC/examples/slurm/cluster-plan.json" "$T/plan.json" "$D" <<'PYEOF'
 import json, sys
 p = json.load(open(sys.argv[1]))
 p["defaults"]["workload"] += ["--data-dir", sys.argv[3]]
-p["experiments"][0]["args"] = ["--max-steps", "300"]
+# every node runs 25 s whatever the machine's speed: the fault (5s..10s) fits
+p["defaults"]["duration"] = "25s"
+p["experiments"][0]["args"] = ["--max-steps", "100000"]
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 PYEOF
 OUT="$T/runs/job"
