@@ -394,6 +394,11 @@ static int parse_fault_where(struct ctx *c, const cJSON *o, struct plan_fault *f
     const cJSON *arr = nodes ? nodes : ranks;
     if (!arr)
         return 0;
+    /* a fault on another node ends by its own clock there: rank 0 cannot stop it
+     * safely (cancelling the step kills its guardian with it) */
+    const struct fault_ops *ops = fault_find(f->kind);
+    if (!f->for_ns && ops && ops->label_kind && strcmp(ops->label_kind, "point"))
+        FAIL(c, arr, "needs \"for\": a fault on other nodes ends by its own window");
     int n = cJSON_GetArraySize(arr);
     if (!cJSON_IsArray(arr) || n == 0)
         FAIL(c, arr, "must be a non-empty list of %s", nodes ? "node names" : "ranks (0, 1, ...)");

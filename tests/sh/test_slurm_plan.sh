@@ -36,6 +36,7 @@ expect_bad frac '{"kind": "stop", "for": "1s", "ranks": [1.5]}' "frac.json:3: ra
 expect_bad dup '{"kind": "stop", "for": "1s", "ranks": [1, 1]}' "dup.json:3: ranks: \[1\]: named twice"
 expect_bad both '{"kind": "stop", "for": "1s", "ranks": [1], "nodes": ["a"]}' "both.json:3: (ranks|nodes): give \"nodes\" or \"ranks\", not both"
 expect_bad badname '{"kind": "stop", "for": "1s", "nodes": ["a b"]}' "badname.json:3: nodes: \[0\]: must be a node name"
+expect_bad nofor '{"kind": "stop", "ranks": [1]}' "nofor.json:3: ranks: needs \"for\""
 expect_bad notlist '{"kind": "stop", "for": "1s", "nodes": "a"}' "notlist.json:3: nodes: must be a non-empty list"
 # valid syntax, but not in this job: outside Slurm only rank 0 / this host exist
 expect_bad norank '{"kind": "stop", "for": "1s", "ranks": [1]}' "norank.json:3: ranks: rank 1: not in a Slurm job"

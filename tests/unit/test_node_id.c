@@ -182,7 +182,7 @@ static void test_plan_routing(void **state)
     assert_string_equal(err, "P:3: ranks: rank 4 is not in this job (4 tasks)");
     plan_free(p);
 
-    p = load("{\"kind\": \"stop\",\n \"ranks\": [1,\n 1]}", err, sizeof err);
+    p = load("{\"kind\": \"stop\", \"for\": 1,\n \"ranks\": [1,\n 1]}", err, sizeof err);
     assert_null(p);
     assert_non_null(strstr(err, ":5: ranks: [1]: named twice"));
 }
