@@ -25,7 +25,8 @@ CORE_PKGS := libcjson libpcre2-8
 # Debian packages `make deps` installs when missing: build, tests, bench.
 DEB_BUILD := build-essential pkg-config libncurses-dev libcjson-dev libpcre2-dev libcmocka-dev
 DEB_TEST  := tmux python3 python3-psutil python3-pandas python3-sklearn iproute2 procps curl mandoc \
-             prometheus prometheus-node-exporter valgrind clang libclang-rt-14-dev util-linux chromium
+             prometheus prometheus-node-exporter valgrind clang libclang-rt-14-dev util-linux chromium \
+             slurmctld slurmd slurm-client munge
 DEB_BENCH := stress-ng htop btop hyperfine
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 
@@ -177,6 +178,8 @@ install: all
 	for f in logparse/rules/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/moni/rules/; done; true
 	for f in themes/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/moni/themes/; done; true
 	for f in examples/*.json; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/moni/examples/; done; true
+	install -d $(DESTDIR)$(PREFIX)/share/moni/examples/slurm
+	install -m 644 examples/slurm/* $(DESTDIR)$(PREFIX)/share/moni/examples/slurm/
 	for s in 1 5 7; do for f in man/*.$$s; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done; true
 	[ -e man/moni.bash-completion ] && install -m 644 man/moni.bash-completion \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/moni; true

@@ -1,6 +1,7 @@
-/* cmd/cmd-build.c — `moni build [--grid D] RUN_DIR...`: regenerates the derived
- * dataset files of each run from its raw files (also of a run killed midway).  A
- * plan's output directory (run directories below it) builds every run in it. */
+/* cmd/cmd-build.c — `moni build [--grid D] [--cluster] RUN_DIR...`: regenerates the
+ * derived dataset files of each run from its raw files (also of a run killed
+ * midway).  A plan's output directory (run directories below it) builds every run in
+ * it; --cluster merges the per-node runs of a cluster job into DIR/cluster. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,20 @@ static int build_one(const char *dir, void *opts)
     return MONI_EXIT_OK;
 }
 
+/* --cluster DIR: every node's run of one job merged (core/cluster-build.c). */
+static int build_cluster(const char *dir, const struct dataset_opts *o)
+{
+    char err[1024];
+    struct cluster_build_summary sum;
+    if (cluster_build(dir, o, stdout, &sum, err, sizeof err) < 0) {
+        moni_err("build: %s", err);
+        return sum.bad_input ? MONI_EXIT_USAGE : MONI_EXIT_FAIL;
+    }
+    printf("%s: cluster of %zu node runs: %zu rows, %zu faults, %zu anomalous rows\n", dir,
+           sum.nodes, sum.rows, sum.faults, sum.anomalous_rows);
+    return MONI_EXIT_OK;
+}
+
 static int cmd_build_exec(struct cmd_args *a)
 {
     struct dataset_opts o = {0};
@@ -35,7 +50,8 @@ static int cmd_build_exec(struct cmd_args *a)
     }
     int rc = MONI_EXIT_OK;
     for (int i = 0; i < a->npos; i++) {
-        int r = dataset_for_each_run(a->pos[i], "build", build_one, &o);
+        int r = cmd_flag(a, "cluster") ? build_cluster(a->pos[i], &o)
+                                       : dataset_for_each_run(a->pos[i], "build", build_one, &o);
         if (r > rc)
             rc = r;
     }
@@ -44,12 +60,13 @@ static int cmd_build_exec(struct cmd_args *a)
 
 static const struct cmd_opt build_opts[] = {
     {"grid", 0, "D", 0, "dataset grid step (default 1s, at least 10ms)"},
+    {"cluster", 0, NULL, 0, "DIR holds one run per node of a job: merge them into DIR/cluster"},
     {0},
 };
 
 const struct cmd_entry cmd_build_entry = {
     .name = "build",
-    .usage = "build [--grid D] RUN_DIR...",
+    .usage = "build [--grid D] [--cluster] RUN_DIR...",
     .summary = "(re)derive the dataset files of runs from their raw files",
     .args = {.opts = build_opts, .min_pos = 1, .max_pos = -1, .pos_name = "RUN_DIR"},
     .exec = cmd_build_exec,

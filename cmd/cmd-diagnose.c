@@ -114,7 +114,21 @@ static int cmd_diagnose_exec(struct cmd_args *a)
         return MONI_EXIT_USAGE;
     }
     int rc;
-    if (npaths == 1 && dataset_is_run_dir(paths[0])) {
+    struct cluster_runs cl = {0};
+    bool cluster = npaths == 1 && !dataset_is_run_dir(paths[0]) &&
+                   cluster_runs_find(paths[0], &cl, err, sizeof err) == 0;
+    cluster_runs_free(&cl);
+    if (cluster) { /* one run per node of a job: the node that failed first */
+        struct det_config cfg;
+        if (det_config_load(&cfg, cmd_arg(a, "detectors"), err, sizeof err) < 0) {
+            moni_err("%s", err);
+            rc = MONI_EXIT_USAGE;
+        } else {
+            rc = cluster_diagnose(paths[0], rules, &cfg, json, stdout, err, sizeof err) < 0
+                     ? (moni_err("%s", err), MONI_EXIT_USAGE) : MONI_EXIT_OK;
+            det_config_free(&cfg);
+        }
+    } else if (npaths == 1 && dataset_is_run_dir(paths[0])) {
         struct det_config cfg;
         if (det_config_load(&cfg, cmd_arg(a, "detectors"), err, sizeof err) < 0) {
             moni_err("%s", err);
@@ -139,7 +153,7 @@ static const struct cmd_opt diagnose_opts[] = {
 
 const struct cmd_entry cmd_diagnose_entry = {
     .name = "diagnose",
-    .usage = "diagnose RUN_DIR|LOGFILE... [--rules PATH]... [--detectors FILE] [--json]",
+    .usage = "diagnose RUN_DIR|CLUSTER_DIR|LOGFILE... [--rules PATH]... [--detectors FILE] [--json]",
     .summary = "name the root cause of a run: detections, exit status and logs",
     .args = {.opts = diagnose_opts, .min_pos = 1, .max_pos = 256, .pos_name = "RUN_DIR|LOGFILE"},
     .exec = cmd_diagnose_exec,

@@ -378,6 +378,33 @@ static int arm_fire_wait(struct injector *inj, struct fault_request *r)
     return rc;
 }
 
+/* --run DIR: the faults act on the run in DIR as if its own runner fired them: the
+ * journal is DIR/faults.jsonl, the default target its workload (meta.json), paths
+ * its directory (a knob: its control file).  How rank 0 of a cluster job fires a
+ * plan's fault on another node (moni-plan(5) CLUSTER FAULTS).  -1 after an error. */
+static int read_run_dir(const char *dir, struct fault_request *r)
+{
+    char err[RUNDIR_ERR_LEN];
+    struct rundir_meta m = {0};
+    if (rundir_meta_load(dir, &m, err, sizeof err) < 0) {
+        moni_err("fault run: --run %s", err);
+        return -1;
+    }
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(m.root, "workload");
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(w, "pid");
+    if (r->tgt.pid <= 0 && cJSON_IsNumber(pid) && pid->valuedouble > 1)
+        r->tgt.pid = (pid_t)pid->valuedouble;
+    rundir_meta_free(&m);
+    for (size_t i = 0; i < r->nspecs; i++) {
+        struct fault_target *t = &r->sp[i].target;
+        if (t->path[0] || !(r->sp[i].ops->targets & FAULT_TGT_PATH))
+            continue;
+        snprintf(t->path, sizeof t->path, "%s%s", dir, r->sp[i].ops->control_file ? "/control" : "");
+    }
+    r->out = dir;
+    return 0;
+}
+
 static int fault_run(struct cmd_args *a)
 {
     static struct fault_request r; /* large (specs with their parameters): off the stack */
@@ -386,6 +413,8 @@ static int fault_run(struct cmd_args *a)
     /* Validate everything before anything is armed. */
     if (read_target(a, &r) < 0 || read_kind(a, &r) < 0 || read_durations(a, &r) < 0 ||
         check_request(a, &r) < 0)
+        return MONI_EXIT_USAGE;
+    if (cmd_arg(a, "run") && read_run_dir(cmd_arg(a, "run"), &r) < 0)
         return MONI_EXIT_USAGE;
     char err[512], journal[PATH_MAX];
     if (moni_mkdir_p(r.out, 0755)) {
@@ -409,6 +438,11 @@ static int fault_run(struct cmd_args *a)
             }
     if (r.max_ns)
         injector_set_max_duration(inj, r.max_ns);
+    if (cmd_arg(a, "id-prefix") && injector_set_id_prefix(inj, cmd_arg(a, "id-prefix")) < 0) {
+        moni_err("fault run: --id-prefix %s: at most 7 of a-z, 0-9 and '-'", cmd_arg(a, "id-prefix"));
+        injector_free(inj);
+        return MONI_EXIT_USAGE;
+    }
     injector_on_event(inj, print_event, NULL);
     catch_stop_signals();
     printf("journal: %s\n", journal);
@@ -428,6 +462,8 @@ static const struct cmd_opt run_opts[] = {
     {"for", 0, "D", 0, "how long each fault fires (default: until Ctrl-C or --max)"},
     {"max", 0, "D", 0, "hard maximum per fault (default 10m)"},
     {"out", 0, "DIR", 0, "where faults.jsonl is written (default .)"},
+    {"run", 0, "DIR", 0, "act on the run in DIR: its journal, workload and directory"},
+    {"id-prefix", 0, "P", 0, "fault ids PfN instead of fN (a cluster fault from rank 0)"},
     {0},
 };
 
@@ -441,7 +477,8 @@ static const struct cmd_entry fault_list_entry = {
 static const struct cmd_entry fault_run_entry = {
     .name = "run",
     .usage = "fault run KIND [key=value...] [--target PID|--port N|--path P]\n"
-             "            [--allow-any] [--spec SPEC]... [--for D] [--max D] [--out DIR]",
+             "            [--allow-any] [--spec SPEC]... [--for D] [--max D] [--out DIR|--run DIR]\n"
+             "            [--id-prefix P]",
     .summary = "arm and fire faults now, journal them, stop after --for or on Ctrl-C",
     .args = {.opts = run_opts, .max_pos = 1 + FAULT_MAX_PARAMS, .pos_name = "KIND key=value"},
     .exec = fault_run,

@@ -34,6 +34,12 @@ static int record_options(const struct cmd_args *a, struct session_opts *o)
         return cmd_usage_error(a, "--out DIR is required"), -1;
     if (!*o->out_dir)
         return cmd_usage_error(a, "--out: empty directory name"), -1;
+    static char out[4096]; /* --out DIR/%n: one directory per node of a Slurm job */
+    if (node_expand_out_here(o->out_dir, out, sizeof out, err, sizeof err) < 0) {
+        moni_err("record: --out %s", err);
+        return -1;
+    }
+    o->out_dir = out;
     if ((v = cmd_arg(a, "interval"))) {
         if (moni_parse_duration(v, &o->interval_ns, err, sizeof err) < 0) {
             moni_err("record: --interval: %s", err);
@@ -134,7 +140,7 @@ static int cmd_record_exec(struct cmd_args *a)
 }
 
 static const struct cmd_opt record_opts[] = {
-    {"out", 0, "DIR", 0, "the run directory (required)"},
+    {"out", 0, "DIR", 0, "the run directory (required; %n node, %j job, %t rank)"},
     {"interval", 0, "D", 0, "sampling period, 10ms..60s (default 1s)"},
     {"duration", 0, "D", 0, "stop the run after this long"},
     {"force", 0, NULL, 0, "accept an existing, non-empty --out"},

@@ -24,6 +24,8 @@ struct run_opts {
     int jobs;
     const char *metrics_listen; /* --metrics-listen */
     char **argv;
+    const char *out_pattern;    /* --out as given (%n, %j, %t unexpanded) */
+    char out_buf[PATH_MAX];     /* --out expanded for this node */
 };
 
 static void default_out(const char *stem, char *out, size_t len)
@@ -152,6 +154,7 @@ static int run_plans(const struct run_opts *ro, struct plan **plans, size_t npla
         .out = base, .force = ro->force, .quiet = ro->quiet, .no_inject = ro->no_inject,
         .interval_ns = ro->interval_ns,
         .duration_ns = ro->duration_ns, .jobs = ro->jobs, .metrics_listen = ro->metrics_listen,
+        .out_pattern = ro->out_pattern,
     };
     struct queue *qu = queue_new(loop, plans, nplans, &qo, err, sizeof err);
     if (!qu) {
@@ -192,6 +195,14 @@ static int run_options(const struct cmd_args *a, struct run_opts *ro)
     ro->argv = a->cmd;
     if ((ro->out = cmd_arg(a, "out")) && !*ro->out)
         return cmd_usage_error(a, "--out: empty directory name"), -1;
+    if (ro->out) { /* --out DIR/%n: one directory per node of a Slurm job */
+        if (node_expand_out_here(ro->out, ro->out_buf, sizeof ro->out_buf, err, sizeof err) < 0) {
+            moni_err("run: --out %s", err);
+            return -1;
+        }
+        ro->out_pattern = ro->out;
+        ro->out = ro->out_buf;
+    }
     if ((v = cmd_arg(a, "interval")) &&
         (moni_parse_duration(v, &ro->interval_ns, err, sizeof err) < 0 ||
          ro->interval_ns < 10 * MONI_NS_PER_MS || ro->interval_ns > 60 * MONI_NS_PER_SEC)) {
@@ -339,7 +350,7 @@ static int cmd_run_exec(struct cmd_args *a)
 static const struct cmd_opt run_opts_spec[] = {
     {"plan", 0, "FILE", MAX_LIST, "run every experiment of this plan (moni-plan(5))"},
     {"fault", 0, "SPEC", MAX_LIST, "a fault for a single run: KIND[:key=value,...]@AT[+FOR]"},
-    {"out", 0, "DIR", 0, "run (or plan output) directory (default runs/NAME-TIME)"},
+    {"out", 0, "DIR", 0, "run (or plan output) directory (default runs/NAME-TIME; %n node, %j job, %t rank)"},
     {"interval", 0, "D", 0, "sampling period, 10ms..60s (default 1s or the plan's)"},
     {"duration", 0, "D", 0, "stop each run after this long"},
     {"quick", 0, NULL, 0, "apply the plans' \"quick\" overrides"},

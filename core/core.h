@@ -417,6 +417,12 @@ struct plan_fault {
     int64_t delay_ns;    /* after the trigger */
     char *root_cause, *expected_failure_stage; /* for ground_truth.csv, or NULL */
     int line;            /* where it is in the plan file */
+    /* a cluster job (moni-plan(5) CLUSTER FAULTS): fire only on these nodes or ranks
+     * (both empty: on every node); rank 0's runner sends it to the others */
+    char **nodes;
+    size_t nnodes;
+    int *ranks;
+    size_t nranks;
 };
 struct plan_experiment {
     char *name;
@@ -492,6 +498,7 @@ struct runner_opts {
     const char *metrics_listen;
     bool no_sre; /* neither exporter nor alerts (the queue's extra parallel jobs) */
     const char *detectors_path; /* detector thresholds; NULL: the user's or the shipped */
+    const char *out_pattern;    /* --out as given (DIR/%n): other nodes' run directories */
 };
 /* Validates options (fault specs, rules) before anything starts: NULL with err, and
  * *usage_error set for input errors (exit 2). */
@@ -583,6 +590,7 @@ struct queue_opts {
     int64_t interval_ns, duration_ns; /* override every experiment's; 0 = the plan's */
     int jobs;                   /* runs at a time; 0 = the first plan's queue.jobs */
     const char *metrics_listen; /* for runs that start while no other run is active */
+    const char *out_pattern;    /* out as given (DIR/%n), for cluster faults */
 };
 enum queue_item_state { QUEUE_ITEM_PENDING, QUEUE_ITEM_RUNNING, QUEUE_ITEM_DONE };
 struct queue_item_info {
@@ -721,6 +729,110 @@ int runner_restart_resume(struct runner *r, bool resume, char *err, size_t errle
 char *runner_diagnose_dir(const struct lp_rules *rules, const char *dir, char *err, size_t errlen);
 /* The same for the runner's own run directory with the runner's rules. */
 char *runner_diagnose(const struct runner *r, char *err, size_t errlen);
+/* ---- this node's place in a cluster job (core/node-id.c) ---------------------------
+ * Read from the SLURM_* environment (SLURM_JOB_ID, SLURM_STEP_ID, SLURMD_NODENAME,
+ * SLURM_PROCID, SLURM_LOCALID, SLURM_NTASKS, the step's node list and tasks per
+ * node); outside Slurm: the hostname, rank 0 of 1 task.  meta.json's "node" block. */
+struct node_clock {          /* the kernel clock's discipline (adjtimex, read only) */
+    bool valid;              /* adjtimex answered (else error says why) */
+    bool synced;             /* not STA_UNSYNC and not TIME_ERROR: NTP/chrony keeps it */
+    int state;               /* adjtimex's return: TIME_OK ... TIME_ERROR */
+    int status;              /* STA_* bits */
+    double offset_s;         /* the offset the kernel is still slewing out */
+    double maxerror_s, esterror_s; /* error bounds the time daemon reports */
+    char error[96];
+};
+struct node_identity {
+    bool slurm;              /* inside a Slurm job (SLURM_JOB_ID set) */
+    char job_id[32], step_id[32];
+    char node[128];          /* SLURMD_NODENAME, else the hostname */
+    char hostname[128];
+    int rank, local_rank, ntasks; /* SLURM_PROCID, SLURM_LOCALID, SLURM_NTASKS; 0, 0, 1 */
+    char nodelist[1024];     /* SLURM_STEP_NODELIST (or the job's), "" outside Slurm */
+    char tasks_per_node[256]; /* SLURM_STEP_TASKS_PER_NODE ("1(x3)") */
+    struct node_clock clock;
+};
+typedef const char *(*node_env_fn)(const char *name, void *arg);
+void node_identity_read(struct node_identity *id);  /* the environment and the clock */
+/* The same from get (NULL: getenv), without the clock (tests give their own). */
+void node_identity_from(struct node_identity *id, node_env_fn get, void *arg);
+void node_clock_read(struct node_clock *c);
+cJSON *node_identity_json(const struct node_identity *id);
+cJSON *node_meta_json(void);                          /* read now, as JSON */
+/* --out patterns: %n node name, %j job id ("local" outside Slurm), %t rank, %% a %.
+ * 0, or -1 with err (an unknown %x, too long). */
+int node_expand_out(const char *pattern, const struct node_identity *id, char *out, size_t len,
+                    char *err, size_t errlen);
+int node_expand_out_here(const char *pattern, char *out, size_t len, char *err, size_t errlen);
+bool node_out_has_pattern(const char *pattern);
+/* "n[1-3,07],gpu" -> n1 n2 n3 n07 gpu (malloc'd; node_list_free).  0 or -1. */
+int node_list_expand(const char *list, char ***names, size_t *n);
+void node_list_free(char **names, size_t n);
+/* The node a rank runs on (block distribution over the step's node list), and the
+ * first rank on a node: 0 / the rank, or -1 when the job has no such rank or node. */
+int node_of_rank(const struct node_identity *id, int rank, char *out, size_t len);
+int node_first_rank(const struct node_identity *id, const char *node);
+
+/* ---- faults on chosen nodes of a cluster job (core/cluster-fault.c) ----------------
+ * A plan fault with "nodes"/"ranks" is rank 0's: its runner fires it when rank 0 is
+ * named, and sends it to the other named nodes through srun (MONI_SRUN overrides),
+ * where `moni fault run --run DIR` journals it into that node's run directory. */
+bool cluster_fault_here(const struct plan_fault *pf, const struct node_identity *id);
+bool cluster_fault_needs_control(const struct plan_fault *pf); /* a knob: --control */
+/* Every rank and node the experiment's faults name is in the job: 0, or -1 with
+ * "PLAN:LINE: ranks: ..." (exit 2). */
+int cluster_faults_check(const struct plan_experiment *e, const char *plan_path,
+                         const struct node_identity *id, char *err, size_t errlen);
+struct cluster_dispatch;
+/* Rank 0 with faults for other nodes: the dispatcher; NULL with err "" when there is
+ * nothing to send from here, NULL with err on bad input.  out_pattern is --out as
+ * given (%n/%t/%j expanded per target node). */
+struct cluster_dispatch *cluster_dispatch_new(struct moni_loop *loop,
+                                              const struct plan_experiment *e,
+                                              const char *plan_path, const char *out_pattern,
+                                              bool quiet, char *err, size_t errlen);
+void cluster_dispatch_start(struct cluster_dispatch *d, int64_t start_mono);
+void cluster_dispatch_record(struct cluster_dispatch *d, const struct lp_record *rec);
+void cluster_dispatch_finish(struct cluster_dispatch *d); /* stops what still runs */
+cJSON *cluster_dispatch_json(const struct cluster_dispatch *d); /* meta "cluster_faults" */
+void cluster_dispatch_free(struct cluster_dispatch *d);
+
+/* ---- a cluster job's dataset (core/cluster-build.c, core/cluster-diagnose.c) ---------
+ * The node runs of one job: DIR/NODE or DIR/NODE/EXPERIMENT (a plan), each a run
+ * directory with meta.json's "node" block; DIR/cluster is the merged output. */
+struct cluster_node_run {
+    char *dir, *group;       /* run directory; experiment ("" for DIR/NODE) */
+    char node[128];          /* meta.json node.node, else the directory name */
+    int rank;                /* node.rank, -1 unknown */
+    char job_id[32];
+    bool has_clock, clock_synced;
+    double clock_maxerror_s;
+};
+struct cluster_runs {
+    struct cluster_node_run *v; /* sorted by experiment, rank, node */
+    size_t n;
+};
+/* 0; -1 with err when there is none, or a node and rank twice in one experiment
+ * (runs of one host, such as a plan's output, are not a job's nodes). */
+int cluster_runs_find(const char *dir, struct cluster_runs *c, char *err, size_t errlen);
+void cluster_runs_free(struct cluster_runs *c);
+struct cluster_build_summary {
+    size_t groups, nodes, rows, faults, anomalous_rows;
+    bool bad_input;          /* exit 2: nothing to merge, or a node's input unreadable */
+};
+/* Builds every node's dataset, then DIR/cluster[/EXPERIMENT]/{tse_matrix.csv,
+ * labels.csv, ground_truth.csv, cluster.json} (moni-dataset(5) CLUSTER DATASET);
+ * a line per node and group to progress (may be NULL).  0, or -1 with err. */
+int cluster_build(const char *dir, const struct dataset_opts *o, FILE *progress,
+                  struct cluster_build_summary *sum, char *err, size_t errlen);
+/* Ranks causes across the nodes of DIR: every node's run diagnosis, then the node
+ * that failed first (its earliest evidence), not the one with the most evidence.
+ * Text or JSON to out.  0, or -1 with err (*bad_input: exit 2). */
+struct lp_rules;
+struct det_config;
+int cluster_diagnose(const char *dir, const struct lp_rules *rules, const struct det_config *cfg,
+                     bool json, FILE *out, char *err, size_t errlen);
+
 /* ==== end experiments ============================================================== */
 
 #endif

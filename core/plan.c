@@ -244,6 +244,10 @@ static void fault_clear(struct plan_fault *f)
     free(f->when_text);
     free(f->root_cause);
     free(f->expected_failure_stage);
+    for (size_t i = 0; i < f->nnodes; i++)
+        free(f->nodes[i]);
+    free(f->nodes);
+    free(f->ranks);
 }
 
 /* "params": an object {"load": "95%"} or the SPEC text "load=95%,workers=2", checked
@@ -358,6 +362,78 @@ static int parse_fault_when(struct ctx *c, const cJSON *when, struct plan_fault 
     return 0;
 }
 
+/* An element of "nodes"/"ranks": "FILE:LINE: field: [i]: what" at the element's line. */
+static int fail_elem(struct ctx *c, const cJSON *arr, const cJSON *elem, size_t i, const char *what)
+{
+    int line = line_of(c, elem);
+    if (!line)
+        line = line_of(c, arr);
+    snprintf(c->err, c->errlen, "%s:%d: %s: [%zu]: %s", c->doc.name ? c->doc.name : "(input)",
+             line, arr->string, i, what);
+    return -1;
+}
+
+static bool node_name_ok(const char *s)
+{
+    if (!*s || strlen(s) > 127)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return false;
+    return true;
+}
+
+/* "nodes": ["n2", ...] or "ranks": [1, ...]: where a cluster job fires the fault
+ * (moni-plan(5) CLUSTER FAULTS).  Whether the job has them is checked at run time. */
+static int parse_fault_where(struct ctx *c, const cJSON *o, struct plan_fault *f)
+{
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(o, "nodes");
+    const cJSON *ranks = cJSON_GetObjectItemCaseSensitive(o, "ranks");
+    if (nodes && ranks)
+        FAIL(c, ranks, "give \"nodes\" or \"ranks\", not both");
+    const cJSON *arr = nodes ? nodes : ranks;
+    if (!arr)
+        return 0;
+    /* a fault on another node ends by its own clock there: rank 0 cannot stop it
+     * safely (cancelling the step kills its guardian with it) */
+    const struct fault_ops *ops = fault_find(f->kind);
+    if (!f->for_ns && ops && ops->label_kind && strcmp(ops->label_kind, "point"))
+        FAIL(c, arr, "needs \"for\": a fault on other nodes ends by its own window");
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n == 0)
+        FAIL(c, arr, "must be a non-empty list of %s", nodes ? "node names" : "ranks (0, 1, ...)");
+    if (n > 4096)
+        FAIL(c, arr, "more than 4096 entries");
+    if (nodes ? !(f->nodes = calloc((size_t)n, sizeof *f->nodes))
+              : !(f->ranks = calloc((size_t)n, sizeof *f->ranks)))
+        FAIL(c, arr, "out of memory");
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (nodes) {
+            if (!cJSON_IsString(e) || !node_name_ok(e->valuestring))
+                return fail_elem(c, arr, e, i, "must be a node name (letters, digits, '-', '_', '.')");
+            for (size_t k = 0; k < f->nnodes; k++)
+                if (!strcmp(f->nodes[k], e->valuestring))
+                    return fail_elem(c, arr, e, i, "named twice");
+            if (!(f->nodes[f->nnodes++] = strdup(e->valuestring)))
+                FAIL(c, arr, "out of memory");
+        } else {
+            if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) ||
+                e->valuedouble < 0 || e->valuedouble > 1000000)
+                return fail_elem(c, arr, e, i, "must be a rank, an integer 0..1000000");
+            for (size_t k = 0; k < f->nranks; k++)
+                if (f->ranks[k] == (int)e->valuedouble)
+                    return fail_elem(c, arr, e, i, "named twice");
+            f->ranks[f->nranks++] = (int)e->valuedouble;
+        }
+        i++;
+    }
+    return 0;
+}
+
 /* "at", "for", "delay" and "when": when the fault fires and for how long. */
 static int parse_fault_timing(struct ctx *c, const cJSON *o, struct plan_fault *f)
 {
@@ -389,7 +465,7 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
 {
     static const char *const keys[] = {"kind", "params", "target", "at", "for", "when",
                                        "delay", "root_cause", "expected_failure_stage",
-                                       "comment", NULL};
+                                       "comment", "nodes", "ranks", NULL};
     memset(f, 0, sizeof *f);
     f->line = line_of(c, o);
     if (!cJSON_IsObject(o))
@@ -405,7 +481,7 @@ static int parse_fault(struct ctx *c, const cJSON *o, struct plan_fault *f)
     if (!ops)
         FAIL(c, kind, "unknown fault kind '%s' (see 'moni fault list')", f->kind);
     if (parse_fault_params(c, o, kind, ops, f) < 0 || parse_fault_target(c, o, f) < 0 ||
-        parse_fault_timing(c, o, f) < 0)
+        parse_fault_timing(c, o, f) < 0 || parse_fault_where(c, o, f) < 0)
         return -1;
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(o, "root_cause");
     if (rc && get_str(c, rc, &f->root_cause) < 0)

@@ -312,8 +312,13 @@ static bool start_item(struct queue *qu, struct queue_item *it)
 {
     char err[1024];
     begin_item(it);
+    char pattern[PATH_MAX + 64] = ""; /* the others' run directories: --out as given + /NAME */
+    if (qu->o.out_pattern)
+        snprintf(pattern, sizeof pattern, "%s%s", qu->o.out_pattern, it->dir + strlen(qu->base));
     struct runner_opts o = {
         .out_dir = it->dir,
+        .out_pattern = pattern[0] ? pattern : NULL,
+        .plan_path = it->plan->path,
         .force = qu->o.force,
         .interval_ns = qu->o.interval_ns,
         .duration_ns = qu->o.duration_ns,

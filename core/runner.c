@@ -75,6 +75,7 @@ struct runner {
     struct runner_logs *logs; /* RUN_DIR/logs/ *.log followers (multi-process workloads) */
     bool rlsim;               /* stdout repeats controller.log: do not parse it twice */
     struct runner_det *det;   /* the live detectors */
+    struct cluster_dispatch *cl; /* rank 0: plan faults sent to other nodes */
 };
 
 static void free_argv(char **argv)
@@ -374,6 +375,7 @@ static void on_record(const struct lp_record *rec, void *arg)
         runner_logs_note_record(r->logs, rec);
     if (r->det)
         runner_det_record(r->det, rec);
+    cluster_dispatch_record(r->cl, rec);
     for (size_t i = 0; i < r->nrec_hooks; i++)
         r->rec_hooks[i].cb(r, rec, r->rec_hooks[i].arg);
 }
@@ -628,6 +630,33 @@ static struct lp_rules *load_rules(const struct runner_opts *opts, char *err, si
     return rules;
 }
 
+/* The plan's faults for this node (a cluster fault is rank 0's: core/cluster-fault.c),
+ * then the --fault SPECs, each checked now.  *ctl_elsewhere: a knob planned for
+ * another node (this workload needs --control too).  0, or -1 with err. */
+static int add_faults(struct runner *r, const struct runner_opts *opts, bool *ctl_elsewhere,
+                      char *err, size_t errlen)
+{
+    const struct plan_experiment *e = opts->exp;
+    struct node_identity self;
+    node_identity_from(&self, NULL, NULL);
+    if (e && cluster_faults_check(e, opts->plan_path, &self, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; e && i < e->nfaults; i++) {
+        char text[1200];
+        if (!cluster_fault_here(&e->faults[i], &self)) { /* another node's */
+            *ctl_elsewhere |= cluster_fault_needs_control(&e->faults[i]);
+            continue;
+        }
+        if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0 ||
+            add_sched(r, text, &e->faults[i], err, errlen) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < opts->nfault_specs; i++)
+        if (add_sched(r, opts->fault_specs[i], NULL, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts, char *err,
                           size_t errlen, bool *usage_error)
 {
@@ -643,28 +672,17 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
     r->loop = loop;
     r->o = *opts;
     r->events_fd = -1;
+    bool opts_control = false; /* a knob planned for another node: its --control too */
     r->poll_timer = -1;
     if (opts->out_dir)
         snprintf(r->out_dir, sizeof r->out_dir, "%s", opts->out_dir);
     snprintf(r->control_path, sizeof r->control_path, "%s/control", r->out_dir[0] ? r->out_dir : ".");
     /* faults: plan ones, then --fault SPECs; every one validated now */
-    if (!opts->no_faults) {
-        const struct plan_experiment *e = opts->exp;
-        for (size_t i = 0; e && i < e->nfaults; i++) {
-            char text[1200];
-            if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0 ||
-                add_sched(r, text, &e->faults[i], err, errlen) < 0) {
-                *usage_error = true;
-                goto fail;
-            }
-        }
-        for (size_t i = 0; i < opts->nfault_specs; i++)
-            if (add_sched(r, opts->fault_specs[i], NULL, err, errlen) < 0) {
-                *usage_error = true;
-                goto fail;
-            }
+    if (!opts->no_faults && add_faults(r, opts, &opts_control, err, errlen) < 0) {
+        *usage_error = true;
+        goto fail;
     }
-    bool need_control = opts->control;
+    bool need_control = opts->control || opts_control;
     for (size_t i = 0; i < r->nsched; i++)
         need_control |= r->sched[i].knob;
     r->argv = build_argv(r, need_control);
@@ -685,6 +703,12 @@ struct runner *runner_new(struct moni_loop *loop, const struct runner_opts *opts
     }
     r->det = runner_det_new(r, opts->detectors_path, opts->quiet, err, errlen);
     if (!r->det) {
+        *usage_error = true;
+        goto fail;
+    }
+    if (!opts->no_faults && opts->exp &&
+        !(r->cl = cluster_dispatch_new(r->loop, opts->exp, opts->plan_path, opts->out_pattern,
+                                       opts->quiet, err, errlen)) && err[0]) {
         *usage_error = true;
         goto fail;
     }
@@ -743,6 +767,10 @@ int runner_check(const struct runner_opts *opts, char *err, size_t errlen)
     snprintf(r.control_path, sizeof r.control_path, "./control");
     int rc = 0;
     const struct plan_experiment *e = opts->exp;
+    struct node_identity self; /* the nodes and ranks the faults name are in the job */
+    node_identity_from(&self, NULL, NULL);
+    if (e && cluster_faults_check(e, opts->plan_path, &self, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; rc == 0 && e && i < e->nfaults; i++) {
         char text[1200];
         if (plan_fault_spec(&e->faults[i], text, sizeof text) < 0) {
@@ -844,6 +872,7 @@ static int post_start(struct runner *r, char *err, size_t errlen)
         if (s->spec.has_at && !s->when_event && !s->when_rule)
             schedule_at(r, i, r->start_mono + s->spec.at_ns);
     }
+    cluster_dispatch_start(r->cl, r->start_mono);
     if (r->o.exp || r->o.plan_name || r->nsched) {
         write_labels_meta(r);
         session_write_meta(r->s);
@@ -892,6 +921,10 @@ int runner_finish(struct runner *r)
     if (r->poll_timer >= 0) {
         moni_loop_cancel_timer(r->loop, r->poll_timer);
         r->poll_timer = -1;
+    }
+    if (r->cl) { /* what rank 0 sent to other nodes, and how each ended */
+        cluster_dispatch_finish(r->cl);
+        session_meta_set(r->s, "cluster_faults", cluster_dispatch_json(r->cl));
     }
     uint64_t werr_before = session_write_errors(r->s, NULL);
     int status = session_finish(r->s); /* drains the last lines into the parser */
@@ -963,6 +996,7 @@ void runner_free(struct runner *r)
         session_free(r->s);
     runner_logs_free(r->logs);
     runner_det_free(r->det);
+    cluster_dispatch_free(r->cl);
     lp_parser_free(r->parser);
     lp_rules_free(r->rules);
     free_argv(r->argv);

@@ -354,6 +354,7 @@ static cJSON *build_meta(struct session *s)
         cJSON_AddStringToObject(m, "experiment", s->experiment);
     cJSON_AddBoolToObject(m, "complete", s->finished);
     cJSON_AddItemToObject(m, "host", host_json());
+    cJSON_AddItemToObject(m, "node", node_meta_json()); /* job, node, rank, clock quality */
     cJSON_AddNumberToObject(m, "interval_s", (double)s->o.interval_ns / 1e9);
     if (s->o.duration_ns)
         cJSON_AddNumberToObject(m, "duration_limit_s", (double)s->o.duration_ns / 1e9);

@@ -258,6 +258,9 @@ struct injector *injector_new(const char *journal_path, const char *session_id, 
 void injector_free(struct injector *inj);
 /* The workload's root pid: default target, and the tree targets must be inside. */
 void injector_set_workload(struct injector *inj, pid_t pid);
+/* Fault ids become PREFIXfN (at most 7 of [a-z0-9-]): faults sent to a node's run
+ * directory from another node must not reuse the node's own ids.  0 or -1. */
+int injector_set_id_prefix(struct injector *inj, const char *prefix);
 /* Hard maximum per fault (default 10 min); applies to faults armed afterwards. */
 void injector_set_max_duration(struct injector *inj, int64_t ns);
 /* Memory headroom (default 512M of MemAvailable kept) and disk ceiling (default 99%). */

@@ -46,6 +46,7 @@ struct injector {
     struct guardian guard;
     int64_t last_heartbeat;
     bool no_guardian; /* it died and could not be restarted: nothing fires */
+    char id_prefix[8]; /* before "fN" (a cluster fault sent from another node) */
 };
 
 /* ---- context for kinds ------------------------------------------------------------- */
@@ -483,6 +484,19 @@ void injector_free(struct injector *inj)
 }
 
 void injector_set_workload(struct injector *inj, pid_t pid) { inj->workload = pid; }
+
+int injector_set_id_prefix(struct injector *inj, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n >= sizeof inj->id_prefix)
+        return -1;
+    for (size_t i = 0; i < n; i++) /* the id goes into tab-separated guardian lines */
+        if (!((prefix[i] >= 'a' && prefix[i] <= 'z') || (prefix[i] >= '0' && prefix[i] <= '9') ||
+              prefix[i] == '-'))
+            return -1;
+    memcpy(inj->id_prefix, prefix, n + 1);
+    return 0;
+}
 void injector_set_max_duration(struct injector *inj, int64_t ns)
 {
     if (ns > 0)
@@ -609,7 +623,7 @@ int injector_arm(struct injector *inj, const char *kind, const struct fault_kv *
         inj->cap = cap;
     }
     f->id = ++inj->next_id;
-    snprintf(f->id_str, sizeof f->id_str, "f%d", f->id);
+    snprintf(f->id_str, sizeof f->id_str, "%sf%d", inj->id_prefix, f->id);
     inj->faults[inj->n++] = f;
     if (inj->guard.pid <= 0) {
         char gerr[256];
