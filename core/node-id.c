@@ -21,6 +21,13 @@ static void copy_env(char *dst, size_t len, const char *v)
     snprintf(dst, len, "%s", v ? v : "");
 }
 
+/* Only a set, non-empty value replaces what dst holds. */
+static void override_env(char *dst, size_t len, const char *v)
+{
+    if (v && *v)
+        snprintf(dst, len, "%s", v);
+}
+
 static const char *real_getenv(const char *name, void *arg)
 {
     (void)arg;
@@ -52,13 +59,17 @@ void node_identity_from(struct node_identity *id, node_env_fn get, void *arg)
     if (!id->job_id[0]) /* older Slurm, and some wrappers */
         copy_env(id->job_id, sizeof id->job_id, get("SLURM_JOBID", arg));
     id->slurm = id->job_id[0] != '\0';
+    /* MONI_JOB_ID, MONI_NODE, MONI_RANK: the same for jobs without Slurm (and to
+     * override it); they never make moni send faults through srun */
+    override_env(id->job_id, sizeof id->job_id, get("MONI_JOB_ID", arg));
     copy_env(id->step_id, sizeof id->step_id, get("SLURM_STEP_ID", arg));
     if (!id->step_id[0])
         copy_env(id->step_id, sizeof id->step_id, get("SLURM_STEPID", arg));
     copy_env(id->node, sizeof id->node, get("SLURMD_NODENAME", arg));
+    override_env(id->node, sizeof id->node, get("MONI_NODE", arg));
     if (!id->node[0])
         snprintf(id->node, sizeof id->node, "%s", id->hostname);
-    id->rank = env_int(get, arg, "SLURM_PROCID", 0);
+    id->rank = env_int(get, arg, "MONI_RANK", env_int(get, arg, "SLURM_PROCID", 0));
     id->local_rank = env_int(get, arg, "SLURM_LOCALID", 0);
     id->ntasks = env_int(get, arg, "SLURM_NTASKS", 0);
     if (!id->ntasks)

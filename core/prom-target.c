@@ -2,10 +2,8 @@
  * (job_id, node, rank), and the file_sd target file that tells Prometheus where to
  * scrape it.  Read by the exporter (core/exporter.c); never talks to the network.
  *
- * The identity is a small static reader of the environment: the MONI_* overrides
- * for jobs without Slurm, then Slurm's variables, then the host name.  The Slurm
- * helper's core/node-id.c reads the same variables for meta.json; the two are to
- * be one reader (kept apart only while both are written).
+ * The identity is core/node-id.c's (the MONI_* overrides for jobs without Slurm,
+ * then Slurm's variables, then the host name), the same that meta.json records.
  *
  * The target file is written atomically (temporary file, fsync, rename) so that
  * Prometheus, which re-reads it on every change, never sees half of it. */
@@ -39,22 +37,15 @@ static char sd_path[4096]; /* --prometheus-sd, process-wide like the identity */
 void prom_identity_read(struct prom_identity *id)
 {
     memset(id, 0, sizeof *id);
-    const char *job = env_first("MONI_JOB_ID", "SLURM_JOB_ID");
-    const char *node = env_first("MONI_NODE", "SLURMD_NODENAME");
+    struct node_identity n;
+    node_identity_from(&n, NULL, NULL);
     const char *rank = env_first("MONI_RANK", "SLURM_PROCID");
-    copy_label(id->job_id, sizeof id->job_id, job);
-    copy_label(id->rank, sizeof id->rank, rank);
-    if (node) {
-        copy_label(id->node, sizeof id->node, node);
-    } else {
-        char host[256] = "";
-        if (gethostname(host, sizeof host - 1) < 0)
-            host[0] = '\0';
-        host[sizeof host - 1] = '\0';
-        copy_label(id->node, sizeof id->node, host);
-    }
+    copy_label(id->job_id, sizeof id->job_id, n.job_id);
+    copy_label(id->node, sizeof id->node, n.node);
+    if (rank)
+        snprintf(id->rank, sizeof id->rank, "%d", n.rank);
     /* part of a job: Slurm (or the overrides) says so, or a target file is wanted */
-    id->in_job = job || env_first("MONI_NODE", NULL) || rank || sd_path[0];
+    id->in_job = n.job_id[0] || env_first("MONI_NODE", NULL) || rank || sd_path[0];
 }
 
 void prom_set_sd_file(const char *path)
@@ -64,7 +55,7 @@ void prom_set_sd_file(const char *path)
 
 const char *prom_sd_file(void) { return sd_path[0] ? sd_path : NULL; }
 
-/* Expands %j (job id), %n (node), %r (rank) and %% in pattern; an existing
+/* Expands %j (job id), %n (node), %r or %t (rank, as --out spells it) and %% in pattern; an existing
  * directory gets "moni-JOB-NODE-RANK.json" inside it.  -1 when too long. */
 int prom_sd_expand(const char *pattern, const struct prom_identity *id, char *out, size_t cap)
 {
@@ -74,7 +65,7 @@ int prom_sd_expand(const char *pattern, const struct prom_identity *id, char *ou
         char one[2] = {*p, 0};
         if (*p == '%' && p[1]) {
             p++;
-            add = *p == 'j' ? id->job_id : *p == 'n' ? id->node : *p == 'r' ? id->rank : NULL;
+            add = *p == 'j' ? id->job_id : *p == 'n' ? id->node : *p == 'r' || *p == 't' ? id->rank : NULL;
             if (!add) {
                 one[0] = *p;
                 add = *p == '%' ? "%" : NULL;
