@@ -70,10 +70,11 @@ leftover_files() {
     for f in "$MONI_STATE_DIR"/*; do
         [ -e "$f" ] && { n=$((n + 1)); echo "    left: state file $f" >&2; }
     done
-    # a straggler cgroup (moni-PID-fN beside the workload's own, v1 or v2)
+    # a straggler cgroup of this run's moni (moni-PID-fN beside the workload's own,
+    # v1 or v2); other moni processes on the machine (a test suite) have their own
     while read -r f; do
         [ -n "$f" ] && { n=$((n + 1)); echo "    left: cgroup $f" >&2; }
-    done < <(find /sys/fs/cgroup -maxdepth 8 -type d -name 'moni-[0-9]*-f[0-9]*' 2>/dev/null)
+    done < <(find /sys/fs/cgroup -maxdepth 8 -type d -name "moni-$mpid-f[0-9]*" 2>/dev/null)
     echo $n
 }
 
