@@ -74,6 +74,18 @@ const char *tui_proc_sort_name(enum tui_proc_sort k)
 
 static const char *cmd_of(const struct tui_proc *p) { return p->cmd[0] ? p->cmd : p->comm; }
 
+/* What a row shows: the command without the directory of its program, so that the
+ * program's name fits a narrow pane however deep the checkout ("moni-train --lr 10",
+ * not "/home/ci/builds/.../build/moni-train"); the filter still sees the whole line. */
+static const char *cmd_shown(const struct tui_proc *p)
+{
+    const char *c = cmd_of(p), *end = strchr(c, ' '), *slash = NULL;
+    for (const char *q = c; *q && (!end || q < end); q++)
+        if (*q == '/')
+            slash = q;
+    return slash && slash[1] ? slash + 1 : c;
+}
+
 int tui_proc_cmp(const struct tui_proc *a, const struct tui_proc *b, enum tui_proc_sort k)
 {
     double x = 0, y = 0;
@@ -396,7 +408,7 @@ static void draw_row(struct tui *ui, const struct row *r, int y, int x, int w, b
         snprintf(tag, sizeof tag, "[%s] ", r->tag);
     snprintf(line, sizeof line, "%7d %c %s %6s %3d %s%s%s", r->p.pid, r->p.state ? r->p.state : '?',
              cpu, tui_fmt_rate(r->p.rss_bytes, r->p.rss_bytes >= 0, rss, sizeof rss), r->p.threads,
-             ind, tag, cmd_of(&r->p));
+             ind, tag, cmd_shown(&r->p));
     if (sel) {
         attrset(tui_attr(TUI_R_SELECT));
         mvhline(y, x, ' ', w);
