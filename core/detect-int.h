@@ -79,6 +79,22 @@ struct det_latch {
     double on_since, off_since;
 };
 /* Returns true on the onset (the moment it becomes active). */
+/* The workload's CPU and the other processes' (both in % of one core) when the
+ * workload is running; false when it ended, is stopped (state T) or dead, or a value is
+ * missing: process_stopped/_exit speak for it then, no CPU detector does. */
+static inline bool det_running_cpu(const struct det_ctx *c, double *proc, double *other)
+{
+    *proc = c->col[DC_PROC_CPU];
+    double cpu = c->col[DC_CPU_PCT];
+    if (c->ended || isnan(*proc) || isnan(cpu) || c->ncpu <= 0 || c->col[DC_PROC_ALIVE] == 0 ||
+        c->col[DC_PROC_T] >= 1)
+        return false;
+    *other = cpu * c->ncpu - *proc; /* the machine's busy time less the workload's */
+    if (*other < 0)
+        *other = 0;
+    return true;
+}
+
 bool det_latch_update(struct det_latch *l, bool cond, double t, double need_on_s,
                       double need_off_s);
 /* Exponentially weighted average with time constant tau_s (NaN avg: starts at v). */

@@ -59,17 +59,11 @@ static bool contention_tick(struct det_ctx *c, void *state, struct detection *ou
     struct contention_state *st = state;
     const double warmup = c->p[0], tau = c->p[1], share_drop = c->p[2], other_rise = c->p[3],
                  psi_min = c->p[4], psi_rise = c->p[5], sustain = c->p[6], clear = c->p[7];
-    double proc = c->col[DC_PROC_CPU], cpu = c->col[DC_CPU_PCT], psi = c->col[DC_PSI_CPU];
-    /* a stopped or dead workload is not starved: process_stopped/_exit speak for it */
-    if (c->ended || isnan(proc) || isnan(cpu) || c->ncpu <= 0 || c->col[DC_PROC_ALIVE] == 0 ||
-        c->col[DC_PROC_T] >= 1) {
+    double proc, other, psi = c->col[DC_PSI_CPU];
+    if (!det_running_cpu(c, &proc, &other)) {
         det_latch_update(&st->latch, false, c->t, sustain, clear);
         return false;
     }
-    /* the machine's busy time in "% of one core", less the workload's own share */
-    double other = cpu * c->ncpu - proc;
-    if (other < 0)
-        other = 0;
     double dt = st->last_t == 0 ? 1 : c->t - st->last_t;
     st->last_t = c->t;
     bool warm = c->t >= warmup && st->proc_base > 0;
@@ -77,7 +71,7 @@ static bool contention_tick(struct det_ctx *c, void *state, struct detection *ou
     bool others = warm && other - st->other_base >= other_rise;
     /* CPU pressure with the CPUs the workload lost lying idle is a limit on the
      * workload (a quota: detect-sched.c's straggler), not competition for the CPUs */
-    double idle = 100.0 * c->ncpu - cpu * c->ncpu;
+    double idle = (100.0 - c->col[DC_CPU_PCT]) * c->ncpu;
     bool pressure = warm && !isnan(psi) && psi >= psi_min &&
                     psi >= psi_rise * (st->psi_base > 1 ? st->psi_base : 1) &&
                     idle < 0.5 * (st->proc_base - proc);

@@ -63,15 +63,11 @@ static bool straggler_tick(struct det_ctx *c, void *state, struct detection *out
     struct straggler_state *st = state;
     const double warmup = c->p[0], tau = c->p[1], slow_ratio = c->p[2], share_drop = c->p[3],
                  runnable_min = c->p[7], sustain = c->p[8], clear = c->p[9];
-    double proc = c->col[DC_PROC_CPU], cpu = c->col[DC_CPU_PCT], r = c->col[DC_PROC_R];
-    if (c->ended || isnan(proc) || isnan(cpu) || c->ncpu <= 0 || c->col[DC_PROC_ALIVE] == 0 ||
-        c->col[DC_PROC_T] >= 1) {
+    double proc, other, r = c->col[DC_PROC_R];
+    if (!det_running_cpu(c, &proc, &other)) {
         det_latch_update(&st->latch, false, c->t, sustain, clear);
         return false;
     }
-    double other = cpu * c->ncpu - proc;
-    if (other < 0)
-        other = 0;
     double dt = st->last_t == 0 ? 1 : c->t - st->last_t;
     st->last_t = c->t;
     bool warm = c->t >= warmup && st->proc_base > 0;
