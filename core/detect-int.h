@@ -30,6 +30,11 @@ enum det_col {
     DC_GPU_USED,   /* summed over GPUs */
     DC_GPU_TOTAL,
     DC_PROC_R,     /* workload processes in state R (runnable) */
+    DC_DISK_BUSY,  /* % of the busiest disk's time with I/O in flight */
+    DC_DISK_RD,    /* bytes/s over all disks */
+    DC_DISK_WR,
+    DC_PROC_RD,    /* the workload tree's storage bytes/s (/proc/PID/io) */
+    DC_PROC_WR,
     DC_N
 };
 

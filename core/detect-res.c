@@ -125,12 +125,27 @@ struct io_state {
     double psi_base, iow_base, last_t;
 };
 
+/* The share of the disks' bytes that are not the workload's own: NaN when the disk
+ * moves almost nothing (a share of nothing says nothing). */
+static double io_others_share(const struct det_ctx *c)
+{
+    double disk = c->col[DC_DISK_RD] + c->col[DC_DISK_WR];
+    if (isnan(disk) || isnan(c->col[DC_DISK_BUSY]) || disk < 1e6)
+        return NAN;
+    double own = 0;
+    if (!isnan(c->col[DC_PROC_RD]))
+        own += c->col[DC_PROC_RD];
+    if (!isnan(c->col[DC_PROC_WR]))
+        own += c->col[DC_PROC_WR];
+    return own >= disk ? 0 : 1 - own / disk;
+}
+
 static bool io_tick(struct det_ctx *c, void *state, struct detection *out)
 {
     struct io_state *st = state;
     const double warmup = c->p[0], tau = c->p[1], psi_min = c->p[2], rise = c->p[3],
                  iow_min = c->p[4], slow_ratio = c->p[5], need_slow = c->p[6],
-                 sustain = c->p[7], clear = c->p[8];
+                 sustain = c->p[7], clear = c->p[8], busy_min = c->p[9], others_min = c->p[10];
     double psi = c->col[DC_PSI_IO], iow = c->col[DC_CPU_IOWAIT], d = c->col[DC_PROC_D];
     double dt = st->last_t == 0 ? 1 : c->t - st->last_t;
     st->last_t = c->t;
@@ -139,7 +154,11 @@ static bool io_tick(struct det_ctx *c, void *state, struct detection *out)
     bool by_iow = !isnan(iow) && iow >= iow_min && iow >= rise * (st->iow_base > 0.5 ? st->iow_base : 0.5);
     bool slowed = (!isnan(c->rate) && !isnan(c->rate_base) && c->rate < slow_ratio * c->rate_base) ||
                   (!isnan(d) && d >= 1);
-    bool cond = warm && !c->ended && (by_psi || by_iow) && (slowed || need_slow == 0);
+    /* A disk kept busy by other processes is contention the workload will meet at its
+     * next checkpoint or shard read, even while its compute-bound steps run on. */
+    double others = io_others_share(c);
+    bool saturated = !isnan(others) && c->col[DC_DISK_BUSY] >= busy_min && others >= others_min;
+    bool cond = warm && !c->ended && (by_psi || by_iow) && (slowed || saturated || need_slow == 0);
     bool onset = det_latch_update(&st->latch, cond, c->t, sustain, clear);
     if (!cond && !st->latch.active) {
         if (!isnan(psi))
@@ -157,6 +176,9 @@ static bool io_tick(struct det_ctx *c, void *state, struct detection *out)
                  100 * c->rate / c->rate_base);
     else if (!isnan(d) && d >= 1)
         snprintf(slow, sizeof slow, "; %.0f workload process(es) in state D", d);
+    if (saturated && !slowed)
+        snprintf(slow, sizeof slow, "; disk %.0f%% busy, %.0f%% of its bytes from other processes",
+                 c->col[DC_DISK_BUSY], 100 * others);
     DET_EVIDENCE(out, "I/O pressure: PSI io some %.1f%% (usual %.1f%%), iowait %.1f%%%s",
                  isnan(psi) ? 0 : psi, st->psi_base, isnan(iow) ? 0 : iow, slow);
     return true;
@@ -169,17 +191,20 @@ static const struct det_param io_params[] = {
     {"rise", 3, "and this many times its usual level (also for iowait)"},
     {"iowait_min", 10, "or CPU iowait at least this (%)"},
     {"slow_ratio", 0.8, "progress below this fraction of its usual rate counts as slowed"},
-    {"require_slowdown", 1, "1: report only when the workload slowed (or sits in state D)"},
+    {"require_slowdown", 1,
+     "1: report only when the workload slowed, sits in state D, or others saturate the disk"},
     {"sustain_s", 3, "seconds the condition holds before it is reported"},
     {"clear_s", 10, "seconds it is gone before another report"},
+    {"busy_min", 70, "the disk busy at least this (%) counts as saturated"},
+    {"others_share", 0.8, "when at least this share of its bytes is other processes' I/O"},
     {NULL, 0, NULL},
 };
 
 const struct detector_ops det_io_bottleneck = {
     .name = "io_bottleneck",
     .label = "IO_Bottleneck",
-    .help = "I/O pressure (PSI io, iowait) rises while the workload's progress slows",
-    .signals = "psi_io_some_avg10,cpu_iowait_pct,progress_rate",
+    .help = "I/O pressure (PSI io, iowait) rises while the workload slows or others saturate the disk",
+    .signals = "psi_io_some_avg10,cpu_iowait_pct,progress_rate,disk_busy_pct,proc_read_Bps",
     .params = io_params,
     .state_size = sizeof(struct io_state),
     .tick = io_tick,

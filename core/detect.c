@@ -340,6 +340,11 @@ static const char *const col_names[DC_N] = {
     [DC_FS_USED] = "fs_out_used_pct",
     [DC_NET_ERR] = "net_rx_errors", /* + net_tx_errors, folded below */
     [DC_PROC_R] = "proc_state_R",
+    [DC_DISK_BUSY] = "disk_busy_pct",
+    [DC_DISK_RD] = "disk_read_Bps",
+    [DC_DISK_WR] = "disk_write_Bps",
+    [DC_PROC_RD] = "proc_read_Bps",
+    [DC_PROC_WR] = "proc_write_Bps",
 };
 
 struct detect {

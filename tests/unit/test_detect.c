@@ -28,12 +28,14 @@ struct sim {
 };
 
 enum { C_CPU, C_CPU0, C_CPU1, C_IOWAIT, C_PSI_CPU, C_PSI_IO, C_PROC_CPU, C_PROC_RSS, C_ALIVE,
-       C_T, C_D, C_HB, C_AVAIL, C_TOTAL, C_FS_FREE, C_FS_USED, C_GPU_USED, C_GPU_TOTAL, C_N };
+       C_T, C_D, C_HB, C_AVAIL, C_TOTAL, C_FS_FREE, C_FS_USED, C_GPU_USED, C_GPU_TOTAL,
+       C_DISK_BUSY, C_DISK_RD, C_DISK_WR, C_PROC_RD, C_PROC_WR, C_N };
 static const char *const names[C_N] = {
     "cpu_pct", "cpu0_pct", "cpu1_pct", "cpu_iowait_pct", "psi_cpu_some_avg10",
     "psi_io_some_avg10", "proc_cpu_pct", "proc_rss_bytes", "proc_alive", "proc_state_T",
     "proc_state_D", "proc_heartbeat_age_s", "mem_available_bytes", "mem_total_bytes",
-    "fs_out_free_bytes", "fs_out_used_pct", "gpu0_mem_used_bytes", "gpu0_mem_total_bytes"};
+    "fs_out_free_bytes", "fs_out_used_pct", "gpu0_mem_used_bytes", "gpu0_mem_total_bytes",
+    "disk_busy_pct", "disk_read_Bps", "disk_write_Bps", "proc_read_Bps", "proc_write_Bps"};
 
 static void on_det(const struct detection *det, void *arg)
 {
@@ -382,6 +384,45 @@ static void test_io_bottleneck(void **st)
     sim_free(s);
 }
 
+/* Disk I/O at t >= 80: PSI io up and the disk 90% busy; `own` is the workload's share
+ * of the bytes.  Progress keeps its rate throughout. */
+static const struct detection *io_saturation(struct sim *s, double own)
+{
+    struct train tr = {0};
+    for (int t = 0; t < 120; t++) {
+        healthy_row(s, t);
+        frame_set(&s->f, C_DISK_BUSY, t >= 80 ? 90 : 1);
+        frame_set(&s->f, C_DISK_RD, t >= 80 ? 60e6 : 2e5);
+        frame_set(&s->f, C_DISK_WR, t >= 80 ? 60e6 : 1e5);
+        frame_set(&s->f, C_PROC_RD, t >= 80 ? own * 120e6 : 2e5);
+        frame_set(&s->f, C_PROC_WR, 0);
+        if (t >= 80)
+            frame_set(&s->f, C_PSI_IO, 30 + 5 * noise(s));
+        train_advance(s, &tr, t, 6, healthy_loss(s, t));
+        detect_tick(s->d, &s->f);
+    }
+    return first_of(s, "io_bottleneck");
+}
+
+static void test_io_saturated_by_others(void **st)
+{
+    (void)st;
+    struct sim *s = sim_new();
+    const struct detection *d = io_saturation(s, 0.05);
+    assert_non_null(d);
+    assert_true(det_t(d) > 80 && det_t(d) <= 86);
+    assert_non_null(strstr(d->evidence, "from other processes"));
+    sim_free(s);
+}
+
+static void test_io_saturated_by_the_workload_is_quiet(void **st)
+{
+    (void)st;
+    struct sim *s = sim_new(); /* the job's own checkpoint or shard reads fill the disk */
+    assert_null(io_saturation(s, 0.9));
+    sim_free(s);
+}
+
 static void test_io_pressure_without_slowdown_is_quiet(void **st)
 {
     (void)st;
@@ -632,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_cpu_contention),
         cmocka_unit_test(test_workload_dip_is_not_contention),
         cmocka_unit_test(test_io_bottleneck),
+        cmocka_unit_test(test_io_saturated_by_others),
+        cmocka_unit_test(test_io_saturated_by_the_workload_is_quiet),
         cmocka_unit_test(test_io_pressure_without_slowdown_is_quiet),
         cmocka_unit_test(test_memory_leak_predicts_oom),
         cmocka_unit_test(test_workload_rss_leak),
