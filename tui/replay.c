@@ -461,7 +461,9 @@ bool tui_replay_advance(struct tui_replay *r, double t)
 {
     struct tui_model *m = r->m;
     r->played = t;
-    int64_t target = r->t0 + (int64_t)(t * 1e9);
+    /* At the end the target is t_end itself: (t_end - t0) / 1e9 * 1e9 truncates to one
+     * nanosecond short for about 2% of durations, and the replay never ended. */
+    int64_t target = t >= tui_replay_duration(r) ? r->t_end : r->t0 + (int64_t)llround(t * 1e9);
     while (r->next_row < r->nrows && r->mono[r->next_row] <= target) {
         size_t i = r->next_row++;
         frame_clear(&r->frame);

@@ -88,10 +88,41 @@ static void test_old_journal_replays(void **state)
     rmdir(dir);
 }
 
+/* A recording whose length in ns does not survive / 1e9 * 1e9 (16.033177774 s): the
+ * replay must still reach its end, at the duration and on the clock past it. */
+static void test_replay_reaches_its_end(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/moni-rdreplay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    put("samples.csv", "timestamp,mono_ns,cpu_pct\n"
+                       "2026-11-25T10:00:00.000Z,1000000000000,10\n"
+                       "2026-11-25T10:00:16.033Z,1016033177774,20\n");
+    struct tui_model m;
+    tui_model_init(&m);
+    char err[512];
+    struct tui_replay *r = tui_replay_open(dir, false, &m, err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    double d = tui_replay_duration(r);
+    assert_true(d > 16.03 && d < 16.04);
+    assert_false(tui_replay_advance(r, d / 2));
+    assert_true(tui_replay_advance(r, d));
+    assert_false(tui_replay_tick(r, 5000000000000LL)); /* the clock starts at 0 here... */
+    assert_true(tui_replay_tick(r, 5000000000000LL + 17000000000LL)); /* ...and 17 s on */
+    tui_replay_close(r);
+    tui_model_free(&m);
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/samples.csv", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_old_journal_replays),
+        cmocka_unit_test(test_replay_reaches_its_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
