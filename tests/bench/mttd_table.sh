@@ -3,8 +3,9 @@
 # fired alone at its default strength on moni-train (a run of its own, the fault at
 # 20 s for 60 s), then `moni validate --json` (the first detection naming the fault's
 # effect and its delay from `fired`) and `moni diagnose` with the journal removed
-# (does the root cause name it?).  Not part of `make test` (about 15 minutes);
-# usage: BUILD=build tests/bench/mttd_table.sh [KIND...].  The disk_fill run uses a
+# (does the root cause name it?).  net runs on moni-rlsim, the workload here that uses
+# the network.  Not part of `make test` (about 17 minutes);
+# usage: [KEEP=1] BUILD=build tests/bench/mttd_table.sh [CASE...].  The disk_fill run uses a
 # 1 GiB tmpfs as its run directory's filesystem when it can mount one (root), so
 # that "full" is quick and harms nothing else.
 set -u
@@ -15,9 +16,16 @@ case "$BUILD" in /*) ;; *) BUILD="$SRC/$BUILD" ;; esac
 M="$BUILD/moni" T="$BUILD/moni-train" PY=/usr/bin/python3
 export MONI_DATA_DIR="${MONI_DATA_DIR:-}"
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/moni-mttd.XXXXXX")
-trap 'mountpoint -q "$OUT/fs" && umount "$OUT/fs"; rm -rf "$OUT"' EXIT
+if [ -n "${KEEP:-}" ]; then # KEEP=1 keeps the runs
+    echo "output kept in $OUT"
+    trap 'mountpoint -q "$OUT/fs" && umount "$OUT/fs"' EXIT
+else
+    trap 'mountpoint -q "$OUT/fs" && umount "$OUT/fs"; rm -rf "$OUT"' EXIT
+fi
 
-# name, spec, duration, extra moni-train args
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# name, spec, duration, extra moni-train args (rlsim: the workload is moni-rlsim)
 cases=(
     "cpu|cpu@20s+60s|90s|"
     "mem|mem:rate=200M/s,size=8G@20s+60s|90s|"
@@ -27,6 +35,7 @@ cases=(
     "stop|stop@20s+30s|60s|"
     "knob_lr10|knob:lr=10@20s|60s|"
     "knob_lr1e-9|knob:lr=1e-9@1s|60s|"
+    "net|net:port=META,listen=PROXY,delay=2s@20s+60s|90s|rlsim"
 )
 want=("$@")
 printf '%-12s %-20s %-18s %8s %-16s %s\n' case detected detector mttd_s root_cause right
@@ -42,9 +51,20 @@ for c in "${cases[@]}"; do
     fi
     spec=${spec//RUN/$run}
     mkdir -p "$run"
-    # shellcheck disable=SC2086
-    "$M" run --force --out "$run" --fault "$spec" --duration "$dur" -- "$T" --logging-steps 5 \
-        --no-progress --output-dir "$OUT/ckpt-$name" $extra >"$OUT/$name.log" 2>&1
+    if [ "$extra" = rlsim ]; then
+        # the network case needs a workload that talks: moni-rlsim, with train_worker_3's
+        # MetaServer connection through the proxy the net fault puts on META
+        meta=$(free_port) proxy=$(free_port)
+        spec=${spec//META/$meta}
+        spec=${spec//PROXY/$proxy}
+        "$M" run --force --out "$run" --fault "$spec" --duration "$dur" -- "$BUILD/moni-rlsim" \
+            --steps 10000 --meta-port "$meta" --train-meta-port "3=$proxy" \
+            --log-dir "$run/logs" --ckpt-dir "$OUT/ckpt-$name" >"$OUT/$name.log" 2>&1
+    else
+        # shellcheck disable=SC2086
+        "$M" run --force --out "$run" --fault "$spec" --duration "$dur" -- "$T" --logging-steps 5 \
+            --no-progress --output-dir "$OUT/ckpt-$name" $extra >"$OUT/$name.log" 2>&1
+    fi
     "$M" validate --json "$run" >"$OUT/$name.v.json" 2>/dev/null
     mkdir -p "$OUT/blind-$name"
     cp -r "$run/." "$OUT/blind-$name/"

@@ -7,7 +7,7 @@ MONI=$MONI_BUILD/moni
 export MONI_STATE_DIR=$TMPDIR/state
 fail() { echo "FAIL: $*"; exit 1; }
 d=$TMPDIR/io; mkdir -p "$d"; out=$TMPDIR/out
-$MONI fault run io rate=20M/s block=1M fsync=each size=64M --path "$d" --for 4s --out "$out" >"$TMPDIR/run.log" 2>&1 &
+$MONI fault run io op=write direct=0 rate=20M/s block=1M fsync=each size=64M --path "$d" --for 4s --out "$out" >"$TMPDIR/run.log" 2>&1 &
 moni=$!
 wait_for_file_line "$out/faults.jsonl" '"event":"fired"' || fail "the fault never fired"
 # the writer: a child of moni with the moni-io file open
@@ -29,4 +29,14 @@ grep '"event":"stopped"' "$out/faults.jsonl" | grep -q '"fsync_mean_ms"' || fail
 grep -q '"event":"reverted"' "$out/faults.jsonl" || fail "no reverted"
 ls -A "$d" | grep -q moni-io && fail "io file left behind"
 proc_gone $pid || fail "writer $pid still running"
+# the defaults contend for the device: reads and writes, O_DIRECT where the filesystem
+# has it (its journal says which), at a rate the disk cannot reach
+out2=$TMPDIR/out2
+$MONI fault run io size=16M --path "$d" --for 2s --out "$out2" >"$TMPDIR/run2.log" 2>&1 || fail "defaults: moni exited $?"
+stopped=$(grep '"event":"stopped"' "$out2/faults.jsonl")
+for want in '"op":"rw"' '"direct":' '"rate":"1G/s"'; do
+    echo "$stopped" | grep -q "$want" || fail "defaults: no $want in $stopped"
+done
+echo "$stopped" | grep -qE '"bytes_read":[1-9]' || fail "defaults read nothing: $stopped"
+echo "$stopped" | grep -qE '"bytes_written":[1-9]' || fail "defaults wrote nothing: $stopped"
 echo PASS
