@@ -23,8 +23,12 @@
 #include "core/dataset-int.h"
 #include "core/score-int.h"
 
-enum { M_IFOREST, M_AUTOENC, M_N };
-static const char *const model_names[M_N] = {"iforest", "autoencoder"};
+/* The L2 and L3 models, then L1: the streaming detectors' verdicts already in the
+ * matrix (the det_* columns), scored as how many of them flag the row, so that one
+ * table compares all three levels on the same rows (a kill that ends the run shows
+ * in no metric of its last row, only in the detectors' process exit). */
+enum { M_IFOREST, M_AUTOENC, M_FITTED, M_DETECTORS = M_FITTED, M_N };
+static const char *const model_names[M_N] = {"iforest", "autoencoder", "detectors"};
 
 #define CLIP 1e6           /* standardised values beyond this are clipped */
 #define THRESHOLD_Q 0.99   /* threshold: this quantile of the training scores */
@@ -162,12 +166,13 @@ static int models_fit(struct models *m, const double *x, size_t n, int dim, uint
     double *tmp = malloc((n + 1) * sizeof *tmp);
     if (!tmp)
         return -1;
-    for (int k = 0; k < M_N; k++) {
+    for (int k = 0; k < M_FITTED; k++) {
         k_n = 0;
         for (size_t r = 0; r < n; r += step)
             tmp[k_n++] = model_score(m, k, x + r * (size_t)dim);
         m->threshold[k] = eval_quantile(tmp, k_n, THRESHOLD_Q);
     }
+    m->threshold[M_DETECTORS] = 0.5; /* one detector flagging the row */
     free(tmp);
     return 0;
 }
@@ -526,6 +531,17 @@ static double *training_matrix(const struct scaler *s, struct ds *tr, size_t ntr
     return x;
 }
 
+/* How many streaming detectors flag row r (their det_* columns in the matrix). */
+static double detectors_score(const struct ds *d, size_t r)
+{
+    double n = 0;
+    for (size_t c = 0; c < d->ncols; c++)
+        if (d->valid[r * d->ncols + c] && d->val[r * d->ncols + c] > 0 &&
+            !strncmp(d->cols[c].name, "det_", 4))
+            n++;
+    return n;
+}
+
 static int score_one(const char *run, size_t index, const struct scaler *s,
                      const struct models *m, const struct detect_opts *o,
                      struct evaluation *ev, char *err, size_t errlen)
@@ -544,7 +560,7 @@ static int score_one(const char *run, size_t index, const struct scaler *s,
             break;
         }
         for (size_t r = 0; r < n; r++)
-            sc[k][r] = model_score(m, k, x + r * s->n);
+            sc[k][r] = k == M_DETECTORS ? detectors_score(&d, r) : model_score(m, k, x + r * s->n);
     }
     if (rc == 0 && o->write_scores)
         rc = write_scores(&d, sc, err, errlen);

@@ -34,8 +34,8 @@ need = {"model", "fault_kind", "auc_roc", "auc_pr", "vus_pr", "range_precision",
         "range_recall", "range_f1", "pa_f1_optimistic", "median_delay_s", "anomaly_ratio"}
 assert need <= set(rows[0].keys()), sorted(rows[0].keys())
 got = sorted((r["model"], r["fault_kind"]) for r in rows)
-assert got == [("autoencoder", "cpu"), ("autoencoder", "mem"), ("iforest", "cpu"),
-               ("iforest", "mem")], got
+assert got == [("autoencoder", "cpu"), ("autoencoder", "mem"), ("detectors", "cpu"),
+               ("detectors", "mem"), ("iforest", "cpu"), ("iforest", "mem")], got
 for r in rows:
     assert 0 <= float(r["auc_roc"]) <= 1, r
     assert 0 < float(r["anomaly_ratio"]) < 1, r
