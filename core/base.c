@@ -207,6 +207,75 @@ static int leading_number(const char *s, double *v, const char **end)
     return 0;
 }
 
+bool moni_strtod_whole(const char *s, double *out)
+{
+    /* 10^0..10^22 are exact doubles: mantissa * or / one of them rounds once, right */
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    bool neg = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    uint64_t mant = 0;
+    int ndig = 0, scale = 0; /* significant digits taken, digits after the point */
+    const char *d0 = p;
+    while (*p >= '0' && *p <= '9') {
+        if (mant || *p != '0') {
+            if (++ndig > 19)
+                goto slow;
+        }
+        mant = mant * 10 + (uint64_t)(*p++ - '0');
+    }
+    bool digits = p > d0;
+    if (*p == '.') {
+        const char *f0 = ++p;
+        while (*p >= '0' && *p <= '9') {
+            if (mant || *p != '0') {
+                if (++ndig > 19)
+                    goto slow;
+            }
+            mant = mant * 10 + (uint64_t)(*p++ - '0');
+            scale++;
+        }
+        digits = digits || p > f0;
+    }
+    if (!digits)
+        goto slow;
+    int exp10 = 0;
+    if (*p == 'e' || *p == 'E') {
+        const char *e = p + 1;
+        bool eneg = *e == '-';
+        if (*e == '-' || *e == '+')
+            e++;
+        if (!(*e >= '0' && *e <= '9'))
+            goto slow;
+        while (*e >= '0' && *e <= '9') {
+            if (exp10 > 1000)
+                goto slow;
+            exp10 = exp10 * 10 + (*e++ - '0');
+        }
+        exp10 = eneg ? -exp10 : exp10;
+        p = e;
+    }
+    if (*p || mant > (1ull << 53))
+        goto slow;
+    exp10 -= scale;
+    if (exp10 < -22 || exp10 > 22)
+        goto slow;
+    double v = (double)mant;
+    v = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
+    *out = neg ? -v : v;
+    return true;
+slow:;
+    char *end;
+    double slow_v = strtod(s, &end);
+    if (end == s || *end)
+        return false;
+    *out = slow_v;
+    return true;
+}
+
 int moni_parse_duration(const char *s, int64_t *ns, char *err, size_t errlen)
 {
     double v;

@@ -370,9 +370,8 @@ int rundir_samples_next(struct rundir_samples *s, struct rundir_sample *row)
             if (end == f || *end)
                 row->mono = 0;
         } else if (*f) {
-            char *end;
-            double v = strtod(f, &end);
-            if (end != f && *end == '\0') {
+            double v;
+            if (moni_strtod_whole(f, &v)) {
                 s->val[s->map[nf]] = v;
                 s->valid[s->map[nf]] = 1;
             }

@@ -8,6 +8,8 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -255,9 +257,62 @@ static void test_json_error_is_one_line(void **state)
     moni_json_free(&doc);
 }
 
+/* moni_strtod_whole against strtod: the same bits (or the same refusal) on fixed
+ * edge cases and on 200k random decimals in the shapes samples.csv holds and around
+ * the fast path's limits (19 digits, 2^53, 10^22). */
+static bool same(const char *s)
+{
+    char *end;
+    double want = strtod(s, &end);
+    bool ok_want = end != s && *end == '\0';
+    double got = 12345;
+    bool ok = moni_strtod_whole(s, &got);
+    if (ok != ok_want)
+        return false;
+    return !ok || (isnan(want) ? isnan(got) : memcmp(&want, &got, sizeof want) == 0);
+}
+
+static void test_strtod_whole(void **state)
+{
+    (void)state;
+    static const char *const fixed[] = {
+        "0", "-0", "+0", "1", "-1", "0.1", "0.3", ".5", "5.", "-.5", "1e22", "1e23", "1e-22",
+        "1e-23", "9007199254740992", "9007199254740993", "18446744073709551615",
+        "18446744073709551616", "1234567890123456789", "12345678901234567890",
+        "0.000000000000000000000000001", "123.456e-5", "1E5", "1e+5", "1e", "1e+", "e5",
+        ".", "-", "", "nan", "inf", "-inf", "0x1p3", "1,5", " 1", "1 ", "3.14159265358979323846",
+        "99.9973", "35254272", "1659748.6", "2.2250738585072014e-308", "1e-320", "1e400",
+        "0e999999", "00000000000000000000000000012", "1.000000000000000000000000001"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!same(fixed[i]))
+            fail_msg("differs from strtod on '%s'", fixed[i]);
+    uint64_t r = 88172645463325252ull;
+    char buf[64];
+    for (int i = 0; i < 200000; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int shape = (int)(r % 5);
+        uint64_t m = (r >> 8) % (i % 3 == 0 ? 10000000000000000000ull : 100000000ull);
+        int e = (int)((r >> 40) % 60) - 30;
+        if (shape == 0)
+            snprintf(buf, sizeof buf, "%llu", (unsigned long long)m);
+        else if (shape == 1)
+            snprintf(buf, sizeof buf, "%.*f", (int)((r >> 20) % 12), (double)m / 1e6);
+        else if (shape == 2)
+            snprintf(buf, sizeof buf, "%.9g", (double)m * pow(10, e));
+        else if (shape == 3)
+            snprintf(buf, sizeof buf, "-%llue%d", (unsigned long long)m, e);
+        else
+            snprintf(buf, sizeof buf, "%llu.%llu", (unsigned long long)(m >> 20),
+                     (unsigned long long)(m & 0xfffff));
+        if (!same(buf))
+            fail_msg("differs from strtod on '%s'", buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strtod_whole),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_sizes_rates_percent),
         cmocka_unit_test(test_iso_roundtrip),
