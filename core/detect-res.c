@@ -195,7 +195,7 @@ static const struct det_param io_params[] = {
      "1: report only when the workload slowed, sits in state D, or others saturate the disk"},
     {"sustain_s", 3, "seconds the condition holds before it is reported"},
     {"clear_s", 10, "seconds it is gone before another report"},
-    {"busy_min", 70, "the disk busy at least this (%) counts as saturated"},
+    {"busy_min", 50, "the disk busy at least this (%) counts as saturated"},
     {"others_share", 0.8, "when at least this share of its bytes is other processes' I/O"},
     {NULL, 0, NULL},
 };
