@@ -3,8 +3,8 @@
  * after the first one died, and that got none of the log because moni was killed
  * right after the fork, undoes what the state file holds instead of deleting the
  * file; recover waits for a guardian still finishing (its moni gone) instead of
- * skipping the session, treats a zombie moni as gone, and never says "nothing to
- * recover" after refusing a file. */
+ * skipping the session (for at most 10 s), treats a zombie moni as gone, and never
+ * says "nothing to recover" after refusing a file. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +172,34 @@ static void test_recover_waits_for_guardian(void **state)
     reap(guardian);
 }
 
+/* A guardian that never ends (stopped) does not hold recover for ever: after its
+ * 10 s it undoes the session anyway, and says so. */
+static void test_recover_wait_is_bounded(void **state)
+{
+    (void)state;
+    char statedir[400], fill[400];
+    fresh("bounded", statedir, sizeof statedir, fill, sizeof fill);
+    pid_t moni = child_sleeping(0);
+    reap(moni);
+    pid_t guardian = child_sleeping(60000);
+    uint64_t gstart = fault_proc_starttime(guardian);
+    kill(guardian, SIGSTOP);
+    write_state(statedir, moni, 1, guardian, gstart, fill);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int64_t t0 = moni_mono_ns();
+    assert_int_equal(guardian_recover(out, false), 0);
+    int64_t took = moni_mono_ns() - t0;
+    fclose(out);
+    assert_true(took >= 9 * MONI_NS_PER_SEC && took < 30 * MONI_NS_PER_SEC);
+    assert_non_null(strstr(text, "undoing anyway"));
+    assert_int_not_equal(access(fill, F_OK), 0);
+    free(text);
+    kill(guardian, SIGKILL);
+    reap(guardian);
+}
+
 /* A zombie moni (killed, not reaped yet) and a zombie guardian hold nothing. */
 static void test_recover_zombie_owner(void **state)
 {
@@ -221,6 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restart_cut_short),
         cmocka_unit_test(test_recover_waits_for_guardian),
+        cmocka_unit_test(test_recover_wait_is_bounded),
         cmocka_unit_test(test_recover_zombie_owner),
         cmocka_unit_test(test_refused_is_not_nothing),
     };
