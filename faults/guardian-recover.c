@@ -102,8 +102,9 @@ static bool wait_owners(const struct undo_list *l, int64_t deadline)
  * whose moni runs is live; one whose moni is gone but whose guardian runs is the
  * guardian's (counted only when act, after waiting for it).  With act, a session
  * whose moni or guardian is still exiting is waited for (until deadline) and read
- * again.  Returns 1 = left over (*l loaded), 0 = not (gone, live: said why when act
- * and out), -1 = an unreadable or untrusted file (said when act). */
+ * again, as often as it names another live guardian.  Returns 1 = left over (*l
+ * loaded), 0 = not (gone, live: said why when act and out), -1 = an unreadable or
+ * untrusted file (said when act). */
 static int load_leftover(const char *path, const char *name, const char *boot, bool act,
                          FILE *out, int64_t deadline, struct undo_list *l)
 {
@@ -115,35 +116,39 @@ static int load_leftover(const char *path, const char *name, const char *boot, b
     }
     if (strcmp(boot, l->boot_id) != 0)
         return 1; /* a session of an earlier boot: its pids mean nothing now */
-    enum owner m = owner_state(l->moni_pid, l->moni_start);
-    enum owner g = owner_state(l->guardian_pid, l->guardian_start);
-    if (m == OWNER_LIVE || (!act && g == OWNER_LIVE)) {
-        if (act && out)
-            fprintf(out, "session of pid %d (%s): moni is running, left to it\n",
-                    (int)l->moni_pid, name);
-        return 0;
+    for (;;) {
+        enum owner m = owner_state(l->moni_pid, l->moni_start);
+        enum owner g = owner_state(l->guardian_pid, l->guardian_start);
+        if (m == OWNER_LIVE || (!act && g == OWNER_LIVE)) {
+            if (act && out)
+                fprintf(out, "session of pid %d (%s): moni is running, left to it\n",
+                        (int)l->moni_pid, name);
+            return 0;
+        }
+        if (!act || (m == OWNER_GONE && g == OWNER_GONE))
+            return 1;
+        pid_t mp = l->moni_pid, gp = l->guardian_pid;
+        if (moni_mono_ns() >= deadline) {
+            if (out)
+                fprintf(out, "session of pid %d (%s): moni or its guardian (pid %d) still "
+                        "exiting after %d s; undoing anyway\n", (int)mp, name, (int)gp,
+                        (int)(RECOVER_WAIT_NS / MONI_NS_PER_SEC));
+            return 1;
+        }
+        wait_owners(l, deadline);
+        guardian_list_free(l);
+        *l = (struct undo_list){0};
+        if (access(path, F_OK) != 0 && errno == ENOENT) {
+            if (out)
+                fprintf(out, "session of pid %d (%s): undone by its guardian (pid %d)\n",
+                        (int)mp, name, (int)gp);
+            return 0;
+        }
+        if (guardian_load_state(path, l, err, sizeof err)) {
+            moni_err("recover: %s", err);
+            return -1;
+        }
     }
-    if (!act || (m == OWNER_GONE && g == OWNER_GONE))
-        return 1;
-    pid_t mp = l->moni_pid, gp = l->guardian_pid;
-    bool gone = wait_owners(l, deadline);
-    guardian_list_free(l);
-    *l = (struct undo_list){0};
-    if (access(path, F_OK) != 0 && errno == ENOENT) {
-        if (out)
-            fprintf(out, "session of pid %d (%s): undone by its guardian (pid %d)\n", (int)mp,
-                    name, (int)gp);
-        return 0;
-    }
-    if (guardian_load_state(path, l, err, sizeof err)) {
-        moni_err("recover: %s", err);
-        return -1;
-    }
-    if (!gone && out)
-        fprintf(out, "session of pid %d (%s): moni or its guardian (pid %d) still exiting "
-                "after %d s; undoing anyway\n", (int)mp, name, (int)gp,
-                (int)(RECOVER_WAIT_NS / MONI_NS_PER_SEC));
-    return 1;
 }
 
 /* Visits every state file whose moni and guardian are both gone (with act: waits a
