@@ -1,4 +1,4 @@
-/* faults/guardian.c — the guardian process and `moni recover`.
+/* faults/guardian.c — the guardian process (`moni recover`: faults/guardian-recover.c).
  *
  * The guardian is forked at the first armed fault and connected to moni by a socket
  * pair.  moni sends it one tab-separated line per undo item BEFORE the effect exists:
@@ -20,11 +20,14 @@
  * (stopped, blocked: no heartbeat for a second), the guardian enforces each fault's
  * window and hard maximum on its own clock, journals it, and tells moni "R id" on the
  * same socket.  The items lines go to a state file too (fsync'd), headed by
- * "S moni_pid starttime boot_id journal" and "G guardian_pid starttime", which `moni
- * recover` replays when both processes are gone.  The state directory and its files
- * are trusted only when they belong to the user running moni and nobody else can
- * write them. */
-#include <dirent.h>
+ * "S moni_pid starttime boot_id journal" and "G guardian_pid starttime" (written by
+ * the guardian itself too, first thing), which `moni recover` replays when both
+ * processes are gone; it waits a little for those still exiting, and for a guardian
+ * whose moni is gone, and reads the file again.  The file is the full record: at its
+ * end a guardian also undoes what the file still says is pending (a guardian that moni
+ * restarted, then was killed before handing it the log, holds nothing) and deletes
+ * the file only when nothing is left.  The state directory and its files are trusted
+ * only when they belong to the user running moni and nobody else can write them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,33 +49,13 @@
 #define MONI_FAULTS_INTERNAL
 #include "faults/faults.h"
 #include "faults/inject-int.h"
+#include "faults/guardian-int.h"
 
 #define TC_PATH_DEFAULT "/sbin/tc"
-#define MAX_FIELDS 6
 /* The guardian enforces a window itself once it is this late and moni has been
  * silent this long; past WINDOW_LATE_NS it does even while moni beats. */
 #define WINDOW_GRACE_NS (1 * MONI_NS_PER_SEC)
 #define WINDOW_LATE_NS (10 * MONI_NS_PER_SEC)
-
-struct undo_item {
-    char type;
-    char *line;                 /* malloc'd copy; the fields point into it */
-    char *f[MAX_FIELDS];        /* f[0] = fault id; "" past nf (never written) */
-    int nf;
-    bool done;
-    int64_t deadline_ns;        /* J: when its window or maximum ends (W), 0 = not fired */
-};
-
-/* No fixed cap: the list grows, and moni's R lines free a fault's items. */
-struct undo_list {
-    struct undo_item *items;
-    size_t n, cap;
-    /* state file header */
-    pid_t moni_pid, guardian_pid;
-    uint64_t moni_start, guardian_start;
-    char boot_id[64];
-    char journal[PATH_MAX];
-};
 
 static const char *state_home(char *buf, size_t len)
 {
@@ -143,7 +126,7 @@ int guardian_state_dir_check(char *dir, size_t len, bool create, char *err, size
     return check_owned(dir, true, err, errlen);
 }
 
-static void read_boot_id(char *out, size_t len)
+void guardian_read_boot_id(char *out, size_t len)
 {
     int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
     ssize_t n = fd >= 0 ? read(fd, out, len - 1) : -1;
@@ -200,7 +183,7 @@ static void list_forget(struct undo_list *l, const char *id)
     l->n = k;
 }
 
-static void list_free(struct undo_list *l)
+void guardian_list_free(struct undo_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
         item_free(&l->items[i]);
@@ -409,7 +392,7 @@ static int undo_fault(struct undo_list *l, struct undo_item *j, int jfd, bool sa
 }
 
 /* Undoes every pending fault. */
-static int undo_all(struct undo_list *l, int jfd, bool same_boot, const char *by, FILE *out,
+int guardian_undo_all(struct undo_list *l, int jfd, bool same_boot, const char *by, FILE *out,
                     bool dry_run)
 {
     int failures = 0;
@@ -477,6 +460,39 @@ static void enforce_windows(struct undo_list *l, int sock, int jfd, int state_fd
     }
 }
 
+int guardian_load_state(const char *path, struct undo_list *l, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (check_owned(path, false, err, errlen) != 0) {
+        close(fd);
+        return -1;
+    }
+    FILE *fp = fdopen(fd, "r");
+    if (!fp) {
+        close(fd);
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    while (getline(&line, &cap, fp) > 0) {
+        struct undo_item it;
+        if (parse_line(line, &it) == 0 && list_add(l, &it) != 0) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            rc = -1;
+            break;
+        }
+    }
+    free(line);
+    fclose(fp);
+    return rc;
+}
+
 /* Returns true on X (a clean end). */
 static bool guardian_line(struct undo_list *l, const char *text, int sock)
 {
@@ -495,6 +511,40 @@ static bool guardian_line(struct undo_list *l, const char *text, int sock)
         sock_send(sock, line, strlen(line), MSG_DONTWAIT);
     }
     return false;
+}
+
+/* Appends "R id" to the state file for each fault of l that was undone. */
+static void append_reverted(const struct undo_list *l, int state_fd)
+{
+    char line[64];
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i].type == 'J' && l->items[i].done) {
+            snprintf(line, sizeof line, "R\t%s\n", l->items[i].f[0]);
+            append_state(state_fd, line);
+        }
+}
+
+/* At the guardian's end, after its own list: what the state file still says is
+ * pending.  The file, not the list, is the full record: when the first guardian dies
+ * and moni is killed while it starts the next (after the fork, before it has handed
+ * over the log), the new guardian holds nothing, and unlinking the file on the
+ * strength of its empty list lost every leftover (test_fault_crash under ASan).
+ * Returns the failures (a file that is there but unreadable is one: it is kept). */
+static int undo_state_rest(const char *path, int jfd, int state_fd)
+{
+    if (!path[0])
+        return 0;
+    struct undo_list f = {0};
+    char err[PATH_MAX + 128];
+    int failures;
+    if (guardian_load_state(path, &f, err, sizeof err) != 0) {
+        failures = access(path, F_OK) == 0;
+    } else {
+        failures = guardian_undo_all(&f, jfd, true, "guardian", NULL, false);
+        append_reverted(&f, state_fd);
+    }
+    guardian_list_free(&f);
+    return failures;
 }
 
 static void guardian_main(int sock, int jfd, int state_fd, const char *state_path, pid_t moni_pid)
@@ -545,16 +595,12 @@ static void guardian_main(int sock, int jfd, int state_fd, const char *state_pat
     free(buf);
     if (clean)
         _exit(0);
-    int failures = undo_all(&l, jfd, true, "guardian", NULL, false);
-    char line[64];
-    for (size_t i = 0; i < l.n; i++)
-        if (l.items[i].type == 'J' && l.items[i].done) {
-            snprintf(line, sizeof line, "R\t%s\n", l.items[i].f[0]);
-            append_state(state_fd, line);
-        }
+    int failures = guardian_undo_all(&l, jfd, true, "guardian", NULL, false);
+    append_reverted(&l, state_fd);
+    guardian_list_free(&l);
+    failures += undo_state_rest(state_path, jfd, state_fd);
     if (failures == 0 && state_path[0])
         unlink(state_path);
-    list_free(&l);
     _exit(failures ? 1 : 0);
 }
 
@@ -592,7 +638,7 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
     open_state(g, session);
     if (g->state_fd >= 0) {
         char boot[64], line[PATH_MAX + 128];
-        read_boot_id(boot, sizeof boot);
+        guardian_read_boot_id(boot, sizeof boot);
         snprintf(line, sizeof line, "S\t%d\t%llu\t%s\t%s\n", (int)getpid(),
                  (unsigned long long)fault_proc_starttime(getpid()), boot,
                  journal_path ? journal_path : "");
@@ -615,6 +661,12 @@ int guardian_start(struct guardian *g, int journal_fd, const char *journal_path,
     if (pid == 0) {
         /* Own session: Ctrl-C and terminal hangups are for moni, not for us. */
         setsid();
+        /* Our own "G" line first: should moni be killed before it writes it, recover
+         * still sees that a live guardian holds the session. */
+        char gl[64];
+        snprintf(gl, sizeof gl, "G\t%d\t%llu\n", (int)getpid(),
+                 (unsigned long long)fault_proc_starttime(getpid()));
+        append_state(g->state_fd, gl);
         static const int ignored[] = {SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
         for (size_t i = 0; i < MONI_ARRAY_LEN(ignored); i++)
             signal(ignored[i], SIG_IGN);
@@ -733,149 +785,4 @@ void guardian_finish(struct guardian *g)
         unlink(g->state_path);
     g->pid = 0;
     g->state_fd = -1;
-}
-
-/* ---- recover ------------------------------------------------------------------------ */
-static bool proc_alive(pid_t pid, uint64_t start)
-{
-    if (pid <= 0)
-        return false;
-    uint64_t s = fault_proc_starttime(pid);
-    int st = fault_proc_state(pid);
-    return s != 0 && s == start && st != 'Z';
-}
-
-static int load_state(const char *path, struct undo_list *l, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (check_owned(path, false, err, errlen) != 0) {
-        close(fd);
-        return -1;
-    }
-    FILE *fp = fdopen(fd, "r");
-    if (!fp) {
-        close(fd);
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    while (getline(&line, &cap, fp) > 0) {
-        struct undo_item it;
-        if (parse_line(line, &it) == 0 && list_add(l, &it) != 0) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            rc = -1;
-            break;
-        }
-    }
-    free(line);
-    fclose(fp);
-    return rc;
-}
-
-/* Visits every state file whose moni and guardian are both gone.  -1 (with a message
- * when act) when the state directory cannot be trusted. */
-static int scan(bool act, FILE *out, bool dry_run, size_t *items, size_t *sessions)
-{
-    char dir[PATH_MAX - 300], boot[64], err[PATH_MAX + 128];
-    *items = *sessions = 0;
-    int rc = guardian_state_dir_check(dir, sizeof dir, false, err, sizeof err);
-    if (rc != 0) {
-        if (rc < 0 && act)
-            moni_err("recover: %s", err);
-        return rc < 0 ? -1 : 0;
-    }
-    read_boot_id(boot, sizeof boot);
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    struct dirent *e;
-    int failures = 0;
-    while ((e = readdir(d))) {
-        size_t nl = strlen(e->d_name);
-        if (nl < 6 || strcmp(e->d_name + nl - 5, ".undo") != 0)
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct undo_list l = {0};
-        if (load_state(path, &l, err, sizeof err)) {
-            list_free(&l);
-            if (act) {
-                moni_err("recover: %s", err);
-                failures++;
-            }
-            continue;
-        }
-        bool same_boot = strcmp(boot, l.boot_id) == 0;
-        if (same_boot && (proc_alive(l.moni_pid, l.moni_start) ||
-                          proc_alive(l.guardian_pid, l.guardian_start))) {
-            list_free(&l);
-            continue; /* a live session */
-        }
-        size_t pending = 0;
-        for (size_t i = 0; i < l.n; i++)
-            if (!l.items[i].done && l.items[i].type != 'J')
-                pending++;
-        if (pending == 0) {
-            if (act && !dry_run)
-                unlink(path);
-            list_free(&l);
-            continue;
-        }
-        *items += pending;
-        (*sessions)++;
-        if (!act) {
-            list_free(&l);
-            continue;
-        }
-        if (out)
-            fprintf(out, "session of pid %d (%s), journal %s:\n", (int)l.moni_pid, e->d_name,
-                    l.journal[0] ? l.journal : "-");
-        int jfd = l.journal[0] && !dry_run
-                      ? open(l.journal, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-                      : -1;
-        int f = undo_all(&l, jfd, same_boot, "recover", out, dry_run);
-        if (jfd >= 0)
-            close(jfd);
-        failures += f;
-        if (f == 0 && !dry_run)
-            unlink(path);
-        list_free(&l);
-    }
-    closedir(d);
-    return failures;
-}
-
-int guardian_leftovers(size_t *items, size_t *sessions)
-{
-    scan(false, NULL, true, items, sessions);
-    return *items ? 1 : 0;
-}
-
-size_t guardian_warn_leftovers(void)
-{
-    size_t items, sessions;
-    if (!guardian_leftovers(&items, &sessions))
-        return 0;
-    char dir[PATH_MAX];
-    guardian_state_dir(dir, sizeof dir);
-    moni_warn("leftovers of %zu killed session(s) found in %s (%zu item(s): processes, files, "
-              "stopped pids, qdiscs); run 'moni recover'", sessions, dir, items);
-    return items;
-}
-
-int guardian_recover(FILE *out, bool dry_run)
-{
-    size_t items, sessions;
-    int failures = scan(true, out, dry_run, &items, &sessions);
-    if (failures < 0)
-        return -1;
-    if (out && items == 0)
-        fprintf(out, "nothing to recover\n");
-    return failures;
 }

@@ -85,6 +85,7 @@ pids+=($wpid)
 g=$(guardian_of $moni)
 [ -n "$g" ] || fail "r: no guardian found"
 cg=$(grep -o '"cgroup":"[^"]*"' "$out/faults.jsonl" | head -1 | cut -d'"' -f4)
+kill -STOP $moni # else moni may start a new guardian between the two kills (issue 14)
 kill -9 "$g" $moni
 wait_gone "$g" $moni || fail "r: moni or its guardian survived kill -9"
 [ -d "$cg" ] || fail "r: expected the cgroup left behind"
