@@ -196,6 +196,22 @@ static const cJSON *vector_result(const cJSON *root, char *err, size_t errlen)
     return res;
 }
 
+/* A vector answer parsed (the caller deletes it) with its data.result in *res, or
+ * NULL with err. */
+static cJSON *parse_vector(const char *json, const cJSON **res, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root) {
+        snprintf(err, errlen, "Prometheus: the answer is not JSON");
+        return NULL;
+    }
+    if (!(*res = vector_result(root, err, errlen))) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
 static bool sample_value(const cJSON *item, double *v)
 {
     const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(item, "value"), 1);
@@ -237,16 +253,10 @@ static int col_index(const char *key)
 
 int top_parse_table(struct top_model *m, const char *json, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_Parse(json);
-    if (!root) {
-        snprintf(err, errlen, "Prometheus: the answer is not JSON");
+    const cJSON *res;
+    cJSON *root = parse_vector(json, &res, err, errlen);
+    if (!root)
         return -1;
-    }
-    const cJSON *res = vector_result(root, err, errlen);
-    if (!res) {
-        cJSON_Delete(root);
-        return -1;
-    }
     m->nn = 0;
     /* rows first (moni's targets), then the cells of the nodes that have one */
     for (int pass = 0; pass < 2; pass++) {
@@ -378,16 +388,10 @@ static int series_cmp(const void *a, const void *b)
 
 int top_parse_series(struct top_model *m, const char *json, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_Parse(json);
-    if (!root) {
-        snprintf(err, errlen, "Prometheus: the answer is not JSON");
+    const cJSON *res;
+    cJSON *root = parse_vector(json, &res, err, errlen);
+    if (!root)
         return -1;
-    }
-    const cJSON *res = vector_result(root, err, errlen);
-    if (!res) {
-        cJSON_Delete(root);
-        return -1;
-    }
     m->ns = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, res) {
