@@ -9,6 +9,7 @@
 #   workloads/train/         -> build/moni-train  (main.c is the entry point)
 #   workloads/rlsim/         -> build/moni-rlsim  (main.c is the entry point)
 #   tests/unit/test_*.c      -> build/tests/test_*  (cmocka, link everything above)
+#   tests/unit/fixture-*.c   -> build/libtestfix.a (fixtures the unit tests share)
 #   tests/fakes/*.c          -> build/tests/lib*.so (fake NVML, fake libcuda)
 #   tests/fuzz/fuzz_*.c      -> build/fuzz/fuzz_*   (clang libFuzzer, `make fuzz`)
 #   tests/sh/test_*.sh       -> run by tests/run.sh against the real binaries
@@ -130,7 +131,12 @@ $(INJECT_LIB): $(INJECT_SRC) faults/inject-int.h | check-deps
 	  -fPIC -shared -fvisibility=hidden -o $@ $(INJECT_SRC) -ldl
 
 # --- tests ------------------------------------------------------------------------
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBCMD) $(LIBTUI) $(LIBMONI) $(LIBTRAIN) $(LIBRLSIM)
+LIBTESTFIX := $(BUILD)/libtestfix.a
+$(LIBTESTFIX): $(call obj,$(wildcard tests/unit/fixture-*.c))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(LIBTESTFIX) $(LIBCMD) $(LIBTUI) $(LIBMONI) $(LIBTRAIN) $(LIBRLSIM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 

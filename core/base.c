@@ -49,6 +49,15 @@ void moni_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+int moni_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /* ---- clock --------------------------------------------------------------------- */
 
 static int64_t clock_offset_ns; /* realtime - monotonic, taken once */

@@ -31,6 +31,9 @@ void moni_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void moni_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prefix used by moni_err/moni_warn ("moni" by default; moni-train sets its own). */
 void moni_set_progname(const char *name);
+/* Formats the message into err (errlen bytes) and returns -1: `return moni_seterr(...)`. */
+int moni_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- clock ---------------------------------------------------------------------
  * One clock for every source: CLOCK_MONOTONIC orders, and wall time is derived from
@@ -155,6 +158,24 @@ void moni_loop_stop(struct moni_loop *loop);
 /* Clears a stop so that moni_loop_run runs again (the console, between two runs). */
 void moni_loop_resume(struct moni_loop *loop);
 bool moni_loop_stopped(const struct moni_loop *loop);
+
+/* ---- CSV rows (core/csv.c) ------------------------------------------------------
+ * The one writer of CSV cells (RFC 4180): cells separated by commas; a cell with a
+ * comma, a quote or a line break quoted, its quotes doubled.
+ *   struct moni_csv_row r = {f, 0};
+ *   moni_csv_text(&r, kind); moni_csv_num(&r, "%.3f", auc); moni_csv_end(&r); */
+struct moni_csv_row {
+    FILE *f;
+    size_t cells; /* written so far in this row */
+};
+void moni_csv_text(struct moni_csv_row *r, const char *s); /* quoted when it must be */
+/* A number or other text of ours, as is (never quoted: it must need no quotes). */
+void moni_csv_fmt(struct moni_csv_row *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A number printed with fmt (one double conversion); empty for NaN and infinities
+ * (pandas reads an empty cell as NaN). */
+void moni_csv_num(struct moni_csv_row *r, const char *fmt, double v);
+void moni_csv_end(struct moni_csv_row *r); /* the line break; the next cell starts a row */
 
 /* ---- metric frames -------------------------------------------------------------
  * One row of the wide sample table.  Columns carry their unit in the name

@@ -456,6 +456,13 @@ struct plan {
  * plan's "quick" overrides.  NULL with "FILE:LINE: field: what" in err. */
 struct plan *plan_load(const char *path, bool quick, char *err, size_t errlen);
 void plan_free(struct plan *p);
+/* "{run_dir}" in an experiment's workload arguments and fault targets and parameters
+ * stands for the run's directory.  The experiment as the run in run_dir runs it: a
+ * copy with the placeholder replaced (free with plan_experiment_in_free; it shares
+ * the rest with e, so it must not outlive the plan), or NULL when out of memory. */
+#define PLAN_RUN_DIR "{run_dir}"
+struct plan_experiment *plan_experiment_in(const struct plan_experiment *e, const char *run_dir);
+void plan_experiment_in_free(struct plan_experiment *x);
 
 /* The runner: one run = session + log parser (events.jsonl) + injector
  * (faults.jsonl) + fault schedule and triggers + the dataset at the end.  Shared by

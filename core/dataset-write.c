@@ -16,17 +16,6 @@
 #include "core/core.h"
 #include "core/dataset-int.h"
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Buffered writer into DIR/NAME.tmp, renamed over NAME when complete. */
 struct out {
     FILE *f;
@@ -39,7 +28,7 @@ static int out_open(struct out *o, const char *dir, const char *name, char *err,
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->path);
     o->f = fopen(o->tmp, "w");
     if (!o->f)
-        return seterr(err, errlen, "%s: %s", o->tmp, strerror(errno));
+        return moni_seterr(err, errlen, "%s: %s", o->tmp, strerror(errno));
     setvbuf(o->f, NULL, _IOFBF, 1 << 16);
     return 0;
 }
@@ -54,7 +43,7 @@ static int out_close(struct out *o, char *err, size_t errlen)
     if (bad || rename(o->tmp, o->path) != 0) {
         int e = errno;
         unlink(o->tmp);
-        return seterr(err, errlen, "%s: %s", o->path, strerror(e ? e : EIO));
+        return moni_seterr(err, errlen, "%s: %s", o->path, strerror(e ? e : EIO));
     }
     return 0;
 }
@@ -65,7 +54,7 @@ static int write_json(const struct ds *d, const char *name, cJSON *root, char *e
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)
-        return seterr(err, errlen, "out of memory");
+        return moni_seterr(err, errlen, "out of memory");
     struct out o;
     if (out_open(&o, d->dir, name, err, errlen) < 0) {
         free(text);
@@ -182,7 +171,7 @@ static int write_matrix(const struct ds *d, char *err, size_t errlen)
         free(map);
         fclose(o.f);
         unlink(o.tmp);
-        return seterr(err, errlen, "out of memory");
+        return moni_seterr(err, errlen, "out of memory");
     }
     int64_t real0 = d->t0_mono + d->offset_ns;
     char iso[MONI_ISO_LEN];
@@ -248,28 +237,13 @@ static int write_labels(const struct ds *d, char *err, size_t errlen)
     return out_close(&o, err, errlen);
 }
 
-static void csv_field(FILE *f, const char *s)
+/* A journalled dose; empty when it was not journalled. */
+static void csv_dose(struct moni_csv_row *row, double v)
 {
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void csv_num(FILE *f, double v)
-{
-    char b[64];
-    if (isnan(v))
-        return; /* not journalled: empty */
-    fmt_num(v, b);
-    fputs(b, f);
+    char b[64] = "";
+    if (!isnan(v))
+        fmt_num(v, b);
+    moni_csv_text(row, b);
 }
 
 /* A fault's time as the journal wrote it when it is one of its transitions. */
@@ -293,40 +267,29 @@ static int write_ground_truth(const struct ds *d, char *err, size_t errlen)
           "expected_failure_stage,affected_channels,requested_dose,delivered_dose\n",
           o.f);
     char a[MONI_ISO_LEN], b[MONI_ISO_LEN], c[MONI_ISO_LEN];
+    struct moni_csv_row row = {o.f, 0};
     if (d->global_label[0] && d->nrows) {
         fmt_row_time(d, 0, a, sizeof a);
         fmt_mono(d, d->last_mono, b, sizeof b);
-        fprintf(o.f, "global,");
-        csv_field(o.f, d->global_label);
-        fprintf(o.f, ",workload,global,,%s,%s,%s,", a, b, b);
-        csv_field(o.f, d->global_root_cause[0] ? d->global_root_cause : d->global_label);
-        fputc(',', o.f);
-        csv_field(o.f, d->global_stage);
-        fputs(",,,\n", o.f);
+        const char *cells[] = {"global", d->global_label, "workload", "global", "", a, b, b,
+                               d->global_root_cause[0] ? d->global_root_cause : d->global_label,
+                               d->global_stage, "", "", ""};
+        for (size_t k = 0; k < MONI_ARRAY_LEN(cells); k++)
+            moni_csv_text(&row, cells[k]);
+        moni_csv_end(&row);
     }
     for (size_t i = 0; i < d->nfaults; i++) {
         const struct ds_fault *f = &d->faults[i];
         fmt_fault_time(d, f, f->labelled ? f->start : 0, a, sizeof a);
         fmt_fault_time(d, f, f->labelled ? f->end : 0, b, sizeof b);
         fmt_fault_time(d, f, f->labelled ? f->effect_end : 0, c, sizeof c);
-        csv_field(o.f, f->id);
-        fputc(',', o.f);
-        csv_field(o.f, f->kind);
-        fputc(',', o.f);
-        csv_field(o.f, f->target);
-        fprintf(o.f, ",%s,", ds_label_kind_name(f->label_kind));
-        csv_field(o.f, f->params);
-        fprintf(o.f, ",%s,%s,%s,", a, b, c);
-        csv_field(o.f, f->root_cause);
-        fputc(',', o.f);
-        csv_field(o.f, f->stage);
-        fputc(',', o.f);
-        csv_field(o.f, f->affected);
-        fputc(',', o.f);
-        csv_num(o.f, f->requested_dose);
-        fputc(',', o.f);
-        csv_num(o.f, f->delivered_dose);
-        fputc('\n', o.f);
+        const char *cells[] = {f->id, f->kind, f->target, ds_label_kind_name(f->label_kind),
+                               f->params, a, b, c, f->root_cause, f->stage, f->affected};
+        for (size_t k = 0; k < MONI_ARRAY_LEN(cells); k++)
+            moni_csv_text(&row, cells[k]);
+        csv_dose(&row, f->requested_dose);
+        csv_dose(&row, f->delivered_dose);
+        moni_csv_end(&row);
     }
     return out_close(&o, err, errlen);
 }
@@ -409,7 +372,7 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
     char mpath[4096];
     snprintf(mpath, sizeof mpath, "%s/meta.json", d->dir);
     if (!meta && access(mpath, F_OK) == 0) /* never overwrite what could not be read */
-        return seterr(err, errlen, "%s", merr);
+        return moni_seterr(err, errlen, "%s", merr);
     if (!meta)
         meta = cJSON_CreateObject(); /* killed before its first meta.json */
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "dataset");
@@ -452,7 +415,7 @@ static int write_detections(const struct ds *d, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s/detections.jsonl", d->dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+        return moni_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
     int rc = 0;
     for (size_t i = 0; i < d->ndets && rc == 0; i++)
         rc = rundir_detection_append(fd, &d->dets[i]);
@@ -461,7 +424,7 @@ static int write_detections(const struct ds *d, char *err, size_t errlen)
     if (close(fd) < 0 || rc < 0 || rename(tmp, path) < 0) {
         int e = errno;
         unlink(tmp);
-        return seterr(err, errlen, "%s: %s", path, strerror(e));
+        return moni_seterr(err, errlen, "%s: %s", path, strerror(e));
     }
     return 0;
 }

@@ -20,17 +20,6 @@
 #include "core/core.h"
 #include "core/dataset-int.h"
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ---- samples.csv ---------------------------------------------------------------- */
 
 static void raw_free(struct ds_raw *rs)
@@ -164,7 +153,7 @@ static int read_samples(struct ds *d, struct ds_raw *rs, char *err, size_t errle
     }
     if (raw_columns(rs, &s) < 0) {
         rundir_samples_close(&s);
-        return seterr(err, errlen, "out of memory");
+        return moni_seterr(err, errlen, "out of memory");
     }
     struct offset_est oe = {0};
     struct rundir_sample row;
@@ -177,7 +166,7 @@ static int read_samples(struct ds *d, struct ds_raw *rs, char *err, size_t errle
         }
         if (raw_push(rs, mono, &row) < 0) {
             rundir_samples_close(&s);
-            return seterr(err, errlen, "out of memory");
+            return moni_seterr(err, errlen, "out of memory");
         }
     }
     ds_note_torn(d, &s.l);
@@ -512,7 +501,7 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     raw_free(&rs);
     if (rc < 0) {
         ds_free(d);
-        return seterr(err, errlen, "%s: out of memory", run_dir);
+        return moni_seterr(err, errlen, "%s: out of memory", run_dir);
     }
     return 0;
 }

@@ -18,6 +18,7 @@
 struct queue_item {
     const struct plan *plan;
     const struct plan_experiment *exp;
+    struct plan_experiment *run_exp; /* exp with {run_dir} expanded, for its runner */
     char name[160];
     char dir[PATH_MAX];
     size_t plan_idx;
@@ -270,8 +271,10 @@ void queue_free(struct queue *qu)
 {
     if (!qu)
         return;
-    for (size_t i = 0; i < qu->n; i++)
+    for (size_t i = 0; i < qu->n; i++) {
         runner_free(qu->items[i].r);
+        plan_experiment_in_free(qu->items[i].run_exp);
+    }
     free(qu->items);
     free(qu->pdirs);
     free(qu);
@@ -315,6 +318,12 @@ static bool start_item(struct queue *qu, struct queue_item *it)
     char pattern[PATH_MAX + 64] = ""; /* the others' run directories: --out as given + /NAME */
     if (qu->o.out_pattern)
         snprintf(pattern, sizeof pattern, "%s%s", qu->o.out_pattern, it->dir + strlen(qu->base));
+    plan_experiment_in_free(it->run_exp); /* an earlier attempt's */
+    if (!(it->run_exp = plan_experiment_in(it->exp, it->dir))) {
+        moni_warn("run %s: could not start: out of memory", it->name);
+        end_item(qu, it, "could_not_start", -1);
+        return false;
+    }
     struct runner_opts o = {
         .out_dir = it->dir,
         .out_pattern = pattern[0] ? pattern : NULL,
@@ -322,7 +331,7 @@ static bool start_item(struct queue *qu, struct queue_item *it)
         .force = qu->o.force,
         .interval_ns = qu->o.interval_ns,
         .duration_ns = qu->o.duration_ns,
-        .exp = it->exp,
+        .exp = it->run_exp,
         .plan_name = it->plan->name,
         .quiet = qu->o.quiet,
         .no_inject = qu->o.no_inject,

@@ -37,17 +37,6 @@ static const char *const model_names[M_N] = {"iforest", "autoencoder", "detector
 #define IF_TREES 100
 #define IF_PSI 256
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 struct scaler {
     char **names;
     size_t n;
@@ -197,7 +186,7 @@ static int close_tmp(FILE *f, const char *tmp, const char *path, char *err, size
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         int e = errno ? errno : EIO;
         unlink(tmp);
-        return seterr(err, errlen, "%s: %s", path, strerror(e));
+        return moni_seterr(err, errlen, "%s: %s", path, strerror(e));
     }
     return 0;
 }
@@ -210,7 +199,7 @@ static int write_scores(const struct ds *d, double *const sc[M_N], char *err, si
     snprintf(path, sizeof path, "%s/scores.csv", d->dir);
     FILE *f = open_tmp(path, tmp, sizeof tmp);
     if (!f)
-        return seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+        return moni_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
     fputs("timestamp", f);
     for (int k = 0; k < M_N; k++)
         fprintf(f, ",%s", model_names[k]);
@@ -228,7 +217,7 @@ static int write_scores(const struct ds *d, double *const sc[M_N], char *err, si
     for (int k = 0; k < M_N; k++) {
         snprintf(path, sizeof path, "%s/scores-%s.ts", d->dir, model_names[k]);
         if (!(f = open_tmp(path, tmp, sizeof tmp)))
-            return seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+            return moni_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
         for (size_t r = 0; r < d->nrows; r++)
             fprintf(f, "%.9g\n", sc[k][r]);
         if (close_tmp(f, tmp, path, err, errlen) < 0)
@@ -248,7 +237,7 @@ static int export_matrix(const char *dir, const char *name, const struct scaler 
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = open_tmp(path, tmp, sizeof tmp);
     if (!f)
-        return seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+        return moni_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
     for (size_t j = 0; j < s->n; j++)
         fprintf(f, "%s%s", j ? "," : "", s->names[j]);
     fputs(labels ? ",is_anomaly\n" : "\n", f);
@@ -420,21 +409,6 @@ static void table_row_of(const struct kind_acc *k, int mo, double threshold, str
     free(dl);
 }
 
-static void csv_text(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void fmt_metric(char *b, size_t len, double v)
 {
     if (isnan(v))
@@ -449,7 +423,7 @@ static int write_table(const struct evaluation *ev, const struct models *m, FILE
     FILE *csv = NULL;
     char tmp[PATH_MAX + 16];
     if (csv_path && !(csv = open_tmp(csv_path, tmp, sizeof tmp)))
-        return seterr(err, errlen, "%s: %s", csv_path, strerror(errno));
+        return moni_seterr(err, errlen, "%s: %s", csv_path, strerror(errno));
     if (csv)
         fputs("model,fault_kind,runs,faults,rows,anomaly_ratio,auc_roc,auc_pr,vus_pr,range_precision,"
               "range_recall,range_f1,pa_f1_optimistic,detected,median_delay_s,threshold\n",
@@ -477,15 +451,18 @@ static int write_table(const struct evaluation *ev, const struct models *m, FILE
                         model_names[mo], k->kind, k->faults, b[0], b[1], b[2], b[3], b[4], b[5],
                         b[6], b[7], det, dl);
             if (csv) {
-                fprintf(csv, "%s,", model_names[mo]);
-                csv_text(csv, k->kind);
-                fprintf(csv, ",%zu,%zu,%zu", k->runs, k->faults, k->n);
+                struct moni_csv_row row = {csv, 0};
+                moni_csv_text(&row, model_names[mo]);
+                moni_csv_text(&row, k->kind);
+                moni_csv_fmt(&row, "%zu", k->runs);
+                moni_csv_fmt(&row, "%zu", k->faults);
+                moni_csv_fmt(&row, "%zu", k->n);
                 for (int j = 0; j < 8; j++)
-                    fprintf(csv, ",%s", isnan(v[j]) ? "" : b[j]);
-                fprintf(csv, ",%zu,", k->detected[mo]);
-                if (!isnan(t.delay))
-                    fprintf(csv, "%.3f", t.delay);
-                fprintf(csv, ",%.9g\n", m->threshold[mo]);
+                    moni_csv_num(&row, "%.3f", v[j]);
+                moni_csv_fmt(&row, "%zu", k->detected[mo]);
+                moni_csv_num(&row, "%.3f", t.delay);
+                moni_csv_fmt(&row, "%.9g", m->threshold[mo]);
+                moni_csv_end(&row);
             }
         }
     if (out)
@@ -552,11 +529,11 @@ static int score_one(const char *run, size_t index, const struct scaler *s,
     size_t n;
     double *x = standardise(s, &d, false, &n);
     double *sc[M_N] = {0};
-    int rc = x ? 0 : seterr(err, errlen, "%s: out of memory", run);
+    int rc = x ? 0 : moni_seterr(err, errlen, "%s: out of memory", run);
     for (int k = 0; rc == 0 && k < M_N; k++) {
         sc[k] = malloc((n + 1) * sizeof *sc[k]);
         if (!sc[k]) {
-            rc = seterr(err, errlen, "%s: out of memory", run);
+            rc = moni_seterr(err, errlen, "%s: out of memory", run);
             break;
         }
         for (size_t r = 0; r < n; r++)
@@ -570,7 +547,7 @@ static int score_one(const char *run, size_t index, const struct scaler *s,
         rc = export_matrix(o->export_dir, name, s, x, n, d.anomaly, err, errlen);
     }
     if (rc == 0 && evaluate_run(ev, &d, sc, m) < 0)
-        rc = seterr(err, errlen, "%s: out of memory", run);
+        rc = moni_seterr(err, errlen, "%s: out of memory", run);
     for (int k = 0; k < M_N; k++)
         free(sc[k]);
     free(x);
@@ -582,10 +559,10 @@ int detect_score_runs(const char *const *runs, size_t nruns, const struct detect
                       char *err, size_t errlen)
 {
     if (!o->ntrain)
-        return seterr(err, errlen, "no training run");
+        return moni_seterr(err, errlen, "no training run");
     struct ds *tr = calloc(o->ntrain, sizeof *tr);
     if (!tr)
-        return seterr(err, errlen, "out of memory");
+        return moni_seterr(err, errlen, "out of memory");
     size_t loaded = 0;
     int rc = 0;
     for (; loaded < o->ntrain; loaded++)
@@ -599,16 +576,16 @@ int detect_score_runs(const char *const *runs, size_t nruns, const struct detect
     double *x = NULL;
     size_t n = 0;
     if (rc == 0 && scaler_fit(&s, tr, o->ntrain) < 0)
-        rc = seterr(err, errlen, "%s: no column with a value to train on", o->train[0]);
+        rc = moni_seterr(err, errlen, "%s: no column with a value to train on", o->train[0]);
     if (rc == 0 && !(x = training_matrix(&s, tr, o->ntrain, &n)))
-        rc = seterr(err, errlen, "out of memory");
+        rc = moni_seterr(err, errlen, "out of memory");
     if (rc == 0 && n < 2)
-        rc = seterr(err, errlen, "%s: fewer than 2 healthy rows to train on", o->train[0]);
+        rc = moni_seterr(err, errlen, "%s: fewer than 2 healthy rows to train on", o->train[0]);
     for (size_t k = 0; k < loaded; k++)
         ds_free(&tr[k]);
     free(tr);
     if (rc == 0 && models_fit(&m, x, n, (int)s.n, o->seed ? o->seed : 42) < 0)
-        rc = seterr(err, errlen, "out of memory training the models");
+        rc = moni_seterr(err, errlen, "out of memory training the models");
     if (rc == 0 && o->export_dir)
         rc = export_matrix(o->export_dir, "train.csv", &s, x, n, NULL, err, errlen);
     free(x);

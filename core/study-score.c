@@ -515,15 +515,6 @@ static const char *cond_name(const struct study *s, int c)
     return c < 0 ? "machine" : s->cond[c];
 }
 
-/* A number cell: empty for NaN (pandas reads it as NaN). */
-static void csv_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, ",%.6g", v);
-    else
-        fputc(',', f);
-}
-
 static void json_num(cJSON *o, const char *k, double v)
 {
     if (isfinite(v))
@@ -550,11 +541,18 @@ static void score_values(const struct score *sc, double *v)
     memcpy(v, vals, sizeof vals);
 }
 
-static int write_scores(const struct study *s, const struct score *sc, size_t n, const char *out,
-                        char *err, size_t errlen)
+/* One table of the report as NAME.csv (header: cols; a number cell empty for NaN,
+ * which pandas reads as NaN) and NAME.json (an array of objects): row() writes row
+ * i's CSV cells and fills its object. */
+typedef void table_row_fn(const struct study *s, const void *rows, size_t i,
+                          struct moni_csv_row *csv, cJSON *o);
+
+static int write_table(const struct study *s, const char *out, const char *name,
+                       const char *const *cols, const void *rows, size_t n, table_row_fn *row,
+                       char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/scores.csv", out);
+    snprintf(path, sizeof path, "%s/%s.csv", out, name);
     FILE *f = fopen(path, "w");
     cJSON *arr = cJSON_CreateArray();
     if (!f) {
@@ -562,25 +560,18 @@ static int write_scores(const struct study *s, const struct score *sc, size_t n,
         cJSON_Delete(arr);
         return -1;
     }
-    for (size_t c = 0; score_cols[c]; c++)
-        fprintf(f, "%s%s", c ? "," : "", score_cols[c]);
-    fputc('\n', f);
+    struct moni_csv_row csv = {f, 0};
+    for (size_t c = 0; cols[c]; c++)
+        moni_csv_text(&csv, cols[c]);
+    moni_csv_end(&csv);
     for (size_t i = 0; i < n; i++) {
-        double v[15];
-        score_values(&sc[i], v);
-        fprintf(f, "%s,%s", sc[i].scenario, cond_name(s, sc[i].cond));
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "scenario", sc[i].scenario);
-        cJSON_AddStringToObject(o, "condition", cond_name(s, sc[i].cond));
-        for (size_t k = 0; k < 15; k++) {
-            csv_num(f, v[k]);
-            json_num(o, score_cols[k + 2], v[k]);
-        }
-        fputc('\n', f);
+        row(s, rows, i, &csv, o);
+        moni_csv_end(&csv);
         cJSON_AddItemToArray(arr, o);
     }
     int rc = fclose(f) == 0 ? 0 : -1;
-    snprintf(path, sizeof path, "%s/scores.json", out);
+    snprintf(path, sizeof path, "%s/%s.json", out, name);
     if (rc == 0)
         rc = study_write_json(path, arr, 0644, err, errlen);
     else
@@ -589,56 +580,63 @@ static int write_scores(const struct study *s, const struct score *sc, size_t n,
     return rc;
 }
 
-/* Every attempt as a row: the numbers behind the scores, for re-analysis. */
-static int write_attempts(const struct study *s, const char *out, char *err, size_t errlen)
+/* A row of scores.csv: one scenario in one condition. */
+static void score_row(const struct study *s, const void *rows, size_t i, struct moni_csv_row *csv,
+                      cJSON *o)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/attempts.csv", out);
-    FILE *f = fopen(path, "w");
-    cJSON *arr = cJSON_CreateArray();
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        cJSON_Delete(arr);
-        return -1;
+    const struct score *sc = (const struct score *)rows + i;
+    double v[15];
+    score_values(sc, v);
+    moni_csv_fmt(csv, "%s", sc->scenario);
+    moni_csv_fmt(csv, "%s", cond_name(s, sc->cond));
+    cJSON_AddStringToObject(o, "scenario", sc->scenario);
+    cJSON_AddStringToObject(o, "condition", cond_name(s, sc->cond));
+    for (size_t k = 0; k < 15; k++) {
+        moni_csv_num(csv, "%.6g", v[k]);
+        json_num(o, score_cols[k + 2], v[k]);
     }
-    fprintf(f, "tester,session,scenario,condition,onset_s,detect_s,mttd_s,false_alarms,cause,"
-               "component,cause_correct,component_correct,misdiagnosed,diagnose_s,log_files,log_lines\n");
-    for (size_t i = 0; i < s->na; i++) {
-        const struct attempt *a = &s->a[i];
-        const struct truth *t = &s->t[a->sess];
-        fprintf(f, "%s,%s,%s,%s", a->tester, t->session, t->scenario, cond_name(s, a->cond));
-        double v[] = {t->onset, a->detect_s, attempt_mttd(s, a), (double)a->false_alarms};
-        for (size_t k = 0; k < 4; k++)
-            csv_num(f, v[k]);
-        fprintf(f, ",%s,%s,%d,%d,%d", a->cause, a->component, a->answered && a->cause_ok,
-                a->answered && a->comp_ok, a->answered && !(a->cause_ok && a->comp_ok));
-        csv_num(f, attempt_diag(s, a));
-        fprintf(f, ",%zu,%zu\n", a->nfiles, attempt_lines(a));
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "tester", a->tester);
-        cJSON_AddStringToObject(o, "session", t->session);
-        cJSON_AddStringToObject(o, "scenario", t->scenario);
-        cJSON_AddStringToObject(o, "condition", cond_name(s, a->cond));
-        json_num(o, "onset_s", t->onset);
-        json_num(o, "detect_s", a->detect_s);
-        json_num(o, "mttd_s", attempt_mttd(s, a));
-        cJSON_AddNumberToObject(o, "false_alarms", (double)a->false_alarms);
-        cJSON_AddStringToObject(o, "cause", a->cause);
-        cJSON_AddStringToObject(o, "component", a->component);
-        cJSON_AddBoolToObject(o, "misdiagnosed", a->answered && !(a->cause_ok && a->comp_ok));
-        json_num(o, "diagnose_s", attempt_diag(s, a));
-        cJSON_AddNumberToObject(o, "log_files", (double)a->nfiles);
-        cJSON_AddNumberToObject(o, "log_lines", (double)attempt_lines(a));
-        cJSON_AddItemToArray(arr, o);
-    }
-    int rc = fclose(f) == 0 ? 0 : -1;
-    snprintf(path, sizeof path, "%s/attempts.json", out);
-    if (rc == 0)
-        rc = study_write_json(path, arr, 0644, err, errlen);
-    else
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    cJSON_Delete(arr);
-    return rc;
+}
+
+static const char *const attempt_cols[] = {
+    "tester", "session", "scenario", "condition", "onset_s", "detect_s", "mttd_s", "false_alarms",
+    "cause", "component", "cause_correct", "component_correct", "misdiagnosed", "diagnose_s",
+    "log_files", "log_lines", NULL,
+};
+
+/* A row of attempts.csv: every attempt, the numbers behind the scores, for re-analysis. */
+static void attempt_row(const struct study *s, const void *rows, size_t i,
+                        struct moni_csv_row *csv, cJSON *o)
+{
+    const struct attempt *a = (const struct attempt *)rows + i;
+    const struct truth *t = &s->t[a->sess];
+    const char *text[] = {a->tester, t->session, t->scenario, cond_name(s, a->cond)};
+    for (size_t k = 0; k < MONI_ARRAY_LEN(text); k++)
+        moni_csv_fmt(csv, "%s", text[k]);
+    double v[] = {t->onset, a->detect_s, attempt_mttd(s, a), (double)a->false_alarms};
+    for (size_t k = 0; k < 4; k++)
+        moni_csv_num(csv, "%.6g", v[k]);
+    moni_csv_fmt(csv, "%s", a->cause);
+    moni_csv_fmt(csv, "%s", a->component);
+    moni_csv_fmt(csv, "%d", a->answered && a->cause_ok);
+    moni_csv_fmt(csv, "%d", a->answered && a->comp_ok);
+    moni_csv_fmt(csv, "%d", a->answered && !(a->cause_ok && a->comp_ok));
+    moni_csv_num(csv, "%.6g", attempt_diag(s, a));
+    moni_csv_fmt(csv, "%zu", a->nfiles);
+    moni_csv_fmt(csv, "%zu", attempt_lines(a));
+    cJSON_AddStringToObject(o, "tester", a->tester);
+    cJSON_AddStringToObject(o, "session", t->session);
+    cJSON_AddStringToObject(o, "scenario", t->scenario);
+    cJSON_AddStringToObject(o, "condition", cond_name(s, a->cond));
+    json_num(o, "onset_s", t->onset);
+    json_num(o, "detect_s", a->detect_s);
+    json_num(o, "mttd_s", attempt_mttd(s, a));
+    cJSON_AddNumberToObject(o, "false_alarms", (double)a->false_alarms);
+    cJSON_AddStringToObject(o, "cause", a->cause);
+    cJSON_AddStringToObject(o, "component", a->component);
+    cJSON_AddBoolToObject(o, "misdiagnosed", a->answered && !(a->cause_ok && a->comp_ok));
+    json_num(o, "diagnose_s", attempt_diag(s, a));
+    cJSON_AddNumberToObject(o, "log_files", (double)a->nfiles);
+    cJSON_AddNumberToObject(o, "log_lines", (double)attempt_lines(a));
 }
 
 /* ---- the page ------------------------------------------------------------------------------ */
@@ -819,9 +817,9 @@ static int score_all(struct study *s, const char *out, FILE *summary, char *err,
     for (size_t g = 0; g < nscen; g++)
         for (int c = 0; c <= (int)s->ncond; c++)
             score_one(s, scen[g], c == (int)s->ncond ? -1 : c, &sc[n++]);
-    int rc = write_scores(s, sc, n, out, err, errlen);
+    int rc = write_table(s, out, "scores", score_cols, sc, n, score_row, err, errlen);
     if (rc == 0)
-        rc = write_attempts(s, out, err, errlen);
+        rc = write_table(s, out, "attempts", attempt_cols, s->a, s->na, attempt_row, err, errlen);
     if (rc == 0)
         rc = write_html(s, sc, n, scen, nscen, out, err, errlen);
     if (rc == 0 && summary)

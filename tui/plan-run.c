@@ -36,6 +36,7 @@ struct tui_console {
     struct queue *queue;
     char plan_out[PATH_MAX];
     long item;                 /* the queue item in the live view, -1 */
+    struct plan_experiment *run_exp; /* its experiment with {run_dir} expanded */
     bool plan_running;         /* start items in turn */
     bool plan_failed;          /* an item failed: exit 1 */
     bool cmd_for_plan;         /* --plan with -- CMD: CMD runs every experiment */
@@ -92,6 +93,13 @@ static void reset_view(struct tui_console *c)
 static int start_live(struct tui_console *c, const char *dir, const struct plan_experiment *exp,
                       char *err, size_t errlen, bool *usage)
 {
+    plan_experiment_in_free(c->run_exp); /* the last run's; that run is freed */
+    c->run_exp = exp ? plan_experiment_in(exp, dir) : NULL;
+    if (exp && !c->run_exp) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    exp = c->run_exp;
     char *const *argv = pick_workload(c, exp, dir, err, errlen);
     if (!argv)
         return -1;
@@ -538,9 +546,11 @@ static void console_free(struct tui_console *c)
     if (c->queue)
         queue_write_runs_csv(c->queue);
     queue_free(c->queue);
+    plan_experiment_in_free(c->run_exp);
     plan_free(c->plan);
     c->queue = NULL;
     c->plan = NULL;
+    c->run_exp = NULL;
 }
 
 /* The screen until the user quits; the runs switch between loop passes. */

@@ -26,17 +26,29 @@ char *top_urlencode(const char *s); /* malloc'd */
 
 /* ---- the table's columns and the model (tui/top-query.c) ------------------------- */
 enum top_fmt { TOP_F_UP, TOP_F_AGE, TOP_F_PCT, TOP_F_BYTES, TOP_F_RATE, TOP_F_NUM, TOP_F_INT };
+/* One way to compute a column, as PromQL:
+ *   PRE AGG by (BY) (FN(METRIC{EXTRA,MATCHERS}[WINDOW])) [+ the same for metric[1]] POST
+ * MATCHERS are the job's (job_id="ID", or node!="" without --job) for moni's series,
+ * node!="" for node_exporter's and DCGM's (they carry no job_id). */
+struct top_alt {
+    const char *agg;       /* "sum", "avg", "max", "min" */
+    const char *metric[2]; /* one series, or two added (read + write) */
+    bool exporter;         /* node_exporter or DCGM names */
+    const char *fn;        /* NULL, or a range function ("rate") over window */
+    const char *window;
+    const char *extra;       /* a matcher of the series' own, e.g. mode="idle" */
+    const char *pre, *post;  /* arithmetic around it */
+};
 struct top_col {
     const char *key;  /* the moni_col label in the answer, and the sort key's name */
     const char *head; /* column heading */
     int width;
     enum top_fmt fmt;
     bool defines_row; /* a node with this series gets a row (moni's own targets) */
-    /* PromQL, grouped by node; %S stands for the job's label matchers (job_id="ID", or
-     * node!="" without --job), %N for node!="" (node_exporter and DCGM series carry
-     * no job_id).  Alternatives (moni, node_exporter, DCGM names) are joined by `or`,
-     * so the first that has the series wins. */
-    const char *expr;
+    const char *by;   /* the grouping, "node" when NULL */
+    /* Alternatives (moni, node_exporter, DCGM names), joined by `or` so that the first
+     * that has the series wins. */
+    struct top_alt alt[3];
 };
 extern const struct top_col top_cols[];
 extern const size_t top_ncols;

@@ -13,40 +13,45 @@
 
 /* Missing series stay missing ("-"); "or 0 * <a moni series of the node>" turns the
  * counters a healthy node has no series for (faults, detections) into 0. */
+#define SERIES(how, ...) .agg = how, .metric = {__VA_ARGS__}
+#define RATE .fn = "rate", .window = "1m"
+#define EXPORTER .exporter = true
+#define OR_ZERO {SERIES("max", "moni_sample_timestamp_seconds"), .pre = "0 * "}
 const struct top_col top_cols[] = {
-    {"up", "UP", 4, TOP_F_UP, true, "min by (node, rank) (up{%S})"},
-    {"hb", "HB", 5, TOP_F_AGE, true,
-     "time() - max by (node) (max_over_time(moni_sample_timestamp_seconds{%S}[10m]))"},
-    {"gpu", "GPU%", 5, TOP_F_PCT, false,
-     "avg by (node) (moni_gpu_utilization_ratio{%S}) * 100 or avg by (node) "
-     "(DCGM_FI_DEV_GPU_UTIL{%N})"},
-    {"gmem", "GMEM", 6, TOP_F_BYTES, false,
-     "sum by (node) (moni_gpu_memory_used_bytes{%S}) or sum by (node) "
-     "(DCGM_FI_DEV_FB_USED{%N}) * 1048576"},
-    {"cpu", "CPU%", 5, TOP_F_PCT, false,
-     "avg by (node) (moni_cpu_usage_ratio{%S}) * 100 or 100 * (1 - avg by (node) "
-     "(rate(node_cpu_seconds_total{mode=\"idle\",%N}[1m])))"},
-    {"io", "I/O", 7, TOP_F_RATE, false,
-     "sum by (node) (moni_disk_read_bytes_per_second{%S}) + sum by (node) "
-     "(moni_disk_write_bytes_per_second{%S}) or sum by (node) "
-     "(rate(node_disk_read_bytes_total{%N}[1m])) + sum by (node) "
-     "(rate(node_disk_written_bytes_total{%N}[1m]))"},
-    {"net", "NET", 7, TOP_F_RATE, false,
-     "sum by (node) (moni_network_receive_bytes_per_second{%S}) + sum by (node) "
-     "(moni_network_transmit_bytes_per_second{%S}) or sum by (node) "
-     "(rate(node_network_receive_bytes_total{device!=\"lo\",%N}[1m])) + sum by (node) "
-     "(rate(node_network_transmit_bytes_total{device!=\"lo\",%N}[1m]))"},
-    {"loss", "LOSS", 7, TOP_F_NUM, false, "max by (node) (moni_training_loss{%S})"},
-    {"step", "STEP", 7, TOP_F_INT, false, "max by (node) (moni_training_step{%S})"},
-    {"steps", "STEP/s", 6, TOP_F_NUM, false,
-     "max by (node) (rate(moni_training_step{%S}[1m]))"},
-    {"faults", "FLT", 3, TOP_F_INT, false,
-     "sum by (node) (moni_fault_active{%S}) or 0 * max by (node) "
-     "(moni_sample_timestamp_seconds{%S})"},
-    {"det", "DET", 4, TOP_F_INT, false,
-     "max by (node) (moni_detections{%S}) or sum by (node) (moni_detections_total{%S}) or 0 * "
-     "max by (node) (moni_sample_timestamp_seconds{%S})"},
+    {"up", "UP", 4, TOP_F_UP, true, "node, rank", {{SERIES("min", "up")}}},
+    {"hb", "HB", 5, TOP_F_AGE, true, NULL,
+     {{SERIES("max", "moni_sample_timestamp_seconds"), .fn = "max_over_time", .window = "10m",
+       .pre = "time() - "}}},
+    {"gpu", "GPU%", 5, TOP_F_PCT, false, NULL,
+     {{SERIES("avg", "moni_gpu_utilization_ratio"), .post = " * 100"},
+      {SERIES("avg", "DCGM_FI_DEV_GPU_UTIL"), EXPORTER}}},
+    {"gmem", "GMEM", 6, TOP_F_BYTES, false, NULL,
+     {{SERIES("sum", "moni_gpu_memory_used_bytes")},
+      {SERIES("sum", "DCGM_FI_DEV_FB_USED"), EXPORTER, .post = " * 1048576"}}},
+    {"cpu", "CPU%", 5, TOP_F_PCT, false, NULL,
+     {{SERIES("avg", "moni_cpu_usage_ratio"), .post = " * 100"},
+      {SERIES("avg", "node_cpu_seconds_total"), EXPORTER, RATE, .extra = "mode=\"idle\"",
+       .pre = "100 * (1 - ", .post = ")"}}},
+    {"io", "I/O", 7, TOP_F_RATE, false, NULL,
+     {{SERIES("sum", "moni_disk_read_bytes_per_second", "moni_disk_write_bytes_per_second")},
+      {SERIES("sum", "node_disk_read_bytes_total", "node_disk_written_bytes_total"), EXPORTER,
+       RATE}}},
+    {"net", "NET", 7, TOP_F_RATE, false, NULL,
+     {{SERIES("sum", "moni_network_receive_bytes_per_second",
+              "moni_network_transmit_bytes_per_second")},
+      {SERIES("sum", "node_network_receive_bytes_total", "node_network_transmit_bytes_total"),
+       EXPORTER, RATE, .extra = "device!=\"lo\""}}},
+    {"loss", "LOSS", 7, TOP_F_NUM, false, NULL, {{SERIES("max", "moni_training_loss")}}},
+    {"step", "STEP", 7, TOP_F_INT, false, NULL, {{SERIES("max", "moni_training_step")}}},
+    {"steps", "STEP/s", 6, TOP_F_NUM, false, NULL, {{SERIES("max", "moni_training_step"), RATE}}},
+    {"faults", "FLT", 3, TOP_F_INT, false, NULL, {{SERIES("sum", "moni_fault_active")}, OR_ZERO}},
+    {"det", "DET", 4, TOP_F_INT, false, NULL,
+     {{SERIES("max", "moni_detections")}, {SERIES("sum", "moni_detections_total")}, OR_ZERO}},
 };
+#undef RATE
+#undef EXPORTER
+#undef SERIES
+#undef OR_ZERO
 const size_t top_ncols = MONI_ARRAY_LEN(top_cols);
 _Static_assert(MONI_ARRAY_LEN(top_cols) <= TOP_MAX_COLS, "raise TOP_MAX_COLS");
 
@@ -102,19 +107,37 @@ static void q_job_matchers(struct qbuf *q, const char *job)
     }
 }
 
-static void q_expand(struct qbuf *q, const char *expr, const char *job)
+/* One alternative of a column: see struct top_alt. */
+static void q_alt(struct qbuf *q, const char *by, const struct top_alt *a, const char *job)
 {
-    for (const char *p = expr; *p; p++) {
-        if (p[0] == '%' && p[1] == 'S') {
-            q_job_matchers(q, job);
-            p++;
-        } else if (p[0] == '%' && p[1] == 'N') {
-            q_puts(q, "node!=\"\"");
-            p++;
-        } else {
-            q_add(q, p, 1);
+    q_puts(q, a->pre ? a->pre : "");
+    for (size_t k = 0; k < MONI_ARRAY_LEN(a->metric) && a->metric[k]; k++) {
+        q_puts(q, k ? " + " : "");
+        q_puts(q, a->agg);
+        q_puts(q, " by (");
+        q_puts(q, by ? by : "node");
+        q_puts(q, a->fn ? ") (" : ") ");
+        q_puts(q, a->fn ? a->fn : "");
+        q_puts(q, "(");
+        q_puts(q, a->metric[k]);
+        q_puts(q, "{");
+        if (a->extra) {
+            q_puts(q, a->extra);
+            q_puts(q, ",");
         }
+        if (a->exporter)
+            q_puts(q, "node!=\"\"");
+        else
+            q_job_matchers(q, job);
+        q_puts(q, "}");
+        if (a->fn) {
+            q_puts(q, "[");
+            q_puts(q, a->window);
+            q_puts(q, "])");
+        }
+        q_puts(q, ")");
     }
+    q_puts(q, a->post ? a->post : "");
 }
 
 char *top_table_query(const char *job)
@@ -124,7 +147,10 @@ char *top_table_query(const char *job)
         if (i)
             q_puts(&q, " or ");
         q_puts(&q, "label_replace(");
-        q_expand(&q, top_cols[i].expr, job);
+        for (size_t k = 0; k < MONI_ARRAY_LEN(top_cols[i].alt) && top_cols[i].alt[k].agg; k++) {
+            q_puts(&q, k ? " or " : "");
+            q_alt(&q, top_cols[i].by, &top_cols[i].alt[k], job);
+        }
         q_puts(&q, ", \"moni_col\", \"");
         q_puts(&q, top_cols[i].key);
         q_puts(&q, "\", \"\", \"\")");
@@ -170,6 +196,22 @@ static const cJSON *vector_result(const cJSON *root, char *err, size_t errlen)
     return res;
 }
 
+/* A vector answer parsed (the caller deletes it) with its data.result in *res, or
+ * NULL with err. */
+static cJSON *parse_vector(const char *json, const cJSON **res, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root) {
+        snprintf(err, errlen, "Prometheus: the answer is not JSON");
+        return NULL;
+    }
+    if (!(*res = vector_result(root, err, errlen))) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
 static bool sample_value(const cJSON *item, double *v)
 {
     const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(item, "value"), 1);
@@ -211,16 +253,10 @@ static int col_index(const char *key)
 
 int top_parse_table(struct top_model *m, const char *json, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_Parse(json);
-    if (!root) {
-        snprintf(err, errlen, "Prometheus: the answer is not JSON");
+    const cJSON *res;
+    cJSON *root = parse_vector(json, &res, err, errlen);
+    if (!root)
         return -1;
-    }
-    const cJSON *res = vector_result(root, err, errlen);
-    if (!res) {
-        cJSON_Delete(root);
-        return -1;
-    }
     m->nn = 0;
     /* rows first (moni's targets), then the cells of the nodes that have one */
     for (int pass = 0; pass < 2; pass++) {
@@ -352,16 +388,10 @@ static int series_cmp(const void *a, const void *b)
 
 int top_parse_series(struct top_model *m, const char *json, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_Parse(json);
-    if (!root) {
-        snprintf(err, errlen, "Prometheus: the answer is not JSON");
+    const cJSON *res;
+    cJSON *root = parse_vector(json, &res, err, errlen);
+    if (!root)
         return -1;
-    }
-    const cJSON *res = vector_result(root, err, errlen);
-    if (!res) {
-        cJSON_Delete(root);
-        return -1;
-    }
     m->ns = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, res) {

@@ -23,22 +23,6 @@ start 120 40 MONI_CUDA_LIB="$fake" FAKE_CUDA_STATE="$CS" FAKE_CUDA_TOTAL=$((8 <<
     --out "$R" --interval 500ms -- "${TRAIN[@]}"
 wait_for "loss [0-9]" 30
 
-# focus FIELD_ERE: Down until the form's cursor is on that field
-# the focused field's name (not its value: a redraw of typed text is no move)
-focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1 | sed 's/^[^│]*│ //' | awk '{ print $1 }'; }
-focus_moved() { [ "$(focused)" != "$1" ]; }
-focus() {
-    local i before
-    for ((i = 0; i < 24; i++)); do
-        screen | grep -Eq "│ $1 +[^ │]*_ " && return 0
-        before=$(focused)
-        keys Down
-        wait_until 10 focus_moved "$before" || fail "Down did not move the focus from: $before"
-    done
-    fail "could not reach the field /$1/"
-}
-journal_lines() { if [ -e "$J" ]; then wc -l <"$J"; else echo 0; fi; }
-
 # ---- net: the port (first, it is required), delay, direction and the window,
 # the 18th of 21 fields (the form scrolls)
 keys 5 a

@@ -15,20 +15,6 @@ J="$R/faults.jsonl"
 start 120 40 -- --out "$R" --interval 500ms -- "${TRAIN[@]}"
 wait_for "loss [0-9]" 30
 
-# (as in test_tui_faults.sh) the focused field's name; Down until FIELD_ERE has it
-focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1 | sed 's/^[^│]*│ //' | awk '{ print $1 }'; }
-focus_moved() { [ "$(focused)" != "$1" ]; }
-focus() {
-    local i before
-    for ((i = 0; i < 24; i++)); do
-        screen | grep -Eq "│ $1 +[^ │]*_ " && return 0
-        before=$(focused)
-        keys Down
-        wait_until 10 focus_moved "$before" || fail "Down did not move the focus from: $before"
-    done
-    fail "could not reach the field /$1/"
-}
-journal_lines() { if [ -e "$J" ]; then wc -l <"$J"; else echo 0; fi; }
 # pick N: kind N (10-14) with `0` pressed N-9 times after `1`
 pick() {
     local i

@@ -12,18 +12,6 @@ PRE="$XDG_CONFIG_HOME/moni/presets.json"
 start 120 40 -- --out "$R" --interval 200ms -- sleep 600
 wait_for 'REC ' 15
 
-focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1 | sed 's/^[^│]*│ //' | awk '{ print $1 }'; }
-focus_moved() { [ "$(focused)" != "$1" ]; }
-focus() {
-    local i before
-    for ((i = 0; i < 12; i++)); do
-        screen | grep -Eq "│ $1 +[^ │]*_ " && return 0
-        before=$(focused)
-        keys Down
-        wait_until 10 focus_moved "$before" || fail "Down did not move the focus from: $before"
-    done
-    fail "could not reach the field /$1/"
-}
 command_line() { # TEXT: typed after ':' and run
     keys :
     wait_for "Tab completes, Enter runs" 5

@@ -35,18 +35,6 @@ wait_for "phase train" 5
 
 # faults that fire on a trigger, armed from the form: cpu on the checkpoint line,
 # mem at training step 25, disk_fill after a delay
-focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1 | sed 's/^[^│]*│ //' | awk '{ print $1 }'; }
-focus_moved() { [ "$(focused)" != "$1" ]; }
-focus() {
-    local i before
-    for ((i = 0; i < 30; i++)); do
-        screen | grep -Eq "│ $1 +[^ │]*_ " && return 0
-        before=$(focused)
-        keys Down
-        wait_until 10 focus_moved "$before" || fail "Down did not move the focus from: $before"
-    done
-    fail "could not reach the field /$1/"
-}
 arm_on() { # N KIND FIELD VALUE [FIELD VALUE]
     local n=$1 kind=$2; shift 2
     keys "$n" a

@@ -87,3 +87,21 @@ wait_exit() {
 }
 # journal_has FILE EVENT FAULT_ID
 journal_has() { grep -q "\"event\":\"$2\",\"fault_id\":\"$3\"" "$1"; }
+# The forms (arm a fault, a preset): the focused field's name (not its value: a
+# redraw of typed text is no move); focus FIELD_ERE: Down until the form's cursor is
+# on that field, waiting after each Down for the focus to move (a slow redraw must
+# not make it skip)
+focused() { screen | grep -E '│ [a-z][^│]*_ +│' | head -n 1 | sed 's/^[^│]*│ //' | awk '{ print $1 }'; }
+focus_moved() { [ "$(focused)" != "$1" ]; }
+focus() {
+    local i before
+    for ((i = 0; i < 30; i++)); do
+        screen | grep -Eq "│ $1 +[^ │]*_ " && return 0
+        before=$(focused)
+        keys Down
+        wait_until 10 focus_moved "$before" || fail "Down did not move the focus from: $before"
+    done
+    fail "could not reach the field /$1/"
+}
+# lines in the fault journal $J (0 before it exists)
+journal_lines() { if [ -e "$J" ]; then wc -l <"$J"; else echo 0; fi; }

@@ -309,6 +309,35 @@ static void test_strtod_whole(void **state)
     }
 }
 
+/* CSV cells: separated, quoted only when they must be, NaN and infinities empty. */
+static void test_csv_row(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    struct moni_csv_row r = {f, 0};
+    moni_csv_text(&r, "plain");
+    moni_csv_text(&r, "a,b");
+    moni_csv_text(&r, "say \"hi\"");
+    moni_csv_text(&r, "two\nlines");
+    moni_csv_text(&r, "");
+    moni_csv_fmt(&r, "%d", 42);
+    moni_csv_num(&r, "%.3f", 0.5);
+    moni_csv_num(&r, "%.3f", NAN);
+    moni_csv_num(&r, "%.3f", INFINITY);
+    moni_csv_end(&r);
+    moni_csv_text(&r, "next");
+    moni_csv_end(&r);
+    fclose(f);
+    assert_string_equal(text, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,42,0.500,,\nnext\n");
+    free(text);
+    char err[32];
+    assert_int_equal(moni_seterr(err, sizeof err, "%s: %d", "x", 7), -1);
+    assert_string_equal(err, "x: 7");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_loop_timeout_and_signal),
         cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_json_error_is_one_line),
+        cmocka_unit_test(test_csv_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,37 +16,7 @@
 
 #include "core/core.h"
 #include "core/dataset-int.h"
-
-/* Base times: wall 2026-11-25T10:00:00.000Z at mono 1000 s. */
-#define REAL0 1795600800000000000LL
-#define MONO0 1000000000000LL
-#define S(x) ((int64_t)((x) * 1e9))
-
-static char dir[PATH_MAX];
-
-static void iso(double sec, char *buf)
-{
-    moni_fmt_iso(REAL0 + S(sec), buf, MONI_ISO_LEN);
-}
-
-static void put(const char *name, const char *text)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *get(const char *name)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    char *t = moni_read_file(p, NULL);
-    assert_non_null(t);
-    return t;
-}
+#include "tests/unit/fixture-rundir.h"
 
 /* line n (0-based) of text, copied */
 static char *line_of(const char *text, int n, char *buf, size_t len)
@@ -66,29 +36,6 @@ static char *line_of(const char *text, int n, char *buf, size_t len)
     return buf;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-ds-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    const char *names[] = {"samples.csv",  "meta.json",  "events.jsonl",     "faults.jsonl",
-                           "workload.idx", "labels.csv", "ground_truth.csv", "windows.json",
-                           "tse_matrix.csv"};
-    for (size_t i = 0; i < MONI_ARRAY_LEN(names); i++) {
-        char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    return 0;
-}
-
 /* samples every 0.5 s from t=0.2 to t=9.7, with a hole from 5.0 to 7.0 */
 static void write_samples(bool torn)
 {
@@ -99,7 +46,7 @@ static void write_samples(bool torn)
         if (t > 5.0 && t < 7.0)
             continue;
         char ts[MONI_ISO_LEN];
-        iso(t, ts);
+        fx_iso(t, ts);
         /* cpu = 10 in cell 0..1, then 10*cell; counter grows 100/s; mem missing at k=3 */
         double cpu = 10.0 * (k < 4 ? 1 : (int)t);
         n += (size_t)sprintf(buf + n, "%s,%lld,%.1f,%.0f,", ts, (long long)(MONO0 + S(t)), cpu,
@@ -111,7 +58,7 @@ static void write_samples(bool torn)
     if (torn)
         n += (size_t)sprintf(buf + n, "2026-11-25T10:00:10.2");
     buf[n] = 0;
-    put("samples.csv", buf);
+    fx_put("samples.csv", buf);
     free(buf);
 }
 
@@ -119,10 +66,10 @@ static void test_grid_aggregation(void **state)
 {
     (void)state;
     write_samples(false);
-    put("meta.json", "{\"interval_ns\": 500000000, \"end\": \"x\", \"complete\": true}");
+    fx_put("meta.json", "{\"interval_ns\": 500000000, \"end\": \"x\", \"complete\": true}");
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     assert_int_equal(d.nrows, 10); /* cells 0..9 */
     assert_int_equal(d.t0_mono, MONO0);
     int cpu = ds_find_col(&d, "cpu_pct"), rd = ds_find_col(&d, "disk_read_per_s");
@@ -155,8 +102,8 @@ static void test_missing_cells_written_empty(void **state)
 {
     (void)state;
     write_samples(true); /* torn last line: skipped */
-    assert_int_equal(dataset_build(dir, NULL, NULL, (char[256]){0}, 256), 0);
-    char *m = get("tse_matrix.csv");
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, (char[256]){0}, 256), 0);
+    char *m = fx_get("tse_matrix.csv");
     char l[4096];
     line_of(m, 0, l, sizeof l);
     assert_true(!strncmp(l, "timestamp,", 10));
@@ -167,7 +114,7 @@ static void test_missing_cells_written_empty(void **state)
     /* row 6 (gap): timestamp then only empty cells until is_anomaly; no "0" */
     line_of(m, 7, l, sizeof l);
     char ts[MONI_ISO_LEN];
-    iso(6, ts);
+    fx_iso(6, ts);
     assert_true(!strncmp(l, ts, strlen(ts)));
     const char *p = l + strlen(ts);
     while (*p == ',')
@@ -175,11 +122,11 @@ static void test_missing_cells_written_empty(void **state)
     assert_string_equal(p, "0"); /* is_anomaly only */
     /* the first data row's timestamp is the aligned cell start */
     line_of(m, 1, l, sizeof l);
-    iso(0, ts);
+    fx_iso(0, ts);
     assert_true(!strncmp(l, ts, strlen(ts)));
     assert_non_null(strstr(l, "10,")); /* cpu mean 10 printed as an integer */
     free(m);
-    char *meta = get("meta.json");
+    char *meta = fx_get("meta.json");
     assert_non_null(strstr(meta, "\"gap_rows\":\t2") ? meta : strstr(meta, "\"gap_rows\": 2"));
     assert_non_null(strstr(meta, "\"incomplete\":\ttrue") ? meta
                                                          : strstr(meta, "\"incomplete\": true"));
@@ -190,7 +137,7 @@ static void fault_line(char *buf, size_t *n, const char *ev, const char *id, con
                        double t)
 {
     char ts[MONI_ISO_LEN];
-    iso(t, ts);
+    fx_iso(t, ts);
     *n += (size_t)sprintf(buf + *n,
                           "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"%s\",\"fault_id\":"
                           "\"%s\",\"kind\":\"%s\",\"target\":\"pid:42\",\"params\":{\"load\":"
@@ -203,9 +150,9 @@ static void test_label_windows(void **state)
 {
     (void)state;
     write_samples(false);
-    put("meta.json", "{\"interval_ns\": 500000000, \"end\": \"x\", \"complete\": true, \"experiment_labels\": "
-                     "{\"faults\": [{\"fault_id\": \"f1\", \"root_cause\": \"cpu_contention\", "
-                     "\"expected_failure_stage\": \"train\"}]}}");
+    fx_put("meta.json", "{\"interval_ns\": 500000000, \"end\": \"x\", \"complete\": true, \"experiment_labels\": "
+                        "{\"faults\": [{\"fault_id\": \"f1\", \"root_cause\": \"cpu_contention\", "
+                        "\"expected_failure_stage\": \"train\"}]}}");
     char buf[8192];
     size_t n = 0;
     fault_line(buf, &n, "armed", "f1", "cpu", 0.1);
@@ -217,17 +164,17 @@ static void test_label_windows(void **state)
     fault_line(buf, &n, "fired", "f2", "kill", 8.6);
     fault_line(buf, &n, "armed", "f3", "mem", 0.1); /* never fired: no labels */
     n += (size_t)sprintf(buf + n, "{\"timestamp\":\"2026-11-25T10:00:09.0"); /* torn */
-    put("faults.jsonl", buf);
+    fx_put("faults.jsonl", buf);
     char err[256];
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), 0);
-    char *lab = get("labels.csv");
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), 0);
+    char *lab = fx_get("labels.csv");
     char l[512], ts[MONI_ISO_LEN];
     line_of(lab, 0, l, sizeof l);
     assert_string_equal(l, "timestamp,is_anomaly,fault_id,fault_kind,label_kind,phase");
     line_of(lab, 2, l, sizeof l); /* row 1 */
     assert_non_null(strstr(l, ",0,,,,"));
     line_of(lab, 3, l, sizeof l); /* row 2: fired at 2.3 */
-    iso(2, ts);
+    fx_iso(2, ts);
     assert_true(!strncmp(l, ts, strlen(ts)));
     assert_non_null(strstr(l, ",1,f1,cpu,interval,"));
     line_of(lab, 4, l, sizeof l); /* row 3 */
@@ -237,11 +184,11 @@ static void test_label_windows(void **state)
     line_of(lab, 10, l, sizeof l); /* row 9 */
     assert_non_null(strstr(l, ",0,"));
     free(lab);
-    char *gt = get("ground_truth.csv");
+    char *gt = fx_get("ground_truth.csv");
     line_of(gt, 1, l, sizeof l);
     char s1[MONI_ISO_LEN], s2[MONI_ISO_LEN];
-    iso(2.3, s1);
-    iso(4.0, s2);
+    fx_iso(2.3, s1);
+    fx_iso(4.0, s2);
     assert_true(!strncmp(l, "f1,cpu,pid:42,interval,load=95%;workers=2,", 42));
     assert_non_null(strstr(l, s1));
     assert_non_null(strstr(l, s2));
@@ -253,7 +200,7 @@ static void test_label_windows(void **state)
     assert_true(!strncmp(l, "f3,mem,pid:42,interval,", 23));
     assert_non_null(strstr(l, ",,,,")); /* no start/end */
     free(gt);
-    char *w = get("windows.json");
+    char *w = fx_get("windows.json");
     assert_non_null(strstr(w, "2026-11-25 10:00:02.000000"));
     assert_non_null(strstr(w, "2026-11-25 10:00:03.000000"));
     assert_non_null(strstr(w, "2026-11-25 10:00:08.000000"));
@@ -264,19 +211,19 @@ static void test_global_label_and_phases(void **state)
 {
     (void)state;
     write_samples(false);
-    put("faults.jsonl", "");
+    fx_put("faults.jsonl", "");
     char ts[MONI_ISO_LEN], meta[1024], buf[4096];
-    iso(1.2, ts);
+    fx_iso(1.2, ts);
     snprintf(meta, sizeof meta,
              "{\"interval_ns\": 500000000, \"end\": \"x\", \"complete\": true, \"workload\": {\"started\": \"%s\", "
              "\"exit_code\": 1, \"ended\": ",
              ts);
-    iso(8.5, ts);
+    fx_iso(8.5, ts);
     snprintf(meta + strlen(meta), sizeof meta - strlen(meta),
              "\"%s\"}, \"experiment_labels\": {\"global\": \"non_convergence\", "
              "\"root_cause\": \"lr_too_small\"}}",
              ts);
-    put("meta.json", meta);
+    fx_put("meta.json", meta);
     size_t n = 0;
     const struct {
         double t;
@@ -290,14 +237,14 @@ static void test_global_label_and_phases(void **state)
         {4.6, "\"kind\":\"event\",\"severity\":\"error\",\"labels\":[\"Host_OOM\"]"},
     };
     for (size_t i = 0; i < MONI_ARRAY_LEN(ev); i++) {
-        iso(ev[i].t, ts);
+        fx_iso(ev[i].t, ts);
         n += (size_t)sprintf(buf + n, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,%s}\n", ts,
                              (long long)(MONO0 + S(ev[i].t)), ev[i].rec);
     }
-    put("events.jsonl", buf);
+    fx_put("events.jsonl", buf);
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     for (size_t r = 0; r < d.nrows; r++)
         assert_int_equal(d.anomaly[r], 1);
     assert_string_equal(ds_phase_names[d.phase[0]], "idle");
@@ -318,8 +265,8 @@ static void test_global_label_and_phases(void **state)
     assert_true(ds_get(&d, 4, (size_t)oom, &v) && v == 1);
     assert_true(ds_get(&d, 4, (size_t)er, &v) && v == 1);
     ds_free(&d);
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), 0);
-    char *gt = get("ground_truth.csv");
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), 0);
+    char *gt = fx_get("ground_truth.csv");
     char l[512];
     line_of(gt, 1, l, sizeof l);
     assert_true(!strncmp(l, "global,non_convergence,workload,global,", 39));
@@ -332,26 +279,26 @@ static void test_global_label_and_phases(void **state)
 static void test_no_rows(void **state)
 {
     (void)state;
-    put("samples.csv", "timestamp,mono_ns,cpu_pct\n");
-    put("meta.json", "{\"complete\": false}");
-    put("workload.idx", "line,timestamp,mono_ns,stream\n1,2026-11-25T10:00:00.100Z,1000100000000,1\n");
-    put("events.jsonl", "{\"timestamp\":\"2026-11-25T10:00:00.100Z\",\"mono_ns\":1000100000000,"
-                        "\"kind\":\"metric\",\"fields\":{\"loss\":0.5,\"eval_accuracy\":0.9}}\n"
-                        "{\"timestamp\":\"2026-11-25T10:00:00.100Z\",\"mono_ns\":1000100000000,"
-                        "\"kind\":\"event\",\"severity\":\"error\",\"labels\":[\"Host_OOM\"]}\n");
-    put("faults.jsonl", "");
+    fx_put("samples.csv", "timestamp,mono_ns,cpu_pct\n");
+    fx_put("meta.json", "{\"complete\": false}");
+    fx_put("workload.idx", "line,timestamp,mono_ns,stream\n1,2026-11-25T10:00:00.100Z,1000100000000,1\n");
+    fx_put("events.jsonl", "{\"timestamp\":\"2026-11-25T10:00:00.100Z\",\"mono_ns\":1000100000000,"
+                           "\"kind\":\"metric\",\"fields\":{\"loss\":0.5,\"eval_accuracy\":0.9}}\n"
+                           "{\"timestamp\":\"2026-11-25T10:00:00.100Z\",\"mono_ns\":1000100000000,"
+                           "\"kind\":\"event\",\"severity\":\"error\",\"labels\":[\"Host_OOM\"]}\n");
+    fx_put("faults.jsonl", "");
     struct dataset_summary sum;
     char err[256];
-    assert_int_equal(dataset_build(dir, NULL, &sum, err, sizeof err), 0);
+    assert_int_equal(dataset_build(fx_dir, NULL, &sum, err, sizeof err), 0);
     assert_int_equal(sum.rows, 0);
     assert_true(sum.incomplete);
-    char *m = get("tse_matrix.csv");
+    char *m = fx_get("tse_matrix.csv");
     assert_non_null(strstr(m, "timestamp,cpu_pct,"));
     assert_null(strchr(strchr(m, '\n') + 1, '\n')); /* header only */
     free(m);
     FILE *null = fopen("/dev/null", "w");
     assert_non_null(null);
-    assert_int_equal(dataset_validate(dir, NULL, 0, null, false, err, sizeof err), 1);
+    assert_int_equal(dataset_validate(fx_dir, NULL, 0, null, false, err, sizeof err), 1);
     fclose(null);
     unlink("events.jsonl");
 }
@@ -360,19 +307,19 @@ static void test_no_samples_file(void **state)
 {
     (void)state;
     char err[256];
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "samples.csv"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_grid_aggregation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_cells_written_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_label_windows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_global_label_and_phases, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_samples_file, setup, teardown),
+        FX_RUNDIR_TEST(test_grid_aggregation),
+        FX_RUNDIR_TEST(test_missing_cells_written_empty),
+        FX_RUNDIR_TEST(test_label_windows),
+        FX_RUNDIR_TEST(test_global_label_and_phases),
+        FX_RUNDIR_TEST(test_no_rows),
+        FX_RUNDIR_TEST(test_no_samples_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,50 +18,7 @@
 
 #include "core/core.h"
 #include "core/dataset-int.h"
-
-#define REAL0 1795600800000000000LL
-#define MONO0 1000000000000LL
-#define S(x) ((int64_t)((x) * 1e9))
-
-static char dir[PATH_MAX];
-
-static void iso(double sec, char *buf)
-{
-    moni_fmt_iso(REAL0 + S(sec), buf, MONI_ISO_LEN);
-}
-
-static void put(const char *name, const char *text)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-dscol-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    const char *names[] = {"samples.csv",  "meta.json",      "events.jsonl",     "faults.jsonl",
-                           "labels.csv",   "ground_truth.csv", "windows.json",   "tse_matrix.csv",
-                           "detections.jsonl", "meta.json.tmp"};
-    for (size_t i = 0; i < MONI_ARRAY_LEN(names); i++) {
-        char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    return 0;
-}
+#include "tests/unit/fixture-rundir.h"
 
 /* n samples at 1 Hz (t = k + 0.5) of the columns in header; value(k, col) gives a
  * cell ("" = missing). */
@@ -75,7 +32,7 @@ static void write_samples(int n, const char *header, void (*value)(int k, int co
         ncols += *p == ',';
     for (int k = 0; k < n; k++) {
         char ts[MONI_ISO_LEN];
-        iso(k + 0.5, ts);
+        fx_iso(k + 0.5, ts);
         len += (size_t)sprintf(buf + len, "%s,%lld", ts, (long long)(MONO0 + S(k + 0.5)));
         for (int c = 0; c < ncols; c++) {
             char cell[64] = "";
@@ -85,7 +42,7 @@ static void write_samples(int n, const char *header, void (*value)(int k, int co
         buf[len++] = '\n';
     }
     buf[len] = 0;
-    put("samples.csv", buf);
+    fx_put("samples.csv", buf);
     free(buf);
 }
 
@@ -110,13 +67,13 @@ static void test_counters_declared_by_the_source(void **state)
 {
     (void)state;
     write_samples(10, kinds_header, kinds_value);
-    put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\", \"column_kinds\": {"
-                     "\"mem_total_bytes\": \"gauge\", \"swap_total_bytes\": \"gauge\", "
-                     "\"gpu0_mem_total_bytes\": \"gauge\", \"psi_cpu_some_total_us\": "
-                     "\"counter\", \"gpu0_ecc_corrected\": \"counter\"}}");
+    fx_put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\", \"column_kinds\": {"
+                        "\"mem_total_bytes\": \"gauge\", \"swap_total_bytes\": \"gauge\", "
+                        "\"gpu0_mem_total_bytes\": \"gauge\", \"psi_cpu_some_total_us\": "
+                        "\"counter\", \"gpu0_ecc_corrected\": \"counter\"}}");
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     const char *gauges[] = {"mem_total_bytes", "swap_total_bytes", "gpu0_mem_total_bytes"};
     for (size_t i = 0; i < 3; i++) {
         int c = ds_find_col(&d, gauges[i]);
@@ -144,10 +101,10 @@ static void test_counters_of_older_runs(void **state)
 {
     (void)state;
     write_samples(10, kinds_header, kinds_value);
-    put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
+    fx_put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     int c = ds_find_col(&d, "mem_total_bytes");
     assert_true(c >= 0 && d.cols[c].kind == DS_GAUGE);
     c = ds_find_col(&d, "gpu0_mem_total_bytes");
@@ -169,17 +126,17 @@ static void test_empty_columns_left_out(void **state)
 {
     (void)state;
     write_samples(8, "cpu_pct,gpu0_util_pct,gpu0_temp_c", empty_value);
-    put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
+    fx_put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
     char err[256];
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), 0);
     char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/tse_matrix.csv", dir);
+    snprintf(p, sizeof p, "%s/tse_matrix.csv", fx_dir);
     char *m = moni_read_file(p, NULL);
     assert_non_null(m);
     assert_true(!strncmp(m, "timestamp,cpu_pct,", 18));
     assert_null(strstr(m, "gpu0_"));
     free(m);
-    snprintf(p, sizeof p, "%s/meta.json", dir);
+    snprintf(p, sizeof p, "%s/meta.json", fx_dir);
     char *meta = moni_read_file(p, NULL);
     assert_non_null(meta);
     cJSON *root = cJSON_Parse(meta);
@@ -208,21 +165,21 @@ static void test_effect_end_not_stretched_by_load(void **state)
 {
     (void)state;
     write_samples(200, "cpu_pct,load1,load5,load15", lag_value);
-    put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
+    fx_put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
     char ts[3][MONI_ISO_LEN], buf[2048];
-    iso(0.1, ts[0]);
-    iso(40.0, ts[1]);
-    iso(60.0, ts[2]);
+    fx_iso(0.1, ts[0]);
+    fx_iso(40.0, ts[1]);
+    fx_iso(60.0, ts[2]);
     snprintf(buf, sizeof buf,
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"armed\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n"
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"fired\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n"
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"stopped\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n",
              ts[0], (long long)(MONO0 + S(0.1)), ts[1], (long long)(MONO0 + S(40)), ts[2],
              (long long)(MONO0 + S(60)));
-    put("faults.jsonl", buf);
+    fx_put("faults.jsonl", buf);
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     assert_int_equal(d.nfaults, 1);
     const struct ds_fault *f = &d.faults[0];
     assert_non_null(strstr(f->affected, "cpu_pct"));
@@ -245,18 +202,18 @@ static void test_loss_nan_column(void **state)
 {
     (void)state;
     write_samples(6, "cpu_pct", one_col);
-    put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
+    fx_put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\"}");
     char ts[2][MONI_ISO_LEN], buf[1024];
-    iso(1.5, ts[0]);
-    iso(3.5, ts[1]);
+    fx_iso(1.5, ts[0]);
+    fx_iso(3.5, ts[1]);
     snprintf(buf, sizeof buf,
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"kind\":\"metric\",\"fields\":{\"loss\":0.5}}\n"
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"kind\":\"metric\",\"fields\":{\"loss\":\"nan\"}}\n",
              ts[0], (long long)(MONO0 + S(1.5)), ts[1], (long long)(MONO0 + S(3.5)));
-    put("events.jsonl", buf);
+    fx_put("events.jsonl", buf);
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     int c = ds_find_col(&d, "loss_nan"), l = ds_find_col(&d, "loss");
     assert_true(c >= 0 && l >= 0);
     assert_int_equal(c, l + 1 + 6); /* after the training metrics */
@@ -283,28 +240,28 @@ static void test_effect_against_running_rows(void **state)
     (void)state;
     write_samples(100, "proc_cpu_pct", share_value);
     char ts[5][MONI_ISO_LEN], buf[2048];
-    iso(10, ts[0]);
-    iso(80, ts[1]);
+    fx_iso(10, ts[0]);
+    fx_iso(80, ts[1]);
     snprintf(buf, sizeof buf,
              "{\"interval_ns\": 1000000000, \"end\": \"x\", \"workload\": {\"started\": \"%s\", "
              "\"exit_code\": 0, \"ended\": \"%s\"}}",
              ts[0], ts[1]);
-    put("meta.json", buf);
-    iso(20, ts[2]);
+    fx_put("meta.json", buf);
+    fx_iso(20, ts[2]);
     snprintf(buf, sizeof buf,
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"kind\":\"phase\",\"event\":\"train\",\"phase\":\"train\"}\n",
              ts[2], (long long)(MONO0 + S(20)));
-    put("events.jsonl", buf);
-    iso(45, ts[3]);
-    iso(55, ts[4]);
+    fx_put("events.jsonl", buf);
+    fx_iso(45, ts[3]);
+    fx_iso(55, ts[4]);
     snprintf(buf, sizeof buf,
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"fired\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n"
              "{\"timestamp\":\"%s\",\"mono_ns\":%lld,\"event\":\"stopped\",\"fault_id\":\"f1\",\"kind\":\"cpu\"}\n",
              ts[3], (long long)(MONO0 + S(45)), ts[4], (long long)(MONO0 + S(55)));
-    put("faults.jsonl", buf);
+    fx_put("faults.jsonl", buf);
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     assert_int_equal(d.phase[50], 2); /* train */
     assert_int_equal(d.nfaults, 1);
     assert_non_null(strstr(d.faults[0].affected, "proc_cpu_pct"));
@@ -314,12 +271,12 @@ static void test_effect_against_running_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_counters_declared_by_the_source, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_counters_of_older_runs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_columns_left_out, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_effect_end_not_stretched_by_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loss_nan_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_effect_against_running_rows, setup, teardown),
+        FX_RUNDIR_TEST(test_counters_declared_by_the_source),
+        FX_RUNDIR_TEST(test_counters_of_older_runs),
+        FX_RUNDIR_TEST(test_empty_columns_left_out),
+        FX_RUNDIR_TEST(test_effect_end_not_stretched_by_load),
+        FX_RUNDIR_TEST(test_loss_nan_column),
+        FX_RUNDIR_TEST(test_effect_against_running_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

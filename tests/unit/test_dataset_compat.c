@@ -15,33 +15,10 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "tests/unit/fixture-rundir.h"
 
-/* wall 2026-11-25T10:00:00.000Z at mono 1000 s */
-#define MONO0 1000000000000LL
-#define REAL0 1795600800000000000LL
-
-static char dir[PATH_MAX];
 static const char *const outputs[] = {"tse_matrix.csv", "labels.csv", "ground_truth.csv",
                                       "windows.json"};
-
-static void put(const char *name, const char *text)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *get(const char *name)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    char *t = moni_read_file(p, NULL);
-    assert_non_null(t);
-    return t;
-}
 
 static void write_samples(void)
 {
@@ -53,8 +30,8 @@ static void write_samples(void)
         n += (size_t)sprintf(buf + n, "%s,%lld,%d\n", ts, MONO0 + k * 1000000000LL + 100000000LL,
                              k >= 3 && k < 6 ? 95 : 10);
     }
-    put("samples.csv", buf);
-    put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\", \"complete\": true}\n");
+    fx_put("samples.csv", buf);
+    fx_put("meta.json", "{\"interval_ns\": 1000000000, \"end\": \"x\", \"complete\": true}\n");
 }
 
 /* One transition at t seconds; old: the spelling of older journals. */
@@ -90,46 +67,36 @@ static void write_journal(bool old)
     n += line(buf + n, old, "stopped", "f1", "cpu", 6.0);
     n += line(buf + n, old, "armed", "f2", "kill", 0.5);
     n += line(buf + n, old, "fired", "f2", "kill", 9.4);
-    put("faults.jsonl", buf);
+    fx_put("faults.jsonl", buf);
 }
 
 static void test_old_journal_same_dataset(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-dsc-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
     write_samples();
     write_journal(false);
     char err[256];
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), 0);
     char *want[4];
     for (int i = 0; i < 4; i++)
-        want[i] = get(outputs[i]);
+        want[i] = fx_get(outputs[i]);
     assert_non_null(strstr(want[2], "\nf2,kill,7,point,load=95%,"));
     assert_non_null(strstr(want[2], ",95,90\n")); /* requested, delivered */
     write_journal(true);
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), 0);
     for (int i = 0; i < 4; i++) {
-        char *got = get(outputs[i]);
+        char *got = fx_get(outputs[i]);
         if (strcmp(got, want[i]))
             fail_msg("%s differs:\n%s\n--- vs today's spelling ---\n%s", outputs[i], got, want[i]);
         free(got);
         free(want[i]);
     }
-    static const char *const names[] = {"samples.csv", "meta.json", "faults.jsonl", "tse_matrix.csv",
-                                        "labels.csv", "ground_truth.csv", "windows.json"};
-    char p[PATH_MAX + 32];
-    for (size_t i = 0; i < MONI_ARRAY_LEN(names); i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_old_journal_same_dataset),
+        FX_RUNDIR_TEST(test_old_journal_same_dataset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,50 +17,11 @@
 
 #include "core/core.h"
 #include "core/dataset-int.h"
-
-/* Base times: wall 2026-11-25T10:00:00.000Z at mono 1000 s. */
-#define REAL0 1795600800000000000LL
-#define MONO0 1000000000000LL
-#define S(x) ((int64_t)((x) * 1e9))
-
-static char dir[PATH_MAX];
+#include "tests/unit/fixture-rundir.h"
 
 static struct moni_stamp at(double sec)
 {
     return (struct moni_stamp){MONO0 + S(sec), REAL0 + S(sec)};
-}
-
-static void put(const char *name, const char *text)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-dsr-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    const char *names[] = {"samples.csv",  "meta.json",        "events.jsonl", "faults.jsonl",
-                           "labels.csv",   "ground_truth.csv", "windows.json", "tse_matrix.csv",
-                           "meta.json.tmp"};
-    for (size_t i = 0; i < MONI_ARRAY_LEN(names); i++) {
-        char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    return 0;
 }
 
 /* samples every 0.5 s from t=0.2 to t=9.7 */
@@ -71,10 +32,10 @@ static void write_samples(void)
     for (int k = 0; k < 20; k++) {
         char ts[MONI_ISO_LEN];
         double t = 0.2 + 0.5 * k;
-        moni_fmt_iso(REAL0 + S(t), ts, sizeof ts);
+        fx_iso(t, ts);
         n += (size_t)sprintf(buf + n, "%s,%lld,%d\n", ts, (long long)(MONO0 + S(t)), 10 + k);
     }
-    put("samples.csv", buf);
+    fx_put("samples.csv", buf);
 }
 
 static void write_events(void)
@@ -92,12 +53,12 @@ static void write_events(void)
     char buf[4096], ts[MONI_ISO_LEN];
     size_t n = 0;
     for (size_t i = 0; i < MONI_ARRAY_LEN(ev); i++) {
-        moni_fmt_iso(REAL0 + S(ev[i].t), ts, sizeof ts);
+        fx_iso(ev[i].t, ts);
         n += (size_t)sprintf(buf + n, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,%s}\n", ts,
                              (long long)(MONO0 + S(ev[i].t)), ev[i].rec);
     }
-    put("events.jsonl", buf);
-    put("faults.jsonl", "");
+    fx_put("events.jsonl", buf);
+    fx_put("faults.jsonl", "");
 }
 
 /* meta.json as the session writes it: lifetime 1 (1.2 s .. 5.3 s, ended by moni's
@@ -127,7 +88,7 @@ static void write_meta(bool with_lifetimes)
         rundir_lifetime_end(l, (t = at(8.5), &t), 0, 0, false);
     }
     char err[256];
-    assert_int_equal(rundir_meta_write(dir, m, err, sizeof err), 0);
+    assert_int_equal(rundir_meta_write(fx_dir, m, err, sizeof err), 0);
     cJSON_Delete(m);
 }
 
@@ -137,7 +98,7 @@ static void test_lifetimes_round_trip(void **state)
     write_meta(true);
     struct rundir_meta m;
     char err[256];
-    assert_int_equal(rundir_meta_load(dir, &m, err, sizeof err), 0);
+    assert_int_equal(rundir_meta_load(fx_dir, &m, err, sizeof err), 0);
     assert_int_equal(m.nlifetimes, 2);
     assert_int_equal(m.lifetimes[0].started.mono, MONO0 + S(1.2));
     assert_int_equal(m.lifetimes[0].ended.mono, MONO0 + S(5.3));
@@ -162,7 +123,7 @@ static void test_each_lifetime_keeps_its_phases(void **state)
     write_meta(true);
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     assert_int_equal(d.nrows, 10);
     const char *want[] = {"idle",  "startup", "eval",  "checkpoint", "train",
                           "dead",  "dead",    "train", "train",      "finished"};
@@ -170,9 +131,9 @@ static void test_each_lifetime_keeps_its_phases(void **state)
         assert_string_equal(ds_phase_names[d.phase[r]], want[r]);
     ds_free(&d);
     /* and in labels.csv */
-    assert_int_equal(dataset_build(dir, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(dataset_build(fx_dir, NULL, NULL, err, sizeof err), 0);
     char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/labels.csv", dir);
+    snprintf(p, sizeof p, "%s/labels.csv", fx_dir);
     char *t = moni_read_file(p, NULL);
     assert_non_null(t);
     assert_non_null(strstr(t, ",eval\n"));
@@ -191,7 +152,7 @@ static void test_without_lifetimes(void **state)
     write_meta(false);
     struct ds d;
     char err[256];
-    assert_int_equal(ds_load(&d, dir, 0, err, sizeof err), 0);
+    assert_int_equal(ds_load(&d, fx_dir, 0, err, sizeof err), 0);
     assert_int_equal(d.nlives, 1);
     assert_string_equal(ds_phase_names[d.phase[5]], "idle");
     assert_string_equal(ds_phase_names[d.phase[7]], "train");
@@ -202,9 +163,9 @@ static void test_without_lifetimes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lifetimes_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_lifetime_keeps_its_phases, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_without_lifetimes, setup, teardown),
+        FX_RUNDIR_TEST(test_lifetimes_round_trip),
+        FX_RUNDIR_TEST(test_each_lifetime_keeps_its_phases),
+        FX_RUNDIR_TEST(test_without_lifetimes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

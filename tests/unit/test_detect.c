@@ -12,20 +12,10 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "tests/unit/fixture-detect.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define MIB (1024.0 * 1024.0)
-
-/* A run at 1 Hz of synthetic samples; scenario() fills each tick's columns and feeds
- * metrics.  Detections are collected by the callback. */
-struct sim {
-    struct det_config cfg;
-    struct detect *d;
-    struct frame f;
-    struct detection got[64];
-    int ngot;
-    unsigned seed;
-};
 
 enum { C_CPU, C_CPU0, C_CPU1, C_IOWAIT, C_PSI_CPU, C_PSI_IO, C_PROC_CPU, C_PROC_RSS, C_ALIVE,
        C_T, C_D, C_HB, C_AVAIL, C_TOTAL, C_FS_FREE, C_FS_USED, C_GPU_USED, C_GPU_TOTAL,
@@ -37,41 +27,9 @@ static const char *const names[C_N] = {
     "fs_out_free_bytes", "fs_out_used_pct", "gpu0_mem_used_bytes", "gpu0_mem_total_bytes",
     "disk_busy_pct", "disk_read_Bps", "disk_write_Bps", "proc_read_Bps", "proc_write_Bps"};
 
-static void on_det(const struct detection *det, void *arg)
-{
-    struct sim *s = arg;
-    if (s->ngot < 64)
-        s->got[s->ngot++] = *det;
-}
-
-static struct sim *sim_new(void)
-{
-    struct sim *s = calloc(1, sizeof *s);
-    det_config_defaults(&s->cfg);
-    s->d = detect_new(&s->cfg, on_det, s);
-    frame_init(&s->f);
-    for (int i = 0; i < C_N; i++)
-        assert_int_equal(frame_add(&s->f, names[i], "", METRIC_GAUGE), i);
-    s->seed = 12345;
-    return s;
-}
-
-static void sim_free(struct sim *s)
-{
-    detect_free(s->d);
-    frame_free(&s->f);
-    det_config_free(&s->cfg);
-    free(s);
-}
-
-/* uniform noise in [-1, 1], reproducible */
-static double noise(struct sim *s)
-{
-    s->seed = s->seed * 1103515245u + 12345u;
-    return ((s->seed >> 8) % 20001) / 10000.0 - 1.0;
-}
-
-static int64_t at(double t) { return (int64_t)(1000e9 + t * 1e9); }
+/* A run at 1 Hz of synthetic samples; scenario() fills each tick's columns and feeds
+ * metrics. */
+static struct sim *sim_new(void) { return sim_open(names, C_N, 12345); }
 
 /* A healthy default row: 2 CPUs, the workload at 75% of a core, quiet I/O. */
 static void healthy_row(struct sim *s, double t)
@@ -138,16 +96,6 @@ static int count_label(const struct sim *s, const char *label)
         n += strcmp(s->got[i].label, label) == 0;
     return n;
 }
-
-static const struct detection *first_of(const struct sim *s, const char *detector)
-{
-    for (int i = 0; i < s->ngot; i++)
-        if (strcmp(s->got[i].detector, detector) == 0)
-            return &s->got[i];
-    return NULL;
-}
-
-static double det_t(const struct detection *d) { return (d->mono_ns - at(0)) / 1e9; }
 
 /* A 10-minute healthy run with an evaluation pause of 6 s every 100 s and a
  * checkpoint (workload CPU dip, a burst of I/O) every 150 s: nothing fires. */

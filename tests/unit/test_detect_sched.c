@@ -13,16 +13,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
-
-struct sim {
-    struct det_config cfg;
-    struct detect *d;
-    struct frame f;
-    struct detection got[64];
-    int ngot;
-    unsigned seed;
-    double step, next_log;
-};
+#include "tests/unit/fixture-detect.h"
 
 enum { C_CPU, C_CPU0, C_CPU1, C_IOWAIT, C_PSI_CPU, C_PSI_IO, C_PSI_MEM, C_PROC_CPU, C_ALIVE,
        C_T, C_D, C_R, C_N };
@@ -33,41 +24,7 @@ static const char *const names[C_N] = {
 
 #define WALL0 (1700000000LL * 1000000000LL)
 
-static void on_det(const struct detection *det, void *arg)
-{
-    struct sim *s = arg;
-    if (s->ngot < 64)
-        s->got[s->ngot++] = *det;
-}
-
-static struct sim *sim_new(void)
-{
-    struct sim *s = calloc(1, sizeof *s);
-    det_config_defaults(&s->cfg);
-    s->d = detect_new(&s->cfg, on_det, s);
-    frame_init(&s->f);
-    for (int i = 0; i < C_N; i++)
-        assert_int_equal(frame_add(&s->f, names[i], "", METRIC_GAUGE), i);
-    s->seed = 4242;
-    return s;
-}
-
-static void sim_free(struct sim *s)
-{
-    detect_free(s->d);
-    frame_free(&s->f);
-    det_config_free(&s->cfg);
-    free(s);
-}
-
-static double noise(struct sim *s) /* uniform in [-1, 1], reproducible */
-{
-    s->seed = s->seed * 1103515245u + 12345u;
-    return ((s->seed >> 8) % 20001) / 10000.0 - 1.0;
-}
-
-static int64_t at(double t) { return (int64_t)(1000e9 + t * 1e9); }
-static double det_t(const struct detection *d) { return (d->mono_ns - at(0)) / 1e9; }
+static struct sim *sim_new(void) { return sim_open(names, C_N, 4242); }
 
 /* 2 CPUs; the workload at `proc`% of a core, others at `other`%, quiet I/O. */
 static void row(struct sim *s, double t, double proc, double other, double r)
@@ -103,14 +60,6 @@ static void progress(struct sim *s, double t, double rate)
             s->next_log = s->step + 5;
         }
     }
-}
-
-static const struct detection *first_of(const struct sim *s, const char *detector)
-{
-    for (int i = 0; i < s->ngot; i++)
-        if (strcmp(s->got[i].detector, detector) == 0)
-            return &s->got[i];
-    return NULL;
 }
 
 static int count_of(const struct sim *s, const char *detector)

@@ -166,12 +166,50 @@ static void test_syntax_error(void **state)
     assert_non_null(strstr(err, "/nonexistent/plan.json"));
 }
 
+/* {run_dir} in args, fault targets and parameters: the run's directory once it is
+ * known, in a copy; the plan keeps the placeholder. */
+static void test_run_dir_placeholder(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    write_plan("{\"defaults\": {\"workload\": [\"moni-train\"]},\n"
+               " \"experiments\": [{\"name\": \"e\",\n"
+               " \"args\": [\"--output-dir\", \"{run_dir}/ck\", \"--tag\", \"{run_dir}:{run_dir}\"],\n"
+               " \"faults\": [{\"kind\": \"fs\",\n"
+               "   \"params\": {\"ops\": \"write\", \"error\": \"ENOSPC\"},\n"
+               "   \"target\": \"path={run_dir}/ck\", \"at\": \"1s\"},\n"
+               "  {\"kind\": \"kill\", \"at\": \"2s\"}]}]}\n");
+    struct plan *p = plan_load(path, false, err, sizeof err);
+    unlink(path);
+    if (!p)
+        fail_msg("%s", err);
+    const struct plan_experiment *e = &p->exps[0];
+    struct plan_experiment *x = plan_experiment_in(e, "/runs/a b");
+    assert_non_null(x);
+    assert_string_equal(x->argv[0], "moni-train");
+    assert_string_equal(x->argv[1], "--output-dir");
+    assert_string_equal(x->argv[2], "/runs/a b/ck");
+    assert_string_equal(x->argv[4], "/runs/a b:/runs/a b");
+    assert_null(x->argv[5]);
+    assert_int_equal(x->nfaults, 2);
+    assert_string_equal(x->faults[0].target, "path=/runs/a b/ck");
+    assert_string_equal(x->faults[0].kind, "fs");
+    assert_non_null(strstr(x->faults[0].params, "error=ENOSPC"));
+    assert_null(x->faults[1].target); /* the workload */
+    assert_true(x->faults[1].at_ns == 2 * MONI_NS_PER_SEC);
+    assert_string_equal(e->argv[2], "{run_dir}/ck"); /* the plan is left as it was */
+    assert_string_equal(e->faults[0].target, "path={run_dir}/ck");
+    plan_experiment_in_free(x);
+    plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_plan),
         cmocka_unit_test(test_bad_plans),
         cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_run_dir_placeholder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,59 +17,18 @@
 #include <unistd.h>
 
 #include "core/core.h"
-
-#define REAL0 1795600800000000000LL
-#define MONO0 1000000000000LL
-
-static char dir[PATH_MAX];
-
-static void put(const char *name, const char *text)
-{
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+#include "tests/unit/fixture-rundir.h"
 
 static char *path_of(const char *name)
 {
     static char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    snprintf(p, sizeof p, "%s/%s", fx_dir, name);
     return p;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-schema-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[PATH_MAX + 16];
-    /* only our own mkdtemp directory */
-    snprintf(cmd, sizeof cmd, "%s", dir);
-    const char *files[] = {"plan.json", "schema.csv", "a/samples.csv", "a/meta.json",
-                           "a/tse_matrix.csv", "a/labels.csv", "a/ground_truth.csv",
-                           "a/windows.json", "a/detections.jsonl", "b/samples.csv",
-                           "b/meta.json", "b/tse_matrix.csv", "b/labels.csv",
-                           "b/ground_truth.csv", "b/windows.json", "b/detections.jsonl"};
-    for (size_t i = 0; i < MONI_ARRAY_LEN(files); i++)
-        unlink(path_of(files[i]));
-    rmdir(path_of("a"));
-    rmdir(path_of("b"));
-    rmdir(cmd);
-    return 0;
 }
 
 static struct plan *load(const char *text, char *err, size_t len)
 {
-    put("plan.json", text);
+    fx_put("plan.json", text);
     return plan_load(path_of("plan.json"), false, err, len);
 }
 
@@ -122,7 +81,7 @@ static void test_file(void **state)
     (void)state;
     char err[512] = "";
     /* a tse_matrix.csv header, a comment, a blank line, one more name */
-    put("schema.csv", "timestamp,cpu_pct,disk_read_Bps,is_anomaly\n# from host A\n\nloss\n");
+    fx_put("schema.csv", "timestamp,cpu_pct,disk_read_Bps,is_anomaly\n# from host A\n\nloss\n");
     struct plan *p = load("{\"name\": \"s\", \"schema\": \"schema.csv\",\n"
                           " \"experiments\": [{\"name\": \"baseline\"}]}\n", err, sizeof err);
     assert_non_null(p);
@@ -131,7 +90,7 @@ static void test_file(void **state)
     assert_string_equal(p->schema[2], "loss");
     assert_null(p->schema[3]);
     plan_free(p);
-    put("schema.csv", "cpu_pct\n\nmem\"x\n");
+    fx_put("schema.csv", "cpu_pct\n\nmem\"x\n");
     assert_null(load("{\"name\": \"s\", \"schema\": \"schema.csv\",\n"
                      " \"experiments\": [{\"name\": \"baseline\"}]}\n", err, sizeof err));
     char want[PATH_MAX + 64];
@@ -145,7 +104,7 @@ static void test_file(void **state)
 static void fake_run(const char *name, const char *cols, const char *schema)
 {
     char d[PATH_MAX + 64], buf[8192], ts[MONI_ISO_LEN];
-    snprintf(d, sizeof d, "%s/%s", dir, name);
+    snprintf(d, sizeof d, "%s/%s", fx_dir, name);
     assert_int_equal(mkdir(d, 0755), 0);
     size_t n = (size_t)snprintf(buf, sizeof buf, "timestamp,mono_ns,%s\n", cols);
     size_t ncols = 1;
@@ -162,13 +121,13 @@ static void fake_run(const char *name, const char *cols, const char *schema)
     buf[n] = 0;
     char p[PATH_MAX + 96];
     snprintf(p, sizeof p, "%s/samples.csv", name);
-    put(p, buf);
+    fx_put(p, buf);
     snprintf(buf, sizeof buf,
              "{\"interval_ns\": 1000000000, \"end\": \"x\", \"complete\": true, "
              "\"clock_offset_ns\": \"%lld\", \"dataset_schema\": %s}",
              REAL0 - MONO0, schema);
     snprintf(p, sizeof p, "%s/meta.json", name);
-    put(p, buf);
+    fx_put(p, buf);
 }
 
 static char *first_line(const char *run, const char *file)
@@ -218,10 +177,10 @@ static void test_same_columns_on_two_machines(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_array, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_same_columns_on_two_machines, setup, teardown),
+        FX_RUNDIR_TEST(test_array),
+        FX_RUNDIR_TEST(test_bad_values),
+        FX_RUNDIR_TEST(test_file),
+        FX_RUNDIR_TEST(test_same_columns_on_two_machines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,37 +21,14 @@
 #include "core/core.h"
 #include "faults/faults.h"
 #include "logparse/logparse.h"
+#include "tests/unit/fixture-rundir.h"
 
-static char dir[PATH_MAX];
 static const struct moni_stamp T1 = {1000000000123LL, 1795600800123000000LL};
 static const struct moni_stamp T2 = {9007199254740993LL, 1795600801000000000LL}; /* > 2^53 */
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-rundir-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    static const char *const names[] = {"meta.json", "samples.csv", "workload.idx", "events.jsonl",
-                                        "faults.jsonl", "marks.jsonl", "alerts.jsonl",
-                                        "detections.jsonl", "a.jsonl", "b.jsonl"};
-    char p[PATH_MAX + 32];
-    for (size_t i = 0; i < MONI_ARRAY_LEN(names); i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    return 0;
-}
-
 static int open_out(const char *name)
 {
-    int fd = rundir_open_append(dir, name);
+    int fd = rundir_open_append(fx_dir, name);
     assert_true(fd >= 0);
     return fd;
 }
@@ -95,10 +72,10 @@ static void test_meta_round_trip(void **state)
     cJSON *ex = cJSON_AddObjectToObject(o, "experiment_labels");
     cJSON_AddStringToObject(ex, "global", "non_convergence");
     char err[RUNDIR_ERR_LEN];
-    assert_int_equal(rundir_meta_write(dir, o, err, sizeof err), 0);
+    assert_int_equal(rundir_meta_write(fx_dir, o, err, sizeof err), 0);
     cJSON_Delete(o);
     struct rundir_meta m;
-    assert_int_equal(rundir_meta_load(dir, &m, err, sizeof err), 0);
+    assert_int_equal(rundir_meta_load(fx_dir, &m, err, sizeof err), 0);
     assert_string_equal(m.run_id, "r1");
     assert_int_equal(m.interval_ns, 500000000);
     assert_true(m.has_clock_offset);
@@ -119,10 +96,10 @@ static void test_meta_bad(void **state)
     (void)state;
     char err[RUNDIR_ERR_LEN];
     struct rundir_meta m;
-    assert_int_equal(rundir_meta_load(dir, &m, err, sizeof err), -1); /* absent */
+    assert_int_equal(rundir_meta_load(fx_dir, &m, err, sizeof err), -1); /* absent */
     assert_non_null(strstr(err, "meta.json"));
     append_text("meta.json", "{\n  \"run_id\": \"x\",\n  \"interval_s\": ,\n}\n");
-    assert_int_equal(rundir_meta_load(dir, &m, err, sizeof err), -1);
+    assert_int_equal(rundir_meta_load(fx_dir, &m, err, sizeof err), -1);
     assert_non_null(strstr(err, "/meta.json:3:"));
 }
 
@@ -150,7 +127,7 @@ static void test_samples_round_trip(void **state)
 
     struct rundir_samples s;
     char err[RUNDIR_ERR_LEN];
-    assert_int_equal(rundir_samples_open(&s, dir, err, sizeof err), 0);
+    assert_int_equal(rundir_samples_open(&s, fx_dir, err, sizeof err), 0);
     assert_int_equal(s.ncols, 2);
     assert_string_equal(s.names[0], "cpu_pct");
     assert_string_equal(s.names[1], "disk_read_total");
@@ -183,7 +160,7 @@ static void test_samples_bad_and_torn(void **state)
                                "2026-11-25T10:00:04.000Z,10000");
     struct rundir_samples s;
     char err[RUNDIR_ERR_LEN];
-    assert_int_equal(rundir_samples_open(&s, dir, err, sizeof err), 0);
+    assert_int_equal(rundir_samples_open(&s, fx_dir, err, sizeof err), 0);
     struct rundir_sample row;
     assert_int_equal(rundir_samples_next(&s, &row), 1);
     assert_int_equal(rundir_samples_next(&s, &row), -1);
@@ -205,7 +182,7 @@ static void test_samples_no_header(void **state)
     struct rundir_samples s;
     char err[RUNDIR_ERR_LEN];
     append_text("samples.csv", "cpu_pct,mem_pct\n1,2\n");
-    assert_int_equal(rundir_samples_open(&s, dir, err, sizeof err), -1);
+    assert_int_equal(rundir_samples_open(&s, fx_dir, err, sizeof err), -1);
     assert_non_null(strstr(err, "samples.csv:1: timestamp:"));
     rundir_samples_close(&s);
 }
@@ -222,7 +199,7 @@ static void test_idx_round_trip(void **state)
     assert_int_equal(write_str(fd, "3,nonsense,,stdout\n4,2026"), 0);
     close(fd);
     struct rundir_lines r;
-    assert_int_equal(rundir_idx_open(&r, dir), 0);
+    assert_int_equal(rundir_idx_open(&r, fx_dir), 0);
     struct rundir_idx x;
     assert_int_equal(rundir_idx_next(&r, &x), 1);
     assert_int_equal(x.line, 1);
@@ -254,7 +231,7 @@ static void test_events_round_trip(void **state)
     assert_int_equal(write_str(fd, "{\"kind\":\"metric\"}\nnot json\n{\"timest"), 0);
     close(fd);
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "events.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "events.jsonl"), 0);
     struct rundir_event ev;
     assert_int_equal(rundir_event_next(&r, &ev), 1);
     assert_int_equal(ev.t.mono, T2.mono_ns);
@@ -307,7 +284,7 @@ static void test_faults_round_trip(void **state)
     char *line = fault_journal_line(o, T2.real_ns, T2.mono_ns, &len);
     assert_non_null(line);
     char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/faults.jsonl", dir);
+    snprintf(p, sizeof p, "%s/faults.jsonl", fx_dir);
     char *text = moni_read_file(p, NULL);
     assert_non_null(text);
     assert_string_equal(text, line);
@@ -316,7 +293,7 @@ static void test_faults_round_trip(void **state)
     cJSON_Delete(o);
     append_text("faults.jsonl", "{\"event\":\"armed\"}\n{\"event\":\"stopped\",\"fault_id\":\"f");
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "faults.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "faults.jsonl"), 0);
     struct rundir_fault f;
     assert_int_equal(rundir_fault_next(&r, &f), 1);
     assert_int_equal(f.t.mono, T2.mono_ns);
@@ -368,7 +345,7 @@ static void test_journal_compat(void **state)
     append_text("faults.jsonl", "{\"timestamp\":\"2026-11-25T10:00:00.123Z\",\"transition\":\"armed\","
                                 "\"id\":\"f4\",\"kind\":\"cpu\"}\n");
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "faults.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "faults.jsonl"), 0);
     struct rundir_fault f;
     assert_int_equal(rundir_fault_next(&r, &f), 1);
     assert_string_equal(f.event, "armed");
@@ -384,13 +361,13 @@ static void test_journal_compat(void **state)
 static void test_marks_round_trip(void **state)
 {
     (void)state;
-    int fd = rundir_mark_open(dir);
+    int fd = rundir_mark_open(fx_dir);
     assert_true(fd >= 0);
     assert_int_equal(rundir_mark_append(fd, T2, "loss looks \"odd\", check"), 0);
     close(fd);
     append_text("marks.jsonl", "{\"note\":\"no time\"}\n{\"timestamp\":");
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "marks.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "marks.jsonl"), 0);
     struct rundir_mark mk;
     assert_int_equal(rundir_mark_next(&r, &mk), 1);
     assert_int_equal(mk.t.mono, T2.mono_ns);
@@ -416,7 +393,7 @@ static void test_alerts_round_trip(void **state)
     close(fd);
     /* the line alert engine writes today (core/alerts.c), byte for byte */
     char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/alerts.jsonl", dir);
+    snprintf(p, sizeof p, "%s/alerts.jsonl", fx_dir);
     char *text = moni_read_file(p, NULL);
     assert_non_null(text);
     const char *want = "{\"timestamp\":\"2026-11-25T10:00:00.123Z\",\"mono_ns\":1000000000123,"
@@ -426,7 +403,7 @@ static void test_alerts_round_trip(void **state)
     assert_memory_equal(text, want, strlen(want));
     free(text);
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "alerts.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "alerts.jsonl"), 0);
     struct rundir_alert a;
     assert_int_equal(rundir_alert_next(&r, &a), 1);
     assert_string_equal(a.alert, "GpuHot");
@@ -456,7 +433,7 @@ static void test_detections_round_trip(void **state)
     assert_int_equal(write_str(fd, "{\"detector\":\"x\",\"score\":\"high\"}\n{\"det"), 0);
     close(fd);
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "detections.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "detections.jsonl"), 0);
     struct rundir_detection got;
     assert_int_equal(rundir_detection_next(&r, &got), 1);
     assert_int_equal(got.t.mono, T1.mono_ns);
@@ -478,10 +455,10 @@ static void test_lines_empty_and_missing(void **state)
 {
     (void)state;
     struct rundir_jsonl r;
-    assert_int_equal(rundir_jsonl_open(&r, dir, "b.jsonl"), -1);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "b.jsonl"), -1);
     rundir_jsonl_close(&r);
     append_text("a.jsonl", "\n\r\n{\"timestamp\":\"2026-11-25T10:00:00.123Z\",\"note\":\"n\"}\n\n");
-    assert_int_equal(rundir_jsonl_open(&r, dir, "a.jsonl"), 0);
+    assert_int_equal(rundir_jsonl_open(&r, fx_dir, "a.jsonl"), 0);
     struct rundir_mark mk;
     assert_int_equal(rundir_mark_next(&r, &mk), 1);
     assert_int_equal(r.l.lineno, 3);
@@ -498,7 +475,7 @@ static void test_log_files(void **state)
 {
     (void)state;
     char sub[PATH_MAX + 8];
-    snprintf(sub, sizeof sub, "%s/logs", dir);
+    snprintf(sub, sizeof sub, "%s/logs", fx_dir);
     assert_int_equal(mkdir(sub, 0755), 0);
     append_text("workload.log", "2026-11-25 10:00:00 step 1 stage=rollout\n");
     append_text("x.log", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n");
@@ -508,7 +485,7 @@ static void test_log_files(void **state)
     char **paths;
     size_t n;
     char err[RUNDIR_ERR_LEN];
-    assert_int_equal(rundir_log_files(dir, &paths, &n, err, sizeof err), 0);
+    assert_int_equal(rundir_log_files(fx_dir, &paths, &n, err, sizeof err), 0);
     assert_int_equal(n, 4);
     const char *want[] = {"/workload.log", "/logs/a.log", "/logs/b.log", "/x.log"};
     for (size_t i = 0; i < n; i++)
@@ -518,7 +495,7 @@ static void test_log_files(void **state)
     struct lp_recset a, b;
     lp_recset_init(&a);
     lp_recset_init(&b);
-    const char *d1[] = {dir};
+    const char *d1[] = {fx_dir};
     assert_int_equal(lp_parse_paths(rules, d1, 1, 0, &a, err, sizeof err), 0);
     assert_int_equal(lp_parse_paths(rules, (const char *const *)paths, n, 0, &b, err, sizeof err), 0);
     assert_true(a.n > 0);
@@ -533,7 +510,7 @@ static void test_log_files(void **state)
     rundir_paths_free(paths, n);
     /* with logs/controller.log, workload.log is its copy and left out */
     append_text("logs/controller.log", "2026-11-25 10:00:00 step 1 stage=rollout\n");
-    assert_int_equal(rundir_log_files(dir, &paths, &n, err, sizeof err), 0);
+    assert_int_equal(rundir_log_files(fx_dir, &paths, &n, err, sizeof err), 0);
     assert_int_equal(n, 4);
     assert_non_null(strstr(paths[0], "/logs/a.log"));
     assert_non_null(strstr(paths[2], "/logs/controller.log"));
@@ -542,31 +519,31 @@ static void test_log_files(void **state)
                                      "logs/controller.log", "logs/notes.txt"};
     char p[PATH_MAX + 32];
     for (size_t i = 0; i < MONI_ARRAY_LEN(rm); i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, rm[i]);
+        snprintf(p, sizeof p, "%s/%s", fx_dir, rm[i]);
         unlink(p);
     }
     rmdir(sub);
-    assert_int_equal(rundir_log_files(dir, &paths, &n, err, sizeof err), -1);
+    assert_int_equal(rundir_log_files(fx_dir, &paths, &n, err, sizeof err), -1);
     assert_non_null(strstr(err, "no workload.log"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_meta_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_meta_bad, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_samples_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_samples_bad_and_torn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_samples_no_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idx_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_faults_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_journal_compat, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_marks_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alerts_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_detections_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lines_empty_and_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_files, setup, teardown),
+        FX_RUNDIR_TEST(test_meta_round_trip),
+        FX_RUNDIR_TEST(test_meta_bad),
+        FX_RUNDIR_TEST(test_samples_round_trip),
+        FX_RUNDIR_TEST(test_samples_bad_and_torn),
+        FX_RUNDIR_TEST(test_samples_no_header),
+        FX_RUNDIR_TEST(test_idx_round_trip),
+        FX_RUNDIR_TEST(test_events_round_trip),
+        FX_RUNDIR_TEST(test_faults_round_trip),
+        FX_RUNDIR_TEST(test_journal_compat),
+        FX_RUNDIR_TEST(test_marks_round_trip),
+        FX_RUNDIR_TEST(test_alerts_round_trip),
+        FX_RUNDIR_TEST(test_detections_round_trip),
+        FX_RUNDIR_TEST(test_lines_empty_and_missing),
+        FX_RUNDIR_TEST(test_log_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,32 +15,19 @@
 #include <unistd.h>
 
 #include "tui/tui.h"
-
-static char dir[PATH_MAX];
-
-static void put(const char *name, const char *text)
-{
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+#include "tests/unit/fixture-rundir.h"
 
 static void test_old_journal_replays(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-rdreplay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
     /* wall = mono + 1795599800 s */
-    put("samples.csv", "timestamp,mono_ns,cpu_pct\n"
-                       "2026-11-25T10:00:00.000Z,1000000000000,10\n"
-                       "2026-11-25T10:00:01.000Z,1001000000000,90\n"
-                       "2026-11-25T10:00:02.000Z,1002000000000,90\n"
-                       "2026-11-25T10:00:03.000Z,1003000000000,10\n"
-                       "2026-11-25T10:00:04.000Z,1004000000000,");
-    put("faults.jsonl",
+    fx_put("samples.csv", "timestamp,mono_ns,cpu_pct\n"
+                          "2026-11-25T10:00:00.000Z,1000000000000,10\n"
+                          "2026-11-25T10:00:01.000Z,1001000000000,90\n"
+                          "2026-11-25T10:00:02.000Z,1002000000000,90\n"
+                          "2026-11-25T10:00:03.000Z,1003000000000,10\n"
+                          "2026-11-25T10:00:04.000Z,1004000000000,");
+    fx_put("faults.jsonl",
         "{\"timestamp\":\"2026-11-25T10:00:00.500Z\",\"state\":\"armed\",\"id\":\"f1\",\"kind\":\"cpu\","
         "\"parameters\":{\"load\":\"90%\"}}\n"
         "{\"timestamp\":\"2026-11-25T10:00:01.000Z\",\"transition\":\"fired\",\"id\":\"f1\","
@@ -48,12 +35,12 @@ static void test_old_journal_replays(void **state)
         "{\"timestamp\":\"2026-11-25T10:00:02.500Z\",\"state\":\"stopped\",\"id\":\"f1\",\"kind\":\"cpu\","
         "\"parameters\":{\"load\":\"90%\"}}\n"
         "{\"timestamp\":\"2026-11-25T10:00:03.000Z\",\"state\":\"fired\",\"id\":\"f2\",\"kind\":\"kill\"}\n");
-    put("marks.jsonl", "{\"timestamp\":\"2026-11-25T10:00:02.000Z\",\"mono_ns\":1002000000000,"
-                       "\"note\":\"spike\"}\n");
+    fx_put("marks.jsonl", "{\"timestamp\":\"2026-11-25T10:00:02.000Z\",\"mono_ns\":1002000000000,"
+                          "\"note\":\"spike\"}\n");
     struct tui_model m;
     tui_model_init(&m);
     char err[512];
-    struct tui_replay *r = tui_replay_open(dir, false, &m, err, sizeof err);
+    struct tui_replay *r = tui_replay_open(fx_dir, false, &m, err, sizeof err);
     if (!r)
         fail_msg("%s", err);
     tui_replay_advance(r, 10);
@@ -79,13 +66,6 @@ static void test_old_journal_replays(void **state)
     assert_true(mark);
     tui_replay_close(r);
     tui_model_free(&m);
-    static const char *const names[] = {"samples.csv", "faults.jsonl", "marks.jsonl"};
-    char p[PATH_MAX + 32];
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
 }
 
 /* A recording whose length in ns does not survive / 1e9 * 1e9 (16.033177774 s): the
@@ -93,15 +73,13 @@ static void test_old_journal_replays(void **state)
 static void test_replay_reaches_its_end(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s/moni-rdreplay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    put("samples.csv", "timestamp,mono_ns,cpu_pct\n"
-                       "2026-11-25T10:00:00.000Z,1000000000000,10\n"
-                       "2026-11-25T10:00:16.033Z,1016033177774,20\n");
+    fx_put("samples.csv", "timestamp,mono_ns,cpu_pct\n"
+                          "2026-11-25T10:00:00.000Z,1000000000000,10\n"
+                          "2026-11-25T10:00:16.033Z,1016033177774,20\n");
     struct tui_model m;
     tui_model_init(&m);
     char err[512];
-    struct tui_replay *r = tui_replay_open(dir, false, &m, err, sizeof err);
+    struct tui_replay *r = tui_replay_open(fx_dir, false, &m, err, sizeof err);
     if (!r)
         fail_msg("%s", err);
     double d = tui_replay_duration(r);
@@ -112,17 +90,13 @@ static void test_replay_reaches_its_end(void **state)
     assert_true(tui_replay_tick(r, 5000000000000LL + 17000000000LL)); /* ...and 17 s on */
     tui_replay_close(r);
     tui_model_free(&m);
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/samples.csv", dir);
-    unlink(p);
-    rmdir(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_old_journal_replays),
-        cmocka_unit_test(test_replay_reaches_its_end),
+        FX_RUNDIR_TEST(test_old_journal_replays),
+        FX_RUNDIR_TEST(test_replay_reaches_its_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,11 @@ static void test_query(void **state)
     assert_non_null(strstr(q, "up{job_id=\"j\\\"1\"}"));          /* escaped job id */
     assert_non_null(strstr(q, "DCGM_FI_DEV_GPU_UTIL{node!=\"\"}")); /* no job_id there */
     assert_non_null(strstr(q, "node_cpu_seconds_total{mode=\"idle\",node!=\"\"}"));
-    assert_null(strstr(q, "%S"));
+    /* two series added, the exporter's as rates; then the fallback to 0 */
+    assert_non_null(strstr(q, "sum by (node) (moni_disk_read_bytes_per_second{job_id=\"j\\\"1\"}) + "
+                              "sum by (node) (moni_disk_write_bytes_per_second{job_id=\"j\\\"1\"}) or "
+                              "sum by (node) (rate(node_disk_read_bytes_total{node!=\"\"}[1m])) + "));
+    assert_non_null(strstr(q, "(moni_fault_active{job_id=\"j\\\"1\"}) or 0 * max by (node) ("));
     free(q);
     q = top_table_query(NULL);
     assert_non_null(strstr(q, "up{node!=\"\"}"));
