@@ -23,6 +23,7 @@ answers No_Convergence if the loss stayed flat, else healthy.
 
 usage: participant.py SOCKET TARGET [--timeout S] [--look S]
 """
+import math
 import re
 import subprocess
 import sys
@@ -132,7 +133,9 @@ class Observer:
             lm = re.search(r"\{'loss': ([^,]+),", text)
             if lm:
                 try:
-                    self.losses[("log", int(m.group(1)))] = float(lm.group(1))
+                    v = float(lm.group(1))
+                    if math.isfinite(v):
+                        self.losses[("log", int(m.group(1)))] = v
                 except ValueError:
                     pass
         m = EVENT_LINE.match(row) if text is None else None
@@ -148,8 +151,12 @@ class Observer:
             hit = pat.search(key)
             if hit and (weight >= 2 or complaint):
                 tag = TAG.search(key)
-                others = [p for p in PROC.findall(key[hit.start():]) if not tag or p != tag.group(1)]
-                comp = others[0] if others and name != "slow generate" else tag.group(1) if tag else None
+                # the process a line blames: one it names ("failed on train_worker_1",
+                # "rank3": train_worker_3), else the one that wrote it
+                rank = re.search(r"\brank(\d+)\b", key) if name == "weight sync" else None
+                others = [p for p in PROC.findall(key[tag.end():] if tag else key) if not tag or p != tag.group(1)]
+                comp = ("train_worker_" + rank.group(1) if rank else others[0] if others and name != "slow generate"
+                        else tag.group(1) if tag else None)
                 self.note(name, cause, weight, re.sub(r" \x00\w+$", "", key)[:120], comp)
                 self.generate_worker(name, comp)
                 break
@@ -166,17 +173,21 @@ class Observer:
     def read_metrics(self, body):
         m = re.search(r"\bloss (\S+)( DIVERGING| \(NaN seen\))?\s", body)
         if m:
-            v = m.group(1)
-            if v.lower() in ("nan", "inf", "-inf") or m.group(2):
-                self.note("nan loss", "NaN_Loss", 3, "Training pane: loss " + v + (m.group(2) or ""))
-            else:
-                try:
-                    self.losses[("pane", int(self.t))] = float(v)
-                except ValueError:
-                    pass
-        m = re.search(r"step \S+\s+epoch \S+\s+([\d.]+)([kM]?) it/s", body)
-        if m:
-            self.sample("its", float(m.group(1)) * {"": 1, "k": 1e3, "M": 1e6}[m.group(2)])
+            try:
+                v = float(m.group(1))
+            except ValueError:
+                v = None
+            if (v is not None and not math.isfinite(v)) or m.group(2):
+                self.note("nan loss", "NaN_Loss", 3, "Training pane: loss " + m.group(1) + (m.group(2) or ""))
+            elif v is not None:
+                self.losses[("pane", int(self.t))] = v
+        m = re.search(r"step \S+\s+epoch ([\d.]+)\s+(\S+) (it|samples)/s", body)
+        if m:  # progress: it/s when shown, else how fast the epoch moves
+            self.sample("epoch", float(m.group(1)))
+            try:
+                self.sample("its", float(m.group(2)))
+            except ValueError:
+                pass
         m = re.search(r"PSI some cpu ([\d.]+)%\s+mem ([\d.]+)%\s+io ([\d.]+)%", body)
         if m:
             self.sample("psi_cpu", float(m.group(1)))
@@ -188,6 +199,18 @@ class Observer:
         if m:
             self.sample("disk_wr", size(m.group(1)))
         self.judge_metrics()
+        self.judge_loss()
+
+    def loss_values(self, source):
+        return [v for k, v in sorted(self.losses.items()) if k[0] == source]
+
+    def judge_loss(self):
+        """A loss that leaves its start by an order of magnitude is diverging."""
+        for source in ("log", "pane"):
+            vals = self.loss_values(source)
+            start = median(vals[:3]) if len(vals) >= 3 else None
+            if start and start > 0 and vals[-1] >= 10 * start:
+                self.note("loss exploding", "NaN_Loss", 3, "loss %.3g, was %.3g" % (vals[-1], start))
 
     def base(self, key, until=12.0):
         """The session's healthy start: the median of its first seconds."""
@@ -197,13 +220,28 @@ class Observer:
         s = self.series.get(key, [])
         return [v for _, v in s[-n:]] if len(s) >= n and s[-n][0] > 12.0 else None
 
+    def progress(self):
+        """(recent rate, start rate): it/s, or epochs per second over 5 s windows."""
+        if self.recent("its", 3):
+            return self.recent("its", 3), self.base("its")
+        ep = self.series.get("epoch", [])
+        def rate(pts):
+            return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0]) if len(pts) > 1 and \
+                pts[-1][0] - pts[0][0] >= 4 else None
+        start = rate([p for p in ep if p[0] <= 12.0])
+        now = [rate([p for p in ep if q - 6 <= p[0] <= q]) for q in (self.t - 2, self.t - 1, self.t)]
+        if ep and ep[-1][0] > 16.0 and None not in now:
+            return now, start
+        return None, start
+
     def judge_metrics(self):
-        its, b_its = self.recent("its", 3), self.base("its")
+        its, b_its = self.progress()
         psi, b_psi = self.recent("psi_cpu", 3), self.base("psi_cpu")
         slow = its and b_its and max(its) < 0.6 * b_its
         if slow and psi and b_psi is not None and min(psi) >= max(20.0, b_psi + 15.0):
             self.note("cpu pressure", "CPU_Contention", 2,
-                      "it/s %.3g (was %.3g), PSI cpu %.0f%% (was %.0f%%)" % (its[-1], b_its, psi[-1], b_psi))
+                      "progress %.3g/s (was %.3g/s), PSI cpu %.0f%% (was %.0f%%)" % (
+                          its[-1], b_its, psi[-1], b_psi))
         mem, b_mem = self.recent("mem", 2), self.base("mem")
         if mem and b_mem and min(mem) >= b_mem + 2 ** 30:
             self.note("memory climbing", "Memory_Leak", 2,
@@ -214,12 +252,12 @@ class Observer:
                 (pio and b_pio is not None and min(pio) >= max(15.0, b_pio + 10.0)):
             self.note("io pressure", "IO_Bottleneck", 2, "disk wr %.0fM/s, PSI io %s%%" % (
                 (wr or [0])[-1] / 2 ** 20, (pio or ["-"])[-1]))
-        if slow and len(self.series.get("its", [])) >= 6 and max(self.recent("its", 6) or [1e9]) < 0.5 * b_its:
-            self.note("slower", "Slowdown", 1, "it/s %.3g (was %.3g)" % (its[-1], b_its))
+        if its and b_its and max(its) < 0.4 * b_its:
+            self.note("slower", "Slowdown", 1, "progress %.3g/s (was %.3g/s)" % (its[-1], b_its))
 
     def loss_flat(self):
         """The loss did not move: at least 8 values over 20 s, all within 2%."""
-        log = [v for k, v in sorted(self.losses.items()) if k[0] == "log"]
+        log = self.loss_values("log")
         pane = sorted((k[1], v) for k, v in self.losses.items() if k[0] == "pane")
         if len(pane) >= 8 and pane[-1][0] - pane[0][0] >= 20:
             vals = [v for _, v in pane]
