@@ -4,8 +4,8 @@
 # them (header with the replay clock and the workload's state, the Training pane,
 # the CPU/memory/PSI and I/O panes, the events pane, the raw log pane of the logs
 # condition), one per replay second, and checks the cause and process it would
-# answer.  Checked: NaN and a diverging loss, a flat loss at the end (No_Convergence)
-# against a falling one (healthy), SIGKILL vs moni's own SIGTERM at the end, a
+# answer.  Checked: NaN and a diverging loss, a flat loss (No_Convergence), also
+# from a few noisy lines at the end, against a falling one (healthy), SIGKILL vs moni's own SIGTERM at the end, a
 # crash's out-of-memory line, CPU pressure with slower progress, memory climbing,
 # disk writes, slow generation on one rollout worker named as the process, and a
 # weight-sync warning weighed above the timeout it causes.
@@ -68,6 +68,13 @@ check("diverging log", [screen(t, raw=[(n, "{'loss': %s, 'grad_norm': 1.0, 'lear
 check("flat pane", [screen(t, loss="%.4f" % flat[t], epoch=ep(t)) for t in range(40)], "No_Convergence")
 check("flat log", [screen(t, raw=[(n, "{'loss': %.4f, 'learning_rate': 1e-09, 'epoch': 0.01}" % flat[n])
                                   for n in range(max(0, t - 20), t)]) for t in range(30)], "No_Convergence")
+# a loaded machine: six loss lines in the whole run, noisy but not coming down
+noisy = [0.6925, 0.6962, 0.692, 0.7003, 0.6931, 0.6966]
+check("few flat lines", [screen(t, raw=[(n, "{'loss': %.4f, 'epoch': 0.01}" % noisy[n]) for n in range(t * 6 // 40)])
+                         for t in range(41)], "No_Convergence")
+slowfall = [0.6965, 0.6957, 0.6745, 0.6624, 0.6402, 0.6053]
+check("few falling lines", [screen(t, raw=[(n, "{'loss': %.4f, 'epoch': 0.01}" % slowfall[n])
+                                           for n in range(t * 6 // 40)]) for t in range(41)], "healthy")
 check("falling log", [screen(t, raw=[(n, "{'loss': %.4f, 'learning_rate': 0.01, 'epoch': 0.01}" % falling[n])
                                      for n in range(max(0, t - 20), t)]) for t in range(30)], "healthy")
 check("kill", [screen(t, loss="0.5", epoch=ep(t)) for t in range(20)]

@@ -134,8 +134,8 @@ class Observer:
             if lm:
                 try:
                     v = float(lm.group(1))
-                    if math.isfinite(v):
-                        self.losses[("log", int(m.group(1)))] = v
+                    if math.isfinite(v) and ("log", int(m.group(1))) not in self.losses:
+                        self.losses[("log", int(m.group(1)))] = (self.t, v)
                 except ValueError:
                     pass
         m = EVENT_LINE.match(row) if text is None else None
@@ -180,7 +180,7 @@ class Observer:
             if (v is not None and not math.isfinite(v)) or m.group(2):
                 self.note("nan loss", "NaN_Loss", 3, "Training pane: loss " + m.group(1) + (m.group(2) or ""))
             elif v is not None:
-                self.losses[("pane", int(self.t))] = v
+                self.losses[("pane", int(self.t))] = (self.t, v)
         m = re.search(r"step \S+\s+epoch ([\d.]+)\s+(\S+) (it|samples)/s", body)
         if m:  # progress: it/s when shown, else how fast the epoch moves
             self.sample("epoch", float(m.group(1)))
@@ -201,8 +201,12 @@ class Observer:
         self.judge_metrics()
         self.judge_loss()
 
+    def loss_points(self, source):
+        """[(replay time first seen, loss)] of one source, in the order logged."""
+        return [tv for k, tv in sorted(self.losses.items()) if k[0] == source]
+
     def loss_values(self, source):
-        return [v for k, v in sorted(self.losses.items()) if k[0] == source]
+        return [v for _, v in self.loss_points(source)]
 
     def judge_loss(self):
         """A loss that leaves its start by an order of magnitude is diverging."""
@@ -211,6 +215,9 @@ class Observer:
             start = median(vals[:3]) if len(vals) >= 3 else None
             if start and start > 0 and vals[-1] >= 10 * start:
                 self.note("loss exploding", "NaN_Loss", 3, "loss %.3g, was %.3g" % (vals[-1], start))
+        flat = self.loss_flat()
+        if flat:
+            self.note("loss flat", "No_Convergence", 2, flat)
 
     def base(self, key, until=12.0):
         """The session's healthy start: the median of its first seconds."""
@@ -248,30 +255,32 @@ class Observer:
                       "Mem %.1fG (was %.1fG)" % (mem[-1] / 2 ** 30, b_mem / 2 ** 30))
         wr, b_wr = self.recent("disk_wr", 2), self.base("disk_wr")
         pio, b_pio = self.recent("psi_io", 2), self.base("psi_io")
-        if (wr and min(wr) >= max(50 * 2 ** 20, 5 * (b_wr or 0))) or \
+        wr = self.recent("disk_wr", 3)
+        if (wr and min(wr) >= max(10 * 2 ** 20, 10 * (b_wr or 0))) or \
                 (pio and b_pio is not None and min(pio) >= max(15.0, b_pio + 10.0)):
             self.note("io pressure", "IO_Bottleneck", 2, "disk wr %.0fM/s, PSI io %s%%" % (
                 (wr or [0])[-1] / 2 ** 20, (pio or ["-"])[-1]))
         if its and b_its and max(its) < 0.4 * b_its:
             self.note("slower", "Slowdown", 1, "progress %.3g/s (was %.3g/s)" % (its[-1], b_its))
 
-    def loss_flat(self):
-        """The loss did not move: at least 8 values over 20 s, all within 2%."""
-        log = self.loss_values("log")
-        pane = sorted((k[1], v) for k, v in self.losses.items() if k[0] == "pane")
-        if len(pane) >= 8 and pane[-1][0] - pane[0][0] >= 20:
-            vals = [v for _, v in pane]
-        elif len(log) >= 8:
-            vals = log
-        else:
-            return None
-        lo, hi = min(vals[1:]), max(vals[1:])
-        return "loss %.4g..%.4g over %d values" % (lo, hi, len(vals)) if hi - lo <= 0.02 * abs(hi) else None
+    def loss_flat(self, final=False):
+        """The loss did not come down: the median of its last third within 3% of its
+        first third's; with 10 values over 25 s while watching, or 5 at the end."""
+        for source in ("log", "pane"):
+            pts = self.loss_points(source)
+            enough = len(pts) >= 10 and pts[-1][0] - pts[0][0] >= 25 or final and len(pts) >= 5
+            if not enough:
+                continue
+            third = max(1, len(pts) // 3)
+            first, last = median([v for _, v in pts[:third]]), median([v for _, v in pts[-third:]])
+            if first > 0 and 0.97 * first <= last <= 1.5 * first:
+                return "loss %.4g at first, %.4g now, over %d values" % (first, last, len(pts))
+        return None
 
     def verdict(self):
         """The heaviest finding, the earliest of equals: (cause, component, note)."""
         if not self.findings:
-            flat = self.loss_flat()
+            flat = self.loss_flat(final=True)
             return ("No_Convergence", None, flat) if flat else ("healthy", None, "nothing seen")
         name, (t, cause, weight, comp, text) = max(
             self.findings.items(), key=lambda kv: (kv[1][2], -kv[1][0]))
