@@ -18,7 +18,7 @@ spec = importlib.util.spec_from_file_location("participant", sys.argv[1])
 P = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(P)
 
-def screen(t, state="running", loss=None, epoch=None, psi=(2.0, 0.0, 1.0), mem="700M",
+def screen(t, state="running", loss=None, epoch=None, psi=(2.0, 0.0, 1.0), cpu=25.0, mem="700M",
            disk_wr="1.0M", events=(), raw=()):
     """One console screen at replay second t (the layout of the full condition, or
     with raw lines the logs condition's log pane)."""
@@ -31,8 +31,8 @@ def screen(t, state="running", loss=None, epoch=None, psi=(2.0, 0.0, 1.0), mem="
         rows.append(" GPU  no GPU                                                       Training  phase train")
         rows.append(" CPU / memory / PSI  load 1.0 1.0 1.0                              loss %-24s lr 0.01"
                     % ("-" if loss is None else loss))
-        rows.append(" CPU [|||||||||||||                                       25.0%%]  step -  epoch %s  - it/s"
-                    % ("-" if epoch is None else "%.4f" % epoch))
+        rows.append(" CPU [|||||||||||||                                       %.1f%%]  step -  epoch %s  - it/s"
+                    % (cpu, "-" if epoch is None else "%.4f" % epoch))
         rows.append(" Mem [||                                               %s/24G]  1" % mem)
         rows.append(" PSI some cpu %.1f%%  mem %.1f%%  io %.1f%%" % psi)
         rows.append(" disk rd      0B/s                       ▁▇▁▁▁")
@@ -86,9 +86,12 @@ check("host oom", [screen(t, raw=[(1, "***** Running training *****")]) for t in
 # CPU burners: PSI cpu from 2% to 60% while the epoch moves at a quarter of its pace
 check("cpu pressure", [screen(t, loss="0.5", epoch=ep(t) if t < 15 else ep(15) + 0.0005 * (t - 15),
                               psi=(2.0 if t < 15 else 60.0, 0.0, 1.0)) for t in range(30)], "CPU_Contention")
+# on a loaded machine PSI is high all along: the CPU bar going from half to full
+check("cpu bar", [screen(t, loss="0.5", epoch=ep(t) if t < 15 else ep(15) + 0.0005 * (t - 15),
+                         psi=(60.0, 0.0, 1.0), cpu=50.0 if t < 15 else 100.0) for t in range(30)], "CPU_Contention")
 check("no pressure", [screen(t, loss="%.4f" % falling[t], epoch=ep(t), psi=(50.0, 0.0, 1.0)) for t in range(30)],
       "healthy")
-check("memory", [screen(t, loss="%.4f" % falling[t], epoch=ep(t), mem="700M" if t < 15 else "%.1fG" % (0.7 + 0.5 * (t - 14)))
+check("memory", [screen(t, loss="%.4f" % falling[t], epoch=ep(t), mem="700M" if t < 15 else "%.1fG" % (0.7 + 0.1 * (t - 14)))
                  for t in range(25)], "Memory_Leak")
 check("disk writes", [screen(t, loss="%.4f" % falling[t], epoch=ep(t), disk_wr="1.0M" if t < 15 else "200M")
                       for t in range(25)], "IO_Bottleneck")

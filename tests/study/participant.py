@@ -11,9 +11,10 @@ What it reads is only the blind replay's screen text (never a file of the run):
   - the log: the raw log pane (logs condition) and the events pane, line by line,
     remembered across screens (a person remembers what scrolled by);
   - the header: the replay clock and the workload's state (killed, stopped, exited);
-  - in the full condition, the metric panes: the Training pane's loss and it/s, the
-    PSI line, the Mem bar, the disk write rate; each compared with how it looked in
-    the session's first seconds, as a person compares with the healthy start.
+  - in the full condition, the metric panes: the Training pane's loss, it/s or the
+    epoch's pace, the CPU bar, the PSI line, the Mem bar, the disk write rate; each
+    compared with the session's first seconds, as a person compares with the
+    healthy start.
 Each thing it notices is a finding: a cause from the picker's vocabulary, a weight
 (how directly it names a cause: an out-of-memory error names it, a timeout is
 usually a consequence) and the process it names.  At the first finding it presses
@@ -188,6 +189,9 @@ class Observer:
                 self.sample("its", float(m.group(2)))
             except ValueError:
                 pass
+        m = re.search(r"\bCPU \[[|#\s]*?\s*([\d.]+)%\]", body)
+        if m:
+            self.sample("cpu", float(m.group(1)))
         m = re.search(r"PSI some cpu ([\d.]+)%\s+mem ([\d.]+)%\s+io ([\d.]+)%", body)
         if m:
             self.sample("psi_cpu", float(m.group(1)))
@@ -244,13 +248,16 @@ class Observer:
     def judge_metrics(self):
         its, b_its = self.progress()
         psi, b_psi = self.recent("psi_cpu", 3), self.base("psi_cpu")
+        cpu, b_cpu = self.recent("cpu", 3), self.base("cpu")
         slow = its and b_its and max(its) < 0.6 * b_its
-        if slow and psi and b_psi is not None and min(psi) >= max(20.0, b_psi + 15.0):
+        busier = (psi and b_psi is not None and min(psi) >= max(20.0, b_psi + 15.0)) or \
+            (cpu and b_cpu is not None and min(cpu) >= max(90.0, b_cpu + 30.0))
+        if slow and busier:
             self.note("cpu pressure", "CPU_Contention", 2,
-                      "progress %.3g/s (was %.3g/s), PSI cpu %.0f%% (was %.0f%%)" % (
-                          its[-1], b_its, psi[-1], b_psi))
-        mem, b_mem = self.recent("mem", 2), self.base("mem")
-        if mem and b_mem and min(mem) >= b_mem + 2 ** 30:
+                      "progress %.3g/s (was %.3g/s), PSI cpu %s%% (was %s), CPU %s%% (was %s)" % (
+                          its[-1], b_its, (psi or ["-"])[-1], b_psi, (cpu or ["-"])[-1], b_cpu))
+        mem, b_mem = self.recent("mem", 3), self.base("mem")
+        if mem and b_mem and min(mem) >= max(b_mem + 768 * 2 ** 20, 1.5 * b_mem):
             self.note("memory climbing", "Memory_Leak", 2,
                       "Mem %.1fG (was %.1fG)" % (mem[-1] / 2 ** 30, b_mem / 2 ** 30))
         wr, b_wr = self.recent("disk_wr", 2), self.base("disk_wr")
