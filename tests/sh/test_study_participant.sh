@@ -8,7 +8,8 @@
 # from a few noisy lines at the end, against a falling one (healthy), SIGKILL vs moni's own SIGTERM at the end, a
 # crash's out-of-memory line, CPU pressure with slower progress, memory climbing,
 # disk writes, slow generation on one rollout worker named as the process, and a
-# weight-sync warning weighed above the timeout it causes.
+# weight-sync warning weighed above the timeout it causes, a GPU hand-over that hung
+# (not the out-of-memory it causes), a corrupt checkpoint of rank 1 (train_worker_1).
 set -u
 SRC=${MONI_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 fail() { echo "FAIL: $*"; exit 1; }
@@ -105,6 +106,16 @@ meta = ("06:40:01.100", "WARN", "warning", "2026-12-02 06:40:01.100 WARNING [tra
         "127.0.0.1:36093 slow: chunk 3 after 1.52s")
 check("weight sync", [screen(t, events=([tmo] if t > 1 else []) + ([meta] if t > 3 else [])) for t in range(8)],
       "Network_Degradation", "train_worker_3")
+# colocation: the hand-over that never came, then an out-of-memory that says why
+hold = [("06:44:50.100", "WARN", "warning", "2026-12-02 06:44:50.100 WARNING [controller] event rollout_start -> "
+         "rollout_worker_0 not sent within event timeout 0.5s; dropped"),
+        ("06:44:51.000", "ERR ", "cuda_oom", "2026-12-02 06:44:51.000 ERROR [rollout_worker_0] RuntimeError: CUDA error: "
+         "out of memory: failed to allocate KV cache on GPU 0: device memory held by train_worker_0")]
+check("gpu hand-over", [screen(t, events=hold[:t]) for t in range(6)], "Process_Hang", "rollout_worker_0")
+ckpt = [("06:50:01.000", "ERR ", "checkpoint_corrupt", "2026-12-02 06:50:01.000 ERROR [rollout_worker_0] RuntimeError: "
+         "corrupt checkpoint '/run/ckpt_even/rank_1.pt' (1024 bytes, step 10): failed finding central directory")]
+check("corrupt checkpoint", [screen(t, events=ckpt if t > 2 else []) for t in range(6)], "Checkpoint_Corrupt",
+      "train_worker_1")
 check("timeout alone", [screen(t, events=[tmo] if t > 1 else []) for t in range(8)], "Network_Timeout")
 PYEOF
 echo ok

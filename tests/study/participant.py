@@ -38,6 +38,9 @@ LOOK_S = 10.0  # replay seconds watched after the first symptom, before answerin
 LOG_RULES = [
     ("nan loss", r"'loss': (nan|inf)\b|\bloss[=:] ?(nan|inf)\b|\bNaN\b.*\bloss|\bloss\b.*\bNaN\b",
      "NaN_Loss", 3),
+    # memory "held by" another process that never lets go: a hand-over that hung
+    ("gpu held", r"still held by|waiting for GPU|GPU \d+ held by|memory held by|not sent within event timeout",
+     "Process_Hang", 3),
     ("gpu oom", r"CUDA out of memory|CUDA error: out of memory|OutOfMemoryError", "CUDA_OutOfMemory", 3),
     ("host oom", r"MemoryError|can't allocate memory|[Cc]annot allocate memory|bad_alloc|"
      r"[Oo]ut of memory|oom-kill", "Host_OOM", 3),
@@ -47,8 +50,6 @@ LOG_RULES = [
     ("killed", r"killed by SIGKILL|\bKilled\b|signal 9\b", "Process_Killed", 3),
     ("weight sync", r"MetaServer\b.{0,60}\bslow|update_weights failed|shard weights/\S+.{0,80}"
      r"(timed? ?out|[Tt]imeout|failed)|InferenceEngineError.{0,80}weight", "Network_Degradation", 3),
-    ("gpu held", r"still held by|waiting for GPU|GPU \d+ held by|not sent within event timeout",
-     "Process_Hang", 3),
     ("nccl", r"\bNCCL\b.{0,60}([Tt]imeout|[Ww]atchdog)", "NCCL_Timeout", 3),
     ("slow generate", r"generate slow|\(slower th", "CPU_Contention", 2),
     ("slow data", r"data ?loader.{0,40}(slow|stuck|waiting)", "DataLoader_Stuck", 2),
@@ -153,8 +154,9 @@ class Observer:
             if hit and (weight >= 2 or complaint):
                 tag = TAG.search(key)
                 # the process a line blames: one it names ("failed on train_worker_1",
-                # "rank3": train_worker_3), else the one that wrote it
-                rank = re.search(r"\brank(\d+)\b", key) if name == "weight sync" else None
+                # a shard or checkpoint of rank 3: train_worker_3), else the one that wrote it
+                rank = re.search(r"\brank_?(\d+)\b", key) if name in ("weight sync", "corrupt checkpoint") \
+                    else None
                 others = [p for p in PROC.findall(key[tag.end():] if tag else key) if not tag or p != tag.group(1)]
                 comp = ("train_worker_" + rank.group(1) if rank else others[0] if others and name != "slow generate"
                         else tag.group(1) if tag else None)
