@@ -9,7 +9,8 @@
 # crash's out-of-memory line, CPU pressure with slower progress, memory climbing,
 # disk writes, slow generation on one rollout worker named as the process, and a
 # weight-sync warning weighed above the timeout it causes, a GPU hand-over that hung
-# (not the out-of-memory it causes), a corrupt checkpoint of rank 1 (train_worker_1).
+# (not the out-of-memory it causes), a corrupt checkpoint of rank 1 (train_worker_1),
+# a log that falls silent (heartbeat, raw log) against a steady one.
 set -u
 SRC=${MONI_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 fail() { echo "FAIL: $*"; exit 1; }
@@ -20,7 +21,7 @@ P = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(P)
 
 def screen(t, state="running", loss=None, epoch=None, psi=(2.0, 0.0, 1.0), cpu=25.0, mem="700M",
-           disk_wr="1.0M", events=(), raw=()):
+           disk_wr="1.0M", events=(), raw=(), hb=None):
     """One console screen at replay second t (the layout of the full condition, or
     with raw lines the logs condition's log pane)."""
     rows = [" moni REPLAY (blind) s04 | %02d:%02d/01:00 10x | 2026-12-02T06:51:38.144Z | workload %s | every 1s"
@@ -38,6 +39,8 @@ def screen(t, state="running", loss=None, epoch=None, psi=(2.0, 0.0, 1.0), cpu=2
         rows.append(" PSI some cpu %.1f%%  mem %.1f%%  io %.1f%%" % psi)
         rows.append(" disk rd      0B/s                       ▁▇▁▁▁")
         rows.append(" disk wr    %s/s                       ▁▁▁▁▁" % disk_wr)
+        if hb is not None:
+            rows.append("                          Workload  heartbeat %.1fs ago  sort CPU%%  o sort" % hb)
     rows.append(" Log events  %d events  / filter  l raw log  d diagnose" % len(events))
     rows += [" %s %s %s: %s" % e for e in events]
     rows.append("?Help pPause /Filter lLog dDiag tTheme qQuit")
@@ -116,6 +119,12 @@ ckpt = [("06:50:01.000", "ERR ", "checkpoint_corrupt", "2026-12-02 06:50:01.000 
          "corrupt checkpoint '/run/ckpt_even/rank_1.pt' (1024 bytes, step 10): failed finding central directory")]
 check("corrupt checkpoint", [screen(t, events=ckpt if t > 2 else []) for t in range(6)], "Checkpoint_Corrupt",
       "train_worker_1")
+# a stopped job: the log falls silent after writing steadily (heartbeat; raw log lines)
+check("silent full", [screen(t, loss="%.4f" % falling[min(t, 20)], epoch=ep(min(t, 20)), hb=0.5 if t < 20 else t - 20.0) for t in range(40)],
+      "Process_Hang")
+check("silent log", [screen(t, raw=[(n, "{'loss': %.4f, 'epoch': 0.01}" % falling[n]) for n in range(max(0, min(t, 20) - 15), min(t, 20))])
+                     for t in range(40)], "Process_Hang")
+check("steady full", [screen(t, loss="%.4f" % falling[t], epoch=ep(t), hb=0.5) for t in range(40)], "healthy")
 check("timeout alone", [screen(t, events=[tmo] if t > 1 else []) for t in range(8)], "Network_Timeout")
 PYEOF
 echo ok

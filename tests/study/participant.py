@@ -11,6 +11,7 @@ What it reads is only the blind replay's screen text (never a file of the run):
   - the log: the raw log pane (logs condition) and the events pane, line by line,
     remembered across screens (a person remembers what scrolled by);
   - the header: the replay clock and the workload's state (killed, stopped, exited);
+    how long the log has been silent (the heartbeat, or no new raw log line);
   - in the full condition, the metric panes: the Training pane's loss, it/s or the
     epoch's pace, the CPU bar, the PSI line, the Mem bar, the disk write rate; each
     compared with the session's first seconds, as a person compares with the
@@ -92,6 +93,8 @@ class Observer:
         self.losses = {}       # raw log line number or replay second -> loss
         self.state = ""
         self.slow = {}         # rollout worker -> slow-generation lines seen
+        self.last_no = 0       # the raw log's last line number seen ...
+        self.growth = []       # ... and (replay time, lines) each time it grew
 
     def note(self, name, cause, weight, text, comp=None):
         if name not in self.findings:
@@ -132,6 +135,9 @@ class Observer:
         m = RAW_LINE.match(row)
         if m:
             text = m.group(2)
+            if int(m.group(1)) > self.last_no:
+                self.growth.append((self.t, int(m.group(1)) - self.last_no))
+                self.last_no = int(m.group(1))
             lm = re.search(r"\{'loss': ([^,]+),", text)
             if lm:
                 try:
@@ -204,8 +210,23 @@ class Observer:
         m = re.search(r"disk wr\s+([\d.]+[KMGT]?)B?/s", body)
         if m:
             self.sample("disk_wr", size(m.group(1)))
+        m = re.search(r"heartbeat ([\d.]+)s ago", body)
+        if m:
+            self.sample("heartbeat", float(m.group(1)))
         self.judge_metrics()
         self.judge_loss()
+        self.judge_stall()
+
+    def judge_stall(self):
+        """A job that wrote steadily and then fell silent: stopped or hung."""
+        hb = self.series.get("heartbeat", [])
+        fresh = [t for t, v in hb if v <= 2.0]
+        if hb and hb[-1][1] >= 15.0 and len(fresh) >= 10:
+            self.note("silent", "Process_Hang", 1, "heartbeat %.0fs ago, was under 2 s" % hb[-1][1])
+        if self.growth and self.t - self.growth[-1][0] >= 15.0:
+            last = self.growth[-1][0]
+            if sum(n for t, n in self.growth if last - 15.0 <= t <= last) >= 10 and last > 0:
+                self.note("silent", "Process_Hang", 1, "no new log line for %.0fs" % (self.t - last))
 
     def loss_points(self, source):
         """[(replay time first seen, loss)] of one source, in the order logged."""
@@ -269,7 +290,9 @@ class Observer:
                 (pio and b_pio is not None and min(pio) >= max(15.0, b_pio + 10.0)):
             self.note("io pressure", "IO_Bottleneck", 2, "disk wr %.0fM/s, PSI io %s%%" % (
                 (wr or [0])[-1] / 2 ** 20, (pio or ["-"])[-1]))
-        if its and b_its and max(its) < 0.4 * b_its:
+        if its and b_its and max(its) <= 0:  # not slower: stopped
+            self.note("silent", "Process_Hang", 1, "no progress (was %.3g/s)" % b_its)
+        elif its and b_its and 0 < min(its) and max(its) < 0.4 * b_its:  # slower, still moving
             self.note("slower", "Slowdown", 1, "progress %.3g/s (was %.3g/s)" % (its[-1], b_its))
 
     def loss_flat(self, final=False):
