@@ -720,9 +720,6 @@ int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys
 int runner_fault_fire(struct runner *r, int id, char *err, size_t errlen);
 int runner_fault_stop(struct runner *r, int id, char *err, size_t errlen);
 void runner_fault_stop_all(struct runner *r); /* panic button; also at quit */
-/* A workload line: the trainer's "[control] KEY=V applied" makes the firing
- * control-file faults effective (planned ones are marked by the runner itself). */
-void runner_control_line(struct runner *r, const char *line, size_t len);
 /* Restarts the workload and points the injector's default target at the new pid. */
 int runner_restart_workload(struct runner *r, char *err, size_t errlen);
 /* Resuming: the latest checkpoint the workload could resume from (1, its path in

@@ -378,23 +378,6 @@ int runner_fault_arm(struct runner *r, const char *kind, const char *const *keys
     return injector_arm(inj, kind, kv, nkv, &tg, for_ns, id ? id : &dummy, err, errlen) ? -1 : 0;
 }
 
-void runner_control_line(struct runner *r, const char *line, size_t len)
-{
-    struct injector *inj = runner_injector(r);
-    if (!inj || len < 9 || memcmp(line, "[control]", 9) || !memmem(line, len, "applied", 7))
-        return;
-    size_t n = injector_count(inj);
-    for (size_t i = 0; i < n; i++) {
-        struct fault_info fi;
-        if (!injector_info(inj, i, &fi) || !fi.ops || !fi.ops->control_file || fi.effective ||
-            fi.state != FAULT_FIRING)
-            continue;
-        char detail[160];
-        snprintf(detail, sizeof detail, "%.*s", (int)(len < 150 ? len : 150), line);
-        injector_mark_effective(inj, fi.id, detail);
-    }
-}
-
 /* ---- controls ---------------------------------------------------------------------------- */
 
 int runner_fault_fire(struct runner *r, int id, char *err, size_t errlen)

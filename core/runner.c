@@ -395,19 +395,6 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
     if (r->parser && !r->rlsim)
         lp_parser_line(r->parser, "workload.log", line,
                        len < RUNNER_PARSE_MAX ? len : RUNNER_PARSE_MAX, *t);
-    /* knob faults are effective when the trainer says it applied the change */
-    if (r->inj && len > 9 && !memcmp(line, "[control]", 9) && memmem(line, len, "applied", 7)) {
-        for (size_t i = 0; i < r->nsched; i++) {
-            struct fault_info fi;
-            if (!r->sched[i].knob || r->sched[i].state != SCHED_FIRED ||
-                !injector_info_by_id(r->inj, r->sched[i].id, &fi) || fi.effective ||
-                fi.state != FAULT_FIRING)
-                continue;
-            char detail[160];
-            snprintf(detail, sizeof detail, "%.*s", (int)(len < 150 ? len : 150), line);
-            injector_mark_effective(r->inj, r->sched[i].id, detail);
-        }
-    }
 }
 
 static void fire_sched(struct runner *r, struct sched *s)
@@ -425,7 +412,7 @@ static void fire_sched(struct runner *r, struct sched *s)
     }
     s->state = SCHED_FIRED;
     r->fired++;
-    /* moni-rlsim reads its control file at every use and logs no "applied" line: a
+    /* moni-rlsim reads its control file at every use and writes no ack file: a
      * knob takes effect when it is written (plans fire it on the stage before) */
     if (s->knob && r->rlsim)
         injector_mark_effective(r->inj, s->id, "moni-rlsim reads the control file at every use");

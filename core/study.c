@@ -242,7 +242,15 @@ static cJSON *run_truth(const struct study_run *run, const char *session, const 
         while (!found && (rc = rundir_fault_next(&j, &f)) != 0)
             found = rc > 0 && !strcmp(f.event, "fired");
     }
-    if (!found) {
+    const char *global = m.global_label && m.global_label[0] ? m.global_label : NULL;
+    if (!found && global) { /* a whole-run label (lr 1e-9): wrong from the first second */
+        cJSON_AddBoolToObject(o, "healthy", false);
+        cJSON_AddNumberToObject(o, "onset_s", 0);
+        cJSON_AddStringToObject(o, "root_cause",
+                                m.global_root_cause && m.global_root_cause[0] ? m.global_root_cause : global);
+        add_labels(cJSON_AddArrayToObject(o, "accept"), accept ? accept : global);
+        cJSON_AddStringToObject(o, "component", "");
+    } else if (!found) {
         cJSON_AddBoolToObject(o, "healthy", true);
         cJSON_AddNullToObject(o, "onset_s");
         cJSON_AddStringToObject(o, "root_cause", "healthy");

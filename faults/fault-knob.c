@@ -1,12 +1,15 @@
 /* faults/fault-knob.c — training-knob faults through a trainer's control file (the
  * moni-train protocol: key=value lines, polled every step).  Firing merges the given
  * keys into the file (written to a temporary name, fsync'd, renamed); `effective` is
- * set from outside with injector_mark_effective() when the trainer logs
- * "[control] KEY=VALUE applied ...".  Stopping writes the undo_KEY=VALUE pairs, or
- * restores the file as it was before firing, with its owner and mode.  The control
+ * journalled when the trainer's acknowledgement FILE.ack (a JSON object it replaces
+ * after each read: step, time, "values", "ignored") is new since the firing and holds
+ * the written values.  The ack stays out of the training log, so the log of a knob
+ * run reads like a real bad configuration.  Stopping writes the undo_KEY=VALUE pairs,
+ * or restores the file as it was before firing, with its owner and mode.  The control
  * file must be a regular file: a FIFO or a device would block moni's loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,9 @@ struct knob_state {
     char backup[1100];
     bool had_file, fired;
     int nset, nundo;
-    struct stat st; /* the file as it was (had_file) */
+    struct stat st;     /* the file as it was (had_file) */
+    char ack[1100];     /* FILE.ack, the trainer's acknowledgement */
+    struct stat ack_st; /* the ack last looked at (zero: none) */
 };
 
 /* Gives path the owner and mode the control file had (a non-root trainer must keep
@@ -184,6 +189,10 @@ static int knob_fire(struct fault *f, char *err, size_t errlen)
         else
             fault_undo_file(f, s->backup);
     }
+    /* an ack already there is the trainer's answer to an earlier write */
+    snprintf(s->ack, sizeof s->ack, "%s.ack", path);
+    if (stat(s->ack, &s->ack_st) != 0)
+        memset(&s->ack_st, 0, sizeof s->ack_st);
     if (merge_write(path, f->p.extra, f->p.nextra, "", s->had_file ? &s->st : NULL)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return FAULT_ERR_FAIL;
@@ -193,12 +202,73 @@ static int knob_fire(struct fault *f, char *err, size_t errlen)
     return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Reads the ack: 1 when every key written is in "values" with its value or in
+ * "ignored", and at least one was applied; -1 when all were ignored; 0 otherwise. */
+static int ack_matches(struct fault *f, const char *text)
+{
+    cJSON *a = cJSON_Parse(text);
+    cJSON *vals = cJSON_GetObjectItemCaseSensitive(a, "values");
+    cJSON *ign = cJSON_GetObjectItemCaseSensitive(a, "ignored");
+    int applied = 0, ignored = 0, missing = 0;
+    for (size_t i = 0; a && i < f->p.nextra; i++) {
+        const struct fault_kv *kv = &f->p.extra[i];
+        if (strncmp(kv->key, "undo_", 5) == 0)
+            continue;
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(vals, kv->key);
+        char *end;
+        double want = strtod(kv->val, &end);
+        bool num = end != kv->val && !*end;
+        bool ign_key = false;
+        cJSON *it;
+        cJSON_ArrayForEach(it, ign) ign_key |= cJSON_IsString(it) && !strcmp(it->valuestring, kv->key);
+        if (cJSON_IsNumber(v) && num && fabs(v->valuedouble - want) <= 1e-12 * fabs(want))
+            applied++;
+        else if (ign_key)
+            ignored++;
+        else
+            missing++;
+    }
+    if (a && !missing) {
+        cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
+        cJSON *when = cJSON_GetObjectItemCaseSensitive(a, "time");
+        snprintf(f->effect_detail, sizeof f->effect_detail, "%s at step %.0f, %s (%s)",
+                 applied ? "applied" : "ignored", cJSON_IsNumber(step) ? step->valuedouble : -1,
+                 cJSON_IsString(when) ? when->valuestring : "?", "control file's .ack");
+    }
+    cJSON_Delete(a);
+    return !a || missing ? 0 : applied ? 1 : -1;
+}
+
+/* Effective when the trainer has acknowledged a read of what was written. */
 static int knob_check(struct fault *f, int64_t now)
 {
     (void)now;
-    if (f->effective)
+    struct knob_state *s = f->priv;
+    if (f->effective) {
         f->delivered_valid = true;
-    return f->effective ? FAULT_CHECK_EFFECTIVE : FAULT_CHECK_WAIT;
+        return FAULT_CHECK_EFFECTIVE;
+    }
+    struct stat st;
+    if (!s || !s->fired || stat(s->ack, &st) != 0 || same_file(&st, &s->ack_st))
+        return FAULT_CHECK_WAIT;
+    s->ack_st = st;
+    char *text = moni_read_file(s->ack, NULL);
+    int m = text ? ack_matches(f, text) : 0;
+    free(text);
+    if (m < 0) {
+        snprintf(f->error, sizeof f->error, "the trainer ignored every key written (see %s)",
+                 s->ack);
+        return FAULT_CHECK_FAILED;
+    }
+    if (m > 0)
+        f->delivered_valid = true;
+    return m > 0 ? FAULT_CHECK_EFFECTIVE : FAULT_CHECK_WAIT;
 }
 
 static void knob_stop(struct fault *f)
@@ -235,6 +305,7 @@ const struct fault_ops fault_knob_ops = {
     .label_kind = "interval",
     .effect_labels = "NaN_Loss,No_Convergence,Host_OOM,CUDA_OutOfMemory,Slowdown,Process_Crash",
     .control_file = true,
+    .check_at_stop = true,
     .dose_unit = "value",
     .undo = "undo_KEY=VALUE pairs are written, or the file is restored as it was",
     .params = knob_params,

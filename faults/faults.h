@@ -6,8 +6,8 @@
  * Lifecycle: idle -> armed (validated, pre-flight checks) -> firing -> stopped ->
  * reverted, or failed at any step.  `effective` is journalled when the effect was
  * verified from outside (burner CPU measured, RSS reached, file size reached, qdisc
- * listed, process in state T, process gone) or, for `knob`, when the caller saw the
- * trainer's "[control] ... applied" line and called injector_mark_effective().
+ * listed, process in state T, process gone, for `knob` the trainer's FILE.ack) or
+ * from outside with injector_mark_effective().
  *
  * Typical use (console, `moni run`):
  *     struct injector *inj = injector_new(dir "/faults.jsonl", session_id, err, sizeof err);
@@ -138,8 +138,7 @@ struct fault_ops {
      * for the machine's time to detect in `moni validate`; never used to label data. */
     const char *effect_labels;
     /* Acts through the workload's control file (moni-train --control): the runner
-     * passes --control when one is planned, and the trainer's "[control] ... applied"
-     * line makes it effective. */
+     * passes --control when one is planned; the trainer's FILE.ack makes it effective. */
     bool control_file;
     /* check() only reads counters: it runs once more just before a stop, so an effect
      * seen between the last poll and the stop (a workload that failed at once) is
@@ -291,7 +290,7 @@ int injector_stop(struct injector *inj, int id);
 void injector_stop_all(struct injector *inj); /* panic button */
 /* The same with the reason journalled ("run duration reached"). */
 void injector_stop_all_why(struct injector *inj, const char *reason);
-/* Marks a firing fault effective from outside (knob: the trainer's applied line). */
+/* Marks a firing fault effective from outside (a knob on moni-rlsim, which acks nothing). */
 int injector_mark_effective(struct injector *inj, int id, const char *detail);
 /* Call every tick (every 100 ms or faster; the effective stamp is as precise as this):
  * checks effects, updates delivered doses, enforces windows and the hard max, sends

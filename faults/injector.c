@@ -365,7 +365,8 @@ static void do_stop(struct injector *inj, struct fault *f, const char *reason)
 
 static void fail(struct injector *inj, struct fault *f, const char *why)
 {
-    snprintf(f->error, sizeof f->error, "%s", why);
+    if (why != f->error) /* a check's own f->error: copying it onto itself emptied it */
+        snprintf(f->error, sizeof f->error, "%s", why);
     if (f->ops->stop)
         f->ops->stop(f);
     char err[256] = "";

@@ -269,7 +269,6 @@ static void on_line(struct session *s, const char *line, size_t len, uint64_t li
     struct tui_live *lv = arg;
     tui_model_line(lv->m, lineno, stream, line, len);
     tui_model_line_stamp(lv->m, t->real_ns);
-    runner_control_line(lv->run, line, len); /* a knob armed here takes effect */
     lv->m->last_line_mono = t->mono_ns;
 }
 

@@ -8,10 +8,10 @@
 # then with the raw log and the help open.  No capture may show the kind's fault
 # row, its parameters, its labels (the causes the study accepts), the scenario or
 # run name, the run's path, a journal or detection word, or the session's truth.
-# Not checked: what the workload itself wrote.  moni-train announces a knob in its
-# log ("[control] lr=10.0 applied at step 4"), and the study keeps the workload's
-# logs as they were, so a knob session's raw log shows that line (see the report
-# of issue 19's helper: scrubbing it means rewriting workload.log and its index).
+# What the workload itself wrote is the tester's to read, so a knob must not announce
+# itself there: moni-train acknowledges a control change in CONTROL.ack, never in its
+# log, so the knob recording's workload.log holds no "[control]" line (checked) and
+# no screen shows one.
 set -u
 . "$(dirname "$0")/report_common.sh"   # synth_run
 . "$(dirname "$0")/tui_common.sh"      # the console in tmux, fail()
@@ -32,7 +32,12 @@ rec() { # NAME FAULT...
 rec cpu cpu:workers=1,load=40%@1s+2s
 rec kill kill@3s
 rec stop stop@1s+2s
-rec knob "knob:set=weight_decay=0.5@1s"
+rec knob "knob:lr=10@1s"
+grep -q '"event":"effective"' "$W/runs/real_knob/faults.jsonl" ||
+    fail "the knob recording's lr=10 never took effect: $(cat "$W/runs/real_knob/faults.jsonl")"
+if grep -n '\[control\]' "$W/runs/real_knob/workload.log"; then
+    fail "the knob recording's raw log announces the knob"
+fi
 S="$W/study"
 "$M" study new --out "$S" --tester t --condition full "$W/runs" >/dev/null || fail "study new exited $?"
 
@@ -42,7 +47,8 @@ import json, re, sys
 S, runs = sys.argv[1], sys.argv[2]
 for x in json.load(open(S + "/truth.json"))["sessions"]:
     words = ["exp_", "synthetic-", runs, "faults.jsonl", "ground_truth", "fault_id", "detect:",
-             "reverted", "root_cause", "hidden truth"]
+             "reverted", "root_cause", "hidden truth", r"\[control\]", "applied at step",
+             r"control\.ack"]
     name = x["run"].rsplit("/", 1)[1]
     words += [name, x.get("root_cause") or "", x.get("fault_id") or "-none-"]
     words += [a for a in x["accept"] if a != "healthy"]

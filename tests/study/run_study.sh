@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # tests/study/run_study.sh — a blind MTTD study end to end, with a scripted tester
-# (tests/study/participant.py) answering through the console's keys in tmux.  Not in
-# `make test` (it records about 8 minutes of runs); test_study_console.sh is its
-# short version on synthetic runs.
+# (tests/study/participant.py) answering through the console's keys in tmux from
+# what the blind replay shows on screen.  Not in `make test` (it records about 17
+# minutes of runs); test_study_console.sh is its short version on synthetic runs.
 #
-#   tests/study/run_study.sh [--out DIR] [--speed X] [--runs RUN_DIR...]
+#   tests/study/run_study.sh [--out DIR] [--speed X] [--look S] [--runs RUN_DIR...]
 #
 # Without --runs it records the 7 fault-matrix runs (examples/fault-matrix.json
 # --quick) and the RLHF scenarios (examples/rlhf-scenarios.json --quick, moni-rlsim)
-# into DIR/runs.  Then `moni study new` (one tester, every run in both conditions,
-# the plan's root causes mapped to the labels a tester can pick), `moni study run`
-# played by the scripted tester, and `moni study report`, whose table is printed.
+# into DIR/runs (kept: a second call with the same --out plays them again).  --runs
+# takes plan outputs or single run directories (two runs = a small study of two
+# sessions per condition).  Then `moni study new` (one tester, every run in both
+# conditions, the plan's root causes mapped to the labels a tester can pick),
+# `moni study run` played by the scripted tester (--look: replay seconds it watches
+# after the first symptom before answering), and `moni study report`, whose table is
+# printed with the participant's answers.  Run it on a quiet machine: a loaded one
+# makes moni-rlsim time out at step 1 whatever the scenario.
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 B=${MONI_BUILD:-$SRC/build}
-OUT="" SPEED=10 RUNS=()
+OUT="" SPEED=10 LOOK=10 RUNS=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) OUT=$2; shift 2 ;;
     --speed) SPEED=$2; shift 2 ;;
+    --look) LOOK=$2; shift 2 ;;
     --runs) shift; RUNS=("$@"); break ;;
-    *) echo "usage: $0 [--out DIR] [--speed X] [--runs RUN_DIR...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--out DIR] [--speed X] [--look S] [--runs RUN_DIR...]" >&2; exit 2 ;;
     esac
 done
 [ -n "$OUT" ] || OUT=$(mktemp -d "${TMPDIR:-/tmp}/moni-study.XXXXXX")
@@ -75,10 +81,14 @@ PLAY
 rm -f "$OUT/study-run.rc"
 T -f /dev/null new-session -d -s m -x 132 -y 40 "bash $OUT/play.sh"
 say "the scripted tester plays $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$S/testers/scripted/order.json") sessions at ${SPEED}x"
-python3 "$SRC/tests/study/participant.py" "$SOCK" m --timeout 3600 >"$OUT/participant.log" ||
+t0=$(date +%s)
+python3 "$SRC/tests/study/participant.py" "$SOCK" m --timeout 3600 --look "$LOOK" >"$OUT/participant.log" ||
     { say "the participant failed: $(tail -n 5 "$OUT/participant.log")"; T capture-pane -p -t m >&2; exit 1; }
 for _ in $(seq 100); do [ -s "$OUT/study-run.rc" ] && break; sleep 0.1; done
 [ "$(cat "$OUT/study-run.rc" 2>/dev/null)" = 0 ] || { say "study run: $(cat "$OUT/study-run.err")"; exit 1; }
-moni study report "$S"
+say "played in $(($(date +%s) - t0)) s"
+moni study report "$S" || { say "study report exited $?"; exit 1; }
+echo
+cat "$OUT/participant.log"
 echo
 echo "answers: $S/testers/scripted/answers.jsonl; participant log: $OUT/participant.log"

@@ -254,6 +254,50 @@ static void test_control_poll(void **state)
 	unlink(c.path);
 }
 
+/* The acknowledgement: written after a read (also one that changed nothing), never
+ * twice for one read; what was applied, every value so far and the keys ignored. */
+static void test_control_ack(void **state)
+{
+	(void)state;
+	struct train_control c = { 0 };
+	struct train_ctl_change ch[TRAIN_CTL_NKEYS];
+	char ack[TRAIN_PATH_MAX + 8];
+	snprintf(c.path, sizeof(c.path), "%s/ctl-ack", tmpdir);
+	snprintf(ack, sizeof(ack), "%s.ack", c.path);
+	unlink(ack);
+	assert_int_equal(train_control_ack(&c, ch, 0, 1), 0); /* nothing read: no ack */
+	assert_int_not_equal(access(ack, F_OK), 0);
+	write_text(c.path, "lr=0.5\nsleep_ms=3\nbogus=1\n");
+	int n = train_control_poll(&c, ch, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(train_control_ack(&c, ch, n, 812), 0);
+	FILE *f = fopen(ack, "r");
+	assert_non_null(f);
+	char buf[1024] = "";
+	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	assert_non_null(strstr(buf, "\"step\": 812"));
+	assert_non_null(strstr(buf, "\"applied\": {\"lr\": 0.5, \"sleep_ms\": 3}"));
+	assert_non_null(strstr(buf, "\"values\": {\"lr\": 0.5, \"sleep_ms\": 3}"));
+	assert_non_null(strstr(buf, "\"ignored\": [\"bogus\"], \"warnings\": 1}"));
+	unlink(ack);
+	assert_int_equal(train_control_ack(&c, ch, 0, 813), 0); /* that read is acked already */
+	assert_int_not_equal(access(ack, F_OK), 0);
+	write_text(c.path, "lr=0.5\nsleep_ms=3\n"); /* re-read, nothing changed: still acked */
+	n = train_control_poll(&c, ch, NULL);
+	assert_int_equal(n, 0);
+	assert_int_equal(train_control_ack(&c, ch, n, 814), 0);
+	f = fopen(ack, "r");
+	assert_non_null(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	assert_non_null(strstr(buf, "\"applied\": {}, \"values\": {\"lr\": 0.5, \"sleep_ms\": 3}, \"ignored\": []"));
+	unlink(ack);
+	unlink(c.path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_corpus_and_loader),
 		cmocka_unit_test(test_control_parse),
 		cmocka_unit_test(test_control_poll),
+		cmocka_unit_test(test_control_ack),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,9 @@
 /* The control file: key=value lines or one flat JSON object, polled every step.
  * A key takes effect when its value differs from the last one read (the first read
- * counts as a change); nan_next_step fires once per new non-zero value. */
+ * counts as a change); nan_next_step fires once per new non-zero value.
+ * Every read of a changed file is acknowledged in FILE.ack (written atomically), not
+ * in the training log: a changed knob must look in the log like the job it makes,
+ * and whoever changed it learns from the ack when and at which step it was applied. */
 #include "workloads/train/train.h"
 
 #include <ctype.h>
@@ -9,6 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Where one parse reports: warning lines (NULL: none), their count, the keys ignored. */
+struct ctl_sink {
+	FILE *warn;
+	int nwarn;
+	int nignored;
+	char (*ignored)[TRAIN_CTL_KEY_MAX];
+};
+
+static void ignore_key(struct ctl_sink *sk, const char *key)
+{
+	sk->nwarn++;
+	if (sk->ignored && key[0] && sk->nignored < TRAIN_CTL_MAX_IGNORED)
+		snprintf(sk->ignored[sk->nignored++], TRAIN_CTL_KEY_MAX, "%s", key);
+}
 
 static const struct {
 	const char *name;
@@ -27,9 +47,9 @@ const char *train_control_key_name(enum train_ctl_key k)
 }
 
 static void set_value(const char *name, int line, const char *key, size_t klen,
-		      const char *val, size_t vlen, double *vals, bool *present, FILE *warn,
-		      int *nwarn)
+		      const char *val, size_t vlen, double *vals, bool *present, struct ctl_sink *sk)
 {
+	FILE *warn = sk->warn;
 	char k[64], v[128];
 	snprintf(k, sizeof(k), "%.*s", (int)(klen < 63 ? klen : 63), key);
 	snprintf(v, sizeof(v), "%.*s", (int)(vlen < 127 ? vlen : 127), val);
@@ -40,7 +60,7 @@ static void set_value(const char *name, int line, const char *key, size_t klen,
 	if (idx < 0) {
 		if (warn)
 			fprintf(warn, "[control] warning: %s:%d: unknown key '%s' (ignored)\n", name, line, k);
-		(*nwarn)++;
+		ignore_key(sk, k);
 		return;
 	}
 	char *end;
@@ -55,16 +75,18 @@ static void set_value(const char *name, int line, const char *key, size_t klen,
 		if (warn)
 			fprintf(warn, "[control] warning: %s:%d: bad value '%s' for %s (ignored)\n", name,
 				line, v, k);
-		(*nwarn)++;
+		ignore_key(sk, k);
 		return;
 	}
 	vals[idx] = d;
 	present[idx] = true;
 }
 
-static int parse_json(const char *text, const char *name, double *vals, bool *present, FILE *warn)
+static int parse_json(const char *text, const char *name, double *vals, bool *present,
+		      struct ctl_sink *sk)
 {
-	int nwarn = 0, line = 1;
+	FILE *warn = sk->warn;
+	int line = 1;
 	const char *p = text;
 	while (*p && *p != '{') {
 		if (*p == '\n')
@@ -83,7 +105,7 @@ static int parse_json(const char *text, const char *name, double *vals, bool *pr
 		if (*p != '"') {
 			if (warn)
 				fprintf(warn, "[control] warning: %s:%d: expected a \"key\" (rest ignored)\n", name, line);
-			return nwarn + 1;
+			return ++sk->nwarn;
 		}
 		const char *k = ++p;
 		while (*p && *p != '"')
@@ -96,7 +118,7 @@ static int parse_json(const char *text, const char *name, double *vals, bool *pr
 		if (*p != ':') {
 			if (warn)
 				fprintf(warn, "[control] warning: %s:%d: expected ':' (rest ignored)\n", name, line);
-			return nwarn + 1;
+			return ++sk->nwarn;
 		}
 		p++;
 		while (*p == ' ' || *p == '\t')
@@ -118,21 +140,23 @@ static int parse_json(const char *text, const char *name, double *vals, bool *pr
 			while (vlen && isspace((unsigned char)v[vlen - 1]))
 				vlen--;
 		}
-		set_value(name, line, k, klen, v, vlen, vals, present, warn, &nwarn);
+		set_value(name, line, k, klen, v, vlen, vals, present, sk);
 	}
-	return nwarn;
+	return sk->nwarn;
 }
 
-int train_control_parse(const char *text, const char *name, double *vals, bool *present, FILE *warn)
+static int parse_text(const char *text, const char *name, double *vals, bool *present,
+		      struct ctl_sink *sk)
 {
+	FILE *warn = sk->warn;
 	for (int i = 0; i < TRAIN_CTL_NKEYS; i++)
 		present[i] = false;
 	const char *s = text;
 	while (*s && isspace((unsigned char)*s))
 		s++;
 	if (*s == '{')
-		return parse_json(text, name, vals, present, warn);
-	int nwarn = 0, line = 0;
+		return parse_json(text, name, vals, present, sk);
+	int line = 0;
 	for (const char *p = text; *p;) {
 		line++;
 		const char *eol = strchr(p, '\n');
@@ -151,7 +175,7 @@ int train_control_parse(const char *text, const char *name, double *vals, bool *
 				if (warn)
 					fprintf(warn, "[control] warning: %s:%d: expected key=value (ignored)\n",
 						name, line);
-				nwarn++;
+				sk->nwarn++;
 			} else {
 				const char *ke = eq, *vs = eq + 1;
 				while (ke > a && isspace((unsigned char)ke[-1]))
@@ -159,12 +183,18 @@ int train_control_parse(const char *text, const char *name, double *vals, bool *
 				while (vs < b && isspace((unsigned char)*vs))
 					vs++;
 				set_value(name, line, a, (size_t)(ke - a), vs, (size_t)(b - vs), vals,
-					  present, warn, &nwarn);
+					  present, sk);
 			}
 		}
 		p = eol ? eol + 1 : p + len;
 	}
-	return nwarn;
+	return sk->nwarn;
+}
+
+int train_control_parse(const char *text, const char *name, double *vals, bool *present, FILE *warn)
+{
+	struct ctl_sink sk = { .warn = warn };
+	return parse_text(text, name, vals, present, &sk);
 }
 
 int train_control_poll(struct train_control *c, struct train_ctl_change *out, FILE *warn)
@@ -191,7 +221,11 @@ int train_control_poll(struct train_control *c, struct train_ctl_change *out, FI
 	c->ino = (long long)st.st_ino;
 	double vals[TRAIN_CTL_NKEYS] = { 0 };
 	bool present[TRAIN_CTL_NKEYS];
-	train_control_parse(buf, c->path, vals, present, warn);
+	struct ctl_sink sk = { .warn = warn, .ignored = c->ignored };
+	parse_text(buf, c->path, vals, present, &sk);
+	c->nignored = sk.nignored;
+	c->nwarn = sk.nwarn;
+	c->read = true;
 	int nc = 0;
 	for (int k = 0; k < TRAIN_CTL_NKEYS; k++) {
 		if (!present[k] || (c->seen[k] && c->last[k] == vals[k]))
@@ -205,4 +239,71 @@ int train_control_poll(struct train_control *c, struct train_ctl_change *out, FI
 		nc++;
 	}
 	return nc;
+}
+
+/* JSON string body: the control path may hold quotes or control characters. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+int train_control_ack(struct train_control *c, const struct train_ctl_change *ch, int n, long step)
+{
+	if (!c->read)
+		return 0;
+	c->read = false;
+	char path[TRAIN_PATH_MAX + 8], tmp[TRAIN_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s.ack", c->path);
+	snprintf(tmp, sizeof(tmp), "%s.ack.tmp", c->path);
+	struct timespec wall, mono;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	struct tm tm;
+	gmtime_r(&wall.tv_sec, &tm);
+	char when[40];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "{\"control\": ");
+	json_str(f, c->path);
+	fprintf(f, ", \"pid\": %ld, \"step\": %ld, \"time\": \"%s.%03ldZ\", \"mono_ns\": %lld",
+		(long)getpid(), step, when, wall.tv_nsec / 1000000L,
+		(long long)mono.tv_sec * 1000000000LL + mono.tv_nsec);
+	fprintf(f, ", \"applied\": {");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\": %.17g", i ? ", " : "", KEYS[ch[i].key].name, ch[i].value);
+	fprintf(f, "}, \"values\": {");
+	for (int k = 0, first = 1; k < TRAIN_CTL_NKEYS; k++)
+		if (c->seen[k]) {
+			fprintf(f, "%s\"%s\": %.17g", first ? "" : ", ", KEYS[k].name, c->last[k]);
+			first = 0;
+		}
+	fprintf(f, "}, \"ignored\": [");
+	for (int i = 0; i < c->nignored; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, c->ignored[i]);
+	}
+	fprintf(f, "], \"warnings\": %d}\n", c->nwarn);
+	if (fflush(f) != 0 || ferror(f)) {
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
 }

@@ -39,6 +39,7 @@ struct train_opts {
 	enum train_sched sched;
 	uint64_t mem_limit;        /* bytes, 0 = none */
 	bool stop_on_nan, save_on_term, resume, keep_cache, no_progress;
+	bool log_control;          /* also log "[control] KEY=VALUE applied at step N" */
 	char output_dir[TRAIN_PATH_MAX];
 	char data_dir[TRAIN_PATH_MAX];
 	char control[TRAIN_PATH_MAX];
@@ -159,12 +160,17 @@ void train_loader_stop(struct train_loader *l);
 
 /* ---- control file (control.c) --------------------------------------------------- */
 enum train_ctl_key { TRAIN_CTL_LR, TRAIN_CTL_BATCH, TRAIN_CTL_SLEEP, TRAIN_CTL_NAN, TRAIN_CTL_NKEYS };
+#define TRAIN_CTL_KEY_MAX 64
+#define TRAIN_CTL_MAX_IGNORED 16
 struct train_control {
 	char path[TRAIN_PATH_MAX];
 	bool have_stat;
 	long long mtime_ns, ctime_ns, size, ino;
 	bool seen[TRAIN_CTL_NKEYS];
 	double last[TRAIN_CTL_NKEYS];
+	bool read;                 /* re-read since the last ack */
+	int nwarn, nignored;       /* of the last read */
+	char ignored[TRAIN_CTL_MAX_IGNORED][TRAIN_CTL_KEY_MAX];
 };
 struct train_ctl_change { enum train_ctl_key key; double value; };
 /* Parses text (key=value lines or a flat JSON object). Stores up to max values in
@@ -174,6 +180,11 @@ int train_control_parse(const char *text, const char *name, double *vals, bool *
 const char *train_control_key_name(enum train_ctl_key k);
 /* Re-reads the file if it changed; returns the number of changed keys put in out. */
 int train_control_poll(struct train_control *c, struct train_ctl_change *out, FILE *warn);
+/* After a poll that re-read the file: writes PATH.ack (temporary name, rename), one
+ * JSON object: control, pid, step, time, mono_ns, applied (the n changes), values
+ * (every key applied so far), ignored (keys of the last read not used), warnings.
+ * Nothing when the file was not re-read. 0, or -1 (errno set). */
+int train_control_ack(struct train_control *c, const struct train_ctl_change *ch, int n, long step);
 
 /* ---- checkpoints (ckpt.c) ------------------------------------------------------- */
 struct train_state {

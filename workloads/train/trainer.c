@@ -175,6 +175,7 @@ struct run {
 	long sleep_ms;
 	long nan_steps;            /* steps left to poison */
 	struct train_control ctl;
+	bool ctl_ack_warned;
 	double t0;
 };
 
@@ -303,7 +304,13 @@ static void apply_control(struct run *r, long step)
 			snprintf(v, sizeof(v), "%.0f", ch[i].value);
 			break;
 		}
-		out("[control] %s=%s applied at step %ld\n", train_control_key_name(ch[i].key), v, step);
+		if (r->o.log_control)
+			out("[control] %s=%s applied at step %ld\n", train_control_key_name(ch[i].key), v,
+			    step);
+	}
+	if (train_control_ack(&r->ctl, ch, n, step) != 0 && !r->ctl_ack_warned) {
+		r->ctl_ack_warned = true; /* once: the trainer goes on without acks */
+		errline("[control] warning: cannot write %s.ack: %s", r->ctl.path, strerror(errno));
 	}
 }
 
