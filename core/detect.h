@@ -156,6 +156,7 @@ struct run_cause {
     char first_kind[8];
     char kinds[24];        /* "metrics+log" */
     double score;
+    double ttf_s;          /* shortest time to failure its predictions gave, NaN if none */
     const char *action;
     struct run_evidence evidence[6];
     size_t nevidence;

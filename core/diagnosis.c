@@ -8,7 +8,8 @@
  * contention) beats a prediction (memory that will run out), which beats a
  * consequence (a timeout, a crash whose reason is elsewhere, a slowdown); within a
  * class the earliest wins, so a later error that an earlier cause explains is
- * listed under it, not above it. */
+ * listed under it, not above it.  One exception: an imminent prediction that began
+ * first and can cause the root failure takes its place (promote_imminent). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ static struct run_cause *find_cause(struct run_diagnosis *d, const char *label)
     memset(c, 0, sizeof *c);
     snprintf(c->label, sizeof c->label, "%s", label);
     c->first_real_ns = INT64_MAX;
+    c->ttf_s = NAN;
     c->cls = CLASS_CONSEQUENCE + 1; /* lowered by the first evidence */
     return c;
 }
@@ -169,6 +171,8 @@ static void add_detections(struct run_diagnosis *d, const struct detection *dets
         struct run_cause *c = find_cause(d, det->label);
         if (!c)
             return;
+        if (cls == CLASS_PREDICTION && !(c->ttf_s <= det->ttf_s))
+            c->ttf_s = det->ttf_s;
         const char *kind = strcmp(det->detector, "process_exit") == 0 ? "exit" : "metrics";
         add_evidence(c, kind, det->real_ns, cls, 1.0, "%s: %s", det->detector, det->evidence);
         d->ndetections++;
@@ -200,6 +204,35 @@ static void merge_absorbed(struct run_diagnosis *d)
     }
 }
 
+/* An imminent prediction that began before the root failure and can bring it about
+ * is the root instead: memory faulted in at hundreds of MiB/s costs CPU (page faults,
+ * reclaim), so contention that starts after a fast leak is the leak's doing (on one
+ * core, a 200 MiB/s leak took a third of the job's CPU). */
+#define IMMINENT_S 300
+static const char *const brings_about[][2] = {{"Memory_Leak", "CPU_Contention"}};
+
+static void promote_imminent(struct run_diagnosis *d)
+{
+    struct run_cause *root = &d->causes[0];
+    for (size_t k = 0; d->ncauses > 1 && k < MONI_ARRAY_LEN(brings_about); k++) {
+        if (strcmp(root->label, brings_about[k][1]) != 0)
+            continue;
+        for (size_t i = 1; i < d->ncauses; i++) {
+            const struct run_cause *c = &d->causes[i];
+            if (strcmp(c->label, brings_about[k][0]) != 0 || c->cls != CLASS_PREDICTION ||
+                !(c->ttf_s <= IMMINENT_S) || c->first_real_ns >= root->first_real_ns)
+                continue;
+            struct run_cause cause = *c;
+            memmove(&d->causes[1], &d->causes[0], i * sizeof *c);
+            d->causes[0] = cause;
+            if (d->causes[0].nexplains < MONI_ARRAY_LEN(d->causes[0].explains))
+                snprintf(d->causes[0].explains[d->causes[0].nexplains++],
+                         sizeof d->causes[0].explains[0], "%s", d->causes[1].label);
+            return;
+        }
+    }
+}
+
 static int cause_cmp(const void *pa, const void *pb)
 {
     const struct run_cause *a = pa, *b = pb;
@@ -224,6 +257,7 @@ void run_diagnose(const struct lp_diagnosis *logd, const struct detection *dets,
             c->action = act;
     }
     qsort(out->causes, out->ncauses, sizeof out->causes[0], cause_cmp);
+    promote_imminent(out);
     /* what the root explains: every later cause of a weaker class */
     if (out->ncauses > 1) {
         struct run_cause *root = &out->causes[0];

@@ -54,7 +54,7 @@ static void test_failure_beats_prediction_and_consequence(void **st)
 {
     (void)st;
     struct detection dets[] = {
-        det("memory_growth", "Memory_Leak", 14, 40), /* earlier, but only a prediction */
+        det("memory_growth", "Memory_Leak", 14, 4000), /* earlier, but only a prediction */
         det("cpu_contention", "CPU_Contention", 16, NAN),
         det("throughput_drop", "Slowdown", 15, NAN),
     };
@@ -67,6 +67,31 @@ static void test_failure_beats_prediction_and_consequence(void **st)
     assert_string_equal(d.causes[2].label, "Slowdown");
     assert_non_null(d.causes[0].action);
     assert_string_equal(d.causes[0].first_kind, "metrics");
+}
+
+/* A leak that will exhaust memory in 109 s began 10 s before the contention it causes
+ * (its page faults take the job's CPU): the leak is the root, and explains it.  The
+ * same contention before the leak stays the root. */
+static void test_imminent_leak_before_contention(void **st)
+{
+    (void)st;
+    struct detection dets[] = {
+        det("memory_growth", "Memory_Leak", 24, 109),
+        det("cpu_contention", "CPU_Contention", 34, NAN),
+    };
+    struct run_diagnosis d;
+    run_diagnose(NULL, dets, 2, NULL, &d);
+    assert_int_equal(d.ncauses, 2);
+    assert_string_equal(d.causes[0].label, "Memory_Leak");
+    assert_true(explains(&d.causes[0], "CPU_Contention"));
+    assert_string_equal(d.causes[1].label, "CPU_Contention");
+    dets[1].real_ns = T0 + S(20); /* the contention first: not the leak's doing */
+    run_diagnose(NULL, dets, 2, NULL, &d);
+    assert_string_equal(d.causes[0].label, "CPU_Contention");
+    dets[1].real_ns = T0 + S(34);
+    dets[0].ttf_s = 4000; /* a slow leak costs no CPU */
+    run_diagnose(NULL, dets, 2, NULL, &d);
+    assert_string_equal(d.causes[0].label, "CPU_Contention");
 }
 
 static void test_earliest_failure_wins(void **st)
@@ -143,6 +168,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy),
         cmocka_unit_test(test_failure_beats_prediction_and_consequence),
+        cmocka_unit_test(test_imminent_leak_before_contention),
         cmocka_unit_test(test_earliest_failure_wins),
         cmocka_unit_test(test_oom_absorbs_the_leak_and_the_kill),
         cmocka_unit_test(test_log_and_metrics_agree),
