@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# events.jsonl is written once per tick, not per line: after a kill -9 of moni every
-# record of a line read one tick or more before the kill is on disk, and every line
-# of the file is whole JSON.  For `moni run` (the 100 ms fault tick) and `moni record`
+# events.jsonl, workload.log and workload.idx are written once per tick, not per
+# line: after a kill -9 of moni every line read one tick or more before the kill and
+# its record are on disk, and every line of the files is whole.  For `moni run` (the 100 ms fault tick) and `moni record`
 # (the sample tick).
 set -u
 . "$MONI_SRC/tests/sh/run_common.sh"
@@ -38,6 +38,10 @@ ev = [json.loads(l) for l in raw.decode().splitlines()]
 loss = [e for e in ev if "loss" in e.get("fields", {})]
 if len(loss) != 40: fail("%d of the 40 metric records on disk after kill -9" % len(loss))
 if [e["line"] for e in loss] != list(range(1, 41)): fail("lines %s" % [e["line"] for e in loss])
+log = open(d + "/workload.log", "rb").read()
+if not log.endswith(b"\n") or log.count(b"\n") != 40: fail("workload.log: %r" % log[-200:])
+idx = open(d + "/workload.idx").read().splitlines()
+if len(idx) != 41 or idx[-1].split(",")[0] != "40": fail("workload.idx: %s" % idx[-2:])
 print("ok: %s: 40 records, %d lines" % (mode, len(ev)))
 PYEOF
 }
