@@ -263,10 +263,10 @@ static void schedule_at(struct runner *r, size_t idx, int64_t at_mono)
 }
 
 /* ---- events.jsonl ----------------------------------------------------------------
- * Lines are gathered and written once per tick (the 100 ms fault poll, or each
- * sample without faults) and at the end: a write per log line cost more than the
- * line's parsing.  A kill -9 loses at most the lines of the current tick; every
- * line written is whole. */
+ * Lines are gathered and written once per tick (each sample, right after the
+ * recorder wrote the tick's workload lines) and at the end: a write per log line
+ * cost more than the line's parsing.  A kill -9 loses at most the lines of the
+ * current tick; every line written is whole. */
 #define EVENTS_LINE_MAX 8191          /* a longer line is dropped (runner_event_json) */
 #define EVENTS_FLUSH_AT (64 * 1024)   /* a burst of lines is written before the tick */
 
@@ -442,7 +442,6 @@ static void on_poll(struct moni_loop *loop, int64_t deadline_ns, int64_t now_ns,
         injector_stop_all_why(r->inj, "run duration reached");
     if (r->inj)
         injector_poll(r->inj);
-    events_flush(r);
     check_writes(r);
 }
 
