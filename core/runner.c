@@ -785,7 +785,10 @@ static int post_start(struct runner *r, char *err, size_t errlen)
      * run on each sample instead: waking 10 times a second for nothing was most
      * of an observe-only run's CPU cost. */
     if (!r->o.no_faults)
-        r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS, 0, on_poll, r);
+        r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS,
+                                             (moni_mono_ns() / RUNNER_POLL_NS + 1) * RUNNER_POLL_NS,
+                                             on_poll, r); /* on the clock's 100 ms grid: the
+                                                            * console's tickers share its wakeup */
     if (r->o.no_faults)
         return 0;
     char path[PATH_MAX + 16];

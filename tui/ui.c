@@ -530,7 +530,9 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
     check_size(ui);
     moni_loop_add_fd(loop, STDIN_FILENO, EPOLLIN, on_stdin, ui);
     moni_loop_on_signals(loop, handled_signals, MONI_ARRAY_LEN(handled_signals), on_signal, ui);
-    ui->draw_timer = moni_loop_add_ticker(loop, REDRAW_NS, 0, on_redraw, ui);
+    /* on the clock's grid, with the console's and the runner's polls: one wakeup */
+    ui->draw_timer = moni_loop_add_ticker(loop, REDRAW_NS, (moni_mono_ns() / REDRAW_NS + 1) * REDRAW_NS,
+                                          on_redraw, ui);
     tui_draw(ui);
     return 0;
 }
