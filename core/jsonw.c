@@ -186,6 +186,47 @@ void moni_jb_i64(struct moni_jbuf *j, long long v)
     }
 }
 
+/* The usual log number (0.6931, 5e-05 is not one: it has an exponent) without
+ * stdio: d written with k <= 15 decimals, k the least that reads back as d exactly.
+ * When that decimal S has at most 15 significant digits, "%1.15g" prints S too
+ * (d lies within half an ulp of S, far inside half a unit of the 15th digit) and
+ * S reads back as d, so cJSON keeps it.  False when d is not such a number. */
+static bool short_decimal(struct moni_jbuf *j, double d)
+{
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15)) /* "%g" switches to an exponent outside */
+        return false;
+    double p10 = 1;
+    for (int k = 1; k <= 15; k++) {
+        p10 *= 10; /* exact up to 1e22 */
+        double r = nearbyint(a * p10);
+        if (r >= 1e15) /* more than 15 significant digits */
+            return false;
+        if (r / p10 != a)
+            continue;
+        char b[40], *e = b + sizeof b, *q = e;
+        uint64_t u = (uint64_t)r;
+        while (u % 10 == 0) { /* the product rounded past a shorter k: same value */
+            u /= 10;
+            k--;
+        }
+        for (int i = 0; i < k; i++) {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        }
+        *--q = '.';
+        do {
+            *--q = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (d < 0)
+            *--q = '-';
+        moni_jb_put(j, q, (size_t)(e - q));
+        return true;
+    }
+    return false;
+}
+
 void moni_jb_num_cjson(struct moni_jbuf *j, double d)
 {
     if (isnan(d) || isinf(d)) {
@@ -197,6 +238,8 @@ void moni_jb_num_cjson(struct moni_jbuf *j, double d)
         moni_jb_i64(j, (long long)d);
         return;
     }
+    if (short_decimal(j, d))
+        return;
     /* cJSON: 15 significant digits when they read back within an epsilon, else 17;
      * both formatted and read in the current locale, the decimal point then '.' */
     char b[32];

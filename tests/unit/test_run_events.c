@@ -229,6 +229,44 @@ static void test_same_bytes_as_cjson(void **state)
     assert_true(dropped > 4);
 }
 
+/* Numbers alone, many of them: short decimals (the stdio-free path), their
+ * neighbours one ulp away, and every magnitude around the exponent switches. */
+static void test_numbers_as_cjson(void **state)
+{
+    (void)state;
+    struct moni_jbuf j = {0};
+    for (int i = 0; i < 300000; i++) {
+        double d;
+        switch (i % 4) {
+        case 0: /* up to 15 digits with up to 15 decimals */
+            d = (double)(int64_t)(rnd() % 1000000000000000ull) / pow(10, (int)(rnd() % 16));
+            break;
+        case 1:
+            d = (double)(int64_t)(rnd() % 100000) / pow(10, (int)(rnd() % 10));
+            d = rnd() % 2 ? nextafter(d, INFINITY) : nextafter(d, -INFINITY);
+            break;
+        case 2:
+            d = ((double)(rnd() >> 11) / 9007199254740992.0) * pow(10, (int)(rnd() % 24) - 8);
+            break;
+        default:
+            d = (double)(rnd() % 10000) * pow(10, (int)(rnd() % 40) - 20);
+        }
+        if (rnd() % 2)
+            d = -d;
+        cJSON *n = cJSON_CreateNumber(d);
+        char *want = cJSON_PrintUnformatted(n);
+        j.n = 0;
+        moni_jb_num_cjson(&j, d);
+        if (strlen(want) != j.n || memcmp(want, j.b, j.n)) {
+            print_error("%.17g: want %s got %.*s\n", d, want, (int)j.n, j.b);
+            fail();
+        }
+        cJSON_free(want);
+        cJSON_Delete(n);
+    }
+    moni_jb_free(&j);
+}
+
 /* Buffered through a jbuf: several lines appended, a too-long one dropped whole. */
 static void test_jb_append_and_drop(void **state)
 {
@@ -351,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_phase_and_event_records),
         cmocka_unit_test(test_same_bytes_as_cjson),
         cmocka_unit_test(test_jb_append_and_drop),
+        cmocka_unit_test(test_numbers_as_cjson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
