@@ -28,6 +28,9 @@
 /* /proc/PID/stat files kept open between scans (re-read with pread): open and
  * close were half the cost of a scan.  Bounded, so as not to eat the fd limit. */
 #define KEPT_FDS_MAX 512
+/* Kernel threads (kthreadd's children: about half of /proc) are read again only
+ * every this many scans, in case their pid now names a process. */
+#define KTHREAD_RECHECK 10
 
 enum row_kind { ROW_WORKLOAD, ROW_INJECTOR, ROW_HEAD, ROW_OTHER };
 
@@ -41,6 +44,7 @@ struct rec { /* one process of the last scan, kept for CPU deltas */
     struct tui_proc p;
     uint64_t start, ticks;
     bool cmd_read;
+    bool kthread; /* a kernel thread: not listed (as in htop), not read again */
     int fd; /* its /proc/PID/stat kept open for the next scan, or -1 */
 };
 
@@ -62,6 +66,7 @@ struct tui_procs {
     struct rec *rec;
     size_t nrec;
     int proc_fd; /* /proc, for openat; 0 until opened (then >= 0, or -1) */
+    unsigned scans;
     size_t kept; /* rec[].fd open */
     int64_t scan_ns;
     struct rec **others; /* the scan's other processes, sorted for the list */
@@ -199,6 +204,16 @@ static void close_kept(struct tui_procs *ps, struct rec *v, size_t n)
         }
 }
 
+static bool grow_recs(struct rec **v, size_t *cap)
+{
+    struct rec *nv = realloc(*v, 2 * *cap * sizeof *nv);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap *= 2;
+    return true;
+}
+
 /* Every process's stat: CPU% since the previous scan (since its start when new). */
 static void scan(struct tui_procs *ps, int64_t now)
 {
@@ -228,27 +243,30 @@ static void scan(struct tui_procs *ps, int64_t now)
         char buf[1024];
         struct procfs_pid_stat st;
         struct rec *o = find_rec(ps->rec, ps->nrec, atoi(de->d_name));
-        int fd = -1;
-        ssize_t len = read_stat(ps, o, de->d_name, buf, sizeof buf, &fd);
-        bool ok = len > 0 && procfs_parse_pid_stat(buf, &st) == 0;
-        if (ok && n == cap) {
-            struct rec *nv = realloc(v, 2 * cap * sizeof *v);
-            ok = nv != NULL;
-            if (nv) {
-                v = nv;
-                cap *= 2;
-            }
-        }
-        if (!ok) {
-            if (fd >= 0) {
-                close(fd);
-                ps->kept--;
-            }
+        if (o && o->kthread && ps->scans % KTHREAD_RECHECK && (n < cap || grow_recs(&v, &cap))) {
+            v[n++] = *o; /* as it was: never listed */
             continue;
         }
+        int fd = -1;
+        ssize_t len = read_stat(ps, o, de->d_name, buf, sizeof buf, &fd);
+        bool ok = len > 0 && procfs_parse_pid_stat(buf, &st) == 0 && (n < cap || grow_recs(&v, &cap));
+        bool kthread = ok && (st.pid == 2 || st.ppid == 2);
+        if ((!ok || kthread) && fd >= 0) { /* no fd kept for what is not read again */
+            close(fd);
+            ps->kept--;
+            fd = -1;
+        }
+        if (!ok)
+            continue;
         struct rec *r = &v[n++];
         memset(r, 0, sizeof *r);
         r->fd = fd;
+        if (kthread) {
+            r->kthread = true;
+            r->p.pid = st.pid;
+            r->start = st.starttime;
+            continue;
+        }
         r->p.pid = st.pid;
         r->p.ppid = st.ppid;
         r->p.state = st.state;
@@ -275,6 +293,7 @@ static void scan(struct tui_procs *ps, int64_t now)
     ps->rec = v;
     ps->nrec = n;
     ps->scan_ns = now;
+    ps->scans++;
 }
 
 /* The command line of a listed process, read once. */
@@ -389,7 +408,7 @@ static void build_rows(struct tui *ui)
     size_t no = 0;
     for (size_t i = 0; i < ps->nrec; i++) {
         struct rec *r = &ps->rec[i];
-        if (in_tree(m, r->p.pid))
+        if (r->kthread || in_tree(m, r->p.pid))
             continue;
         if (r->p.ppid == self) { /* moni's own: the guardian (its own session) or an injector */
             char tag[40];
