@@ -20,137 +20,9 @@ struct out {
     char *prefix;     /* {"file":"NAME","line": with NAME escaped, made once per file */
     size_t prefixlen;
     uint64_t counts[3];
-    struct jbuf *jb; /* JSON lines: each record is built here, then written at once */
+    struct moni_jbuf *jb; /* JSON lines: each record is built here, then written at once
+                           * (half of `moni parse`'s time went to stdio per piece) */
 };
-
-/* A growable byte buffer: one JSON record is built in it and written with one call,
- * instead of a stdio call per piece (half of `moni parse`'s time went to stdio). */
-struct jbuf {
-    char *b;
-    size_t n, cap;
-    bool oom; /* a record did not fit in memory: output is incomplete */
-};
-
-static bool jb_grow(struct jbuf *j, size_t more)
-{
-    size_t nc = j->cap ? j->cap : 4096;
-    while (nc < j->n + more)
-        nc *= 2;
-    char *nb = realloc(j->b, nc);
-    if (!nb) {
-        j->oom = true;
-        return false;
-    }
-    j->b = nb;
-    j->cap = nc;
-    return true;
-}
-
-/* Room for more bytes; false (and nothing may be written) when out of memory. */
-static inline bool jb_room(struct jbuf *j, size_t more)
-{
-    return j->n + more <= j->cap || jb_grow(j, more);
-}
-
-static inline void jb_put(struct jbuf *j, const char *s, size_t n)
-{
-    if (jb_room(j, n)) {
-        memcpy(j->b + j->n, s, n);
-        j->n += n;
-    }
-}
-
-#define JB_LIT(j, lit) jb_put((j), lit, sizeof lit - 1)
-
-static inline void jb_putc(struct jbuf *j, char c)
-{
-    if (jb_room(j, 1))
-        j->b[j->n++] = c;
-}
-
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* True when none of the 8 bytes of x needs escaping: each is in 0x20-0x7f and is
- * neither '"' nor '\\' (exact word-at-a-time tests: "some byte < 0x20", "some byte
- * is zero" after xor). */
-static inline bool plain8(uint64_t x)
-{
-    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-    uint64_t bad = (x & HIGHS) | ((x - ONES * 0x20) & ~x & HIGHS) |
-                   ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
-    return !bad;
-}
-
-/* JSON string body: escapes quotes, backslashes, control bytes; bytes >= 0x80 that
- * are not valid UTF-8 become U+FFFD so the output always parses. */
-static void jb_json_str(struct jbuf *j, const char *s, size_t n)
-{
-    /* worst case: every byte becomes \u00XX (6) or U+FFFD (3) */
-    if (!jb_room(j, 6 * n + 2))
-        return;
-    char *d = j->b + j->n;
-    *d++ = '"';
-    size_t i = 0;
-    while (i < n) {
-        /* eight plain bytes at a time (no quote, backslash, control or high byte) */
-        if (i + 8 <= n) {
-            uint64_t x;
-            memcpy(&x, s + i, 8);
-            if (plain8(x)) {
-                memcpy(d, &x, 8);
-                d += 8;
-                i += 8;
-                continue;
-            }
-        }
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *d++ = (char)c;
-            i++;
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            *d++ = '\\';
-            *d++ = (char)c;
-            i++;
-            continue;
-        }
-        if (c < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            memcpy(d, "\\u00", 4);
-            d[4] = hex[c >> 4];
-            d[5] = hex[c & 15];
-            d += 6;
-            i++;
-            continue;
-        }
-        size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-        if (c >= 0xf5)
-            len = 0;
-        bool ok = len && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-        if (ok && len == 3) {
-            unsigned char c1 = (unsigned char)s[i + 1];
-            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
-        } else if (ok && len == 4) {
-            unsigned char c1 = (unsigned char)s[i + 1];
-            ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-        }
-        if (ok) {
-            memcpy(d, s + i, len);
-            d += len;
-            i += len;
-        } else {
-            memcpy(d, "\xef\xbf\xbd", 3);
-            d += 3;
-            i++;
-        }
-    }
-    *d++ = '"';
-    j->n = (size_t)(d - j->b);
-}
 
 /* The captured text is printed as is when it already is a JSON number: its length,
  * or 0 when it is not one. */
@@ -201,114 +73,103 @@ static void put_num(FILE *f, const struct lp_field *fl, bool json)
 }
 
 /* put_num for JSON into the record buffer */
-static void jb_num(struct jbuf *j, const struct lp_field *fl)
+static void jb_num(struct moni_jbuf *j, const struct lp_field *fl)
 {
     size_t nl;
     if (!fl->scaled && (nl = json_number_len(fl->text))) {
-        jb_put(j, fl->text, nl);
+        moni_jb_put(j, fl->text, nl);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {
         if (fl->num != fl->num)
-            JB_LIT(j, "\"nan\"");
+            MONI_JB_LIT(j, "\"nan\"");
         else if (fl->num > 0)
-            JB_LIT(j, "\"inf\"");
+            MONI_JB_LIT(j, "\"inf\"");
         else
-            JB_LIT(j, "\"-inf\"");
+            MONI_JB_LIT(j, "\"-inf\"");
     } else {
         char b[40];
         int l = snprintf(b, sizeof b, "%.17g", fl->num);
-        jb_put(j, b, (size_t)l);
+        moni_jb_put(j, b, (size_t)l);
     }
 }
 
-static void jb_u64(struct jbuf *j, unsigned long long v)
-{
-    char b[24];
-    int k = sizeof b;
-    do {
-        b[--k] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    jb_put(j, b + k, sizeof b - (size_t)k);
-}
-
-static void jb_str0(struct jbuf *j, const char *s) { jb_json_str(j, s, strlen(s)); }
+static void jb_str0(struct moni_jbuf *j, const char *s) { moni_jb_str(j, s, strlen(s)); }
 
 /* One record as a JSON line: built in o->jb, written with one call. */
 static void write_jsonl(struct out *o, const struct lp_record *r, const char *iso,
                         const char *labels, size_t tlen)
 {
-    struct jbuf *j = o->jb;
+    struct moni_jbuf *j = o->jb;
     j->n = 0;
-    jb_put(j, o->prefix, o->prefixlen);
-    jb_u64(j, r->line_no);
-    JB_LIT(j, ",\"time\":");
+    moni_jb_put(j, o->prefix, o->prefixlen);
+    moni_jb_u64(j, r->line_no);
+    MONI_JB_LIT(j, ",\"time\":");
     if (*iso) {
-        jb_putc(j, '"');
-        jb_put(j, iso, strlen(iso));
-        jb_putc(j, '"');
+        moni_jb_putc(j, '"');
+        moni_jb_put(j, iso, strlen(iso));
+        moni_jb_putc(j, '"');
     } else {
-        JB_LIT(j, "null");
+        MONI_JB_LIT(j, "null");
     }
-    JB_LIT(j, ",\"rule\":");
+    MONI_JB_LIT(j, ",\"rule\":");
     jb_str0(j, r->rule_id);
-    JB_LIT(j, ",\"kind\":\"");
-    jb_put(j, lp_kind_name(r->kind), strlen(lp_kind_name(r->kind)));
-    jb_putc(j, '"');
+    MONI_JB_LIT(j, ",\"kind\":\"");
+    moni_jb_put(j, lp_kind_name(r->kind), strlen(lp_kind_name(r->kind)));
+    moni_jb_putc(j, '"');
     if (r->kind != LP_KIND_METRIC) {
-        JB_LIT(j, ",\"event\":");
+        MONI_JB_LIT(j, ",\"event\":");
         jb_str0(j, r->event);
     }
     if (r->kind == LP_KIND_EVENT) {
-        JB_LIT(j, ",\"severity\":\"");
-        jb_put(j, lp_severity_name(r->severity), strlen(lp_severity_name(r->severity)));
-        JB_LIT(j, "\",\"labels\":[");
+        MONI_JB_LIT(j, ",\"severity\":\"");
+        moni_jb_put(j, lp_severity_name(r->severity), strlen(lp_severity_name(r->severity)));
+        MONI_JB_LIT(j, "\",\"labels\":[");
         if (*labels) {
-            jb_putc(j, '"');
-            jb_put(j, labels, strlen(labels));
-            jb_putc(j, '"');
+            moni_jb_putc(j, '"');
+            moni_jb_put(j, labels, strlen(labels));
+            moni_jb_putc(j, '"');
         }
-        jb_putc(j, ']');
+        moni_jb_putc(j, ']');
     }
-    JB_LIT(j, ",\"fields\":{");
+    MONI_JB_LIT(j, ",\"fields\":{");
     for (size_t i = 0; i < r->nfields; i++) {
         if (i)
-            jb_putc(j, ',');
+            moni_jb_putc(j, ',');
         jb_str0(j, r->fields[i].name);
-        jb_putc(j, ':');
+        moni_jb_putc(j, ':');
         if (r->fields[i].is_num)
             jb_num(j, &r->fields[i]);
         else
             jb_str0(j, r->fields[i].text);
     }
-    jb_putc(j, '}');
+    moni_jb_putc(j, '}');
     /* the keys as the log wrote them, where the names are canonical */
     bool anyraw = false;
     for (size_t i = 0; i < r->nfields; i++) {
         if (!r->fields[i].raw)
             continue;
         if (anyraw)
-            jb_putc(j, ',');
+            moni_jb_putc(j, ',');
         else
-            JB_LIT(j, ",\"raw\":{");
+            MONI_JB_LIT(j, ",\"raw\":{");
         anyraw = true;
         jb_str0(j, r->fields[i].name);
-        jb_putc(j, ':');
+        moni_jb_putc(j, ':');
         jb_str0(j, r->fields[i].raw);
     }
     if (anyraw)
-        jb_putc(j, '}');
+        moni_jb_putc(j, '}');
     if (r->first_line_no != r->line_no) {
-        JB_LIT(j, ",\"first_line\":");
-        jb_u64(j, r->first_line_no);
+        MONI_JB_LIT(j, ",\"first_line\":");
+        moni_jb_u64(j, r->first_line_no);
     }
     if (r->truncated)
-        JB_LIT(j, ",\"truncated\":true");
+        MONI_JB_LIT(j, ",\"truncated\":true");
     if (r->kind != LP_KIND_METRIC) {
-        JB_LIT(j, ",\"text\":");
-        jb_json_str(j, r->text, tlen);
+        MONI_JB_LIT(j, ",\"text\":");
+        moni_jb_str(j, r->text, tlen);
     }
-    JB_LIT(j, "}\n");
+    MONI_JB_LIT(j, "}\n");
     fwrite_unlocked(j->b, 1, j->n, o->f);
 }
 
@@ -394,10 +255,10 @@ static int parse_fd(struct lp_parser *p, struct out *o, int fd, const char *name
     o->file = name;
     free(o->prefix);
     o->prefix = NULL;
-    struct jbuf pj = {0};
-    JB_LIT(&pj, "{\"file\":");
+    struct moni_jbuf pj = {0};
+    MONI_JB_LIT(&pj, "{\"file\":");
     jb_str0(&pj, name);
-    JB_LIT(&pj, ",\"line\":");
+    MONI_JB_LIT(&pj, ",\"line\":");
     if (pj.oom) {
         free(pj.b);
         moni_err("parse: out of memory");
@@ -464,7 +325,7 @@ static int cmd_parse_exec(struct cmd_args *a)
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     if (fmt == FMT_CSV)
         printf("file,line,time,rule,kind,event,severity,labels,fields,text\n");
-    struct jbuf jb = {0};
+    struct moni_jbuf jb = {0};
     struct out o = {.f = stdout, .fmt = fmt, .jb = &jb};
     struct lp_parser *p = lp_parser_new(rules, on_record, &o);
     if (!p) {

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <cJSON.h>
@@ -99,6 +100,51 @@ void moni_json_errf(const struct moni_json *doc, const cJSON *item, char *err, s
  * on an unknown key fills err and returns -1. */
 int moni_json_check_keys(const struct moni_json *doc, const cJSON *obj,
                          const char *const *allowed, char *err, size_t errlen);
+
+/* ---- JSON lines written by hand (core/jsonw.c) ----------------------------------
+ * For writers that run per log line: a record is built in a growable buffer with
+ * no cJSON tree, then written at once.  On out of memory a put writes nothing and
+ * sets oom (the record is then incomplete: drop it).
+ *   struct moni_jbuf j = {0};
+ *   MONI_JB_LIT(&j, "{\"k\":"); moni_jb_str(&j, s, strlen(s)); moni_jb_putc(&j, '}');
+ *   ... write(fd, j.b, j.n); j.n = 0; ... moni_jb_free(&j); */
+struct moni_jbuf {
+    char *b;
+    size_t n, cap;
+    bool oom;
+};
+bool moni_jb_grow(struct moni_jbuf *j, size_t more);
+void moni_jb_free(struct moni_jbuf *j);
+/* Room for more bytes; false (and nothing may be written) when out of memory. */
+static inline bool moni_jb_room(struct moni_jbuf *j, size_t more)
+{
+    return j->n + more <= j->cap || moni_jb_grow(j, more);
+}
+static inline void moni_jb_put(struct moni_jbuf *j, const char *s, size_t n)
+{
+    if (moni_jb_room(j, n)) {
+        memcpy(j->b + j->n, s, n);
+        j->n += n;
+    }
+}
+static inline void moni_jb_putc(struct moni_jbuf *j, char c)
+{
+    if (moni_jb_room(j, 1))
+        j->b[j->n++] = c;
+}
+#define MONI_JB_LIT(j, lit) moni_jb_put((j), lit, sizeof lit - 1)
+/* A quoted string of n bytes: quotes, backslashes and control bytes escaped
+ * (\u00XX), bytes that are not valid UTF-8 written as U+FFFD. */
+void moni_jb_str(struct moni_jbuf *j, const char *s, size_t n);
+/* The same bytes cJSON_PrintUnformatted writes for the C string s (at most n bytes,
+ * ends at a NUL): \" \\ \b \f \n \r \t, \u00xx for other control bytes, every other
+ * byte as is (invalid UTF-8 included). */
+void moni_jb_str_cjson(struct moni_jbuf *j, const char *s, size_t n);
+/* The number as cJSON writes it: "%1.15g" when that reads back within an epsilon,
+ * else "%1.17g", always with '.'; null when not finite. */
+void moni_jb_num_cjson(struct moni_jbuf *j, double v);
+void moni_jb_u64(struct moni_jbuf *j, unsigned long long v);
+void moni_jb_i64(struct moni_jbuf *j, long long v);
 
 /* ---- files and paths ----------------------------------------------------------- */
 int moni_mkdir_p(const char *path, mode_t mode);

@@ -40,4 +40,10 @@ size_t runner_det_list(const struct runner_det *rd, const struct detection **out
 const struct detect *runner_det_engine(const struct runner_det *rd);
 void runner_det_free(struct runner_det *rd);
 
+/* events.jsonl (core/runner-events.c): appends the line of rec (no newline) to j and
+ * returns its length; 0 and nothing appended when it would be max bytes or more or
+ * memory ran out (the line is dropped, as runner_event_json's full buffer does). */
+struct moni_jbuf;
+size_t runner_event_jb(const struct lp_record *rec, struct moni_jbuf *j, size_t max);
+
 #endif

@@ -50,6 +50,7 @@ struct runner {
     struct injector *inj;
     struct sre *sre;          /* exporter + alerts of an owned session */
     int events_fd;
+    struct moni_jbuf events;  /* lines not yet written: written at each tick */
     int64_t events_synced;    /* last fdatasync of events.jsonl */
     bool events_dirty;
     int poll_timer;
@@ -246,79 +247,6 @@ static int add_sched(struct runner *r, const char *text, const struct plan_fault
     return 0;
 }
 
-/* ---- events.jsonl ---------------------------------------------------------------- */
-
-static cJSON *num_or_text(double v)
-{
-    if (isnan(v))
-        return cJSON_CreateString("nan");
-    if (isinf(v))
-        return cJSON_CreateString(v > 0 ? "inf" : "-inf");
-    return cJSON_CreateNumber(v);
-}
-
-size_t runner_event_json(const struct lp_record *rec, char *buf, size_t len)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !len)
-        return 0;
-    /* the keys of `moni parse --format jsonl`, plus both clocks and the phase */
-    cJSON_AddStringToObject(o, "file", rec->source ? rec->source : "");
-    cJSON_AddNumberToObject(o, "line", (double)rec->line_no);
-    if (rec->first_line_no && rec->first_line_no != rec->line_no)
-        cJSON_AddNumberToObject(o, "first_line", (double)rec->first_line_no);
-    cJSON_AddStringToObject(o, "rule", rec->rule_id ? rec->rule_id : "");
-    cJSON_AddStringToObject(o, "kind", lp_kind_name(rec->kind));
-    cJSON_AddStringToObject(o, "event", rec->event ? rec->event : "");
-    cJSON_AddStringToObject(o, "severity", lp_severity_name(rec->severity));
-    cJSON *labels = cJSON_AddArrayToObject(o, "labels");
-    for (int l = 0; l < LP_NLABELS; l++)
-        if (rec->labels & LP_LABEL_BIT(l))
-            cJSON_AddItemToArray(labels, cJSON_CreateString(lp_label_name((enum lp_label)l)));
-    if (rec->kind == LP_KIND_PHASE)
-        cJSON_AddStringToObject(o, "phase", lp_phase_name(rec->phase));
-    if (rec->action && rec->action[0])
-        cJSON_AddStringToObject(o, "action", rec->action);
-    if (rec->has_time) {
-        char iso[MONI_ISO_LEN];
-        cJSON_AddStringToObject(o, "time", moni_fmt_iso(rec->time_ns, iso, sizeof iso));
-    } else {
-        cJSON_AddNullToObject(o, "time");
-    }
-    cJSON *fields = cJSON_AddObjectToObject(o, "fields");
-    for (size_t i = 0; i < rec->nfields; i++) {
-        const struct lp_field *f = &rec->fields[i];
-        if (!f->name || cJSON_GetObjectItemCaseSensitive(fields, f->name))
-            continue;
-        cJSON_AddItemToObject(fields, f->name,
-                              f->is_num ? num_or_text(f->num) : cJSON_CreateString(f->text ? f->text : ""));
-    }
-    /* the line itself, capped: the log keeps the full text */
-    size_t tl = rec->text_len < 1024 ? rec->text_len : 1024;
-    char *text = malloc(tl + 1);
-    if (text) {
-        memcpy(text, rec->text ? rec->text : "", rec->text ? tl : 0);
-        text[rec->text ? tl : 0] = '\0';
-        cJSON_AddStringToObject(o, "text", text);
-        free(text);
-    }
-    if (rec->truncated)
-        cJSON_AddTrueToObject(o, "truncated");
-    char *body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!body)
-        return 0;
-    /* the clocks first, by hand: mono_ns must not pass through a double */
-    char iso[MONI_ISO_LEN];
-    moni_fmt_iso(rec->recv.real_ns, iso, sizeof iso);
-    int n = snprintf(buf, len, "{\"timestamp\":\"%s\",\"mono_ns\":%lld,%s", iso,
-                     (long long)rec->recv.mono_ns, body + 1);
-    free(body);
-    if (n < 0 || (size_t)n >= len)
-        return 0;
-    return (size_t)n;
-}
-
 static void fire_sched(struct runner *r, struct sched *s);
 static int post_start(struct runner *r, char *err, size_t errlen);
 
@@ -334,19 +262,36 @@ static void schedule_at(struct runner *r, size_t idx, int64_t at_mono)
         s->state = SCHED_TIMED;
 }
 
+/* ---- events.jsonl ----------------------------------------------------------------
+ * Lines are gathered and written once per tick (each sample, right after the
+ * recorder wrote the tick's workload lines) and at the end: a write per log line
+ * cost more than the line's parsing.  A kill -9 loses at most the lines of the
+ * current tick; every line written is whole. */
+#define EVENTS_LINE_MAX 8191          /* a longer line is dropped (runner_event_json) */
+#define EVENTS_FLUSH_AT (64 * 1024)   /* a burst of lines is written before the tick */
+
+static void events_flush(struct runner *r)
+{
+    if (!r->events.n || r->events_fd < 0)
+        return;
+    if (moni_write_all(r->events_fd, r->events.b, r->events.n) == 0)
+        r->events_dirty = true;
+    else if (!r->events_errors++)
+        snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s", strerror(errno));
+    r->events.n = 0;
+}
+
 static void on_record(const struct lp_record *rec, void *arg)
 {
     struct runner *r = arg;
-    if (r->events_fd >= 0) {
-        char buf[8192];
-        size_t n = runner_event_json(rec, buf, sizeof buf - 1);
-        if (n) {
-            buf[n++] = '\n';
-            if (moni_write_all(r->events_fd, buf, n) == 0)
-                r->events_dirty = true;
-            else if (!r->events_errors++)
-                snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s",
-                         strerror(errno));
+    size_t start = r->events.n;
+    if (r->events_fd >= 0 && runner_event_jb(rec, &r->events, EVENTS_LINE_MAX)) {
+        moni_jb_putc(&r->events, '\n');
+        if (r->events.oom) { /* out of memory: the line is dropped, as it always was */
+            r->events.n = start;
+            r->events.oom = false;
+        } else if (r->events.n >= EVENTS_FLUSH_AT) {
+            events_flush(r);
         }
     }
     /* log triggers: the first matching record arms the fault's timer */
@@ -504,6 +449,7 @@ static void on_sample(struct session *s, struct frame *f, void *arg)
         runner_det_tick(r->det, f);
     /* events.jsonl is made durable like samples.csv: every 5 s and at the end
      * (written rows survive a kill -9 in the page cache; a sync costs ~0.3 ms). */
+    events_flush(r);
     int64_t now = moni_mono_ns();
     if (r->events_dirty && r->events_fd >= 0 && now - r->events_synced >= 5 * MONI_NS_PER_SEC) {
         fdatasync(r->events_fd);
@@ -826,7 +772,10 @@ static int post_start(struct runner *r, char *err, size_t errlen)
      * run on each sample instead: waking 10 times a second for nothing was most
      * of an observe-only run's CPU cost. */
     if (!r->o.no_faults)
-        r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS, 0, on_poll, r);
+        r->poll_timer = moni_loop_add_ticker(r->loop, RUNNER_POLL_NS,
+                                             (moni_mono_ns() / RUNNER_POLL_NS + 1) * RUNNER_POLL_NS,
+                                             on_poll, r); /* on the clock's 100 ms grid: the
+                                                            * console's tickers share its wakeup */
     if (r->o.no_faults)
         return 0;
     char path[PATH_MAX + 16];
@@ -935,6 +884,7 @@ int runner_finish(struct runner *r)
         r->inj = NULL;
     }
     if (r->events_fd >= 0) {
+        events_flush(r);
         if (fsync(r->events_fd) < 0 && !r->events_errors++)
             snprintf(r->write_error, sizeof r->write_error, "events.jsonl: %s", strerror(errno));
         close(r->events_fd);
@@ -977,8 +927,11 @@ void runner_free(struct runner *r)
     sre_free(r->sre);
     if (r->inj)
         injector_free(r->inj);
-    if (r->events_fd >= 0)
+    if (r->events_fd >= 0) {
+        events_flush(r);
         close(r->events_fd);
+    }
+    moni_jb_free(&r->events);
     if (!r->attached)
         session_free(r->s);
     runner_logs_free(r->logs);

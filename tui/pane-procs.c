@@ -10,6 +10,7 @@
 #include <curses.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,12 @@
 #define OTHERS_MAX 40                 /* other processes listed */
 #define ROWS_MAX (TUI_MAX_PROCS + OTHERS_MAX + 80) /* + moni's own and the heading */
 #define MATCH_NS (3 * MONI_NS_PER_SEC) /* an injector started this close to its fault's fire */
+/* /proc/PID/stat files kept open between scans (re-read with pread): open and
+ * close were half the cost of a scan.  Bounded, so as not to eat the fd limit. */
+#define KEPT_FDS_MAX 512
+/* Kernel threads (kthreadd's children: about half of /proc) are read again only
+ * every this many scans, in case their pid now names a process. */
+#define KTHREAD_RECHECK 10
 
 enum row_kind { ROW_WORKLOAD, ROW_INJECTOR, ROW_HEAD, ROW_OTHER };
 
@@ -37,6 +44,8 @@ struct rec { /* one process of the last scan, kept for CPU deltas */
     struct tui_proc p;
     uint64_t start, ticks;
     bool cmd_read;
+    bool kthread; /* a kernel thread: not listed (as in htop), not read again */
+    int fd; /* its /proc/PID/stat kept open for the next scan, or -1 */
 };
 
 static const struct { int sig; const char *name; } signals[] = {
@@ -56,6 +65,9 @@ struct tui_procs {
     /* the last scan, sorted by pid */
     struct rec *rec;
     size_t nrec;
+    int proc_fd; /* /proc, for openat; 0 until opened (then >= 0, or -1) */
+    unsigned scans;
+    size_t kept; /* rec[].fd open */
     int64_t scan_ns;
     struct rec **others; /* the scan's other processes, sorted for the list */
     size_t cap_others;
@@ -150,12 +162,71 @@ static int64_t boot_ns(void)
     return (int64_t)ts.tv_sec * MONI_NS_PER_SEC + ts.tv_nsec;
 }
 
+/* The stat of pid into buf: through the fd the last scan kept (a process that
+ * died makes it fail, also when its pid was reused), else opened now. */
+static ssize_t read_stat(struct tui_procs *ps, struct rec *old, const char *pid, char *buf,
+                         size_t len, int *fd_out)
+{
+    int fd = -1;
+    if (old && old->fd >= 0) {
+        fd = old->fd;
+        old->fd = -1; /* moves to the new record, or is closed */
+        ssize_t n = procfs_pread(fd, buf, len);
+        if (n > 0) {
+            *fd_out = fd;
+            return n;
+        }
+        close(fd);
+        ps->kept--;
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s/stat", pid);
+    fd = openat(ps->proc_fd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = procfs_pread(fd, buf, len);
+    if (n > 0 && ps->kept < KEPT_FDS_MAX) {
+        ps->kept++;
+        *fd_out = fd;
+    } else {
+        close(fd);
+    }
+    return n;
+}
+
+static void close_kept(struct tui_procs *ps, struct rec *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].fd >= 0) {
+            close(v[i].fd);
+            v[i].fd = -1;
+            ps->kept--;
+        }
+}
+
+static bool grow_recs(struct rec **v, size_t *cap)
+{
+    struct rec *nv = realloc(*v, 2 * *cap * sizeof *nv);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap *= 2;
+    return true;
+}
+
 /* Every process's stat: CPU% since the previous scan (since its start when new). */
 static void scan(struct tui_procs *ps, int64_t now)
 {
-    DIR *d = opendir("/proc");
-    if (!d)
+    if (!ps->proc_fd)
+        ps->proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = ps->proc_fd >= 0 ? dup(ps->proc_fd) : -1;
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
         return;
+    }
+    rewinddir(d); /* the dup shares the offset the last scan left at the end */
     static long hz, page;
     if (!hz) {
         hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
@@ -169,23 +240,33 @@ static void scan(struct tui_procs *ps, int64_t now)
     while (v && (de = readdir(d))) {
         if (!isdigit((unsigned char)de->d_name[0]))
             continue;
-        char path[300], buf[1024];
-        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        char buf[1024];
         struct procfs_pid_stat st;
-        ssize_t len = procfs_read_small(path, buf, sizeof buf - 1);
-        if (len <= 0)
+        struct rec *o = find_rec(ps->rec, ps->nrec, atoi(de->d_name));
+        if (o && o->kthread && ps->scans % KTHREAD_RECHECK && (n < cap || grow_recs(&v, &cap))) {
+            v[n++] = *o; /* as it was: never listed */
             continue;
-        buf[len] = 0;
-        if (procfs_parse_pid_stat(buf, &st) != 0)
-            continue;
-        if (n == cap) {
-            struct rec *nv = realloc(v, (cap *= 2) * sizeof *v);
-            if (!nv)
-                break;
-            v = nv;
         }
+        int fd = -1;
+        ssize_t len = read_stat(ps, o, de->d_name, buf, sizeof buf, &fd);
+        bool ok = len > 0 && procfs_parse_pid_stat(buf, &st) == 0 && (n < cap || grow_recs(&v, &cap));
+        bool kthread = ok && (st.pid == 2 || st.ppid == 2);
+        if ((!ok || kthread) && fd >= 0) { /* no fd kept for what is not read again */
+            close(fd);
+            ps->kept--;
+            fd = -1;
+        }
+        if (!ok)
+            continue;
         struct rec *r = &v[n++];
         memset(r, 0, sizeof *r);
+        r->fd = fd;
+        if (kthread) {
+            r->kthread = true;
+            r->p.pid = st.pid;
+            r->start = st.starttime;
+            continue;
+        }
         r->p.pid = st.pid;
         r->p.ppid = st.ppid;
         r->p.state = st.state;
@@ -194,7 +275,6 @@ static void scan(struct tui_procs *ps, int64_t now)
         r->p.rss_bytes = (double)st.rss_pages * (double)page;
         r->ticks = st.utime + st.stime;
         r->start = st.starttime;
-        struct rec *o = find_rec(ps->rec, ps->nrec, st.pid);
         if (o && o->start == r->start && dt > 0) {
             r->p.cpu_pct = (double)(r->ticks - o->ticks) / (dt * (double)hz) * 100.0;
             memcpy(r->p.cmd, o->p.cmd, sizeof r->p.cmd);
@@ -205,6 +285,7 @@ static void scan(struct tui_procs *ps, int64_t now)
         }
     }
     closedir(d);
+    close_kept(ps, ps->rec, ps->nrec); /* processes gone since the last scan */
     if (!v)
         return;
     qsort(v, n, sizeof *v, cmp_rec);
@@ -212,6 +293,7 @@ static void scan(struct tui_procs *ps, int64_t now)
     ps->rec = v;
     ps->nrec = n;
     ps->scan_ns = now;
+    ps->scans++;
 }
 
 /* The command line of a listed process, read once. */
@@ -247,6 +329,9 @@ void tui_procs_free(struct tui *ui)
 {
     if (!ui->procs)
         return;
+    close_kept(ui->procs, ui->procs->rec, ui->procs->nrec);
+    if (ui->procs->proc_fd > 0)
+        close(ui->procs->proc_fd);
     free(ui->procs->rec);
     free(ui->procs->others);
     free(ui->procs);
@@ -323,7 +408,7 @@ static void build_rows(struct tui *ui)
     size_t no = 0;
     for (size_t i = 0; i < ps->nrec; i++) {
         struct rec *r = &ps->rec[i];
-        if (in_tree(m, r->p.pid))
+        if (r->kthread || in_tree(m, r->p.pid))
             continue;
         if (r->p.ppid == self) { /* moni's own: the guardian (its own session) or an injector */
             char tag[40];

@@ -14,8 +14,8 @@
 /* ==== model: what the panes draw =================================================
  * The console draws only from this snapshot.  A feeder (live: tui/console.c; replay:
  * tui/replay.c) updates it from the loop's thread and bumps version; the screen is
- * redrawn only when version (at most twice a second) or the view (keys: ~10 times
- * a second) changed. */
+ * redrawn only when version (at most twice a second for new samples, once a second
+ * for log lines alone) or the view (keys: ~10 times a second) changed. */
 
 #define TUI_HIST_LEN 512 /* samples kept per metric for graphs */
 struct tui_hist {
@@ -574,6 +574,7 @@ struct tui {
     char theme_error[300];
     /* redraw */
     uint64_t drawn_version;
+    uint64_t drawn_samples; /* model samples at the last frame */
     bool view_dirty;
     int64_t last_draw_ns;
     int draw_timer;

@@ -18,7 +18,8 @@
 #include "tui/tui.h"
 
 #define REDRAW_NS (100 * MONI_NS_PER_MS)       /* keys: the next tick draws */
-#define MODEL_REDRAW_NS (500 * MONI_NS_PER_MS) /* new data alone: at most twice a second */
+#define MODEL_REDRAW_NS (500 * MONI_NS_PER_MS) /* new samples: at most twice a second */
+#define LINES_REDRAW_NS MONI_NS_PER_SEC       /* log lines alone: once a second */
 #define STATUS_NS (4 * MONI_NS_PER_SEC)
 
 static struct tui *fatal_ui; /* for tui_fatal: restore before printing */
@@ -366,6 +367,7 @@ void tui_draw(struct tui *ui)
     doupdate();
     ui->frames++;
     ui->drawn_version = ui->m->version;
+    ui->drawn_samples = ui->m->samples;
     ui->view_dirty = false;
     ui->last_draw_ns = moni_mono_ns();
 }
@@ -445,9 +447,11 @@ static void on_redraw(struct moni_loop *loop, int64_t deadline, int64_t now, uin
         ui->view_dirty = true;
     }
     /* A chatty workload changes the model for every log line: drawing that at the
-     * key rate cost more CPU than htop on the same screen. */
-    if (ui->view_dirty ||
-        (ui->drawn_version != ui->m->version && now - ui->last_draw_ns >= MODEL_REDRAW_NS))
+     * key rate cost more CPU than htop on the same screen.  Lines alone are drawn
+     * once a second, which with samples every second means with the next sample
+     * (a frame between two samples was half the console's frames). */
+    int64_t gap = ui->m->samples != ui->drawn_samples ? MODEL_REDRAW_NS : LINES_REDRAW_NS;
+    if (ui->view_dirty || (ui->drawn_version != ui->m->version && now - ui->last_draw_ns >= gap))
         tui_draw(ui);
 }
 
@@ -526,7 +530,9 @@ int tui_open(struct tui *ui, struct moni_loop *loop, struct tui_model *m, const 
     check_size(ui);
     moni_loop_add_fd(loop, STDIN_FILENO, EPOLLIN, on_stdin, ui);
     moni_loop_on_signals(loop, handled_signals, MONI_ARRAY_LEN(handled_signals), on_signal, ui);
-    ui->draw_timer = moni_loop_add_ticker(loop, REDRAW_NS, 0, on_redraw, ui);
+    /* on the clock's grid, with the console's and the runner's polls: one wakeup */
+    ui->draw_timer = moni_loop_add_ticker(loop, REDRAW_NS, (moni_mono_ns() / REDRAW_NS + 1) * REDRAW_NS,
+                                          on_redraw, ui);
     tui_draw(ui);
     return 0;
 }

@@ -29,6 +29,9 @@ TRAIN=("$MONI_BUILD/moni-train" --data-dir "$W/train-data" --train-samples 4000 
        --features 4096 --hidden 32 --threads 1 --max-steps 100000000)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU time of all the process's threads in ns (schedstat): ticks are 10 ms grains,
+# and a 60 s window of ~20 ticks would be read to +-5% only
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
 hwm_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 pid_of() { T display -p -t "$1" '#{pane_pid}'; } # the pane's command itself (exec)
 HZ=$(getconf CLK_TCK)
@@ -49,9 +52,12 @@ measure() {
     l0=$(tr "\r" "\n" < "$W/run$n/workload.log" 2>/dev/null | wc -l)
     m0=$(cpu_ticks "$pm") h0=$(cpu_ticks "$ph")
     [ $have_btop = 1 ] && b0=$(cpu_ticks "$pb")
+    local mn0 hn0 mn1 hn1
+    mn0=$(cpu_ns "$pm") hn0=$(cpu_ns "$ph")
     sleep "$SECS"
     m1=$(cpu_ticks "$pm") h1=$(cpu_ticks "$ph")
     [ $have_btop = 1 ] && b1=$(cpu_ticks "$pb")
+    mn1=$(cpu_ns "$pm") hn1=$(cpu_ns "$ph")
     l1=$(tr "\r" "\n" < "$W/run$n/workload.log" 2>/dev/null | wc -l)
     local mr hr br=0
     mr=$(hwm_kb "$pm") hr=$(hwm_kb "$ph")
@@ -59,6 +65,7 @@ measure() {
     local dm=$((m1 - m0)) dh=$((h1 - h0)) db=$((b1 - b0))
     echo "   ${w}x${h}, moni-train workload ($(( (l1 - l0) / SECS )) log lines/s, CR redraws counted), ${SECS} s window, CPU ticks (${HZ}/s):"
     echo "     moni $dm | htop $dh$([ $have_btop = 1 ] && echo " | btop $db")  -> moni/htop $(awk -v a="$dm" -v b="$dh" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }') (target <= 1)"
+    echo "     CPU time (schedstat): moni $(( (mn1 - mn0) / 1000000 )) ms | htop $(( (hn1 - hn0) / 1000000 )) ms  -> moni/htop $(awk -v a="$((mn1 - mn0))" -v b="$((hn1 - hn0))" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
     echo "   peak RSS: moni $(awk -v k="$mr" 'BEGIN { printf "%.1f", k / 1024 }') MB (target < 15 MB) | htop $(awk -v k="$hr" 'BEGIN { printf "%.1f", k / 1024 }') MB$([ $have_btop = 1 ] && awk -v k="$br" 'BEGIN { printf " | btop %.1f MB", k / 1024 }')"
     T kill-server 2>/dev/null
     local i
