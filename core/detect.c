@@ -15,11 +15,43 @@
 
 /* ---- series ------------------------------------------------------------------------ */
 
+#define SERIES_CAP ((int)MONI_ARRAY_LEN(((struct det_series *)0)->t))
+
+static void sums_add(struct det_series *s, double t, double v, double sign)
+{
+    double a = t - s->t0, b = v - s->v0;
+    s->st += sign * a;
+    s->sv += sign * b;
+    s->stt += sign * a * a;
+    s->stv += sign * a * b;
+    s->svv += sign * b * b;
+}
+
+/* The sums afresh from the points, with the origin at the oldest point. */
+static void sums_rebase(struct det_series *s)
+{
+    s->st = s->sv = s->stt = s->stv = s->svv = 0;
+    s->pushes = 0;
+    if (s->n == 0)
+        return;
+    s->t0 = s->t[s->head];
+    s->v0 = s->v[s->head];
+    for (int i = 0; i < s->n; i++)
+        sums_add(s, det_series_t(s, i), det_series_v(s, i), 1);
+}
+
 void det_series_push(struct det_series *s, double t, double v)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
+    int cap = SERIES_CAP;
+    if (s->n == 0) {
+        s->t0 = t;
+        s->v0 = v;
+    } else if (t < det_series_t(s, s->n - 1)) {
+        s->unordered = true;
+    }
     int at = (s->head + s->n) % cap;
     if (s->n == cap) {
+        sums_add(s, s->t[s->head], s->v[s->head], -1);
         s->head = (s->head + 1) % cap;
         at = (s->head + s->n - 1) % cap;
     } else {
@@ -27,39 +59,47 @@ void det_series_push(struct det_series *s, double t, double v)
     }
     s->t[at] = t;
     s->v[at] = v;
+    sums_add(s, t, v, 1);
+    if (++s->pushes >= cap)
+        sums_rebase(s);
 }
 
 void det_series_trim(struct det_series *s, double t_now, double window_s)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
+    int cap = SERIES_CAP;
     while (s->n > 0 && s->t[s->head] < t_now - window_s) {
+        sums_add(s, s->t[s->head], s->v[s->head], -1);
         s->head = (s->head + 1) % cap;
         s->n--;
     }
+    if (s->n == 0)
+        sums_rebase(s); /* exact zeros, not what the subtractions left */
 }
 
 double det_series_mean(const struct det_series *s)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
     double sum = 0;
     for (int i = 0; i < s->n; i++)
-        sum += s->v[(s->head + i) % cap];
+        sum += det_series_v(s, i);
     return s->n ? sum / s->n : NAN;
 }
 
-bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2)
+/* The same arithmetic, in the same order, as the fit the detectors were tuned
+ * with: the exact figures of a detection come from here. */
+bool det_series_fit_last(const struct det_series *s, int n, double *slope, double *intercept,
+                         double *r2)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
-    if (s->n < 3)
+    if (n < 3 || n > s->n)
         return false;
     /* centre on the first point: t is seconds since the run's first tick but the
      * sums of squares stay well conditioned either way */
-    double t0 = s->t[s->head], st = 0, sv = 0, stt = 0, stv = 0, svv = 0;
-    for (int i = 0; i < s->n; i++) {
-        double t = s->t[(s->head + i) % cap] - t0, v = s->v[(s->head + i) % cap];
+    int from = s->n - n;
+    double t0 = det_series_t(s, from), st = 0, sv = 0, stt = 0, stv = 0, svv = 0;
+    for (int i = from; i < s->n; i++) {
+        double t = det_series_t(s, i) - t0, v = det_series_v(s, i);
         st += t, sv += v, stt += t * t, stv += t * v, svv += v * v;
     }
-    double n = s->n, dtt = stt - st * st / n, dtv = stv - st * sv / n, dvv = svv - sv * sv / n;
+    double dtt = stt - st * st / n, dtv = stv - st * sv / n, dvv = svv - sv * sv / n;
     if (dtt <= 0)
         return false;
     double b = dtv / dtt;
@@ -69,6 +109,72 @@ bool det_series_fit(const struct det_series *s, double *slope, double *intercept
     if (r2)
         *r2 = dvv > 0 ? (dtv * dtv) / (dtt * dvv) : 1.0;
     return true;
+}
+
+bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2)
+{
+    if (s->n < 3)
+        return false;
+    /* a non-finite point poisons the sums until the next rebase: fit afresh */
+    if (!isfinite(s->st + s->sv + s->stt + s->stv + s->svv))
+        return det_series_fit_last(s, s->n, slope, intercept, r2);
+    double n = s->n, dtt = s->stt - s->st * s->st / n, dtv = s->stv - s->st * s->sv / n,
+           dvv = s->svv - s->sv * s->sv / n;
+    /* equal times: no slope (the relative bound absorbs the rounding of an origin
+     * away from the points) */
+    if (dtt <= 1e-12 * s->stt)
+        return false;
+    double b = dtv / dtt;
+    *slope = b;
+    if (intercept)
+        *intercept = s->v0 + (s->sv - b * s->st) / n - b * s->t0;
+    if (r2)
+        *r2 = dvv > 0 ? (dtv * dtv) / (dtt * dvv) : 1.0;
+    return true;
+}
+
+/* ---- sorted windows --------------------------------------------------------------- */
+
+/* First index in a[0..n) whose value is > v. */
+static int upper_bound(const double *a, int n, double v)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (a[mid] > v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+void det_sorted_insert(double *a, int *n, double v)
+{
+    int at = upper_bound(a, *n, v);
+    memmove(a + at + 1, a + at, (size_t)(*n - at) * sizeof *a);
+    a[at] = v;
+    (*n)++;
+}
+
+void det_sorted_remove(double *a, int *n, double v)
+{
+    int at = upper_bound(a, *n, v) - 1; /* the last equal value */
+    if (at < 0 || !(a[at] == v)) {
+        for (at = 0; at < *n && !(a[at] == v || (isnan(a[at]) && isnan(v))); at++)
+            ; /* NaN or a signed zero out of place: look at every value */
+        if (at == *n)
+            return;
+    }
+    memmove(a + at, a + at + 1, (size_t)(*n - at - 1) * sizeof *a);
+    (*n)--;
+}
+
+double det_sorted_median(const double *a, int n)
+{
+    if (n <= 0)
+        return NAN;
+    return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
 }
 
 /* ---- hysteresis ------------------------------------------------------------------- */
@@ -445,8 +551,14 @@ void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double v
     if ((is_loss || is_progress) && mono_ns != tr->last_progress_mono) {
         /* one record (several fields of one line share its stamp) is one sign of
          * progress: the interval between them is the workload's logging cadence */
-        if (!isnan(tr->last_progress_t) && t > tr->last_progress_t)
+        if (!isnan(tr->last_progress_t) && t > tr->last_progress_t) {
+            if (tr->intervals.n == (int)MONI_ARRAY_LEN(tr->intervals.t)) /* the oldest goes */
+                det_sorted_remove(tr->intervals_sorted, &tr->nintervals_sorted,
+                                  det_series_v(&tr->intervals, 0));
             det_series_push(&tr->intervals, t, t - tr->last_progress_t);
+            det_sorted_insert(tr->intervals_sorted, &tr->nintervals_sorted,
+                              t - tr->last_progress_t);
+        }
         tr->last_progress_t = t;
         tr->last_progress_mono = mono_ns;
         tr->records++;
@@ -549,9 +661,17 @@ static void run_detectors(struct detect *d, struct det_ctx *c)
         if (d->cfg.disabled[i])
             continue;
         const struct detector_ops *ops = detectors[i];
-        struct detection det = {.mono_ns = c->mono_ns, .real_ns = c->real_ns,
-                                .detector = ops->name, .label = ops->label,
-                                .signals = ops->signals, .ttf_s = NAN};
+        /* filled field by field: a zeroed 256-byte evidence per detector and tick
+         * would cost more than most detectors' own work */
+        struct detection det;
+        det.mono_ns = c->mono_ns;
+        det.real_ns = c->real_ns;
+        det.detector = ops->name;
+        det.label = ops->label;
+        det.signals = ops->signals;
+        det.score = det.threshold = 0;
+        det.ttf_s = NAN;
+        det.evidence[0] = '\0';
         c->p = d->cfg.p[i];
         if (ops->tick(c, d->state[i], &det))
             emit(d, &det);
