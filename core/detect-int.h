@@ -120,6 +120,10 @@ int det_series_count_since(const struct det_series *s, double t, double window_s
 bool det_falling(const struct det_series *s, double min_rate, double min_r2, int min_points,
                  double *rate, double *ttf_s);
 
+/* What the engine does with a samples column: 0 nothing, 1 counts it (cpuN_pct: the
+ * number of CPUs), 2 reads its values.  The offline pass loads only these. */
+int detect_column_use(const char *name);
+
 #define DET_EVIDENCE(out, ...) snprintf((out)->evidence, sizeof (out)->evidence, __VA_ARGS__)
 
 extern const struct detector_ops det_loss_nonfinite, det_loss_divergence, det_no_convergence,

@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/detect-int.h"
@@ -225,6 +227,8 @@ static const char *const default_net[] = {"Network_Timeout", "NCCL_Timeout", NUL
 
 static char **strv_dup(const char *const *v)
 {
+    if (!v)
+        return NULL;
     size_t n = 0;
     while (v[n])
         n++;
@@ -398,6 +402,62 @@ out:
     return rc;
 }
 
+/* The last file loaded, parsed: `moni record` loads detectors.json for the live
+ * engine and again for the dataset's offline pass, and the second load is a copy.
+ * Keyed by path, inode, size and modification time: an edited file is read again. */
+static struct {
+    pthread_mutex_t mu;
+    bool valid;
+    char path[4200];
+    struct stat st;
+    struct det_config cfg;
+} config_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void config_copy(struct det_config *dst, const struct det_config *src)
+{
+    *dst = *src;
+    dst->loss_fields = strv_dup((const char *const *)src->loss_fields);
+    dst->progress_fields = strv_dup((const char *const *)src->progress_fields);
+    dst->throughput_fields = strv_dup((const char *const *)src->throughput_fields);
+    dst->network_labels = strv_dup((const char *const *)src->network_labels);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Fills cfg from the cache when path (as stat'ed in st) is the file cached. */
+static bool config_cached(struct det_config *cfg, const char *path, const struct stat *st)
+{
+    bool hit = false;
+    pthread_mutex_lock(&config_cache.mu);
+    if (config_cache.valid && strcmp(config_cache.path, path) == 0 &&
+        same_file(st, &config_cache.st)) {
+        det_config_free(cfg);
+        config_copy(cfg, &config_cache.cfg);
+        hit = true;
+    }
+    pthread_mutex_unlock(&config_cache.mu);
+    return hit;
+}
+
+static void config_remember(const struct det_config *cfg, const char *path,
+                            const struct stat *st)
+{
+    if (strlen(path) >= sizeof config_cache.path)
+        return;
+    pthread_mutex_lock(&config_cache.mu);
+    if (config_cache.valid)
+        det_config_free(&config_cache.cfg);
+    config_copy(&config_cache.cfg, cfg);
+    snprintf(config_cache.path, sizeof config_cache.path, "%s", path);
+    config_cache.st = *st;
+    config_cache.valid = true;
+    pthread_mutex_unlock(&config_cache.mu);
+}
+
 int det_config_load(struct det_config *cfg, const char *path, char *err, size_t errlen)
 {
     det_config_defaults(cfg);
@@ -412,6 +472,11 @@ int det_config_load(struct det_config *cfg, const char *path, char *err, size_t 
     }
     if (!path)
         return 0; /* the descriptors' defaults, which the shipped file repeats */
+    /* stat before reading: a file changed after it is read again next time */
+    struct stat st;
+    bool have_st = stat(path, &st) == 0;
+    if (have_st && config_cached(cfg, path, &st))
+        return 0;
     size_t len;
     char *text = moni_read_file(path, &len);
     if (!text) {
@@ -423,6 +488,8 @@ int det_config_load(struct det_config *cfg, const char *path, char *err, size_t 
     free(text);
     if (rc < 0)
         det_config_free(cfg);
+    else if (have_st)
+        config_remember(cfg, path, &st);
     return rc;
 }
 
@@ -589,35 +656,84 @@ void detect_log_time(struct detect *d, int64_t mono_ns, int64_t recv_real_ns, in
     d->train.clock_n++;
 }
 
+/* Columns the engine reads besides col_names[]. */
+enum { SLOT_NET_TX = DC_N, SLOT_GPU_USED, SLOT_GPU_TOTAL, SLOT_CPU_N };
+
+/* "gpu3_mem_used_bytes" (prefix "gpu", kind "_mem_used_bytes") -> 3, written as %d
+ * writes it (no leading zero); -1 when name is not such a column. */
+static int numbered(const char *name, const char *prefix, const char *kind)
+{
+    size_t lp = strlen(prefix);
+    if (strncmp(name, prefix, lp) != 0)
+        return -1;
+    const char *p = name + lp;
+    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+        return -1;
+    int v = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v < 100000 ? v * 10 + (*p - '0') : v;
+    return strcmp(p, kind) == 0 ? v : -1;
+}
+
+/* What a samples column is to the engine: a DC_ index, a SLOT_ (*num: which GPU or
+ * CPU), or -1.  The first two characters are compared inline: most columns differ
+ * there, and a run has ~100 columns to look at. */
+static int column_slot(const char *name, int *num)
+{
+    for (int i = 0; i < DC_N; i++)
+        if (col_names[i] && col_names[i][0] == name[0] && col_names[i][1] == name[1] &&
+            strcmp(col_names[i], name) == 0)
+            return i;
+    if (name[0] == 'n' && strcmp(name, "net_tx_errors") == 0)
+        return SLOT_NET_TX;
+    if ((*num = numbered(name, "gpu", "_mem_used_bytes")) >= 0)
+        return SLOT_GPU_USED;
+    if ((*num = numbered(name, "gpu", "_mem_total_bytes")) >= 0)
+        return SLOT_GPU_TOTAL;
+    if ((*num = numbered(name, "cpu", "_pct")) >= 0)
+        return SLOT_CPU_N;
+    return -1;
+}
+
+int detect_column_use(const char *name)
+{
+    int num, slot = column_slot(name, &num);
+    return slot < 0 ? 0 : slot == SLOT_CPU_N ? 1 : 2; /* cpuN_pct: counted, not read */
+}
+
+/* One pass over the frame's columns (the first of a name wins, as frame_find). */
 static void resolve_columns(struct detect *d, const struct frame *f)
 {
     if (f->cols == d->cols_seen && f->ncols == d->ncols_seen)
         return;
     d->cols_seen = f->cols;
     d->ncols_seen = f->ncols;
+    int used[8], total[8];
+    unsigned char cpu_seen[1024] = {0};
     for (int i = 0; i < DC_N; i++)
-        d->col[i] = col_names[i] ? frame_find(f, col_names[i]) : -1;
-    d->col_net_tx_err = frame_find(f, "net_tx_errors");
-    d->ngpu = 0;
-    for (int g = 0; g < 8; g++) {
-        char u[48], t[48];
-        snprintf(u, sizeof u, "gpu%d_mem_used_bytes", g);
-        snprintf(t, sizeof t, "gpu%d_mem_total_bytes", g);
-        int iu = frame_find(f, u), it = frame_find(f, t);
-        if (iu < 0 || it < 0)
-            break;
-        d->gpu_used[d->ngpu] = iu;
-        d->gpu_total[d->ngpu] = it;
-        d->ngpu++;
+        d->col[i] = -1;
+    for (int g = 0; g < 8; g++)
+        used[g] = total[g] = -1;
+    d->col_net_tx_err = -1;
+    for (size_t c = 0; c < f->ncols; c++) {
+        int num = 0, slot = column_slot(f->cols[c].name, &num);
+        int *at = slot < 0                                ? NULL
+                  : slot < DC_N                           ? &d->col[slot]
+                  : slot == SLOT_NET_TX                   ? &d->col_net_tx_err
+                  : slot == SLOT_GPU_USED && num < 8      ? &used[num]
+                  : slot == SLOT_GPU_TOTAL && num < 8     ? &total[num]
+                                                          : NULL;
+        if (at && *at < 0)
+            *at = (int)c;
+        if (slot == SLOT_CPU_N && num < (int)sizeof cpu_seen)
+            cpu_seen[num] = 1;
     }
-    d->ncpu = 0;
-    for (int c = 0; c < 1024; c++) {
-        char n[32];
-        snprintf(n, sizeof n, "cpu%d_pct", c);
-        if (frame_find(f, n) < 0)
-            break;
-        d->ncpu++;
+    for (d->ngpu = 0; d->ngpu < 8 && used[d->ngpu] >= 0 && total[d->ngpu] >= 0; d->ngpu++) {
+        d->gpu_used[d->ngpu] = used[d->ngpu];
+        d->gpu_total[d->ngpu] = total[d->ngpu];
     }
+    for (d->ncpu = 0; d->ncpu < (int)sizeof cpu_seen && cpu_seen[d->ncpu]; d->ncpu++)
+        ;
 }
 
 static double colv(const struct frame *f, int col)
