@@ -515,6 +515,12 @@ static const char *const col_names[DC_N] = {
     [DC_PROC_R] = "proc_state_R",
 };
 
+struct name_slot {
+    char name[48];
+    unsigned char kind; /* NK_ bits */
+    bool used;
+};
+
 struct detect {
     struct det_config cfg;
     double rate_base, rate_last_t;
@@ -535,7 +541,12 @@ struct detect {
     bool have_fate;
     struct detection *list;
     size_t nlist, caplist;
+    /* which name lists a metric name is in, remembered per name (a hash slot each):
+     * a log's records carry the same few names again and again */
+    struct name_slot names[64];
 };
+
+enum { NK_LOSS = 1, NK_PROGRESS = 2, NK_THROUGHPUT = 4 };
 
 static bool in_list(char *const *v, const char *s)
 {
@@ -589,17 +600,38 @@ static double rel_t(struct detect *d, int64_t mono_ns)
     return (double)(mono_ns - d->first_mono) / 1e9;
 }
 
+static unsigned name_kind(struct detect *d, const char *name)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t len = 0;
+    for (; name[len]; len++)
+        h = (h ^ (unsigned char)name[len]) * 16777619u;
+    struct name_slot *slot = &d->names[h % MONI_ARRAY_LEN(d->names)];
+    if (slot->used && strcmp(slot->name, name) == 0)
+        return slot->kind;
+    unsigned kind = (in_list(d->cfg.loss_fields, name) ? NK_LOSS : 0) |
+                    (in_list(d->cfg.progress_fields, name) ? NK_PROGRESS : 0) |
+                    (in_list(d->cfg.throughput_fields, name) ? NK_THROUGHPUT : 0);
+    if (len < sizeof slot->name) { /* a longer name is classified every time */
+        memcpy(slot->name, name, len + 1);
+        slot->kind = (unsigned char)kind;
+        slot->used = true;
+    }
+    return kind;
+}
+
 void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double value)
 {
     struct det_train *tr = &d->train;
     double t = rel_t(d, mono_ns);
-    bool is_loss = in_list(d->cfg.loss_fields, name);
-    bool is_progress = in_list(d->cfg.progress_fields, name);
+    unsigned kind = name_kind(d, name);
+    bool is_loss = kind & NK_LOSS;
+    bool is_progress = kind & NK_PROGRESS;
     if (is_loss) {
         if (!isfinite(value)) {
             tr->nonfinite_pending++;
             tr->nonfinite_value = value;
-            tr->nonfinite_field = in_list(d->cfg.loss_fields, name) ? "loss" : name;
+            tr->nonfinite_field = "loss";
         } else {
             tr->nloss++;
             tr->loss_last = value;
@@ -631,7 +663,7 @@ void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double v
         tr->records++;
         det_series_push(&tr->record_count, t, (double)tr->records);
     }
-    if (in_list(d->cfg.throughput_fields, name) && isfinite(value) && value >= 0)
+    if ((kind & NK_THROUGHPUT) && isfinite(value) && value >= 0)
         det_series_push(&tr->thr, t, value);
 }
 
