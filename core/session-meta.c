@@ -206,9 +206,12 @@ cJSON *session_build_meta(struct session *s)
     /* each column's kind as its source declared it: the dataset derives rates from
      * the counters, never from a name */
     cJSON *kinds = cJSON_AddObjectToObject(m, "column_kinds");
+    /* ~100 entries written twice a run: keys and values by reference (the frame's
+     * names outlive this object; obs_meta_utf8 replaces a const key, never writes it) */
     for (size_t i = 0; kinds && i < s->frame.ncols; i++)
-        cJSON_AddStringToObject(kinds, s->frame.cols[i].name,
-                                s->frame.cols[i].kind == METRIC_COUNTER ? "counter" : "gauge");
+        cJSON_AddItemToObjectCS(kinds, s->frame.cols[i].name,
+                                cJSON_CreateStringReference(
+                                    s->frame.cols[i].kind == METRIC_COUNTER ? "counter" : "gauge"));
     cJSON_AddItemToObject(m, "notes", cJSON_Duplicate(s->notes, true));
     for (cJSON *e = s->extra->child; e; e = e->next)
         cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, true));
