@@ -175,6 +175,109 @@ static void test_sorted_window_median(void **st)
     assert_true(isnan(det_sorted_median(sorted, 0)));
 }
 
+/* loss_divergence as first written: every median sorted afresh from the last
+ * losses.  Returns the loss index at which it fires (-1: never) and its score. */
+static double naive_median(const double *v, long from, long to) /* v[from..to) */
+{
+    double tmp[64];
+    int n = 0;
+    for (long i = from < 0 ? 0 : from; i < to; i++)
+        tmp[n++] = v[i];
+    if (n == 0)
+        return NAN;
+    qsort(tmp, (size_t)n, sizeof tmp[0], cmp_double);
+    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+static long naive_divergence(const double *loss, long n, double *score)
+{
+    const double ratio = 3, min_losses = 10, sustain = 1, extreme = 100;
+    int above = 0;
+    double base_at = 0;
+    for (long c = 0; c < n; c++) { /* c losses before this one */
+        double v = loss[c], past = naive_median(loss, c - 64, c);
+        if (c >= 2 && past > 0 && v > extreme * past) {
+            *score = v / past;
+            return c;
+        }
+        long cnt = c + 1;
+        double level = naive_median(loss, cnt - 5, cnt);
+        double base = naive_median(loss, cnt - 64, cnt - 5);
+        if (cnt > (long)min_losses && base > 0 && level > ratio * base) {
+            if (!above)
+                base_at = base;
+            above++;
+        } else {
+            above = 0;
+        }
+        if (above >= (int)sustain) {
+            *score = level / base_at;
+            return c;
+        }
+    }
+    return -1;
+}
+
+struct first_hit {
+    long tick;
+    double score;
+};
+
+static void on_first(const struct detection *det, void *arg)
+{
+    struct first_hit *h = arg;
+    if (strcmp(det->detector, "loss_divergence") == 0 && h->tick < 0) {
+        h->tick = (long)(det->mono_ns / 1000000000LL) - 1000;
+        h->score = det->score;
+    }
+}
+
+/* The sorted windows give loss_divergence the very medians of a sort: the same
+ * loss fires, with the same score to the bit, on series that switch between levels
+ * near the ratio and now and then blow up. */
+static void test_divergence_equals_sorted_medians(void **st)
+{
+    (void)st;
+    struct det_config cfg;
+    det_config_defaults(&cfg);
+    int fired = 0;
+    for (int run = 0; run < 300; run++) {
+        enum { N = 400 };
+        double loss[N];
+        double level = 1;
+        for (int i = 0; i < N; i++) {
+            if (rnd() < 0.03)
+                level = rnd() < 0.5 ? 1 : 2.6 + rnd() * 0.8; /* about 3x: near the ratio */
+            loss[i] = level * (0.7 + 0.6 * rnd());
+            if (rnd() < 0.002)
+                loss[i] *= 150; /* one logged value blown up */
+            if (rnd() < 0.1)
+                loss[i] = floor(loss[i] * 4) / 4; /* equal values */
+        }
+        struct first_hit h = {.tick = -1};
+        struct detect *d = detect_new(&cfg, on_first, &h);
+        struct frame f;
+        frame_init(&f);
+        for (int i = 0; i < N; i++) {
+            int64_t mono = (1000LL + i) * 1000000000LL;
+            detect_metric(d, mono - 1000, "loss", loss[i]);
+            frame_clear(&f);
+            f.t.mono_ns = mono;
+            detect_tick(d, &f);
+        }
+        double want_score = 0;
+        long want = naive_divergence(loss, N, &want_score);
+        if (h.tick != want || (want >= 0 && h.score != want_score))
+            fail_msg("run %d: fired at %ld (score %.17g), a sort says %ld (%.17g)", run, h.tick,
+                     h.score, want, want_score);
+        fired += want >= 0;
+        frame_free(&f);
+        detect_free(d);
+    }
+    assert_true(fired > 30); /* the series do reach the detector */
+    det_config_free(&cfg);
+}
+
 /* The offline pass loads the columns the engine reads, counts the CPUs, and no
  * others (a name must be written as %d writes it). */
 static void test_column_use(void **st)
@@ -239,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_incremental_fit_equals_batch),
         cmocka_unit_test(test_fit_after_a_nonfinite_value),
         cmocka_unit_test(test_sorted_window_median),
+        cmocka_unit_test(test_divergence_equals_sorted_medians),
         cmocka_unit_test(test_column_use),
         cmocka_unit_test(test_config_cache),
     };
