@@ -53,6 +53,8 @@ struct det_train {
     struct det_series steps;         /* (t, step) when the log has a step counter */
     struct det_series record_count;  /* (t, number of progress records so far) */
     struct det_series intervals;     /* (t, seconds between progress records) */
+    double intervals_sorted[128];    /* the same values, sorted: the median in O(1) */
+    int nintervals_sorted;
     long records;
     double last_progress_t;          /* NaN before the first */
     int64_t last_progress_mono;
@@ -102,6 +104,11 @@ static inline bool det_running_cpu(const struct det_ctx *c, double *proc, double
 
 bool det_latch_update(struct det_latch *l, bool cond, double t, double need_on_s,
                       double need_off_s);
+/* Sorted windows of values that come and go one at a time: a median without sorting
+ * the window again at every tick.  remove drops one value equal to v (if any). */
+void det_sorted_insert(double *a, int *n, double v);
+void det_sorted_remove(double *a, int *n, double v);
+double det_sorted_median(const double *a, int n); /* NaN when n is 0 */
 /* Exponentially weighted average with time constant tau_s (NaN avg: starts at v). */
 double det_ewma(double avg, double v, double dt, double tau_s);
 
@@ -117,6 +124,10 @@ int det_series_count_since(const struct det_series *s, double t, double window_s
  * min_points, sets *rate (per second, > 0) and *ttf_s (time until it reaches 0). */
 bool det_falling(const struct det_series *s, double min_rate, double min_r2, int min_points,
                  double *rate, double *ttf_s);
+
+/* What the engine does with a samples column: 0 nothing, 1 counts it (cpuN_pct: the
+ * number of CPUs), 2 reads its values.  The offline pass loads only these. */
+int detect_column_use(const char *name);
 
 #define DET_EVIDENCE(out, ...) snprintf((out)->evidence, sizeof (out)->evidence, __VA_ARGS__)
 

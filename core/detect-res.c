@@ -5,17 +5,27 @@
  * hold for a while, so that a healthy run's checkpoints and evaluations stay silent. */
 #include "core/detect-int.h"
 
-static bool fit_falling(const struct det_series *s, double min_rate, double min_r2,
+/* The fit over the last n points of s.  Over the whole window the running sums
+ * screen it first (O(1)): only a window that falls about fast and straight enough is
+ * fitted afresh, so that a detection's figures are those of the batch fit to the last
+ * bit while a quiet tick costs no pass over the points.  The margins are far above
+ * the rounding by which the two fits differ (about 1e-12 relative). */
+static bool fit_falling(const struct det_series *s, int n, double min_rate, double min_r2,
                         int min_points, double *rate, double *ttf_s)
 {
     double slope, icpt, r2;
-    if (s->n < min_points || !det_series_fit(s, &slope, &icpt, &r2))
+    if (n < min_points)
+        return false;
+    if (n == s->n && det_series_fit(s, &slope, &icpt, &r2) &&
+        (-slope < min_rate - 1e-6 * (fabs(slope) + min_rate) - 1e-3 || r2 < min_r2 - 0.05))
+        return false;
+    if (!det_series_fit_last(s, n, &slope, &icpt, &r2))
         return false;
     if (-slope < min_rate || r2 < min_r2)
         return false;
-    int last = (s->head + s->n - 1) % (int)MONI_ARRAY_LEN(s->t);
+    double last = det_series_v(s, s->n - 1);
     *rate = -slope;
-    *ttf_s = s->v[last] > 0 ? s->v[last] / -slope : 0;
+    *ttf_s = last > 0 ? last / -slope : 0;
     return true;
 }
 
@@ -28,15 +38,11 @@ static bool fit_falling(const struct det_series *s, double min_rate, double min_
 bool det_falling(const struct det_series *s, double min_rate, double min_r2, int min_points,
                  double *rate, double *ttf_s)
 {
-    bool whole = fit_falling(s, min_rate, min_r2, min_points, rate, ttf_s);
+    bool whole = fit_falling(s, s->n, min_rate, min_r2, min_points, rate, ttf_s);
     if (s->n <= DET_RECENT_POINTS)
         return whole;
-    struct det_series recent = *s;
-    int cap = (int)MONI_ARRAY_LEN(s->t);
-    recent.head = (s->head + s->n - DET_RECENT_POINTS) % cap;
-    recent.n = DET_RECENT_POINTS;
     double r, t;
-    if (fit_falling(&recent, min_rate, DET_RECENT_R2, DET_RECENT_POINTS, &r, &t) &&
+    if (fit_falling(s, DET_RECENT_POINTS, min_rate, DET_RECENT_R2, DET_RECENT_POINTS, &r, &t) &&
         (!whole || t < *ttf_s)) {
         *rate = r;
         *ttf_s = t;
@@ -213,7 +219,7 @@ const struct detector_ops det_io_bottleneck = {
 /* ---- memory_growth: predict_linear on memory ---------------------------------------- */
 
 struct mem_state {
-    struct det_series rss, avail;
+    struct det_series neg_rss, avail; /* RSS negated: it grows toward the limit */
     struct det_latch latch;
 };
 
@@ -224,19 +230,16 @@ static bool mem_tick(struct det_ctx *c, void *state, struct detection *out)
                  min_rate = c->p[3] * MIB, min_r2 = c->p[4], horizon = c->p[5], clear = c->p[6];
     double rss = c->col[DC_PROC_RSS], avail = c->col[DC_MEM_AVAIL];
     if (!isnan(rss))
-        det_series_push(&st->rss, c->t, rss);
+        det_series_push(&st->neg_rss, c->t, -rss);
     if (!isnan(avail))
         det_series_push(&st->avail, c->t, avail);
-    det_series_trim(&st->rss, c->t, window);
+    det_series_trim(&st->neg_rss, c->t, window);
     det_series_trim(&st->avail, c->t, window);
     double rate = 0, ttf = INFINITY, r, t;
     bool workload = false;
     /* the workload's own RSS growing is a leak in the job; available memory falling
      * (a leak elsewhere, a hog) threatens the job all the same */
-    struct det_series neg = st->rss;
-    for (int i = 0; i < neg.n; i++)
-        neg.v[(neg.head + i) % (int)MONI_ARRAY_LEN(neg.t)] *= -1;
-    if (det_falling(&neg, min_rate, min_r2, (int)min_points, &r, &t) && !isnan(avail)) {
+    if (det_falling(&st->neg_rss, min_rate, min_r2, (int)min_points, &r, &t) && !isnan(avail)) {
         rate = r, ttf = avail / r, workload = true;
     }
     if (det_falling(&st->avail, min_rate, min_r2, (int)min_points, &r, &t) && t < ttf) {
@@ -279,8 +282,38 @@ const struct detector_ops det_memory_growth = {
 
 struct fill_state {
     struct det_series free, used;
+    long used_pushes;      /* points ever pushed to used */
+    double low;            /* the lowest used% in the window ... */
+    long low_push;         /* ... and the push that brought it (the latest of equals) */
     struct det_latch latch;
 };
+
+/* The lowest used% in the window, kept as points come and leave: the points are
+ * looked at again only when the lowest left (points leave in the order they came). */
+static double fill_low(struct fill_state *st, double used_pct, double t, double window)
+{
+    if (!isnan(used_pct)) {
+        det_series_push(&st->used, t, used_pct);
+        st->used_pushes++;
+        if (st->used.n == 1 || used_pct <= st->low) {
+            st->low = used_pct;
+            st->low_push = st->used_pushes;
+        }
+    }
+    det_series_trim(&st->used, t, window);
+    long oldest = st->used_pushes - st->used.n + 1; /* the push of the oldest point left */
+    if (st->used.n > 0 && st->low_push >= oldest)
+        return st->low;
+    st->low = INFINITY;
+    for (int i = 0; i < st->used.n; i++) {
+        double v = det_series_v(&st->used, i);
+        if (v <= st->low) {
+            st->low = v;
+            st->low_push = oldest + i;
+        }
+    }
+    return st->low;
+}
 
 /* Shared by fs_fill and gpu_mem: free falls toward 0, or used% jumps or is high. */
 static bool fill_check(struct det_ctx *c, struct fill_state *st, double free_v, double used_pct,
@@ -291,17 +324,10 @@ static bool fill_check(struct det_ctx *c, struct fill_state *st, double free_v, 
                  clear = c->p[7];
     if (!isnan(free_v))
         det_series_push(&st->free, c->t, free_v);
-    if (!isnan(used_pct))
-        det_series_push(&st->used, c->t, used_pct);
     det_series_trim(&st->free, c->t, window);
-    det_series_trim(&st->used, c->t, window);
-    double rate = 0, ttf = NAN, low = INFINITY;
+    double rate = 0, ttf = NAN, low = fill_low(st, used_pct, c->t, window);
     bool trend = det_falling(&st->free, min_rate, min_r2, (int)min_points, &rate, &ttf) &&
                  ttf <= horizon;
-    for (int i = 0; i < st->used.n; i++) {
-        double v = st->used.v[(st->used.head + i) % (int)MONI_ARRAY_LEN(st->used.t)];
-        low = v < low ? v : low;
-    }
     bool full = !isnan(used_pct) && used_pct >= used_max;
     bool jumped = !isnan(used_pct) && used_pct - low >= jump;
     bool cond = !c->ended && (trend || full || jumped);

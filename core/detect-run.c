@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/detect-int.h"
 #include "logparse/logparse.h"
 
 /* ---- live: one parsed log record ------------------------------------------------------- */
@@ -144,9 +145,20 @@ int detect_run_dir(const char *dir, const struct det_config *cfg, detect_cb cb, 
     frame_init(&o.f);
     o.col = calloc(o.smp.ncols ? o.smp.ncols : 1, sizeof *o.col);
     int rc = d && o.col ? 0 : -1;
-    for (size_t c = 0; rc == 0 && c < o.smp.ncols; c++)
-        if ((o.col[c] = frame_add(&o.f, o.smp.names[c], "", METRIC_GAUGE)) < 0)
+    /* only the columns the engine looks at: a run has ~100 and it reads ~20 */
+    bool *parse = calloc(o.smp.ncols ? o.smp.ncols : 1, sizeof *parse);
+    rc = rc == 0 && parse ? 0 : -1;
+    for (size_t c = 0; rc == 0 && c < o.smp.ncols; c++) {
+        int use = detect_column_use(o.smp.names[c]);
+        parse[c] = use == 2;
+        o.col[c] = -1;
+        if (use && (o.col[c] = frame_add(&o.f, o.smp.names[c], "", METRIC_GAUGE)) < 0)
             rc = -1;
+    }
+    for (int nf = 0; rc == 0 && nf < o.smp.nfields; nf++)
+        if (o.smp.map[nf] >= 0 && !parse[o.smp.map[nf]])
+            o.smp.map[nf] = -1; /* not parsed */
+    free(parse);
     if (rc < 0)
         snprintf(err, errlen, "%s: out of memory", dir);
     o.have_ev = rc == 0 && rundir_jsonl_open(&o.ev, dir, "events.jsonl") == 0;
@@ -160,7 +172,7 @@ int detect_run_dir(const char *dir, const struct det_config *cfg, detect_cb cb, 
         feed_until(&o, d, mono);
         frame_clear(&o.f);
         for (size_t c = 0; c < o.smp.ncols; c++)
-            if (row.valid[c])
+            if (o.col[c] >= 0 && row.valid[c])
                 frame_set(&o.f, o.col[c], row.val[c]);
         o.f.t.mono_ns = mono;
         o.f.t.real_ns = row.real ? row.real : mono + o.offset;

@@ -11,8 +11,7 @@
 
 static double series_at(const struct det_series *s, int i, bool value)
 {
-    int k = (s->head + i) % (int)MONI_ARRAY_LEN(s->t);
-    return value ? s->v[k] : s->t[k];
+    return value ? det_series_v(s, i) : det_series_t(s, i);
 }
 
 int det_series_count_since(const struct det_series *s, double t, double window_s)
@@ -23,41 +22,47 @@ int det_series_count_since(const struct det_series *s, double t, double window_s
     return n;
 }
 
+/* The index of the last point at or before t, or 0 when every point is after it
+ * (binary search on a series whose times never went back). */
+static int last_at_or_before(const struct det_series *s, double t)
+{
+    if (s->unordered) {
+        int k = 0;
+        for (int i = 0; i < s->n && series_at(s, i, false) <= t; i++)
+            k = i;
+        return k;
+    }
+    int lo = 0, hi = s->n; /* first index after t */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (series_at(s, mid, false) > t)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo > 0 ? lo - 1 : 0;
+}
+
 double det_progress_rate(const struct det_train *tr, double t, double window_s)
 {
     const struct det_series *s = tr->steps.n > 0 ? &tr->steps : &tr->record_count;
     if (s->n == 0)
         return NAN;
     /* the value at the window's start is the last point before it (or the first) */
-    double start_t = t - window_s, v0 = series_at(s, 0, true), t0 = series_at(s, 0, false);
-    for (int i = 0; i < s->n; i++) {
-        if (series_at(s, i, false) > start_t)
-            break;
-        v0 = series_at(s, i, true);
-        t0 = series_at(s, i, false);
-    }
+    double start_t = t - window_s;
+    int k = last_at_or_before(s, start_t);
+    double v0 = series_at(s, k, true), t0 = series_at(s, k, false);
     double from = t0 > start_t ? t0 : start_t;
     if (t - from < window_s * 0.5)
         return NAN; /* too little history to tell a rate */
     return (series_at(s, s->n - 1, true) - v0) / (t - from);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 double det_median_interval(const struct det_train *tr)
 {
-    const struct det_series *s = &tr->intervals;
-    if (s->n < 3)
+    if (tr->intervals.n < 3)
         return NAN;
-    double v[128];
-    for (int i = 0; i < s->n; i++)
-        v[i] = series_at(s, i, true);
-    qsort(v, (size_t)s->n, sizeof v[0], cmp_double);
-    return v[s->n / 2];
+    return tr->intervals_sorted[tr->nintervals_sorted / 2];
 }
 
 /* ---- loss_nonfinite: NaN or Inf in the loss --------------------------------------- */
@@ -114,27 +119,47 @@ const struct detector_ops det_loss_nonfinite = {
 struct divergence_state {
     long seen, count;
     double recent[DIV_WIN];
+    /* recent[] sorted: all of it (the last DIV_WIN losses), and the DIV_WIN - DIV_NOW
+     * before the last DIV_NOW (the reference); kept as losses come and go */
+    double past_sorted[DIV_WIN], base_sorted[DIV_WIN - DIV_NOW];
+    int npast, nbase;
     double base; /* the reference at the last judgement */
     int above;
     bool fired;
 };
 
-/* The median of the logged losses from `skip` back to `skip + n` before the last. */
-static double recent_median(const struct divergence_state *st, int skip, int n)
+/* The median of the last n (at most DIV_NOW) logged losses. */
+static double level_median(const struct divergence_state *st, int n)
 {
-    if (skip + n > st->count)
-        n = (int)st->count - skip;
+    if (n > st->count)
+        n = (int)st->count;
     if (n <= 0)
         return NAN;
-    double v[DIV_WIN];
-    for (int i = 0; i < n; i++) { /* insertion sort of at most 64 */
-        double x = st->recent[(st->count - 1 - skip - i) % DIV_WIN];
+    double v[DIV_NOW];
+    for (int i = 0; i < n; i++) { /* insertion sort of at most DIV_NOW */
+        double x = st->recent[(st->count - 1 - i) % DIV_WIN];
         int j = i;
         for (; j > 0 && v[j - 1] > x; j--)
             v[j] = v[j - 1];
         v[j] = x;
     }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return det_sorted_median(v, n);
+}
+
+/* Logs one loss: the ring and both sorted windows move by one. */
+static void divergence_push(struct divergence_state *st, double v)
+{
+    long c = st->count;
+    if (c >= DIV_WIN) { /* the oldest leaves both windows */
+        double old = st->recent[c % DIV_WIN];
+        det_sorted_remove(st->past_sorted, &st->npast, old);
+        det_sorted_remove(st->base_sorted, &st->nbase, old);
+    }
+    if (c >= DIV_NOW) /* the loss DIV_NOW back joins the reference */
+        det_sorted_insert(st->base_sorted, &st->nbase, st->recent[(c - DIV_NOW) % DIV_WIN]);
+    det_sorted_insert(st->past_sorted, &st->npast, v);
+    st->recent[c % DIV_WIN] = v;
+    st->count++;
 }
 
 static bool divergence_tick(struct det_ctx *c, void *state, struct detection *out)
@@ -154,16 +179,16 @@ static bool divergence_tick(struct det_ctx *c, void *state, struct detection *ou
             continue; /* loss_nonfinite's business */
         /* orders of magnitude above the past need no history: an lr of 10 takes a
          * loss of 0.69 to 1e7 in one logging interval */
-        double past = recent_median(st, 0, DIV_WIN);
+        double past = det_sorted_median(st->past_sorted, st->npast);
         if (st->count >= 2 && past > 0 && v > extreme * past) {
             blown = true;
             st->base = past;
         }
-        st->recent[st->count++ % DIV_WIN] = v;
+        divergence_push(st, v);
         if (blown)
             break;
-        level = recent_median(st, 0, DIV_NOW);
-        double base = recent_median(st, DIV_NOW, DIV_WIN - DIV_NOW);
+        level = level_median(st, DIV_NOW);
+        double base = det_sorted_median(st->base_sorted, st->nbase);
         if (st->count > (long)min_losses && base > 0 && level > ratio * base) {
             if (!st->above)
                 st->base = base;

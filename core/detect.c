@@ -7,19 +7,53 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/detect-int.h"
 
 /* ---- series ------------------------------------------------------------------------ */
 
+#define SERIES_CAP ((int)MONI_ARRAY_LEN(((struct det_series *)0)->t))
+
+static void sums_add(struct det_series *s, double t, double v, double sign)
+{
+    double a = t - s->t0, b = v - s->v0;
+    s->st += sign * a;
+    s->sv += sign * b;
+    s->stt += sign * a * a;
+    s->stv += sign * a * b;
+    s->svv += sign * b * b;
+}
+
+/* The sums afresh from the points, with the origin at the oldest point. */
+static void sums_rebase(struct det_series *s)
+{
+    s->st = s->sv = s->stt = s->stv = s->svv = 0;
+    s->pushes = 0;
+    if (s->n == 0)
+        return;
+    s->t0 = s->t[s->head];
+    s->v0 = s->v[s->head];
+    for (int i = 0; i < s->n; i++)
+        sums_add(s, det_series_t(s, i), det_series_v(s, i), 1);
+}
+
 void det_series_push(struct det_series *s, double t, double v)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
+    int cap = SERIES_CAP;
+    if (s->n == 0) {
+        s->t0 = t;
+        s->v0 = v;
+    } else if (t < det_series_t(s, s->n - 1)) {
+        s->unordered = true;
+    }
     int at = (s->head + s->n) % cap;
     if (s->n == cap) {
+        sums_add(s, s->t[s->head], s->v[s->head], -1);
         s->head = (s->head + 1) % cap;
         at = (s->head + s->n - 1) % cap;
     } else {
@@ -27,39 +61,47 @@ void det_series_push(struct det_series *s, double t, double v)
     }
     s->t[at] = t;
     s->v[at] = v;
+    sums_add(s, t, v, 1);
+    if (++s->pushes >= cap)
+        sums_rebase(s);
 }
 
 void det_series_trim(struct det_series *s, double t_now, double window_s)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
+    int cap = SERIES_CAP;
     while (s->n > 0 && s->t[s->head] < t_now - window_s) {
+        sums_add(s, s->t[s->head], s->v[s->head], -1);
         s->head = (s->head + 1) % cap;
         s->n--;
     }
+    if (s->n == 0)
+        sums_rebase(s); /* exact zeros, not what the subtractions left */
 }
 
 double det_series_mean(const struct det_series *s)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
     double sum = 0;
     for (int i = 0; i < s->n; i++)
-        sum += s->v[(s->head + i) % cap];
+        sum += det_series_v(s, i);
     return s->n ? sum / s->n : NAN;
 }
 
-bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2)
+/* The same arithmetic, in the same order, as the fit the detectors were tuned
+ * with: the exact figures of a detection come from here. */
+bool det_series_fit_last(const struct det_series *s, int n, double *slope, double *intercept,
+                         double *r2)
 {
-    int cap = (int)MONI_ARRAY_LEN(s->t);
-    if (s->n < 3)
+    if (n < 3 || n > s->n)
         return false;
     /* centre on the first point: t is seconds since the run's first tick but the
      * sums of squares stay well conditioned either way */
-    double t0 = s->t[s->head], st = 0, sv = 0, stt = 0, stv = 0, svv = 0;
-    for (int i = 0; i < s->n; i++) {
-        double t = s->t[(s->head + i) % cap] - t0, v = s->v[(s->head + i) % cap];
+    int from = s->n - n;
+    double t0 = det_series_t(s, from), st = 0, sv = 0, stt = 0, stv = 0, svv = 0;
+    for (int i = from; i < s->n; i++) {
+        double t = det_series_t(s, i) - t0, v = det_series_v(s, i);
         st += t, sv += v, stt += t * t, stv += t * v, svv += v * v;
     }
-    double n = s->n, dtt = stt - st * st / n, dtv = stv - st * sv / n, dvv = svv - sv * sv / n;
+    double dtt = stt - st * st / n, dtv = stv - st * sv / n, dvv = svv - sv * sv / n;
     if (dtt <= 0)
         return false;
     double b = dtv / dtt;
@@ -69,6 +111,72 @@ bool det_series_fit(const struct det_series *s, double *slope, double *intercept
     if (r2)
         *r2 = dvv > 0 ? (dtv * dtv) / (dtt * dvv) : 1.0;
     return true;
+}
+
+bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2)
+{
+    if (s->n < 3)
+        return false;
+    /* a non-finite point poisons the sums until the next rebase: fit afresh */
+    if (!isfinite(s->st + s->sv + s->stt + s->stv + s->svv))
+        return det_series_fit_last(s, s->n, slope, intercept, r2);
+    double n = s->n, dtt = s->stt - s->st * s->st / n, dtv = s->stv - s->st * s->sv / n,
+           dvv = s->svv - s->sv * s->sv / n;
+    /* equal times: no slope (the relative bound absorbs the rounding of an origin
+     * away from the points) */
+    if (dtt <= 1e-12 * s->stt)
+        return false;
+    double b = dtv / dtt;
+    *slope = b;
+    if (intercept)
+        *intercept = s->v0 + (s->sv - b * s->st) / n - b * s->t0;
+    if (r2)
+        *r2 = dvv > 0 ? (dtv * dtv) / (dtt * dvv) : 1.0;
+    return true;
+}
+
+/* ---- sorted windows --------------------------------------------------------------- */
+
+/* First index in a[0..n) whose value is > v. */
+static int upper_bound(const double *a, int n, double v)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (a[mid] > v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+void det_sorted_insert(double *a, int *n, double v)
+{
+    int at = upper_bound(a, *n, v);
+    memmove(a + at + 1, a + at, (size_t)(*n - at) * sizeof *a);
+    a[at] = v;
+    (*n)++;
+}
+
+void det_sorted_remove(double *a, int *n, double v)
+{
+    int at = upper_bound(a, *n, v) - 1; /* the last equal value */
+    if (at < 0 || !(a[at] == v)) {
+        for (at = 0; at < *n && !(a[at] == v || (isnan(a[at]) && isnan(v))); at++)
+            ; /* NaN or a signed zero out of place: look at every value */
+        if (at == *n)
+            return;
+    }
+    memmove(a + at, a + at + 1, (size_t)(*n - at - 1) * sizeof *a);
+    (*n)--;
+}
+
+double det_sorted_median(const double *a, int n)
+{
+    if (n <= 0)
+        return NAN;
+    return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
 }
 
 /* ---- hysteresis ------------------------------------------------------------------- */
@@ -119,6 +227,8 @@ static const char *const default_net[] = {"Network_Timeout", "NCCL_Timeout", NUL
 
 static char **strv_dup(const char *const *v)
 {
+    if (!v)
+        return NULL;
     size_t n = 0;
     while (v[n])
         n++;
@@ -292,6 +402,62 @@ out:
     return rc;
 }
 
+/* The last file loaded, parsed: `moni record` loads detectors.json for the live
+ * engine and again for the dataset's offline pass, and the second load is a copy.
+ * Keyed by path, inode, size and modification time: an edited file is read again. */
+static struct {
+    pthread_mutex_t mu;
+    bool valid;
+    char path[4200];
+    struct stat st;
+    struct det_config cfg;
+} config_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void config_copy(struct det_config *dst, const struct det_config *src)
+{
+    *dst = *src;
+    dst->loss_fields = strv_dup((const char *const *)src->loss_fields);
+    dst->progress_fields = strv_dup((const char *const *)src->progress_fields);
+    dst->throughput_fields = strv_dup((const char *const *)src->throughput_fields);
+    dst->network_labels = strv_dup((const char *const *)src->network_labels);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Fills cfg from the cache when path (as stat'ed in st) is the file cached. */
+static bool config_cached(struct det_config *cfg, const char *path, const struct stat *st)
+{
+    bool hit = false;
+    pthread_mutex_lock(&config_cache.mu);
+    if (config_cache.valid && strcmp(config_cache.path, path) == 0 &&
+        same_file(st, &config_cache.st)) {
+        det_config_free(cfg);
+        config_copy(cfg, &config_cache.cfg);
+        hit = true;
+    }
+    pthread_mutex_unlock(&config_cache.mu);
+    return hit;
+}
+
+static void config_remember(const struct det_config *cfg, const char *path,
+                            const struct stat *st)
+{
+    if (strlen(path) >= sizeof config_cache.path)
+        return;
+    pthread_mutex_lock(&config_cache.mu);
+    if (config_cache.valid)
+        det_config_free(&config_cache.cfg);
+    config_copy(&config_cache.cfg, cfg);
+    snprintf(config_cache.path, sizeof config_cache.path, "%s", path);
+    config_cache.st = *st;
+    config_cache.valid = true;
+    pthread_mutex_unlock(&config_cache.mu);
+}
+
 int det_config_load(struct det_config *cfg, const char *path, char *err, size_t errlen)
 {
     det_config_defaults(cfg);
@@ -306,6 +472,11 @@ int det_config_load(struct det_config *cfg, const char *path, char *err, size_t 
     }
     if (!path)
         return 0; /* the descriptors' defaults, which the shipped file repeats */
+    /* stat before reading: a file changed after it is read again next time */
+    struct stat st;
+    bool have_st = stat(path, &st) == 0;
+    if (have_st && config_cached(cfg, path, &st))
+        return 0;
     size_t len;
     char *text = moni_read_file(path, &len);
     if (!text) {
@@ -317,6 +488,8 @@ int det_config_load(struct det_config *cfg, const char *path, char *err, size_t 
     free(text);
     if (rc < 0)
         det_config_free(cfg);
+    else if (have_st)
+        config_remember(cfg, path, &st);
     return rc;
 }
 
@@ -347,6 +520,12 @@ static const char *const col_names[DC_N] = {
     [DC_PROC_WR] = "proc_write_Bps",
 };
 
+struct name_slot {
+    char name[48];
+    unsigned char kind; /* NK_ bits */
+    bool used;
+};
+
 struct detect {
     struct det_config cfg;
     double rate_base, rate_last_t;
@@ -367,7 +546,12 @@ struct detect {
     bool have_fate;
     struct detection *list;
     size_t nlist, caplist;
+    /* which name lists a metric name is in, remembered per name (a hash slot each):
+     * a log's records carry the same few names again and again */
+    struct name_slot names[64];
 };
+
+enum { NK_LOSS = 1, NK_PROGRESS = 2, NK_THROUGHPUT = 4 };
 
 static bool in_list(char *const *v, const char *s)
 {
@@ -421,17 +605,38 @@ static double rel_t(struct detect *d, int64_t mono_ns)
     return (double)(mono_ns - d->first_mono) / 1e9;
 }
 
+static unsigned name_kind(struct detect *d, const char *name)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t len = 0;
+    for (; name[len]; len++)
+        h = (h ^ (unsigned char)name[len]) * 16777619u;
+    struct name_slot *slot = &d->names[h % MONI_ARRAY_LEN(d->names)];
+    if (slot->used && strcmp(slot->name, name) == 0)
+        return slot->kind;
+    unsigned kind = (in_list(d->cfg.loss_fields, name) ? NK_LOSS : 0) |
+                    (in_list(d->cfg.progress_fields, name) ? NK_PROGRESS : 0) |
+                    (in_list(d->cfg.throughput_fields, name) ? NK_THROUGHPUT : 0);
+    if (len < sizeof slot->name) { /* a longer name is classified every time */
+        memcpy(slot->name, name, len + 1);
+        slot->kind = (unsigned char)kind;
+        slot->used = true;
+    }
+    return kind;
+}
+
 void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double value)
 {
     struct det_train *tr = &d->train;
     double t = rel_t(d, mono_ns);
-    bool is_loss = in_list(d->cfg.loss_fields, name);
-    bool is_progress = in_list(d->cfg.progress_fields, name);
+    unsigned kind = name_kind(d, name);
+    bool is_loss = kind & NK_LOSS;
+    bool is_progress = kind & NK_PROGRESS;
     if (is_loss) {
         if (!isfinite(value)) {
             tr->nonfinite_pending++;
             tr->nonfinite_value = value;
-            tr->nonfinite_field = in_list(d->cfg.loss_fields, name) ? "loss" : name;
+            tr->nonfinite_field = "loss";
         } else {
             tr->nloss++;
             tr->loss_last = value;
@@ -450,14 +655,20 @@ void detect_metric(struct detect *d, int64_t mono_ns, const char *name, double v
     if ((is_loss || is_progress) && mono_ns != tr->last_progress_mono) {
         /* one record (several fields of one line share its stamp) is one sign of
          * progress: the interval between them is the workload's logging cadence */
-        if (!isnan(tr->last_progress_t) && t > tr->last_progress_t)
+        if (!isnan(tr->last_progress_t) && t > tr->last_progress_t) {
+            if (tr->intervals.n == (int)MONI_ARRAY_LEN(tr->intervals.t)) /* the oldest goes */
+                det_sorted_remove(tr->intervals_sorted, &tr->nintervals_sorted,
+                                  det_series_v(&tr->intervals, 0));
             det_series_push(&tr->intervals, t, t - tr->last_progress_t);
+            det_sorted_insert(tr->intervals_sorted, &tr->nintervals_sorted,
+                              t - tr->last_progress_t);
+        }
         tr->last_progress_t = t;
         tr->last_progress_mono = mono_ns;
         tr->records++;
         det_series_push(&tr->record_count, t, (double)tr->records);
     }
-    if (in_list(d->cfg.throughput_fields, name) && isfinite(value) && value >= 0)
+    if ((kind & NK_THROUGHPUT) && isfinite(value) && value >= 0)
         det_series_push(&tr->thr, t, value);
 }
 
@@ -482,35 +693,84 @@ void detect_log_time(struct detect *d, int64_t mono_ns, int64_t recv_real_ns, in
     d->train.clock_n++;
 }
 
+/* Columns the engine reads besides col_names[]. */
+enum { SLOT_NET_TX = DC_N, SLOT_GPU_USED, SLOT_GPU_TOTAL, SLOT_CPU_N };
+
+/* "gpu3_mem_used_bytes" (prefix "gpu", kind "_mem_used_bytes") -> 3, written as %d
+ * writes it (no leading zero); -1 when name is not such a column. */
+static int numbered(const char *name, const char *prefix, const char *kind)
+{
+    size_t lp = strlen(prefix);
+    if (strncmp(name, prefix, lp) != 0)
+        return -1;
+    const char *p = name + lp;
+    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+        return -1;
+    int v = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v < 100000 ? v * 10 + (*p - '0') : v;
+    return strcmp(p, kind) == 0 ? v : -1;
+}
+
+/* What a samples column is to the engine: a DC_ index, a SLOT_ (*num: which GPU or
+ * CPU), or -1.  The first two characters are compared inline: most columns differ
+ * there, and a run has ~100 columns to look at. */
+static int column_slot(const char *name, int *num)
+{
+    for (int i = 0; i < DC_N; i++)
+        if (col_names[i] && col_names[i][0] == name[0] && col_names[i][1] == name[1] &&
+            strcmp(col_names[i], name) == 0)
+            return i;
+    if (name[0] == 'n' && strcmp(name, "net_tx_errors") == 0)
+        return SLOT_NET_TX;
+    if ((*num = numbered(name, "gpu", "_mem_used_bytes")) >= 0)
+        return SLOT_GPU_USED;
+    if ((*num = numbered(name, "gpu", "_mem_total_bytes")) >= 0)
+        return SLOT_GPU_TOTAL;
+    if ((*num = numbered(name, "cpu", "_pct")) >= 0)
+        return SLOT_CPU_N;
+    return -1;
+}
+
+int detect_column_use(const char *name)
+{
+    int num, slot = column_slot(name, &num);
+    return slot < 0 ? 0 : slot == SLOT_CPU_N ? 1 : 2; /* cpuN_pct: counted, not read */
+}
+
+/* One pass over the frame's columns (the first of a name wins, as frame_find). */
 static void resolve_columns(struct detect *d, const struct frame *f)
 {
     if (f->cols == d->cols_seen && f->ncols == d->ncols_seen)
         return;
     d->cols_seen = f->cols;
     d->ncols_seen = f->ncols;
+    int used[8], total[8];
+    unsigned char cpu_seen[1024] = {0};
     for (int i = 0; i < DC_N; i++)
-        d->col[i] = col_names[i] ? frame_find(f, col_names[i]) : -1;
-    d->col_net_tx_err = frame_find(f, "net_tx_errors");
-    d->ngpu = 0;
-    for (int g = 0; g < 8; g++) {
-        char u[48], t[48];
-        snprintf(u, sizeof u, "gpu%d_mem_used_bytes", g);
-        snprintf(t, sizeof t, "gpu%d_mem_total_bytes", g);
-        int iu = frame_find(f, u), it = frame_find(f, t);
-        if (iu < 0 || it < 0)
-            break;
-        d->gpu_used[d->ngpu] = iu;
-        d->gpu_total[d->ngpu] = it;
-        d->ngpu++;
+        d->col[i] = -1;
+    for (int g = 0; g < 8; g++)
+        used[g] = total[g] = -1;
+    d->col_net_tx_err = -1;
+    for (size_t c = 0; c < f->ncols; c++) {
+        int num = 0, slot = column_slot(f->cols[c].name, &num);
+        int *at = slot < 0                                ? NULL
+                  : slot < DC_N                           ? &d->col[slot]
+                  : slot == SLOT_NET_TX                   ? &d->col_net_tx_err
+                  : slot == SLOT_GPU_USED && num < 8      ? &used[num]
+                  : slot == SLOT_GPU_TOTAL && num < 8     ? &total[num]
+                                                          : NULL;
+        if (at && *at < 0)
+            *at = (int)c;
+        if (slot == SLOT_CPU_N && num < (int)sizeof cpu_seen)
+            cpu_seen[num] = 1;
     }
-    d->ncpu = 0;
-    for (int c = 0; c < 1024; c++) {
-        char n[32];
-        snprintf(n, sizeof n, "cpu%d_pct", c);
-        if (frame_find(f, n) < 0)
-            break;
-        d->ncpu++;
+    for (d->ngpu = 0; d->ngpu < 8 && used[d->ngpu] >= 0 && total[d->ngpu] >= 0; d->ngpu++) {
+        d->gpu_used[d->ngpu] = used[d->ngpu];
+        d->gpu_total[d->ngpu] = total[d->ngpu];
     }
+    for (d->ncpu = 0; d->ncpu < (int)sizeof cpu_seen && cpu_seen[d->ncpu]; d->ncpu++)
+        ;
 }
 
 static double colv(const struct frame *f, int col)
@@ -554,9 +814,17 @@ static void run_detectors(struct detect *d, struct det_ctx *c)
         if (d->cfg.disabled[i])
             continue;
         const struct detector_ops *ops = detectors[i];
-        struct detection det = {.mono_ns = c->mono_ns, .real_ns = c->real_ns,
-                                .detector = ops->name, .label = ops->label,
-                                .signals = ops->signals, .ttf_s = NAN};
+        /* filled field by field: a zeroed 256-byte evidence per detector and tick
+         * would cost more than most detectors' own work */
+        struct detection det;
+        det.mono_ns = c->mono_ns;
+        det.real_ns = c->real_ns;
+        det.detector = ops->name;
+        det.label = ops->label;
+        det.signals = ops->signals;
+        det.score = det.threshold = 0;
+        det.ttf_s = NAN;
+        det.evidence[0] = '\0';
         c->p = d->cfg.p[i];
         if (ops->tick(c, d->state[i], &det))
             emit(d, &det);

@@ -132,13 +132,32 @@ bool det_kmsg_oom_killed(pid_t pid, int64_t since_mono_ns);
 struct det_series { /* a ring of (t, v) points */
     double t[128], v[128];
     int n, head;
+    /* Running sums of (t - t0) and (v - v0) over the points, so that a fit costs O(1)
+     * per tick: updated by push and trim, recomputed from the points (and the origin
+     * moved to the oldest point) every 128 pushes so that rounding cannot build up. */
+    double t0, v0, st, sv, stt, stv, svv;
+    int pushes;
+    bool unordered; /* a point was pushed with t before the previous point's */
 };
 void det_series_push(struct det_series *s, double t, double v);
 /* Drops points older than t_now - window_s. */
 void det_series_trim(struct det_series *s, double t_now, double window_s);
-/* Least-squares slope (per second) and r^2 over the points; false with < 3 points. */
+/* Least-squares slope (per second) and r^2 over the points, from the running sums;
+ * false with < 3 points. */
 bool det_series_fit(const struct det_series *s, double *slope, double *intercept, double *r2);
+/* The same fit computed afresh over the last n points (n <= s->n). */
+bool det_series_fit_last(const struct det_series *s, int n, double *slope, double *intercept,
+                         double *r2);
 double det_series_mean(const struct det_series *s);
+/* The i-th point from the oldest (0 <= i < s->n). */
+static inline double det_series_t(const struct det_series *s, int i)
+{
+    return s->t[(s->head + i) % (int)(sizeof s->t / sizeof s->t[0])];
+}
+static inline double det_series_v(const struct det_series *s, int i)
+{
+    return s->v[(s->head + i) % (int)(sizeof s->v / sizeof s->v[0])];
+}
 
 /* ---- a run's diagnosis (core/diagnosis.c) -----------------------------------------
  * Fuses the log's ranked causes, the detections and the workload's fate into ranked

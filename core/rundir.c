@@ -369,7 +369,7 @@ int rundir_samples_next(struct rundir_samples *s, struct rundir_sample *row)
             row->mono = strtoll(f, &end, 10);
             if (end == f || *end)
                 row->mono = 0;
-        } else if (*f) {
+        } else if (*f && s->map[nf] >= 0) { /* a reader may drop columns: map -1 */
             double v;
             if (moni_strtod_whole(f, &v)) {
                 s->val[s->map[nf]] = v;

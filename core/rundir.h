@@ -132,7 +132,8 @@ struct rundir_samples {
     char **names;              /* their names */
     int ts_field, mono_field;  /* field index of timestamp / mono_ns, -1 if absent */
     int nfields;
-    int *map;                  /* field -> metric column, -1 for the clocks */
+    int *map;                  /* field -> metric column, -1 for the clocks; a reader
+                                  may set -1 for a column it does not read (not parsed) */
     double *val;
     unsigned char *valid;
 };

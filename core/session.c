@@ -4,20 +4,18 @@
  * A tick: clear the frame (everything missing), let each source fill its columns,
  * run the on_tick hooks, write the row, run the on_sample hooks.  Deadlines are
  * absolute (start + k * interval); a tick that runs late is counted as late, and
- * deadlines that passed without a tick as missed, never shifted. */
+ * deadlines that passed without a tick as missed, never shifted.  meta.json is built
+ * in core/session-meta.c from the state both share (core/session-int.h). */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/obs-int.h"
+#include "core/session-int.h"
 #include "faults/faults.h"
 
 /* The built-in sources, one per resource, in samples.csv's column order. */
@@ -25,69 +23,6 @@ const struct source_ops *const obs_sources[] = {
     &obs_source_cpu,  &obs_source_mem,      &obs_source_disk, &obs_source_net,
     &obs_source_psi,  &obs_source_workload, &obs_source_gpu,  &obs_source_fs,
     NULL,
-};
-
-struct src_inst {
-    const struct source_ops *ops;
-    void *arg, *state;
-    bool active;
-    char reason[256];
-    size_t col_lo, col_hi; /* the columns it added: [lo, hi) */
-    int64_t last_ns;
-    unsigned char *held; /* validity of its columns at its last sample (cadence) */
-};
-
-struct hook {
-    union {
-        session_frame_cb frame;
-        session_line_cb line;
-        session_event_cb event;
-    } cb;
-    void *arg;
-};
-struct hooks {
-    struct hook *h;
-    size_t n;
-};
-
-struct session {
-    struct moni_loop *loop;
-    struct session_opts o;
-    char *out_dir, *run_id, *experiment;
-    char **argv, **env_add;
-    struct frame frame;
-    struct src_inst *src;
-    size_t nsrc;
-    struct obs_procfiles *procfiles; /* the /proc files the sources share */
-    struct obs_exec *exec;
-    struct obs_rec *rec;
-    struct session_workload w;
-    struct session_stats stats;
-    struct obs_proc *procs;
-    size_t nprocs, capprocs;
-    pid_t *pids;
-    size_t npids, cappids;
-    struct session_gpu gpus[OBS_GPU_MAX];
-    size_t ngpus;
-    char gpu_backend[16], gpu_reason[640], gpu_driver[96];
-    bool gpu_known;
-    unsigned gpu_restarts; /* nvidia-smi child restarts */
-    struct hooks on_tick, on_sample, on_line, on_exit, on_done;
-    cJSON *extra, *notes;
-    cJSON *inject; /* meta.json's "inject": the preload library, or why not */
-    cJSON *lifetimes;   /* meta.json's workload.lifetimes (core/rundir-lifetimes.c) */
-    char **argv_next;   /* a restart's argv (argv + its extra arguments), or NULL */
-    char *resumed_from; /* the checkpoint the next/current start resumes from */
-    struct moni_stamp start, end;
-    int ticker, duration_timer;
-    bool started, stopping, done, finished, restart_pending;
-    char stop_why[96];
-    int col_moni_cpu, col_lag;
-    int64_t prev_cpu_ns, prev_cpu_at;
-    int exit_status;
-    int dir_lock;             /* the run directory's lock, held until session_free */
-    uint64_t write_errors;    /* the recorder's, kept once it is closed */
-    char write_error[256];
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -126,12 +61,6 @@ static int add_hook(struct hooks *hs, struct hook h)
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-static const char *signame(int sig)
-{
-    const char *d = sigabbrev_np(sig);
-    return d ? d : "?";
 }
 
 /* ---- construction ------------------------------------------------------------------- */
@@ -238,244 +167,11 @@ int session_add_source(struct session *s, const struct source_ops *ops, void *ar
     return 0;
 }
 
-/* ---- meta.json -------------------------------------------------------------------- */
-
-static void add_iso(cJSON *o, const char *key, int64_t real_ns)
-{
-    char iso[MONI_ISO_LEN];
-    if (real_ns)
-        cJSON_AddStringToObject(o, key, moni_fmt_iso(real_ns, iso, sizeof iso));
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
-static const char *cgroup_version(void)
-{
-    struct stat sb;
-    if (stat("/sys/fs/cgroup/cgroup.controllers", &sb) == 0)
-        return "v2";
-    if (stat("/sys/fs/cgroup/unified", &sb) == 0)
-        return "hybrid";
-    if (stat("/sys/fs/cgroup", &sb) == 0)
-        return "v1";
-    return "none";
-}
-
-static cJSON *host_json(void)
-{
-    cJSON *h = cJSON_CreateObject();
-    struct utsname u;
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    cJSON_AddStringToObject(h, "hostname", host);
-    if (uname(&u) == 0) {
-        cJSON_AddStringToObject(h, "kernel", u.release);
-        cJSON_AddStringToObject(h, "kernel_version", u.version);
-        cJSON_AddStringToObject(h, "machine", u.machine);
-    }
-    cJSON_AddNumberToObject(h, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
-    char buf[4096];
-    if (procfs_read_small("/proc/cpuinfo", buf, sizeof buf) > 0) {
-        char *m = strstr(buf, "model name");
-        if (m && (m = strchr(m, ':'))) {
-            m++;
-            while (*m == ' ' || *m == '\t')
-                m++;
-            char *e = strchr(m, '\n');
-            if (e)
-                *e = '\0';
-            cJSON_AddStringToObject(h, "cpu_model", m);
-        }
-    }
-    int64_t mem_total;
-    if (procfs_read_meminfo_field("MemTotal", &mem_total) == 0)
-        cJSON_AddNumberToObject(h, "mem_total_bytes", (double)mem_total);
-    cJSON_AddStringToObject(h, "cgroup", cgroup_version());
-    if (procfs_read_small("/etc/os-release", buf, sizeof buf) > 0) {
-        char *p = strstr(buf, "PRETTY_NAME=");
-        if (p) {
-            p += 12;
-            if (*p == '"')
-                p++;
-            char *e = strpbrk(p, "\"\n");
-            if (e)
-                *e = '\0';
-            cJSON_AddStringToObject(h, "os", p);
-        }
-    }
-    return h;
-}
-
-/* meta.json's "workload": the argv, the last start's fields and every lifetime. */
-static void add_workload(const struct session *s, cJSON *m)
-{
-    cJSON *w = cJSON_AddObjectToObject(m, "workload");
-    if (s->argv) {
-        cJSON *av = cJSON_AddArrayToObject(w, "argv");
-        for (size_t i = 0; s->argv[i]; i++)
-            cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
-        cJSON_AddNumberToObject(w, "pid", s->w.pid);
-        cJSON_AddNumberToObject(w, "starts", s->w.starts);
-        add_iso(w, "started", s->w.started.real_ns);
-        add_iso(w, "ended", s->w.ended.real_ns);
-        bool ended = s->w.ended.mono_ns && !s->w.running;
-        if (ended && !s->w.exit_signal)
-            cJSON_AddNumberToObject(w, "exit_code", s->w.exit_code);
-        else
-            cJSON_AddNullToObject(w, "exit_code");
-        if (ended && s->w.exit_signal) {
-            cJSON_AddNumberToObject(w, "exit_signal", s->w.exit_signal);
-            cJSON_AddStringToObject(w, "exit_signal_name", signame(s->w.exit_signal));
-        } else {
-            cJSON_AddNullToObject(w, "exit_signal");
-        }
-        if (ended) {
-            /* the detectors' process fate, so that `moni build` judges as the run did */
-            cJSON_AddBoolToObject(w, "ended_by_moni", s->w.ended_by_moni);
-            cJSON_AddBoolToObject(w, "oom_killed", s->w.oom_killed);
-        }
-        cJSON_AddNumberToObject(w, "log_lines", (double)s->w.lines);
-        /* every start and end (restarts, resumes); the fields above: the last one */
-        cJSON_AddItemToObject(w, "lifetimes", cJSON_Duplicate(s->lifetimes, 1));
-    } else {
-        cJSON_AddNullToObject(w, "argv");
-    }
-}
-
-static cJSON *build_meta(struct session *s)
-{
-    cJSON *m = cJSON_CreateObject();
-    if (!m)
-        return NULL;
-    cJSON_AddStringToObject(m, "format", "moni-run/1");
-    cJSON_AddStringToObject(m, "run_id", s->run_id);
-    cJSON_AddStringToObject(m, "moni_version", MONI_VERSION);
-    if (s->experiment)
-        cJSON_AddStringToObject(m, "experiment", s->experiment);
-    cJSON_AddBoolToObject(m, "complete", s->finished);
-    cJSON_AddItemToObject(m, "host", host_json());
-    cJSON_AddItemToObject(m, "node", node_meta_json()); /* job, node, rank, clock quality */
-    cJSON_AddNumberToObject(m, "interval_s", (double)s->o.interval_ns / 1e9);
-    if (s->o.duration_ns)
-        cJSON_AddNumberToObject(m, "duration_limit_s", (double)s->o.duration_ns / 1e9);
-    else
-        cJSON_AddNullToObject(m, "duration_limit_s");
-    add_iso(m, "start", s->start.real_ns);
-    cJSON_AddNumberToObject(m, "start_mono_ns", (double)s->start.mono_ns);
-    /* The exact wall-minus-monotonic offset of moni's one clock, as a string (a JSON
-     * number would lose nanoseconds): `moni build` maps mono_ns to wall time with it
-     * exactly, instead of estimating it from millisecond timestamps. */
-    char offset[32];
-    snprintf(offset, sizeof offset, "%lld", (long long)moni_real_from_mono(0));
-    cJSON_AddStringToObject(m, "clock_offset_ns", offset);
-    add_iso(m, "end", s->end.real_ns);
-    if (s->end.mono_ns)
-        cJSON_AddNumberToObject(m, "end_mono_ns", (double)s->end.mono_ns);
-    else
-        cJSON_AddNullToObject(m, "end_mono_ns");
-    if (s->stop_why[0])
-        cJSON_AddStringToObject(m, "stop_reason", s->stop_why);
-    else
-        cJSON_AddNullToObject(m, "stop_reason");
-
-    if (s->inject)
-        cJSON_AddItemToObject(m, "inject", cJSON_Duplicate(s->inject, 1));
-    add_workload(s, m);
-
-    cJSON *t = cJSON_AddObjectToObject(m, "ticks");
-    cJSON_AddNumberToObject(t, "taken", (double)s->stats.ticks);
-    cJSON_AddNumberToObject(t, "late", (double)s->stats.late);
-    cJSON_AddNumberToObject(t, "missed", (double)s->stats.missed);
-    cJSON_AddNumberToObject(t, "gaps", (double)s->stats.gaps);
-    cJSON_AddNumberToObject(t, "max_lag_ms", (double)s->stats.max_lag_ns / 1e6);
-    cJSON_AddNumberToObject(t, "late_threshold_ms",
-                            (double)(s->o.interval_ns / 10 > MONI_NS_PER_MS ?
-                                     s->o.interval_ns / 10 : MONI_NS_PER_MS) / 1e6);
-
-    cJSON *g = cJSON_AddObjectToObject(m, "gpu");
-    if (s->gpu_backend[0])
-        cJSON_AddStringToObject(g, "backend", s->gpu_backend);
-    else
-        cJSON_AddNullToObject(g, "backend");
-    cJSON_AddStringToObject(g, "driver", s->gpu_driver);
-    cJSON *devs = cJSON_AddArrayToObject(g, "devices");
-    for (size_t i = 0; i < s->ngpus; i++) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddNumberToObject(d, "index", (double)i);
-        cJSON_AddStringToObject(d, "name", s->gpus[i].name);
-        cJSON_AddStringToObject(d, "uuid", s->gpus[i].uuid);
-        cJSON_AddNumberToObject(d, "mem_total_bytes", (double)s->gpus[i].mem_total_bytes);
-        cJSON_AddItemToArray(devs, d);
-    }
-    if (s->gpu_reason[0])
-        cJSON_AddStringToObject(g, "reason", s->gpu_reason);
-    else
-        cJSON_AddNullToObject(g, "reason");
-    if (!strcmp(s->gpu_backend, "nvidia-smi"))
-        cJSON_AddNumberToObject(g, "restarts", (double)s->gpu_restarts);
-
-    cJSON *srcs = cJSON_AddArrayToObject(m, "sources");
-    for (size_t i = 0; i < s->nsrc; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", s->src[i].ops->name);
-        cJSON_AddBoolToObject(o, "active", s->src[i].active);
-        cJSON_AddNumberToObject(o, "columns", (double)(s->src[i].col_hi - s->src[i].col_lo));
-        if (!s->src[i].active)
-            cJSON_AddStringToObject(o, "reason", s->src[i].reason);
-        cJSON_AddItemToArray(srcs, o);
-    }
-    cJSON_AddNumberToObject(m, "columns", (double)s->frame.ncols);
-    /* each column's kind as its source declared it: the dataset derives rates from
-     * the counters, never from a name */
-    cJSON *kinds = cJSON_AddObjectToObject(m, "column_kinds");
-    for (size_t i = 0; kinds && i < s->frame.ncols; i++)
-        cJSON_AddStringToObject(kinds, s->frame.cols[i].name,
-                                s->frame.cols[i].kind == METRIC_COUNTER ? "counter" : "gauge");
-    cJSON_AddItemToObject(m, "notes", cJSON_Duplicate(s->notes, true));
-    for (cJSON *e = s->extra->child; e; e = e->next)
-        cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, true));
-    return m;
-}
-
 uint64_t session_write_errors(const struct session *s, const char **first)
 {
     if (first)
         *first = s->rec ? obs_rec_first_error(s->rec) : s->write_error;
     return s->rec ? obs_rec_errors(s->rec) : s->write_errors;
-}
-
-int session_write_meta(struct session *s)
-{
-    if (!s->rec)
-        return 0;
-    cJSON *m = build_meta(s);
-    if (!m)
-        return -1;
-    obs_meta_utf8(m);
-    int rc = obs_rec_meta(s->rec, m);
-    cJSON_Delete(m);
-    return rc;
-}
-
-void session_note(struct session *s, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    cJSON_AddItemToArray(s->notes, cJSON_CreateString(buf));
-}
-
-int session_meta_set(struct session *s, const char *key, cJSON *item)
-{
-    if (!item)
-        return -1;
-    if (cJSON_GetObjectItemCaseSensitive(s->extra, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(s->extra, key, item);
-    else
-        cJSON_AddItemToObject(s->extra, key, item);
-    return 0;
 }
 
 /* ---- sampling ---------------------------------------------------------------------- */
