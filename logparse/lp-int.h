@@ -106,10 +106,10 @@ struct lp_rules {
     uint64_t *always; /* rules without a prefilter */
     uint8_t cls[256];
     size_t ncls, nstates;
-    int32_t *dfa;
-    uint32_t *out_of;
-    uint64_t *outs;
-    uint32_t *cond_first, *cond_n; /* per output (out_of - 1): its bounded literals */
+    int32_t *dfa;       /* prefilter.c: states with outputs numbered from first_out */
+    uint32_t first_out;
+    uint64_t *outs;     /* per output: the rules its plain literals let through */
+    uint32_t *cond_first, *cond_n; /* per output: its bounded literals */
     struct lp_pf_cond *conds;
 };
 

@@ -30,6 +30,8 @@ struct ac_build {
     uint32_t *first, *n;
     struct lp_pf_cond *conds;
     size_t nconds, capconds;
+    uint32_t *out_of; /* per state: 1 + its output's index, 0 = none */
+    uint32_t *perm;   /* per state: its number in the final DFA */
 };
 
 static void ac_build_free(struct ac_build *b)
@@ -44,6 +46,8 @@ static void ac_build_free(struct ac_build *b)
     free(b->first);
     free(b->n);
     free(b->conds);
+    free(b->out_of);
+    free(b->perm);
 }
 
 static int cmp_rule(const void *a, const void *b)
@@ -62,14 +66,12 @@ static void order_rules(struct lp_rules *rs)
 {
     free(rs->dfa);
     free(rs->outs);
-    free(rs->out_of);
     free(rs->always);
     free(rs->cond_first);
     free(rs->cond_n);
     free(rs->conds);
     rs->dfa = NULL;
     rs->outs = NULL;
-    rs->out_of = NULL;
     rs->always = NULL;
     rs->cond_first = NULL;
     rs->cond_n = NULL;
@@ -228,14 +230,14 @@ static int list_conds(struct ac_build *b)
     return 0;
 }
 
-/* Compacts the outputs: out_of[state] = 1 + index into outs (and cond_first/cond_n),
- * 0 = none. */
+/* Compacts the outputs: b->out_of[state] = 1 + index into outs (and cond_first,
+ * cond_n), 0 = none. */
 static int compact_outputs(struct lp_rules *rs, struct ac_build *b)
 {
-    rs->out_of = calloc(b->nstates, sizeof *rs->out_of);
+    b->out_of = calloc(b->nstates, sizeof *b->out_of);
     rs->cond_first = calloc(b->nstates, sizeof *rs->cond_first);
     rs->cond_n = calloc(b->nstates, sizeof *rs->cond_n);
-    if (!rs->out_of || !rs->cond_first || !rs->cond_n)
+    if (!b->out_of || !rs->cond_first || !rs->cond_n)
         return -1;
     size_t nout = 0;
     for (size_t s = 0; s < b->nstates; s++) {
@@ -247,7 +249,7 @@ static int compact_outputs(struct lp_rules *rs, struct ac_build *b)
                     rs->nwords * sizeof *b->outs);
             rs->cond_first[nout] = b->first[s];
             rs->cond_n[nout] = b->n[s];
-            rs->out_of[s] = (uint32_t)++nout;
+            b->out_of[s] = (uint32_t)++nout;
         }
     }
     rs->conds = b->conds;
@@ -255,17 +257,34 @@ static int compact_outputs(struct lp_rules *rs, struct ac_build *b)
     return 0;
 }
 
-/* Premultiplies the DFA: an entry is next_state * ncls, with bit 31 set when the
- * next state has outputs, so the scan loop does one lookup per byte. */
-static void premultiply(const struct lp_rules *rs, struct ac_build *b)
+/* Renumbers the states, those without outputs first (the root stays 0) and those
+ * with outputs after them in output order, and premultiplies the DFA: an entry is
+ * next_state * ncls, and next >= rs->first_out means "has outputs", so the scan loop
+ * does one lookup and one compare per byte; output index = next / ncls - first. */
+static int premultiply(struct lp_rules *rs, struct ac_build *b)
 {
-    for (size_t i = 0; i < b->nstates * b->ncls; i++) {
-        uint32_t t = (uint32_t)b->go[i];
-        uint32_t e = t * (uint32_t)b->ncls;
-        if (rs->out_of[t])
-            e |= 0x80000000u;
-        b->go[i] = (int32_t)e;
+    b->perm = malloc(b->nstates * sizeof *b->perm);
+    int32_t *go = malloc(b->nstates * b->ncls * sizeof *go);
+    if (!b->perm || !go) {
+        free(go);
+        return -1;
     }
+    uint32_t k = 0;
+    for (size_t s = 0; s < b->nstates; s++)
+        if (!b->out_of[s])
+            b->perm[s] = k++;
+    uint32_t first = k;
+    for (size_t s = 0; s < b->nstates; s++)
+        if (b->out_of[s])
+            b->perm[s] = first + b->out_of[s] - 1;
+    for (size_t s = 0; s < b->nstates; s++)
+        for (size_t c = 0; c < b->ncls; c++)
+            go[(size_t)b->perm[s] * b->ncls + c] =
+                (int32_t)(b->perm[b->go[s * b->ncls + c]] * (uint32_t)b->ncls);
+    free(b->go);
+    b->go = go;
+    rs->first_out = first;
+    return 0;
 }
 
 int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
@@ -294,11 +313,10 @@ int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
         ac_build_free(&b);
         return lp_set_err(err, errlen, "out of memory");
     }
-    premultiply(rs, &b);
-    /* give back the rows of the worst-case sizing that no state used */
-    int32_t *fit = realloc(b.go, b.nstates * b.ncls * sizeof *b.go);
-    if (fit)
-        b.go = fit;
+    if (premultiply(rs, &b) < 0) {
+        ac_build_free(&b);
+        return lp_set_err(err, errlen, "out of memory");
+    }
     rs->outs = b.outs;
     rs->dfa = b.go;
     rs->nstates = b.nstates;
@@ -334,8 +352,22 @@ static void check_conds(const struct lp_rules *rs, uint32_t o, const unsigned ch
     }
 }
 
+/* The rules of the output state st (premultiplied), reached at s[end]. */
+__attribute__((noinline)) static void mark_outputs(const struct lp_rules *rs, size_t st,
+                                                   const unsigned char *s, size_t end,
+                                                   size_t len, uint64_t *cand)
+{
+    uint32_t o = (uint32_t)(st / rs->ncls) - rs->first_out;
+    const uint64_t *ob = &rs->outs[(size_t)o * rs->nwords];
+    for (size_t w = 0; w < rs->nwords; w++)
+        cand[w] |= ob[w];
+    if (rs->cond_n[o])
+        check_conds(rs, o, s, end, len, cand);
+}
+
 /* Marks in cand (nwords words) every rule whose prefilter occurs in s, plus the
- * rules without a prefilter. */
+ * rules without a prefilter.  The hot loop: one table lookup and one compare a byte
+ * (4 bytes a round); outputs are rare and handled out of line. */
 void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand)
 {
     memcpy(cand, rs->always, rs->nwords * sizeof *cand);
@@ -343,20 +375,21 @@ void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, u
         return;
     const uint32_t *dfa = (const uint32_t *)rs->dfa;
     const uint8_t *cls = rs->cls;
-    size_t ncls = rs->ncls, nw = rs->nwords;
-    uint32_t st = 0;
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    for (; p < end; p++) {
-        uint32_t e = dfa[st + cls[*p]];
-        st = e & 0x7fffffffu;
-        if (__builtin_expect(e >> 31, 0)) {
-            uint32_t o = rs->out_of[st / ncls] - 1;
-            const uint64_t *ob = &rs->outs[(size_t)o * nw];
-            for (size_t w = 0; w < nw; w++)
-                cand[w] |= ob[w];
-            if (rs->cond_n[o])
-                check_conds(rs, o, (const unsigned char *)s, (size_t)(p - (const unsigned char *)s),
-                            len, cand);
-        }
+    size_t thr = (size_t)rs->first_out * rs->ncls, st = 0;
+    const unsigned char *b = (const unsigned char *)s, *p = b, *end = b + len;
+#define PF_STEP(q)                                                                         \
+    do {                                                                                   \
+        st = dfa[st + cls[*(q)]];                                                          \
+        if (__builtin_expect(st >= thr, 0))                                                \
+            mark_outputs(rs, st, b, (size_t)((q) - b), len, cand);                         \
+    } while (0)
+    for (; end - p >= 4; p += 4) {
+        PF_STEP(p);
+        PF_STEP(p + 1);
+        PF_STEP(p + 2);
+        PF_STEP(p + 3);
     }
+    for (; p < end; p++)
+        PF_STEP(p);
+#undef PF_STEP
 }

@@ -201,7 +201,6 @@ void lp_rules_free(struct lp_rules *rs)
     free(rs->v);
     free(rs->dfa);
     free(rs->outs);
-    free(rs->out_of);
     free(rs->always);
     free(rs->cond_first);
     free(rs->cond_n);
