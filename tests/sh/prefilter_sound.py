@@ -10,6 +10,7 @@ strings per sequence (lower case, as the prefilter compares), where
 
     \\x01  a \\b of the pattern         \\x03  some word byte (\\d, \\w, [A-Z]...)
     \\x02  anything (unknown)           \\x04  some non-word byte, or the line's edge
+    U+E000...  one byte out of a small set (\\d, \\s, [Ee]...)
 
 A literal never spans \\x02..\\x04, and a word boundary next to \\x02 is unknown, so the
 check can only err on the safe side (call a sound prefilter unsound, never the
@@ -50,7 +51,22 @@ def charset(items, icase):
             return None
     if icase:
         s |= {c ^ 0x20 for c in s if chr(c & 0xff).isascii() and chr(c).isalpha()}
-    return set(range(256)) - s if neg else s
+    s = set(range(256)) - s if neg else s
+    return s - {10}  # a line never holds a newline
+
+
+CLASSES = {}  # a private-use character per small set of bytes: one of them
+
+
+def class_token(chars):
+    key = frozenset(chars)
+    if key not in CLASSES:
+        CLASSES[key] = chr(0xE000 + len(CLASSES))
+    return CLASSES[key]
+
+
+def class_of(ch):
+    return next(k for k, v in CLASSES.items() if v == ch) if "\ue000" <= ch <= "\uf8ff" else None
 
 
 def one_of(codes):
@@ -58,8 +74,8 @@ def one_of(codes):
     if codes is None or not codes:
         return {ANYTHING}
     low = {chr(c).lower() for c in codes if c < 128}
-    if all(c < 128 for c in codes) and len(low) <= 4:
-        return low
+    if all(c < 128 for c in codes) and len(low) <= 16:
+        return low if len(low) == 1 else {class_token(low)}
     if codes <= WORDCH:
         return {WORD}
     if not codes & WORDCH:
@@ -87,7 +103,17 @@ class Checker:
                 lit, bounds = lit[:-2], bounds | 2
             self.lits.append((lit.lower(), bounds))
 
-    def string_covered(self, r):
+    def string_covered(self, r, depth=0):
+        """Whether r holds a literal; a byte out of a small set counts if each of its
+        bytes in its place would (tried for the first three such bytes)."""
+        if self.plain_covered(r):
+            return True
+        k = next((i for i, ch in enumerate(r) if class_of(ch)), -1)
+        if k < 0 or depth >= 3:
+            return False
+        return all(self.string_covered(r[:k] + c + r[k + 1:], depth + 1) for c in class_of(r[k]))
+
+    def plain_covered(self, r):
         marks, s = set(), []
         for ch in r:
             if ch == BOUND:
@@ -99,6 +125,10 @@ class Checker:
         def word(i):
             if i < 0 or i >= len(s) or s[i] == ANYTHING:
                 return None
+            cls = class_of(s[i])
+            if cls:
+                kinds = {ord(c) in WORDCH for c in cls}
+                return kinds.pop() if len(kinds) == 1 else None
             return s[i] == WORD or (s[i] != NONWORD and ord(s[i]) < 128 and ord(s[i]) in WORDCH)
 
         def boundary(i):
@@ -114,6 +144,15 @@ class Checker:
                     return True
                 i = s.find(lit, i + 1)
         return False
+
+    @staticmethod
+    def kind(ch):
+        """WORD or NONWORD when every byte ch stands for is of that kind."""
+        cls = class_of(ch) or ({ch} if ch not in (ANYTHING, WORD, NONWORD, BOUND) else None)
+        if cls is None:
+            return ch if ch in (WORD, NONWORD) else None
+        kinds = {ord(c) in WORDCH for c in cls}
+        return None if len(kinds) != 1 else (WORD if kinds.pop() else NONWORD)
 
     def covered(self, d):
         return all(flag or self.string_covered(r) for r, flag in d.items())
@@ -176,8 +215,12 @@ class Checker:
             lo, hi, p = av
             once = self.seq(p.data, icase)
             out = dict(once)
-            if hi != 1:  # two or more: the first and the last, anything between
-                for r, flag in self.product(self.product(once, {ANYTHING: False}), once).items():
+            if hi != 1:  # two or more: the first and the last, the rest between
+                between = {ANYTHING}
+                if all(len(r) == 1 for r in once):  # one byte a time: its kind
+                    kinds = {self.kind(r) for r in once}
+                    between = {kinds.pop()} if len(kinds) == 1 and None not in kinds else between
+                for r, flag in self.product(self.product(once, {between.pop(): False}), once).items():
                     merge(out, r, flag)
             if lo == 0:
                 merge(out, "", False)

@@ -2,14 +2,16 @@
 # Every rule's prefilter lets through every line its pattern can match
 # (tests/sh/prefilter_sound.py reads the pattern, no test line needed): a literal
 # that is not required, or a \b mark the pattern does not imply, fails here.
-# KNOWN: rules whose prefilter was narrower than their pattern before issue 16's
-# rewrite (e.g. hf_metrics' "{'" where the pattern allows "{ '"); left as they
-# were so that matches stay the same, listed so that no new one slips in.  Fixing
-# one means taking it off this list.
+# KNOWN: rules the check cannot pass yet.  keras_progress: its pattern matches any
+# "N/M x" line, the prefilter ('/step', 'eta:') is part of what it means;
+# hf_metrics_block (tabs around '='), progress_kv ('[ 3/10 ]' without a word) and
+# host_mem_high ('RAM-usage 95%'...): narrower than their pattern since before issue
+# 16, left so that their matches stay as they were; tqdm_hf_dict: sound, but the
+# check loses the ']' before its '{' in so long a pattern.  Fixing one means taking
+# it off this list.
 set -u
 . "$(dirname "$0")/lp_common.sh"
-KNOWN="epoch_dict hf_metrics json_metrics tqdm_hf_dict keras_progress hf_metrics_block
-progress_kv tensor_shape_error host_oom_alloc host_mem_high tracker_retry"
+KNOWN="tqdm_hf_dict keras_progress hf_metrics_block progress_kv host_mem_high"
 out=$("$PY" "$MONI_SRC/tests/sh/prefilter_sound.py" -v "$MONI_SRC"/logparse/rules/*.json)
 echo "$out" | tail -n 1
 grep -q '^[0-9]* prefilters checked' <<<"$out" || fail "checker did not run: $out"
