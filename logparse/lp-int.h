@@ -60,6 +60,18 @@ int lp_group_prepare(struct lp_group *g, bool normalise);
  * records must be the same either way (test_logparse_fast compares them). */
 extern bool lp_reference_paths;
 
+/* A prefilter literal written "\\bword" or "word\\b" counts only where a regex \b would
+ * hold at that end (PCRE2's ASCII \w): "\\bacc" skips "real_accelerator". */
+enum { LP_PF_BOUND_START = 1, LP_PF_BOUND_END = 2 };
+
+/* One bounded literal ending at a prefilter state: the rule it lets through, its
+ * length (to find its first byte) and which ends need a word boundary. */
+struct lp_pf_cond {
+    uint32_t rule;
+    uint16_t len;
+    uint8_t bounds;
+};
+
 struct lp_rule {
     char *id, *pattern, *event, *action, *pack;
     int line; /* line of the rule in its pack */
@@ -72,7 +84,8 @@ struct lp_rule {
     int priority;
     unsigned order; /* load order */
     size_t index;   /* position in the finished set */
-    char **prefilters;
+    char **prefilters;     /* case-folded, without their \b marks */
+    uint8_t *prefilter_bounds; /* per literal: LP_PF_BOUND_START | LP_PF_BOUND_END */
     size_t nprefilters;
     char **tests[2];
     size_t ntests[2];
@@ -93,9 +106,11 @@ struct lp_rules {
     uint64_t *always; /* rules without a prefilter */
     uint8_t cls[256];
     size_t ncls, nstates;
-    int32_t *dfa;
-    uint32_t *out_of;
-    uint64_t *outs;
+    int32_t *dfa;       /* prefilter.c: states with outputs numbered from first_out */
+    uint32_t first_out;
+    uint64_t *outs;     /* per output: the rules its plain literals let through */
+    uint32_t *cond_first, *cond_n; /* per output: its bounded literals */
+    struct lp_pf_cond *conds;
 };
 
 int lp_rule_exec(const struct lp_rule *r, const char *s, size_t len, pcre2_match_data *md,

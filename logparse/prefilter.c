@@ -2,7 +2,8 @@
  * DFA over the case-folded prefilter literals of the rules, which tells the parser
  * which few rules can match a line at all.  Built once by lp_rules_finish (rules in
  * their final order), then read per line by lp_rules_candidates; never changed while
- * a parser uses the set. */
+ * a parser uses the set.  A literal with a \\b mark outputs its rule only after a check
+ * of the bytes around it (lp_pf_cond), so plain literals keep the one-lookup loop. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,18 @@ struct ac_build {
     int32_t *fail;
     int32_t *queue;
     uint64_t *outs; /* nwords per state: the rules whose literal ends there */
+    /* bounded literals: own_* chains those ending at each state (-1 = none); after
+     * the failure links, each state's list (its own and its failure state's) is
+     * conds[first[s] .. first[s] + n[s]) */
+    int32_t *own_head;
+    int32_t *own_next;
+    struct lp_pf_cond *own;
+    size_t nown;
+    uint32_t *first, *n;
+    struct lp_pf_cond *conds;
+    size_t nconds, capconds;
+    uint32_t *out_of; /* per state: 1 + its output's index, 0 = none */
+    uint32_t *perm;   /* per state: its number in the final DFA */
 };
 
 static void ac_build_free(struct ac_build *b)
@@ -27,6 +40,14 @@ static void ac_build_free(struct ac_build *b)
     free(b->fail);
     free(b->queue);
     free(b->outs);
+    free(b->own_head);
+    free(b->own_next);
+    free(b->own);
+    free(b->first);
+    free(b->n);
+    free(b->conds);
+    free(b->out_of);
+    free(b->perm);
 }
 
 static int cmp_rule(const void *a, const void *b)
@@ -45,12 +66,16 @@ static void order_rules(struct lp_rules *rs)
 {
     free(rs->dfa);
     free(rs->outs);
-    free(rs->out_of);
     free(rs->always);
+    free(rs->cond_first);
+    free(rs->cond_n);
+    free(rs->conds);
     rs->dfa = NULL;
     rs->outs = NULL;
-    rs->out_of = NULL;
     rs->always = NULL;
+    rs->cond_first = NULL;
+    rs->cond_n = NULL;
+    rs->conds = NULL;
     if (rs->n)
         qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
     rs->nwords = (rs->n + 63) / 64;
@@ -65,8 +90,10 @@ static void order_rules(struct lp_rules *rs)
 }
 
 /* The rules without a prefilter (always candidates), and the byte classes: each
- * byte that occurs in a literal gets its own class, upper case folded onto lower. */
-static int classify_bytes(struct lp_rules *rs, size_t *total, char *err, size_t errlen)
+ * byte that occurs in a literal gets its own class, upper case folded onto lower.
+ * *nbounded: how many literals carry a \\b mark. */
+static int classify_bytes(struct lp_rules *rs, size_t *total, size_t *nbounded, char *err,
+                          size_t errlen)
 {
     rs->always = calloc(rs->nwords, sizeof(uint64_t));
     if (!rs->always)
@@ -74,11 +101,13 @@ static int classify_bytes(struct lp_rules *rs, size_t *total, char *err, size_t 
     memset(rs->cls, 0, sizeof rs->cls);
     rs->ncls = 1;
     *total = 1;
+    *nbounded = 0;
     for (size_t i = 0; i < rs->n; i++) {
         struct lp_rule *r = rs->v[i];
         if (!r->nprefilters)
             rs->always[i / 64] |= 1ull << (i % 64);
         for (size_t j = 0; j < r->nprefilters; j++) {
+            *nbounded += r->prefilter_bounds[j] != 0;
             for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
                 if (!rs->cls[*c])
                     rs->cls[*c] = (uint8_t)rs->ncls++;
@@ -94,7 +123,7 @@ static int classify_bytes(struct lp_rules *rs, size_t *total, char *err, size_t 
 }
 
 /* The trie of every literal (goto function in b->go, -1 = no edge); a literal's
- * last state outputs its rule. */
+ * last state outputs its rule, at once or, for a bounded literal, after its check. */
 static void build_trie(const struct lp_rules *rs, struct ac_build *b)
 {
     size_t ncls = b->ncls;
@@ -116,7 +145,16 @@ static void build_trie(const struct lp_rules *rs, struct ac_build *b)
                 }
                 s = *slot;
             }
-            b->outs[(size_t)s * rs->nwords + i / 64] |= 1ull << (i % 64);
+            if (r->prefilter_bounds[j]) {
+                size_t k = b->nown++;
+                b->own[k] = (struct lp_pf_cond){.rule = (uint32_t)i,
+                                                .len = (uint16_t)strlen(r->prefilters[j]),
+                                                .bounds = r->prefilter_bounds[j]};
+                b->own_next[k] = b->own_head[s];
+                b->own_head[s] = (int32_t)k;
+            } else {
+                b->outs[(size_t)s * rs->nwords + i / 64] |= 1ull << (i % 64);
+            }
         }
     }
 }
@@ -155,76 +193,181 @@ static void link_failures(const struct lp_rules *rs, struct ac_build *b)
     }
 }
 
-/* Compacts the outputs: out_of[state] = 1 + index into outs, 0 = none. */
+static int push_cond(struct ac_build *b, struct lp_pf_cond c)
+{
+    if (b->nconds == b->capconds) {
+        size_t cap = b->capconds ? 2 * b->capconds : 64;
+        struct lp_pf_cond *v = realloc(b->conds, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->conds = v;
+        b->capconds = cap;
+    }
+    b->conds[b->nconds++] = c;
+    return 0;
+}
+
+/* Each state's bounded literals: its own, then its failure state's (already listed:
+ * the queue of link_failures is in breadth-first order, so failure states come first). */
+static int list_conds(struct ac_build *b)
+{
+    b->first = calloc(b->nstates, sizeof *b->first);
+    b->n = calloc(b->nstates, sizeof *b->n);
+    if (!b->first || !b->n)
+        return -1;
+    for (size_t q = 0; q + 1 < b->nstates; q++) {
+        int32_t s = b->queue[q];
+        b->first[s] = (uint32_t)b->nconds;
+        for (int32_t k = b->own_head[s]; k >= 0; k = b->own_next[k])
+            if (push_cond(b, b->own[k]) < 0)
+                return -1;
+        int32_t f = b->fail[s];
+        for (uint32_t k = 0; k < b->n[f]; k++)
+            if (push_cond(b, b->conds[b->first[f] + k]) < 0)
+                return -1;
+        b->n[s] = (uint32_t)b->nconds - b->first[s];
+    }
+    return 0;
+}
+
+/* Compacts the outputs: b->out_of[state] = 1 + index into outs (and cond_first,
+ * cond_n), 0 = none. */
 static int compact_outputs(struct lp_rules *rs, struct ac_build *b)
 {
-    rs->out_of = calloc(b->nstates, sizeof *rs->out_of);
-    if (!rs->out_of)
+    b->out_of = calloc(b->nstates, sizeof *b->out_of);
+    rs->cond_first = calloc(b->nstates, sizeof *rs->cond_first);
+    rs->cond_n = calloc(b->nstates, sizeof *rs->cond_n);
+    if (!b->out_of || !rs->cond_first || !rs->cond_n)
         return -1;
     size_t nout = 0;
     for (size_t s = 0; s < b->nstates; s++) {
-        bool any = false;
+        bool any = b->n[s] != 0;
         for (size_t w = 0; w < rs->nwords; w++)
             any |= b->outs[s * rs->nwords + w] != 0;
         if (any) {
             memmove(&b->outs[nout * rs->nwords], &b->outs[s * rs->nwords],
                     rs->nwords * sizeof *b->outs);
-            rs->out_of[s] = (uint32_t)++nout;
+            rs->cond_first[nout] = b->first[s];
+            rs->cond_n[nout] = b->n[s];
+            b->out_of[s] = (uint32_t)++nout;
         }
     }
+    rs->conds = b->conds;
+    b->conds = NULL;
     return 0;
 }
 
-/* Premultiplies the DFA: an entry is next_state * ncls, with bit 31 set when the
- * next state has outputs, so the scan loop does one lookup per byte. */
-static void premultiply(const struct lp_rules *rs, struct ac_build *b)
+/* Renumbers the states, those without outputs first (the root stays 0) and those
+ * with outputs after them in output order, and premultiplies the DFA: an entry is
+ * next_state * ncls, and next >= rs->first_out means "has outputs", so the scan loop
+ * does one lookup and one compare per byte; output index = next / ncls - first. */
+static int premultiply(struct lp_rules *rs, struct ac_build *b)
 {
-    for (size_t i = 0; i < b->nstates * b->ncls; i++) {
-        uint32_t t = (uint32_t)b->go[i];
-        uint32_t e = t * (uint32_t)b->ncls;
-        if (rs->out_of[t])
-            e |= 0x80000000u;
-        b->go[i] = (int32_t)e;
+    b->perm = malloc(b->nstates * sizeof *b->perm);
+    int32_t *go = malloc(b->nstates * b->ncls * sizeof *go);
+    if (!b->perm || !go) {
+        free(go);
+        return -1;
     }
+    uint32_t k = 0;
+    for (size_t s = 0; s < b->nstates; s++)
+        if (!b->out_of[s])
+            b->perm[s] = k++;
+    uint32_t first = k;
+    for (size_t s = 0; s < b->nstates; s++)
+        if (b->out_of[s])
+            b->perm[s] = first + b->out_of[s] - 1;
+    for (size_t s = 0; s < b->nstates; s++)
+        for (size_t c = 0; c < b->ncls; c++)
+            go[(size_t)b->perm[s] * b->ncls + c] =
+                (int32_t)(b->perm[b->go[s * b->ncls + c]] * (uint32_t)b->ncls);
+    free(b->go);
+    b->go = go;
+    rs->first_out = first;
+    return 0;
 }
 
 int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
 {
     order_rules(rs);
     struct ac_build b = {0};
-    if (classify_bytes(rs, &b.total, err, errlen) < 0)
+    size_t nbounded = 0;
+    if (classify_bytes(rs, &b.total, &nbounded, err, errlen) < 0)
         return -1;
     b.ncls = rs->ncls;
     b.go = malloc(b.total * b.ncls * sizeof *b.go);
     b.fail = calloc(b.total, sizeof *b.fail);
     b.queue = malloc(b.total * sizeof *b.queue);
     b.outs = calloc(b.total * rs->nwords, sizeof *b.outs);
-    if (!b.go || !b.fail || !b.queue || !b.outs) {
+    b.own_head = malloc(b.total * sizeof *b.own_head);
+    b.own_next = malloc((nbounded + 1) * sizeof *b.own_next);
+    b.own = malloc((nbounded + 1) * sizeof *b.own);
+    if (!b.go || !b.fail || !b.queue || !b.outs || !b.own_head || !b.own_next || !b.own) {
         ac_build_free(&b);
         return lp_set_err(err, errlen, "out of memory");
     }
+    memset(b.own_head, 0xff, b.total * sizeof *b.own_head);
     build_trie(rs, &b);
     link_failures(rs, &b);
-    if (compact_outputs(rs, &b) < 0) {
+    if (list_conds(&b) < 0 || compact_outputs(rs, &b) < 0) {
         ac_build_free(&b);
         return lp_set_err(err, errlen, "out of memory");
     }
-    premultiply(rs, &b);
-    /* give back the rows of the worst-case sizing that no state used */
-    int32_t *fit = realloc(b.go, b.nstates * b.ncls * sizeof *b.go);
-    if (fit)
-        b.go = fit;
+    if (premultiply(rs, &b) < 0) {
+        ac_build_free(&b);
+        return lp_set_err(err, errlen, "out of memory");
+    }
     rs->outs = b.outs;
     rs->dfa = b.go;
     rs->nstates = b.nstates;
-    free(b.fail);
-    free(b.queue);
+    b.go = NULL;
+    b.outs = NULL;
+    ac_build_free(&b);
     rs->finished = true;
     return 0;
 }
 
+/* PCRE2's \w without UCP: ASCII letters, digits and '_'. */
+static bool is_word(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
+
+/* The bounded literals ending at s[end]: a rule whose literal has \b where a regex \b
+ * holds (outside the line counts as a non-word byte). */
+static void check_conds(const struct lp_rules *rs, uint32_t o, const unsigned char *s,
+                        size_t end, size_t len, uint64_t *cand)
+{
+    const struct lp_pf_cond *c = &rs->conds[rs->cond_first[o]];
+    for (uint32_t k = 0; k < rs->cond_n[o]; k++, c++) {
+        size_t start = end + 1 - c->len;
+        if ((c->bounds & LP_PF_BOUND_START) &&
+            (start > 0 && is_word(s[start - 1])) == is_word(s[start]))
+            continue;
+        if ((c->bounds & LP_PF_BOUND_END) &&
+            is_word(s[end]) == (end + 1 < len && is_word(s[end + 1])))
+            continue;
+        cand[c->rule / 64] |= 1ull << (c->rule % 64);
+    }
+}
+
+/* The rules of the output state st (premultiplied), reached at s[end]. */
+__attribute__((noinline)) static void mark_outputs(const struct lp_rules *rs, size_t st,
+                                                   const unsigned char *s, size_t end,
+                                                   size_t len, uint64_t *cand)
+{
+    uint32_t o = (uint32_t)(st / rs->ncls) - rs->first_out;
+    const uint64_t *ob = &rs->outs[(size_t)o * rs->nwords];
+    for (size_t w = 0; w < rs->nwords; w++)
+        cand[w] |= ob[w];
+    if (rs->cond_n[o])
+        check_conds(rs, o, s, end, len, cand);
+}
+
 /* Marks in cand (nwords words) every rule whose prefilter occurs in s, plus the
- * rules without a prefilter. */
+ * rules without a prefilter.  The hot loop: one table lookup and one compare a byte
+ * (4 bytes a round); outputs are rare and handled out of line. */
 void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand)
 {
     memcpy(cand, rs->always, rs->nwords * sizeof *cand);
@@ -232,17 +375,21 @@ void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, u
         return;
     const uint32_t *dfa = (const uint32_t *)rs->dfa;
     const uint8_t *cls = rs->cls;
-    size_t ncls = rs->ncls, nw = rs->nwords;
-    uint32_t st = 0;
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    for (; p < end; p++) {
-        uint32_t e = dfa[st + cls[*p]];
-        st = e & 0x7fffffffu;
-        if (__builtin_expect(e >> 31, 0)) {
-            uint32_t o = rs->out_of[st / ncls];
-            const uint64_t *ob = &rs->outs[(size_t)(o - 1) * nw];
-            for (size_t w = 0; w < nw; w++)
-                cand[w] |= ob[w];
-        }
+    size_t thr = (size_t)rs->first_out * rs->ncls, st = 0;
+    const unsigned char *b = (const unsigned char *)s, *p = b, *end = b + len;
+#define PF_STEP(q)                                                                         \
+    do {                                                                                   \
+        st = dfa[st + cls[*(q)]];                                                          \
+        if (__builtin_expect(st >= thr, 0))                                                \
+            mark_outputs(rs, st, b, (size_t)((q) - b), len, cand);                         \
+    } while (0)
+    for (; end - p >= 4; p += 4) {
+        PF_STEP(p);
+        PF_STEP(p + 1);
+        PF_STEP(p + 2);
+        PF_STEP(p + 3);
     }
+    for (; p < end; p++)
+        PF_STEP(p);
+#undef PF_STEP
 }

@@ -171,6 +171,7 @@ static void rule_free(struct lp_rule *r)
     for (size_t i = 0; i < r->nprefilters; i++)
         free(r->prefilters[i]);
     free(r->prefilters);
+    free(r->prefilter_bounds);
     for (int w = 0; w < 2; w++) {
         for (size_t i = 0; i < r->ntests[w]; i++)
             free(r->tests[w][i]);
@@ -200,8 +201,10 @@ void lp_rules_free(struct lp_rules *rs)
     free(rs->v);
     free(rs->dfa);
     free(rs->outs);
-    free(rs->out_of);
     free(rs->always);
+    free(rs->cond_first);
+    free(rs->cond_n);
+    free(rs->conds);
     free(rs);
 }
 
@@ -468,13 +471,28 @@ static int parse_matching(const struct rule_doc *c, const cJSON *obj, struct lp_
     return 0;
 }
 
-/* "prefilter": literals, case-folded for the index. */
+/* "prefilter": literals, case-folded for the index, a leading or trailing \b taken
+ * off into prefilter_bounds. */
 static int parse_prefilters(const struct rule_doc *c, const cJSON *obj, struct lp_rule *r)
 {
     const cJSON *jpf = cJSON_GetObjectItemCaseSensitive(obj, "prefilter");
     if (str_array(c->doc, jpf, &r->prefilters, &r->nprefilters, true, c->err, c->errlen) < 0)
         return -1;
+    r->prefilter_bounds = calloc(r->nprefilters ? r->nprefilters : 1, 1);
+    if (!r->prefilter_bounds)
+        return lp_set_err(c->err, c->errlen, "out of memory");
     for (size_t i = 0; i < r->nprefilters; i++) {
+        char *lit = r->prefilters[i];
+        size_t n = strlen(lit);
+        if (n >= 2 && lit[0] == '\\' && lit[1] == 'b') {
+            memmove(lit, lit + 2, n - 1);
+            n -= 2;
+            r->prefilter_bounds[i] |= LP_PF_BOUND_START;
+        }
+        if (n >= 2 && lit[n - 2] == '\\' && lit[n - 1] == 'b') {
+            lit[n - 2] = '\0';
+            r->prefilter_bounds[i] |= LP_PF_BOUND_END;
+        }
         if (!*r->prefilters[i])
             RULE_FAIL(c, jpf, "prefilter: literals must not be empty");
         if (strlen(r->prefilters[i]) > 128)

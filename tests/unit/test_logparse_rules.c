@@ -236,6 +236,54 @@ static void test_load_dirs(void **state)
     rmdir(dir);
 }
 
+/* Bounded prefilter literals: "\bacc" only where a word starts, "nan\b" only where
+ * one ends, "\b500\b" only as a whole number; both ends of the line count as
+ * non-word bytes, and a literal may also end at a suffix of another one. */
+static bool candidate(const struct lp_rules *rs, const char *id, const char *line)
+{
+    uint64_t cand[4] = {0};
+    lp_rules_candidates(rs, line, strlen(line), cand);
+    size_t i = lp_rules_find(rs, id)->index;
+    return cand[i / 64] >> (i % 64) & 1;
+}
+
+static void test_bounded_prefilter(void **state)
+{
+    (void)state;
+    const char *pack =
+        "{\"rules\": ["
+        "{\"id\": \"acc\", \"kind\": \"event\", \"pattern\": \"x\", \"prefilter\": \"\\\\bacc\"},"
+        "{\"id\": \"nan\", \"kind\": \"event\", \"pattern\": \"x\", \"prefilter\": [\"NaN\\\\b\", \"infinite\"]},"
+        "{\"id\": \"n500\", \"kind\": \"event\", \"pattern\": \"x\", \"prefilter\": \"\\\\b500\\\\b\"},"
+        "{\"id\": \"plain\", \"kind\": \"event\", \"pattern\": \"x\", \"prefilter\": \"an\"}]}";
+    char err[512];
+    struct lp_rules *rs = lp_rules_new();
+    assert_int_equal(lp_rules_add_text(rs, "b.json", pack, strlen(pack), err, sizeof err), 0);
+    assert_int_equal(lp_rules_finish(rs, err, sizeof err), 0);
+    assert_true(candidate(rs, "acc", "acc=0.9"));
+    assert_true(candidate(rs, "acc", "val Accuracy: 0.9"));
+    assert_true(candidate(rs, "acc", "real_accelerator acc"));
+    assert_false(candidate(rs, "acc", "real_accelerator.py get_accelerator"));
+    assert_true(candidate(rs, "nan", "loss: nan"));
+    assert_true(candidate(rs, "nan", "loss=NaN, step 3"));
+    assert_true(candidate(rs, "nan", "loss is infinite"));
+    assert_false(candidate(rs, "nan", "took 3 nanoseconds"));
+    assert_true(candidate(rs, "n500", "500"));
+    assert_true(candidate(rs, "n500", "HTTP 500 error"));
+    assert_false(candidate(rs, "n500", "4500/100000"));
+    assert_false(candidate(rs, "n500", "5000 steps"));
+    /* a plain literal that is a suffix of a bounded one still counts everywhere */
+    assert_true(candidate(rs, "plain", "nanoseconds"));
+    lp_rules_free(rs);
+    /* a literal that is only a boundary mark is empty */
+    const char *bad = "{\"rules\": [{\"id\": \"e\", \"kind\": \"event\", \"pattern\": \"x\","
+                      " \"prefilter\": \"\\\\b\"}]}";
+    rs = lp_rules_new();
+    assert_int_equal(lp_rules_add_text(rs, "e.json", bad, strlen(bad), err, sizeof err), -1);
+    assert_non_null(strstr(err, "must not be empty"));
+    lp_rules_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_bad_packs),
         cmocka_unit_test(test_override_and_priority),
         cmocka_unit_test(test_load_dirs),
+        cmocka_unit_test(test_bounded_prefilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
