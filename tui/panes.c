@@ -113,9 +113,23 @@ static void draw_header(struct tui *ui, struct tui_rect r, bool focus)
                  m->blind ? " (blind)" : "", m->run_id, el, iso, m->workload, iv,
                  ui->paused ? " | PAUSED" : "");
     } else {
+        /* A deep run directory is cut at its start, not its end: its own name is what
+         * tells one run from another (a checkout under a long path cut off "/run"). */
+        const char *dir = m->run_dir[0] ? m->run_dir : "(no files)";
+        char shown[1024];
+        snprintf(line, sizeof line, " moni %s %s | workload %s | %s %s  | every %s | moni cpu %s%s",
+                 m->run_id, el, m->workload, ui->ascii ? "*" : "●", m->recording ? "REC" : "view",
+                 iv, cpu, ui->paused ? " | PAUSED" : "");
+        int room = r.w - tui_strwidth(line);
+        size_t len = strlen(dir);
+        if (room >= 8 && len > (size_t)room)
+            snprintf(shown, sizeof shown, "%s%s", ui->ascii ? "..." : "…",
+                     dir + len - (size_t)(room - (ui->ascii ? 3 : 1)));
+        else
+            snprintf(shown, sizeof shown, "%s", dir);
         snprintf(line, sizeof line, " moni %s %s | workload %s | %s %s %s | every %s | moni cpu %s%s",
                  m->run_id, el, m->workload, ui->ascii ? "*" : "●", m->recording ? "REC" : "view",
-                 m->run_dir[0] ? m->run_dir : "(no files)", iv, cpu, ui->paused ? " | PAUSED" : "");
+                 shown, iv, cpu, ui->paused ? " | PAUSED" : "");
     }
     attrset(tui_attr(TUI_R_HEADER));
     tui_put(r.y, r.x, r.w, line, false);
