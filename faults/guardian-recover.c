@@ -34,17 +34,26 @@ enum owner {
     OWNER_LIVE,
 };
 
-static bool sigkill_pending(pid_t pid)
+/* /proc/PID/FILE read whole into buf (NUL-terminated); false when it cannot be. */
+static bool read_proc(pid_t pid, const char *file, char *buf, size_t len)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
     if (fd >= 0)
         close(fd);
     if (n <= 0)
         return false;
     buf[n] = 0;
+    return true;
+}
+
+static bool sigkill_pending(pid_t pid)
+{
+    char buf[4096];
+    if (!read_proc(pid, "status", buf, sizeof buf))
+        return false;
     static const char *const keys[] = {"\nSigPnd:", "\nShdPnd:"};
     for (size_t i = 0; i < MONI_ARRAY_LEN(keys); i++) {
         const char *p = strstr(buf, keys[i]);
@@ -60,15 +69,9 @@ static enum owner owner_state(pid_t pid, uint64_t start)
 {
     if (pid <= 0)
         return OWNER_GONE;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
+    char buf[1024];
+    if (!read_proc(pid, "stat", buf, sizeof buf))
         return OWNER_GONE;
-    buf[n] = 0;
     const char *rest = strrchr(buf, ')'); /* the comm may hold anything */
     char state;
     unsigned flags;

@@ -17,6 +17,17 @@
 #include "tui/tui.h"
 #include "tests/unit/fixture-rundir.h"
 
+/* fx_dir opened as the console's replay would (the test fails when it cannot be). */
+static struct tui_replay *open_replay(struct tui_model *m)
+{
+    tui_model_init(m);
+    char err[512];
+    struct tui_replay *r = tui_replay_open(fx_dir, false, m, err, sizeof err);
+    if (!r)
+        fail_msg("%s", err);
+    return r;
+}
+
 static void test_old_journal_replays(void **state)
 {
     (void)state;
@@ -38,11 +49,7 @@ static void test_old_journal_replays(void **state)
     fx_put("marks.jsonl", "{\"timestamp\":\"2026-11-25T10:00:02.000Z\",\"mono_ns\":1002000000000,"
                           "\"note\":\"spike\"}\n");
     struct tui_model m;
-    tui_model_init(&m);
-    char err[512];
-    struct tui_replay *r = tui_replay_open(fx_dir, false, &m, err, sizeof err);
-    if (!r)
-        fail_msg("%s", err);
+    struct tui_replay *r = open_replay(&m);
     tui_replay_advance(r, 10);
     assert_int_equal(m.nfaults, 2);
     assert_string_equal(m.faults[0].kind, "cpu");
@@ -77,11 +84,7 @@ static void test_replay_reaches_its_end(void **state)
                           "2026-11-25T10:00:00.000Z,1000000000000,10\n"
                           "2026-11-25T10:00:16.033Z,1016033177774,20\n");
     struct tui_model m;
-    tui_model_init(&m);
-    char err[512];
-    struct tui_replay *r = tui_replay_open(fx_dir, false, &m, err, sizeof err);
-    if (!r)
-        fail_msg("%s", err);
+    struct tui_replay *r = open_replay(&m);
     double d = tui_replay_duration(r);
     assert_true(d > 16.03 && d < 16.04);
     assert_false(tui_replay_advance(r, d / 2));
