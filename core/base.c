@@ -216,12 +216,21 @@ static int leading_number(const char *s, double *v, const char **end)
     return 0;
 }
 
-bool moni_strtod_whole(const char *s, double *out)
+bool moni_decimal_exact(uint64_t mant, int exp10, double *out)
 {
     /* 10^0..10^22 are exact doubles: mantissa * or / one of them rounds once, right */
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (mant > (1ull << 53) || exp10 < -22 || exp10 > 22)
+        return false;
+    double v = (double)mant;
+    *out = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
+    return true;
+}
+
+bool moni_strtod_whole(const char *s, double *out)
+{
     const char *p = s;
     bool neg = *p == '-';
     if (*p == '-' || *p == '+')
@@ -267,13 +276,9 @@ bool moni_strtod_whole(const char *s, double *out)
         exp10 = eneg ? -exp10 : exp10;
         p = e;
     }
-    if (*p || mant > (1ull << 53))
+    double v;
+    if (*p || !moni_decimal_exact(mant, exp10 - scale, &v))
         goto slow;
-    exp10 -= scale;
-    if (exp10 < -22 || exp10 > 22)
-        goto slow;
-    double v = (double)mant;
-    v = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
     *out = neg ? -v : v;
     return true;
 slow:;

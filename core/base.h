@@ -71,6 +71,9 @@ int moni_parse_double(const char *s, double *out, char *err, size_t errlen);
  * significant digits and powers of ten up to 22 (Clinger's), strtod for the rest.
  * For the CSV readers, where strtod was a third of `moni detect`. */
 bool moni_strtod_whole(const char *s, double *out);
+/* mant * 10^exp10 as the one correctly rounded double, when both are exact doubles
+ * (mant <= 2^53, |exp10| <= 22); false otherwise (the caller falls back to strtod). */
+bool moni_decimal_exact(uint64_t mant, int exp10, double *out);
 int moni_parse_int(const char *s, long long lo, long long hi, long long *out, char *err,
                    size_t errlen);
 /* Human formatting: "1.5G", "512K", "12B"; "1m30s", "250ms". Return buf. */

@@ -215,10 +215,6 @@ bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit
     return false;
 }
 
-static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 /* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
  * around allowed).  The common short case avoids strtod (Clinger's fast path). */
 bool lp_parse_number(const char *s, size_t n, double *out)
@@ -295,10 +291,7 @@ bool lp_parse_number(const char *s, size_t n, double *out)
     if (i != n)
         return false;
     double v;
-    if (mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        v = (double)mant;
-        v = exp10 < 0 ? v / pow10_tab[-exp10] : v * pow10_tab[exp10];
-    } else {
+    if (!moni_decimal_exact(mant, exp10, &v)) {
         char tmp[72];
         memcpy(tmp, s, n);
         tmp[n] = '\0';
