@@ -508,13 +508,12 @@ static double *training_matrix(const struct scaler *s, struct ds *tr, size_t ntr
     return x;
 }
 
-/* How many streaming detectors flag row r (their det_* columns in the matrix). */
-static double detectors_score(const struct ds *d, size_t r)
+/* How many streaming detectors flag row r (det: their det_* columns, found once). */
+static double detectors_score(const struct ds *d, const size_t *det, size_t ndet, size_t r)
 {
     double n = 0;
-    for (size_t c = 0; c < d->ncols; c++)
-        if (d->valid[r * d->ncols + c] && d->val[r * d->ncols + c] > 0 &&
-            !strncmp(d->cols[c].name, "det_", 4))
+    for (size_t k = 0; k < ndet; k++)
+        if (d->valid[r * d->ncols + det[k]] && d->val[r * d->ncols + det[k]] > 0)
             n++;
     return n;
 }
@@ -530,6 +529,12 @@ static int score_one(const char *run, size_t index, const struct scaler *s,
     double *x = standardise(s, &d, false, &n);
     double *sc[M_N] = {0};
     int rc = x ? 0 : moni_seterr(err, errlen, "%s: out of memory", run);
+    size_t *det = malloc((d.ncols + 1) * sizeof *det), ndet = 0;
+    for (size_t c = 0; det && c < d.ncols; c++)
+        if (!strncmp(d.cols[c].name, "det_", 4))
+            det[ndet++] = c;
+    if (!det && rc == 0)
+        rc = moni_seterr(err, errlen, "%s: out of memory", run);
     for (int k = 0; rc == 0 && k < M_N; k++) {
         sc[k] = malloc((n + 1) * sizeof *sc[k]);
         if (!sc[k]) {
@@ -537,7 +542,8 @@ static int score_one(const char *run, size_t index, const struct scaler *s,
             break;
         }
         for (size_t r = 0; r < n; r++)
-            sc[k][r] = k == M_DETECTORS ? detectors_score(&d, r) : model_score(m, k, x + r * s->n);
+            sc[k][r] = k == M_DETECTORS ? detectors_score(&d, det, ndet, r)
+                                        : model_score(m, k, x + r * s->n);
     }
     if (rc == 0 && o->write_scores)
         rc = write_scores(&d, sc, err, errlen);
@@ -550,6 +556,7 @@ static int score_one(const char *run, size_t index, const struct scaler *s,
         rc = moni_seterr(err, errlen, "%s: out of memory", run);
     for (int k = 0; k < M_N; k++)
         free(sc[k]);
+    free(det);
     free(x);
     ds_free(&d);
     return rc;
