@@ -19,6 +19,7 @@ struct replay_ctx {
     struct lp_rules *rules;
     const char *dir;
     bool ended;
+    unsigned seeks; /* tui_replay_seeks() at the last tick */
 };
 
 static void on_tick(struct moni_loop *loop, int64_t deadline, int64_t now, uint64_t missed, void *arg)
@@ -28,6 +29,10 @@ static void on_tick(struct moni_loop *loop, int64_t deadline, int64_t now, uint6
     (void)missed;
     struct replay_ctx *c = arg;
     bool end = tui_replay_tick(c->rp, now);
+    if (tui_replay_seeks(c->rp) != c->seeks) { /* moved by hand: the end is news again */
+        c->seeks = tui_replay_seeks(c->rp);
+        c->ended = false;
+    }
     if (end && !c->ended) {
         tui_status(c->ui, false, "end of the recording (%.0f s); q quits%s", tui_replay_duration(c->rp),
                    c->ui->replay ? ", [ or Home goes back" : "");

@@ -67,6 +67,7 @@ struct tui_replay {
     int64_t base;
     bool paused, clock_started;
     double played; /* the time the model was last advanced to */
+    unsigned seeks; /* how many times the clock was moved by hand */
 };
 
 /* ---- loaders: every file through core/rundir ---------------------------------------- */
@@ -595,8 +596,11 @@ void tui_replay_seek(struct tui_replay *r, double t, int64_t now)
     r->pos = t;
     r->base = now;
     r->clock_started = true;
+    r->seeks++;
     tui_replay_advance(r, t);
 }
+
+unsigned tui_replay_seeks(const struct tui_replay *r) { return r->seeks; }
 
 static void fmt_clock(double s, char *buf, size_t len)
 {

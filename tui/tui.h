@@ -762,6 +762,9 @@ bool tui_replay_paused(const struct tui_replay *r);
 void tui_replay_set_speed(struct tui_replay *r, double speed, int64_t now);
 double tui_replay_speed(const struct tui_replay *r);
 void tui_replay_seek(struct tui_replay *r, double t, int64_t now);
+/* Counts tui_replay_seek calls: a seek back from the end at high speed can reach the
+ * end again before the next tick, and the end notice must still be given anew. */
+unsigned tui_replay_seeks(const struct tui_replay *r);
 /* The replay's keys (tui/replay-keys.c, rows of the key table): [ ] { } Home End
  * seek, g goes to a time (a prompt), < > the speed; p pauses. */
 void tui_replay_key_seek(struct tui *ui, int key);

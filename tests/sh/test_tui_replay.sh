@@ -63,8 +63,15 @@ keys g x Enter                           # a prompt that takes only times
 wait_for "go to: '' is not a time" 5
 keys p
 wait_for "end of the recording" 10
-keys '['                                 # back from the end: it plays on
+# Back from the end it plays on.  At max speed the 4 s recording would end again
+# within one frame, so come down to 1x first: then the clock is seen running and the
+# end is announced anew.
+keys '<' '<' '<' '<'
+wait_for "\| 00:0[0-9]/00:0[0-9] 1x \|" 5
+keys '['
+wait_for "\| 00:0[0-2]/00:0[0-9] 1x \|" 5
 wait_gone_from_screen "end of the recording" 5
+wait_for "end of the recording" 10
 keys '!'                                 # no study here: refused with why
 wait_for "only while answering a blind study" 5
 keys q
