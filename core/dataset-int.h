@@ -92,6 +92,10 @@ struct ds {
      * these columns, in this order; one the run cannot fill is empty */
     char **schema;
     size_t nschema;
+    /* meta.json as ds_load read it (have_meta): the detectors and the dataset
+     * writer use this one copy instead of reading the file again */
+    struct rundir_meta meta;
+    bool have_meta;
 };
 /* After reading a file to its end: notes a torn last line (and the run incomplete). */
 struct rundir_lines;

@@ -362,19 +362,14 @@ static void schema_meta(const struct ds *d, cJSON *ds)
 }
 
 /* meta.json gets a "dataset" object: what was built and the data-quality counts. */
-static int update_meta(const struct ds *d, char *err, size_t errlen)
+static int update_meta(struct ds *d, char *err, size_t errlen)
 {
-    struct rundir_meta m;
-    char merr[RUNDIR_ERR_LEN];
-    cJSON *meta = rundir_meta_load(d->dir, &m, merr, sizeof merr) == 0 ? m.root : NULL;
-    if (meta)
-        free(m.lifetimes); /* only the document is kept (and freed below) */
-    char mpath[4096];
-    snprintf(mpath, sizeof mpath, "%s/meta.json", d->dir);
-    if (!meta && access(mpath, F_OK) == 0) /* never overwrite what could not be read */
-        return moni_seterr(err, errlen, "%s", merr);
+    /* the document ds_load read (it refuses a meta.json it cannot read, so this never
+     * overwrites one); none when the run was killed before its first meta.json */
+    cJSON *own = d->have_meta ? NULL : cJSON_CreateObject();
+    cJSON *meta = d->have_meta ? d->meta.root : own;
     if (!meta)
-        meta = cJSON_CreateObject(); /* killed before its first meta.json */
+        return moni_seterr(err, errlen, "out of memory");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "dataset");
     cJSON *ds = cJSON_AddObjectToObject(meta, "dataset");
     char iso[MONI_ISO_LEN];
@@ -402,7 +397,7 @@ static int update_meta(const struct ds *d, char *err, size_t errlen)
         schema_meta(d, ds);
     cJSON_AddStringToObject(ds, "built", moni_fmt_iso(moni_now().real_ns, iso, sizeof iso));
     int rc = rundir_meta_write(d->dir, meta, err, errlen);
-    cJSON_Delete(meta);
+    cJSON_Delete(own);
     return rc;
 }
 

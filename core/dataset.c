@@ -358,7 +358,8 @@ static void run_detectors(struct ds *d)
         moni_warn("%s: no detections: %s", d->dir, err);
         return;
     }
-    if (detect_run_dir(d->dir, &cfg, on_detection, d, err, sizeof err) < 0)
+    if (detect_run_dir_meta(d->dir, d->have_meta ? &d->meta : NULL, &cfg, on_detection, d, err,
+                            sizeof err) < 0)
         moni_warn("%s: no detections: %s", d->dir, err);
     else
         d->dets_ran = true;
@@ -462,10 +463,9 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     struct stat mst;
     snprintf(mpath, sizeof mpath, "%s/meta.json", run_dir);
     if (stat(mpath, &mst) == 0) {
-        struct rundir_meta probe;
-        if (rundir_meta_load(run_dir, &probe, err, errlen) < 0)
+        if (rundir_meta_load(run_dir, &d->meta, err, errlen) < 0)
             return DS_BAD_INPUT;
-        rundir_meta_free(&probe);
+        d->have_meta = true;
     }
     ds_copy(d->dir, sizeof d->dir, run_dir);
     d->grid_ns = grid_ns > 0 ? grid_ns : MONI_NS_PER_SEC;
@@ -473,19 +473,19 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     struct ds_raw rs = {0};
     if (read_samples(d, &rs, err, errlen) < 0) {
         raw_free(&rs);
+        ds_free(d);
         return -1;
     }
     d->nsamples = rs.n;
-    struct rundir_meta meta;
-    char merr[RUNDIR_ERR_LEN];
-    bool have_meta = rundir_meta_load(run_dir, &meta, merr, sizeof merr) == 0;
-    read_meta(d, &meta, have_meta);
+    bool have_meta = d->have_meta;
+    const struct rundir_meta *meta = &d->meta;
+    read_meta(d, meta, have_meta);
     if (have_meta)
-        apply_column_kinds(&rs, meta.root);
+        apply_column_kinds(&rs, meta->root);
     if (have_meta) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(meta.root, "start_mono_ns");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(meta->root, "start_mono_ns");
         d->span_lo = cJSON_IsNumber(a) ? (int64_t)a->valuedouble : 0;
-        d->span_hi = meta.end_mono_ns;
+        d->span_hi = meta->end_mono_ns;
     }
     if (!d->interval_ns && rs.n > 2)
         median_interval(d, &rs);
@@ -494,10 +494,8 @@ int ds_load(struct ds *d, const char *run_dir, int64_t grid_ns, char *err, size_
     run_detectors(d);
     struct ds_inputs in;
     inputs_open(&in, run_dir);
-    int rc = build_grid(d, &rs, &in, have_meta ? &meta : NULL);
+    int rc = build_grid(d, &rs, &in, have_meta ? meta : NULL);
     inputs_close(&in);
-    if (have_meta)
-        rundir_meta_free(&meta);
     raw_free(&rs);
     if (rc < 0) {
         ds_free(d);
@@ -524,6 +522,8 @@ void ds_free(struct ds *d)
     for (size_t i = 0; i < d->nleft_out; i++)
         free(d->left_out[i]);
     free(d->left_out);
+    if (d->have_meta)
+        rundir_meta_free(&d->meta);
     memset(d, 0, sizeof *d);
 }
 

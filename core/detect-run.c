@@ -135,12 +135,19 @@ int detect_run_dir(const char *dir, const struct det_config *cfg, detect_cb cb, 
     struct rundir_meta meta;
     char merr[RUNDIR_ERR_LEN];
     bool have_meta = rundir_meta_load(dir, &meta, merr, sizeof merr) == 0;
-    struct offline o = {.offset = have_meta && meta.has_clock_offset ? meta.clock_offset_ns : 0};
-    if (rundir_samples_open(&o.smp, dir, err, errlen) < 0) {
-        if (have_meta)
-            rundir_meta_free(&meta);
+    int rc = detect_run_dir_meta(dir, have_meta ? &meta : NULL, cfg, cb, arg, err, errlen);
+    if (have_meta)
+        rundir_meta_free(&meta);
+    return rc;
+}
+
+int detect_run_dir_meta(const char *dir, const struct rundir_meta *meta, const struct det_config *cfg,
+                        detect_cb cb, void *arg, char *err, size_t errlen)
+{
+    bool have_meta = meta != NULL;
+    struct offline o = {.offset = have_meta && meta->has_clock_offset ? meta->clock_offset_ns : 0};
+    if (rundir_samples_open(&o.smp, dir, err, errlen) < 0)
         return -1;
-    }
     struct detect *d = detect_new(cfg, cb, arg);
     frame_init(&o.f);
     o.col = calloc(o.smp.ncols ? o.smp.ncols : 1, sizeof *o.col);
@@ -179,15 +186,13 @@ int detect_run_dir(const char *dir, const struct det_config *cfg, detect_cb cb, 
         detect_tick(d, &o.f);
     }
     struct det_fate fate;
-    if (rc == 0 && have_meta && detect_fate_from_meta(&meta, &fate)) {
+    if (rc == 0 && have_meta && detect_fate_from_meta(meta, &fate)) {
         feed_until(&o, d, fate.mono_ns);
         detect_fate(d, &fate);
     }
     if (o.have_ev)
         rundir_jsonl_close(&o.ev);
     rundir_samples_close(&o.smp);
-    if (have_meta)
-        rundir_meta_free(&meta);
     frame_free(&o.f);
     free(o.col);
     detect_free(d);

@@ -118,6 +118,9 @@ bool detect_fate_from_meta(const struct rundir_meta *m, struct det_fate *fate);
  * err (no meta.json or samples.csv). */
 int detect_run_dir(const char *dir, const struct det_config *cfg, detect_cb cb, void *arg,
                    char *err, size_t errlen);
+/* The same with meta.json already read (NULL: the run has none). */
+int detect_run_dir_meta(const char *dir, const struct rundir_meta *meta, const struct det_config *cfg,
+                        detect_cb cb, void *arg, char *err, size_t errlen);
 
 /* Detections so far (valid until the next call that feeds the engine). */
 size_t detect_list(const struct detect *d, const struct detection **out);
