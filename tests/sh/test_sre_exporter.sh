@@ -146,8 +146,10 @@ read -r _ ticks _ late _ missed _ maxlag < <(tail -n 1 "$log")
 read -r _ cticks _ clate _ cmissed _ cmaxlag < <(tail -n 1 "$clog")
 [ "${ticks:-0}" -ge 50 ] || fail "only ${ticks:-0} ticks"
 if [ "$late" != 0 ] || [ "$missed" != 0 ]; then
-    # tolerated only when the unattacked control was just as late
-    [ "$missed" -le "$cmissed" ] && [ "$late" -le $((clate + 2)) ] ||
+    # tolerated only when the unattacked control was just as disturbed (a missed tick
+    # is a late one past a whole interval: on a loaded machine both come and go
+    # together, so they are compared as one count, with the noise of a few ticks)
+    [ $((late + missed)) -le $((clate + cmissed + 3)) ] ||
         fail "late ticks under attack: late=$late missed=$missed (control late=$clate missed=$cmissed)"
 fi
 echo ok
