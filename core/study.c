@@ -119,9 +119,30 @@ struct collect {
     size_t n, cap;
 };
 
+/* "NAME.attemptN": a failed attempt the queue kept beside its retry (core/queue.c).
+ * The retry is the session; the attempt would be a second, half-run copy of it. */
+static bool failed_attempt(const char *run)
+{
+    const char *b = strrchr(run, '/');
+    b = b ? b + 1 : run;
+    const char *a = strstr(b, ".attempt");
+    while (a && strstr(a + 1, ".attempt"))
+        a = strstr(a + 1, ".attempt");
+    if (!a || a == b || !a[8])
+        return false;
+    for (const char *p = a + 8; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 static int collect_run(const char *run, void *arg)
 {
     struct collect *c = arg;
+    if (failed_attempt(run)) {
+        moni_warn("study new: %s left out: a failed attempt kept beside its retry", run);
+        return MONI_EXIT_OK;
+    }
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
         struct study_run *r = realloc(c->runs, cap * sizeof *r);

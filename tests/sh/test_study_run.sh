@@ -11,8 +11,12 @@ for k in stop:5 cpu:8; do
     IFS=: read -r kind onset <<<"$k"
     synth_run "$W/runs/$kind" "$kind" "$onset" || fail "synthetic run $kind"
 done
+# a retried experiment's failed attempt, kept beside it by the queue: not a session
+cp -r "$W/runs/cpu" "$W/runs/cpu.attempt1"
 S="$W/study"
-"$M" study new --out "$S" --tester ana --condition logs "$W/runs" >/dev/null || fail "study new exited $?"
+"$M" study new --out "$S" --tester ana --condition logs "$W/runs" >/dev/null 2>"$W/new.err" ||
+    fail "study new exited $?"
+grep -q "cpu.attempt1 left out: a failed attempt" "$W/new.err" || fail "no word of the attempt: $(cat "$W/new.err")"
 first=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["session"])' "$S/testers/ana/order.json")
 second=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[1]["session"])' "$S/testers/ana/order.json")
 
