@@ -529,7 +529,8 @@ static char *fmt_for(int64_t ns, char *buf, size_t len)
 static void draw_workers(struct tui *ui, struct tui_rect r, bool focus)
 {
     const struct tui_model *m = ui->m;
-    int64_t now = moni_mono_ns();
+    /* a replay's "quiet 12s" and "(for 3s)" count on the recording's clock */
+    int64_t now = m->replay ? m->now_mono : moni_mono_ns();
     char extra[128], d[16];
     size_t nerr = 0, ngone = 0;
     for (size_t i = 0; i < m->nworkers; i++) {

@@ -330,6 +330,30 @@ static void test_fault_row(void **state)
     f->elapsed_ns = f->remaining_ns = -1;
 }
 
+/* A replay counts a stage's age and a worker's silence on the recording's clock, not
+ * the wall clock: a stage logged at 20 s and replayed at 25 s is 5 s old whenever it
+ * is replayed. */
+static void test_replay_quiet(void **state)
+{
+    (void)state;
+    struct runner_stage st = {.step = 7, .since_mono = 20 * MONI_NS_PER_SEC};
+    snprintf(st.stage, sizeof st.stage, "rollout");
+    struct runner_worker w = {.lines = 4, .last_line_mono = 3 * MONI_NS_PER_SEC};
+    snprintf(w.name, sizeof w.name, "rollout_worker_1");
+    model.replay = true;
+    model.now_mono = 25 * MONI_NS_PER_SEC;
+    tui_model_workers(&model, &st, &w, 1, model.now_mono);
+    model.version++;
+    tui_draw(&ui);
+    const char *s = grab();
+    /* at 80x24 the pane has room for its stage line only; the worker's row is the
+     * same clock's (its state says so) */
+    assert_non_null(strstr(s, "stage=rollout (for 5s)"));
+    assert_int_equal(model.workers[0].state, TUI_W_QUIET);
+    tui_model_workers(&model, NULL, NULL, 0, model.now_mono);
+    model.replay = false;
+}
+
 static void test_too_small(void **state)
 {
     (void)state;
@@ -350,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_long_form),
         cmocka_unit_test(test_fault_row),
+        cmocka_unit_test(test_replay_quiet),
         cmocka_unit_test(test_too_small),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
