@@ -82,6 +82,17 @@ def median(xs):
     return xs[len(xs) // 2] if xs else None
 
 
+
+# What a tester reads off the full screen: series name, where it is, which group, as what.
+PANE_READINGS = (
+    ("cpu", r"\bCPU \[[|#\s]*?\s*([\d.]+)%\]", 1, float),
+    ("psi_cpu", r"PSI some cpu ([\d.]+)%\s+mem ([\d.]+)%\s+io ([\d.]+)%", 1, float),
+    ("psi_io", r"PSI some cpu ([\d.]+)%\s+mem ([\d.]+)%\s+io ([\d.]+)%", 3, float),
+    ("mem", r"Mem \[[|#\s]*?\s*([\d.]+[KMGT]?)/([\d.]+[KMGT]?)\]", 1, lambda v: size(v)),
+    ("disk_wr", r"disk wr\s+([\d.]+[KMGT]?)B?/s", 1, lambda v: size(v)),
+    ("heartbeat", r"heartbeat ([\d.]+)s ago", 1, float),
+)
+
 class Observer:
     """What a person watching one session has seen so far."""
 
@@ -197,22 +208,10 @@ class Observer:
                 self.sample("its", float(m.group(2)))
             except ValueError:
                 pass
-        m = re.search(r"\bCPU \[[|#\s]*?\s*([\d.]+)%\]", body)
-        if m:
-            self.sample("cpu", float(m.group(1)))
-        m = re.search(r"PSI some cpu ([\d.]+)%\s+mem ([\d.]+)%\s+io ([\d.]+)%", body)
-        if m:
-            self.sample("psi_cpu", float(m.group(1)))
-            self.sample("psi_io", float(m.group(3)))
-        m = re.search(r"Mem \[[|#\s]*?\s*([\d.]+[KMGT]?)/([\d.]+[KMGT]?)\]", body)
-        if m:
-            self.sample("mem", size(m.group(1)))
-        m = re.search(r"disk wr\s+([\d.]+[KMGT]?)B?/s", body)
-        if m:
-            self.sample("disk_wr", size(m.group(1)))
-        m = re.search(r"heartbeat ([\d.]+)s ago", body)
-        if m:
-            self.sample("heartbeat", float(m.group(1)))
+        for series, pattern, group, conv in PANE_READINGS:
+            m = re.search(pattern, body)
+            if m:
+                self.sample(series, conv(m.group(group)))
         self.judge_metrics()
         self.judge_loss()
         self.judge_stall()
