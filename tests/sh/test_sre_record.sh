@@ -101,7 +101,10 @@ fmt = "taken %(taken)s late %(late)s missed %(missed)s max_lag_ms %(max_lag_ms).
 print("attacked: " + fmt % t)
 print("control:  " + fmt % c)
 quiet = t["missed"] == 0 and t["late"] == 0
-as_control = (t["missed"] <= c["missed"] and t["late"] <= c["late"] + 3
+# a missed tick is a late one past a whole interval: on a loaded machine they come
+# and go together, so they are compared as one count (an attack that stalled the loop
+# for its 2 s would make 20 of them)
+as_control = (t["missed"] + t["late"] <= c["missed"] + c["late"] + 3
               and t["max_lag_ms"] <= max(50, 2 * c["max_lag_ms"]))
 # the attack alone lasts over 2 s: at 100 ms that is 20 ticks at least
 sys.exit(0 if t["taken"] >= 20 and (quiet or as_control) else 1)
