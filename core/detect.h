@@ -184,6 +184,7 @@ struct run_cause {
     size_t nevidence;
     char explains[6][32];  /* labels of later causes it explains */
     size_t nexplains;
+    bool fatal;            /* explains the workload's own (unscheduled) exit */
 };
 struct run_diagnosis {
     bool healthy;

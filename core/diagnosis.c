@@ -233,11 +233,31 @@ static void promote_imminent(struct run_diagnosis *d)
     }
 }
 
+/* A failure that absorbed the workload's crash or kill (absorbs[]: an OOM, NaN, a full
+ * disk) is what ended the job.  An earlier failure that explains no part of that end
+ * (a rollout worker slow on a loaded machine, then a CUDA OOM that kills the trainer)
+ * is not its cause: the fatal one ranks first.  An earlier cause that did bring the end
+ * about does so through a failure of its own (a timeout, a batch mismatch, a hang then
+ * a kill) that absorbs no crash, so it is not outranked. */
+static void mark_fatal(struct run_diagnosis *d, const struct det_fate *fate)
+{
+    bool crashed = fate && !fate->scheduled;
+    for (size_t i = 0; i < d->ncauses; i++) {
+        struct run_cause *c = &d->causes[i];
+        c->fatal = false;
+        for (size_t k = 0; crashed && c->cls == CLASS_FAILURE && k < c->nexplains; k++)
+            if (!strcmp(c->explains[k], "Process_Crash") || !strcmp(c->explains[k], "Process_Killed"))
+                c->fatal = true;
+    }
+}
+
 static int cause_cmp(const void *pa, const void *pb)
 {
     const struct run_cause *a = pa, *b = pb;
     if (a->cls != b->cls)
         return a->cls - b->cls;
+    if (a->fatal != b->fatal)
+        return a->fatal ? -1 : 1;
     if (a->first_real_ns != b->first_real_ns)
         return a->first_real_ns < b->first_real_ns ? -1 : 1;
     return (a->score < b->score) - (a->score > b->score);
@@ -256,6 +276,7 @@ void run_diagnose(const struct lp_diagnosis *logd, const struct detection *dets,
         if (!c->action || (act && strcmp(c->first_kind, "log") != 0))
             c->action = act;
     }
+    mark_fatal(out, fate);
     qsort(out->causes, out->ncauses, sizeof out->causes[0], cause_cmp);
     promote_imminent(out);
     /* what the root explains: every later cause of a weaker class */

@@ -32,10 +32,12 @@ assert d["root_cause"] == label and d["component"] == comp, \
 }
 
 # 1. weight-sync delay on train worker 3's MetaServer path: the rollout side times out, but
-#    the slow path the train worker reported first is the cause
+#    the slow path the train worker reported first is the cause (generation gets a minute:
+#    on a loaded machine a rollout worker would otherwise report itself starved, rightly,
+#    before the network fault begins)
 scen s1_weight_sync Network_Degradation train_worker_3 \
     'train_worker.3.meta_delay_ms=1000@2\ntrain_worker.3.meta_jitter_ms=500@2\ntrain_worker.3.meta_loss_pct=10@2\n' \
-    -- --steps 4 --request-timeout 3s --rpc-timeout 6s
+    -- --steps 4 --request-timeout 3s --rpc-timeout 6s --rollout-timeout 60s
 grep -q "InferenceEngineError: update_weights failed on rollout_worker_" "$TMPDIR/s1_weight_sync/controller.log" ||
     fail "s1: no InferenceEngineError on the rollout side"
 # 2. a rollout straggler: the train stage reports the batch size mismatch; the cause is

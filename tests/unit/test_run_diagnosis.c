@@ -163,6 +163,42 @@ static void test_external_kill(void **st)
     assert_string_equal(d.causes[0].first_kind, "exit");
 }
 
+/* A rollout worker slow on a loaded machine at 5 s, then a CUDA OOM kills the
+ * trainer at 35 s: the OOM absorbed the crash, so it ended the job, and the earlier
+ * slowness explains none of that.  Without the crash (the job went on and moni stopped
+ * it) the earliest failure is the root as before; and a hang that ends in a kill is
+ * still the hang (a kill absorbs nothing). */
+static void test_fatal_failure_beats_earlier_slowness(void **st)
+{
+    (void)st;
+    struct lp_cause causes[2] = {
+        {.label = LP_LABEL_CPU_CONTENTION, .score = 0.75,
+         .first = {.source = "rollout_worker_1.log", .line_no = 2, .time_ns = T0 + S(5),
+                   .text = "generate slow: 3% of one core"}},
+        {.label = LP_LABEL_CUDA_OOM, .score = 1,
+         .first = {.source = "train_worker_3.log", .line_no = 13, .time_ns = T0 + S(35),
+                   .text = "torch.OutOfMemoryError: CUDA out of memory"}},
+    };
+    struct lp_diagnosis logd = {.ncauses = 2, .causes = causes, .nevents = 9};
+    struct detection dets[] = {det("process_exit", "Process_Crash", 41, NAN)};
+    struct det_fate crash = {.real_ns = T0 + S(41), .exit_code = 1};
+    struct run_diagnosis d;
+    run_diagnose(&logd, dets, 1, &crash, &d);
+    assert_string_equal(d.causes[0].label, "CUDA_OutOfMemory");
+    assert_true(d.causes[0].fatal);
+    assert_string_equal(d.causes[1].label, "CPU_Contention");
+    struct det_fate stopped = {.real_ns = T0 + S(60), .exit_code = -1, .signal = 15,
+                               .scheduled = true};
+    run_diagnose(&logd, NULL, 0, &stopped, &d);
+    assert_string_equal(d.causes[0].label, "CPU_Contention");
+
+    struct detection hang[] = {det("process_stopped", "Process_Hang", 20, NAN),
+                               det("process_exit", "Process_Killed", 50, NAN)};
+    struct det_fate killed = {.real_ns = T0 + S(50), .exit_code = -1, .signal = 9};
+    run_diagnose(NULL, hang, 2, &killed, &d);
+    assert_string_equal(d.causes[0].label, "Process_Hang");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_oom_absorbs_the_leak_and_the_kill),
         cmocka_unit_test(test_log_and_metrics_agree),
         cmocka_unit_test(test_external_kill),
+        cmocka_unit_test(test_fatal_failure_beats_earlier_slowness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
