@@ -91,10 +91,15 @@ static void snap(struct shot *s)
 static void scene(int role)
 {
     attrset(A_NORMAL);
+    bkgdset(' ' | COLOR_PAIR(1)); /* as the themes set it */
     erase();
     mvaddstr(0, 0, "0123456789abcdefghijklmnopqrstuvwxyzABCD");
     mvaddstr(2, 3, "漢字 wide ones"); /* wide cells under later text */
     attrset(role == 1 ? (A_BOLD | COLOR_PAIR(2)) : role == 2 ? COLOR_PAIR(3) : A_NORMAL);
+    if (role == 3) { /* a background of another character: blanks show it */
+        bkgdset('.' | A_DIM | COLOR_PAIR(3));
+        attrset(A_UNDERLINE);
+    }
 }
 
 static const char *const texts[] = {
@@ -141,7 +146,7 @@ static void test_put_same_cells(void **state)
         for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
             for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++)
                 for (int pad = 0; pad < 2; pad++)
-                    for (int role = 0; role < 3; role++) {
+                    for (int role = 0; role < 4; role++) {
                         int w = ws[j]; /* 60: past the right edge, wrapping */
                         compare_put(2, xs[i], w, texts[t], pad, role);
                         compare_put(ROWS - 1, xs[i], w, texts[t], pad, role); /* last line */
@@ -154,8 +159,8 @@ static void test_addstr_same_cells(void **state)
     static const int xs[] = {0, 3, 20, 35, 39};
     for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
         for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
-            for (int role = 0; role < 3; role++)
-                for (int y = 1; y < ROWS; y += ROWS - 2) {
+            for (int role = 0; role < 4; role++)
+                for (int y = 1; y < ROWS; y += 1 + (y == 2) * (ROWS - 4)) { /* 1, 2, last */
                     struct shot a, b;
                     scene(role);
                     mvaddstr(y, xs[i], texts[t]);
