@@ -132,8 +132,37 @@ void tui_addstr(int y, int x, const char *s)
     mvaddstr(y, x, s);
 }
 
+/* tui_strwidth in a UTF-8 locale; -1 when a byte is not well-formed UTF-8 (then
+ * mbrtowc decides, as before). */
+static int strwidth_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    int w = 0;
+    while (n) {
+        if (*p < 0x80) { /* controls and DEL: wcwidth -1, counted as 0 */
+            w += *p >= 0x20 && *p < 0x7f;
+            p++;
+            n--;
+            continue;
+        }
+        wchar_t wc;
+        int k = utf8_char(p, n, &wc);
+        if (!k)
+            return -1;
+        int cw = wcwidth(wc);
+        w += cw > 0 ? cw : 0;
+        p += k;
+        n -= (size_t)k;
+    }
+    return w;
+}
+
 int tui_strwidth(const char *s)
 {
+    int fast = utf8_locale() ? strwidth_utf8(s) : -1;
+    if (fast >= 0)
+        return fast;
     mbstate_t st;
     memset(&st, 0, sizeof st);
     int w = 0;

@@ -3,7 +3,8 @@
  * leave every cell (character, attributes, colour pair) and the cursor exactly as
  * the byte path did: plain, braille, box and block text, control and invalid bytes,
  * Latin-1 and wide and combining characters, clipping, padding, the right edge and
- * the bottom-right corner, over a coloured background. */
+ * the bottom-right corner, over a coloured background.  tui_strwidth: the same widths
+ * as mbrtowc and wcwidth gave. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +187,48 @@ static void test_put_c_locale(void **state)
     setlocale(LC_CTYPE, "C.UTF-8");
 }
 
+/* tui_strwidth as it was (mbrtowc and wcwidth for every character): the reference. */
+static int ref_strwidth(const char *s)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int w = 0;
+    size_t n = strlen(s);
+    while (n) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, s, n, &st);
+        if (k == 0)
+            break;
+        if (k == (size_t)-1 || k == (size_t)-2) {
+            memset(&st, 0, sizeof st);
+            k = 1;
+            w++;
+        } else {
+            int cw = wcwidth(wc);
+            w += cw > 0 ? cw : 0;
+        }
+        s += k;
+        n -= k;
+    }
+    return w;
+}
+
+static void test_strwidth(void **state)
+{
+    (void)state;
+    static const char *const more[] = {"\xf0\x9f\x98\x80 emoji", "\xf4\x90\x80\x80 past U+10FFFF",
+                                       "\xe2\x82", "\x80 lone", "ctl \x01\x1f"};
+    for (int loc = 0; loc < 2; loc++) {
+        setlocale(LC_CTYPE, loc ? "C" : "C.UTF-8");
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+            assert_int_equal(tui_strwidth(texts[t]), ref_strwidth(texts[t]));
+        for (size_t t = 0; t < sizeof more / sizeof more[0]; t++)
+            assert_int_equal(tui_strwidth(more[t]), ref_strwidth(more[t]));
+    }
+    setlocale(LC_CTYPE, "C.UTF-8");
+    assert_int_equal(tui_strwidth("漢字 ⣿─"), 7);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -225,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_put_same_cells),
         cmocka_unit_test(test_addstr_same_cells),
         cmocka_unit_test(test_put_c_locale),
+        cmocka_unit_test(test_strwidth),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
