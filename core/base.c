@@ -120,9 +120,29 @@ char *moni_fmt_iso(int64_t real_ns, char *buf, size_t len)
     }
     time_t t = (time_t)sec;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+    bool ok = gmtime_r(&t, &tm) != NULL;
+    int year = tm.tm_year + 1900;
+    if (ok && len >= 25 && year >= 0 && year <= 9999) { /* by hand: snprintf was most of its cost */
+        const int v[7] = {year / 100, year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec};
+        static const char sep[7] = {0, 0, '-', '-', 'T', ':', ':'}; /* before each */
+        char *o = buf;
+        for (int i = 0; i < 7; i++) {
+            if (sep[i])
+                *o++ = sep[i];
+            *o++ = (char)('0' + v[i] / 10);
+            *o++ = (char)('0' + v[i] % 10);
+        }
+        *o++ = '.';
+        *o++ = (char)('0' + ms / 100);
+        *o++ = (char)('0' + ms / 10 % 10);
+        *o++ = (char)('0' + ms % 10);
+        *o++ = 'Z';
+        *o = '\0';
+        return buf;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
     return buf;
 }
 

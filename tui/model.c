@@ -189,8 +189,8 @@ void tui_model_workers(struct tui_model *m, const struct runner_stage *st,
     }
     if (!w || n > TUI_MAX_WORKERS)
         n = w ? TUI_MAX_WORKERS : 0;
-    struct tui_worker rows[TUI_MAX_WORKERS]; /* ~27 KB */
-    memset(rows, 0, sizeof rows); /* padding too: rows are compared with memcmp */
+    struct tui_worker rows[TUI_MAX_WORKERS]; /* ~27 KB: only the n used are cleared */
+    memset(rows, 0, n * sizeof rows[0]); /* padding too: rows are compared with memcmp */
     for (size_t i = 0; i < n; i++) {
         struct tui_worker *t = &rows[i];
         snprintf(t->name, sizeof t->name, "%s", w[i].name);

@@ -375,7 +375,10 @@ static void add_row(struct tui_procs *ps, const struct tui_proc *p, enum row_kin
     struct row *r = &ps->rows[ps->nrows++];
     r->p = *p;
     r->kind = kind;
-    snprintf(r->tag, sizeof r->tag, "%s", tag ? tag : "");
+    /* a copy, not snprintf: up to ~50 rows a frame, most with no tag */
+    size_t n = tag ? strnlen(tag, sizeof r->tag - 1) : 0;
+    memcpy(r->tag, tag ? tag : "", n);
+    r->tag[n] = '\0';
 }
 
 static enum tui_proc_sort sort_key;

@@ -580,7 +580,7 @@ static void tl_item(struct tui *ui, const struct tui_tl_item *it, int y, int x, 
     case TUI_TL_FAULT:
         attrset(tui_attr(TUI_R_FAULT_FIRING));
         for (int c = c0; c <= c1; c++)
-            mvaddstr(y, x + c, ui->ascii ? "=" : "━");
+            tui_addstr(y, x + c, ui->ascii ? "=" : "━");
         if (it->label[0])
             mvaddch(y, x + c0, (chtype)(unsigned char)it->label[0]);
         break;

@@ -71,8 +71,12 @@ size_t tui_cast_escape(const char *in, size_t n, char *out, size_t outlen, size_
             if (e) {
                 memcpy(out + o, e, 2);
                 o += 2;
-            } else {
-                o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+            } else { /* \u00XX: ESC mostly, dozens a frame (snprintf cost more) */
+                static const char hex[] = "0123456789abcdef";
+                memcpy(out + o, "\\u00", 4);
+                out[o + 4] = hex[c >> 4];
+                out[o + 5] = hex[c & 15];
+                o += 6;
             }
             i++;
         } else if (c < 0x80) {

@@ -280,6 +280,7 @@ char *tui_fmt_rate(double bps, bool valid, char *buf, size_t len);
 char *tui_fmt_num(double v, bool valid, char *buf, size_t len);
 /* Prints s clipped to w columns (UTF-8 aware), padded with spaces when pad. */
 void tui_put(int y, int x, int w, const char *s, bool pad);
+void tui_addstr(int y, int x, const char *s); /* mvaddstr, cheaper for UTF-8 text */
 int tui_strwidth(const char *s);
 /* Horizontal line and box drawn as UTF-8 (or ASCII) text. */
 void tui_hline(int y, int x, int w, bool ascii);

@@ -1,15 +1,168 @@
 /* tui/widgets.c — meters and graphs (htop's bars, braille history graphs with an
  * ASCII fallback), number formatting for narrow cells, UTF-8 aware clipping. */
 #include <curses.h>
+#include <langinfo.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wchar.h>
 
 #include "tui/tui.h"
 
+/* ---- text into ncurses ----------------------------------------------------------
+ * ncursesw's waddnstr rebuilds every byte into a wide character through mbrtowc
+ * (with its per-character checks, ~300 instructions a cell: most of a redraw).  Text
+ * in a UTF-8 locale is decoded here instead and handed over as wide characters with
+ * waddnwstr, which puts each through the same per-character code waddnstr ends in
+ * (attributes, background, wrapping, cursor: all the same).  Anything this decoder
+ * is not sure of goes the old way: control or invalid bytes, characters below
+ * U+0100 past ASCII (ncurses takes those for single bytes), zero-width ones. */
+
+#define WIDE_MAX 1024 /* characters decoded at once; longer text goes the old way */
+
+static bool utf8_locale(void)
+{
+    if (MB_CUR_MAX < 3)
+        return false;
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (!strcmp(cs, "UTF-8") || !strcasecmp(cs, "utf8") || !strcasecmp(cs, "utf-8"));
+}
+
+/* One well-formed UTF-8 character at s (n bytes left, n >= 1): its length, or 0. */
+static int utf8_char(const unsigned char *s, size_t n, wchar_t *wc)
+{
+    unsigned c = s[0], cp, min;
+    int len;
+    if (c < 0x80) {
+        *wc = (wchar_t)c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+        len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if ((size_t)len > n)
+        return 0;
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    *wc = (wchar_t)cp;
+    return len;
+}
+
+/* The cell width of the next character of s (n bytes left) into *wc and *k (its
+ * bytes): 1 or 2, or 0 when the fast path must not take it (see above). */
+static int fast_char(const char *s, size_t n, wchar_t *wc, int *k)
+{
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c < 0x7f) {
+        *wc = (wchar_t)c;
+        *k = 1;
+        return 1;
+    }
+    *k = utf8_char((const unsigned char *)s, n, wc);
+    if (!*k || *wc < 0x100)
+        return 0;
+    int cw = wcwidth(*wc);
+    return cw == 1 || cw == 2 ? cw : 0;
+}
+
+/* tui_put in a UTF-8 locale: false (nothing drawn) when the text needs the old way. */
+static bool put_wide(int y, int x, int w, const char *s, bool pad)
+{
+    if (!utf8_locale())
+        return false;
+    wchar_t buf[WIDE_MAX];
+    size_t n = strlen(s), bytes = 0;
+    int used = 0, m = 0;
+    while (bytes < n) { /* as far as tui_put's own loop looks */
+        wchar_t wc;
+        int k, cw = fast_char(s + bytes, n - bytes, &wc, &k);
+        if (!cw || m >= WIDE_MAX)
+            return false;
+        if (used + cw > w)
+            break;
+        buf[m++] = wc;
+        used += cw;
+        bytes += (size_t)k;
+    }
+    if (m)
+        mvaddnwstr(y, x, buf, m);
+    else
+        move(y, x);
+    if (pad && used < w) { /* a call of its own: the text may have stopped at the corner */
+        static const wchar_t blanks[] = L"                                ";
+        for (int left = w - used; left > 0; left -= 32)
+            addnwstr(blanks, left < 32 ? left : 32);
+    }
+    return true;
+}
+
+void tui_addstr(int y, int x, const char *s)
+{
+    if (utf8_locale()) {
+        wchar_t buf[WIDE_MAX];
+        size_t n = strlen(s), bytes = 0;
+        int m = 0;
+        while (bytes < n && m < WIDE_MAX) {
+            int k;
+            if (!fast_char(s + bytes, n - bytes, &buf[m], &k))
+                break;
+            m++;
+            bytes += (size_t)k;
+        }
+        if (bytes == n) {
+            if (m)
+                mvaddnwstr(y, x, buf, m);
+            else
+                move(y, x);
+            return;
+        }
+    }
+    mvaddstr(y, x, s);
+}
+
+/* tui_strwidth in a UTF-8 locale; -1 when a byte is not well-formed UTF-8 (then
+ * mbrtowc decides, as before). */
+static int strwidth_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    int w = 0;
+    while (n) {
+        if (*p < 0x80) { /* controls and DEL: wcwidth -1, counted as 0 */
+            w += *p >= 0x20 && *p < 0x7f;
+            p++;
+            n--;
+            continue;
+        }
+        wchar_t wc;
+        int k = utf8_char(p, n, &wc);
+        if (!k)
+            return -1;
+        int cw = wcwidth(wc);
+        w += cw > 0 ? cw : 0;
+        p += k;
+        n -= (size_t)k;
+    }
+    return w;
+}
+
 int tui_strwidth(const char *s)
 {
+    int fast = utf8_locale() ? strwidth_utf8(s) : -1;
+    if (fast >= 0)
+        return fast;
     mbstate_t st;
     memset(&st, 0, sizeof st);
     int w = 0;
@@ -35,7 +188,7 @@ int tui_strwidth(const char *s)
 
 void tui_put(int y, int x, int w, const char *s, bool pad)
 {
-    if (w <= 0)
+    if (w <= 0 || put_wide(y, x, w, s, pad))
         return;
     mbstate_t st;
     memset(&st, 0, sizeof st);
@@ -230,7 +383,7 @@ void tui_sparkline(int y, int x, int w, const struct tui_hist *h, double max, en
     }
     line[len] = 0;
     attrset(tui_attr(role));
-    mvaddstr(y, x, line);
+    tui_addstr(y, x, line);
     attrset(tui_attr(TUI_R_TEXT));
 }
 
@@ -290,7 +443,7 @@ double tui_graph(int y, int x, int h, int w, const struct tui_hist *hist, double
             }
         }
         line[len] = 0;
-        mvaddstr(y + row, x, line);
+        tui_addstr(y + row, x, line);
     }
     attrset(tui_attr(TUI_R_TEXT));
     return max;
@@ -311,7 +464,7 @@ void tui_hline(int y, int x, int w, bool ascii)
         }
     }
     line[len] = 0;
-    mvaddstr(y, x, line);
+    tui_addstr(y, x, line);
 }
 
 void tui_box(int y, int x, int h, int w, bool ascii)
@@ -321,11 +474,11 @@ void tui_box(int y, int x, int h, int w, bool ascii)
     tui_hline(y, x + 1, w - 2, ascii);
     tui_hline(y + h - 1, x + 1, w - 2, ascii);
     for (int i = 1; i < h - 1; i++) {
-        mvaddstr(y + i, x, ascii ? "|" : "\xe2\x94\x82");
-        mvaddstr(y + i, x + w - 1, ascii ? "|" : "\xe2\x94\x82");
+        tui_addstr(y + i, x, ascii ? "|" : "\xe2\x94\x82");
+        tui_addstr(y + i, x + w - 1, ascii ? "|" : "\xe2\x94\x82");
     }
-    mvaddstr(y, x, ascii ? "+" : "\xe2\x94\x8c");
-    mvaddstr(y, x + w - 1, ascii ? "+" : "\xe2\x94\x90");
-    mvaddstr(y + h - 1, x, ascii ? "+" : "\xe2\x94\x94");
-    mvaddstr(y + h - 1, x + w - 1, ascii ? "+" : "\xe2\x94\x98");
+    tui_addstr(y, x, ascii ? "+" : "\xe2\x94\x8c");
+    tui_addstr(y, x + w - 1, ascii ? "+" : "\xe2\x94\x90");
+    tui_addstr(y + h - 1, x, ascii ? "+" : "\xe2\x94\x94");
+    tui_addstr(y + h - 1, x + w - 1, ascii ? "+" : "\xe2\x94\x98");
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -91,6 +92,50 @@ static void test_iso_roundtrip(void **state)
     assert_true(b.mono_ns >= a.mono_ns);
     assert_int_equal(b.real_ns - b.mono_ns, a.real_ns - a.mono_ns);
     assert_int_equal(moni_real_from_mono(a.mono_ns), a.real_ns);
+}
+
+/* moni_fmt_iso writes the digits by hand: the same text as the snprintf it replaced,
+ * before 1970, at the ends of the stamps' range, and cut short in a small buffer. */
+static void ref_iso(int64_t real_ns, char *buf, size_t len)
+{
+    int64_t sec = real_ns / MONI_NS_PER_SEC, ms = (real_ns % MONI_NS_PER_SEC) / MONI_NS_PER_MS;
+    if (ms < 0) {
+        ms += 1000;
+        sec -= 1;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+}
+
+static void test_iso_digits(void **state)
+{
+    (void)state;
+    const int64_t s = MONI_NS_PER_SEC;
+    const int64_t ts[] = {0, 1, 999999999, -1, -999999, -1000000, -s - 1,
+                          1795465997123LL * MONI_NS_PER_MS, 951782400LL * s + 5 * MONI_NS_PER_MS,
+                          -6000000000LL * s + 1, /* 1779 */
+                          INT64_MAX - 1,          /* 2262, the last year a stamp reaches */
+                          INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        for (size_t len = 1; len <= MONI_ISO_LEN; len++) {
+            char a[MONI_ISO_LEN], b[MONI_ISO_LEN];
+            memset(a, 'x', sizeof a);
+            memset(b, 'x', sizeof b);
+            ref_iso(ts[i], a, len);
+            moni_fmt_iso(ts[i], b, len);
+            assert_memory_equal(a, b, sizeof a);
+        }
+    for (int64_t t = -3 * s; t < 3 * s; t += 7777777)
+        for (int k = 0; k < 2; k++) {
+            int64_t v = k ? t + 1700000000LL * s : t;
+            char a[MONI_ISO_LEN], b[MONI_ISO_LEN];
+            ref_iso(v, a, sizeof a);
+            moni_fmt_iso(v, b, sizeof b);
+            assert_string_equal(a, b);
+        }
 }
 
 static void test_json_lines(void **state)
@@ -345,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_sizes_rates_percent),
         cmocka_unit_test(test_iso_roundtrip),
+        cmocka_unit_test(test_iso_digits),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_frame),
         cmocka_unit_test(test_loop_ticker_is_drift_free),

@@ -82,6 +82,12 @@ static void test_cast_escape(void **state)
     assert_int_equal(used, sizeof in1 - 1);
     out[on] = 0;
     assert_string_equal(out, "a\\\"b\\\\c\\u001b[1m\\n");
+    /* the other control bytes as \u00XX, lower-case hex as JSON writers do */
+    const char in5[] = "\x01\x1f\x7f.";
+    used = tui_cast_escape(in5, sizeof in5 - 1, out, sizeof out, &on);
+    assert_int_equal(used, sizeof in5 - 1);
+    out[on] = 0;
+    assert_string_equal(out, "\\u0001\\u001f\\u007f.");
     /* a UTF-8 character split across two writes is carried, not mangled */
     const char in2[] = "x\xe2\xa3"; /* first two bytes of U+28FF */
     used = tui_cast_escape(in2, 3, out, sizeof out, &on);
