@@ -245,6 +245,30 @@ bool lp_parse_number(const char *s, size_t n, double *out)
     uint64_t mant = 0;
     int ndig = 0, exp10 = 0;
     bool any = false;
+    /* The usual log number: at most 19 digits, an optional fraction, no exponent.
+     * No digit can overflow mant, so the counting of the general loop below is not
+     * needed; it gives the same mant and exp10. */
+    if (n - i <= 20 && !lp_reference_paths) {
+        const unsigned char *q = (const unsigned char *)s + i, *e = (const unsigned char *)s + n;
+        while (q < e && (unsigned)(*q - '0') < 10)
+            mant = mant * 10 + (unsigned)(*q++ - '0');
+        bool dot = q < e && *q == '.', digits = q > (const unsigned char *)s + i;
+        if (dot) {
+            const unsigned char *fs = ++q;
+            while (q < e && (unsigned)(*q - '0') < 10)
+                mant = mant * 10 + (unsigned)(*q++ - '0');
+            exp10 = -(int)(q - fs);
+            digits |= q > fs;
+        }
+        double v;
+        /* 20 bytes hold 19 digits and the dot, or 20 digits: too many */
+        if (q == e && digits && (dot || n - i <= 19) && moni_decimal_exact(mant, exp10, &v)) {
+            *out = neg ? -v : v;
+            return true;
+        }
+        mant = 0;
+        exp10 = 0;
+    }
     while (i < n && s[i] >= '0' && s[i] <= '9') {
         if (ndig < 19) {
             mant = mant * 10 + (uint64_t)(s[i] - '0');

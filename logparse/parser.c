@@ -387,6 +387,10 @@ void lp_parser_feed(struct lp_parser *p, const char *source, const void *buf, si
     if (!src || !len)
         return;
     const char *s = buf, *end = s + len;
+    /* the next LF, found once for all the CR segments before it (tqdm redraws a bar
+     * many times on one line: one search per segment made the line quadratic) */
+    const char *nl = NULL;
+    bool nl_known = false;
     while (s < end) {
         if (src->pending_cr) {
             src->pending_cr = false;
@@ -396,7 +400,10 @@ void lp_parser_feed(struct lp_parser *p, const char *source, const void *buf, si
                 continue;
             }
         }
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        if (!nl_known || (nl && nl < s)) {
+            nl = memchr(s, '\n', (size_t)(end - s));
+            nl_known = true;
+        }
         const char *lim = nl ? nl : end;
         const char *cr = memchr(s, '\r', (size_t)(lim - s));
         if (cr) {
