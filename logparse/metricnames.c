@@ -215,16 +215,10 @@ bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit
     return false;
 }
 
-/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
- * around allowed).  The common short case avoids strtod (Clinger's fast path). */
-bool lp_parse_number(const char *s, size_t n, double *out)
+/* lp_parse_number on trimmed text of 1..64 bytes: every form, strtod for the hard
+ * cases. */
+__attribute__((noinline)) static bool parse_number_general(const char *s, size_t n, double *out)
 {
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (!n || n > 64)
-        return false;
     size_t i = 0;
     bool neg = false;
     if (s[i] == '-' || s[i] == '+')
@@ -245,30 +239,6 @@ bool lp_parse_number(const char *s, size_t n, double *out)
     uint64_t mant = 0;
     int ndig = 0, exp10 = 0;
     bool any = false;
-    /* The usual log number: at most 19 digits, an optional fraction, no exponent.
-     * No digit can overflow mant, so the counting of the general loop below is not
-     * needed; it gives the same mant and exp10. */
-    if (n - i <= 20 && !lp_reference_paths) {
-        const unsigned char *q = (const unsigned char *)s + i, *e = (const unsigned char *)s + n;
-        while (q < e && (unsigned)(*q - '0') < 10)
-            mant = mant * 10 + (unsigned)(*q++ - '0');
-        bool dot = q < e && *q == '.', digits = q > (const unsigned char *)s + i;
-        if (dot) {
-            const unsigned char *fs = ++q;
-            while (q < e && (unsigned)(*q - '0') < 10)
-                mant = mant * 10 + (unsigned)(*q++ - '0');
-            exp10 = -(int)(q - fs);
-            digits |= q > fs;
-        }
-        double v;
-        /* 20 bytes hold 19 digits and the dot, or 20 digits: too many */
-        if (q == e && digits && (dot || n - i <= 19) && moni_decimal_exact(mant, exp10, &v)) {
-            *out = neg ? -v : v;
-            return true;
-        }
-        mant = 0;
-        exp10 = 0;
-    }
     while (i < n && s[i] >= '0' && s[i] <= '9') {
         if (ndig < 19) {
             mant = mant * 10 + (uint64_t)(s[i] - '0');
@@ -323,6 +293,48 @@ bool lp_parse_number(const char *s, size_t n, double *out)
         *out = v;
         return true;
     }
+    *out = neg ? -v : v;
+    return true;
+}
+
+/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
+ * around allowed).  The common short case avoids strtod (Clinger's fast path). */
+bool lp_parse_number(const char *s, size_t n, double *out)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!n || n > 64)
+        return false;
+    if (n > 20 || lp_reference_paths)
+        return parse_number_general(s, n, out);
+    /* The usual log number: a sign, at most 19 digits, a fraction, no exponent: no
+     * digit can overflow mant, so the digit counting of the general path is not
+     * needed; the same mant and exp10 give the same double. */
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                   1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                   1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
+    const unsigned char *q = (const unsigned char *)s, *e = q + n;
+    bool neg = *q == '-';
+    q += *q == '-' || *q == '+';
+    const unsigned char *ds = q;
+    uint64_t mant = 0;
+    while (q < e && (unsigned)(*q - '0') < 10)
+        mant = mant * 10 + (unsigned)(*q++ - '0');
+    bool dot = q < e && *q == '.', digits = q > ds;
+    size_t nfrac = 0;
+    if (dot) {
+        const unsigned char *fs = ++q;
+        while (q < e && (unsigned)(*q - '0') < 10)
+            mant = mant * 10 + (unsigned)(*q++ - '0');
+        nfrac = (size_t)(q - fs);
+        digits |= nfrac > 0;
+    }
+    /* at most 19 digits: with a dot, 20 bytes hold no more */
+    if (q != e || !digits || mant > (1ull << 53) || (!dot && e - ds > 19))
+        return parse_number_general(s, n, out);
+    double v = (double)mant / pow10[nfrac]; /* exact operands: rounded once (Clinger) */
     *out = neg ? -v : v;
     return true;
 }
