@@ -149,8 +149,9 @@ struct field_key {
     bool stable;        /* name and raw outlive the record: no copy into the arena */
     const char *raw;    /* the key as written, NULL when the name is the same */
     size_t rawlen;
-    struct lp_canon unit;
+    const struct lp_canon *unit;
     bool has_unit, normalise, loss;
+    bool fresh;         /* no field of this name yet: no need to look */
     int metric;         /* enum lp_metric, -1 none, -2 not looked up yet */
 };
 
@@ -165,9 +166,10 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
                   size_t tlen, bool numeric_only, bool normalise)
 {
     char nb[128];
-    struct field_key k = {.name = nb, .normalise = normalise, .metric = -1};
+    struct lp_canon unit = {0};
+    struct field_key k = {.name = nb, .normalise = normalise, .metric = -1, .unit = &unit};
     if (normalise) {
-        if (!(k.len = canon_key(name, nlen, nb, sizeof nb, &k.unit, &k.has_unit, &k.metric,
+        if (!(k.len = canon_key(name, nlen, nb, sizeof nb, &unit, &k.has_unit, &k.metric,
                                 &k.loss)))
             return false;
         if (nlen != k.len || memcmp(name, nb, k.len)) {
@@ -193,16 +195,16 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
-    bool isnum = lp_parse_number(text, tlen, &v), scaled = false;
-    if (isnum && k->has_unit && k->unit.scale != 1) {
-        v *= k->unit.scale;
+    bool isnum = lp_parse_number_trimmed(text, tlen, &v), scaled = false;
+    if (isnum && k->has_unit && k->unit->scale != 1) {
+        v *= k->unit->scale;
         scaled = true;
     } else if (!isnum && k->normalise) {
-        isnum = scaled = lp_parse_value(text, tlen, k->has_unit ? &k->unit : NULL, &v);
+        isnum = scaled = lp_parse_value(text, tlen, k->has_unit ? k->unit : NULL, &v);
     }
     if (numeric_only && !isnum)
         return false;
-    struct lp_field *f = lp_field_find(p, k->name);
+    struct lp_field *f = k->fresh && !lp_reference_paths ? NULL : lp_field_find(p, k->name);
     if (!f) {
         if (p->nfields == LP_MAX_FIELDS)
             return false;
@@ -225,7 +227,7 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
         f->raw = k->stable ? k->raw : arena_put(p, k->raw, k->rawlen);
     const char *ps;
     size_t pn;
-    if (isnum && k->has_unit && k->unit.unit == LP_UNIT_BYTES && !strncmp(k->name, "mem_", 4) &&
+    if (isnum && k->has_unit && k->unit->unit == LP_UNIT_BYTES && !strncmp(k->name, "mem_", 4) &&
         paren_percent(text, tlen, &ps, &pn))
         lp_field_add(p, "mem_pct", 7, ps, pn, true, false);
     return true;
@@ -663,10 +665,10 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
         /* the field name worked out at load: no normalising, no lookup, no copy */
         struct field_key k = {.name = gr->field, .len = gr->field_len, .stable = true,
                               .raw = gr->renamed ? gr->name : NULL,
-                              .rawlen = gr->renamed ? strlen(gr->name) : 0,
-                              .unit = gr->unit, .has_unit = gr->has_unit,
+                              .rawlen = gr->renamed ? gr->name_len : 0,
+                              .unit = &gr->unit, .has_unit = gr->has_unit,
                               .normalise = normalise, .loss = gr->loss,
-                              .metric = gr->metric};
+                              .fresh = gr->first, .metric = gr->metric};
         field_add_key(p, &k, ts, tl, false);
     }
     switch (rule->extract) {

@@ -23,6 +23,8 @@ const struct lp_canon *lp_canon_lookup(const char *key);
 bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit);
 /* A number (decimal, exponent, nan, inf); the whole text, blanks around allowed. */
 bool lp_parse_number(const char *s, size_t n, double *out);
+/* lp_parse_number of text without blanks around it */
+bool lp_parse_number_trimmed(const char *s, size_t n, double *out);
 /* A value with thousands separators and, given unit, a unit suffix or a default scale. */
 bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double *out);
 
@@ -48,6 +50,9 @@ struct lp_group {
     char *field;     /* the field's name (canonical for metric rules); NULL: none */
     size_t field_len;
     bool renamed;    /* field differs from name: name is kept as the field's raw */
+    size_t name_len;
+    bool first;      /* no earlier group of the rule gives this field (nor can the
+                      * fields of the groups before it: not "mem_pct") */
     bool has_unit;
     bool loss;       /* the name has "loss" in it (metric rules) */
     signed char metric; /* enum lp_metric, or -1 */

@@ -305,6 +305,11 @@ bool lp_parse_number(const char *s, size_t n, double *out)
         s++, n--;
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
+    return lp_parse_number_trimmed(s, n, out);
+}
+
+bool lp_parse_number_trimmed(const char *s, size_t n, double *out)
+{
     if (!n || n > 64)
         return false;
     if (n > 20 || lp_reference_paths)
