@@ -232,6 +232,9 @@ int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_i
     }
     /* (k + 19 <= len and k < lim: k stops before min(lim, len - 18); found by memchr) */
     size_t kend = len >= 19 && len - 18 < lim ? len - 18 : len >= 19 ? lim : 0;
+    /* the stamp's first '-' is at k + 4: most lines (tqdm bars) have none there */
+    if (kend <= i + 1 || !memchr(s + i + 5, '-', kend - i - 1))
+        return 0;
     for (size_t k = i + 1; k < kend; k++) {
         const char *two = memchr(s + k, '2', kend - k);
         if (!two)
