@@ -204,11 +204,61 @@ static void jb_name(struct moni_jbuf *j, const char *s)
     j->n += i + 2;
 }
 
-/* jb_num in one pass when the text is a short JSON number (checked as it is copied);
- * the rest goes to jb_num. */
+/* Nonzero when a byte of x needs escaping in a JSON string or is not ASCII (exact
+ * word-at-a-time tests, as in core/jsonw.c). */
+static inline uint64_t not_plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
+}
+
+/* A field's name as a JSON string: when the parser gave its length and it is 4 to 16
+ * plain bytes, checked and copied as two overlapping words. */
+static void jb_field_name(struct moni_jbuf *j, const struct lp_field *fl)
+{
+    size_t n = fl->name_len;
+    const char *s = fl->name;
+    if (n < 4 || n > 16 || !moni_jb_room(j, n + 2)) {
+        jb_name(j, s);
+        return;
+    }
+    char *d = j->b + j->n;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        if (not_plain8(a) | not_plain8(b)) {
+            jb_name(j, s);
+            return;
+        }
+        memcpy(d + 1, &a, 8);
+        memcpy(d + 1 + n - 8, &b, 8);
+    } else {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        if (not_plain8(a | (uint64_t)b << 32)) {
+            jb_name(j, s);
+            return;
+        }
+        memcpy(d + 1, &a, 4);
+        memcpy(d + 1 + n - 4, &b, 4);
+    }
+    d[0] = '"';
+    d[n + 1] = '"';
+    j->n += n + 2;
+}
+
+/* jb_num in one pass when the text is a short JSON number (checked as it is copied,
+ * or known from the parser); the rest goes to jb_num. */
 static void jb_num_fast(struct moni_jbuf *j, const struct lp_field *fl)
 {
     const unsigned char *s = (const unsigned char *)fl->text;
+    if (!fl->scaled && fl->json_len) {
+        moni_jb_put(j, fl->text, fl->json_len);
+        return;
+    }
     if (fl->scaled || !moni_jb_room(j, 64)) {
         jb_num(j, fl);
         return;
@@ -264,7 +314,7 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
     for (size_t i = 0; i < r->nfields; i++) {
         if (i)
             moni_jb_putc(j, ',');
-        jb_name(j, r->fields[i].name);
+        jb_field_name(j, &r->fields[i]);
         moni_jb_putc(j, ':');
         if (r->fields[i].is_num)
             jb_num_fast(j, &r->fields[i]);

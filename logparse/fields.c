@@ -41,12 +41,28 @@ static size_t norm_name(const char *s, size_t n, char *out, size_t cap)
     return k;
 }
 
-static const char *arena_put(struct lp_parser *p, const char *s, size_t n)
+static inline const char *arena_put(struct lp_parser *p, const char *s, size_t n)
 {
     if (p->arenalen + n + 1 > p->arenacap)
         return NULL;
     char *d = p->arena + p->arenalen;
-    memcpy(d, s, n);
+    if (n >= 4 && n <= 16) { /* most values: two overlapping words, no call */
+        uint64_t a, b;
+        if (n >= 8) {
+            memcpy(&a, s, 8);
+            memcpy(&b, s + n - 8, 8);
+            memcpy(d, &a, 8);
+            memcpy(d + n - 8, &b, 8);
+        } else {
+            uint32_t x, y;
+            memcpy(&x, s, 4);
+            memcpy(&y, s + n - 4, 4);
+            memcpy(d, &x, 4);
+            memcpy(d + n - 4, &y, 4);
+        }
+    } else {
+        memcpy(d, s, n);
+    }
     d[n] = '\0';
     p->arenalen += n + 1;
     return d;
@@ -195,7 +211,10 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
-    bool isnum = lp_parse_number_trimmed(text, tlen, &v), scaled = false;
+    bool json = false;
+    bool isnum = lp_number_short(text, tlen, &v, &json) ||
+                 lp_parse_number_trimmed(text, tlen, &v, &json),
+         scaled = false;
     if (isnum && k->has_unit && k->unit->scale != 1) {
         v *= k->unit->scale;
         scaled = true;
@@ -215,9 +234,11 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
             (signed char)(k->metric == -2 ? metric_index(k->name) : k->metric);
         f = &p->fields[p->nfields++];
         f->name = n;
+        f->name_len = (uint16_t)k->len;
     }
     const char *t = arena_put(p, text, tlen);
     f->text = t ? t : "";
+    f->json_len = t && json && tlen <= UINT16_MAX ? (uint16_t)tlen : 0;
     f->num = v;
     f->is_num = isnum;
     f->scaled = scaled;

@@ -305,43 +305,18 @@ bool lp_parse_number(const char *s, size_t n, double *out)
         s++, n--;
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    return lp_parse_number_trimmed(s, n, out);
+    return lp_parse_number_trimmed(s, n, out, NULL);
 }
 
-bool lp_parse_number_trimmed(const char *s, size_t n, double *out)
+bool lp_parse_number_trimmed(const char *s, size_t n, double *out, bool *json)
 {
+    if (lp_number_short(s, n, out, json))
+        return true;
+    if (json)
+        *json = false;
     if (!n || n > 64)
         return false;
-    if (n > 20 || lp_reference_paths)
-        return parse_number_general(s, n, out);
-    /* The usual log number: a sign, at most 19 digits, a fraction, no exponent: no
-     * digit can overflow mant, so the digit counting of the general path is not
-     * needed; the same mant and exp10 give the same double. */
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
-                                   1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
-                                   1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
-    const unsigned char *q = (const unsigned char *)s, *e = q + n;
-    bool neg = *q == '-';
-    q += *q == '-' || *q == '+';
-    const unsigned char *ds = q;
-    uint64_t mant = 0;
-    while (q < e && (unsigned)(*q - '0') < 10)
-        mant = mant * 10 + (unsigned)(*q++ - '0');
-    bool dot = q < e && *q == '.', digits = q > ds;
-    size_t nfrac = 0;
-    if (dot) {
-        const unsigned char *fs = ++q;
-        while (q < e && (unsigned)(*q - '0') < 10)
-            mant = mant * 10 + (unsigned)(*q++ - '0');
-        nfrac = (size_t)(q - fs);
-        digits |= nfrac > 0;
-    }
-    /* at most 19 digits: with a dot, 20 bytes hold no more */
-    if (q != e || !digits || mant > (1ull << 53) || (!dot && e - ds > 19))
-        return parse_number_general(s, n, out);
-    double v = (double)mant / pow10[nfrac]; /* exact operands: rounded once (Clinger) */
-    *out = neg ? -v : v;
-    return true;
+    return parse_number_general(s, n, out);
 }
 
 static bool isdig(char c) { return c >= '0' && c <= '9'; }

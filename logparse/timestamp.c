@@ -173,11 +173,12 @@ int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_i
     int64_t t, tod;
     bool naive;
     if (n >= 8 && isdig(p[0])) {
-        if (parse_iso(p, n, &t, &naive)) {
+        /* (the first byte each of parse_iso and parse_tod checks, before the call) */
+        if (p[4] == '-' && parse_iso(p, n, &t, &naive)) {
             *out_ns = naive ? t - local_off_ns : t;
             return 1;
         }
-        if (parse_tod(p, n, &tod)) {
+        if (p[2] == ':' && parse_tod(p, n, &tod)) {
             /* Time of day only: the day nearest to ref. */
             int64_t ref_local = ref_ns + local_off_ns;
             int64_t day = ref_local >= 0 ? ref_local / DAY_NS * DAY_NS : 0;

@@ -331,12 +331,76 @@ static void test_numbers_same_as_reference(void **state)
     assert_true(ok > 100000);
 }
 
+/* JSON's number grammar, written out plainly: the length of s when it is one, else 0. */
+static size_t json_number(const char *s)
+{
+    const char *p = s + (*s == '-');
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return 0;
+    if (*p == '.') {
+        if (!(p[1] >= '0' && p[1] <= '9'))
+            return 0;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        if (!(*p >= '0' && *p <= '9'))
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p ? 0 : (size_t)(p - s);
+}
+
+/* The writers' hints on each field: name_len is the name's length, json_len, when
+ * set, the text's, and the text then is a JSON number (moni parse prints it as is). */
+static void check_hints(const struct lp_record *r, void *arg)
+{
+    size_t *n = arg;
+    for (size_t i = 0; i < r->nfields; i++) {
+        const struct lp_field *f = &r->fields[i];
+        if (f->name_len && f->name_len != strlen(f->name))
+            fail_msg("field %s: name_len %u", f->name, f->name_len);
+        if (f->json_len && (f->json_len != strlen(f->text) || !json_number(f->text)))
+            fail_msg("field %s = '%s': json_len %u", f->name, f->text, f->json_len);
+        n[0] += f->name_len != 0;
+        n[1] += f->json_len != 0;
+        n[2] += f->is_num && !f->json_len && json_number(f->text);
+    }
+}
+
+static void test_field_hints(void **state)
+{
+    (void)state;
+    struct text t = {0};
+    build_input(&t);
+    size_t n[3] = {0};
+    struct lp_parser *p = lp_parser_new(rules, check_hints, n);
+    assert_non_null(p);
+    lp_parser_feed(p, "train.log", t.b, t.n, lpt_stamp());
+    lp_parser_flush(p, NULL);
+    lp_parser_free(p);
+    assert_true(n[0] > 10000 && n[1] > 5000);
+    assert_true(n[2] < n[1]); /* most numbers that are JSON are known to be (not: exponents) */
+    assert_int_equal(json_number("-0.5"), 4);
+    assert_int_equal(json_number("007"), 0);
+    assert_int_equal(json_number("5."), 0);
+    free(t.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_same_as_reference),
         cmocka_unit_test(test_timestamps_same_as_reference),
         cmocka_unit_test(test_numbers_same_as_reference),
+        cmocka_unit_test(test_field_hints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
