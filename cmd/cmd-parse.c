@@ -204,50 +204,74 @@ static void jb_name(struct moni_jbuf *j, const char *s)
     j->n += i + 2;
 }
 
-/* Nonzero when a byte of x needs escaping in a JSON string or is not ASCII (exact
- * word-at-a-time tests, as in core/jsonw.c). */
-static inline uint64_t not_plain8(uint64_t x)
+/* n (1..16) bytes from s to d, without a call: two overlapping words, or bytes */
+static inline void copy_short(char *d, const char *s, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
-}
-
-/* A field's name as a JSON string: when the parser gave its length and it is 4 to 16
- * plain bytes, checked and copied as two overlapping words. */
-static void jb_field_name(struct moni_jbuf *j, const struct lp_field *fl)
-{
-    size_t n = fl->name_len;
-    const char *s = fl->name;
-    if (n < 4 || n > 16 || !moni_jb_room(j, n + 2)) {
-        jb_name(j, s);
-        return;
-    }
-    char *d = j->b + j->n;
     if (n >= 8) {
         uint64_t a, b;
         memcpy(&a, s, 8);
         memcpy(&b, s + n - 8, 8);
-        if (not_plain8(a) | not_plain8(b)) {
-            jb_name(j, s);
-            return;
-        }
-        memcpy(d + 1, &a, 8);
-        memcpy(d + 1 + n - 8, &b, 8);
-    } else {
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
         uint32_t a, b;
         memcpy(&a, s, 4);
         memcpy(&b, s + n - 4, 4);
-        if (not_plain8(a | (uint64_t)b << 32)) {
-            jb_name(j, s);
-            return;
-        }
-        memcpy(d + 1, &a, 4);
-        memcpy(d + 1 + n - 4, &b, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
     }
-    d[0] = '"';
-    d[n + 1] = '"';
-    j->n += n + 2;
+}
+
+/* A line number, straight into d (room for 20 bytes); returns the end. */
+static char *put_line_no(char *d, unsigned long long v)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    size_t len = 1;
+    for (unsigned long long p = 10; len < 20 && v >= p; p *= 10)
+        len++;
+    char *e = d + len, *q = e;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        q -= 2;
+        q[0] = pairs[2 * r];
+        q[1] = pairs[2 * r + 1];
+    }
+    if (v >= 10) {
+        q[-2] = pairs[2 * v];
+        q[-1] = pairs[2 * v + 1];
+    } else {
+        q[-1] = (char)('0' + v);
+    }
+    return e;
+}
+
+/* The usual field, "name":number with both lengths known from the parser (and the
+ * name known to need no escaping), written at once; false when it is not one (the
+ * caller writes it piece by piece). */
+static bool jb_field_fast(struct moni_jbuf *j, const struct lp_field *fl, bool comma)
+{
+    size_t nl = fl->name_len, tl = fl->json_len;
+    if (!fl->is_num || fl->scaled || !tl || tl > 16 || !nl || nl > 16 ||
+        !moni_jb_room(j, nl + tl + 4))
+        return false;
+    char *d = j->b + j->n;
+    *d = ',';
+    d += comma;
+    *d++ = '"';
+    copy_short(d, fl->name, nl);
+    d += nl;
+    *d++ = '"';
+    *d++ = ':';
+    copy_short(d, fl->text, tl);
+    j->n = (size_t)(d + tl - j->b);
+    return true;
 }
 
 /* jb_num in one pass when the text is a short JSON number (checked as it is copied,
@@ -299,22 +323,32 @@ static void jb_num_fast(struct moni_jbuf *j, const struct lp_field *fl)
 static void write_jsonl(struct out *o, const struct lp_record *r, const char *iso, size_t tlen)
 {
     struct moni_jbuf *j = o->jb;
-    moni_jb_put(j, o->prefix, o->prefixlen);
-    moni_jb_u64(j, r->line_no);
-    MONI_JB_LIT(j, ",\"time\":");
-    if (*iso) {
-        moni_jb_putc(j, '"');
-        moni_jb_put(j, iso, strlen(iso));
-        moni_jb_putc(j, '"');
+    size_t isolen = *iso ? strlen(iso) : 0;
+    if (!moni_jb_room(j, o->prefixlen + 20 + 10 + isolen))
+        return;
+    char *d = j->b + j->n;
+    memcpy(d, o->prefix, o->prefixlen);
+    d = put_line_no(d + o->prefixlen, r->line_no);
+    memcpy(d, ",\"time\":", 8);
+    d += 8;
+    if (isolen) {
+        *d++ = '"';
+        memcpy(d, iso, isolen);
+        d += isolen;
+        *d++ = '"';
     } else {
-        MONI_JB_LIT(j, "null");
+        memcpy(d, "null", 4);
+        d += 4;
     }
+    j->n = (size_t)(d - j->b);
     if (!jb_head(o, j, r))
         return;
     for (size_t i = 0; i < r->nfields; i++) {
+        if (jb_field_fast(j, &r->fields[i], i))
+            continue;
         if (i)
             moni_jb_putc(j, ',');
-        jb_field_name(j, &r->fields[i]);
+        jb_name(j, r->fields[i].name);
         moni_jb_putc(j, ':');
         if (r->fields[i].is_num)
             jb_num_fast(j, &r->fields[i]);

@@ -41,6 +41,17 @@ static size_t norm_name(const char *s, size_t n, char *out, size_t cap)
     return k;
 }
 
+/* Printable ASCII without " and \: a JSON string as it is. */
+static bool json_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
 static inline const char *arena_put(struct lp_parser *p, const char *s, size_t n)
 {
     if (p->arenalen + n + 1 > p->arenacap)
@@ -157,20 +168,6 @@ static size_t canon_key(const char *name, size_t nlen, char *nb, size_t cap,
     return nl;
 }
 
-/* A field's name, worked out: the name to store (canonical for metric keys), how
- * its values convert, and the key as written when that differs (raw). */
-struct field_key {
-    const char *name;   /* NUL-terminated */
-    size_t len;
-    bool stable;        /* name and raw outlive the record: no copy into the arena */
-    const char *raw;    /* the key as written, NULL when the name is the same */
-    size_t rawlen;
-    const struct lp_canon *unit;
-    bool has_unit, normalise, loss;
-    bool fresh;         /* no field of this name yet: no need to look */
-    int metric;         /* enum lp_metric, -1 none, -2 not looked up yet */
-};
-
 static bool field_add_key(struct lp_parser *p, const struct field_key *k, const char *text,
                           size_t tlen, bool numeric_only);
 
@@ -198,6 +195,8 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
         nb[k.len] = '\0';
         k.metric = -2; /* not looked up yet */
     }
+    /* a normalised name is lower case letters, digits and '_' (or a canonical one) */
+    k.plain = normalise || json_plain(nb, k.len);
     if (!k.len)
         return false;
     return field_add_key(p, &k, text, tlen, numeric_only);
@@ -234,7 +233,8 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
             (signed char)(k->metric == -2 ? metric_index(k->name) : k->metric);
         f = &p->fields[p->nfields++];
         f->name = n;
-        f->name_len = (uint16_t)k->len;
+        f->name_len = k->plain ? (uint16_t)k->len : 0;
+        p->has_spi |= k->len == 8 && !memcmp(k->name, "s_per_it", 8);
     }
     const char *t = arena_put(p, text, tlen);
     f->text = t ? t : "";
@@ -276,6 +276,12 @@ int lp_group_prepare(struct lp_group *g, bool normalise)
     g->field = NULL;
     if (g->field_len && !(g->field = strdup(nb)))
         return -1;
+    g->key = (struct field_key){.name = g->field, .len = g->field_len, .stable = true,
+                                .raw = g->renamed ? g->name : NULL,
+                                .rawlen = g->renamed ? nlen : 0, .unit = &g->unit,
+                                .has_unit = g->has_unit, .normalise = normalise,
+                                .loss = g->loss, .metric = metric,
+                                .plain = json_plain(nb, g->field_len)};
     return 0;
 }
 
@@ -684,13 +690,7 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
         if (!gr->field) /* the name normalises to nothing */
             continue;
         /* the field name worked out at load: no normalising, no lookup, no copy */
-        struct field_key k = {.name = gr->field, .len = gr->field_len, .stable = true,
-                              .raw = gr->renamed ? gr->name : NULL,
-                              .rawlen = gr->renamed ? gr->name_len : 0,
-                              .unit = &gr->unit, .has_unit = gr->has_unit,
-                              .normalise = normalise, .loss = gr->loss,
-                              .fresh = gr->first, .metric = gr->metric};
-        field_add_key(p, &k, ts, tl, false);
+        field_add_key(p, &gr->key, ts, tl, false);
     }
     switch (rule->extract) {
     case LP_X_PYDICT: extract_pydict(p, xs, xn); break;
@@ -701,7 +701,7 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
     if (rule->kind == LP_KIND_METRIC)
         copy_primary_loss(p);
     /* tqdm prints s/it when slower than one step a second. */
-    struct lp_field *spi = lp_field_find(p, "s_per_it");
+    struct lp_field *spi = p->has_spi ? lp_field_find(p, "s_per_it") : NULL;
     if (spi && spi->is_num && spi->num > 0 && !lp_field_find(p, "it_per_s") &&
         p->nfields < LP_MAX_FIELDS) {
         char buf[32];

@@ -85,6 +85,21 @@ void lp_quiet_find(const struct lp_recset *set, struct lp_quiet *q);
 int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
                            int64_t *out_ns);
 
+/* A field's name, worked out: the name to store (canonical for metric keys), how
+ * its values convert, and the key as written when that differs (raw). */
+struct field_key {
+    const char *name;   /* NUL-terminated */
+    size_t len;
+    bool stable;        /* name and raw outlive the record: no copy into the arena */
+    const char *raw;    /* the key as written, NULL when the name is the same */
+    size_t rawlen;
+    const struct lp_canon *unit;
+    bool has_unit, normalise, loss;
+    bool fresh;         /* no field of this name yet: no need to look */
+    bool plain;         /* name is printable ASCII without " and \ (as JSON: as is) */
+    int metric;         /* enum lp_metric, -1 none, -2 not looked up yet */
+};
+
 /* A named group of a rule, with the field name it gives worked out once at load
  * (fields.c: lp_group_prepare) instead of on every match. */
 struct lp_group {
@@ -94,9 +109,9 @@ struct lp_group {
     char *field;     /* the field's name (canonical for metric rules); NULL: none */
     size_t field_len;
     bool renamed;    /* field differs from name: name is kept as the field's raw */
-    size_t name_len;
-    bool first;      /* no earlier group of the rule gives this field (nor can the
-                      * fields of the groups before it: not "mem_pct") */
+    struct field_key key; /* the above as fields.c adds the field (key.fresh: no
+                           * earlier group of the rule gives this field, nor can the
+                           * fields of the groups before it: not "mem_pct") */
     bool has_unit;
     bool loss;       /* the name has "loss" in it (metric rules) */
     signed char metric; /* enum lp_metric, or -1 */

@@ -41,6 +41,7 @@ struct lp_parser {
     signed char fmetric[LP_MAX_FIELDS]; /* enum lp_metric of each field, or -1 */
     size_t nfields;
     bool loss_like; /* a field of this record has "loss" in its name */
+    bool has_spi;   /* ... one is named s_per_it */
     struct lp_state st;
 };
 
@@ -78,6 +79,7 @@ static inline void lp_fields_start(struct lp_parser *p)
     p->nfields = 0;
     p->arenalen = 0;
     p->loss_like = false;
+    p->has_spi = false;
 }
 /* Adds a field (name normalised if asked; a later one of the same name replaces it). */
 bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,

@@ -367,6 +367,10 @@ static void check_hints(const struct lp_record *r, void *arg)
         const struct lp_field *f = &r->fields[i];
         if (f->name_len && f->name_len != strlen(f->name))
             fail_msg("field %s: name_len %u", f->name, f->name_len);
+        for (size_t k = 0; f->name_len && k < f->name_len; k++)
+            if (f->name[k] < 0x20 || f->name[k] >= 0x7f || f->name[k] == '"' ||
+                f->name[k] == '\\')
+                fail_msg("field %s: name_len set for a name that JSON escapes", f->name);
         if (f->json_len && (f->json_len != strlen(f->text) || !json_number(f->text)))
             fail_msg("field %s = '%s': json_len %u", f->name, f->text, f->json_len);
         n[0] += f->name_len != 0;
