@@ -343,7 +343,9 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
     j->n = (size_t)(d - j->b);
     if (!jb_head(o, j, r))
         return;
+    bool raws = false;
     for (size_t i = 0; i < r->nfields; i++) {
+        raws |= r->fields[i].raw != NULL;
         if (jb_field_fast(j, &r->fields[i], i))
             continue;
         if (i)
@@ -358,7 +360,7 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
     moni_jb_putc(j, '}');
     /* the keys as the log wrote them, where the names are canonical */
     bool anyraw = false;
-    for (size_t i = 0; i < r->nfields; i++) {
+    for (size_t i = 0; raws && i < r->nfields; i++) {
         if (!r->fields[i].raw)
             continue;
         if (anyraw)
@@ -405,8 +407,9 @@ static void on_record(const struct lp_record *r, void *arg)
 {
     struct out *o = arg;
     FILE *f = o->f;
-    char iso[MONI_ISO_LEN] = "", labels[512];
+    char iso[MONI_ISO_LEN], labels[512];
     o->counts[r->kind]++;
+    iso[0] = '\0';
     if (r->has_time)
         moni_fmt_iso(r->time_ns, iso, sizeof iso);
     size_t tlen = r->text_len > 2000 ? 2000 : r->text_len;

@@ -667,7 +667,7 @@ static void copy_primary_loss(struct lp_parser *p)
 /* Fields of one regex match: named groups, then the extractor. */
 void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char *s)
 {
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+    const PCRE2_SIZE *ov = p->ov;
     const char *xs = s + ov[0];
     size_t xn = ov[1] - ov[0];
     bool normalise = rule->kind == LP_KIND_METRIC;

@@ -31,9 +31,11 @@ struct lp_parser {
     size_t nsrc, capsrc;
     struct source *last_src;
     pcre2_match_data *md;
+    PCRE2_SIZE *ov; /* md's ovector (fixed for md's life) */
     pcre2_match_context *mc;
     uint64_t *cand;
     char *strip; /* ANSI-stripped line */
+    uintptr_t noesc_lo, noesc_hi; /* bytes being fed that hold no ESC (else 0, 0) */
     size_t stripcap;
     char *arena; /* field names and texts of the current record */
     size_t arenacap, arenalen;

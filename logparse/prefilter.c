@@ -370,7 +370,8 @@ __attribute__((noinline)) static void mark_outputs(const struct lp_rules *rs, si
  * (4 bytes a round); outputs are rare and handled out of line. */
 void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand)
 {
-    memcpy(cand, rs->always, rs->nwords * sizeof *cand);
+    for (size_t w = 0; w < rs->nwords; w++) /* (a word or two: no memcpy call) */
+        cand[w] = rs->always[w];
     if (!rs->dfa)
         return;
     const uint32_t *dfa = (const uint32_t *)rs->dfa;

@@ -11,6 +11,7 @@
 
 static int64_t local_off_ns;
 static pthread_once_t local_once = PTHREAD_ONCE_INIT;
+static atomic_bool local_ready; /* local_off_ns is set: no pthread_once call a line */
 
 static void local_init(void)
 {
@@ -18,6 +19,7 @@ static void local_init(void)
     struct tm tm;
     if (localtime_r(&now, &tm))
         local_off_ns = (int64_t)tm.tm_gmtoff * MONI_NS_PER_SEC;
+    atomic_store_explicit(&local_ready, true, memory_order_release);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
@@ -154,7 +156,8 @@ static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_l
 int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
                            int64_t *out_ns)
 {
-    pthread_once(&local_once, local_init);
+    if (!atomic_load_explicit(&local_ready, memory_order_acquire))
+        pthread_once(&local_once, local_init);
     /* torchrun's "[rank3]:" before the stamp */
     if (len > 8 && !memcmp(s, "[rank", 5)) {
         size_t k = 5;
