@@ -202,6 +202,25 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
     return field_add_key(p, &k, text, tlen, numeric_only);
 }
 
+/* The n (1..8) bytes at s as one key for the number memo, unique for each text of
+ * length n (0: none): the first and the last four bytes (overlapping when n < 8), or
+ * the first, middle and last byte for n < 4. */
+static inline uint64_t num_key(const char *s, size_t n)
+{
+    uint32_t a, b;
+    if (n >= 4 && n <= 8) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+    } else if (n && n < 4) {
+        a = (unsigned char)s[0] | (uint32_t)(unsigned char)s[n / 2] << 8 |
+            (uint32_t)(unsigned char)s[n - 1] << 16;
+        b = 0;
+    } else {
+        return 0;
+    }
+    return (uint64_t)b << 32 | a;
+}
+
 static bool field_add_key(struct lp_parser *p, const struct field_key *k, const char *text,
                           size_t tlen, bool numeric_only)
 {
@@ -210,10 +229,20 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
-    bool json = false;
-    bool isnum = lp_number_short(text, tlen, &v, &json) ||
-                 lp_parse_number_trimmed(text, tlen, &v, &json),
-         scaled = false;
+    bool json = false, isnum, scaled = false;
+    uint64_t key = lp_reference_paths ? 0 : num_key(text, tlen);
+    struct num_memo *m = &p->num_memo[((key ^ tlen) * 0x9e3779b97f4a7c15ull) >> 58];
+    if (key && m->key == key && m->len == tlen) {
+        v = m->v;
+        isnum = m->isnum;
+        json = m->json;
+    } else {
+        isnum = lp_number_short(text, tlen, &v, &json) ||
+                lp_parse_number_trimmed(text, tlen, &v, &json);
+        if (key)
+            *m = (struct num_memo){.key = key, .v = v, .len = (uint8_t)tlen, .isnum = isnum,
+                                   .json = json};
+    }
     if (isnum && k->has_unit && k->unit->scale != 1) {
         v *= k->unit->scale;
         scaled = true;

@@ -23,6 +23,16 @@ struct source {
     struct tb *tb;
 };
 
+/* A number text of 1..8 bytes as the parser last read it (fields.c): the same few
+ * values (total steps, an epoch, a learning rate) come on every line. */
+struct num_memo {
+    uint64_t key; /* with len, the bytes (see fields.c: num_key); 0: empty */
+    double v;
+    uint8_t len;
+    bool isnum, json;
+};
+#define LP_NUM_MEMO 64
+
 struct lp_parser {
     const struct lp_rules *rules;
     lp_record_cb cb;
@@ -44,6 +54,7 @@ struct lp_parser {
     size_t nfields;
     bool loss_like; /* a field of this record has "loss" in its name */
     bool has_spi;   /* ... one is named s_per_it */
+    struct num_memo num_memo[LP_NUM_MEMO];
     struct lp_state st;
 };
 
