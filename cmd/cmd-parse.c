@@ -92,7 +92,8 @@ static void put_num(FILE *f, const struct lp_field *fl, bool json)
 static void jb_num(struct moni_jbuf *j, const struct lp_field *fl)
 {
     size_t nl;
-    if (!fl->scaled && (nl = json_number_len(fl->text))) {
+    /* json_len: the parser saw it is one */
+    if (!fl->scaled && (nl = fl->json_len ? fl->json_len : json_number_len(fl->text))) {
         moni_jb_put(j, fl->text, nl);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {
@@ -204,54 +205,6 @@ static void jb_name(struct moni_jbuf *j, const char *s)
     j->n += i + 2;
 }
 
-/* n (1..16) bytes from s to d, without a call: two overlapping words, or bytes */
-static inline void copy_short(char *d, const char *s, size_t n)
-{
-    if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            d[i] = s[i];
-    }
-}
-
-/* A line number, straight into d (room for 20 bytes); returns the end. */
-static char *put_line_no(char *d, unsigned long long v)
-{
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-                                "25262728293031323334353637383940414243444546474849"
-                                "50515253545556575859606162636465666768697071727374"
-                                "75767778798081828384858687888990919293949596979899";
-    size_t len = 1;
-    for (unsigned long long p = 10; len < 20 && v >= p; p *= 10)
-        len++;
-    char *e = d + len, *q = e;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        q -= 2;
-        q[0] = pairs[2 * r];
-        q[1] = pairs[2 * r + 1];
-    }
-    if (v >= 10) {
-        q[-2] = pairs[2 * v];
-        q[-1] = pairs[2 * v + 1];
-    } else {
-        q[-1] = (char)('0' + v);
-    }
-    return e;
-}
-
 /* The usual field, "name":number with both lengths known from the parser (and the
  * name known to need no escaping), written at once; false when it is not one (the
  * caller writes it piece by piece). */
@@ -265,58 +218,13 @@ static bool jb_field_fast(struct moni_jbuf *j, const struct lp_field *fl, bool c
     *d = ',';
     d += comma;
     *d++ = '"';
-    copy_short(d, fl->name, nl);
+    moni_copy_small(d, fl->name, nl);
     d += nl;
     *d++ = '"';
     *d++ = ':';
-    copy_short(d, fl->text, tl);
+    moni_copy_small(d, fl->text, tl);
     j->n = (size_t)(d + tl - j->b);
     return true;
-}
-
-/* jb_num in one pass when the text is a short JSON number (checked as it is copied,
- * or known from the parser); the rest goes to jb_num. */
-static void jb_num_fast(struct moni_jbuf *j, const struct lp_field *fl)
-{
-    const unsigned char *s = (const unsigned char *)fl->text;
-    if (!fl->scaled && fl->json_len) {
-        moni_jb_put(j, fl->text, fl->json_len);
-        return;
-    }
-    if (fl->scaled || !moni_jb_room(j, 64)) {
-        jb_num(j, fl);
-        return;
-    }
-    char *d = j->b + j->n;
-    size_t i = 0;
-    if (s[i] == '-')
-        d[i] = '-', i++;
-    size_t ds = i;
-    if (s[i] == '0') {
-        d[i] = '0', i++;
-    } else {
-        while (i < 40 && (unsigned)(s[i] - '0') < 10)
-            d[i] = (char)s[i], i++;
-        if (i == ds) { /* no digit: not a JSON number */
-            jb_num(j, fl);
-            return;
-        }
-    }
-    if (s[i] == '.') {
-        d[i] = '.', i++;
-        size_t fs = i;
-        while (i < 60 && (unsigned)(s[i] - '0') < 10)
-            d[i] = (char)s[i], i++;
-        if (i == fs) {
-            jb_num(j, fl);
-            return;
-        }
-    }
-    if (s[i]) { /* an exponent, a long number or not a JSON number */
-        jb_num(j, fl);
-        return;
-    }
-    j->n += i;
 }
 
 /* One record as a JSON line, appended to o->jb (written by parse_fd). */
@@ -328,7 +236,7 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
         return;
     char *d = j->b + j->n;
     memcpy(d, o->prefix, o->prefixlen);
-    d = put_line_no(d + o->prefixlen, r->line_no);
+    d = moni_put_u64(d + o->prefixlen, r->line_no);
     memcpy(d, ",\"time\":", 8);
     d += 8;
     if (isolen) {
@@ -353,7 +261,7 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
         jb_name(j, r->fields[i].name);
         moni_jb_putc(j, ':');
         if (r->fields[i].is_num)
-            jb_num_fast(j, &r->fields[i]);
+            jb_num(j, &r->fields[i]);
         else
             jb_str0(j, r->fields[i].text);
     }

@@ -57,23 +57,10 @@ static inline const char *arena_put(struct lp_parser *p, const char *s, size_t n
     if (p->arenalen + n + 1 > p->arenacap)
         return NULL;
     char *d = p->arena + p->arenalen;
-    if (n >= 4 && n <= 16) { /* most values: two overlapping words, no call */
-        uint64_t a, b;
-        if (n >= 8) {
-            memcpy(&a, s, 8);
-            memcpy(&b, s + n - 8, 8);
-            memcpy(d, &a, 8);
-            memcpy(d + n - 8, &b, 8);
-        } else {
-            uint32_t x, y;
-            memcpy(&x, s, 4);
-            memcpy(&y, s + n - 4, 4);
-            memcpy(d, &x, 4);
-            memcpy(d + n - 4, &y, 4);
-        }
-    } else {
+    if (n <= 16) /* most values */
+        moni_copy_small(d, s, n);
+    else
         memcpy(d, s, n);
-    }
     d[n] = '\0';
     p->arenalen += n + 1;
     return d;
