@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -398,6 +399,67 @@ static void test_field_hints(void **state)
     free(t.b);
 }
 
+/* PCRE2's ASCII \w, as the prefilter's bounded literals use it. */
+static bool word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
+
+/* The prefilter DFA gives, on every line of the mixed log and every piece of one,
+ * the rules a plain search of each literal (case-folded, \b checked) gives. */
+static void test_prefilter_same_as_search(void **state)
+{
+    (void)state;
+    struct text t = {0};
+    build_input(&t);
+    const struct lp_rules *rs = rules;
+    uint64_t *cand = calloc(rs->nwords, sizeof *cand);
+    assert_non_null(cand);
+    size_t lines = 0;
+    for (char *l = t.b, *e; l < t.b + t.n; l = e + 1) {
+        e = memchr(l, '\n', (size_t)(t.b + t.n - l));
+        size_t len = e ? (size_t)(e - l) : (size_t)(t.b + t.n - l);
+        for (size_t off = 0; off <= len; off += len / 3 + 1) {
+            const unsigned char *s = (const unsigned char *)l + off;
+            size_t n = len - off;
+            lp_rules_candidates(rs, (const char *)s, n, cand);
+            for (size_t i = 0; i < rs->n; i++) {
+                const struct lp_rule *r = rs->v[i];
+                bool hit = !r->nprefilters;
+                for (size_t k = 0; k < r->nprefilters && !hit; k++) {
+                    size_t ll = strlen(r->prefilters[k]);
+                    for (size_t at = 0; at + ll <= n && !hit; at++) {
+                        size_t m = 0;
+                        while (m < ll && (unsigned char)tolower(s[at + m]) ==
+                                             (unsigned char)r->prefilters[k][m])
+                            m++;
+                        if (m < ll)
+                            continue;
+                        uint8_t b = r->prefilter_bounds[k];
+                        bool start = !(b & LP_PF_BOUND_START) ||
+                                     (at > 0 && word_byte(s[at - 1])) != word_byte(s[at]);
+                        bool end = !(b & LP_PF_BOUND_END) ||
+                                   word_byte(s[at + ll - 1]) !=
+                                       (at + ll < n && word_byte(s[at + ll]));
+                        hit = start && end;
+                    }
+                }
+                bool got = cand[i / 64] >> (i % 64) & 1;
+                if (got != hit)
+                    fail_msg("rule %s on '%.*s': prefilter %d, search %d", r->id, (int)n,
+                             (const char *)s, got, hit);
+            }
+        }
+        lines++;
+        if (!e)
+            break;
+    }
+    assert_true(lines > 5000);
+    free(cand);
+    free(t.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_timestamps_same_as_reference),
         cmocka_unit_test(test_numbers_same_as_reference),
         cmocka_unit_test(test_field_hints),
+        cmocka_unit_test(test_prefilter_same_as_search),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
