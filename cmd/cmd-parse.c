@@ -20,8 +20,24 @@ struct out {
     char *prefix;     /* {"file":"NAME","line": with NAME escaped, made once per file */
     size_t prefixlen;
     uint64_t counts[3];
-    struct moni_jbuf *jb; /* JSON lines: each record is built here, then written at once
-                           * (half of `moni parse`'s time went to stdio per piece) */
+    struct moni_jbuf *jb; /* JSON lines: records are built here, then written in one
+                           * call per input chunk (half of `moni parse`'s time went to
+                           * stdio per piece) */
+    struct head *heads;   /* JSON lines: the middle of a record per rule, made once */
+};
+
+/* The part of a JSON line between "time" and the fields, which only depends on the
+ * rule: ,"rule":..,"kind":..[,"event":..][,"severity":..,"labels":[..]],"fields":{
+ * Keyed by the strings' addresses: the parser's rule ids and event names are the
+ * rules' own strings or literals, which live as long as the rules. */
+#define HEAD_SLOTS 32
+struct head {
+    const char *rule_id, *event;
+    enum lp_kind kind;
+    enum lp_severity severity;
+    uint32_t labels;
+    char *b; /* NULL: empty slot */
+    size_t n;
 };
 
 /* The captured text is printed as is when it already is a JSON number: its length,
@@ -76,7 +92,8 @@ static void put_num(FILE *f, const struct lp_field *fl, bool json)
 static void jb_num(struct moni_jbuf *j, const struct lp_field *fl)
 {
     size_t nl;
-    if (!fl->scaled && (nl = json_number_len(fl->text))) {
+    /* json_len: the parser saw it is one */
+    if (!fl->scaled && (nl = fl->json_len ? fl->json_len : json_number_len(fl->text))) {
         moni_jb_put(j, fl->text, nl);
     } else if (fl->num != fl->num || fl->num > 1.7976931348623157e308 ||
                fl->num < -1.7976931348623157e308) {
@@ -95,22 +112,18 @@ static void jb_num(struct moni_jbuf *j, const struct lp_field *fl)
 
 static void jb_str0(struct moni_jbuf *j, const char *s) { moni_jb_str(j, s, strlen(s)); }
 
-/* One record as a JSON line: built in o->jb, written with one call. */
-static void write_jsonl(struct out *o, const struct lp_record *r, const char *iso,
-                        const char *labels, size_t tlen)
+/* Writes the JSON lines built so far. */
+static void jsonl_flush(struct out *o)
 {
-    struct moni_jbuf *j = o->jb;
-    j->n = 0;
-    moni_jb_put(j, o->prefix, o->prefixlen);
-    moni_jb_u64(j, r->line_no);
-    MONI_JB_LIT(j, ",\"time\":");
-    if (*iso) {
-        moni_jb_putc(j, '"');
-        moni_jb_put(j, iso, strlen(iso));
-        moni_jb_putc(j, '"');
-    } else {
-        MONI_JB_LIT(j, "null");
+    if (o->jb && o->jb->n) {
+        fwrite_unlocked(o->jb->b, 1, o->jb->n, o->f);
+        o->jb->n = 0;
     }
+}
+
+/* The bytes of a record's head (struct head) into j. */
+static void put_head(struct moni_jbuf *j, const struct lp_record *r)
+{
     MONI_JB_LIT(j, ",\"rule\":");
     jb_str0(j, r->rule_id);
     MONI_JB_LIT(j, ",\"kind\":\"");
@@ -121,6 +134,9 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
         jb_str0(j, r->event);
     }
     if (r->kind == LP_KIND_EVENT) {
+        char labels[512] = "";
+        if (r->labels)
+            lp_labels_format(r->labels, "\",\"", labels, sizeof labels);
         MONI_JB_LIT(j, ",\"severity\":\"");
         moni_jb_put(j, lp_severity_name(r->severity), strlen(lp_severity_name(r->severity)));
         MONI_JB_LIT(j, "\",\"labels\":[");
@@ -132,10 +148,117 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
         moni_jb_putc(j, ']');
     }
     MONI_JB_LIT(j, ",\"fields\":{");
+}
+
+/* The record's head from o->heads, made on first use; false when out of memory. */
+static bool jb_head(struct out *o, struct moni_jbuf *j, const struct lp_record *r)
+{
+    uintptr_t k = (uintptr_t)r->rule_id ^ ((uintptr_t)r->event >> 4) ^ r->labels;
+    struct head *h = o->heads ? &o->heads[(k ^ (k >> 5) ^ (k >> 10)) % HEAD_SLOTS] : NULL;
+    if (h && h->b && h->rule_id == r->rule_id && h->event == r->event && h->kind == r->kind &&
+        h->severity == r->severity && h->labels == r->labels) {
+        moni_jb_put(j, h->b, h->n);
+        return true;
+    }
+    size_t at = j->n;
+    put_head(j, r);
+    if (!h || j->oom)
+        return !j->oom;
+    char *b = malloc(j->n - at);
+    if (!b)
+        return true;
+    memcpy(b, j->b + at, j->n - at);
+    free(h->b);
+    *h = (struct head){.rule_id = r->rule_id, .event = r->event, .kind = r->kind,
+                       .severity = r->severity, .labels = r->labels, .b = b, .n = j->n - at};
+    return true;
+}
+
+/* Bytes that go into a JSON string as they are: ASCII from the space up, but " and \ */
+static const unsigned char plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* jb_str0 in one pass for a short plain string (a field's name): copied as it is
+ * scanned; anything else goes to jb_str0. */
+static void jb_name(struct moni_jbuf *j, const char *s)
+{
+    if (!moni_jb_room(j, 66))
+        return;
+    char *d = j->b + j->n;
+    size_t i = 0;
+    d[0] = '"';
+    for (; i < 64 && plain_byte[(unsigned char)s[i]]; i++)
+        d[i + 1] = s[i];
+    if (s[i]) {
+        jb_str0(j, s);
+        return;
+    }
+    d[i + 1] = '"';
+    j->n += i + 2;
+}
+
+/* The usual field, "name":number with both lengths known from the parser (and the
+ * name known to need no escaping), written at once; false when it is not one (the
+ * caller writes it piece by piece). */
+static bool jb_field_fast(struct moni_jbuf *j, const struct lp_field *fl, bool comma)
+{
+    size_t nl = fl->name_len, tl = fl->json_len;
+    if (!fl->is_num || fl->scaled || !tl || tl > 16 || !nl || nl > 16 ||
+        !moni_jb_room(j, nl + tl + 4))
+        return false;
+    char *d = j->b + j->n;
+    *d = ',';
+    d += comma;
+    *d++ = '"';
+    moni_copy_small(d, fl->name, nl);
+    d += nl;
+    *d++ = '"';
+    *d++ = ':';
+    moni_copy_small(d, fl->text, tl);
+    j->n = (size_t)(d + tl - j->b);
+    return true;
+}
+
+/* One record as a JSON line, appended to o->jb (written by parse_fd). */
+static void write_jsonl(struct out *o, const struct lp_record *r, const char *iso, size_t tlen)
+{
+    struct moni_jbuf *j = o->jb;
+    size_t isolen = *iso ? strlen(iso) : 0;
+    if (!moni_jb_room(j, o->prefixlen + 20 + 10 + isolen))
+        return;
+    char *d = j->b + j->n;
+    memcpy(d, o->prefix, o->prefixlen);
+    d = moni_put_u64(d + o->prefixlen, r->line_no);
+    memcpy(d, ",\"time\":", 8);
+    d += 8;
+    if (isolen) {
+        *d++ = '"';
+        memcpy(d, iso, isolen);
+        d += isolen;
+        *d++ = '"';
+    } else {
+        memcpy(d, "null", 4);
+        d += 4;
+    }
+    j->n = (size_t)(d - j->b);
+    if (!jb_head(o, j, r))
+        return;
+    bool raws = false;
     for (size_t i = 0; i < r->nfields; i++) {
+        raws |= r->fields[i].raw != NULL;
+        if (jb_field_fast(j, &r->fields[i], i))
+            continue;
         if (i)
             moni_jb_putc(j, ',');
-        jb_str0(j, r->fields[i].name);
+        jb_name(j, r->fields[i].name);
         moni_jb_putc(j, ':');
         if (r->fields[i].is_num)
             jb_num(j, &r->fields[i]);
@@ -145,7 +268,7 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
     moni_jb_putc(j, '}');
     /* the keys as the log wrote them, where the names are canonical */
     bool anyraw = false;
-    for (size_t i = 0; i < r->nfields; i++) {
+    for (size_t i = 0; raws && i < r->nfields; i++) {
         if (!r->fields[i].raw)
             continue;
         if (anyraw)
@@ -153,7 +276,7 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
         else
             MONI_JB_LIT(j, ",\"raw\":{");
         anyraw = true;
-        jb_str0(j, r->fields[i].name);
+        jb_name(j, r->fields[i].name);
         moni_jb_putc(j, ':');
         jb_str0(j, r->fields[i].raw);
     }
@@ -170,7 +293,8 @@ static void write_jsonl(struct out *o, const struct lp_record *r, const char *is
         moni_jb_str(j, r->text, tlen);
     }
     MONI_JB_LIT(j, "}\n");
-    fwrite_unlocked(j->b, 1, j->n, o->f);
+    if (j->n >= (1u << 16))
+        jsonl_flush(o);
 }
 
 static void put_csv_str(FILE *f, const char *s, size_t n)
@@ -191,17 +315,21 @@ static void on_record(const struct lp_record *r, void *arg)
 {
     struct out *o = arg;
     FILE *f = o->f;
-    char iso[MONI_ISO_LEN] = "", labels[512];
+    char iso[MONI_ISO_LEN], labels[512];
     o->counts[r->kind]++;
+    iso[0] = '\0';
     if (r->has_time)
         moni_fmt_iso(r->time_ns, iso, sizeof iso);
+    size_t tlen = r->text_len > 2000 ? 2000 : r->text_len;
+    if (o->fmt == FMT_JSONL) {
+        write_jsonl(o, r, iso, tlen);
+        return;
+    }
     labels[0] = '\0';
     if (r->labels)
-        lp_labels_format(r->labels, o->fmt == FMT_JSONL ? "\",\"" : ",", labels, sizeof labels);
-    size_t tlen = r->text_len > 2000 ? 2000 : r->text_len;
+        lp_labels_format(r->labels, ",", labels, sizeof labels);
     switch (o->fmt) {
     case FMT_JSONL:
-        write_jsonl(o, r, iso, labels, tlen);
         break;
     case FMT_CSV:
         put_csv_str(f, o->file, strlen(o->file));
@@ -271,14 +399,17 @@ static int parse_fd(struct lp_parser *p, struct out *o, int fd, const char *name
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            jsonl_flush(o);
             moni_err("%s: %s", name, strerror(errno));
             return -1;
         }
         if (n == 0)
             break;
         lp_parser_feed(p, name, buf, (size_t)n, moni_now());
+        jsonl_flush(o);
     }
     lp_parser_flush(p, name);
+    jsonl_flush(o);
     return 0;
 }
 
@@ -322,11 +453,16 @@ static int cmd_parse_exec(struct cmd_args *a)
         return MONI_EXIT_USAGE;
     }
     static char obuf[1 << 16];
-    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    /* JSON lines come in blocks of o.jb: a stdio buffer would only copy them again */
+    if (fmt == FMT_JSONL)
+        setvbuf(stdout, NULL, _IONBF, 0);
+    else
+        setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     if (fmt == FMT_CSV)
         printf("file,line,time,rule,kind,event,severity,labels,fields,text\n");
     struct moni_jbuf jb = {0};
-    struct out o = {.f = stdout, .fmt = fmt, .jb = &jb};
+    struct out o = {.f = stdout, .fmt = fmt, .jb = &jb,
+                    .heads = calloc(HEAD_SLOTS, sizeof(struct head))};
     struct lp_parser *p = lp_parser_new(rules, on_record, &o);
     if (!p) {
         moni_err("parse: out of memory");
@@ -366,6 +502,9 @@ static int cmd_parse_exec(struct cmd_args *a)
     lp_parser_free(p);
     lp_rules_free(rules);
     free(o.prefix);
+    for (size_t i = 0; o.heads && i < HEAD_SLOTS; i++)
+        free(o.heads[i].b);
+    free(o.heads);
     free(jb.b);
     if (jb.oom && rc == MONI_EXIT_OK) {
         moni_err("parse: out of memory: some records were cut");

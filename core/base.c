@@ -110,6 +110,49 @@ int64_t moni_mono_from_real(int64_t real_ns)
     return real_ns - clock_offset_ns;
 }
 
+/* n as exactly w decimal digits at d (n < 10^w) */
+static void put_digits(char *d, unsigned n, int w)
+{
+    while (w--) {
+        d[w] = (char)('0' + n % 10);
+        n /= 10;
+    }
+}
+
+/* moni_fmt_iso for 1970..9999 without gmtime_r and snprintf (`moni parse` prints a
+ * stamp per record): days to a civil date as in H. Hinnant's civil_from_days. */
+static bool fmt_iso_fast(int64_t sec, int ms, char *buf, size_t len)
+{
+    if (sec < 0 || sec >= 253402300800LL || len < 25)
+        return false;
+    int64_t days = sec / 86400, sod = sec % 86400;
+    int64_t z = days + 719468;
+    int64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    unsigned y = (unsigned)(yoe + era * 400) + (m <= 2);
+    put_digits(buf, y, 4);
+    buf[4] = '-';
+    put_digits(buf + 5, m, 2);
+    buf[7] = '-';
+    put_digits(buf + 8, d, 2);
+    buf[10] = 'T';
+    put_digits(buf + 11, (unsigned)(sod / 3600), 2);
+    buf[13] = ':';
+    put_digits(buf + 14, (unsigned)(sod / 60 % 60), 2);
+    buf[16] = ':';
+    put_digits(buf + 17, (unsigned)(sod % 60), 2);
+    buf[19] = '.';
+    put_digits(buf + 20, (unsigned)ms, 3);
+    buf[23] = 'Z';
+    buf[24] = '\0';
+    return true;
+}
+
 char *moni_fmt_iso(int64_t real_ns, char *buf, size_t len)
 {
     int64_t sec = real_ns / MONI_NS_PER_SEC;
@@ -118,31 +161,13 @@ char *moni_fmt_iso(int64_t real_ns, char *buf, size_t len)
         ms += 1000;
         sec -= 1;
     }
+    if (fmt_iso_fast(sec, (int)ms, buf, len))
+        return buf;
     time_t t = (time_t)sec;
     struct tm tm;
-    bool ok = gmtime_r(&t, &tm) != NULL;
-    int year = tm.tm_year + 1900;
-    if (ok && len >= 25 && year >= 0 && year <= 9999) { /* by hand: snprintf was most of its cost */
-        const int v[7] = {year / 100, year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec};
-        static const char sep[7] = {0, 0, '-', '-', 'T', ':', ':'}; /* before each */
-        char *o = buf;
-        for (int i = 0; i < 7; i++) {
-            if (sep[i])
-                *o++ = sep[i];
-            *o++ = (char)('0' + v[i] / 10);
-            *o++ = (char)('0' + v[i] % 10);
-        }
-        *o++ = '.';
-        *o++ = (char)('0' + ms / 100);
-        *o++ = (char)('0' + ms / 10 % 10);
-        *o++ = (char)('0' + ms % 10);
-        *o++ = 'Z';
-        *o = '\0';
-        return buf;
-    }
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+    gmtime_r(&t, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
     return buf;
 }
 

@@ -104,6 +104,28 @@ void moni_json_errf(const struct moni_json *doc, const cJSON *item, char *err, s
 int moni_json_check_keys(const struct moni_json *doc, const cJSON *obj,
                          const char *const *allowed, char *err, size_t errlen);
 
+/* memcpy for n <= 16 without a call: two overlapping words (the per-line writers
+ * copy many short values). */
+static inline void moni_copy_small(char *d, const char *s, size_t n)
+{
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
 /* ---- JSON lines written by hand (core/jsonw.c) ----------------------------------
  * For writers that run per log line: a record is built in a growable buffer with
  * no cJSON tree, then written at once.  On out of memory a put writes nothing and
@@ -147,6 +169,8 @@ void moni_jb_str_cjson(struct moni_jbuf *j, const char *s, size_t n);
  * else "%1.17g", always with '.'; null when not finite. */
 void moni_jb_num_cjson(struct moni_jbuf *j, double v);
 void moni_jb_u64(struct moni_jbuf *j, unsigned long long v);
+/* v in decimal at d (room for 20 bytes, no NUL); returns the end. */
+char *moni_put_u64(char *d, unsigned long long v);
 void moni_jb_i64(struct moni_jbuf *j, long long v);
 
 /* ---- files and paths ----------------------------------------------------------- */

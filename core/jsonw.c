@@ -165,15 +165,35 @@ void moni_jb_str_cjson(struct moni_jbuf *j, const char *s, size_t n)
     j->n = (size_t)(d - j->b);
 }
 
+char *moni_put_u64(char *d, unsigned long long v)
+{
+    /* two digits a division, straight into place: a line number per `moni parse`
+     * record */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    size_t len = 1;
+    for (unsigned long long p = 10; len < 20 && v >= p; p *= 10)
+        len++;
+    char *e = d + len, *q = e;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        q -= 2;
+        memcpy(q, pairs + 2 * r, 2);
+    }
+    if (v >= 10)
+        memcpy(q - 2, pairs + 2 * v, 2);
+    else
+        q[-1] = (char)('0' + v);
+    return e;
+}
+
 void moni_jb_u64(struct moni_jbuf *j, unsigned long long v)
 {
-    char b[24];
-    int k = sizeof b;
-    do {
-        b[--k] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    moni_jb_put(j, b + k, sizeof b - (size_t)k);
+    if (moni_jb_room(j, 20))
+        j->n = (size_t)(moni_put_u64(j->b + j->n, v) - j->b);
 }
 
 void moni_jb_i64(struct moni_jbuf *j, long long v)

@@ -41,12 +41,26 @@ static size_t norm_name(const char *s, size_t n, char *out, size_t cap)
     return k;
 }
 
-static const char *arena_put(struct lp_parser *p, const char *s, size_t n)
+/* Printable ASCII without " and \: a JSON string as it is. */
+static bool json_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+static inline const char *arena_put(struct lp_parser *p, const char *s, size_t n)
 {
     if (p->arenalen + n + 1 > p->arenacap)
         return NULL;
     char *d = p->arena + p->arenalen;
-    memcpy(d, s, n);
+    if (n <= 16) /* most values */
+        moni_copy_small(d, s, n);
+    else
+        memcpy(d, s, n);
     d[n] = '\0';
     p->arenalen += n + 1;
     return d;
@@ -141,19 +155,6 @@ static size_t canon_key(const char *name, size_t nlen, char *nb, size_t cap,
     return nl;
 }
 
-/* A field's name, worked out: the name to store (canonical for metric keys), how
- * its values convert, and the key as written when that differs (raw). */
-struct field_key {
-    const char *name;   /* NUL-terminated */
-    size_t len;
-    bool stable;        /* name and raw outlive the record: no copy into the arena */
-    const char *raw;    /* the key as written, NULL when the name is the same */
-    size_t rawlen;
-    struct lp_canon unit;
-    bool has_unit, normalise, loss;
-    int metric;         /* enum lp_metric, -1 none, -2 not looked up yet */
-};
-
 static bool field_add_key(struct lp_parser *p, const struct field_key *k, const char *text,
                           size_t tlen, bool numeric_only);
 
@@ -165,9 +166,10 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
                   size_t tlen, bool numeric_only, bool normalise)
 {
     char nb[128];
-    struct field_key k = {.name = nb, .normalise = normalise, .metric = -1};
+    struct lp_canon unit = {0};
+    struct field_key k = {.name = nb, .normalise = normalise, .metric = -1, .unit = &unit};
     if (normalise) {
-        if (!(k.len = canon_key(name, nlen, nb, sizeof nb, &k.unit, &k.has_unit, &k.metric,
+        if (!(k.len = canon_key(name, nlen, nb, sizeof nb, &unit, &k.has_unit, &k.metric,
                                 &k.loss)))
             return false;
         if (nlen != k.len || memcmp(name, nb, k.len)) {
@@ -180,9 +182,30 @@ bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char
         nb[k.len] = '\0';
         k.metric = -2; /* not looked up yet */
     }
+    /* a normalised name is lower case letters, digits and '_' (or a canonical one) */
+    k.plain = normalise || json_plain(nb, k.len);
     if (!k.len)
         return false;
     return field_add_key(p, &k, text, tlen, numeric_only);
+}
+
+/* The n (1..8) bytes at s as one key for the number memo, unique for each text of
+ * length n (0: none): the first and the last four bytes (overlapping when n < 8), or
+ * the first, middle and last byte for n < 4. */
+static inline uint64_t num_key(const char *s, size_t n)
+{
+    uint32_t a, b;
+    if (n >= 4 && n <= 8) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+    } else if (n && n < 4) {
+        a = (unsigned char)s[0] | (uint32_t)(unsigned char)s[n / 2] << 8 |
+            (uint32_t)(unsigned char)s[n - 1] << 16;
+        b = 0;
+    } else {
+        return 0;
+    }
+    return (uint64_t)b << 32 | a;
 }
 
 static bool field_add_key(struct lp_parser *p, const struct field_key *k, const char *text,
@@ -193,16 +216,29 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
     while (tlen && (text[tlen - 1] == ' ' || text[tlen - 1] == '\t'))
         tlen--;
     double v = 0;
-    bool isnum = lp_parse_number(text, tlen, &v), scaled = false;
-    if (isnum && k->has_unit && k->unit.scale != 1) {
-        v *= k->unit.scale;
+    bool json = false, isnum, scaled = false;
+    uint64_t key = lp_reference_paths ? 0 : num_key(text, tlen);
+    struct num_memo *m = &p->num_memo[((key ^ tlen) * 0x9e3779b97f4a7c15ull) >> 58];
+    if (key && m->key == key && m->len == tlen) {
+        v = m->v;
+        isnum = m->isnum;
+        json = m->json;
+    } else {
+        isnum = lp_number_short(text, tlen, &v, &json) ||
+                lp_parse_number_trimmed(text, tlen, &v, &json);
+        if (key)
+            *m = (struct num_memo){.key = key, .v = v, .len = (uint8_t)tlen, .isnum = isnum,
+                                   .json = json};
+    }
+    if (isnum && k->has_unit && k->unit->scale != 1) {
+        v *= k->unit->scale;
         scaled = true;
     } else if (!isnum && k->normalise) {
-        isnum = scaled = lp_parse_value(text, tlen, k->has_unit ? &k->unit : NULL, &v);
+        isnum = scaled = lp_parse_value(text, tlen, k->has_unit ? k->unit : NULL, &v);
     }
     if (numeric_only && !isnum)
         return false;
-    struct lp_field *f = lp_field_find(p, k->name);
+    struct lp_field *f = k->fresh && !lp_reference_paths ? NULL : lp_field_find(p, k->name);
     if (!f) {
         if (p->nfields == LP_MAX_FIELDS)
             return false;
@@ -213,9 +249,12 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
             (signed char)(k->metric == -2 ? metric_index(k->name) : k->metric);
         f = &p->fields[p->nfields++];
         f->name = n;
+        f->name_len = k->plain ? (uint16_t)k->len : 0;
+        p->has_spi |= k->len == 8 && !memcmp(k->name, "s_per_it", 8);
     }
     const char *t = arena_put(p, text, tlen);
     f->text = t ? t : "";
+    f->json_len = t && json && tlen <= UINT16_MAX ? (uint16_t)tlen : 0;
     f->num = v;
     f->is_num = isnum;
     f->scaled = scaled;
@@ -225,7 +264,7 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
         f->raw = k->stable ? k->raw : arena_put(p, k->raw, k->rawlen);
     const char *ps;
     size_t pn;
-    if (isnum && k->has_unit && k->unit.unit == LP_UNIT_BYTES && !strncmp(k->name, "mem_", 4) &&
+    if (isnum && k->has_unit && k->unit->unit == LP_UNIT_BYTES && !strncmp(k->name, "mem_", 4) &&
         paren_percent(text, tlen, &ps, &pn))
         lp_field_add(p, "mem_pct", 7, ps, pn, true, false);
     return true;
@@ -253,6 +292,12 @@ int lp_group_prepare(struct lp_group *g, bool normalise)
     g->field = NULL;
     if (g->field_len && !(g->field = strdup(nb)))
         return -1;
+    g->key = (struct field_key){.name = g->field, .len = g->field_len, .stable = true,
+                                .raw = g->renamed ? g->name : NULL,
+                                .rawlen = g->renamed ? nlen : 0, .unit = &g->unit,
+                                .has_unit = g->has_unit, .normalise = normalise,
+                                .loss = g->loss, .metric = metric,
+                                .plain = json_plain(nb, g->field_len)};
     return 0;
 }
 
@@ -638,7 +683,7 @@ static void copy_primary_loss(struct lp_parser *p)
 /* Fields of one regex match: named groups, then the extractor. */
 void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char *s)
 {
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+    const PCRE2_SIZE *ov = p->ov;
     const char *xs = s + ov[0];
     size_t xn = ov[1] - ov[0];
     bool normalise = rule->kind == LP_KIND_METRIC;
@@ -661,13 +706,7 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
         if (!gr->field) /* the name normalises to nothing */
             continue;
         /* the field name worked out at load: no normalising, no lookup, no copy */
-        struct field_key k = {.name = gr->field, .len = gr->field_len, .stable = true,
-                              .raw = gr->renamed ? gr->name : NULL,
-                              .rawlen = gr->renamed ? strlen(gr->name) : 0,
-                              .unit = gr->unit, .has_unit = gr->has_unit,
-                              .normalise = normalise, .loss = gr->loss,
-                              .metric = gr->metric};
-        field_add_key(p, &k, ts, tl, false);
+        field_add_key(p, &gr->key, ts, tl, false);
     }
     switch (rule->extract) {
     case LP_X_PYDICT: extract_pydict(p, xs, xn); break;
@@ -678,7 +717,7 @@ void lp_match_fields(struct lp_parser *p, const struct lp_rule *rule, const char
     if (rule->kind == LP_KIND_METRIC)
         copy_primary_loss(p);
     /* tqdm prints s/it when slower than one step a second. */
-    struct lp_field *spi = lp_field_find(p, "s_per_it");
+    struct lp_field *spi = p->has_spi ? lp_field_find(p, "s_per_it") : NULL;
     if (spi && spi->is_num && spi->num > 0 && !lp_field_find(p, "it_per_s") &&
         p->nfields < LP_MAX_FIELDS) {
         char buf[32];

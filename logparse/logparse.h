@@ -142,6 +142,10 @@ struct lp_field {
     const char *raw;   /* the key as the log wrote it ("lm loss") when name is its
                         * canonical form (moni-rules(5) METRIC NAMES); else NULL */
     bool scaled;       /* num was converted (unit, scale, separators): text is not num */
+    /* For writers, 0 when unknown (set by the parser, kept by lp_recset copies):
+     * strlen(name) when the name is printable ASCII without " and \ (a JSON string
+     * as it is), and strlen(text) when text is a JSON number as written */
+    uint16_t name_len, json_len;
 };
 
 struct lp_record {

@@ -215,16 +215,10 @@ bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit
     return false;
 }
 
-/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
- * around allowed).  The common short case avoids strtod (Clinger's fast path). */
-bool lp_parse_number(const char *s, size_t n, double *out)
+/* lp_parse_number on trimmed text of 1..64 bytes: every form, strtod for the hard
+ * cases. */
+__attribute__((noinline)) static bool parse_number_general(const char *s, size_t n, double *out)
 {
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (!n || n > 64)
-        return false;
     size_t i = 0;
     bool neg = false;
     if (s[i] == '-' || s[i] == '+')
@@ -301,6 +295,28 @@ bool lp_parse_number(const char *s, size_t n, double *out)
     }
     *out = neg ? -v : v;
     return true;
+}
+
+/* A number: decimal (with exponent), nan, inf.  Whole text must be used (spaces
+ * around allowed).  The common short case avoids strtod (Clinger's fast path). */
+bool lp_parse_number(const char *s, size_t n, double *out)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return lp_parse_number_trimmed(s, n, out, NULL);
+}
+
+bool lp_parse_number_trimmed(const char *s, size_t n, double *out, bool *json)
+{
+    if (lp_number_short(s, n, out, json))
+        return true;
+    if (json)
+        *json = false;
+    if (!n || n > 64)
+        return false;
+    return parse_number_general(s, n, out);
 }
 
 static bool isdig(char c) { return c >= '0' && c <= '9'; }

@@ -23,6 +23,16 @@ struct source {
     struct tb *tb;
 };
 
+/* A number text of 1..8 bytes as the parser last read it (fields.c): the same few
+ * values (total steps, an epoch, a learning rate) come on every line. */
+struct num_memo {
+    uint64_t key; /* with len, the bytes (see fields.c: num_key); 0: empty */
+    double v;
+    uint8_t len;
+    bool isnum, json;
+};
+#define LP_NUM_MEMO 64
+
 struct lp_parser {
     const struct lp_rules *rules;
     lp_record_cb cb;
@@ -31,9 +41,11 @@ struct lp_parser {
     size_t nsrc, capsrc;
     struct source *last_src;
     pcre2_match_data *md;
+    PCRE2_SIZE *ov; /* md's ovector (fixed for md's life) */
     pcre2_match_context *mc;
     uint64_t *cand;
     char *strip; /* ANSI-stripped line */
+    uintptr_t noesc_lo, noesc_hi; /* bytes being fed that hold no ESC (else 0, 0) */
     size_t stripcap;
     char *arena; /* field names and texts of the current record */
     size_t arenacap, arenalen;
@@ -41,6 +53,8 @@ struct lp_parser {
     signed char fmetric[LP_MAX_FIELDS]; /* enum lp_metric of each field, or -1 */
     size_t nfields;
     bool loss_like; /* a field of this record has "loss" in its name */
+    bool has_spi;   /* ... one is named s_per_it */
+    struct num_memo num_memo[LP_NUM_MEMO];
     struct lp_state st;
 };
 
@@ -78,6 +92,7 @@ static inline void lp_fields_start(struct lp_parser *p)
     p->nfields = 0;
     p->arenalen = 0;
     p->loss_like = false;
+    p->has_spi = false;
 }
 /* Adds a field (name normalised if asked; a later one of the same name replaces it). */
 bool lp_field_add(struct lp_parser *p, const char *name, size_t nlen, const char *text,

@@ -67,6 +67,7 @@ struct lp_parser *lp_parser_new(const struct lp_rules *rules, lp_record_cb cb, v
         lp_parser_free(p);
         return NULL;
     }
+    p->ov = pcre2_get_ovector_pointer(p->md);
     /* A pathological user pattern must not hang the parser. */
     pcre2_set_match_limit(p->mc, 1000000);
     pcre2_set_depth_limit(p->mc, 10000);
@@ -208,10 +209,10 @@ bool lp_match_line(struct lp_parser *p, const struct line_ctx *lc, bool exceptio
             lp_fields_start(p);
             lp_match_fields(p, rule, lc->text);
             if (rule->kind == LP_KIND_METRIC) {
-                size_t nnum = 0;
-                for (size_t f = 0; f < p->nfields; f++)
-                    nnum += p->fields[f].is_num;
-                if (!nnum) { /* no number after all: let another metric rule try */
+                bool anynum = false;
+                for (size_t f = 0; f < p->nfields && !anynum; f++)
+                    anynum = p->fields[f].is_num;
+                if (!anynum) { /* no number after all: let another metric rule try */
                     done[LP_KIND_METRIC] = false;
                     continue;
                 }
@@ -244,7 +245,8 @@ bool lp_match_line(struct lp_parser *p, const struct line_ctx *lc, bool exceptio
 /* Copies s without ANSI escape sequences (CSI, OSC, two-byte) into p->strip. */
 static const char *strip_ansi(struct lp_parser *p, const char *s, size_t n, size_t *out)
 {
-    if (!memchr(s, 0x1b, n)) {
+    uintptr_t a = (uintptr_t)s;
+    if ((a >= p->noesc_lo && a + n <= p->noesc_hi) || !memchr(s, 0x1b, n)) {
         *out = n;
         return s;
     }
@@ -387,6 +389,15 @@ void lp_parser_feed(struct lp_parser *p, const char *source, const void *buf, si
     if (!src || !len)
         return;
     const char *s = buf, *end = s + len;
+    /* one search for ESC in the whole chunk spares one a line (most logs have none) */
+    if (!lp_reference_paths && !memchr(buf, 0x1b, len)) {
+        p->noesc_lo = (uintptr_t)buf;
+        p->noesc_hi = (uintptr_t)buf + len;
+    }
+    /* the next LF, found once for all the CR segments before it (tqdm redraws a bar
+     * many times on one line: one search per segment made the line quadratic) */
+    const char *nl = NULL;
+    bool nl_known = false;
     while (s < end) {
         if (src->pending_cr) {
             src->pending_cr = false;
@@ -396,7 +407,10 @@ void lp_parser_feed(struct lp_parser *p, const char *source, const void *buf, si
                 continue;
             }
         }
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        if (!nl_known || (nl && nl < s)) {
+            nl = memchr(s, '\n', (size_t)(end - s));
+            nl_known = true;
+        }
         const char *lim = nl ? nl : end;
         const char *cr = memchr(s, '\r', (size_t)(lim - s));
         if (cr) {
@@ -414,6 +428,7 @@ void lp_parser_feed(struct lp_parser *p, const char *source, const void *buf, si
         buffer_partial(src, s, (size_t)(end - s));
         break;
     }
+    p->noesc_lo = p->noesc_hi = 0; /* the caller's buffer is theirs again */
     if (src->cap > 4 * 65536 && src->len < 65536) {
         char *nb = realloc(src->buf, 65536);
         if (nb) {

@@ -17,6 +17,8 @@ struct ac_build {
     size_t nstates;
     size_t ncls;
     int32_t *go;    /* nstates x ncls */
+    int32_t *kid, *sib; /* the trie's edges: a state's first child, a child's next */
+    uint8_t *ecls;      /* the class of the edge into a state */
     int32_t *fail;
     int32_t *queue;
     uint64_t *outs; /* nwords per state: the rules whose literal ends there */
@@ -37,6 +39,9 @@ struct ac_build {
 static void ac_build_free(struct ac_build *b)
 {
     free(b->go);
+    free(b->kid);
+    free(b->sib);
+    free(b->ecls);
     free(b->fail);
     free(b->queue);
     free(b->outs);
@@ -131,6 +136,7 @@ static void build_trie(const struct lp_rules *rs, struct ac_build *b)
      * (the table is sized for the worst case, no shared prefixes) */
     for (size_t c = 0; c < ncls; c++)
         b->go[c] = -1;
+    b->kid[0] = -1;
     b->nstates = 1;
     for (size_t i = 0; i < rs->n; i++) {
         struct lp_rule *r = rs->v[i];
@@ -139,9 +145,14 @@ static void build_trie(const struct lp_rules *rs, struct ac_build *b)
             for (const unsigned char *c = (const unsigned char *)r->prefilters[j]; *c; c++) {
                 int32_t *slot = &b->go[(size_t)s * ncls + rs->cls[*c]];
                 if (*slot < 0) {
+                    int32_t t = (int32_t)b->nstates++;
                     for (size_t k = 0; k < ncls; k++)
-                        b->go[b->nstates * ncls + k] = -1;
-                    *slot = (int32_t)b->nstates++;
+                        b->go[(size_t)t * ncls + k] = -1;
+                    b->kid[t] = -1;
+                    b->ecls[t] = rs->cls[*c];
+                    b->sib[t] = b->kid[s];
+                    b->kid[s] = t;
+                    *slot = t;
                 }
                 s = *slot;
             }
@@ -160,35 +171,35 @@ static void build_trie(const struct lp_rules *rs, struct ac_build *b)
 }
 
 /* Breadth first over the trie: failure links, outputs inherited along them, and
- * the missing edges filled in, which turns the trie into a DFA. */
+ * the missing edges filled in, which turns the trie into a DFA.  A state's row
+ * starts as a copy of its failure state's (complete already: it is nearer the
+ * root), then gets its own edges back; the order of siblings in the queue does not
+ * change any table. */
 static void link_failures(const struct lp_rules *rs, struct ac_build *b)
 {
     size_t ncls = b->ncls;
     int32_t *go = b->go, *fail = b->fail, *queue = b->queue;
     size_t qh = 0, qt = 0;
-    for (size_t c = 0; c < ncls; c++) {
-        int32_t t = go[c];
-        if (t < 0) {
+    for (size_t c = 0; c < ncls; c++)
+        if (go[c] < 0)
             go[c] = 0;
-        } else {
-            fail[t] = 0;
-            queue[qt++] = t;
-        }
+    for (int32_t t = b->kid[0]; t >= 0; t = b->sib[t]) {
+        fail[t] = 0;
+        queue[qt++] = t;
     }
     while (qh < qt) {
-        int32_t s = queue[qh++];
+        int32_t s = queue[qh++], f = fail[s];
         uint64_t *so = &b->outs[(size_t)s * rs->nwords];
-        uint64_t *fo = &b->outs[(size_t)fail[s] * rs->nwords];
+        uint64_t *fo = &b->outs[(size_t)f * rs->nwords];
         for (size_t w = 0; w < rs->nwords; w++)
             so[w] |= fo[w];
-        for (size_t c = 0; c < ncls; c++) {
-            int32_t t = go[(size_t)s * ncls + c];
-            if (t < 0) {
-                go[(size_t)s * ncls + c] = go[(size_t)fail[s] * ncls + c];
-            } else {
-                fail[t] = go[(size_t)fail[s] * ncls + c];
-                queue[qt++] = t;
-            }
+        int32_t *row = &go[(size_t)s * ncls];
+        const int32_t *frow = &go[(size_t)f * ncls];
+        memcpy(row, frow, ncls * sizeof *row);
+        for (int32_t t = b->kid[s]; t >= 0; t = b->sib[t]) {
+            fail[t] = frow[b->ecls[t]];
+            row[b->ecls[t]] = t;
+            queue[qt++] = t;
         }
     }
 }
@@ -277,10 +288,15 @@ static int premultiply(struct lp_rules *rs, struct ac_build *b)
     for (size_t s = 0; s < b->nstates; s++)
         if (b->out_of[s])
             b->perm[s] = first + b->out_of[s] - 1;
-    for (size_t s = 0; s < b->nstates; s++)
-        for (size_t c = 0; c < b->ncls; c++)
-            go[(size_t)b->perm[s] * b->ncls + c] =
-                (int32_t)(b->perm[b->go[s * b->ncls + c]] * (uint32_t)b->ncls);
+    size_t ncls = b->ncls;
+    for (size_t s = 0; s < b->nstates; s++) /* now the start of its row */
+        b->perm[s] *= (uint32_t)ncls;
+    for (size_t s = 0; s < b->nstates; s++) {
+        int32_t *dst = &go[b->perm[s]];
+        const int32_t *src = &b->go[s * ncls];
+        for (size_t c = 0; c < ncls; c++)
+            dst[c] = (int32_t)b->perm[src[c]];
+    }
     free(b->go);
     b->go = go;
     rs->first_out = first;
@@ -300,9 +316,13 @@ int lp_rules_finish(struct lp_rules *rs, char *err, size_t errlen)
     b.queue = malloc(b.total * sizeof *b.queue);
     b.outs = calloc(b.total * rs->nwords, sizeof *b.outs);
     b.own_head = malloc(b.total * sizeof *b.own_head);
+    b.kid = malloc(b.total * sizeof *b.kid);
+    b.sib = malloc(b.total * sizeof *b.sib);
+    b.ecls = malloc(b.total * sizeof *b.ecls);
     b.own_next = malloc((nbounded + 1) * sizeof *b.own_next);
     b.own = malloc((nbounded + 1) * sizeof *b.own);
-    if (!b.go || !b.fail || !b.queue || !b.outs || !b.own_head || !b.own_next || !b.own) {
+    if (!b.go || !b.fail || !b.queue || !b.outs || !b.own_head || !b.own_next || !b.own ||
+        !b.kid || !b.sib || !b.ecls) {
         ac_build_free(&b);
         return lp_set_err(err, errlen, "out of memory");
     }
@@ -370,7 +390,8 @@ __attribute__((noinline)) static void mark_outputs(const struct lp_rules *rs, si
  * (4 bytes a round); outputs are rare and handled out of line. */
 void lp_rules_candidates(const struct lp_rules *rs, const char *s, size_t len, uint64_t *cand)
 {
-    memcpy(cand, rs->always, rs->nwords * sizeof *cand);
+    for (size_t w = 0; w < rs->nwords; w++) /* (a word or two: no memcpy call) */
+        cand[w] = rs->always[w];
     if (!rs->dfa)
         return;
     const uint32_t *dfa = (const uint32_t *)rs->dfa;

@@ -307,8 +307,13 @@ static int compile_rule(struct lp_rule *r, const struct moni_json *doc, const cJ
             if (!(r->names[i].name = strdup((const char *)e + 2)))
                 return lp_set_err(err, errlen, "out of memory");
             r->nnames++;
-            if (lp_group_prepare(&r->names[i], r->kind == LP_KIND_METRIC) < 0)
+            struct lp_group *g = &r->names[i];
+            if (lp_group_prepare(g, r->kind == LP_KIND_METRIC) < 0)
                 return lp_set_err(err, errlen, "out of memory");
+            bool first = g->field && strcmp(g->field, "mem_pct");
+            for (uint32_t k = 0; k < i && first; k++)
+                first = !r->names[k].field || strcmp(r->names[k].field, g->field);
+            g->key.fresh = first;
         }
     }
     return 0;

@@ -11,6 +11,7 @@
 
 static int64_t local_off_ns;
 static pthread_once_t local_once = PTHREAD_ONCE_INIT;
+static atomic_bool local_ready; /* local_off_ns is set: no pthread_once call a line */
 
 static void local_init(void)
 {
@@ -18,6 +19,7 @@ static void local_init(void)
     struct tm tm;
     if (localtime_r(&now, &tm))
         local_off_ns = (int64_t)tm.tm_gmtoff * MONI_NS_PER_SEC;
+    atomic_store_explicit(&local_ready, true, memory_order_release);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
@@ -154,7 +156,8 @@ static int64_t complete_year(unsigned mo, unsigned d, int64_t tod, int64_t ref_l
 int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_is_now,
                            int64_t *out_ns)
 {
-    pthread_once(&local_once, local_init);
+    if (!atomic_load_explicit(&local_ready, memory_order_acquire))
+        pthread_once(&local_once, local_init);
     /* torchrun's "[rank3]:" before the stamp */
     if (len > 8 && !memcmp(s, "[rank", 5)) {
         size_t k = 5;
@@ -173,11 +176,12 @@ int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_i
     int64_t t, tod;
     bool naive;
     if (n >= 8 && isdig(p[0])) {
-        if (parse_iso(p, n, &t, &naive)) {
+        /* (the first byte each of parse_iso and parse_tod checks, before the call) */
+        if (p[4] == '-' && parse_iso(p, n, &t, &naive)) {
             *out_ns = naive ? t - local_off_ns : t;
             return 1;
         }
-        if (parse_tod(p, n, &tod)) {
+        if (p[2] == ':' && parse_tod(p, n, &tod)) {
             /* Time of day only: the day nearest to ref. */
             int64_t ref_local = ref_ns + local_off_ns;
             int64_t day = ref_local >= 0 ? ref_local / DAY_NS * DAY_NS : 0;
@@ -232,6 +236,9 @@ int lp_parse_timestamp_ref(const char *s, size_t len, int64_t ref_ns, bool ref_i
     }
     /* (k + 19 <= len and k < lim: k stops before min(lim, len - 18); found by memchr) */
     size_t kend = len >= 19 && len - 18 < lim ? len - 18 : len >= 19 ? lim : 0;
+    /* the stamp's first '-' is at k + 4: most lines (tqdm bars) have none there */
+    if (kend <= i + 1 || !memchr(s + i + 5, '-', kend - i - 1))
+        return 0;
     for (size_t k = i + 1; k < kend; k++) {
         const char *two = memchr(s + k, '2', kend - k);
         if (!two)

@@ -138,6 +138,40 @@ static void test_iso_digits(void **state)
         }
 }
 
+/* moni_fmt_iso's own calendar (no gmtime_r) prints what gmtime_r and snprintf print:
+ * every day boundary, leap days and centuries, negative times (all an int64 of ns holds). */
+static void test_iso_fast_same_as_gmtime(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t sec;
+        switch (i % 4) {
+        case 0: sec = (int64_t)(x % 9200000000ull); break;            /* 1970..2261 */
+        case 1: sec = (int64_t)(x % 290) * 86400 * 366 - 1 + (int64_t)(x >> 40) % 3; break;
+        case 2: sec = (int64_t)(x % 4102444800ull) / 86400 * 86400 - 1 + i % 3; break;
+        default: sec = (int64_t)(x % 18400000000ull) - 9200000000LL; /* before 1970 too */
+        }
+        int64_t ns = sec * MONI_NS_PER_SEC + (int64_t)(x >> 20) % MONI_NS_PER_SEC;
+        char got[MONI_ISO_LEN], want[MONI_ISO_LEN];
+        moni_fmt_iso(ns, got, sizeof got);
+        int64_t s = ns / MONI_NS_PER_SEC, ms = (ns % MONI_NS_PER_SEC) / MONI_NS_PER_MS;
+        if (ms < 0)
+            ms += 1000, s -= 1;
+        time_t t = (time_t)s;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+        if (strcmp(got, want))
+            fail_msg("%lld ns: %s, gmtime_r says %s", (long long)ns, got, want);
+    }
+    char small[8];
+    moni_fmt_iso(0, small, sizeof small); /* a short buffer is cut as snprintf cuts */
+    assert_string_equal(small, "1970-01");
+}
+
 static void test_json_lines(void **state)
 {
     (void)state;
@@ -391,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_sizes_rates_percent),
         cmocka_unit_test(test_iso_roundtrip),
         cmocka_unit_test(test_iso_digits),
+        cmocka_unit_test(test_iso_fast_same_as_gmtime),
         cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_frame),
         cmocka_unit_test(test_loop_ticker_is_drift_free),

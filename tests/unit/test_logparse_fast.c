@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -296,11 +297,177 @@ static void test_timestamps_same_as_reference(void **state)
     free(t.b);
 }
 
+/* lp_parse_number's short-decimal path gives what the general loop gives (the same
+ * bits, or the same refusal), at every length around its 19-digit limit. */
+static void test_numbers_same_as_reference(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "0123456789000999..-+e nN";
+    static const char *const fixed[] = {"0", "-0", "5.", ".5", ".", "-", "+1", "007",
+                                        "1234567890123456789", "12345678901234567890",
+                                        "123456789012345678.9", "1.234567890123456789",
+                                        "9007199254740993", "0.000000000000000000001",
+                                        "99999999999999999999", "1e5", " 6.12 ", "nan", ""};
+    size_t ok = 0;
+    for (int i = 0; i < 400000; i++) {
+        char b[32];
+        size_t n;
+        if (i < (int)MONI_ARRAY_LEN(fixed)) {
+            n = strlen(fixed[i]);
+            memcpy(b, fixed[i], n);
+        } else {
+            n = rnd(24);
+            for (size_t k = 0; k < n; k++) /* mostly digits, now and then a dot or sign */
+                b[k] = alphabet[rnd(k && rnd(4) ? 10 : sizeof alphabet - 1)];
+        }
+        double a = -1, r = -1;
+        lp_reference_paths = true;
+        bool ra = lp_parse_number(b, n, &a);
+        lp_reference_paths = false;
+        bool rf = lp_parse_number(b, n, &r);
+        if (ra != rf || (ra && memcmp(&a, &r, sizeof a)))
+            fail_msg("'%.*s': %d %.17g, reference %d %.17g", (int)n, b, rf, r, ra, a);
+        ok += ra;
+    }
+    assert_true(ok > 100000);
+}
+
+/* JSON's number grammar, written out plainly: the length of s when it is one, else 0. */
+static size_t json_number(const char *s)
+{
+    const char *p = s + (*s == '-');
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return 0;
+    if (*p == '.') {
+        if (!(p[1] >= '0' && p[1] <= '9'))
+            return 0;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        if (!(*p >= '0' && *p <= '9'))
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p ? 0 : (size_t)(p - s);
+}
+
+/* The writers' hints on each field: name_len is the name's length, json_len, when
+ * set, the text's, and the text then is a JSON number (moni parse prints it as is). */
+static void check_hints(const struct lp_record *r, void *arg)
+{
+    size_t *n = arg;
+    for (size_t i = 0; i < r->nfields; i++) {
+        const struct lp_field *f = &r->fields[i];
+        if (f->name_len && f->name_len != strlen(f->name))
+            fail_msg("field %s: name_len %u", f->name, f->name_len);
+        for (size_t k = 0; f->name_len && k < f->name_len; k++)
+            if (f->name[k] < 0x20 || f->name[k] >= 0x7f || f->name[k] == '"' ||
+                f->name[k] == '\\')
+                fail_msg("field %s: name_len set for a name that JSON escapes", f->name);
+        if (f->json_len && (f->json_len != strlen(f->text) || !json_number(f->text)))
+            fail_msg("field %s = '%s': json_len %u", f->name, f->text, f->json_len);
+        n[0] += f->name_len != 0;
+        n[1] += f->json_len != 0;
+        n[2] += f->is_num && !f->json_len && json_number(f->text);
+    }
+}
+
+static void test_field_hints(void **state)
+{
+    (void)state;
+    struct text t = {0};
+    build_input(&t);
+    size_t n[3] = {0};
+    struct lp_parser *p = lp_parser_new(rules, check_hints, n);
+    assert_non_null(p);
+    lp_parser_feed(p, "train.log", t.b, t.n, lpt_stamp());
+    lp_parser_flush(p, NULL);
+    lp_parser_free(p);
+    assert_true(n[0] > 10000 && n[1] > 5000);
+    assert_true(n[2] < n[1]); /* most numbers that are JSON are known to be (not: exponents) */
+    assert_int_equal(json_number("-0.5"), 4);
+    assert_int_equal(json_number("007"), 0);
+    assert_int_equal(json_number("5."), 0);
+    free(t.b);
+}
+
+/* PCRE2's ASCII \w, as the prefilter's bounded literals use it. */
+static bool word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
+
+/* The prefilter DFA gives, on every line of the mixed log and every piece of one,
+ * the rules a plain search of each literal (case-folded, \b checked) gives. */
+static void test_prefilter_same_as_search(void **state)
+{
+    (void)state;
+    struct text t = {0};
+    build_input(&t);
+    const struct lp_rules *rs = rules;
+    uint64_t *cand = calloc(rs->nwords, sizeof *cand);
+    assert_non_null(cand);
+    size_t lines = 0;
+    for (char *l = t.b, *e; l < t.b + t.n; l = e + 1) {
+        e = memchr(l, '\n', (size_t)(t.b + t.n - l));
+        size_t len = e ? (size_t)(e - l) : (size_t)(t.b + t.n - l);
+        for (size_t off = 0; off <= len; off += len / 3 + 1) {
+            const unsigned char *s = (const unsigned char *)l + off;
+            size_t n = len - off;
+            lp_rules_candidates(rs, (const char *)s, n, cand);
+            for (size_t i = 0; i < rs->n; i++) {
+                const struct lp_rule *r = rs->v[i];
+                bool hit = !r->nprefilters;
+                for (size_t k = 0; k < r->nprefilters && !hit; k++) {
+                    size_t ll = strlen(r->prefilters[k]);
+                    for (size_t at = 0; at + ll <= n && !hit; at++) {
+                        size_t m = 0;
+                        while (m < ll && (unsigned char)tolower(s[at + m]) ==
+                                             (unsigned char)r->prefilters[k][m])
+                            m++;
+                        if (m < ll)
+                            continue;
+                        uint8_t b = r->prefilter_bounds[k];
+                        bool start = !(b & LP_PF_BOUND_START) ||
+                                     (at > 0 && word_byte(s[at - 1])) != word_byte(s[at]);
+                        bool end = !(b & LP_PF_BOUND_END) ||
+                                   word_byte(s[at + ll - 1]) !=
+                                       (at + ll < n && word_byte(s[at + ll]));
+                        hit = start && end;
+                    }
+                }
+                bool got = cand[i / 64] >> (i % 64) & 1;
+                if (got != hit)
+                    fail_msg("rule %s on '%.*s': prefilter %d, search %d", r->id, (int)n,
+                             (const char *)s, got, hit);
+            }
+        }
+        lines++;
+        if (!e)
+            break;
+    }
+    assert_true(lines > 5000);
+    free(cand);
+    free(t.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_same_as_reference),
         cmocka_unit_test(test_timestamps_same_as_reference),
+        cmocka_unit_test(test_numbers_same_as_reference),
+        cmocka_unit_test(test_field_hints),
+        cmocka_unit_test(test_prefilter_same_as_search),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -221,7 +221,8 @@ static void test_idx_round_trip(void **state)
 static void test_events_round_trip(void **state)
 {
     (void)state;
-    struct lp_field fields[] = {{"loss", "nan", NAN, true, NULL, false}, {"step", "7", 7, true, NULL, false}};
+    struct lp_field fields[] = {{.name = "loss", .text = "nan", .num = NAN, .is_num = true},
+                                {.name = "step", .text = "7", .num = 7, .is_num = true}};
     struct lp_record rec = {.kind = LP_KIND_METRIC, .rule_id = "hf_metrics", .event = "",
                             .severity = LP_SEV_INFO, .source = "workload.log", .line_no = 42,
                             .text = "{'loss': nan}", .text_len = 13, .recv = T2,
