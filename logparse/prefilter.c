@@ -274,10 +274,13 @@ static int compact_outputs(struct lp_rules *rs, struct ac_build *b)
  * does one lookup and one compare per byte; output index = next / ncls - first. */
 static int premultiply(struct lp_rules *rs, struct ac_build *b)
 {
+    size_t ncls = b->ncls;
     b->perm = malloc(b->nstates * sizeof *b->perm);
-    int32_t *go = malloc(b->nstates * b->ncls * sizeof *go);
-    if (!b->perm || !go) {
-        free(go);
+    int32_t *tmp = malloc(ncls * sizeof *tmp);
+    unsigned char *placed = calloc(b->nstates ? b->nstates : 1, 1);
+    if (!b->perm || !tmp || !placed) {
+        free(tmp);
+        free(placed);
         return -1;
     }
     uint32_t k = 0;
@@ -288,17 +291,32 @@ static int premultiply(struct lp_rules *rs, struct ac_build *b)
     for (size_t s = 0; s < b->nstates; s++)
         if (b->out_of[s])
             b->perm[s] = first + b->out_of[s] - 1;
-    size_t ncls = b->ncls;
-    for (size_t s = 0; s < b->nstates; s++) /* now the start of its row */
-        b->perm[s] *= (uint32_t)ncls;
+    /* In place (a second table was the peak of the process's memory): entries first,
+     * then the rows, each cycle of the permutation followed with one spare row. */
+    for (size_t i = 0; i < b->nstates * ncls; i++)
+        b->go[i] = (int32_t)(b->perm[b->go[i]] * (uint32_t)ncls);
     for (size_t s = 0; s < b->nstates; s++) {
-        int32_t *dst = &go[b->perm[s]];
-        const int32_t *src = &b->go[s * ncls];
-        for (size_t c = 0; c < ncls; c++)
-            dst[c] = (int32_t)b->perm[src[c]];
+        if (placed[s])
+            continue;
+        memcpy(tmp, &b->go[s * ncls], ncls * sizeof *tmp); /* the row that was at j */
+        for (size_t j = s;;) {
+            size_t to = b->perm[j];
+            for (size_t c = 0; c < ncls; c++) { /* it goes to row `to`; that row's in hand */
+                int32_t v = b->go[to * ncls + c];
+                b->go[to * ncls + c] = tmp[c];
+                tmp[c] = v;
+            }
+            placed[to] = 1;
+            if (to == s)
+                break;
+            j = to;
+        }
     }
-    free(b->go);
-    b->go = go;
+    free(tmp);
+    free(placed);
+    int32_t *fit = realloc(b->go, (b->nstates ? b->nstates : 1) * ncls * sizeof *fit);
+    if (fit)
+        b->go = fit; /* the build's bound on states was larger */
     rs->first_out = first;
     return 0;
 }
