@@ -276,7 +276,7 @@ static int premultiply(struct lp_rules *rs, struct ac_build *b)
 {
     size_t ncls = b->ncls;
     b->perm = malloc(b->nstates * sizeof *b->perm);
-    int32_t *tmp = malloc(ncls * sizeof *tmp);
+    int32_t *tmp = malloc(2 * ncls * sizeof *tmp), *spare = tmp + ncls;
     unsigned char *placed = calloc(b->nstates ? b->nstates : 1, 1);
     if (!b->perm || !tmp || !placed) {
         free(tmp);
@@ -298,14 +298,16 @@ static int premultiply(struct lp_rules *rs, struct ac_build *b)
     for (size_t s = 0; s < b->nstates; s++) {
         if (placed[s])
             continue;
-        memcpy(tmp, &b->go[s * ncls], ncls * sizeof *tmp); /* the row that was at j */
+        int32_t *hand = tmp, *other = spare;
+        memcpy(hand, &b->go[s * ncls], ncls * sizeof *hand); /* the row that was at j */
         for (size_t j = s;;) {
-            size_t to = b->perm[j];
-            for (size_t c = 0; c < ncls; c++) { /* it goes to row `to`; that row's in hand */
-                int32_t v = b->go[to * ncls + c];
-                b->go[to * ncls + c] = tmp[c];
-                tmp[c] = v;
-            }
+            size_t to = b->perm[j]; /* it goes to row `to`, whose row is taken in hand */
+            int32_t *row = &b->go[to * ncls];
+            memcpy(other, row, ncls * sizeof *other);
+            memcpy(row, hand, ncls * sizeof *row);
+            int32_t *t = hand;
+            hand = other;
+            other = t;
             placed[to] = 1;
             if (to == s)
                 break;
