@@ -73,6 +73,19 @@ static size_t json_number_len(const char *s)
     return *p == '\0' ? (size_t)(p - s) : 0;
 }
 
+/* A converted value (ms to s, GiB to bytes) in the fewest digits that read back as the
+ * same double: 41.2, not %.17g's 41.200000000000003. */
+static int shortest_num(double v, char *b, size_t len)
+{
+    int l = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        l = snprintf(b, len, "%.*g", prec, v);
+        if (strtod(b, NULL) == v)
+            break;
+    }
+    return l;
+}
+
 static void put_num(FILE *f, const struct lp_field *fl, bool json)
 {
     /* the text as written is the value unless a unit or a scale converted it */
@@ -84,7 +97,9 @@ static void put_num(FILE *f, const struct lp_field *fl, bool json)
         const char *w = fl->num != fl->num ? "nan" : fl->num > 0 ? "inf" : "-inf";
         fprintf(f, json ? "\"%s\"" : "%s", w);
     } else {
-        fprintf(f, "%.17g", fl->num);
+        char b[40];
+        shortest_num(fl->num, b, sizeof b);
+        fputs_unlocked(b, f);
     }
 }
 
@@ -105,7 +120,7 @@ static void jb_num(struct moni_jbuf *j, const struct lp_field *fl)
             MONI_JB_LIT(j, "\"-inf\"");
     } else {
         char b[40];
-        int l = snprintf(b, sizeof b, "%.17g", fl->num);
+        int l = shortest_num(fl->num, b, sizeof b);
         moni_jb_put(j, b, (size_t)l);
     }
 }

@@ -231,7 +231,7 @@ static bool field_add_key(struct lp_parser *p, const struct field_key *k, const 
                                    .json = json};
     }
     if (isnum && k->has_unit && k->unit->scale != 1) {
-        v *= k->unit->scale;
+        v = lp_scale(text, tlen, v, k->unit->scale);
         scaled = true;
     } else if (!isnum && k->normalise) {
         isnum = scaled = lp_parse_value(text, tlen, k->has_unit ? k->unit : NULL, &v);

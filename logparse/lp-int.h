@@ -19,6 +19,10 @@ struct lp_canon {
     enum lp_unit unit;
     double scale;     /* factor for a value without its own unit (ms -> s: 1e-3) */
 };
+/* v (read from text[0..n)) times a unit's scale.  For a scale of 10^-k the decimal
+ * point of the text is moved instead, so the result is the double nearest the true
+ * value: 1450.2 ms is 1.4502 s, where 1450.2 * 0.001 is 1.4502000000000002. */
+double lp_scale(const char *text, size_t n, double v, double scale);
 const struct lp_canon *lp_canon_lookup(const char *key);
 bool lp_canon_name(const char *key, char *out, size_t cap, struct lp_canon *unit);
 /* A number (decimal, exponent, nan, inf); the whole text, blanks around allowed. */

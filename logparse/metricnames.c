@@ -371,6 +371,23 @@ static double byte_unit(const char *u, size_t n)
     return i == n ? f : 0;
 }
 
+double lp_scale(const char *text, size_t n, double v, double scale)
+{
+    int k = 0;
+    for (double p = scale; p < 1 && k < 9; p *= 10)
+        k++;
+    static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    bool decimal = k > 0 && scale == 1 / pow10[k] && n > 0 && n < 40;
+    for (size_t i = 0; decimal && i < n; i++)
+        decimal = (text[i] >= '0' && text[i] <= '9') || text[i] == '.' || (i == 0 && text[i] == '-');
+    if (!decimal)
+        return v * scale;
+    char b[48];
+    int bn = snprintf(b, sizeof b, "%.*se-%d", (int)n, text, k);
+    double out;
+    return bn > 0 && lp_parse_number(b, (size_t)bn, &out) ? out : v * scale; /* no locale */
+}
+
 bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double *out)
 {
     while (n && (*s == ' ' || *s == '\t'))
@@ -379,7 +396,7 @@ bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double
         n--;
     if (lp_parse_number(s, n, out)) {
         if (unit)
-            *out *= unit->scale;
+            *out = lp_scale(s, n, *out, unit->scale);
         return true;
     }
     if (!n || n > 64)
@@ -391,7 +408,7 @@ bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double
         n = bn;
         if (lp_parse_number(s, n, out)) {
             if (unit)
-                *out *= unit->scale;
+                *out = lp_scale(s, n, *out, unit->scale);
             return true;
         }
     }
@@ -430,9 +447,9 @@ bool lp_parse_value(const char *s, size_t n, const struct lp_canon *unit, double
     }
     case LP_UNIT_SECONDS:
         if (ul == 2 && u[0] == 'm' && u[1] == 's')
-            *out = v * 1e-3;
+            *out = lp_scale(s, e, v, 1e-3);
         else if (ul == 2 && (u[0] == 'u' || u[0] == 'U') && u[1] == 's')
-            *out = v * 1e-6;
+            *out = lp_scale(s, e, v, 1e-6);
         else if ((ul == 1 && u[0] == 's') || (ul == 3 && !memcmp(u, "sec", 3)))
             *out = v;
         else if (ul == 3 && !memcmp(u, "min", 3))

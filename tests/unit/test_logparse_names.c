@@ -80,6 +80,26 @@ static void test_table_and_units(void **state)
     assert_false(lp_parse_value("12ab", 4, t, &v));
 }
 
+/* A value scaled by 10^-k is the double nearest the true value, exactly as if the log
+ * had written it in the canonical unit: 1450.2 ms is 1.4502 s (1450.2 * 1e-3 is one
+ * unit in the last place above it and printed as 1.4502000000000002). */
+static void test_scale_is_exact(void **state)
+{
+    (void)state;
+    assert_true(lp_scale("1450.2", 6, 1450.2, 1e-3) == 1.4502);
+    assert_true(lp_scale("-0.5", 4, -0.5, 1e-6) == -0.5e-6);
+    assert_true(lp_scale("3", 1, 3, 1024) == 3072);        /* not a power of ten: times */
+    assert_true(lp_scale("1e3", 3, 1000, 1e-3) == 1);      /* an exponent: times */
+    double v;
+    const struct lp_canon *t = lp_canon_lookup("dt");
+    assert_true(lp_parse_value("1450.2ms", 8, t, &v));
+    assert_true(v == 1.4502);
+    const struct lp_canon *it = lp_canon_lookup("elapsed_time_per_iteration_ms");
+    assert_non_null(it);
+    assert_true(lp_parse_value("1450.2", 6, it, &v));
+    assert_true(v == 1.4502);
+}
+
 static void test_framework_spellings(void **state)
 {
     (void)state;
@@ -152,6 +172,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_and_units),
+        cmocka_unit_test(test_scale_is_exact),
         cmocka_unit_test(test_framework_spellings),
         cmocka_unit_test(test_time_of_day_past),
     };
