@@ -86,14 +86,21 @@ char *moni_fmt_duration(int64_t ns, char *buf, size_t len);
 struct moni_json {
     cJSON *root;
     char *name;        /* file name used in messages */
+    /* The line index is built on first use (moni_json_index, moni_json_line): a
+     * document read without an error to report never pays for it. */
+    char *text;        /* the parsed text, kept until the index is built */
+    size_t len;
+    bool indexed;
     size_t nitems;
     const cJSON **items; /* items in document order */
-    int *lines;          /* line of each item */
+    int *lines;          /* line of each item; NULL when unknown */
 };
 /* 0 on success; -1 with "FILE:LINE: message" in err on a syntax error. */
 int moni_json_load(const char *path, struct moni_json *doc, char *err, size_t errlen);
 int moni_json_parse(const char *name, const char *text, size_t len, struct moni_json *doc,
                     char *err, size_t errlen);
+/* Builds items[] and lines[] (once); lines stays NULL when they cannot be known. */
+void moni_json_index(struct moni_json *doc);
 void moni_json_free(struct moni_json *doc);
 int moni_json_line(const struct moni_json *doc, const cJSON *item); /* 0 if unknown */
 /* Formats "NAME:LINE: FIELD: message" for item (field = item->string or "(root)"). */

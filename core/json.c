@@ -178,9 +178,19 @@ int moni_json_parse(const char *name, const char *text, size_t len, struct moni_
         moni_json_free(doc);
         return -1;
     }
+    doc->text = copy;
+    doc->len = len;
+    return 0;
+}
+
+void moni_json_index(struct moni_json *doc)
+{
+    if (!doc || doc->indexed || !doc->root || !doc->text)
+        return;
+    doc->indexed = true;
     size_t n = count_items(doc->root);
     doc->items = malloc(n * sizeof *doc->items);
-    struct scan s = {.p = copy, .end = copy + len, .line = 1};
+    struct scan s = {.p = doc->text, .end = doc->text + doc->len, .line = 1};
     skip_ws(&s);
     int ok = doc->items && scan_value(&s, s.line, 0) == 0 && s.n == n;
     if (doc->items) {
@@ -195,8 +205,8 @@ int moni_json_parse(const char *name, const char *text, size_t len, struct moni_
         free(s.lines);
         doc->lines = NULL;
     }
-    free(copy);
-    return 0;
+    free(doc->text);
+    doc->text = NULL;
 }
 
 int moni_json_load(const char *path, struct moni_json *doc, char *err, size_t errlen)
@@ -218,6 +228,7 @@ void moni_json_free(struct moni_json *doc)
         return;
     cJSON_Delete(doc->root);
     free(doc->name);
+    free(doc->text);
     free(doc->items);
     free(doc->lines);
     memset(doc, 0, sizeof *doc);
@@ -225,7 +236,10 @@ void moni_json_free(struct moni_json *doc)
 
 int moni_json_line(const struct moni_json *doc, const cJSON *item)
 {
-    if (!doc || !doc->lines || !item)
+    if (!doc || !item)
+        return 0;
+    moni_json_index((struct moni_json *)doc); /* a cache: filled on the first look-up */
+    if (!doc->lines)
         return 0;
     for (size_t i = 0; i < doc->nitems; i++)
         if (doc->items[i] == item)

@@ -36,6 +36,7 @@ static int cmp_item(const void *a, const void *b)
 
 static void index_lines(struct ctx *c)
 {
+    moni_json_index(&c->doc);
     c->by_item = malloc((c->doc.nitems + 1) * sizeof *c->by_item);
     if (!c->by_item || !c->doc.lines)
         return;

@@ -138,7 +138,6 @@ struct lp_pf_cond {
 
 struct lp_rule {
     char *id, *pattern, *event, *action, *pack;
-    int line; /* line of the rule in its pack */
     enum lp_kind kind;
     enum lp_severity severity;
     uint32_t labels;

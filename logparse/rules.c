@@ -546,7 +546,6 @@ static int parse_rule(struct lp_rules *rs, const struct moni_json *doc, const cJ
     if (!r)
         return lp_set_err(err, errlen, "out of memory");
     r->severity = LP_SEV_INFO;
-    r->line = moni_json_line(doc, obj);
     const struct rule_doc c = {doc, id, err, errlen};
     if (!(r->id = strdup(id)) || !(r->pack = strdup(doc->name))) {
         rule_errf(doc, obj, id, err, errlen, "out of memory");
