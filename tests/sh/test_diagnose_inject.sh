@@ -77,18 +77,32 @@ case_ clock Clock_Skew clock_skew || fail "clock: the in-process fault failed"
 # A quota can only slow a job that gets more than it: on a machine so busy that the
 # trainer got under 3 times the quota (6% of a core) before the fault, there is
 # nothing to see.
-share=$("$PY" - "$TMPDIR/strag" <<'EOF'
+# Nor can it be told from contention when the other processes took more than the
+# trainer gave up while the quota held (the detector's own excuse, with its 30% margin).
+read -r share busier p1 o0 o1 < <("$PY" - "$TMPDIR/strag" <<'EOF'
 import csv, json, sys
 d = sys.argv[1]
 fired = [json.loads(l) for l in open(d + "/faults.jsonl") if '"fired"' in l]
 t = fired[0]["mono_ns"] if fired else 0
-v = [float(r["proc_cpu_pct"]) for r in csv.DictReader(open(d + "/samples.csv"))
-     if r["proc_cpu_pct"] and t - 15e9 <= int(r["mono_ns"]) < t]
-print("%.0f" % (sum(v) / len(v) if v else 0))
+ncpu = json.load(open(d + "/meta.json")).get("host", {}).get("cpus") or 1
+rows = [r for r in csv.DictReader(open(d + "/samples.csv")) if r["proc_cpu_pct"] and r["cpu_pct"]]
+def window(lo, hi):
+    w = [r for r in rows if lo <= int(r["mono_ns"]) < hi]
+    proc = [float(r["proc_cpu_pct"]) for r in w]
+    other = [max(0.0, float(r["cpu_pct"]) * ncpu - float(r["proc_cpu_pct"])) for r in w]
+    avg = lambda v: sum(v) / len(v) if v else 0.0
+    return avg(proc), avg(other)
+p0, o0 = window(t - 15e9, t)
+p1, o1 = window(t + 10e9, t + 40e9)
+print("%.0f %d %.0f %.0f %.0f" % (p0, (o1 - o0) > (p0 - p1) + 30, p1, o0, o1))
 EOF
 )
 if [ "${share:-0}" -lt 6 ]; then
     echo "SKIP: the machine is too busy: moni-train got ${share}% of a core before the quota"
+    exit 77
+fi
+if [ "${busier:-0}" = 1 ]; then
+    echo "SKIP: the machine got busier while the quota held: other processes went from ${o0}% to ${o1}% of a core while the trainer gave up $((share - p1))%"
     exit 77
 fi
 echo "strag: moni-train got ${share}% of a core before a quota of 2%"
