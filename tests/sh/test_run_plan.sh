@@ -82,8 +82,13 @@ for c in ("cpu_pct", "cpu_user_pct", "proc_cpu_pct", "psi_cpu_some_avg10", "load
     if len(a) < 2 or len(b) < 2: continue
     diff = abs(a.mean() - b.mean())
     if diff > max(3.0, 1.0 * b.std()): moved.append("%s %.1f->%.1f" % (c, b.mean(), a.mean()))
-if not moved: fail("no CPU column moved inside the window: %s" %
-                   inside[["cpu_pct", "proc_cpu_pct"]].describe())
+# a machine already saturated outside the window (other tests, builds) leaves a burner
+# nothing to take: then the columns cannot move, and the labels above are the check
+busy = outside["cpu_pct"].dropna().mean() if "cpu_pct" in outside else float("nan")
+if not moved and busy >= 90:
+    print("note: the machine was %.0f%% busy outside the window: no CPU column could move" % busy)
+elif not moved: fail("no CPU column moved inside the window: %s" %
+                     inside[["cpu_pct", "proc_cpu_pct"]].describe())
 b = pd.read_csv(out + "/baseline/tse_matrix.csv", index_col="timestamp", parse_dates=True)
 if b["is_anomaly"].sum() != 0: fail("baseline has anomalous rows")
 if (b.iloc[:, :-1].fillna(0) == 0).all().all(): fail("baseline matrix is empty")
