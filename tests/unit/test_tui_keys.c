@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/fixture-curses.h"
 #include "tui/tui.h"
 
 #define COLS 200
@@ -23,8 +24,6 @@
 
 static struct tui_model model;
 static struct tui ui;
-static SCREEN *scr;
-static FILE *out_f, *in_f;
 static int calls; /* live actions reached */
 
 static size_t mock_params(void *ctx, const char *kind, struct tui_param *out, size_t max)
@@ -59,15 +58,8 @@ static int mock_all(void *ctx, char *err, size_t errlen)
 static int setup(void **state)
 {
     (void)state;
-    setlocale(LC_ALL, "C.UTF-8");
-    setenv("LINES", "40", 1);
-    setenv("COLUMNS", "200", 1);
-    out_f = fopen("/dev/null", "w");
-    in_f = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out_f, in_f);
-    if (!scr)
+    if (fx_curses_open(40, 200) < 0)
         return -1;
-    set_term(scr);
     tui_model_init(&model);
     model.nfaults = 3;
     for (int i = 0; i < 3; i++) {
@@ -90,10 +82,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out_f);
-    fclose(in_f);
+    fx_curses_close();
     tui_model_free(&model);
     return 0;
 }

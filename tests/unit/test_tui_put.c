@@ -18,13 +18,12 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "tests/unit/fixture-curses.h"
 #include "tui/tui.h"
 
 #define ROWS 6
 #define COLS_ 40
 
-static SCREEN *scr;
-static FILE *out_f, *in_f;
 
 /* tui_put as it was before the wide path: the reference. */
 static void ref_put(int y, int x, int w, const char *s, bool pad)
@@ -232,18 +231,8 @@ static void test_strwidth(void **state)
 static int setup(void **state)
 {
     (void)state;
-    setlocale(LC_ALL, "C.UTF-8");
-    char buf[16];
-    snprintf(buf, sizeof buf, "%d", ROWS);
-    setenv("LINES", buf, 1);
-    snprintf(buf, sizeof buf, "%d", COLS_);
-    setenv("COLUMNS", buf, 1);
-    out_f = fopen("/dev/null", "w");
-    in_f = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out_f, in_f);
-    if (!scr)
+    if (fx_curses_open(ROWS, COLS_) < 0)
         return -1;
-    set_term(scr);
     start_color();
     init_pair(1, COLOR_WHITE, COLOR_BLUE);
     init_pair(2, COLOR_RED, COLOR_BLACK);
@@ -255,10 +244,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out_f);
-    fclose(in_f);
+    fx_curses_close();
     return 0;
 }
 

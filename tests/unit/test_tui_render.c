@@ -15,12 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/fixture-curses.h"
 #include "tui/tui.h"
 
 static struct tui_model model;
 static struct tui ui;
-static SCREEN *scr;
-static FILE *out_f, *in_f;
 
 /* Mock actions: record what the console asked for. */
 static char armed_kind[32], armed_vals[256], marked[128];
@@ -98,15 +97,8 @@ static void mock_quit(void *ctx)
 static int setup(void **state)
 {
     (void)state;
-    setlocale(LC_ALL, "C.UTF-8");
-    setenv("LINES", "24", 1);
-    setenv("COLUMNS", "80", 1);
-    out_f = fopen("/dev/null", "w");
-    in_f = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out_f, in_f);
-    if (!scr)
+    if (fx_curses_open(24, 80) < 0)
         return -1;
-    set_term(scr);
     tui_model_init(&model);
     memset(&ui, 0, sizeof ui);
     ui.m = &model;
@@ -124,10 +116,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out_f);
-    fclose(in_f);
+    fx_curses_close();
     tui_model_free(&model);
     return 0;
 }
