@@ -50,7 +50,8 @@ for x in json.load(open(S + "/truth.json"))["sessions"]:
              "reverted", "root_cause", "hidden truth", r"\[control\]", "applied at step",
              r"control\.ack"]
     name = x["run"].rsplit("/", 1)[1]
-    words += [name, x.get("root_cause") or "", x.get("fault_id") or "-none-"]
+    # a fault id ("f1") as a word: a temporary directory's random name may hold it
+    words += [name, x.get("root_cause") or "", r"\b%s\b" % re.escape(x.get("fault_id") or "-none-")]
     words += [a for a in x["accept"] if a != "healthy"]
     kind = x.get("kind")
     if kind:
