@@ -373,11 +373,11 @@ static double byte_unit(const char *u, size_t n)
 
 double lp_scale(const char *text, size_t n, double v, double scale)
 {
-    int k = 0;
-    for (double p = scale; p < 1 && k < 9; p *= 10)
-        k++;
     static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    bool decimal = k > 0 && scale == 1 / pow10[k] && n > 0 && n < 40;
+    int k = 1;
+    while (k < 10 && scale != 1 / pow10[k]) /* which 10^-k, by the same division */
+        k++;
+    bool decimal = k < 10 && n > 0 && n < 40;
     for (size_t i = 0; decimal && i < n; i++)
         decimal = (text[i] >= '0' && text[i] <= '9') || text[i] == '.' || (i == 0 && text[i] == '-');
     if (!decimal)
